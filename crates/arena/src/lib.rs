@@ -1,0 +1,3 @@
+//! Fixed, pre-claimed session bump arena.
+
+#![no_std]

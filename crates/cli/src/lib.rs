@@ -1,0 +1,3 @@
+//! warden, the command-line interface to wardend
+
+#![forbid(unsafe_code)]

@@ -1,0 +1,3 @@
+//! Synchronous client library for wardend
+
+#![forbid(unsafe_code)]

@@ -1,0 +1,3 @@
+//! wardend, the warden crypto daemon
+
+#![forbid(unsafe_code)]

@@ -1,0 +1,3 @@
+//! WASM policy sandbox: wake, run, scrub
+
+#![forbid(unsafe_code)]

@@ -1,0 +1,3 @@
+//! Versioned wire protocol between wardend and its clients
+
+#![forbid(unsafe_code)]
