@@ -2,7 +2,9 @@
 //! parameter structs every other crate speaks.
 //!
 //! `no_std` + `alloc`, no dependencies, no `unsafe`. Everything here is plain data with
-//! validation; no cryptography happens in this crate.
+//! validation; no cryptography happens in this crate. Parameter builders fail with
+//! [`ErrorCode::InvalidArgument`] (never a panic) when a required field is missing or a value
+//! is out of range; the bounds are in [`limits`].
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -13,12 +15,29 @@ extern crate std;
 
 mod algorithm;
 mod algorithm_id;
+mod context;
+mod derive_params;
 mod error;
+mod exchange_params;
+mod key_params;
+pub mod limits;
 mod permission;
 mod resource;
 
 pub use algorithm::{AeadLengths, Algorithm, AlgorithmClass, KemLengths};
 pub use algorithm_id::AlgorithmId;
+pub use context::{
+    BaseContextConfig, BaseContextConfigBuilder, CipherDirection, ContextConfig,
+    ContextConfigBuilder, Timeout,
+};
+pub use derive_params::{DeriveKeyParams, DeriveKeyParamsBuilder, KdfParameters};
 pub use error::{Error, ErrorCode, Result};
+pub use exchange_params::{
+    AgreeKeyParams, AgreeKeyParamsBuilder, EncapsulateParams, EncapsulateParamsBuilder,
+    UnwrapKeyParams, UnwrapKeyParamsBuilder, WrapKeyParams, WrapKeyParamsBuilder,
+};
+pub use key_params::{
+    GenerateKeyParams, GenerateKeyParamsBuilder, ImportKeyParams, ImportKeyParamsBuilder, KeyFormat,
+};
 pub use permission::KeyOperationPermission;
 pub use resource::{Persistence, ResourceId, ResourceType};
