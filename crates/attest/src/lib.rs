@@ -1,0 +1,33 @@
+//! Action permits and decision receipts.
+//!
+//! An *action permit* is a COSE_Sign1 (RFC 9052) over CBOR claims in the style of a CWT
+//! (RFC 8392): issuer, subject (the agent), audience (the daemon), validity window, a unique id,
+//! the action (tool id), the resource, an optional max-use count and the SHA-256 of the intent
+//! payload it authorises. [`verify_permit`] checks a permit in a fixed order and returns a
+//! distinct [`DenyReason`] for each failed check.
+//!
+//! A *receipt* is a COSE_Sign1 by the daemon's attestation key over the decision, the reason,
+//! the hashes of everything the decision looked at, a monotonic counter and the hash of the
+//! previous receipt, so that receipts form a tamper-evident chain that anyone holding the
+//! attestation public key can verify offline ([`verify_receipt`], [`verify_chain`]).
+//!
+//! The crate knows no daemon, no key store and no sandbox: trust anchors come from a
+//! [`TrustStore`], replay state from a [`ReplayLedger`], signing from a [`Signer`].
+
+#![forbid(unsafe_code)]
+
+mod alg;
+mod cbor;
+mod error;
+mod permit;
+mod receipt;
+
+pub use alg::{LocalSigner, PublicKey, SigAlg, Signer};
+pub use error::{AttestError, DenyReason};
+pub use permit::{
+    Intent, MemoryReplayLedger, PERMIT_CONTENT_TYPE, PermitCheck, PermitClaims, ReplayLedger,
+    TrustStore, UseCount, VerifiedPermit, VerifyContext, issue_permit, sha256, verify_permit,
+};
+pub use receipt::{
+    ChainState, Decision, ReceiptBody, issue_receipt, split_chain, verify_chain, verify_receipt,
+};
