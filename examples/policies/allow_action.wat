@@ -1,0 +1,59 @@
+;; Example `warden`-profile policy: allow an action only if the event input (at most 4 KiB)
+;; contains the byte string `"action":"read_file"`.
+;; Verdict: 1 = allow, 0 = deny (action not named), 2 = deny (input too long).
+;; Telemetry (8 bytes): input length (u32 LE), offset of the match or -1 (i32 LE).
+(module
+  (import "warden" "input_len" (func $input_len (result i32)))
+  (import "warden" "read_input" (func $read_input (param i32 i32 i32) (result i32)))
+  (import "warden" "commit_telemetry" (func $commit_telemetry (param i32 i32)))
+
+  (memory (export "memory") 1 1)
+
+  ;; needle at 16, telemetry at 64, input copied to 256 (4096 bytes fit in one page)
+  (data (i32.const 16) "\"action\":\"read_file\"")
+  (global $needle i32 (i32.const 16))
+  (global $needle_len i32 (i32.const 20))
+  (global $telemetry i32 (i32.const 64))
+  (global $buf i32 (i32.const 256))
+  (global $max_len i32 (i32.const 4096))
+
+  ;; Offset of the first occurrence of the needle in buf[0..len], or -1.
+  (func $find (param $len i32) (result i32)
+    (local $i i32)
+    (local $j i32)
+    (if (i32.lt_u (local.get $len) (global.get $needle_len)) (then (return (i32.const -1))))
+    (block $not_found
+      (loop $outer
+        (br_if $not_found
+          (i32.gt_u (local.get $i) (i32.sub (local.get $len) (global.get $needle_len))))
+        (local.set $j (i32.const 0))
+        (block $mismatch
+          (loop $inner
+            (if (i32.eq (local.get $j) (global.get $needle_len))
+              (then (return (local.get $i))))
+            (br_if $mismatch
+              (i32.ne
+                (i32.load8_u (i32.add (global.get $buf) (i32.add (local.get $i) (local.get $j))))
+                (i32.load8_u (i32.add (global.get $needle) (local.get $j)))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $inner)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $outer)))
+    (i32.const -1))
+
+  (func (export "evaluate") (result i32)
+    (local $len i32)
+    (local $at i32)
+    (local.set $len (call $input_len))
+    (i32.store (global.get $telemetry) (local.get $len))
+    (if (i32.gt_u (local.get $len) (global.get $max_len))
+      (then
+        (i32.store offset=4 (global.get $telemetry) (i32.const -1))
+        (call $commit_telemetry (global.get $telemetry) (i32.const 8))
+        (return (i32.const 2))))
+    (drop (call $read_input (global.get $buf) (i32.const 0) (local.get $len)))
+    (local.set $at (call $find (local.get $len)))
+    (i32.store offset=4 (global.get $telemetry) (local.get $at))
+    (call $commit_telemetry (global.get $telemetry) (i32.const 8))
+    (i32.ge_s (local.get $at) (i32.const 0)))
+)
