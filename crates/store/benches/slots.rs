@@ -1,0 +1,2 @@
+//! Slot benchmarks (written next).
+fn main() {}

@@ -1,0 +1,40 @@
+//! Persistent, encrypted key slots for warden, plus the durable tables and audit log the
+//! daemon needs around them.
+//!
+//! - [`SlotStore`]: named key slots in a redb database; each secret AES-256-GCM encrypted
+//!   under a master key with its metadata bound as associated data; every mutation durable
+//!   (fsynced) before the call returns.
+//! - [`MasterKeySource`] / [`FileMasterKey`]: where the master key comes from.
+//! - [`acl`]: owner / grantee / admin access decisions.
+//! - [`ReplayTable`], [`ReceiptChain`], [`DurableRecords`]: persisted permit replay counts,
+//!   the receipt chain head and log, and generic records (issue 6).
+//! - [`AuditLog`]: JSON-lines audit trail that cannot carry key bytes.
+//!
+//! The store never sees a crypto provider: it stores an opaque secret blob (the key's storage
+//! serialisation) per slot.
+
+#![forbid(unsafe_code)]
+
+pub mod acl;
+pub mod audit;
+mod durable;
+mod error;
+mod fsutil;
+mod master_key;
+mod record;
+mod schema;
+mod store;
+mod validate;
+
+pub use acl::{SlotAccess, access, effective_permissions};
+pub use audit::{AuditEvent, AuditLog, AuditOutcome};
+pub use durable::{
+    DurableRecords, MAX_HASH_LEN, MAX_PERMIT_ID_LEN, MAX_RECEIPT_LEN, MAX_RECORD_LEN, PermitUse,
+    ReceiptChain, ReceiptChainState, ReplayTable,
+};
+pub use error::StoreError;
+pub use master_key::{FileMasterKey, MASTER_KEY_FILE, MASTER_KEY_LEN, MasterKey, MasterKeySource};
+pub use record::{MAX_GRANTS, MAX_SECRET_LEN, NewSlot, RECORD_VERSION, SlotMeta, SlotState};
+pub use schema::SCHEMA_VERSION;
+pub use store::{DB_FILE, SlotStore, StoreOptions};
+pub use validate::{ALL_PERMISSION_BITS, EXPORT_BIT, MAX_SLOT_NAME_LEN, validate_slot_name};

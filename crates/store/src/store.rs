@@ -1,0 +1,297 @@
+//! [`SlotStore`]: the durable, encrypted key-slot database.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, WriteTransaction};
+use zeroize::Zeroizing;
+
+use crate::error::{StoreError, db};
+use crate::fsutil::{ensure_data_dir, precreate_private_file};
+use crate::master_key::MasterKeySource;
+use crate::record::{MAX_GRANTS, NewSlot, RecordCipher, SlotMeta, SlotState};
+use crate::schema::{
+    self, KEY_KEY_CHECK, MIGRATIONS, MigrationContext, SCHEMA_VERSION, SLOTS, STORE_META,
+};
+use crate::validate::{validate_permissions, validate_slot_name};
+
+/// File name of the database inside the data directory.
+pub const DB_FILE: &str = "store.redb";
+
+/// How the store opens. [`StoreOptions::default`] is what the daemon must use.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreOptions {
+    /// fsync every commit before the call returns (default `true`). `false` exists ONLY to
+    /// measure the cost of durability in benchmarks: an acknowledged write may then be lost.
+    pub fsync: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { fsync: true }
+    }
+}
+
+/// The persistent key-slot store. `Send + Sync`: share it behind an `Arc`; writers are
+/// serialised by the database, readers run concurrently with them (MVCC snapshots).
+pub struct SlotStore {
+    pub(crate) db: Database,
+    pub(crate) cipher: RecordCipher,
+    dir: PathBuf,
+    fsync: bool,
+}
+
+impl std::fmt::Debug for SlotStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlotStore")
+            .field("dir", &self.dir)
+            .field("fsync", &self.fsync)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn now_unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+impl SlotStore {
+    /// Opens (initialising on first start) the store in `dir` with durable commits.
+    ///
+    /// A missing `dir` is created with mode 0700. The master key comes from `keys`; a key that
+    /// does not match the store's key check fails with [`StoreError::WrongMasterKey`].
+    pub fn open(dir: impl AsRef<Path>, keys: &dyn MasterKeySource) -> Result<Self, StoreError> {
+        Self::open_with(dir, keys, StoreOptions::default())
+    }
+
+    /// [`Self::open`] with explicit options.
+    pub fn open_with(
+        dir: impl AsRef<Path>,
+        keys: &dyn MasterKeySource,
+        options: StoreOptions,
+    ) -> Result<Self, StoreError> {
+        let dir = dir.as_ref().to_path_buf();
+        ensure_data_dir(&dir)?;
+        let master = keys.master_key()?;
+        let cipher = RecordCipher::new(&master)?;
+        drop(master);
+        let path = dir.join(DB_FILE);
+        precreate_private_file(&path)?;
+        // Verify every page checksum on open: a file edited behind redb's back is then an
+        // error instead of undefined behaviour inside redb (which may panic on bad pages).
+        let database = Database::builder()
+            .set_check_integrity_on_open(true)
+            .create(&path)
+            .map_err(db)?;
+        let store = Self {
+            db: database,
+            cipher,
+            dir,
+            fsync: options.fsync,
+        };
+        let txn = store.begin_write()?;
+        let ctx = MigrationContext {
+            cipher: &store.cipher,
+        };
+        let found = schema::migrate(&txn, &ctx, MIGRATIONS, SCHEMA_VERSION)?;
+        {
+            let meta = txn.open_table(STORE_META).map_err(db)?;
+            let check = meta
+                .get(KEY_KEY_CHECK)
+                .map_err(db)?
+                .ok_or(StoreError::Integrity)?;
+            store.cipher.verify_key_check(check.value())?;
+        }
+        if found == SCHEMA_VERSION {
+            txn.abort().map_err(db)?;
+        } else {
+            txn.commit().map_err(db)?;
+        }
+        Ok(store)
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A write transaction with this store's durability: `commit()` returns only once the data
+    /// is on stable storage (two fsyncs: two-phase commit, see ARCHITECTURE.md).
+    pub(crate) fn begin_write(&self) -> Result<WriteTransaction, StoreError> {
+        let mut txn = self.db.begin_write().map_err(db)?;
+        if self.fsync {
+            txn.set_durability(Durability::Immediate).map_err(db)?;
+            txn.set_two_phase_commit(true);
+        } else {
+            txn.set_durability(Durability::None).map_err(db)?;
+        }
+        Ok(txn)
+    }
+
+    /// Stores a new key. Fails with [`StoreError::KeySlotOccupied`] if the name holds a key.
+    /// Returns after the write is durable.
+    pub fn create_slot(&self, new: &NewSlot, secret: &[u8]) -> Result<SlotMeta, StoreError> {
+        let meta = SlotMeta::from_new(new, now_unix_ms())?;
+        let record = self.cipher.seal(&meta, secret)?;
+        let txn = self.begin_write()?;
+        {
+            let mut slots = txn.open_table(SLOTS).map_err(db)?;
+            if slots.get(meta.name.as_str()).map_err(db)?.is_some() {
+                return Err(StoreError::KeySlotOccupied);
+            }
+            slots
+                .insert(meta.name.as_str(), record.as_slice())
+                .map_err(db)?;
+        }
+        txn.commit().map_err(db)?;
+        Ok(meta)
+    }
+
+    fn read_record(&self, name: &str) -> Result<(SlotMeta, Zeroizing<Vec<u8>>), StoreError> {
+        validate_slot_name(name)?;
+        let txn = self.db.begin_read().map_err(db)?;
+        let slots = txn.open_table(SLOTS).map_err(db)?;
+        let record = slots
+            .get(name)
+            .map_err(db)?
+            .ok_or(StoreError::KeySlotEmpty)?;
+        self.cipher.open(name, record.value())
+    }
+
+    /// Loads a slot's metadata and decrypted secret. Locked slots fail with
+    /// [`StoreError::SlotLocked`]; tampered records with [`StoreError::Integrity`].
+    /// Access control is the caller's job (see [`crate::acl`]).
+    pub fn load(&self, name: &str) -> Result<(SlotMeta, Zeroizing<Vec<u8>>), StoreError> {
+        let (meta, secret) = self.read_record(name)?;
+        if meta.state == SlotState::Locked {
+            return Err(StoreError::SlotLocked);
+        }
+        Ok((meta, secret))
+    }
+
+    /// A slot's metadata, authenticated (the record is decrypted and the secret discarded).
+    pub fn meta(&self, name: &str) -> Result<SlotMeta, StoreError> {
+        Ok(self.read_record(name)?.0)
+    }
+
+    /// Whether `name` holds a key (no authentication; use [`Self::meta`] for trusted data).
+    pub fn contains(&self, name: &str) -> Result<bool, StoreError> {
+        validate_slot_name(name)?;
+        let txn = self.db.begin_read().map_err(db)?;
+        let slots = txn.open_table(SLOTS).map_err(db)?;
+        Ok(slots.get(name).map_err(db)?.is_some())
+    }
+
+    /// Deletes a slot (locked or not). [`StoreError::KeySlotEmpty`] if there is none.
+    pub fn delete(&self, name: &str) -> Result<(), StoreError> {
+        validate_slot_name(name)?;
+        let txn = self.begin_write()?;
+        {
+            let mut slots = txn.open_table(SLOTS).map_err(db)?;
+            if slots.remove(name).map_err(db)?.is_none() {
+                return Err(StoreError::KeySlotEmpty);
+            }
+        }
+        txn.commit().map_err(db)
+    }
+
+    /// Every slot's authenticated metadata, sorted by name. Fails closed: one record that
+    /// does not authenticate makes the whole listing fail with [`StoreError::Integrity`]
+    /// (delete it by name to recover).
+    pub fn list(&self) -> Result<Vec<SlotMeta>, StoreError> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let slots = txn.open_table(SLOTS).map_err(db)?;
+        let mut out = Vec::new();
+        for entry in slots.iter().map_err(db)? {
+            let (name, record) = entry.map_err(db)?;
+            out.push(self.cipher.open(name.value(), record.value())?.0);
+        }
+        Ok(out)
+    }
+
+    /// Read-modify-write of one slot's metadata in a single durable transaction; the secret
+    /// is re-sealed with a fresh nonce under the new metadata.
+    fn update_meta(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut SlotMeta) -> Result<(), StoreError>,
+    ) -> Result<SlotMeta, StoreError> {
+        validate_slot_name(name)?;
+        let txn = self.begin_write()?;
+        let meta = {
+            let mut slots = txn.open_table(SLOTS).map_err(db)?;
+            let (mut meta, secret) = {
+                let record = slots
+                    .get(name)
+                    .map_err(db)?
+                    .ok_or(StoreError::KeySlotEmpty)?;
+                self.cipher.open(name, record.value())?
+            };
+            change(&mut meta)?;
+            let record = self.cipher.seal(&meta, &secret)?;
+            slots.insert(name, record.as_slice()).map_err(db)?;
+            meta
+        };
+        txn.commit().map_err(db)?;
+        Ok(meta)
+    }
+
+    /// Grants `uid` the permission bits `permissions`, which must be a non-empty subset of
+    /// the slot's own bits ([`StoreError::InvalidArgument`] otherwise, also for the owner).
+    /// Replaces an existing grant for `uid`.
+    pub fn grant(&self, name: &str, uid: u32, permissions: u32) -> Result<SlotMeta, StoreError> {
+        validate_permissions(permissions)?;
+        self.update_meta(name, |meta| {
+            if meta.state == SlotState::Locked {
+                return Err(StoreError::SlotLocked);
+            }
+            if permissions == 0 {
+                return Err(StoreError::InvalidArgument(
+                    "grant must contain permission bits",
+                ));
+            }
+            if permissions & !meta.permissions != 0 {
+                return Err(StoreError::InvalidArgument(
+                    "grant must be a subset of the slot's permissions",
+                ));
+            }
+            if uid == meta.owner_uid {
+                return Err(StoreError::InvalidArgument(
+                    "the owner already holds every permission",
+                ));
+            }
+            if !meta.grants.contains_key(&uid) && meta.grants.len() >= MAX_GRANTS {
+                return Err(StoreError::InvalidArgument("too many grants on this slot"));
+            }
+            meta.grants.insert(uid, permissions);
+            Ok(())
+        })
+    }
+
+    /// Removes `uid`'s grant. Returns whether there was one.
+    pub fn revoke(&self, name: &str, uid: u32) -> Result<bool, StoreError> {
+        let mut removed = false;
+        self.update_meta(name, |meta| {
+            if meta.state == SlotState::Locked {
+                return Err(StoreError::SlotLocked);
+            }
+            removed = meta.grants.remove(&uid).is_some();
+            Ok(())
+        })?;
+        Ok(removed)
+    }
+
+    /// Locks or unlocks a slot.
+    pub fn set_locked(&self, name: &str, locked: bool) -> Result<SlotMeta, StoreError> {
+        self.update_meta(name, |meta| {
+            meta.state = if locked {
+                SlotState::Locked
+            } else {
+                SlotState::Occupied
+            };
+            Ok(())
+        })
+    }
+}

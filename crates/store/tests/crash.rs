@@ -1,0 +1,2 @@
+//! Crash test (written next).
+fn main() {}
