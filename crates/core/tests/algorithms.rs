@@ -252,3 +252,16 @@ fn algorithm_id_is_copy_and_compares_by_name() {
     assert_eq!(format!("{a:?}"), "AlgorithmId(\"SHA-256\")");
     assert_eq!(core::mem::size_of::<AlgorithmId>(), 65);
 }
+
+#[test]
+fn algorithm_id_accepts_exactly_printable_ascii_bytes() {
+    for b in 0u8..=255 {
+        let name = [b'A', b, b'Z'];
+        let r = AlgorithmId::from_bytes(&name);
+        if (0x21..=0x7E).contains(&b) {
+            assert_eq!(r.unwrap().as_bytes(), &name, "{b:#x}");
+        } else {
+            assert_eq!(r.unwrap_err().code(), ErrorCode::InvalidArgument, "{b:#x}");
+        }
+    }
+}
