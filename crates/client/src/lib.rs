@@ -1,3 +1,70 @@
-//! Synchronous client library for wardend
+//! Synchronous client library for `wardend`, shaped after seed 004's crypto API.
+//!
+//! An application connects a [`CryptoStack`], generates or imports keys through
+//! [`CryptoStack::key_management`] (each key is a [`ResourceGuard`] that releases it on drop),
+//! and runs streaming contexts (`init → update* → finalize`, `reset` to reuse) for hash, MAC,
+//! cipher, AEAD, sign and verify. Keys stay in the daemon; only their ids cross the socket.
+//!
+//! - **One connection per process and socket** (seed decision 3): every stack for the same
+//!   socket path shares it, so key ids are valid across stacks; requests are serialised on it.
+//! - **Timeouts** (seed decision 7): a stack-wide default of 5000 ms
+//!   ([`StackConfig::default_timeout`]), a per-context override in the [`ContextConfig`], and an
+//!   explicit disable. The deadline travels in every request and the daemon enforces it; the
+//!   client also stops waiting after the deadline plus a grace period.
+//! - **Errors** carry the stable protocol code: [`Error::code`].
+//!
+//! ```no_run
+//! use warden_client::*;
+//! let stack = CryptoStack::connect(StackConfig::new())?;
+//! let km = stack.key_management();
+//! let key = km.generate_key(
+//!     &GenerateKeyParams::builder()
+//!         .algorithm(Algorithm::HmacKey)
+//!         .key_len(32)
+//!         .permissions(KeyOperationPermission::MAC)
+//!         .build()?,
+//! )?;
+//! let mut mac = stack.create_mac_context(
+//!     &ContextConfig::builder().algorithm(Algorithm::HmacSha256).key(key.id()).build()?,
+//! )?;
+//! drop(key); // the context keeps the key alive in the daemon
+//! mac.init()?;
+//! mac.update(b"hello")?;
+//! let tag = mac.finalize()?;
+//! assert_eq!(tag.len(), 32);
+//! # Ok::<(), warden_client::Error>(())
+//! ```
+//!
+//! A runnable version of this example against a real daemon is the e2e test
+//! `tests/tests/client_api.rs`.
 
 #![forbid(unsafe_code)]
+
+mod codec;
+mod config;
+mod connection;
+mod context;
+mod error;
+mod keys;
+mod registry;
+mod stack;
+
+pub use config::{
+    DEFAULT_CLIENT_GRACE, DEFAULT_CONNECT_TIMEOUT, SOCKET_ENV, SYSTEM_SOCKET_PATH, StackConfig,
+    default_socket_path,
+};
+pub use connection::{MAX_VERSION, MIN_VERSION};
+pub use context::{
+    AeadContext, CipherContext, HashContext, MacContext, SignContext, VerifyContext,
+};
+pub use error::{Error, Result};
+pub use keys::{KeyManagement, ResourceGuard};
+pub use stack::{CryptoStack, DaemonStatus};
+
+// The shared vocabulary, so applications need only this crate.
+pub use warden_core::{
+    AgreeKeyParams, Algorithm, AlgorithmClass, CipherDirection, ContextConfig, DeriveKeyParams,
+    EncapsulateParams, ErrorCode, GenerateKeyParams, ImportKeyParams, KdfParameters, KeyFormat,
+    KeyOperationPermission, Persistence, ResourceId, ResourceType, Timeout, UnwrapKeyParams,
+    WrapKeyParams,
+};

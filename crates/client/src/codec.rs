@@ -1,0 +1,53 @@
+//! Thin adapter over `warden-wire`'s body codec: a reused FlatBuffers builder per thread, and
+//! wire errors turned into client errors.
+
+use std::cell::RefCell;
+
+use warden_wire::{Builder, Opcode, Response, WireError};
+
+use crate::error::{Error, Result};
+use crate::stack::unexpected;
+
+thread_local! {
+    // One builder per thread keeps its capacity, so steady-state encoding does not allocate.
+    static BUILDER: RefCell<Builder> = RefCell::new(Builder::new());
+}
+
+/// Encodes `req` and hands the body bytes to `f` (the bytes live in the thread's builder).
+pub(crate) fn with_encoded<T>(
+    req: &warden_wire::Request<'_>,
+    f: impl FnOnce(&[u8]) -> Result<T>,
+) -> Result<T> {
+    BUILDER.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut b) => f(warden_wire::encode_request(&mut b, req)),
+        // Only reachable if `f` re-enters the client on this thread; use a fresh builder.
+        Err(_) => f(warden_wire::encode_request(&mut Builder::new(), req)),
+    })
+}
+
+/// Decodes a successful response body for opcode `op`.
+pub(crate) fn decode(op: Opcode, body: &[u8]) -> Result<Response<'_>> {
+    warden_wire::decode_response(op, body).map_err(|e: WireError| {
+        let _ = e;
+        Error::Protocol("malformed response body")
+    })
+}
+
+/// The daemon's optional static detail string on an error response.
+pub(crate) fn error_detail(body: &[u8]) -> Option<String> {
+    match warden_wire::decode_error_detail(body) {
+        Ok(s) if !s.is_empty() => Some(s.to_owned()),
+        _ => None,
+    }
+}
+
+/// The produced bytes and tag of an `Output` response (inline payloads only).
+pub(crate) fn output(r: Response<'_>) -> Result<(Vec<u8>, Vec<u8>)> {
+    match r {
+        Response::Output { output, tag } => match output.as_inline() {
+            Some(o) => Ok((o.to_vec(), tag.to_vec())),
+            None => Err(Error::Protocol("shared-memory output without a data plane")),
+        },
+        _ => Err(unexpected()),
+    }
+}

@@ -1,0 +1,368 @@
+//! One Unix-socket connection to `wardend`: connect, version handshake, and synchronous
+//! request/response exchange with a bounded wait.
+//!
+//! Requests on a connection are serialised by a mutex (the daemon serves one request in flight
+//! per connection). Each request carries its deadline; the client itself waits at most the
+//! deadline plus a grace period. When it gives up, the connection stays usable: the late answer
+//! is recognised by its stale request id and skipped when the next answer is read.
+
+use std::io::{self, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use warden_core::ErrorCode;
+use warden_wire::handshake::{Hello, HelloReply};
+use warden_wire::{
+    DEFAULT_MAX_FRAME_LEN, FrameHeader, HEADER_LEN, Opcode, PROTOCOL_VERSION, Version, WireError,
+};
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::error::{Error, Result};
+
+/// Lowest protocol version this client speaks.
+pub const MIN_VERSION: Version = PROTOCOL_VERSION;
+/// Highest protocol version this client speaks.
+pub const MAX_VERSION: Version = PROTOCOL_VERSION;
+
+/// Read chunk when the size of the next frame is not known yet: one syscall fetches the header
+/// and any small body together.
+const READ_CHUNK: usize = 4096;
+
+/// An established, version-negotiated connection.
+pub(crate) struct Connection {
+    path: PathBuf,
+    version: Version,
+    daemon_version: Version,
+    /// Largest frame the daemon accepts from us.
+    max_request_len: u32,
+    /// Largest frame we accept from the daemon (guards against a corrupt length).
+    max_response_len: u32,
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    stream: UnixStream,
+    next_id: u64,
+    /// Bytes received but not yet consumed (possibly a partial or stale frame).
+    rbuf: Vec<u8>,
+    /// Reused request buffer (header + body), zeroed after each send.
+    wbuf: Vec<u8>,
+    /// Socket timeout currently configured, to avoid a syscall when it does not change.
+    io_timeout: Option<Option<Duration>>,
+    broken: bool,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("path", &self.path)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// Connects to `path` and negotiates the protocol version within `bound`.
+    pub(crate) fn open(path: &Path, bound: Duration) -> Result<Self> {
+        let stream = UnixStream::connect(path).map_err(|source| Error::Connect {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut inner = Inner {
+            stream,
+            next_id: 1,
+            rbuf: Vec::with_capacity(READ_CHUNK),
+            wbuf: Vec::with_capacity(READ_CHUNK),
+            io_timeout: None,
+            broken: false,
+        };
+        let name = format!(
+            "warden-client/{} pid {}",
+            env!("CARGO_PKG_VERSION"),
+            std::process::id()
+        );
+        let hello = Hello {
+            min: MIN_VERSION,
+            max: MAX_VERSION,
+            client_name: &name,
+        };
+        let mut body = [0u8; 5 + warden_wire::handshake::MAX_CLIENT_NAME_LEN];
+        let n = hello
+            .encode(&mut body)
+            .map_err(|_| Error::Protocol("cannot encode hello"))?;
+        let header = FrameHeader::request(MAX_VERSION, 0, Opcode::Hello.as_u16());
+        let until = Instant::now() + bound;
+        inner.send(&header, body.get(..n).unwrap_or(&[]), Some(until))?;
+        let (reply_header, reply) = inner.recv(
+            0,
+            Opcode::Hello.as_u16(),
+            DEFAULT_MAX_FRAME_LEN,
+            Some(until),
+        )?;
+        let ack = match HelloReply::decode(reply_header.status, &reply) {
+            Ok(HelloReply::Accepted(ack)) => ack,
+            Ok(HelloReply::Refused(r)) => {
+                return Err(Error::VersionRefused {
+                    daemon: r.daemon_version,
+                });
+            }
+            Err(_) => return Err(Error::Protocol("malformed handshake reply")),
+        };
+        if ack.version < MIN_VERSION || ack.version > MAX_VERSION {
+            return Err(Error::Protocol(
+                "daemon chose a version outside the offered range",
+            ));
+        }
+        Ok(Connection {
+            path: path.to_path_buf(),
+            version: ack.version,
+            daemon_version: ack.daemon_version,
+            max_request_len: ack.max_frame_len,
+            max_response_len: ack
+                .max_frame_len
+                .saturating_mul(2)
+                .max(DEFAULT_MAX_FRAME_LEN),
+            inner: Mutex::new(inner),
+        })
+    }
+
+    /// The socket path this connection was opened on.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The negotiated protocol version.
+    pub(crate) fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The daemon's own protocol version.
+    pub(crate) fn daemon_version(&self) -> Version {
+        self.daemon_version
+    }
+
+    /// The largest request frame the daemon accepts.
+    pub(crate) fn max_request_len(&self) -> u32 {
+        self.max_request_len
+    }
+
+    /// Whether the connection failed and must be replaced.
+    pub(crate) fn is_broken(&self) -> bool {
+        self.lock().broken
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the stream half-written without also
+        // setting `broken` first, so the state behind a poisoned lock is still consistent.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sends one request and returns the body of its successful response.
+    ///
+    /// `deadline_ms` travels in the header (`None` = no deadline); the client waits at most
+    /// `deadline_ms + grace`. A non-zero status becomes [`Error::Daemon`].
+    pub(crate) fn call(
+        &self,
+        opcode: Opcode,
+        body: &[u8],
+        deadline_ms: Option<u32>,
+        grace: Duration,
+    ) -> Result<Zeroizing<Vec<u8>>> {
+        if HEADER_LEN as u64 + body.len() as u64 > u64::from(self.max_request_len) {
+            // The daemon would refuse it anyway; refusing here keeps the stream in sync.
+            return Err(Error::daemon(ErrorCode::InvalidArgument));
+        }
+        let until = deadline_ms.map(|ms| Instant::now() + Duration::from_millis(ms.into()) + grace);
+        let mut inner = self.lock();
+        if inner.broken {
+            return Err(Error::ConnectionLost(None));
+        }
+        let id = inner.next_id;
+        inner.next_id = id.wrapping_add(1);
+        let header = FrameHeader {
+            deadline_ms: deadline_ms.unwrap_or(0),
+            ..FrameHeader::request(self.version, id, opcode.as_u16())
+        };
+        inner.send(&header, body, until)?;
+        let (h, reply) = inner.recv(id, opcode.as_u16(), self.max_response_len, until)?;
+        if h.version != self.version {
+            inner.broken = true;
+            return Err(Error::Protocol("response in a different protocol version"));
+        }
+        if h.status != 0 {
+            let code = ErrorCode::from_u32(h.status).unwrap_or(ErrorCode::InternalError);
+            let detail = crate::codec::error_detail(&reply);
+            return Err(Error::Daemon { code, detail });
+        }
+        Ok(reply)
+    }
+}
+
+impl Inner {
+    fn set_timeout(&mut self, until: Option<Instant>) -> Result<()> {
+        let t = match until {
+            None => None,
+            Some(u) => {
+                let left = u.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(Error::TimedOut);
+                }
+                Some(left)
+            }
+        };
+        // Skip the syscall when the budget is the same to the millisecond as last time (the
+        // common case: same operation timeout on every call).
+        let rounded = t.map(|d| Duration::from_millis(d.as_millis().max(1) as u64));
+        if self.io_timeout != Some(rounded) {
+            self.stream.set_read_timeout(rounded).map_err(lost)?;
+            self.stream.set_write_timeout(rounded).map_err(lost)?;
+            self.io_timeout = Some(rounded);
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, header: &FrameHeader, body: &[u8], until: Option<Instant>) -> Result<()> {
+        let Ok(body_len) = u32::try_from(body.len()) else {
+            return Err(Error::daemon(ErrorCode::InvalidArgument));
+        };
+        let header = FrameHeader {
+            body_len,
+            ..*header
+        };
+        self.wbuf.clear();
+        self.wbuf.extend_from_slice(&header.to_bytes());
+        self.wbuf.extend_from_slice(body);
+        let r = self.set_timeout(until).and_then(|()| {
+            self.stream
+                .write_all(&self.wbuf)
+                .map_err(|e| timeout_or_lost(&e))
+        });
+        // Request bodies may carry key material (import, unwrap): never leave it in the buffer.
+        self.wbuf.zeroize();
+        if r.is_err() {
+            // A partial write desynchronises the stream: nothing more can be sent on it.
+            self.broken = true;
+        }
+        r
+    }
+
+    /// Reads frames until the answer to request `id` arrives; earlier (stale) answers are
+    /// skipped. Any malformed frame breaks the connection.
+    fn recv(
+        &mut self,
+        id: u64,
+        opcode: u16,
+        max_len: u32,
+        until: Option<Instant>,
+    ) -> Result<(FrameHeader, Zeroizing<Vec<u8>>)> {
+        loop {
+            if let Some(frame) = self.take_frame(max_len)? {
+                let (h, body) = frame;
+                if !h.is_response() {
+                    self.broken = true;
+                    return Err(Error::Protocol("daemon sent a request frame"));
+                }
+                if h.request_id < id && id != 0 {
+                    continue; // the late answer to a call the client gave up on
+                }
+                if h.request_id != id || h.opcode != opcode {
+                    self.broken = true;
+                    return Err(Error::Protocol("response does not match the request"));
+                }
+                return Ok((h, body));
+            }
+            self.fill(max_len, until)?;
+        }
+    }
+
+    /// Removes one complete frame from the read buffer, if there is one.
+    fn take_frame(&mut self, max_len: u32) -> Result<Option<(FrameHeader, Zeroizing<Vec<u8>>)>> {
+        if self.rbuf.len() < HEADER_LEN {
+            return Ok(None);
+        }
+        let h = match FrameHeader::decode(&self.rbuf, max_len) {
+            Ok(h) => h,
+            Err(e) => {
+                self.broken = true;
+                return Err(Error::Protocol(wire_problem(e)));
+            }
+        };
+        // frame_len is bounded by max_len (a u32), so it fits a usize.
+        let total = h.frame_len() as usize;
+        if self.rbuf.len() < total {
+            return Ok(None);
+        }
+        let body = Zeroizing::new(self.rbuf.get(HEADER_LEN..total).unwrap_or(&[]).to_vec());
+        // Zero the consumed bytes before shifting the rest down: answers may carry secrets.
+        if let Some(consumed) = self.rbuf.get_mut(..total) {
+            consumed.zeroize();
+        }
+        self.rbuf.drain(..total);
+        Ok(Some((h, body)))
+    }
+
+    /// Reads more bytes into the read buffer, waiting at most until `until`.
+    fn fill(&mut self, max_len: u32, until: Option<Instant>) -> Result<()> {
+        // Read what the current frame still needs (at least a chunk, to batch small frames).
+        let need = if self.rbuf.len() >= HEADER_LEN {
+            FrameHeader::decode(&self.rbuf, max_len)
+                .map(|h| h.frame_len() as usize)
+                .unwrap_or(0)
+                .saturating_sub(self.rbuf.len())
+        } else {
+            0
+        };
+        let want = need.max(READ_CHUNK);
+        self.set_timeout(until)?;
+        let start = self.rbuf.len();
+        self.rbuf.resize(start + want, 0);
+        let r = match self.rbuf.get_mut(start..) {
+            Some(dst) => self.stream.read(dst),
+            None => Ok(0),
+        };
+        match r {
+            Ok(0) => {
+                self.rbuf.truncate(start);
+                self.broken = true;
+                Err(Error::ConnectionLost(None))
+            }
+            Ok(n) => {
+                self.rbuf.truncate(start + n);
+                Ok(())
+            }
+            Err(e) => {
+                self.rbuf.truncate(start);
+                if e.kind() == io::ErrorKind::Interrupted {
+                    return Ok(());
+                }
+                let err = timeout_or_lost(&e);
+                if !matches!(err, Error::TimedOut) {
+                    self.broken = true;
+                }
+                Err(err)
+            }
+        }
+    }
+}
+
+fn lost(e: io::Error) -> Error {
+    Error::ConnectionLost(Some(e))
+}
+
+fn timeout_or_lost(e: &io::Error) -> Error {
+    match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Error::TimedOut,
+        kind => Error::ConnectionLost(Some(io::Error::from(kind))),
+    }
+}
+
+fn wire_problem(e: WireError) -> &'static str {
+    match e {
+        WireError::BadMagic(_) => "bad magic in response header",
+        WireError::UnsupportedVersion { .. } => "response in an unsupported protocol version",
+        WireError::FrameTooLarge { .. } => "response frame too large",
+        _ => "malformed response header",
+    }
+}

@@ -1,0 +1,351 @@
+//! Streaming crypto contexts: `init → update* → finalize`, `reset` to reuse, destroyed on drop.
+//!
+//! Each context lives in the daemon; the handle holds its id and the shared connection. The
+//! context's timeout (from its config, else the stack default) travels with every call on it.
+
+use warden_core::{ContextConfig, Timeout};
+use warden_wire::messages::{self as m, Payload, Request, Response};
+
+use crate::codec;
+use crate::error::Result;
+use crate::stack::{Link, unexpected};
+
+/// State shared by every context kind: the daemon-side id and how to reach it.
+pub(crate) struct ContextCore {
+    link: Link,
+    id: u64,
+    timeout: Timeout,
+    alive: bool,
+}
+
+fn wire_timeout(t: Timeout) -> m::Timeout {
+    match t {
+        Timeout::Millis(ms) => m::Timeout::Millis(ms),
+        Timeout::Disabled => m::Timeout::Disabled,
+        _ => m::Timeout::Default,
+    }
+}
+
+fn wire_direction(d: warden_core::CipherDirection) -> m::CipherDirection {
+    match d {
+        warden_core::CipherDirection::Decrypt => m::CipherDirection::Decrypt,
+        _ => m::CipherDirection::Encrypt,
+    }
+}
+
+fn done(r: Response<'_>) -> Result<()> {
+    match r {
+        Response::Done => Ok(()),
+        _ => Err(unexpected()),
+    }
+}
+
+impl ContextCore {
+    pub(crate) fn create(link: Link, kind: m::ContextKind, cfg: &ContextConfig) -> Result<Self> {
+        let timeout = cfg.timeout();
+        let req = Request::CreateContext(m::CreateContext {
+            kind,
+            algorithm: cfg.algorithm().name(),
+            key_id: cfg.key().map(|k| k.id),
+            direction: cfg.direction().map(wire_direction),
+            timeout: wire_timeout(timeout),
+        });
+        let id = link.request(&req, timeout, |r| match r {
+            Response::ContextCreated { context_id } => Ok(context_id),
+            _ => Err(unexpected()),
+        })?;
+        Ok(ContextCore {
+            link,
+            id,
+            timeout,
+            alive: true,
+        })
+    }
+
+    fn init(&mut self, iv: &[u8]) -> Result<()> {
+        let req = Request::InitContext {
+            context_id: self.id,
+            iv,
+        };
+        self.link.request(&req, self.timeout, done)
+    }
+
+    fn set_aad(&mut self, aad: &[u8]) -> Result<()> {
+        let req = Request::SetAad {
+            context_id: self.id,
+            aad: Payload::Inline(aad),
+        };
+        self.link.request(&req, self.timeout, done)
+    }
+
+    fn update(&mut self, input: &[u8]) -> Result<Vec<u8>> {
+        let req = Request::Update {
+            context_id: self.id,
+            input: Payload::Inline(input),
+        };
+        self.link
+            .request(&req, self.timeout, |r| codec::output(r).map(|(o, _)| o))
+    }
+
+    fn finalize(&mut self, input: &[u8], tag: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
+        let req = Request::Finalize {
+            context_id: self.id,
+            input: Payload::Inline(input),
+            tag,
+        };
+        self.link.request(&req, self.timeout, codec::output)
+    }
+
+    fn reset(&mut self) -> Result<()> {
+        let req = Request::ResetContext {
+            context_id: self.id,
+        };
+        self.link.request(&req, self.timeout, done)
+    }
+
+    fn destroy(&mut self) -> Result<()> {
+        self.alive = false;
+        let req = Request::DestroyContext {
+            context_id: self.id,
+        };
+        self.link.request(&req, self.timeout, done)
+    }
+}
+
+impl Drop for ContextCore {
+    fn drop(&mut self) {
+        if self.alive {
+            // A destructor cannot report; a lost connection frees the context anyway.
+            let _ = self.destroy();
+        }
+    }
+}
+
+impl std::fmt::Debug for ContextCore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("id", &self.id)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+macro_rules! common_methods {
+    () => {
+        /// Returns a finalized context to its created state, keeping key and configuration
+        /// (`ContextResetFailed` / `InvalidOperation` while a stream is in progress).
+        pub fn reset(&mut self) -> Result<()> {
+            self.core.reset()
+        }
+
+        /// Destroys the context now and reports the daemon's answer (drop does it silently).
+        pub fn destroy(mut self) -> Result<()> {
+            self.core.destroy()
+        }
+    };
+}
+
+/// A hash context. Create with [`crate::CryptoStack::create_hash_context`].
+#[derive(Debug)]
+pub struct HashContext {
+    core: ContextCore,
+}
+
+impl HashContext {
+    pub(crate) fn new(core: ContextCore) -> Self {
+        HashContext { core }
+    }
+
+    /// Starts a digest.
+    pub fn init(&mut self) -> Result<()> {
+        self.core.init(&[])
+    }
+
+    /// Absorbs `data`.
+    pub fn update(&mut self, data: &[u8]) -> Result<()> {
+        self.core.update(data).map(drop)
+    }
+
+    /// Returns the digest.
+    pub fn finalize(&mut self) -> Result<Vec<u8>> {
+        self.core.finalize(&[], &[]).map(|(o, _)| o)
+    }
+
+    common_methods!();
+}
+
+/// A MAC context. Create with [`crate::CryptoStack::create_mac_context`].
+#[derive(Debug)]
+pub struct MacContext {
+    core: ContextCore,
+}
+
+impl MacContext {
+    pub(crate) fn new(core: ContextCore) -> Self {
+        MacContext { core }
+    }
+
+    /// Starts a MAC computation.
+    pub fn init(&mut self) -> Result<()> {
+        self.core.init(&[])
+    }
+
+    /// Absorbs `data`.
+    pub fn update(&mut self, data: &[u8]) -> Result<()> {
+        self.core.update(data).map(drop)
+    }
+
+    /// Returns the tag.
+    pub fn finalize(&mut self) -> Result<Vec<u8>> {
+        self.core.finalize(&[], &[]).map(|(o, _)| o)
+    }
+
+    common_methods!();
+}
+
+/// A signing context. Create with [`crate::CryptoStack::create_sign_context`].
+#[derive(Debug)]
+pub struct SignContext {
+    core: ContextCore,
+}
+
+impl SignContext {
+    pub(crate) fn new(core: ContextCore) -> Self {
+        SignContext { core }
+    }
+
+    /// Starts a message.
+    pub fn init(&mut self) -> Result<()> {
+        self.core.init(&[])
+    }
+
+    /// Appends message bytes.
+    pub fn update(&mut self, msg: &[u8]) -> Result<()> {
+        self.core.update(msg).map(drop)
+    }
+
+    /// Returns the signature over everything passed to `update`.
+    pub fn finalize(&mut self) -> Result<Vec<u8>> {
+        self.core.finalize(&[], &[]).map(|(o, _)| o)
+    }
+
+    common_methods!();
+}
+
+/// A verification context. Create with [`crate::CryptoStack::create_verify_context`].
+#[derive(Debug)]
+pub struct VerifyContext {
+    core: ContextCore,
+}
+
+impl VerifyContext {
+    pub(crate) fn new(core: ContextCore) -> Self {
+        VerifyContext { core }
+    }
+
+    /// Starts a message.
+    pub fn init(&mut self) -> Result<()> {
+        self.core.init(&[])
+    }
+
+    /// Appends message bytes.
+    pub fn update(&mut self, msg: &[u8]) -> Result<()> {
+        self.core.update(msg).map(drop)
+    }
+
+    /// Checks `signature`; a bad signature is an opaque `OperationFailed`-class error.
+    pub fn finalize(&mut self, signature: &[u8]) -> Result<()> {
+        self.core.finalize(signature, &[]).map(drop)
+    }
+
+    common_methods!();
+}
+
+/// An unauthenticated cipher context (one type for both directions).
+#[derive(Debug)]
+pub struct CipherContext {
+    core: ContextCore,
+}
+
+impl CipherContext {
+    pub(crate) fn new(core: ContextCore) -> Self {
+        CipherContext { core }
+    }
+
+    /// Starts a stream with `iv` (empty for RSA-OAEP).
+    pub fn init(&mut self, iv: &[u8]) -> Result<()> {
+        self.core.init(iv)
+    }
+
+    /// Processes a chunk; returns the output produced so far.
+    pub fn update(&mut self, input: &[u8]) -> Result<Vec<u8>> {
+        self.core.update(input)
+    }
+
+    /// Processes the last chunk and returns the remaining output (padding, final block).
+    pub fn finalize(&mut self, input: &[u8]) -> Result<Vec<u8>> {
+        self.core.finalize(input, &[]).map(|(o, _)| o)
+    }
+
+    common_methods!();
+}
+
+/// An AEAD context (one type for seal and open).
+///
+/// Encrypt: `init(nonce)`, `set_aad`, `update*`, `finalize` then [`AeadContext::tag`].
+/// Decrypt: `init(nonce)`, `set_aad`, `update*`, [`AeadContext::set_tag`], `finalize`; a wrong
+/// tag fails opaquely and releases no plaintext from `finalize`.
+#[derive(Debug)]
+pub struct AeadContext {
+    core: ContextCore,
+    encrypt: bool,
+    tag: Vec<u8>,
+}
+
+impl AeadContext {
+    pub(crate) fn new(core: ContextCore, encrypt: bool) -> Self {
+        AeadContext {
+            core,
+            encrypt,
+            tag: Vec::new(),
+        }
+    }
+
+    /// Starts a message under `nonce`.
+    pub fn init(&mut self, nonce: &[u8]) -> Result<()> {
+        self.tag.clear();
+        self.core.init(nonce)
+    }
+
+    /// Supplies associated data (after `init`, before `update`).
+    pub fn set_aad(&mut self, aad: &[u8]) -> Result<()> {
+        self.core.set_aad(aad)
+    }
+
+    /// Processes a chunk; returns the output produced so far.
+    pub fn update(&mut self, input: &[u8]) -> Result<Vec<u8>> {
+        self.core.update(input)
+    }
+
+    /// Sets the expected tag for decryption (sent with `finalize`).
+    pub fn set_tag(&mut self, tag: &[u8]) {
+        self.tag = tag.to_vec();
+    }
+
+    /// Processes the last chunk. Encrypt: the tag is then available from [`AeadContext::tag`].
+    pub fn finalize(&mut self, input: &[u8]) -> Result<Vec<u8>> {
+        let send = if self.encrypt { &[][..] } else { &self.tag[..] };
+        let (out, tag) = self.core.finalize(input, send)?;
+        if self.encrypt {
+            self.tag = tag;
+        }
+        Ok(out)
+    }
+
+    /// The tag produced by the last encrypting `finalize` (empty before it).
+    pub fn tag(&self) -> &[u8] {
+        &self.tag
+    }
+
+    common_methods!();
+}
