@@ -1,0 +1,582 @@
+//! Typed request and response values: the only message types daemon and client code use.
+//!
+//! Every type borrows its byte and string fields (`&'a [u8]`, `&'a str`). Decoding fills them
+//! with slices of the received body (zero-copy); encoding reads them from wherever the caller
+//! keeps its data. The same value therefore round-trips: `decode(encode(x)) == x`.
+//!
+//! Absent byte fields decode as empty slices and an absent [`Payload`] as `Inline(&[])`;
+//! absent required strings (algorithm names) are [`crate::WireError::MissingField`].
+
+use warden_core::KeyFormat;
+
+use crate::generated::warden::wire as g;
+use crate::opcode::Opcode;
+
+/// A byte range in a shared-memory region registered on the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShmSlice {
+    /// Region id (assigned when the region is registered; the data plane is a later issue).
+    pub region: u32,
+    /// Offset of the first byte in the region.
+    pub offset: u64,
+    /// Number of bytes.
+    pub len: u64,
+}
+
+/// A data field: inline bytes in the frame, or a reference into shared memory.
+///
+/// Control-plane rule: `Inline` borrows from the frame bytes that the daemon copied once into
+/// its session arena. `Shm` decodes today but a daemon without the data plane refuses it
+/// (`InvalidMemoryRegion` or `UnsupportedOperation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payload<'a> {
+    /// Bytes carried in the frame body.
+    Inline(&'a [u8]),
+    /// Bytes in a shared-memory region.
+    Shm(ShmSlice),
+}
+
+impl<'a> Payload<'a> {
+    /// The inline bytes, or `None` for a shared-memory reference.
+    pub fn as_inline(&self) -> Option<&'a [u8]> {
+        match self {
+            Payload::Inline(b) => Some(b),
+            Payload::Shm(_) => None,
+        }
+    }
+}
+
+impl Default for Payload<'_> {
+    fn default() -> Self {
+        Payload::Inline(&[])
+    }
+}
+
+/// Attributes of a key an operation creates (generate, import, derive, agree, unwrap,
+/// encapsulate, decapsulate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeySpec<'a> {
+    /// Algorithm name of the new key (`warden_core::Algorithm::name`).
+    pub algorithm: &'a str,
+    /// Permission bits (`warden_core::KeyOperationPermission`), validated by the daemon.
+    pub permissions: u32,
+    /// Whether the secret may ever be exported.
+    pub exportable: bool,
+    /// Persistent slot to create the key in (issue 5); `None` = ephemeral.
+    pub slot: Option<&'a str>,
+}
+
+/// KDF and its public inputs (mirrors `warden_core::KdfParameters`, borrowed).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kdf<'a> {
+    /// HKDF (RFC 5869).
+    Hkdf {
+        /// Hash algorithm name (`SHA-256`, `SHA-384`).
+        hash: &'a str,
+        /// Salt.
+        salt: &'a [u8],
+        /// Info.
+        info: &'a [u8],
+    },
+    /// PBKDF2-HMAC-SHA256.
+    Pbkdf2 {
+        /// Salt.
+        salt: &'a [u8],
+        /// Iterations.
+        iterations: u32,
+    },
+    /// TLS 1.2 PRF.
+    Tls12Prf {
+        /// Label.
+        label: &'a [u8],
+        /// Seed.
+        seed: &'a [u8],
+    },
+    /// TLS 1.3 HKDF-Expand-Label.
+    Tls13ExpandLabel {
+        /// Label without the `"tls13 "` prefix.
+        label: &'a [u8],
+        /// Context.
+        context: &'a [u8],
+    },
+    /// SP 800-108 counter mode with HMAC.
+    Sp800108CounterHmac {
+        /// Label.
+        label: &'a [u8],
+        /// Context.
+        context: &'a [u8],
+    },
+}
+
+/// Kind of crypto context.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContextKind {
+    /// Message digest.
+    Hash,
+    /// Message authentication code.
+    Mac,
+    /// Unauthenticated cipher.
+    Cipher,
+    /// Authenticated encryption.
+    Aead,
+    /// Signature creation.
+    Sign,
+    /// Signature verification.
+    Verify,
+}
+
+/// Direction of a cipher or AEAD context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CipherDirection {
+    /// Encrypt.
+    Encrypt,
+    /// Decrypt.
+    Decrypt,
+}
+
+/// Per-context timeout (seed decision 7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Timeout {
+    /// The stack-wide default.
+    #[default]
+    Default,
+    /// This many milliseconds per operation.
+    Millis(u32),
+    /// No timeout (long operations).
+    Disabled,
+}
+
+/// GenerateKey request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GenerateKey<'a> {
+    /// The new key.
+    pub key: KeySpec<'a>,
+    /// RSA modulus size, for RSA algorithms.
+    pub rsa_bits: Option<u32>,
+    /// Secret length, for `HMAC` and `GENERIC-SECRET`.
+    pub key_len: Option<u32>,
+}
+
+/// ImportKey request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportKey<'a> {
+    /// The new key.
+    pub key: KeySpec<'a>,
+    /// Encoding of `material`.
+    pub format: KeyFormat,
+    /// Key material (secret for private/symmetric keys: the daemon zeroes its arena copy).
+    pub material: &'a [u8],
+}
+
+/// DeriveKey request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeriveKey<'a> {
+    /// Base key (the KDF's secret input).
+    pub base_key_id: u64,
+    /// The KDF and its public inputs.
+    pub kdf: Kdf<'a>,
+    /// The derived key.
+    pub key: KeySpec<'a>,
+    /// Output length in bytes.
+    pub output_len: u32,
+}
+
+/// AgreeKey request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AgreeKey<'a> {
+    /// Our private key.
+    pub private_key_id: u64,
+    /// Agreement algorithm name (`X25519`, `ECDH-P256`...).
+    pub algorithm: &'a str,
+    /// Peer public key bytes.
+    pub peer_public: &'a [u8],
+    /// The resulting key.
+    pub key: KeySpec<'a>,
+}
+
+/// WrapKey request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WrapKey<'a> {
+    /// Key-encryption key.
+    pub kek_id: u64,
+    /// Key to wrap.
+    pub target_key_id: u64,
+    /// Wrap algorithm name (`AES-256-KW`, `AES-256-KWP`).
+    pub algorithm: &'a str,
+}
+
+/// UnwrapKey request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnwrapKey<'a> {
+    /// Key-encryption key.
+    pub kek_id: u64,
+    /// Wrap algorithm name.
+    pub algorithm: &'a str,
+    /// Wrapped key bytes.
+    pub wrapped: &'a [u8],
+    /// The unwrapped key.
+    pub key: KeySpec<'a>,
+}
+
+/// Encapsulate request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Encapsulate<'a> {
+    /// Recipient's KEM public key (a key object).
+    pub public_key_id: u64,
+    /// The shared-secret key object.
+    pub key: KeySpec<'a>,
+}
+
+/// Decapsulate request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decapsulate<'a> {
+    /// Our KEM private key.
+    pub private_key_id: u64,
+    /// KEM ciphertext.
+    pub ciphertext: &'a [u8],
+    /// The shared-secret key object.
+    pub key: KeySpec<'a>,
+}
+
+/// CreateContext request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreateContext<'a> {
+    /// Kind of context.
+    pub kind: ContextKind,
+    /// Algorithm name.
+    pub algorithm: &'a str,
+    /// Key for keyed kinds (MAC, cipher, AEAD, sign, verify); `None` for hash.
+    pub key_id: Option<u64>,
+    /// Direction for cipher and AEAD; `None` otherwise.
+    pub direction: Option<CipherDirection>,
+    /// Timeout for operations on this context.
+    pub timeout: Timeout,
+}
+
+/// A request body, one variant per operation (the header's opcode selects it on decode).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request<'a> {
+    /// Liveness check; the daemon echoes `data`.
+    Ping {
+        /// Bytes to echo.
+        data: &'a [u8],
+    },
+    /// Daemon counters.
+    Status,
+    /// Generate a key.
+    GenerateKey(GenerateKey<'a>),
+    /// Import a key.
+    ImportKey(ImportKey<'a>),
+    /// Export a public key.
+    ExportPublicKey {
+        /// Key.
+        key_id: u64,
+        /// Encoding; `None` = the algorithm's default.
+        format: Option<KeyFormat>,
+    },
+    /// Export secret key bytes.
+    ExportSecretKey {
+        /// Key.
+        key_id: u64,
+    },
+    /// Derive a key.
+    DeriveKey(DeriveKey<'a>),
+    /// Key agreement.
+    AgreeKey(AgreeKey<'a>),
+    /// Wrap a key.
+    WrapKey(WrapKey<'a>),
+    /// Unwrap a key.
+    UnwrapKey(UnwrapKey<'a>),
+    /// KEM encapsulation.
+    Encapsulate(Encapsulate<'a>),
+    /// KEM decapsulation.
+    Decapsulate(Decapsulate<'a>),
+    /// Drop the client guard's reference.
+    ReleaseKey {
+        /// Key.
+        key_id: u64,
+    },
+    /// Create a context.
+    CreateContext(CreateContext<'a>),
+    /// Start a stream.
+    InitContext {
+        /// Context.
+        context_id: u64,
+        /// IV or nonce (empty for hash, MAC, sign, verify).
+        iv: &'a [u8],
+    },
+    /// AEAD associated data.
+    SetAad {
+        /// Context.
+        context_id: u64,
+        /// Associated data.
+        aad: Payload<'a>,
+    },
+    /// Stream input.
+    Update {
+        /// Context.
+        context_id: u64,
+        /// Input chunk.
+        input: Payload<'a>,
+    },
+    /// Finish the stream.
+    Finalize {
+        /// Context.
+        context_id: u64,
+        /// Last input (Verify: the signature); may be empty.
+        input: Payload<'a>,
+        /// AEAD decrypt: the expected tag; empty otherwise.
+        tag: &'a [u8],
+    },
+    /// Return a context to its created state.
+    ResetContext {
+        /// Context.
+        context_id: u64,
+    },
+    /// Destroy a context.
+    DestroyContext {
+        /// Context.
+        context_id: u64,
+    },
+    /// Random bytes.
+    Random {
+        /// Number of bytes.
+        len: u32,
+    },
+}
+
+impl Request<'_> {
+    /// The opcode that carries this request.
+    pub fn opcode(&self) -> Opcode {
+        match self {
+            Request::Ping { .. } => Opcode::Ping,
+            Request::Status => Opcode::Status,
+            Request::GenerateKey(_) => Opcode::GenerateKey,
+            Request::ImportKey(_) => Opcode::ImportKey,
+            Request::ExportPublicKey { .. } => Opcode::ExportPublicKey,
+            Request::ExportSecretKey { .. } => Opcode::ExportSecretKey,
+            Request::DeriveKey(_) => Opcode::DeriveKey,
+            Request::AgreeKey(_) => Opcode::AgreeKey,
+            Request::WrapKey(_) => Opcode::WrapKey,
+            Request::UnwrapKey(_) => Opcode::UnwrapKey,
+            Request::Encapsulate(_) => Opcode::Encapsulate,
+            Request::Decapsulate(_) => Opcode::Decapsulate,
+            Request::ReleaseKey { .. } => Opcode::ReleaseKey,
+            Request::CreateContext(_) => Opcode::CreateContext,
+            Request::InitContext { .. } => Opcode::InitContext,
+            Request::SetAad { .. } => Opcode::SetAad,
+            Request::Update { .. } => Opcode::Update,
+            Request::Finalize { .. } => Opcode::Finalize,
+            Request::ResetContext { .. } => Opcode::ResetContext,
+            Request::DestroyContext { .. } => Opcode::DestroyContext,
+            Request::Random { .. } => Opcode::Random,
+        }
+    }
+}
+
+/// One error counter of a [`StatusReport`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorCount {
+    /// `warden_core::ErrorCode` value.
+    pub code: u32,
+    /// How often it was returned.
+    pub count: u64,
+}
+
+#[derive(Clone, Copy)]
+enum ErrorCountsRepr<'a> {
+    Slice(&'a [ErrorCount]),
+    Wire(planus::Vector<'a, g::ErrorCountRef<'a>>),
+}
+
+/// The error counters of a status report: a borrowed slice when encoding, a view over the
+/// body when decoded. Iterate with [`ErrorCounts::iter`].
+#[derive(Clone, Copy)]
+pub struct ErrorCounts<'a>(ErrorCountsRepr<'a>);
+
+impl<'a> ErrorCounts<'a> {
+    /// Counters from a slice (for encoding).
+    pub const fn from_slice(s: &'a [ErrorCount]) -> Self {
+        ErrorCounts(ErrorCountsRepr::Slice(s))
+    }
+
+    pub(crate) fn from_wire(v: planus::Vector<'a, g::ErrorCountRef<'a>>) -> Self {
+        ErrorCounts(ErrorCountsRepr::Wire(v))
+    }
+
+    /// Number of counters.
+    pub fn len(&self) -> usize {
+        match self.0 {
+            ErrorCountsRepr::Slice(s) => s.len(),
+            ErrorCountsRepr::Wire(v) => v.len(),
+        }
+    }
+
+    /// Whether there are no counters.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The counters in order.
+    pub fn iter(&self) -> impl Iterator<Item = ErrorCount> + 'a {
+        let (slice, wire) = match self.0 {
+            ErrorCountsRepr::Slice(s) => (Some(s.iter().copied()), None),
+            ErrorCountsRepr::Wire(v) => (
+                None,
+                Some(v.iter().map(|r| ErrorCount {
+                    code: r.code(),
+                    count: r.count(),
+                })),
+            ),
+        };
+        slice
+            .into_iter()
+            .flatten()
+            .chain(wire.into_iter().flatten())
+    }
+}
+
+impl Default for ErrorCounts<'_> {
+    fn default() -> Self {
+        ErrorCounts::from_slice(&[])
+    }
+}
+
+impl PartialEq for ErrorCounts<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for ErrorCounts<'_> {}
+
+impl core::fmt::Debug for ErrorCounts<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// Daemon counters (reply to Status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StatusReport<'a> {
+    /// Milliseconds since the daemon started.
+    pub uptime_ms: u64,
+    /// Open connections.
+    pub connections: u32,
+    /// Configured connection limit.
+    pub max_connections: u32,
+    /// Live key objects over all connections.
+    pub live_keys: u64,
+    /// Live contexts over all connections.
+    pub live_contexts: u64,
+    /// Arenas checked out of the pool.
+    pub arenas_in_use: u32,
+    /// Arenas in the pool.
+    pub arenas_total: u32,
+    /// Requests answered since start.
+    pub requests_served: u64,
+    /// Error replies by code.
+    pub errors: ErrorCounts<'a>,
+}
+
+/// A successful response body. (Errors travel as a non-zero header status with an optional
+/// detail string, see [`crate::encode_error_detail`].)
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Response<'a> {
+    /// Reply to Ping.
+    Ping {
+        /// Echoed bytes.
+        data: &'a [u8],
+    },
+    /// Reply to Status.
+    Status(StatusReport<'a>),
+    /// Reply to GenerateKey, ImportKey, DeriveKey, AgreeKey, UnwrapKey, Decapsulate.
+    KeyCreated {
+        /// Per-connection id of the new key object.
+        key_id: u64,
+    },
+    /// Reply to ExportPublicKey, ExportSecretKey, WrapKey.
+    KeyBytes {
+        /// The key bytes (secret for ExportSecretKey: zeroize the receive buffer).
+        data: &'a [u8],
+    },
+    /// Reply to Encapsulate.
+    Encapsulated {
+        /// KEM ciphertext for the peer.
+        ciphertext: &'a [u8],
+        /// Shared-secret key object.
+        key_id: u64,
+    },
+    /// Reply to CreateContext.
+    ContextCreated {
+        /// Per-connection id of the context.
+        context_id: u64,
+    },
+    /// Reply to Update, Finalize and Random.
+    Output {
+        /// Produced bytes (ciphertext, plaintext, digest, MAC, signature, random).
+        output: Payload<'a>,
+        /// AEAD encryption: the tag; empty otherwise.
+        tag: &'a [u8],
+    },
+    /// Reply with no data (ReleaseKey, InitContext, SetAad, ResetContext, DestroyContext).
+    Done,
+}
+
+/// The response shape each opcode answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ResponseKind {
+    Ping,
+    Status,
+    KeyCreated,
+    KeyBytes,
+    Encapsulated,
+    ContextCreated,
+    Output,
+    Done,
+}
+
+impl Response<'_> {
+    pub(crate) fn kind(&self) -> ResponseKind {
+        match self {
+            Response::Ping { .. } => ResponseKind::Ping,
+            Response::Status(_) => ResponseKind::Status,
+            Response::KeyCreated { .. } => ResponseKind::KeyCreated,
+            Response::KeyBytes { .. } => ResponseKind::KeyBytes,
+            Response::Encapsulated { .. } => ResponseKind::Encapsulated,
+            Response::ContextCreated { .. } => ResponseKind::ContextCreated,
+            Response::Output { .. } => ResponseKind::Output,
+            Response::Done => ResponseKind::Done,
+        }
+    }
+}
+
+/// Which response shape answers `op`; `None` for the handshake (fixed layout, not FlatBuffers).
+pub(crate) fn response_kind(op: Opcode) -> Option<ResponseKind> {
+    Some(match op {
+        Opcode::Hello => return None,
+        Opcode::Ping => ResponseKind::Ping,
+        Opcode::Status => ResponseKind::Status,
+        Opcode::GenerateKey
+        | Opcode::ImportKey
+        | Opcode::DeriveKey
+        | Opcode::AgreeKey
+        | Opcode::UnwrapKey
+        | Opcode::Decapsulate => ResponseKind::KeyCreated,
+        Opcode::ExportPublicKey | Opcode::ExportSecretKey | Opcode::WrapKey => {
+            ResponseKind::KeyBytes
+        }
+        Opcode::Encapsulate => ResponseKind::Encapsulated,
+        Opcode::CreateContext => ResponseKind::ContextCreated,
+        Opcode::Update | Opcode::Finalize | Opcode::Random => ResponseKind::Output,
+        Opcode::ReleaseKey
+        | Opcode::InitContext
+        | Opcode::SetAad
+        | Opcode::ResetContext
+        | Opcode::DestroyContext => ResponseKind::Done,
+    })
+}

@@ -1,0 +1,304 @@
+//! Sample messages shared by the integration tests: every request and response variant, every
+//! KDF, both payload kinds, present and absent optional fields.
+
+#![allow(dead_code)]
+
+use warden_core::KeyFormat;
+use warden_wire::messages::{
+    AgreeKey, CipherDirection, ContextKind, CreateContext, Decapsulate, DeriveKey, Encapsulate,
+    ErrorCount, ErrorCounts, GenerateKey, ImportKey, Kdf, KeySpec, ShmSlice, StatusReport, Timeout,
+    UnwrapKey, WrapKey,
+};
+use warden_wire::{Payload, Request, Response};
+
+pub const SPEC: KeySpec<'static> = KeySpec {
+    algorithm: "AES-256",
+    permissions: 0x0F,
+    exportable: true,
+    slot: None,
+};
+
+pub const SLOT_SPEC: KeySpec<'static> = KeySpec {
+    algorithm: "HMAC",
+    permissions: 0x40,
+    exportable: false,
+    slot: Some("app.signing-key_1"),
+};
+
+pub const SHM: Payload<'static> = Payload::Shm(ShmSlice {
+    region: 7,
+    offset: 1 << 40,
+    len: 4096,
+});
+
+pub fn kdfs() -> Vec<Kdf<'static>> {
+    vec![
+        Kdf::Hkdf {
+            hash: "SHA-384",
+            salt: b"salt",
+            info: b"info",
+        },
+        Kdf::Hkdf {
+            hash: "SHA-256",
+            salt: b"",
+            info: b"",
+        },
+        Kdf::Pbkdf2 {
+            salt: b"NaCl",
+            iterations: 600_000,
+        },
+        Kdf::Tls12Prf {
+            label: b"key expansion",
+            seed: &[1; 64],
+        },
+        Kdf::Tls13ExpandLabel {
+            label: b"derived",
+            context: &[0xAB; 32],
+        },
+        Kdf::Sp800108CounterHmac {
+            label: b"label",
+            context: b"ctx",
+        },
+    ]
+}
+
+pub fn requests() -> Vec<Request<'static>> {
+    let mut v = vec![
+        Request::Ping { data: b"" },
+        Request::Ping {
+            data: &[0x5A; 1000],
+        },
+        Request::Status,
+        Request::GenerateKey(GenerateKey {
+            key: SPEC,
+            rsa_bits: None,
+            key_len: None,
+        }),
+        Request::GenerateKey(GenerateKey {
+            key: SLOT_SPEC,
+            rsa_bits: Some(0),
+            key_len: Some(64),
+        }),
+        Request::GenerateKey(GenerateKey {
+            key: KeySpec {
+                algorithm: "RSA-PSS-SHA256",
+                permissions: 0x30,
+                exportable: false,
+                slot: Some(""),
+            },
+            rsa_bits: Some(3072),
+            key_len: None,
+        }),
+        Request::ImportKey(ImportKey {
+            key: SPEC,
+            format: KeyFormat::Raw,
+            material: &[9; 32],
+        }),
+        Request::ImportKey(ImportKey {
+            key: SLOT_SPEC,
+            format: KeyFormat::Pkcs8,
+            material: b"",
+        }),
+        Request::ExportPublicKey {
+            key_id: u64::MAX,
+            format: None,
+        },
+        Request::ExportPublicKey {
+            key_id: 0,
+            format: Some(KeyFormat::SubjectPublicKeyInfo),
+        },
+        Request::ExportPublicKey {
+            key_id: 3,
+            format: Some(KeyFormat::Der),
+        },
+        Request::ExportSecretKey { key_id: 42 },
+    ];
+    for kdf in kdfs() {
+        v.push(Request::DeriveKey(DeriveKey {
+            base_key_id: 0xDEAD_BEEF,
+            kdf,
+            key: SPEC,
+            output_len: 32,
+        }));
+    }
+    v.push(Request::DeriveKey(DeriveKey {
+        base_key_id: 1,
+        kdf: Kdf::Pbkdf2 {
+            salt: b"s",
+            iterations: 1,
+        },
+        key: SLOT_SPEC,
+        output_len: 0,
+    }));
+    v.extend([
+        Request::AgreeKey(AgreeKey {
+            private_key_id: 11,
+            algorithm: "X25519",
+            peer_public: &[4; 32],
+            key: SPEC,
+        }),
+        Request::WrapKey(WrapKey {
+            kek_id: 1,
+            target_key_id: 2,
+            algorithm: "AES-256-KWP",
+        }),
+        Request::UnwrapKey(UnwrapKey {
+            kek_id: 1,
+            algorithm: "AES-256-KW",
+            wrapped: &[7; 40],
+            key: SLOT_SPEC,
+        }),
+        Request::Encapsulate(Encapsulate {
+            public_key_id: 5,
+            key: SPEC,
+        }),
+        Request::Decapsulate(Decapsulate {
+            private_key_id: 6,
+            ciphertext: &[3; 1088],
+            key: SPEC,
+        }),
+        Request::ReleaseKey { key_id: 77 },
+    ]);
+    let kinds = [
+        ContextKind::Hash,
+        ContextKind::Mac,
+        ContextKind::Cipher,
+        ContextKind::Aead,
+        ContextKind::Sign,
+        ContextKind::Verify,
+    ];
+    let timeouts = [
+        Timeout::Default,
+        Timeout::Millis(0),
+        Timeout::Millis(250),
+        Timeout::Disabled,
+    ];
+    let dirs = [
+        None,
+        Some(CipherDirection::Encrypt),
+        Some(CipherDirection::Decrypt),
+    ];
+    for (i, kind) in kinds.into_iter().enumerate() {
+        v.push(Request::CreateContext(CreateContext {
+            kind,
+            algorithm: "AES-256-GCM",
+            key_id: if i == 0 { None } else { Some(i as u64) },
+            direction: dirs[i % dirs.len()],
+            timeout: timeouts[i % timeouts.len()],
+        }));
+    }
+    v.extend([
+        Request::InitContext {
+            context_id: 9,
+            iv: &[0; 12],
+        },
+        Request::InitContext {
+            context_id: 9,
+            iv: b"",
+        },
+        Request::SetAad {
+            context_id: 9,
+            aad: Payload::Inline(b"header"),
+        },
+        Request::SetAad {
+            context_id: 9,
+            aad: SHM,
+        },
+        Request::Update {
+            context_id: 9,
+            input: Payload::Inline(&[1; 4096]),
+        },
+        Request::Update {
+            context_id: 9,
+            input: SHM,
+        },
+        Request::Update {
+            context_id: 9,
+            input: Payload::Inline(b""),
+        },
+        Request::Finalize {
+            context_id: 9,
+            input: Payload::Inline(b""),
+            tag: &[0xEE; 16],
+        },
+        Request::Finalize {
+            context_id: 9,
+            input: SHM,
+            tag: b"",
+        },
+        Request::ResetContext { context_id: 9 },
+        Request::DestroyContext { context_id: 9 },
+        Request::Random { len: 0 },
+        Request::Random { len: 1 << 20 },
+    ]);
+    v
+}
+
+pub const ERRORS: &[ErrorCount] = &[
+    ErrorCount {
+        code: 0x0108_000A,
+        count: 3,
+    },
+    ErrorCount {
+        code: 0x0103_0006,
+        count: u64::MAX,
+    },
+];
+
+pub fn responses() -> Vec<Response<'static>> {
+    vec![
+        Response::Ping { data: b"" },
+        Response::Ping { data: b"echo" },
+        Response::Status(StatusReport::default()),
+        Response::Status(StatusReport {
+            uptime_ms: 123_456,
+            connections: 3,
+            max_connections: 1024,
+            live_keys: 10,
+            live_contexts: 4,
+            arenas_in_use: 3,
+            arenas_total: 64,
+            requests_served: 1_000_000,
+            errors: ErrorCounts::from_slice(ERRORS),
+        }),
+        Response::KeyCreated { key_id: 0 },
+        Response::KeyCreated {
+            key_id: 0x1234_5678_9ABC_DEF0,
+        },
+        Response::KeyBytes { data: &[0x30; 91] },
+        Response::Encapsulated {
+            ciphertext: &[1; 1088],
+            key_id: 8,
+        },
+        Response::ContextCreated { context_id: 99 },
+        Response::Output {
+            output: Payload::Inline(&[2; 64]),
+            tag: b"",
+        },
+        Response::Output {
+            output: Payload::Inline(b""),
+            tag: &[3; 16],
+        },
+        Response::Output {
+            output: SHM,
+            tag: b"",
+        },
+        Response::Done,
+    ]
+}
+
+/// The opcode each sample response answers (the first opcode with that response shape).
+pub fn response_opcode(r: &Response<'_>) -> warden_wire::Opcode {
+    use warden_wire::Opcode;
+    match r {
+        Response::Ping { .. } => Opcode::Ping,
+        Response::Status(_) => Opcode::Status,
+        Response::KeyCreated { .. } => Opcode::GenerateKey,
+        Response::KeyBytes { .. } => Opcode::ExportPublicKey,
+        Response::Encapsulated { .. } => Opcode::Encapsulate,
+        Response::ContextCreated { .. } => Opcode::CreateContext,
+        Response::Output { .. } => Opcode::Update,
+        Response::Done => Opcode::ReleaseKey,
+        _ => unreachable!("new response variant: extend the samples"),
+    }
+}

@@ -1,0 +1,113 @@
+//! Decoding allocates nothing, and encoding with a warmed-up builder allocates nothing: a
+//! counting global allocator proves it for every sample message.
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use warden_wire::{
+    Builder, FrameHeader, HEADER_LEN, Opcode, decode_request, decode_response, encode_request,
+    encode_response, split_frame,
+};
+
+struct Counting;
+
+thread_local! {
+    // Per thread, so the test harness' own threads do not disturb the count.
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: delegates every call to the system allocator unchanged; it only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as our caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as our caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations<R>(f: impl FnOnce() -> R) -> (R, u64) {
+    let before = ALLOCS.with(Cell::get);
+    let r = f();
+    (r, ALLOCS.with(Cell::get) - before)
+}
+
+#[test]
+fn the_counter_sees_allocations() {
+    let (v, n) = allocations(|| vec![1u8; 10]);
+    assert_eq!(v.len(), 10);
+    assert!(n >= 1);
+}
+
+#[test]
+fn decoding_frames_and_bodies_does_not_allocate() {
+    let mut b = Builder::new();
+    let reqs = common::requests();
+    let bodies: Vec<Vec<u8>> = reqs
+        .iter()
+        .map(|r| encode_request(&mut b, r).to_vec())
+        .collect();
+    for (req, body) in reqs.iter().zip(&bodies) {
+        let mut frame =
+            FrameHeader::request(warden_wire::PROTOCOL_VERSION, 1, req.opcode().as_u16())
+                .to_bytes()
+                .to_vec();
+        frame.extend_from_slice(body);
+        let len = frame.len() as u32;
+        frame[28..32].copy_from_slice(&(len - HEADER_LEN as u32).to_le_bytes());
+        let (ok, n) = allocations(|| {
+            let (h, body) = split_frame(&frame, u32::MAX).ok()?;
+            let op = h.opcode().ok()?;
+            decode_request(op, body).ok().map(|d| d == *req)
+        });
+        assert_eq!(ok, Some(true), "{req:?}");
+        assert_eq!(n, 0, "decoding {req:?} allocated {n} times");
+    }
+    for resp in common::responses() {
+        let op = common::response_opcode(&resp);
+        let body = encode_response(&mut b, &resp).to_vec();
+        let (ok, n) = allocations(|| decode_response(op, &body).map(|d| d == resp));
+        assert_eq!(ok, Ok(true));
+        assert_eq!(n, 0, "decoding {resp:?} allocated {n} times");
+    }
+    // Error paths do not allocate either.
+    let (r, n) = allocations(|| decode_request(Opcode::GenerateKey, &[1, 2, 3, 4, 5, 6, 7]));
+    assert!(r.is_err());
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn encoding_with_a_warm_builder_does_not_allocate() {
+    let reqs = common::requests();
+    let mut b = Builder::with_capacity(64 * 1024);
+    for r in &reqs {
+        let _ = encode_request(&mut b, r);
+    }
+    for r in &reqs {
+        let (len, n) = allocations(|| encode_request(&mut b, r).len());
+        assert!(len > 0);
+        assert_eq!(n, 0, "encoding {r:?} allocated {n} times");
+    }
+    // Responses on the hot path (everything but the operator's status report).
+    for resp in common::responses() {
+        if matches!(resp, warden_wire::Response::Status(_)) {
+            continue;
+        }
+        let _ = encode_response(&mut b, &resp);
+        let (_, n) = allocations(|| encode_response(&mut b, &resp).len());
+        assert_eq!(n, 0, "encoding {resp:?} allocated {n} times");
+    }
+}
