@@ -172,7 +172,10 @@ impl Connection {
     ) -> Result<Zeroizing<Vec<u8>>> {
         if HEADER_LEN as u64 + body.len() as u64 > u64::from(self.max_request_len) {
             // The daemon would refuse it anyway; refusing here keeps the stream in sync.
-            return Err(Error::daemon(ErrorCode::InvalidArgument));
+            return Err(Error::Invalid(warden_core::Error::new(
+                ErrorCode::InvalidArgument,
+                "request larger than the daemon's frame limit",
+            )));
         }
         let until = deadline_ms.map(|ms| Instant::now() + Duration::from_millis(ms.into()) + grace);
         let mut inner = self.lock();
@@ -225,7 +228,9 @@ impl Inner {
 
     fn send(&mut self, header: &FrameHeader, body: &[u8], until: Option<Instant>) -> Result<()> {
         let Ok(body_len) = u32::try_from(body.len()) else {
-            return Err(Error::daemon(ErrorCode::InvalidArgument));
+            return Err(Error::Invalid(warden_core::Error::invalid_argument(
+                "request body too large",
+            )));
         };
         let header = FrameHeader {
             body_len,

@@ -186,7 +186,9 @@ impl CryptoStack {
 
     /// `len` random bytes from the daemon's provider.
     pub fn random(&self, len: usize) -> Result<Vec<u8>> {
-        let len = u32::try_from(len).map_err(|_| Error::daemon(ErrorCode::InvalidArgument))?;
+        let len = u32::try_from(len).map_err(|_| {
+            Error::Invalid(warden_core::Error::invalid_argument("length too large"))
+        })?;
         self.link
             .request(&Request::Random { len }, Timeout::Default, |r| {
                 codec::output(r).map(|(out, _)| out)
