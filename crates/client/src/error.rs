@@ -61,6 +61,7 @@ impl Error {
     }
 
     /// An error carrying only a daemon status code.
+    #[cfg(test)]
     pub(crate) fn daemon(code: ErrorCode) -> Self {
         Error::Daemon { code, detail: None }
     }
