@@ -2,6 +2,8 @@
 //! the header, the client's own wait bound, stale-answer skipping, refusal and protocol
 //! violations.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
