@@ -9,6 +9,8 @@ use crate::validate::validate_slot_name;
 
 /// Longest permit id accepted.
 pub const MAX_PERMIT_ID_LEN: usize = 256;
+/// Longest issuer name accepted.
+pub const MAX_ISSUER_LEN: usize = 256;
 /// Longest receipt hash accepted.
 pub const MAX_HASH_LEN: usize = 64;
 /// Largest generic record value (policy modules are the big ones).
@@ -31,26 +33,33 @@ pub struct PermitUse {
 }
 
 impl<'s> ReplayTable<'s> {
-    fn check_id(permit_id: &[u8]) -> Result<(), StoreError> {
+    fn check_id(issuer: &str, permit_id: &[u8]) -> Result<(), StoreError> {
         if permit_id.is_empty() || permit_id.len() > MAX_PERMIT_ID_LEN {
             return Err(StoreError::InvalidArgument(
                 "permit id must be 1 to 256 bytes",
             ));
         }
+        if issuer.is_empty() || issuer.len() > MAX_ISSUER_LEN {
+            return Err(StoreError::InvalidArgument(
+                "permit issuer must be 1 to 256 bytes",
+            ));
+        }
         Ok(())
     }
 
-    /// Atomically records one use of `permit_id`, allowing at most `max_uses` in total
+    /// Atomically records one use of permit `permit_id` from `issuer` (ids are unique per
+    /// issuer, so two issuers' ids never collide), allowing at most `max_uses` in total
     /// (1 for a single-use permit). Fails with [`StoreError::PermitReplayed`] once used up.
     /// `expires_unix_s` (the permit's expiry) lets [`Self::prune_expired`] forget the entry
     /// after the permit could no longer be accepted anyway. Durable before it returns.
     pub fn consume(
         &self,
+        issuer: &str,
         permit_id: &[u8],
         max_uses: u64,
         expires_unix_s: u64,
     ) -> Result<PermitUse, StoreError> {
-        Self::check_id(permit_id)?;
+        Self::check_id(issuer, permit_id)?;
         if max_uses == 0 {
             return Err(StoreError::InvalidArgument("max uses must be at least 1"));
         }
@@ -58,7 +67,7 @@ impl<'s> ReplayTable<'s> {
         let uses = {
             let mut t = txn.open_table(REPLAY).map_err(db)?;
             let (used, expiry) = t
-                .get(permit_id)
+                .get((issuer, permit_id))
                 .map_err(db)?
                 .map(|v| v.value())
                 .unwrap_or((0, expires_unix_s));
@@ -66,7 +75,7 @@ impl<'s> ReplayTable<'s> {
                 return Err(StoreError::PermitReplayed);
             }
             let uses = used + 1;
-            t.insert(permit_id, (uses, expiry.max(expires_unix_s)))
+            t.insert((issuer, permit_id), (uses, expiry.max(expires_unix_s)))
                 .map_err(db)?;
             uses
         };
@@ -74,12 +83,12 @@ impl<'s> ReplayTable<'s> {
         Ok(PermitUse { uses })
     }
 
-    /// How many times `permit_id` has been used (0 if never).
-    pub fn uses(&self, permit_id: &[u8]) -> Result<u64, StoreError> {
-        Self::check_id(permit_id)?;
+    /// How many times `issuer`'s permit `permit_id` has been used (0 if never).
+    pub fn uses(&self, issuer: &str, permit_id: &[u8]) -> Result<u64, StoreError> {
+        Self::check_id(issuer, permit_id)?;
         let txn = self.store.db.begin_read().map_err(db)?;
         let t = txn.open_table(REPLAY).map_err(db)?;
-        Ok(t.get(permit_id)
+        Ok(t.get((issuer, permit_id))
             .map_err(db)?
             .map(|v| v.value().0)
             .unwrap_or(0))

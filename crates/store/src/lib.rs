@@ -29,8 +29,8 @@ mod validate;
 pub use acl::{SlotAccess, access, effective_permissions};
 pub use audit::{AuditEvent, AuditLog, AuditOutcome};
 pub use durable::{
-    DurableRecords, MAX_HASH_LEN, MAX_PERMIT_ID_LEN, MAX_RECEIPT_LEN, MAX_RECORD_LEN, PermitUse,
-    ReceiptChain, ReceiptChainState, ReplayTable,
+    DurableRecords, MAX_HASH_LEN, MAX_ISSUER_LEN, MAX_PERMIT_ID_LEN, MAX_RECEIPT_LEN,
+    MAX_RECORD_LEN, PermitUse, ReceiptChain, ReceiptChainState, ReplayTable,
 };
 pub use error::StoreError;
 pub use master_key::{FileMasterKey, MASTER_KEY_FILE, MASTER_KEY_LEN, MasterKey, MasterKeySource};

@@ -18,8 +18,9 @@ pub const SCHEMA_VERSION: u64 = 1;
 pub(crate) const SLOTS: TableDefinition<&str, &[u8]> = TableDefinition::new("slots");
 /// Store-wide metadata: `schema_version` (u64 LE), `key_check` (sealed check value).
 pub(crate) const STORE_META: TableDefinition<&str, &[u8]> = TableDefinition::new("store_meta");
-/// Permit id -> (uses so far, expiry in unix seconds).
-pub(crate) const REPLAY: TableDefinition<&[u8], (u64, u64)> = TableDefinition::new("permit_replay");
+/// (issuer, permit id) -> (uses so far, expiry in unix seconds).
+pub(crate) const REPLAY: TableDefinition<(&str, &[u8]), (u64, u64)> =
+    TableDefinition::new("permit_replay");
 /// `state` -> counter u64 LE || previous receipt hash.
 pub(crate) const RECEIPT_CHAIN: TableDefinition<&str, &[u8]> =
     TableDefinition::new("receipt_chain");

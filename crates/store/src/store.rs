@@ -24,11 +24,18 @@ pub struct StoreOptions {
     /// fsync every commit before the call returns (default `true`). `false` exists ONLY to
     /// measure the cost of durability in benchmarks: an acknowledged write may then be lost.
     pub fsync: bool,
+    /// With `fsync`: use redb's two-phase commit (default `true`): fsync the data and the new
+    /// commit slot, then flip and fsync the god byte, so recovery never has to trust a
+    /// non-cryptographic checksum to pick the valid commit. `false` exists to measure its cost.
+    pub two_phase_commit: bool,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { fsync: true }
+        Self {
+            fsync: true,
+            two_phase_commit: true,
+        }
     }
 }
 
@@ -38,14 +45,14 @@ pub struct SlotStore {
     pub(crate) db: Database,
     pub(crate) cipher: RecordCipher,
     dir: PathBuf,
-    fsync: bool,
+    options: StoreOptions,
 }
 
 impl std::fmt::Debug for SlotStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SlotStore")
             .field("dir", &self.dir)
-            .field("fsync", &self.fsync)
+            .field("options", &self.options)
             .finish_non_exhaustive()
     }
 }
@@ -89,7 +96,7 @@ impl SlotStore {
             db: database,
             cipher,
             dir,
-            fsync: options.fsync,
+            options,
         };
         let txn = store.begin_write()?;
         let ctx = MigrationContext {
@@ -121,9 +128,9 @@ impl SlotStore {
     /// is on stable storage (two fsyncs: two-phase commit, see ARCHITECTURE.md).
     pub(crate) fn begin_write(&self) -> Result<WriteTransaction, StoreError> {
         let mut txn = self.db.begin_write().map_err(db)?;
-        if self.fsync {
+        if self.options.fsync {
             txn.set_durability(Durability::Immediate).map_err(db)?;
-            txn.set_two_phase_commit(true);
+            txn.set_two_phase_commit(self.options.two_phase_commit);
         } else {
             txn.set_durability(Durability::None).map_err(db)?;
         }

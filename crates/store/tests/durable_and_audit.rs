@@ -20,39 +20,39 @@ fn replay_counts_survive_reopen() {
     {
         let store = open(tmp.path());
         let replay = store.replay_table();
-        assert_eq!(replay.consume(b"permit-1", 1, 100).unwrap().uses, 1);
-        let e = replay.consume(b"permit-1", 1, 100).unwrap_err();
+        assert_eq!(replay.consume("iss", b"permit-1", 1, 100).unwrap().uses, 1);
+        let e = replay.consume("iss", b"permit-1", 1, 100).unwrap_err();
         assert!(matches!(e, StoreError::PermitReplayed));
         assert_eq!(e.code(), ErrorCode::AccessDenied);
-        assert_eq!(replay.consume(b"permit-3x", 3, 100).unwrap().uses, 1);
-        assert_eq!(replay.consume(b"permit-3x", 3, 100).unwrap().uses, 2);
-        assert_eq!(replay.consume(b"permit-old", 1, 10).unwrap().uses, 1);
+        assert_eq!(replay.consume("iss", b"permit-3x", 3, 100).unwrap().uses, 1);
+        assert_eq!(replay.consume("iss", b"permit-3x", 3, 100).unwrap().uses, 2);
+        assert_eq!(replay.consume("iss", b"permit-old", 1, 10).unwrap().uses, 1);
     }
     let store = open(tmp.path());
     let replay = store.replay_table();
     assert!(matches!(
-        replay.consume(b"permit-1", 1, 100),
+        replay.consume("iss", b"permit-1", 1, 100),
         Err(StoreError::PermitReplayed)
     ));
-    assert_eq!(replay.uses(b"permit-3x").unwrap(), 2);
-    assert_eq!(replay.consume(b"permit-3x", 3, 100).unwrap().uses, 3);
+    assert_eq!(replay.uses("iss", b"permit-3x").unwrap(), 2);
+    assert_eq!(replay.consume("iss", b"permit-3x", 3, 100).unwrap().uses, 3);
     assert!(matches!(
-        replay.consume(b"permit-3x", 3, 100),
+        replay.consume("iss", b"permit-3x", 3, 100),
         Err(StoreError::PermitReplayed)
     ));
-    assert_eq!(replay.uses(b"never").unwrap(), 0);
+    assert_eq!(replay.uses("iss", b"never").unwrap(), 0);
     // Pruning forgets only expired permits.
     assert_eq!(replay.prune_expired(50).unwrap(), 1);
-    assert_eq!(replay.uses(b"permit-old").unwrap(), 0);
-    assert_eq!(replay.uses(b"permit-1").unwrap(), 1);
+    assert_eq!(replay.uses("iss", b"permit-old").unwrap(), 0);
+    assert_eq!(replay.uses("iss", b"permit-1").unwrap(), 1);
     for bad in [&b""[..], &[0u8; 257][..]] {
         assert_eq!(
-            replay.consume(bad, 1, 1).unwrap_err().code(),
+            replay.consume("iss", bad, 1, 1).unwrap_err().code(),
             ErrorCode::InvalidArgument
         );
     }
     assert_eq!(
-        replay.consume(b"x", 0, 1).unwrap_err().code(),
+        replay.consume("iss", b"x", 0, 1).unwrap_err().code(),
         ErrorCode::InvalidArgument
     );
 }
