@@ -813,3 +813,46 @@ impl From<(u32, u64)> for ErrorCount {
         ErrorCount { code, count }
     }
 }
+
+/// A response frame as the client sees it: a success body or the daemon's error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reply<'a> {
+    /// Status 0: the decoded body.
+    Ok(Response<'a>),
+    /// Non-zero status: the raw code (map it with `warden_core::ErrorCode::from_u32`) and the
+    /// daemon's static detail string (may be empty).
+    Err {
+        /// `warden_core::ErrorCode` value from the header.
+        code: u32,
+        /// Static, non-secret detail.
+        detail: &'a str,
+    },
+}
+
+/// Decodes a response frame (header already checked by [`crate::FrameHeader::decode`]) whose
+/// request had opcode `sent`.
+///
+/// Errors: [`WireError::MalformedBody`] if the frame is not a response or answers another
+/// opcode; body errors as [`decode_response`].
+pub fn decode_reply<'a>(
+    sent: Opcode,
+    header: &crate::FrameHeader,
+    body: &'a [u8],
+) -> Result<Reply<'a>, WireError> {
+    if !header.is_response() {
+        return Err(WireError::MalformedBody(
+            "request frame where a response was expected",
+        ));
+    }
+    if header.opcode != sent.as_u16() {
+        return Err(WireError::MalformedBody("response to a different opcode"));
+    }
+    if header.status == 0 {
+        decode_response(sent, body).map(Reply::Ok)
+    } else {
+        Ok(Reply::Err {
+            code: header.status,
+            detail: decode_error_detail(body)?,
+        })
+    }
+}

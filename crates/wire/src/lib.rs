@@ -60,8 +60,8 @@ mod opcode;
 mod version;
 
 pub use codec::{
-    Builder, decode_error_detail, decode_request, decode_response, encode_error_detail,
-    encode_request, encode_response, response_fits,
+    Builder, Reply, decode_error_detail, decode_reply, decode_request, decode_response,
+    encode_error_detail, encode_request, encode_response, response_fits,
 };
 pub use error::WireError;
 pub use header::{

@@ -282,3 +282,42 @@ proptest! {
         prop_assert_eq!(decode_request(Opcode::Finalize, &body), Ok(req));
     }
 }
+
+#[test]
+fn decode_reply_splits_success_and_error_and_checks_the_frame() {
+    use warden_wire::{FrameHeader, PROTOCOL_VERSION, Reply, Response, decode_reply};
+    let mut b = Builder::new();
+    let req = FrameHeader::request(PROTOCOL_VERSION, 9, Opcode::CreateContext.as_u16());
+
+    let body = encode_response(&mut b, &Response::ContextCreated { context_id: 4 }).to_vec();
+    let ok = req.response(0, body.len() as u32);
+    assert_eq!(
+        decode_reply(Opcode::CreateContext, &ok, &body),
+        Ok(Reply::Ok(Response::ContextCreated { context_id: 4 }))
+    );
+
+    let code = warden_core::ErrorCode::KeyOperationNotPermitted.as_u32();
+    let body = encode_error_detail(&mut b, "sign not permitted").to_vec();
+    let err = req.response(code, body.len() as u32);
+    assert_eq!(
+        decode_reply(Opcode::CreateContext, &err, &body),
+        Ok(Reply::Err {
+            code,
+            detail: "sign not permitted"
+        })
+    );
+    assert_eq!(
+        decode_reply(Opcode::CreateContext, &req.response(code, 0), &[]),
+        Ok(Reply::Err { code, detail: "" })
+    );
+
+    // Not a response, or a response to another opcode.
+    assert!(matches!(
+        decode_reply(Opcode::CreateContext, &req, &[]),
+        Err(WireError::MalformedBody(_))
+    ));
+    assert!(matches!(
+        decode_reply(Opcode::Update, &ok, &[]),
+        Err(WireError::MalformedBody(_))
+    ));
+}
