@@ -1,3 +1,30 @@
-//! Crypto provider trait and the default aws-lc-rs provider
+//! Crypto provider trait and the default aws-lc-rs provider.
+//!
+//! * [`Provider`]: the object-safe trait the daemon depends on (`Arc<dyn Provider>`).
+//! * [`AwsLcProvider`]: every algorithm of `warden_core::Algorithm` on aws-lc-rs, with
+//!   RustCrypto `slh-dsa` (SLH-DSA) and `x-wing` (X-Wing) where aws-lc-rs has none.
+//! * [`Key`]: key objects (no `Clone`, zeroized, redacting `Debug`), permission-checked.
+//! * [`CryptoContext`]: streaming contexts with one shared state machine.
+//! * [`kdf`]: the KDFs, usable directly (the provider's `derive_key` calls them).
+//!
+//! Errors are the protocol's [`warden_core::Error`] codes.
 
 #![forbid(unsafe_code)]
+
+mod aws_lc;
+mod context;
+mod der;
+pub mod kdf;
+pub mod key;
+mod keygen;
+mod provider;
+#[cfg(feature = "test-util")]
+pub mod slow;
+
+pub use aws_lc::AwsLcProvider;
+pub use context::{ContextKind, ContextState, CryptoContext, DEFAULT_BUFFER_LIMIT};
+pub use key::Key;
+pub use keygen::{DEFAULT_SECRET_LEN, MAX_SECRET_LEN};
+pub use provider::{
+    Capability, MAX_PROVIDER_NAME_LEN, Operations, Provider, ProviderInfo, ProviderType,
+};
