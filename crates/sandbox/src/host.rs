@@ -4,8 +4,8 @@
 //! one returns a [`HostCallError`] as a wasmi host error, which traps the guest. Nothing in
 //! this file can panic on guest input: all slicing goes through `get`/`get_mut`.
 
-use wasmi_core::LimiterError;
 use wasmi::{Caller, Error, Func, Memory, ResourceLimiter, Store, TrapCode};
+use wasmi_core::LimiterError;
 
 use crate::error::HostCallError;
 use crate::profile::{AetherReadings, HostFn};
@@ -100,7 +100,12 @@ fn fault(e: HostCallError) -> Error {
 }
 
 /// `[ptr, ptr + len)` as a range inside a memory of `size` bytes, if it fits.
-fn guest_range(size: usize, ptr: i32, len: i32, call: &'static str) -> Result<(usize, usize), Error> {
+fn guest_range(
+    size: usize,
+    ptr: i32,
+    len: i32,
+    call: &'static str,
+) -> Result<(usize, usize), Error> {
     let (Ok(ptr), Ok(len)) = (usize::try_from(ptr), usize::try_from(len)) else {
         return Err(fault(HostCallError::NegativeArgument { call }));
     };

@@ -1,0 +1,144 @@
+//! The shipped example policies run under their profiles and give the documented verdicts.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
+
+mod common;
+
+use common::{assert_report, assert_scrubbed, load, run_observed, sandbox};
+use warden_sandbox::{AetherReadings, Profile, Sha256Hash};
+
+const AETHER: &str = include_str!("../../../examples/policies/aether.wat");
+const ALLOW_ACTION: &str = include_str!("../../../examples/policies/allow_action.wat");
+
+fn readings(pressure_atm: f32, dose: i32) -> [u8; 8] {
+    AetherReadings { pressure_atm, dose }.to_input()
+}
+
+#[test]
+fn aether_bench_injection_yields_3() {
+    let module = load(AETHER, Profile::Aether).unwrap();
+    let mut sb = sandbox();
+    let input = readings(0.12, 1250);
+    let (result, seen) = run_observed(&mut sb, &module, &input);
+    let out = result.unwrap();
+    assert_eq!(out.verdict, 3);
+    assert_scrubbed(&seen);
+    assert_report(&out.scrub, &seen);
+    assert_eq!(seen.guest_len, 65_536);
+
+    // Telemetry record: flags, pad, pressure bits, dose.
+    let mut expected = vec![3u8, 0, 0, 0];
+    expected.extend_from_slice(&0.12f32.to_bits().to_le_bytes());
+    expected.extend_from_slice(&1250u32.to_le_bytes());
+    assert_eq!(out.telemetry.as_bytes(), &expected[..]);
+    assert_eq!(out.telemetry_hash, Sha256Hash::of(&expected));
+    assert_eq!(out.input_hash, Sha256Hash::of(&input));
+    assert_eq!(out.module_hash, *module.hash());
+
+    // The seed's uplink word: lo = status + pressure_bits + dose, hi = dose.
+    let lo = 3u32.wrapping_add(0.12f32.to_bits()).wrapping_add(1250);
+    assert_eq!(out.uplink, Some((1250u64 << 32) | u64::from(lo)));
+    assert!(out.fuel_consumed > 0);
+}
+
+#[test]
+fn aether_other_inputs_give_0_1_2() {
+    let module = load(AETHER, Profile::Aether).unwrap();
+    let mut sb = sandbox();
+    let cases = [
+        (1.0, 10, 0),
+        (0.15, 1000, 0), // both limits are strict inequalities
+        (0.149, 1000, 1),
+        (0.5, 1001, 2),
+        (f32::NAN, 0, 0), // NaN never alarms, as in the seed
+        (0.5, -1, 2),     // dose compared unsigned, as in the seed
+        (0.0, 5000, 3),
+    ];
+    for (p, d, want) in cases {
+        let out = sb.run_cycle(&module, &readings(p, d)).unwrap();
+        assert_eq!(out.verdict, want, "pressure {p}, dose {d}");
+        assert_eq!(out.telemetry.as_bytes().first(), Some(&(want as u8)));
+    }
+}
+
+#[test]
+fn aether_rejects_wrong_input_shape() {
+    let module = load(AETHER, Profile::Aether).unwrap();
+    let mut sb = sandbox();
+    assert_eq!(
+        sb.run_cycle(&module, &[0u8; 7]),
+        Err(warden_sandbox::SandboxError::InvalidInput)
+    );
+    // And the sandbox still works.
+    assert_eq!(
+        sb.run_cycle(&module, &readings(0.12, 1250))
+            .unwrap()
+            .verdict,
+        3
+    );
+}
+
+#[test]
+fn allow_action_policy() {
+    let module = load(ALLOW_ACTION, Profile::Warden).unwrap();
+    let mut sb = sandbox();
+
+    let allow = br#"{"agent":"a1","action":"read_file","path":"/tmp/x"}"#;
+    let (result, seen) = run_observed(&mut sb, &module, allow);
+    let out = result.unwrap();
+    assert_eq!(out.verdict, 1);
+    assert_scrubbed(&seen);
+    assert_eq!(seen.input_len, allow.len());
+    let at = i32::try_from(
+        allow
+            .windows(20)
+            .position(|w| w == br#""action":"read_file""#)
+            .unwrap(),
+    )
+    .unwrap();
+    let mut tel = u32::try_from(allow.len()).unwrap().to_le_bytes().to_vec();
+    tel.extend_from_slice(&at.to_le_bytes());
+    assert_eq!(out.telemetry.as_bytes(), &tel[..]);
+
+    let deny = br#"{"agent":"a1","action":"delete_file","path":"/tmp/x"}"#;
+    let out = sb.run_cycle(&module, deny).unwrap();
+    assert_eq!(out.verdict, 0);
+    assert_eq!(
+        out.telemetry.as_bytes().get(4..),
+        Some(&(-1i32).to_le_bytes()[..])
+    );
+
+    // Match at the very end of the input, and an input shorter than the needle.
+    assert_eq!(
+        sb.run_cycle(&module, br#"xx"action":"read_file""#)
+            .unwrap()
+            .verdict,
+        1
+    );
+    assert_eq!(sb.run_cycle(&module, b"read").unwrap().verdict, 0);
+    assert_eq!(sb.run_cycle(&module, b"").unwrap().verdict, 0);
+
+    let long = vec![b'a'; 5000];
+    assert_eq!(sb.run_cycle(&module, &long).unwrap().verdict, 2);
+}
+
+#[test]
+fn input_from_one_cycle_is_not_visible_to_the_next() {
+    // The policy echoes the first 16 bytes of guest memory at 256 (where it copies input)
+    // as telemetry *without* reading input: any residue from the previous cycle would show.
+    let echo = r#"(module
+        (import "warden" "read_input" (func $r (param i32 i32 i32) (result i32)))
+        (import "warden" "commit_telemetry" (func $t (param i32 i32)))
+        (memory (export "memory") 1 1)
+        (func (export "evaluate") (result i32)
+            (call $t (i32.const 256) (i32.const 16))
+            (call $r (i32.const 256) (i32.const 0) (i32.const 16))))"#;
+    let module = load(echo, Profile::Warden).unwrap();
+    let mut sb = sandbox();
+    let first = sb.run_cycle(&module, b"SECRET-SECRET-SECRET").unwrap();
+    assert_eq!(first.verdict, 16);
+    assert_eq!(first.telemetry.as_bytes(), &[0u8; 16]);
+    let second = sb.run_cycle(&module, b"").unwrap();
+    assert_eq!(second.verdict, 0);
+    assert_eq!(second.telemetry.as_bytes(), &[0u8; 16]);
+}
