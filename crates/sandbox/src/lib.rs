@@ -37,6 +37,7 @@ mod limits;
 mod module;
 mod profile;
 mod sandbox;
+pub mod scrub;
 
 pub use error::{HostCallError, ModuleError, SandboxError, TrapCode};
 pub use limits::{AETHER_TELEMETRY_MAX, SandboxLimits, TELEMETRY_CAPACITY, WASM_PAGE_BYTES};

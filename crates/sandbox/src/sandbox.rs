@@ -3,7 +3,6 @@
 use alloc::string::ToString;
 use alloc::vec::Vec;
 use core::fmt;
-use core::hint::black_box;
 
 use warden_arena::{Arena, ArenaFull};
 use wasmi::{Extern, Instance, ResourceLimiter, Store, TrapCode};
@@ -13,6 +12,7 @@ use crate::host::{HostState, host_func};
 use crate::limits::{SandboxLimits, TELEMETRY_CAPACITY};
 use crate::module::{PolicyModule, Sha256Hash};
 use crate::profile::{AetherReadings, Profile};
+use crate::scrub::{scrub_guest_memory, zero};
 
 /// Source of zeroes for the telemetry scratch allocation.
 static ZEROS: [u8; TELEMETRY_CAPACITY] = [0; TELEMETRY_CAPACITY];
@@ -332,26 +332,15 @@ fn classify(store: &Store<HostState<'_>>, e: &wasmi::Error, fuel: u64) -> Sandbo
     }
 }
 
-/// Zeroes the guest's linear memory and the host scratch.
-///
-/// `black_box` after each fill makes the zeroes observable to the optimiser: the buffers
-/// are freed right after, and a store followed by a free is otherwise a dead store the
-/// compiler may delete.
+/// Zeroes the guest's linear memory and the host scratch (see [`crate::scrub`]).
 fn scrub(store: &mut Store<HostState<'_>>) -> ScrubReport {
     let guest_memory_bytes = match store.data().memory {
-        Some(memory) => {
-            let data = memory.data_mut(&mut *store);
-            data.fill(0);
-            black_box(&mut *data);
-            data.len()
-        }
+        Some(memory) => scrub_guest_memory(memory, store),
         None => 0,
     };
     let st = store.data_mut();
-    st.input.fill(0);
-    black_box(&mut *st.input);
-    st.telemetry.fill(0);
-    black_box(&mut *st.telemetry);
+    zero(st.input);
+    zero(st.telemetry);
     st.telemetry_len = 0;
     st.uplink = None;
     st.readings = None;
