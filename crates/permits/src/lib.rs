@@ -1,0 +1,2 @@
+//! Daemon-side action permits and receipts (issue 6).
+#![forbid(unsafe_code)]
