@@ -1,3 +1,42 @@
-//! wardend, the warden crypto daemon
+//! `wardend`, the warden crypto daemon, as a library.
+//!
+//! A request travels, one module per stage: [`config`] → `listener` (Unix socket) →
+//! `server` (event loop + worker pool) → `connection` (per-connection arena and resource
+//! namespace) → `auth` (peer credentials) → `dispatch` (opcode → handler, deadline check)
+//! → `handlers` → provider (`warden-crypto`) → `resources` (per-connection refcounted
+//! table).
+//!
+//! ```no_run
+//! use warden_daemon::{Config, Daemon};
+//! let mut config = Config::default();
+//! config.socket.path = Some("/tmp/example-wardend.sock".into());
+//! let daemon = Daemon::start(config)?;
+//! println!("listening on {}", daemon.socket_path().display());
+//! daemon.shutdown();
+//! # Ok::<(), warden_daemon::DaemonError>(())
+//! ```
 
 #![forbid(unsafe_code)]
+// Temporary while handlers for keys and contexts are wired to warden-crypto.
+#![allow(dead_code)]
+
+pub mod config;
+
+mod auth;
+mod codec;
+mod connection;
+mod daemon;
+mod dispatch;
+mod error;
+mod handlers;
+mod listener;
+mod provider;
+mod resources;
+mod server;
+mod stats;
+
+pub use auth::PeerIdentity;
+pub use config::Config;
+pub use daemon::{Daemon, RunningDaemon};
+pub use error::DaemonError;
+pub use stats::{ResourceKind, StatusSnapshot};

@@ -1,0 +1,343 @@
+//! Daemon configuration: embedded secure defaults, an optional TOML file, and the
+//! socket / data-directory resolution order (`--flag`, then environment, then default).
+//!
+//! The daemon must start with no file at all, so every field has a default and the file
+//! only overrides what it names. Unknown keys are rejected so a typo never silently leaves
+//! a limit at its default.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Environment variable naming the socket path (used when `--socket` is absent).
+pub const SOCKET_ENV: &str = "WARDEN_SOCKET";
+/// Environment variable naming the data directory (used when `--data-dir` is absent).
+pub const DATA_DIR_ENV: &str = "WARDEN_DATA_DIR";
+/// Socket path used by a daemon running as root.
+pub const SYSTEM_SOCKET_PATH: &str = "/run/warden/wardend.sock";
+/// Data directory used by a daemon running as root.
+pub const SYSTEM_DATA_DIR: &str = "/var/lib/warden";
+
+/// Smallest frame limit accepted: a header plus a useful body.
+const MIN_FRAME_SIZE: u32 = 4096;
+/// Hard ceiling on a frame; bulk data belongs to the shared-memory data plane.
+const MAX_FRAME_SIZE: u32 = 16 * 1024 * 1024;
+/// Arena room reserved beyond request + response for per-request scratch.
+const ARENA_SLACK: usize = 16 * 1024;
+
+/// Full daemon configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where and how the Unix socket is created.
+    pub socket: SocketConfig,
+    /// Persistent-state location (reserved for the key store).
+    pub storage: StorageConfig,
+    /// Resource limits; reaching one yields a typed error, never an out-of-memory.
+    pub limits: Limits,
+    /// Operation timeouts (seed decision 7).
+    pub timeouts: Timeouts,
+    /// Who may connect.
+    pub access: AccessConfig,
+}
+
+/// Socket settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SocketConfig {
+    /// Socket path; `None` = `WARDEN_SOCKET`, then the built-in default.
+    pub path: Option<PathBuf>,
+    /// File mode of the socket (octal in TOML: `mode = 0o660`).
+    pub mode: u32,
+}
+
+/// Storage settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Data directory; `None` = `WARDEN_DATA_DIR`, then the built-in default.
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Concurrent connections; the next one is refused with `ProviderBusy`.
+    pub max_connections: usize,
+    /// Largest frame (header + body) accepted or produced, in bytes.
+    pub max_frame_size: u32,
+    /// Keys + contexts one connection may hold; the next gets `QuotaExceeded`.
+    pub max_resources_per_connection: usize,
+    /// Worker threads serving requests; 0 = one per available CPU.
+    pub worker_threads: usize,
+    /// Bytes of the session arena each connection owns (claimed once at start-up).
+    pub arena_bytes: usize,
+}
+
+/// Timeouts in milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Timeouts {
+    /// Budget for contexts created with the default timeout when a request carries none.
+    pub default_ms: u32,
+    /// How long a client may take to finish sending a frame it started, or to accept a reply.
+    pub io_ms: u32,
+}
+
+/// Connection admission.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccessConfig {
+    /// If non-empty, only these uids may connect (checked with `allowed_gids`: either matches).
+    pub allowed_uids: Vec<u32>,
+    /// If non-empty, members of these primary gids may connect.
+    pub allowed_gids: Vec<u32>,
+}
+
+impl Default for SocketConfig {
+    fn default() -> Self {
+        Self {
+            path: None,
+            mode: 0o660,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: 64,
+            max_frame_size: 64 * 1024,
+            max_resources_per_connection: 1024,
+            worker_threads: 0,
+            arena_bytes: 256 * 1024,
+        }
+    }
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            default_ms: 5000,
+            io_ms: 2000,
+        }
+    }
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    Read(PathBuf, std::io::Error),
+    /// The TOML did not parse or named an unknown key.
+    Parse(String),
+    /// A value is outside its allowed range.
+    Invalid(&'static str),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Read(p, e) => write!(f, "cannot read config {}: {e}", p.display()),
+            Self::Parse(m) => write!(f, "invalid config: {m}"),
+            Self::Invalid(m) => write!(f, "invalid config: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Parses TOML text over the embedded defaults and validates the result.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Reads and parses a TOML file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.to_owned(), e))?;
+        Self::from_toml(&text)
+    }
+
+    /// The defaults as TOML (what `wardend --print-default-config` prints).
+    pub fn default_toml() -> String {
+        // Serialising a plain struct of integers, options and vectors cannot fail.
+        toml::to_string_pretty(&Config::default()).unwrap_or_default()
+    }
+
+    /// Checks ranges and the relations between limits.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let l = &self.limits;
+        if self.socket.mode & !0o777 != 0 {
+            return Err(ConfigError::Invalid(
+                "socket.mode must be a permission mode (<= 0o777)",
+            ));
+        }
+        if self.socket.mode & 0o007 != 0 {
+            return Err(ConfigError::Invalid(
+                "socket.mode must not grant access to others",
+            ));
+        }
+        if l.max_connections == 0 || l.max_connections > 65_536 {
+            return Err(ConfigError::Invalid(
+                "limits.max_connections must be 1..=65536",
+            ));
+        }
+        if !(MIN_FRAME_SIZE..=MAX_FRAME_SIZE).contains(&l.max_frame_size) {
+            return Err(ConfigError::Invalid(
+                "limits.max_frame_size must be 4 KiB..=16 MiB",
+            ));
+        }
+        if l.max_resources_per_connection == 0 || l.max_resources_per_connection > 1 << 20 {
+            return Err(ConfigError::Invalid(
+                "limits.max_resources_per_connection must be 1..=1048576",
+            ));
+        }
+        if l.worker_threads > 1024 {
+            return Err(ConfigError::Invalid(
+                "limits.worker_threads must be 0..=1024",
+            ));
+        }
+        // The arena holds one request frame, one response frame and scratch at once.
+        let frame = l.max_frame_size as usize;
+        if l.arena_bytes < 2 * frame + ARENA_SLACK {
+            return Err(ConfigError::Invalid(
+                "limits.arena_bytes must be at least 2 * max_frame_size + 16 KiB",
+            ));
+        }
+        if self.timeouts.io_ms == 0 {
+            return Err(ConfigError::Invalid("timeouts.io_ms must be > 0"));
+        }
+        Ok(())
+    }
+
+    /// Worker threads to start (resolves 0 to the CPU count).
+    pub fn effective_workers(&self) -> usize {
+        match self.limits.worker_threads {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        }
+    }
+
+    /// Socket path: the config/flag value, then `WARDEN_SOCKET`, then the default.
+    pub fn socket_path(&self) -> PathBuf {
+        resolve(self.socket.path.as_deref(), SOCKET_ENV, default_socket_path)
+    }
+
+    /// Data directory: the config/flag value, then `WARDEN_DATA_DIR`, then the default.
+    pub fn data_dir(&self) -> PathBuf {
+        resolve(
+            self.storage.data_dir.as_deref(),
+            DATA_DIR_ENV,
+            default_data_dir,
+        )
+    }
+}
+
+fn resolve(explicit: Option<&Path>, env: &str, default: fn() -> PathBuf) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.to_owned();
+    }
+    match std::env::var_os(env) {
+        Some(v) if !v.is_empty() => PathBuf::from(v),
+        _ => default(),
+    }
+}
+
+fn effective_uid() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
+
+/// Default socket path: `/run/warden/wardend.sock` for root; otherwise
+/// `$XDG_RUNTIME_DIR/warden.sock`, else `/tmp/warden-<uid>/wardend.sock`.
+pub fn default_socket_path() -> PathBuf {
+    let uid = effective_uid();
+    if uid == 0 {
+        return PathBuf::from(SYSTEM_SOCKET_PATH);
+    }
+    match std::env::var_os("XDG_RUNTIME_DIR") {
+        Some(d) if !d.is_empty() => PathBuf::from(d).join("warden.sock"),
+        _ => PathBuf::from(format!("/tmp/warden-{uid}/wardend.sock")),
+    }
+}
+
+/// Default data directory: `/var/lib/warden` for root, else
+/// `$XDG_DATA_HOME/warden`, else `$HOME/.local/share/warden`.
+pub fn default_data_dir() -> PathBuf {
+    if effective_uid() == 0 {
+        return PathBuf::from(SYSTEM_DATA_DIR);
+    }
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("warden");
+    }
+    match std::env::var_os("HOME") {
+        Some(h) if !h.is_empty() => PathBuf::from(h).join(".local/share/warden"),
+        _ => PathBuf::from(format!("/tmp/warden-{}/data", effective_uid())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate_and_round_trip() {
+        let d = Config::default();
+        d.validate().unwrap();
+        let text = Config::default_toml();
+        assert_eq!(Config::from_toml(&text).unwrap(), d);
+        assert_eq!(Config::from_toml("").unwrap(), d);
+    }
+
+    #[test]
+    fn overrides_and_octal_mode() {
+        let c =
+            Config::from_toml("[socket]\nmode = 0o600\n[limits]\nmax_connections = 3\n").unwrap();
+        assert_eq!(c.socket.mode, 0o600);
+        assert_eq!(c.limits.max_connections, 3);
+        assert_eq!(c.limits.max_frame_size, Limits::default().max_frame_size);
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_bad_ranges() {
+        assert!(matches!(
+            Config::from_toml("[limits]\nmax_conections = 3"),
+            Err(ConfigError::Parse(_))
+        ));
+        assert!(matches!(
+            Config::from_toml("[socket]\nmode = 0o666"),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert!(matches!(
+            Config::from_toml("[limits]\nmax_connections = 0"),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert!(matches!(
+            Config::from_toml("[limits]\narena_bytes = 4096"),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert!(matches!(
+            Config::from_toml("[limits]\nmax_frame_size = 100"),
+            Err(ConfigError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn explicit_socket_path_wins() {
+        let mut c = Config::default();
+        c.socket.path = Some(PathBuf::from("/x/y.sock"));
+        assert_eq!(c.socket_path(), PathBuf::from("/x/y.sock"));
+    }
+
+    #[test]
+    fn example_file_parses() {
+        let text = include_str!("../wardend.example.toml");
+        Config::from_toml(text).unwrap();
+    }
+}

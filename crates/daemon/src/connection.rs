@@ -1,0 +1,292 @@
+//! One client connection: its socket, its session arena, its resource namespace, and the
+//! framing of requests into that arena.
+//!
+//! Control-plane rule (seed decision 11): the header is read into a fixed stack buffer and
+//! decoded once; the body is read from the socket straight into memory of the connection's
+//! session arena, the only copy. Handlers get borrowed views of that copy; the response is
+//! encoded into the same session; the session is zeroed when the request ends.
+
+use std::io::{self, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use warden_arena::{PooledArena, Session};
+use warden_core::ErrorCode;
+use warden_wire::{FrameHeader, HEADER_LEN, PROTOCOL_VERSION, Version};
+
+use crate::auth::PeerIdentity;
+use crate::dispatch::{self, Deadline};
+use crate::provider::Resources;
+use crate::server::Shared;
+
+/// Frames served per worker turn before the connection goes back to the queue, so one
+/// busy client cannot starve others.
+const FRAMES_PER_TURN: usize = 8;
+
+/// What the event loop should do with a connection after a worker turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flow {
+    /// No more input right now: wait for readiness.
+    Idle,
+    /// Input may be pending: queue another turn.
+    Continue,
+    /// Close the connection (EOF, error, protocol violation, handshake refusal).
+    Close,
+}
+
+/// Per-connection protocol state: what handlers see.
+pub(crate) struct ConnState {
+    /// Who is connected (from the kernel, at accept time).
+    pub(crate) peer: PeerIdentity,
+    /// Version agreed in the handshake; `None` until then.
+    pub(crate) version: Option<Version>,
+    /// Keys and contexts of this connection.
+    pub(crate) resources: Resources,
+}
+
+/// A connection owned by the event loop or, for one turn, by one worker.
+pub(crate) struct Connection {
+    pub(crate) stream: UnixStream,
+    arena: PooledArena,
+    pub(crate) state: ConnState,
+}
+
+/// A response being built in arena memory: header room, then the body.
+pub(crate) struct Response<'s> {
+    buf: &'s mut [u8],
+    len: usize,
+}
+
+impl<'s> Response<'s> {
+    /// A response buffer of `capacity` bytes (header included) from the session.
+    pub(crate) fn new(session: &'s Session<'_>, capacity: usize) -> Result<Self, ErrorCode> {
+        let buf = session
+            .try_alloc_zeroed_slice(capacity)
+            .map_err(|_| ErrorCode::AllocationFailed)?;
+        if buf.len() < HEADER_LEN {
+            return Err(ErrorCode::AllocationFailed);
+        }
+        Ok(Self {
+            buf,
+            len: HEADER_LEN,
+        })
+    }
+
+    /// The writable room for the body (after the header).
+    pub(crate) fn body_space(&mut self) -> &mut [u8] {
+        self.buf.get_mut(HEADER_LEN..).unwrap_or_default()
+    }
+
+    /// Records that `n` body bytes were written into [`Response::body_space`].
+    pub(crate) fn set_body_len(&mut self, n: usize) -> Result<(), ErrorCode> {
+        let len = HEADER_LEN.checked_add(n).filter(|l| *l <= self.buf.len());
+        self.len = len.ok_or(ErrorCode::InsufficientBufferSize)?;
+        Ok(())
+    }
+
+    /// Appends bytes to the body.
+    pub(crate) fn push(&mut self, bytes: &[u8]) -> Result<(), ErrorCode> {
+        let end = self
+            .len
+            .checked_add(bytes.len())
+            .ok_or(ErrorCode::InsufficientBufferSize)?;
+        let dst = self
+            .buf
+            .get_mut(self.len..end)
+            .ok_or(ErrorCode::InsufficientBufferSize)?;
+        dst.copy_from_slice(bytes);
+        self.len = end;
+        Ok(())
+    }
+
+    /// Drops whatever body was written (an error reply carries none).
+    pub(crate) fn clear_body(&mut self) {
+        self.len = HEADER_LEN;
+    }
+
+    /// Writes the header for `req` with `status` and returns the finished frame.
+    fn finish(&mut self, req: &FrameHeader, status: u32) -> &[u8] {
+        let body_len = u32::try_from(self.len - HEADER_LEN).unwrap_or(0);
+        if let Some(head) = self.buf.first_chunk_mut::<HEADER_LEN>() {
+            req.response(status, body_len).encode(head);
+        }
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// Serves one complete request frame that is already in arena memory: dispatches it and
+/// returns the response frame (in the same session) and whether to close afterwards.
+pub(crate) fn process<'r>(
+    state: &mut ConnState,
+    shared: &Shared,
+    header: &FrameHeader,
+    body: &[u8],
+    deadline: Deadline,
+    resp: &'r mut Response<'_>,
+) -> (&'r [u8], Flow) {
+    let dispatch::Outcome { status, flow } =
+        dispatch::dispatch(state, shared, header, body, deadline, resp);
+    shared.stats.request_served(status);
+    (
+        resp.finish(header, status.map_or(0, ErrorCode::as_u32)),
+        flow,
+    )
+}
+
+/// An error frame for a header that could not be decoded: echoes what can be read of the
+/// request id and opcode so the client can match it, then the connection closes.
+fn undecodable_reply(raw: &[u8; HEADER_LEN], code: ErrorCode) -> [u8; HEADER_LEN] {
+    let mut req = FrameHeader::request(PROTOCOL_VERSION, 0, 0);
+    if let (Some(id), Some(op)) = (raw.get(8..16), raw.get(16..18)) {
+        req.request_id = id.try_into().map(u64::from_le_bytes).unwrap_or(0);
+        req.opcode = op.try_into().map(u16::from_le_bytes).unwrap_or(0);
+    }
+    req.response(code.as_u32(), 0).to_bytes()
+}
+
+impl Connection {
+    pub(crate) fn new(stream: UnixStream, arena: PooledArena, state: ConnState) -> Self {
+        Self {
+            stream,
+            arena,
+            state,
+        }
+    }
+
+    /// One worker turn: serve frames until the socket has no complete input pending.
+    pub(crate) fn serve(&mut self, shared: &Shared) -> Flow {
+        for _ in 0..FRAMES_PER_TURN {
+            match self.serve_frame(shared) {
+                Flow::Continue => {}
+                other => return other,
+            }
+        }
+        Flow::Continue
+    }
+
+    fn serve_frame(&mut self, shared: &Shared) -> Flow {
+        let io_timeout = Duration::from_millis(u64::from(shared.config.timeouts.io_ms));
+        let mut head = [0u8; HEADER_LEN];
+        match read_frame_start(&mut self.stream, &mut head, io_timeout) {
+            Ok(true) => {}
+            Ok(false) => return Flow::Idle,
+            Err(_) => return Flow::Close,
+        }
+        let received = Instant::now();
+        let header = match FrameHeader::decode(&head, shared.config.limits.max_frame_size) {
+            Ok(h) => h,
+            Err(e) => {
+                // The stream cannot be resynchronised after a bad header: answer and close.
+                shared.stats.request_served(Some(e.error_code()));
+                let reply = undecodable_reply(&head, e.error_code());
+                let _ = write_all_timeout(&mut self.stream, &reply, io_timeout);
+                return Flow::Close;
+            }
+        };
+        let deadline = Deadline::from_header(received, header.deadline_ms);
+        let session = self.arena.session();
+        // The one copy: socket -> session arena.
+        let Ok(body) = session.try_alloc_zeroed_slice(header.body_len as usize) else {
+            return Flow::Close; // cannot happen: config guarantees room for a max frame
+        };
+        if read_exact_timeout(&mut self.stream, body, io_timeout).is_err() {
+            return Flow::Close;
+        }
+        let body: &[u8] = body;
+        let mut resp = match Response::new(&session, shared.config.limits.max_frame_size as usize) {
+            Ok(r) => r,
+            Err(_) => return Flow::Close,
+        };
+        let (frame, flow) = process(&mut self.state, shared, &header, body, deadline, &mut resp);
+        if write_all_timeout(&mut self.stream, frame, io_timeout).is_err() {
+            return Flow::Close;
+        }
+        drop(session); // zeroes request, response and scratch
+        flow
+    }
+}
+
+/// Reads the first header byte without blocking; if a frame has started, finishes the
+/// header within `timeout`. `Ok(false)` = nothing pending. EOF is an error (`UnexpectedEof`).
+fn read_frame_start(
+    stream: &mut UnixStream,
+    head: &mut [u8; HEADER_LEN],
+    timeout: Duration,
+) -> io::Result<bool> {
+    let n = loop {
+        match stream.read(head) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => break n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    };
+    if n < HEADER_LEN {
+        read_exact_timeout(stream, head.get_mut(n..).unwrap_or_default(), timeout)?;
+    }
+    Ok(true)
+}
+
+/// Waits until `stream` is readable or writable, at most until `until`.
+fn wait(stream: &UnixStream, flags: PollFlags, until: Instant) -> io::Result<()> {
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        let ts = Timespec::try_from(left).map_err(|_| io::ErrorKind::InvalidInput)?;
+        let mut fds = [PollFd::new(stream, flags)];
+        match poll(&mut fds, Some(&ts)) {
+            Ok(0) => return Err(io::ErrorKind::TimedOut.into()),
+            Ok(_) => return Ok(()),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Fills `buf` from the non-blocking `stream`, waiting (not spinning) for at most `timeout`.
+fn read_exact_timeout(
+    stream: &mut UnixStream,
+    buf: &mut [u8],
+    timeout: Duration,
+) -> io::Result<()> {
+    let until = Instant::now() + timeout;
+    let mut done = 0;
+    while done < buf.len() {
+        match stream.read(buf.get_mut(done..).unwrap_or_default()) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                wait(stream, PollFlags::IN, until)?;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Writes all of `buf` to the non-blocking `stream` within `timeout`.
+pub(crate) fn write_all_timeout(
+    stream: &mut UnixStream,
+    buf: &[u8],
+    timeout: Duration,
+) -> io::Result<()> {
+    let until = Instant::now() + timeout;
+    let mut done = 0;
+    while done < buf.len() {
+        match stream.write(buf.get(done..).unwrap_or_default()) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                wait(stream, PollFlags::OUT, until)?;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

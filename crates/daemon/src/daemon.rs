@@ -1,0 +1,151 @@
+//! Starting and stopping the daemon in-process (the binary and the tests use the same API).
+
+use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crate::DaemonError;
+use crate::config::Config;
+use crate::listener::BoundSocket;
+use crate::provider::{BootstrapProvider, ProviderRef};
+use crate::server::{EventLoop, Shared, StopHandle};
+use crate::stats::StatusSnapshot;
+
+/// Builder for a daemon instance.
+pub struct Daemon {
+    config: Config,
+    provider: Option<ProviderRef>,
+    signals: bool,
+}
+
+/// A daemon serving its socket on a background thread. Dropping it shuts it down.
+pub struct RunningDaemon {
+    socket: PathBuf,
+    shared: Arc<Shared>,
+    stop: StopHandle,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Daemon {
+    /// A daemon with `config` and the default provider.
+    pub fn new(config: Config) -> Self {
+        Self {
+            config,
+            provider: None,
+            signals: false,
+        }
+    }
+
+    /// Also stop cleanly on SIGTERM and SIGINT (for the binary; tests leave signals alone).
+    pub fn handle_signals(mut self) -> Self {
+        self.signals = true;
+        self
+    }
+
+    /// Validates the config, claims the arena pool, binds the socket and starts serving.
+    pub fn launch(self) -> Result<RunningDaemon, DaemonError> {
+        self.config.validate()?;
+        let provider = match self.provider {
+            Some(p) => p,
+            None => Arc::new(BootstrapProvider),
+        };
+        let path = self.config.socket_path();
+        let mode = self.config.socket.mode;
+        let shared = Arc::new(Shared::new(self.config, provider)?);
+        let socket = BoundSocket::bind(&path, mode)?;
+        let event_loop = EventLoop::new(shared.clone(), socket)?;
+        let stop = event_loop.stop_handle();
+        if self.signals {
+            watch_signals(stop.clone())?;
+        }
+        let thread = std::thread::Builder::new()
+            .name("wardend-io".into())
+            .spawn(move || event_loop.run())
+            .map_err(|e| DaemonError::Setup("event loop thread", e))?;
+        Ok(RunningDaemon {
+            socket: path,
+            shared,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Shorthand for `Daemon::new(config).launch()`.
+    pub fn start(config: Config) -> Result<RunningDaemon, DaemonError> {
+        Self::new(config).launch()
+    }
+}
+
+/// SIGTERM/SIGINT write a byte into a socket pair (async-signal-safe, no unsafe code here);
+/// a small thread blocks on the other end and stops the event loop.
+fn watch_signals(stop: StopHandle) -> Result<(), DaemonError> {
+    let (mut rx, tx) = UnixStream::pair().map_err(|e| DaemonError::Setup("signal pipe", e))?;
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        let tx = tx
+            .try_clone()
+            .map_err(|e| DaemonError::Setup("signal pipe", e))?;
+        signal_hook::low_level::pipe::register(sig, tx)
+            .map_err(|e| DaemonError::Setup("signal handler", e))?;
+    }
+    let _ = rx.as_raw_fd();
+    std::thread::Builder::new()
+        .name("wardend-signals".into())
+        .spawn(move || {
+            let mut b = [0u8; 1];
+            if rx.read(&mut b).is_ok() {
+                eprintln!("wardend: signal received, shutting down");
+                stop.stop();
+            }
+        })
+        .map_err(|e| DaemonError::Setup("signal thread", e))?;
+    Ok(())
+}
+
+impl RunningDaemon {
+    /// The socket clients connect to.
+    pub fn socket_path(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Current counters (the same figures the status operation returns).
+    pub fn status(&self) -> StatusSnapshot {
+        self.shared.snapshot()
+    }
+
+    /// Blocks until the daemon stops (signal or [`RunningDaemon::shutdown`] elsewhere).
+    pub fn wait(mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+
+    /// Stops accepting, finishes in-flight requests, frees every connection's resources,
+    /// removes the socket and joins all threads.
+    pub fn shutdown(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        self.stop.stop();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for RunningDaemon {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}
+
+impl std::fmt::Debug for RunningDaemon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningDaemon")
+            .field("socket", &self.socket)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,174 @@
+//! The listening Unix socket: created with its final permissions, never replacing a live
+//! daemon's socket or a non-socket file, and removed on shutdown only if it is still ours.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+
+use crate::DaemonError;
+
+/// A bound listener plus what is needed to remove its socket file safely.
+#[derive(Debug)]
+pub(crate) struct BoundSocket {
+    pub(crate) listener: UnixListener,
+    path: PathBuf,
+    dev: u64,
+    ino: u64,
+}
+
+impl BoundSocket {
+    /// Binds `path` with file mode `mode`.
+    ///
+    /// The socket is bound under a temporary name, given its mode, then renamed into
+    /// place, so no client can ever see it with the process umask's looser permissions.
+    pub(crate) fn bind(path: &Path, mode: u32) -> Result<Self, DaemonError> {
+        prepare_parent(path)?;
+        remove_stale(path)?;
+        let tmp = temp_name(path);
+        // A leftover temp name from a crashed start-up is ours to remove.
+        let _ = fs::remove_file(&tmp);
+        let listener = UnixListener::bind(&tmp).map_err(|e| DaemonError::io("bind", &tmp, e))?;
+        let finish = || -> io::Result<()> {
+            fs::set_permissions(&tmp, fs::Permissions::from_mode(mode))?;
+            fs::rename(&tmp, path)
+        };
+        if let Err(e) = finish() {
+            let _ = fs::remove_file(&tmp);
+            return Err(DaemonError::io("install socket", path, e));
+        }
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| DaemonError::io("configure", path, e))?;
+        let meta = fs::symlink_metadata(path).map_err(|e| DaemonError::io("stat", path, e))?;
+        Ok(Self {
+            listener,
+            path: path.to_owned(),
+            dev: meta.dev(),
+            ino: meta.ino(),
+        })
+    }
+
+    /// Removes the socket file if it is still the one we created.
+    pub(crate) fn remove(&self) {
+        if let Ok(meta) = fs::symlink_metadata(&self.path)
+            && meta.dev() == self.dev
+            && meta.ino() == self.ino
+        {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+fn temp_name(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".{}.tmp", std::process::id()));
+    PathBuf::from(name)
+}
+
+/// Creates a missing parent directory (mode 0700) and refuses a parent that another user
+/// controls, since whoever controls the directory can swap the socket.
+fn prepare_parent(path: &Path) -> Result<(), DaemonError> {
+    let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    if !parent.exists() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)
+            .map_err(|e| DaemonError::io("create socket directory", parent, e))?;
+    }
+    let meta = fs::metadata(parent).map_err(|e| DaemonError::io("stat", parent, e))?;
+    let me = rustix::process::geteuid().as_raw();
+    let sticky = meta.mode() & 0o1000 != 0;
+    let writable_by_others = meta.mode() & 0o022 != 0;
+    // A shared sticky directory (like /tmp) is fine: others cannot rename our entries.
+    if meta.uid() != me && meta.uid() != 0 && !sticky {
+        return Err(DaemonError::Unsafe(
+            "socket directory is owned by another user",
+            parent.into(),
+        ));
+    }
+    if writable_by_others && !sticky {
+        return Err(DaemonError::Unsafe(
+            "socket directory is writable by others",
+            parent.into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Removes a socket left behind by a daemon that died; refuses to touch a live socket or
+/// anything that is not a socket.
+fn remove_stale(path: &Path) -> Result<(), DaemonError> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(DaemonError::io("stat", path, e)),
+    };
+    if !meta.file_type().is_socket() {
+        return Err(DaemonError::Unsafe(
+            "socket path exists and is not a socket",
+            path.into(),
+        ));
+    }
+    match UnixStream::connect(path) {
+        Ok(_) => Err(DaemonError::AlreadyRunning(path.into())),
+        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+            fs::remove_file(path).map_err(|e| DaemonError::io("remove stale socket", path, e))
+        }
+        Err(e) => Err(DaemonError::io("probe existing socket", path, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binds_with_mode_and_removes_only_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sock");
+        let b = BoundSocket::bind(&path, 0o600).unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        // A second daemon must not steal a live socket.
+        assert!(matches!(
+            BoundSocket::bind(&path, 0o600),
+            Err(DaemonError::AlreadyRunning(_))
+        ));
+        b.remove();
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn replaces_stale_socket_but_not_regular_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sock");
+        drop(UnixListener::bind(&path).unwrap()); // stale: nobody listening
+        let b = BoundSocket::bind(&path, 0o660).unwrap();
+        b.remove();
+        fs::write(&path, b"not a socket").unwrap();
+        assert!(matches!(
+            BoundSocket::bind(&path, 0o660),
+            Err(DaemonError::Unsafe(..))
+        ));
+        assert_eq!(fs::read(&path).unwrap(), b"not a socket");
+    }
+
+    #[test]
+    fn does_not_remove_a_replaced_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sock");
+        let b = BoundSocket::bind(&path, 0o600).unwrap();
+        fs::remove_file(&path).unwrap();
+        let _other = UnixListener::bind(&path).unwrap();
+        b.remove();
+        assert!(
+            path.exists(),
+            "someone else's socket must survive our shutdown"
+        );
+    }
+}

@@ -1,0 +1,241 @@
+//! Daemon-wide counters behind the status operation.
+//!
+//! Plain relaxed atomics: each counter is independent, the status reply is a snapshot for
+//! operators and tests, and updating one must cost no more than an uncontended add.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use warden_core::ErrorCode;
+
+/// Number of distinct resource kinds counted (keys plus each context kind).
+pub const RESOURCE_KINDS: usize = ResourceKind::ALL.len();
+/// Error codes counted individually (all codes fit; extras would land in the last slot).
+const ERROR_SLOTS: usize = 96;
+
+/// What a live resource is, for the per-kind counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResourceKind {
+    /// An ephemeral key object.
+    Key,
+    /// A hash context.
+    HashContext,
+    /// A MAC context.
+    MacContext,
+    /// A cipher context.
+    CipherContext,
+    /// An AEAD context.
+    AeadContext,
+    /// A signing context.
+    SignContext,
+    /// A verification context.
+    VerifyContext,
+    /// A random-generator context.
+    RandomContext,
+    /// A context that failed (for example timed out) and holds nothing but its id.
+    FailedContext,
+}
+
+impl ResourceKind {
+    /// Every kind, in status order.
+    pub const ALL: [ResourceKind; 9] = [
+        ResourceKind::Key,
+        ResourceKind::HashContext,
+        ResourceKind::MacContext,
+        ResourceKind::CipherContext,
+        ResourceKind::AeadContext,
+        ResourceKind::SignContext,
+        ResourceKind::VerifyContext,
+        ResourceKind::RandomContext,
+        ResourceKind::FailedContext,
+    ];
+
+    /// Stable lowercase name used in status output.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ResourceKind::Key => "key",
+            ResourceKind::HashContext => "hash",
+            ResourceKind::MacContext => "mac",
+            ResourceKind::CipherContext => "cipher",
+            ResourceKind::AeadContext => "aead",
+            ResourceKind::SignContext => "sign",
+            ResourceKind::VerifyContext => "verify",
+            ResourceKind::RandomContext => "random",
+            ResourceKind::FailedContext => "failed",
+        }
+    }
+
+    const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Live counters. Shared by the event loop, the workers and the status handler.
+#[derive(Debug)]
+pub struct Stats {
+    connections_open: AtomicU64,
+    connections_total: AtomicU64,
+    connections_refused: AtomicU64,
+    requests: AtomicU64,
+    live: [AtomicU64; RESOURCE_KINDS],
+    errors: [AtomicU64; ERROR_SLOTS],
+}
+
+/// A point-in-time copy of [`Stats`], plus the arena pool figures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusSnapshot {
+    /// Connections currently open.
+    pub connections_open: u64,
+    /// Connections accepted since start.
+    pub connections_total: u64,
+    /// Connections refused (limit, allow-list) since start.
+    pub connections_refused: u64,
+    /// Requests answered (success or error) since start.
+    pub requests: u64,
+    /// Live resources per kind (only kinds with a non-zero count).
+    pub live: Vec<(ResourceKind, u64)>,
+    /// Error replies per code (only codes that occurred).
+    pub errors: Vec<(ErrorCode, u64)>,
+    /// Arenas checked out of the pool.
+    pub arenas_in_use: u64,
+    /// Arenas in the pool.
+    pub arenas_total: u64,
+    /// Bytes per arena.
+    pub arena_bytes: u64,
+}
+
+impl StatusSnapshot {
+    /// Live resources of one kind.
+    pub fn live_of(&self, kind: ResourceKind) -> u64 {
+        self.live
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// Total live resources.
+    pub fn live_total(&self) -> u64 {
+        self.live.iter().map(|(_, n)| n).sum()
+    }
+
+    /// Error replies with one code.
+    pub fn errors_of(&self, code: ErrorCode) -> u64 {
+        self.errors
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map_or(0, |(_, n)| *n)
+    }
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Self {
+            connections_open: AtomicU64::new(0),
+            connections_total: AtomicU64::new(0),
+            connections_refused: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+            live: [const { AtomicU64::new(0) }; RESOURCE_KINDS],
+            errors: [const { AtomicU64::new(0) }; ERROR_SLOTS],
+        }
+    }
+}
+
+fn error_slot(code: ErrorCode) -> usize {
+    let pos = ErrorCode::ALL
+        .iter()
+        .position(|c| *c == code)
+        .unwrap_or(ERROR_SLOTS - 1);
+    pos.min(ERROR_SLOTS - 1)
+}
+
+impl Stats {
+    pub(crate) fn connection_opened(&self) {
+        self.connections_open.fetch_add(1, Relaxed);
+        self.connections_total.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn connection_closed(&self) {
+        self.connections_open.fetch_sub(1, Relaxed);
+    }
+
+    pub(crate) fn connection_refused(&self) {
+        self.connections_refused.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn connections_open(&self) -> u64 {
+        self.connections_open.load(Relaxed)
+    }
+
+    pub(crate) fn request_served(&self, status: Option<ErrorCode>) {
+        self.requests.fetch_add(1, Relaxed);
+        if let Some(code) = status {
+            self.errors[error_slot(code)].fetch_add(1, Relaxed);
+        }
+    }
+
+    pub(crate) fn resource_added(&self, kind: ResourceKind) {
+        self.live[kind.index()].fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn resource_removed(&self, kind: ResourceKind) {
+        self.live[kind.index()].fetch_sub(1, Relaxed);
+    }
+
+    /// Copies the counters (the arena figures are filled in by the caller that owns the pool).
+    pub(crate) fn snapshot(&self) -> StatusSnapshot {
+        let live = ResourceKind::ALL
+            .iter()
+            .map(|k| (*k, self.live[k.index()].load(Relaxed)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        let errors = ErrorCode::ALL
+            .iter()
+            .map(|c| (*c, self.errors[error_slot(*c)].load(Relaxed)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        StatusSnapshot {
+            connections_open: self.connections_open.load(Relaxed),
+            connections_total: self.connections_total.load(Relaxed),
+            connections_refused: self.connections_refused.load(Relaxed),
+            requests: self.requests.load(Relaxed),
+            live,
+            errors,
+            arenas_in_use: 0,
+            arenas_total: 0,
+            arena_bytes: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_code_has_its_own_slot() {
+        assert!(ErrorCode::ALL.len() < ERROR_SLOTS);
+        let s = Stats::default();
+        s.request_served(Some(ErrorCode::ResourceNotFound));
+        s.request_served(Some(ErrorCode::ResourceNotFound));
+        s.request_served(Some(ErrorCode::QuotaExceeded));
+        s.request_served(None);
+        let snap = s.snapshot();
+        assert_eq!(snap.requests, 4);
+        assert_eq!(snap.errors_of(ErrorCode::ResourceNotFound), 2);
+        assert_eq!(snap.errors_of(ErrorCode::QuotaExceeded), 1);
+        assert_eq!(snap.errors_of(ErrorCode::InternalError), 0);
+    }
+
+    #[test]
+    fn live_counts_per_kind() {
+        let s = Stats::default();
+        s.resource_added(ResourceKind::Key);
+        s.resource_added(ResourceKind::SignContext);
+        s.resource_added(ResourceKind::Key);
+        s.resource_removed(ResourceKind::Key);
+        let snap = s.snapshot();
+        assert_eq!(snap.live_of(ResourceKind::Key), 1);
+        assert_eq!(snap.live_of(ResourceKind::SignContext), 1);
+        assert_eq!(snap.live_total(), 2);
+    }
+}
