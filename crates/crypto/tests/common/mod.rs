@@ -1,5 +1,5 @@
 //! Shared helpers for the integration tests: vector loading and provider shortcuts.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 
