@@ -1,4 +1,5 @@
 //! Known-answer tests for every KDF (direct functions and through `Provider::derive_key`).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Known-answer tests for hashes, HMAC, AEADs, cipher modes and AES-KW, run through the
 //! provider's contexts, plus negative vectors (tampered tags, wrong keys).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
 mod common;
 
