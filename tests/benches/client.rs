@@ -1,0 +1,3 @@
+//! Client benchmarks (placeholder until the daemon serves operations).
+
+fn main() {}
