@@ -290,12 +290,8 @@ impl Provider for AwsLcProvider {
         if kind == ContextKind::Random {
             return Err(Error::invalid_argument("use create_random_context"));
         }
-        if !self.supports(config.algorithm(), required_op(kind, config)) {
-            return Err(Error::new(
-                ErrorCode::UnsupportedAlgorithm,
-                "not supported by this provider",
-            ));
-        }
+        // Class, key type and permission are checked there; every streaming algorithm of
+        // the capability table has an engine.
         context::create(kind, config, key, self.buffer_limit)
     }
 
@@ -307,19 +303,5 @@ impl Provider for AwsLcProvider {
         SystemRandom::new()
             .fill(out)
             .map_err(|_| Error::new(ErrorCode::OperationFailed, "random generator failed"))
-    }
-}
-
-fn required_op(kind: ContextKind, config: &ContextConfig) -> O {
-    match kind {
-        ContextKind::Hash => O::HASH,
-        ContextKind::Mac => O::MAC,
-        ContextKind::Cipher | ContextKind::Aead => match config.direction() {
-            Some(warden_core::CipherDirection::Decrypt) => O::DECRYPT,
-            _ => O::ENCRYPT,
-        },
-        ContextKind::Sign => O::SIGN,
-        ContextKind::Verify => O::VERIFY,
-        ContextKind::Random => O::default(),
     }
 }
