@@ -204,11 +204,12 @@ impl Config {
                 "limits.worker_threads must be 0..=1024",
             ));
         }
-        // The arena holds one request frame, one response frame and scratch at once.
+        // The arena holds the request copy, the provider's output and the zeros that scrub
+        // the reply encoder: three frames, plus slack.
         let frame = l.max_frame_size as usize;
-        if l.arena_bytes < 2 * frame + ARENA_SLACK {
+        if l.arena_bytes < 3 * frame + ARENA_SLACK {
             return Err(ConfigError::Invalid(
-                "limits.arena_bytes must be at least 2 * max_frame_size + 16 KiB",
+                "limits.arena_bytes must be at least 3 * max_frame_size + 16 KiB",
             ));
         }
         if self.timeouts.io_ms == 0 {

@@ -6,7 +6,7 @@
 //! session arena, the only copy. Handlers get borrowed views of that copy; the response is
 //! encoded into the same session; the session is zeroed when the request ends.
 
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
@@ -16,6 +16,7 @@ use warden_core::ErrorCode;
 use warden_wire::{FrameHeader, HEADER_LEN, PROTOCOL_VERSION, Version};
 
 use crate::auth::PeerIdentity;
+use crate::codec::Out;
 use crate::dispatch::{self, Deadline};
 use crate::provider::Resources;
 use crate::server::Shared;
@@ -38,11 +39,14 @@ pub(crate) enum Flow {
 /// Per-connection protocol state: what handlers see.
 pub(crate) struct ConnState {
     /// Who is connected (from the kernel, at accept time).
+    #[expect(dead_code, reason = "identity for slot ownership, ACLs and audit (issue 5)")]
     pub(crate) peer: PeerIdentity,
     /// Version agreed in the handshake; `None` until then.
     pub(crate) version: Option<Version>,
     /// Keys and contexts of this connection.
     pub(crate) resources: Resources,
+    /// Reply encoder (sized once for the largest frame).
+    pub(crate) out: Out,
 }
 
 /// A connection owned by the event loop or, for one turn, by one worker.
@@ -52,86 +56,23 @@ pub(crate) struct Connection {
     pub(crate) state: ConnState,
 }
 
-/// A response being built in arena memory: header room, then the body.
-pub(crate) struct Response<'s> {
-    buf: &'s mut [u8],
-    len: usize,
-}
-
-impl<'s> Response<'s> {
-    /// A response buffer of `capacity` bytes (header included) from the session.
-    pub(crate) fn new(session: &'s Session<'_>, capacity: usize) -> Result<Self, ErrorCode> {
-        let buf = session
-            .try_alloc_zeroed_slice(capacity)
-            .map_err(|_| ErrorCode::AllocationFailed)?;
-        if buf.len() < HEADER_LEN {
-            return Err(ErrorCode::AllocationFailed);
-        }
-        Ok(Self {
-            buf,
-            len: HEADER_LEN,
-        })
-    }
-
-    /// The writable room for the body (after the header).
-    pub(crate) fn body_space(&mut self) -> &mut [u8] {
-        self.buf.get_mut(HEADER_LEN..).unwrap_or_default()
-    }
-
-    /// Records that `n` body bytes were written into [`Response::body_space`].
-    pub(crate) fn set_body_len(&mut self, n: usize) -> Result<(), ErrorCode> {
-        let len = HEADER_LEN.checked_add(n).filter(|l| *l <= self.buf.len());
-        self.len = len.ok_or(ErrorCode::InsufficientBufferSize)?;
-        Ok(())
-    }
-
-    /// Appends bytes to the body.
-    pub(crate) fn push(&mut self, bytes: &[u8]) -> Result<(), ErrorCode> {
-        let end = self
-            .len
-            .checked_add(bytes.len())
-            .ok_or(ErrorCode::InsufficientBufferSize)?;
-        let dst = self
-            .buf
-            .get_mut(self.len..end)
-            .ok_or(ErrorCode::InsufficientBufferSize)?;
-        dst.copy_from_slice(bytes);
-        self.len = end;
-        Ok(())
-    }
-
-    /// Drops whatever body was written (an error reply carries none).
-    pub(crate) fn clear_body(&mut self) {
-        self.len = HEADER_LEN;
-    }
-
-    /// Writes the header for `req` with `status` and returns the finished frame.
-    fn finish(&mut self, req: &FrameHeader, status: u32) -> &[u8] {
-        let body_len = u32::try_from(self.len - HEADER_LEN).unwrap_or(0);
-        if let Some(head) = self.buf.first_chunk_mut::<HEADER_LEN>() {
-            req.response(status, body_len).encode(head);
-        }
-        self.buf.get(..self.len).unwrap_or_default()
-    }
-}
-
-/// Serves one complete request frame that is already in arena memory: dispatches it and
-/// returns the response frame (in the same session) and whether to close afterwards.
-pub(crate) fn process<'r>(
+/// Serves one complete request frame that is already in arena memory: dispatches it,
+/// leaves the reply body in `state.out`, and returns the reply header and what happens to
+/// the connection afterwards.
+pub(crate) fn process(
     state: &mut ConnState,
     shared: &Shared,
     header: &FrameHeader,
     body: &[u8],
     deadline: Deadline,
-    resp: &'r mut Response<'_>,
-) -> (&'r [u8], Flow) {
+    session: &Session<'_>,
+) -> ([u8; HEADER_LEN], Flow) {
     let dispatch::Outcome { status, flow } =
-        dispatch::dispatch(state, shared, header, body, deadline, resp);
+        dispatch::dispatch(state, shared, header, body, deadline, session);
     shared.stats.request_served(status);
-    (
-        resp.finish(header, status.map_or(0, ErrorCode::as_u32)),
-        flow,
-    )
+    let body_len = u32::try_from(state.out.body().len()).unwrap_or(0);
+    let reply = header.response(status.map_or(0, ErrorCode::as_u32), body_len);
+    (reply.to_bytes(), flow)
 }
 
 /// An error frame for a header that could not be decoded: echoes what can be read of the
@@ -194,16 +135,11 @@ impl Connection {
             return Flow::Close;
         }
         let body: &[u8] = body;
-        let mut resp = match Response::new(&session, shared.config.limits.max_frame_size as usize) {
-            Ok(r) => r,
-            Err(_) => return Flow::Close,
-        };
-        let (frame, flow) = process(&mut self.state, shared, &header, body, deadline, &mut resp);
-        if write_all_timeout(&mut self.stream, frame, io_timeout).is_err() {
-            return Flow::Close;
-        }
-        drop(session); // zeroes request, response and scratch
-        flow
+        let (reply, flow) = process(&mut self.state, shared, &header, body, deadline, &session);
+        let sent = write_frame(&mut self.stream, &reply, self.state.out.body(), io_timeout);
+        self.state.out.scrub(&session);
+        drop(session); // zeroes the request copy and every scratch buffer
+        if sent.is_err() { Flow::Close } else { flow }
     }
 }
 
@@ -284,6 +220,38 @@ pub(crate) fn write_all_timeout(
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 wait(stream, PollFlags::OUT, until)?;
             }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Writes header and body with as few syscalls as the socket allows (one `writev` normally),
+/// without first copying them together.
+fn write_frame(
+    stream: &mut UnixStream,
+    head: &[u8; HEADER_LEN],
+    body: &[u8],
+    timeout: Duration,
+) -> io::Result<()> {
+    let until = Instant::now() + timeout;
+    let total = HEADER_LEN + body.len();
+    let mut done = 0;
+    while done < total {
+        let r = if done < HEADER_LEN {
+            let bufs = [
+                IoSlice::new(head.get(done..).unwrap_or_default()),
+                IoSlice::new(body),
+            ];
+            stream.write_vectored(&bufs)
+        } else {
+            stream.write(body.get(done - HEADER_LEN..).unwrap_or_default())
+        };
+        match r {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => wait(stream, PollFlags::OUT, until)?,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }

@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use crate::DaemonError;
 use crate::config::Config;
 use crate::listener::BoundSocket;
-use crate::provider::{BootstrapProvider, ProviderRef};
+use crate::provider::{ProviderRef, default_provider};
 use crate::server::{EventLoop, Shared, StopHandle};
 use crate::stats::StatusSnapshot;
 
@@ -39,6 +39,13 @@ impl Daemon {
         }
     }
 
+    /// Serves requests with `provider` instead of the default aws-lc-rs provider (a
+    /// hardware provider, or a test double such as `warden_crypto::slow::SlowProvider`).
+    pub fn with_provider(mut self, provider: Arc<dyn warden_crypto::Provider>) -> Self {
+        self.provider = Some(provider);
+        self
+    }
+
     /// Also stop cleanly on SIGTERM and SIGINT (for the binary; tests leave signals alone).
     pub fn handle_signals(mut self) -> Self {
         self.signals = true;
@@ -50,7 +57,7 @@ impl Daemon {
         self.config.validate()?;
         let provider = match self.provider {
             Some(p) => p,
-            None => Arc::new(BootstrapProvider),
+            None => default_provider(),
         };
         let path = self.config.socket_path();
         let mode = self.config.socket.mode;

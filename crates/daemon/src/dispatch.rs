@@ -5,10 +5,11 @@
 
 use std::time::{Duration, Instant};
 
+use warden_arena::Session;
 use warden_core::{Error, ErrorCode};
-use warden_wire::{FrameHeader, Opcode};
+use warden_wire::{FrameHeader, Opcode, Request, decode_request};
 
-use crate::connection::{ConnState, Flow, Response};
+use crate::connection::{ConnState, Flow};
 use crate::handlers;
 use crate::server::Shared;
 
@@ -38,11 +39,16 @@ impl Deadline {
         }
     }
 
-    /// A deadline `ms` after the request arrived, unless the header already set one: a
-    /// context's own timeout applies when the request carries none.
-    pub(crate) fn or_budget(self, ms: Option<u32>) -> Self {
-        match (self.at, ms) {
-            (None, Some(ms)) => Self::from_header(self.received, ms),
+    /// The tighter of this deadline and a context's own budget of `ms` per operation
+    /// (`None` = the context has no budget of its own).
+    pub(crate) fn tighten(self, ms: Option<u32>) -> Self {
+        let budget = Self::from_header(self.received, ms.unwrap_or(0));
+        match (self.at, budget.at) {
+            (Some(a), Some(b)) => Self {
+                at: Some(a.min(b)),
+                ..self
+            },
+            (None, Some(_)) => budget,
             _ => self,
         }
     }
@@ -70,69 +76,115 @@ pub(crate) struct Outcome {
     pub(crate) flow: Flow,
 }
 
-/// Routes one request. The body is the arena copy; the response goes into `resp`.
+/// What a handler gets besides the connection state: daemon-wide state, the request's
+/// session (for scratch output buffers) and its deadline.
+pub(crate) struct Ctx<'r, 's> {
+    pub(crate) shared: &'r Shared,
+    pub(crate) session: &'r Session<'s>,
+    pub(crate) deadline: Deadline,
+}
+
+/// Routes one request. `body` is the arena copy; the reply goes into `state.out`.
 pub(crate) fn dispatch(
     state: &mut ConnState,
     shared: &Shared,
     header: &FrameHeader,
     body: &[u8],
     deadline: Deadline,
-    resp: &mut Response<'_>,
+    session: &Session<'_>,
 ) -> Outcome {
     if header.is_response() {
-        return fail(resp, ErrorCode::InvalidFormat, Flow::Close);
+        return fail(ErrorCode::InvalidFormat, Flow::Close);
     }
     let Some(version) = state.version else {
         // Before the handshake only Hello is understood; anything else ends the connection.
         if header.opcode != Opcode::Hello.as_u16() {
-            return fail(resp, ErrorCode::UninitializedStack, Flow::Close);
+            return fail(ErrorCode::UninitializedStack, Flow::Close);
         }
-        return handlers::session::hello(state, shared, body, resp);
+        return handlers::session::hello(state, shared, body);
     };
+    let outcome = serve(state, shared, header, body, deadline, session, version);
+    if outcome.status.is_some() {
+        // Error replies carry only the code.
+        state.out.clear();
+    }
+    outcome
+}
+
+fn serve(
+    state: &mut ConnState,
+    shared: &Shared,
+    header: &FrameHeader,
+    body: &[u8],
+    deadline: Deadline,
+    session: &Session<'_>,
+    version: warden_wire::Version,
+) -> Outcome {
     if let Err(e) = header.check_version(version) {
-        return fail(resp, e.error_code(), Flow::Continue);
+        return fail(e.error_code(), Flow::Continue);
     }
     let op = match header.opcode() {
+        Ok(Opcode::Hello) => return fail(ErrorCode::AlreadyInitialized, Flow::Continue),
         Ok(op) => op,
-        Err(e) => return fail(resp, e.error_code(), Flow::Continue),
+        Err(e) => return fail(e.error_code(), Flow::Continue),
     };
     // Queued past its budget already: do not start the work at all.
     if deadline.expired() {
-        return fail(resp, ErrorCode::OperationTimedOut, Flow::Continue);
+        return fail(ErrorCode::OperationTimedOut, Flow::Continue);
     }
-    match route(op, state, shared, body, deadline, resp) {
+    let request = match decode_request(op, body) {
+        Ok(r) => r,
+        Err(e) => return fail(e.error_code(), Flow::Continue),
+    };
+    let ctx = Ctx {
+        shared,
+        session,
+        deadline,
+    };
+    match route(&request, state, &ctx) {
         Ok(()) => Outcome {
             status: None,
             flow: Flow::Continue,
         },
-        Err(e) => fail(resp, e.code(), Flow::Continue),
+        Err(e) => fail(e.code(), Flow::Continue),
     }
 }
 
-fn fail(resp: &mut Response<'_>, code: ErrorCode, flow: Flow) -> Outcome {
-    resp.clear_body();
+fn fail(code: ErrorCode, flow: Flow) -> Outcome {
     Outcome {
         status: Some(code),
         flow,
     }
 }
 
-fn route(
-    op: Opcode,
-    state: &mut ConnState,
-    shared: &Shared,
-    body: &[u8],
-    deadline: Deadline,
-    resp: &mut Response<'_>,
-) -> Result<(), Error> {
-    let _ = deadline;
-    match op {
-        Opcode::Hello => Err(Error::new(
-            ErrorCode::AlreadyInitialized,
-            "handshake already done",
-        )),
-        Opcode::Ping => handlers::session::ping(body, resp),
-        Opcode::Status => handlers::session::status(state, shared, body, resp),
+fn route(req: &Request<'_>, state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Result<(), Error> {
+    use handlers::{contexts, keys, session};
+    match *req {
+        Request::Ping { data } => session::ping(state, data),
+        Request::Status => session::status(state, ctx),
+        Request::GenerateKey(ref r) => keys::generate(state, ctx, r),
+        Request::ImportKey(ref r) => keys::import(state, ctx, r),
+        Request::ExportPublicKey { key_id, format } => keys::export_public(state, key_id, format),
+        Request::ExportSecretKey { key_id } => keys::export_secret(state, key_id),
+        Request::DeriveKey(ref r) => keys::derive(state, ctx, r),
+        Request::AgreeKey(ref r) => keys::agree(state, ctx, r),
+        Request::WrapKey(ref r) => keys::wrap(state, ctx, r),
+        Request::UnwrapKey(ref r) => keys::unwrap(state, ctx, r),
+        Request::Encapsulate(ref r) => keys::encapsulate(state, ctx, r),
+        Request::Decapsulate(ref r) => keys::decapsulate(state, ctx, r),
+        Request::ReleaseKey { key_id } => keys::release(state, key_id),
+        Request::CreateContext(ref r) => contexts::create(state, ctx, r),
+        Request::InitContext { context_id, iv } => contexts::init(state, ctx, context_id, iv),
+        Request::SetAad { context_id, aad } => contexts::set_aad(state, ctx, context_id, aad),
+        Request::Update { context_id, input } => contexts::update(state, ctx, context_id, input),
+        Request::Finalize {
+            context_id,
+            input,
+            tag,
+        } => contexts::finalize(state, ctx, context_id, input, tag),
+        Request::ResetContext { context_id } => contexts::reset(state, ctx, context_id),
+        Request::DestroyContext { context_id } => contexts::destroy(state, context_id),
+        Request::Random { len } => contexts::random(state, ctx, len),
         _ => Err(Error::new(
             ErrorCode::UnsupportedOperation,
             "opcode not served",
@@ -154,13 +206,19 @@ mod tests {
         let d = Deadline::from_header(past, 10);
         assert!(d.expired());
         assert_eq!(d.check().unwrap_err().code(), ErrorCode::OperationTimedOut);
-        // A context budget applies only when the header carried none.
-        assert!(Deadline::from_header(past, 0).or_budget(Some(10)).expired());
+        // The tighter of the request's and the context's budget wins.
+        assert!(Deadline::from_header(past, 0).tighten(Some(10)).expired());
         assert!(
-            !Deadline::from_header(past, 60_000)
-                .or_budget(Some(10))
+            Deadline::from_header(past, 60_000)
+                .tighten(Some(10))
                 .expired()
         );
-        assert!(!Deadline::none().or_budget(None).expired());
+        assert!(
+            Deadline::from_header(past, 10)
+                .tighten(Some(60_000))
+                .expired()
+        );
+        assert!(!Deadline::from_header(past, 60_000).tighten(None).expired());
+        assert!(!Deadline::none().tighten(None).expired());
     }
 }

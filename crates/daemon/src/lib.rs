@@ -17,8 +17,6 @@
 //! ```
 
 #![forbid(unsafe_code)]
-// Temporary while handlers for keys and contexts are wired to warden-crypto.
-#![allow(dead_code)]
 
 pub mod config;
 

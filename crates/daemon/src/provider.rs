@@ -2,27 +2,26 @@
 
 use std::sync::Arc;
 
-use warden_core::{Error, ErrorCode};
+use warden_core::ErrorCode;
+use warden_crypto::{ContextKind, CryptoContext, Key, Provider};
 
 use crate::resources::{IdSource, ResourceTable};
+use crate::stats::ResourceKind;
 
-/// Minimal provider surface used until `warden-crypto`'s `Provider` trait lands.
-pub(crate) trait Provider: Send + Sync {
-    /// Fills `out` with random bytes.
-    fn random(&self, out: &mut [u8]) -> Result<(), Error>;
-}
-
-/// Shared handle to the provider.
+/// Shared handle to the provider (object safe; one instance serves every connection).
 pub(crate) type ProviderRef = Arc<dyn Provider>;
 
-/// Placeholder key type until `warden-crypto` lands.
-pub(crate) struct KeyObject;
-/// Placeholder context type until `warden-crypto` lands.
-pub(crate) struct ContextObject;
+/// A live context plus the per-context budget it was created with (seed decision 7).
+pub(crate) struct ContextEntry {
+    pub(crate) ctx: Box<dyn CryptoContext>,
+    /// Milliseconds per operation; `None` = disabled.
+    pub(crate) budget_ms: Option<u32>,
+}
 
 /// The per-connection table instantiated with the provider's key and context types.
-pub(crate) type Resources = ResourceTable<KeyObject, ContextObject>;
+pub(crate) type Resources = ResourceTable<Key, ContextEntry>;
 
+/// Ids come from the provider's RNG: unpredictable, and independent per connection.
 impl IdSource for dyn Provider {
     fn random_u64(&self) -> Result<u64, ErrorCode> {
         let mut b = [0u8; 8];
@@ -31,15 +30,20 @@ impl IdSource for dyn Provider {
     }
 }
 
-/// OS randomness through the standard library's hasher seeds is not a CSPRNG; this exists
-/// only so the daemon runs before the real provider is wired in.
-pub(crate) struct BootstrapProvider;
-
-impl Provider for BootstrapProvider {
-    fn random(&self, out: &mut [u8]) -> Result<(), Error> {
-        let mut f = std::fs::File::open("/dev/urandom")
-            .map_err(|_| Error::new(ErrorCode::ProviderNotAvailable, "no urandom"))?;
-        std::io::Read::read_exact(&mut f, out)
-            .map_err(|_| Error::new(ErrorCode::ProviderNotAvailable, "urandom read failed"))
+/// Status counter bucket of a context kind.
+pub(crate) fn resource_kind(kind: ContextKind) -> ResourceKind {
+    match kind {
+        ContextKind::Hash => ResourceKind::HashContext,
+        ContextKind::Mac => ResourceKind::MacContext,
+        ContextKind::Cipher => ResourceKind::CipherContext,
+        ContextKind::Aead => ResourceKind::AeadContext,
+        ContextKind::Sign => ResourceKind::SignContext,
+        ContextKind::Verify => ResourceKind::VerifyContext,
+        ContextKind::Random => ResourceKind::RandomContext,
     }
+}
+
+/// The default provider: aws-lc-rs (RustCrypto where it lacks an algorithm).
+pub(crate) fn default_provider() -> ProviderRef {
+    Arc::new(warden_crypto::AwsLcProvider::new())
 }

@@ -61,12 +61,7 @@ impl<K, C> ResourceTable<K, C> {
         }
     }
 
-    /// Number of ids in use (keys, contexts, failed contexts).
-    pub(crate) fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    fn fresh_id(&self, ids: &dyn IdSource) -> Result<u64, ErrorCode> {
+    fn fresh_id(&self, ids: &(impl IdSource + ?Sized)) -> Result<u64, ErrorCode> {
         if self.entries.len() >= self.limit {
             return Err(ErrorCode::QuotaExceeded);
         }
@@ -90,7 +85,11 @@ impl<K, C> ResourceTable<K, C> {
     }
 
     /// Adds a key with the guard's reference (ref = 1) and returns its id.
-    pub(crate) fn insert_key(&mut self, key: K, ids: &dyn IdSource) -> Result<u64, ErrorCode> {
+    pub(crate) fn insert_key(
+        &mut self,
+        key: K,
+        ids: &(impl IdSource + ?Sized),
+    ) -> Result<u64, ErrorCode> {
         let id = self.fresh_id(ids)?;
         self.entries.insert(
             id,
@@ -124,7 +123,7 @@ impl<K, C> ResourceTable<K, C> {
         ctx: C,
         kind: ResourceKind,
         key: Option<u64>,
-        ids: &dyn IdSource,
+        ids: &(impl IdSource + ?Sized),
     ) -> Result<u64, ErrorCode> {
         let id = self.fresh_id(ids)?;
         if let Some(key_id) = key {
@@ -222,6 +221,24 @@ impl<K, C> ResourceTable<K, C> {
                 }
             }
             Entry::Failed { .. } => self.stats.resource_removed(ResourceKind::FailedContext),
+        }
+    }
+
+    /// Drops a key's guard reference (`InvalidResourceType` for a context id).
+    pub(crate) fn release_key(&mut self, id: u64) -> Result<(), ErrorCode> {
+        match self.entries.get(&id) {
+            Some(Entry::Context { .. } | Entry::Failed { .. }) => {
+                Err(ErrorCode::InvalidResourceType)
+            }
+            _ => self.release(id),
+        }
+    }
+
+    /// Destroys a (possibly failed) context (`InvalidResourceType` for a key id).
+    pub(crate) fn destroy_context(&mut self, id: u64) -> Result<(), ErrorCode> {
+        match self.entries.get(&id) {
+            Some(Entry::Key { .. }) => Err(ErrorCode::InvalidResourceType),
+            _ => self.release(id),
         }
     }
 
@@ -333,7 +350,10 @@ mod tests {
         assert_eq!(t.check_quota(), Err(ErrorCode::QuotaExceeded));
         assert_eq!(t.context_mut(k).err(), Some(ErrorCode::InvalidResourceType));
         assert_eq!(t.guarded_key(c).err(), Some(ErrorCode::InvalidResourceType));
-        t.release(c).unwrap();
+        assert_eq!(t.release_key(c), Err(ErrorCode::InvalidResourceType));
+        assert_eq!(t.destroy_context(k), Err(ErrorCode::InvalidResourceType));
+        t.destroy_context(c).unwrap();
+        assert_eq!(t.destroy_context(c), Err(ErrorCode::ResourceNotFound));
         t.insert_key("y", &ids).unwrap();
     }
 

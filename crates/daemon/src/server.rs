@@ -24,6 +24,7 @@ use warden_wire::{FrameHeader, Opcode, PROTOCOL_VERSION};
 
 use crate::DaemonError;
 use crate::auth::{Authenticator, peer_identity};
+use crate::codec::Out;
 use crate::config::Config;
 use crate::connection::{ConnState, Connection, Flow, write_all_timeout};
 use crate::listener::BoundSocket;
@@ -79,6 +80,7 @@ impl Shared {
                 self.config.limits.max_resources_per_connection,
                 self.stats.clone(),
             ),
+            out: Out::new(self.config.limits.max_frame_size),
         }
     }
 }
@@ -86,6 +88,9 @@ impl Shared {
 type Job = (usize, Connection);
 type Done = (usize, Connection, Flow);
 
+// The slot table is allocated once at start-up; boxing connections would only add a heap
+// allocation per accept.
+#[allow(clippy::large_enum_variant)]
 enum Slot {
     Vacant,
     Idle(Connection),

@@ -162,10 +162,6 @@ impl Stats {
         self.connections_refused.fetch_add(1, Relaxed);
     }
 
-    pub(crate) fn connections_open(&self) -> u64 {
-        self.connections_open.load(Relaxed)
-    }
-
     pub(crate) fn request_served(&self, status: Option<ErrorCode>) {
         self.requests.fetch_add(1, Relaxed);
         if let Some(code) = status {

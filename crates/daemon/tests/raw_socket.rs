@@ -3,86 +3,39 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers: a panic is a failed test
 
-use std::io::{Read, Write};
+mod common;
+
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
+use common::{closed, connect, handshake, hello_body, recv, send, start};
 use warden_core::ErrorCode;
-use warden_daemon::{Config, Daemon, RunningDaemon};
-use warden_wire::handshake::{Hello, HelloAck, HelloRefusal, REFUSAL_CODE};
-use warden_wire::{FrameHeader, HEADER_LEN, Opcode, PROTOCOL_VERSION, Version};
-
-fn start(tweak: impl FnOnce(&mut Config)) -> (tempfile::TempDir, RunningDaemon) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::default();
-    config.socket.path = Some(dir.path().join("wardend.sock"));
-    config.limits.worker_threads = 2;
-    config.limits.max_connections = 8;
-    tweak(&mut config);
-    let d = Daemon::start(config).unwrap();
-    (dir, d)
-}
-
-fn connect(d: &RunningDaemon) -> UnixStream {
-    let s = UnixStream::connect(d.socket_path()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s
-}
-
-fn send(s: &mut UnixStream, h: FrameHeader, body: &[u8]) {
-    let h = FrameHeader {
-        body_len: body.len() as u32,
-        ..h
-    };
-    let mut frame = h.to_bytes().to_vec();
-    frame.extend_from_slice(body);
-    s.write_all(&frame).unwrap();
-}
-
-fn recv(s: &mut UnixStream) -> (FrameHeader, Vec<u8>) {
-    let mut head = [0u8; HEADER_LEN];
-    s.read_exact(&mut head).unwrap();
-    let h = FrameHeader::decode(&head, u32::MAX).unwrap();
-    let mut body = vec![0u8; h.body_len as usize];
-    s.read_exact(&mut body).unwrap();
-    (h, body)
-}
-
-/// True if the daemon closed the connection (EOF or reset).
-fn closed(s: &mut UnixStream) -> bool {
-    let mut b = [0u8; 1];
-    matches!(s.read(&mut b), Ok(0) | Err(_))
-}
-
-fn hello_body(min: Version, max: Version) -> Vec<u8> {
-    let h = Hello {
-        min,
-        max,
-        client_name: "raw-test",
-    };
-    let mut buf = vec![0u8; h.encoded_len()];
-    h.encode(&mut buf).unwrap();
-    buf
-}
-
-fn handshake(s: &mut UnixStream) -> HelloAck {
-    let req = FrameHeader::request(PROTOCOL_VERSION, 1, Opcode::Hello.as_u16());
-    send(s, req, &hello_body(PROTOCOL_VERSION, PROTOCOL_VERSION));
-    let (h, body) = recv(s);
-    assert_eq!(h.status, 0);
-    assert!(h.is_response());
-    assert_eq!(h.request_id, 1);
-    HelloAck::decode(&body).unwrap()
-}
+use warden_daemon::Config;
+use warden_wire::handshake::{HelloRefusal, REFUSAL_CODE};
+use warden_wire::{
+    Builder, FrameHeader, Opcode, PROTOCOL_VERSION, Request, Response, Version, decode_response,
+    encode_request,
+};
 
 fn ping(s: &mut UnixStream, id: u64, payload: &[u8]) -> (FrameHeader, Vec<u8>) {
+    let mut b = Builder::new();
+    let body = encode_request(&mut b, &Request::Ping { data: payload }).to_vec();
     send(
         s,
         FrameHeader::request(PROTOCOL_VERSION, id, Opcode::Ping.as_u16()),
-        payload,
+        &body,
     );
-    recv(s)
+    let (h, body) = recv(s);
+    if h.status != 0 {
+        return (h, body);
+    }
+    let data = match decode_response(Opcode::Ping, &body).unwrap() {
+        Response::Ping { data } => data.to_vec(),
+        other => panic!("unexpected {other:?}"),
+    };
+    (h, data)
 }
 
 #[test]

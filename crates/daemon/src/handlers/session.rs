@@ -2,29 +2,23 @@
 
 use warden_core::{Error, ErrorCode};
 use warden_wire::handshake::{Hello, HelloAck, HelloRefusal, REFUSAL_CODE};
-use warden_wire::{PROTOCOL_VERSION, negotiate};
+use warden_wire::messages::{ErrorCount, ErrorCounts, StatusReport};
+use warden_wire::{PROTOCOL_VERSION, Response, negotiate};
 
-use crate::codec;
-use crate::connection::{ConnState, Flow, Response};
-use crate::dispatch::Outcome;
+use crate::connection::{ConnState, Flow};
+use crate::dispatch::{Ctx, Outcome};
 use crate::server::Shared;
+use crate::stats::ResourceKind;
 
-/// Hello: negotiate the version (ours or the previous minor) or refuse and close.
-pub(crate) fn hello(
-    state: &mut ConnState,
-    shared: &Shared,
-    body: &[u8],
-    resp: &mut Response<'_>,
-) -> Outcome {
+/// Hello: agree on a version (ours or the previous minor) or refuse and close.
+pub(crate) fn hello(state: &mut ConnState, shared: &Shared, body: &[u8]) -> Outcome {
+    let close = |code| Outcome {
+        status: Some(code),
+        flow: Flow::Close,
+    };
     let hello = match Hello::decode(body) {
         Ok(h) => h,
-        Err(e) => {
-            resp.clear_body();
-            return Outcome {
-                status: Some(e.error_code()),
-                flow: Flow::Close,
-            };
-        }
+        Err(e) => return close(e.error_code()),
     };
     match negotiate(PROTOCOL_VERSION, hello.min, hello.max) {
         Ok(version) => {
@@ -33,12 +27,8 @@ pub(crate) fn hello(
                 daemon_version: PROTOCOL_VERSION,
                 max_frame_len: shared.config.limits.max_frame_size,
             };
-            if resp.push(&ack.encode()).is_err() {
-                resp.clear_body();
-                return Outcome {
-                    status: Some(ErrorCode::InternalError),
-                    flow: Flow::Close,
-                };
+            if state.out.reply_raw(&ack.encode()).is_err() {
+                return close(ErrorCode::InternalError);
             }
             state.version = Some(version);
             Outcome {
@@ -47,11 +37,11 @@ pub(crate) fn hello(
             }
         }
         Err(_) => {
-            resp.clear_body();
             let refusal = HelloRefusal {
                 daemon_version: PROTOCOL_VERSION,
             };
-            let _ = resp.push(&refusal.encode());
+            // The refusal body travels with the error status (the only error with a body).
+            let _ = state.out.reply_raw(&refusal.encode());
             Outcome {
                 status: Some(REFUSAL_CODE),
                 flow: Flow::Close,
@@ -61,17 +51,34 @@ pub(crate) fn hello(
 }
 
 /// Ping: echo the payload.
-pub(crate) fn ping(body: &[u8], resp: &mut Response<'_>) -> Result<(), Error> {
-    codec::ping_reply(body, resp)
+pub(crate) fn ping(state: &mut ConnState, data: &[u8]) -> Result<(), Error> {
+    state.out.reply(&Response::Ping { data })
 }
 
 /// Status: counters for operators and tests.
-pub(crate) fn status(
-    _state: &mut ConnState,
-    shared: &Shared,
-    body: &[u8],
-    resp: &mut Response<'_>,
-) -> Result<(), Error> {
+pub(crate) fn status(state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Result<(), Error> {
+    let shared = ctx.shared;
     let snap = shared.snapshot();
-    codec::status_reply(body, &snap, shared, resp)
+    let errors: Vec<ErrorCount> = snap
+        .errors
+        .iter()
+        .map(|(code, count)| ErrorCount {
+            code: code.as_u32(),
+            count: *count,
+        })
+        .collect();
+    let keys = snap.live_of(ResourceKind::Key);
+    let to_u32 = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+    let report = StatusReport {
+        uptime_ms: u64::try_from(shared.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        connections: to_u32(snap.connections_open),
+        max_connections: to_u32(shared.config.limits.max_connections as u64),
+        live_keys: keys,
+        live_contexts: snap.live_total() - keys,
+        arenas_in_use: to_u32(snap.arenas_in_use),
+        arenas_total: to_u32(snap.arenas_total),
+        requests_served: snap.requests,
+        errors: ErrorCounts::from_slice(&errors),
+    };
+    state.out.reply(&Response::Status(report))
 }

@@ -1,0 +1,245 @@
+//! Streaming contexts (hash, MAC, cipher, AEAD, sign, verify) and random bytes.
+//!
+//! Outputs are written by the provider straight into scratch memory of the request's
+//! session and encoded from there; nothing on this path allocates on the global heap.
+//!
+//! Timeouts (seed decision 7): each operation runs under the tighter of the request's
+//! deadline and the context's own budget. Past it, the context moves to the failed state —
+//! its provider state and key reference are released at once — and the client gets
+//! `OperationTimedOut`; later calls on it get the same code until it is destroyed.
+
+use warden_core::{
+    Algorithm, CipherDirection, ContextConfig, Error, ErrorCode, Persistence, ResourceId,
+    ResourceType, Timeout,
+};
+use warden_crypto::{ContextKind, CryptoContext};
+use warden_wire::messages::{self, CreateContext};
+use warden_wire::{Payload, Response};
+
+use crate::connection::ConnState;
+use crate::dispatch::Ctx;
+use crate::provider::{ContextEntry, resource_kind};
+
+/// Room kept for FlatBuffers framing of an output reply (offsets, vtable, tag).
+const OUTPUT_OVERHEAD: usize = 128;
+/// Longest AEAD tag any algorithm produces.
+const MAX_TAG: usize = 16;
+
+fn kind(k: messages::ContextKind) -> Result<ContextKind, Error> {
+    Ok(match k {
+        messages::ContextKind::Hash => ContextKind::Hash,
+        messages::ContextKind::Mac => ContextKind::Mac,
+        messages::ContextKind::Cipher => ContextKind::Cipher,
+        messages::ContextKind::Aead => ContextKind::Aead,
+        messages::ContextKind::Sign => ContextKind::Sign,
+        messages::ContextKind::Verify => ContextKind::Verify,
+        _ => return Err(Error::invalid_argument("unknown context kind")),
+    })
+}
+
+pub(crate) fn create(
+    state: &mut ConnState,
+    ctx: &Ctx<'_, '_>,
+    r: &CreateContext<'_>,
+) -> Result<(), Error> {
+    let kind = kind(r.kind)?;
+    let timeout = match r.timeout {
+        messages::Timeout::Default => Timeout::Default,
+        messages::Timeout::Millis(ms) => Timeout::Millis(ms),
+        messages::Timeout::Disabled => Timeout::Disabled,
+    };
+    let mut b = ContextConfig::builder()
+        .algorithm(Algorithm::from_name(r.algorithm)?)
+        .timeout(timeout);
+    if let Some(id) = r.key_id {
+        b = b.key(ResourceId::new(
+            id,
+            ResourceType::Key,
+            Persistence::Ephemeral,
+            0,
+        ));
+    }
+    if let Some(d) = r.direction {
+        b = b.direction(match d {
+            messages::CipherDirection::Encrypt => CipherDirection::Encrypt,
+            messages::CipherDirection::Decrypt => CipherDirection::Decrypt,
+        });
+    }
+    let config = b.build()?;
+    // The guard must still be alive now (seed decision 2): a released key is not found.
+    let key = match r.key_id {
+        Some(id) => Some(state.resources.guarded_key(id)?.clone()),
+        None => None,
+    };
+    state.resources.check_quota()?;
+    // The provider checks algorithm, key type and permission bits (KeyOperationNotPermitted).
+    let crypto = ctx.shared.provider.create_context(kind, &config, key)?;
+    ctx.deadline.check()?;
+    let entry = ContextEntry {
+        ctx: crypto,
+        budget_ms: timeout.effective_ms(ctx.shared.config.timeouts.default_ms),
+    };
+    let id = state.resources.insert_context(
+        entry,
+        resource_kind(kind),
+        r.key_id,
+        &*ctx.shared.provider,
+    )?;
+    state
+        .out
+        .reply(&Response::ContextCreated { context_id: id })
+}
+
+/// Runs `op` on a context under its deadline; a timeout fails the context.
+fn run<T>(
+    state: &mut ConnState,
+    ctx: &Ctx<'_, '_>,
+    id: u64,
+    op: impl FnOnce(&mut dyn CryptoContext) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let entry = state.resources.context_mut(id)?;
+    let deadline = ctx.deadline.tighten(entry.budget_ms);
+    let result = if deadline.expired() {
+        None
+    } else {
+        Some(op(&mut *entry.ctx))
+    };
+    match result {
+        Some(r) if !deadline.expired() => r,
+        _ => {
+            state
+                .resources
+                .fail_context(id, ErrorCode::OperationTimedOut);
+            Err(Error::new(
+                ErrorCode::OperationTimedOut,
+                "context operation timed out",
+            ))
+        }
+    }
+}
+
+fn inline<'a>(p: &Payload<'a>) -> Result<&'a [u8], Error> {
+    // The shared-memory data plane is a later issue; refuse references into it.
+    p.as_inline().ok_or(Error::new(
+        ErrorCode::InvalidMemoryRegion,
+        "no shared memory regions",
+    ))
+}
+
+/// Output scratch in the session, sized for what the context may produce.
+fn scratch<'r>(ctx: &Ctx<'r, '_>, max_body: usize, need: usize) -> Result<&'r mut [u8], Error> {
+    let cap = max_body.saturating_sub(OUTPUT_OVERHEAD);
+    if need > cap {
+        return Err(Error::new(
+            ErrorCode::QuotaExceeded,
+            "output exceeds frame limit",
+        ));
+    }
+    ctx.session
+        .try_alloc_zeroed_slice(need)
+        .map_err(|_| Error::new(ErrorCode::AllocationFailed, "session arena full"))
+}
+
+fn done(state: &mut ConnState) -> Result<(), Error> {
+    state.out.reply(&Response::Done)
+}
+
+pub(crate) fn init(
+    state: &mut ConnState,
+    ctx: &Ctx<'_, '_>,
+    id: u64,
+    iv: &[u8],
+) -> Result<(), Error> {
+    run(state, ctx, id, |c| c.init(iv))?;
+    done(state)
+}
+
+pub(crate) fn set_aad(
+    state: &mut ConnState,
+    ctx: &Ctx<'_, '_>,
+    id: u64,
+    aad: Payload<'_>,
+) -> Result<(), Error> {
+    let aad = inline(&aad)?;
+    run(state, ctx, id, |c| c.set_aad(aad))?;
+    done(state)
+}
+
+pub(crate) fn update(
+    state: &mut ConnState,
+    ctx: &Ctx<'_, '_>,
+    id: u64,
+    input: Payload<'_>,
+) -> Result<(), Error> {
+    let input = inline(&input)?;
+    let max_body = state.out.max_body();
+    let need = state
+        .resources
+        .context_mut(id)?
+        .ctx
+        .max_output_len(input.len());
+    let out = scratch(ctx, max_body, need)?;
+    let n = run(state, ctx, id, |c| c.update(input, out))?;
+    let output = out.get(..n).ok_or(ErrorCode::InternalError)?;
+    state.out.reply(&Response::Output {
+        output: Payload::Inline(output),
+        tag: &[],
+    })
+}
+
+pub(crate) fn finalize(
+    state: &mut ConnState,
+    ctx: &Ctx<'_, '_>,
+    id: u64,
+    input: Payload<'_>,
+    tag: &[u8],
+) -> Result<(), Error> {
+    let input = inline(&input)?;
+    let max_body = state.out.max_body();
+    let need = state
+        .resources
+        .context_mut(id)?
+        .ctx
+        .max_output_len(input.len());
+    let out = scratch(ctx, max_body, need)?;
+    let mut tag_out = [0u8; MAX_TAG];
+    let (n, tag_len) = run(state, ctx, id, |c| {
+        if !tag.is_empty() {
+            c.set_tag(tag)?;
+        }
+        let n = c.finalize(input, out)?;
+        // AEAD encryption hands out its tag; every other context has none.
+        let tag_len = match c.kind() {
+            ContextKind::Aead => c.get_tag(&mut tag_out).unwrap_or(0),
+            _ => 0,
+        };
+        Ok((n, tag_len))
+    })?;
+    let output = out.get(..n).ok_or(ErrorCode::InternalError)?;
+    let tag = tag_out.get(..tag_len).ok_or(ErrorCode::InternalError)?;
+    state.out.reply(&Response::Output {
+        output: Payload::Inline(output),
+        tag,
+    })
+}
+
+pub(crate) fn reset(state: &mut ConnState, ctx: &Ctx<'_, '_>, id: u64) -> Result<(), Error> {
+    run(state, ctx, id, |c| c.reset())?;
+    done(state)
+}
+
+pub(crate) fn destroy(state: &mut ConnState, id: u64) -> Result<(), Error> {
+    state.resources.destroy_context(id)?;
+    done(state)
+}
+
+pub(crate) fn random(state: &mut ConnState, ctx: &Ctx<'_, '_>, len: u32) -> Result<(), Error> {
+    let max_body = state.out.max_body();
+    let out = scratch(ctx, max_body, len as usize)?;
+    ctx.shared.provider.random(out)?;
+    ctx.deadline.check()?;
+    state.out.reply(&Response::Output {
+        output: Payload::Inline(out),
+        tag: &[],
+    })
+}

@@ -1,0 +1,262 @@
+//! Key management: every operation that creates, exports or releases a key object.
+//!
+//! New keys enter the connection's resource table with the client guard's reference. A key
+//! produced after the request's deadline is dropped, never handed out.
+
+use std::sync::Arc;
+
+use warden_core::{
+    AgreeKeyParams, Algorithm, DeriveKeyParams, EncapsulateParams, Error, ErrorCode,
+    GenerateKeyParams, ImportKeyParams, KdfParameters, KeyFormat, KeyOperationPermission,
+    UnwrapKeyParams, WrapKeyParams,
+};
+use warden_crypto::Key;
+use warden_wire::Response;
+use warden_wire::messages::{
+    AgreeKey, Decapsulate, DeriveKey, Encapsulate, GenerateKey, ImportKey, Kdf, KeySpec, UnwrapKey,
+    WrapKey,
+};
+
+use crate::connection::ConnState;
+use crate::dispatch::Ctx;
+
+/// Validated attributes of a key to create.
+struct Spec {
+    algorithm: Algorithm,
+    permissions: KeyOperationPermission,
+    exportable: bool,
+}
+
+fn spec(s: &KeySpec<'_>) -> Result<Spec, Error> {
+    if s.slot.is_some() {
+        // Persistent slots arrive with warden-store (issue 5); never pretend to persist.
+        return Err(Error::new(
+            ErrorCode::UnsupportedOperation,
+            "persistent slots not served",
+        ));
+    }
+    Ok(Spec {
+        algorithm: Algorithm::from_name(s.algorithm)?,
+        permissions: KeyOperationPermission::from_bits(s.permissions)?,
+        exportable: s.exportable,
+    })
+}
+
+/// Adds a freshly made key to the table, unless the request ran out of time meanwhile.
+fn admit(state: &mut ConnState, ctx: &Ctx<'_, '_>, key: Key) -> Result<u64, Error> {
+    ctx.deadline.check()?;
+    Ok(state.resources.insert_key(key, &*ctx.shared.provider)?)
+}
+
+fn created(state: &mut ConnState, key_id: u64) -> Result<(), Error> {
+    state.out.reply(&Response::KeyCreated { key_id })
+}
+
+/// A key the client still holds a guard on (`ResourceNotFound` after release).
+fn key(state: &ConnState, id: u64) -> Result<Arc<Key>, Error> {
+    Ok(state.resources.guarded_key(id)?.clone())
+}
+
+pub(crate) fn generate(
+    state: &mut ConnState,
+    ctx: &Ctx<'_, '_>,
+    r: &GenerateKey<'_>,
+) -> Result<(), Error> {
+    let s = spec(&r.key)?;
+    let mut b = GenerateKeyParams::builder()
+        .algorithm(s.algorithm)
+        .permissions(s.permissions)
+        .exportable(s.exportable);
+    if let Some(bits) = r.rsa_bits {
+        b = b.rsa_bits(bits);
+    }
+    if let Some(len) = r.key_len {
+        b = b.key_len(len);
+    }
+    let params = b.build()?;
+    state.resources.check_quota()?;
+    let key = ctx.shared.provider.generate_key(&params)?;
+    let id = admit(state, ctx, key)?;
+    created(state, id)
+}
+
+pub(crate) fn import(
+    state: &mut ConnState,
+    ctx: &Ctx<'_, '_>,
+    r: &ImportKey<'_>,
+) -> Result<(), Error> {
+    let s = spec(&r.key)?;
+    let params = ImportKeyParams::builder()
+        .algorithm(s.algorithm)
+        .permissions(s.permissions)
+        .exportable(s.exportable)
+        .format(r.format)
+        .build()?;
+    state.resources.check_quota()?;
+    // `material` lives in the session arena and is zeroed with it after the request.
+    let key = ctx.shared.provider.import_key(&params, r.material)?;
+    let id = admit(state, ctx, key)?;
+    created(state, id)
+}
+
+pub(crate) fn export_public(
+    state: &mut ConnState,
+    key_id: u64,
+    format: Option<KeyFormat>,
+) -> Result<(), Error> {
+    let k = key(state, key_id)?;
+    let data = k.public_key(format.unwrap_or_default())?;
+    state.out.reply(&Response::KeyBytes { data: &data })
+}
+
+pub(crate) fn export_secret(state: &mut ConnState, key_id: u64) -> Result<(), Error> {
+    let k = key(state, key_id)?;
+    // Checks the Export bit and the exportable flag; the copy is zeroized on drop and the
+    // reply buffer is scrubbed after sending.
+    let secret = k.export_secret()?;
+    state.out.reply(&Response::KeyBytes { data: &secret })
+}
+
+fn kdf(k: &Kdf<'_>) -> Result<KdfParameters, Error> {
+    Ok(match *k {
+        Kdf::Hkdf { hash, salt, info } => KdfParameters::Hkdf {
+            hash: Algorithm::from_name(hash)?,
+            salt: salt.to_vec(),
+            info: info.to_vec(),
+        },
+        Kdf::Pbkdf2 { salt, iterations } => KdfParameters::Pbkdf2 {
+            salt: salt.to_vec(),
+            iterations,
+        },
+        Kdf::Tls12Prf { label, seed } => KdfParameters::Tls12Prf {
+            label: label.to_vec(),
+            seed: seed.to_vec(),
+        },
+        Kdf::Tls13ExpandLabel { label, context } => KdfParameters::Tls13ExpandLabel {
+            label: label.to_vec(),
+            context: context.to_vec(),
+        },
+        Kdf::Sp800108CounterHmac { label, context } => KdfParameters::Sp800108CounterHmac {
+            label: label.to_vec(),
+            context: context.to_vec(),
+        },
+        _ => return Err(Error::new(ErrorCode::UnsupportedAlgorithm, "unknown kdf")),
+    })
+}
+
+pub(crate) fn derive(
+    state: &mut ConnState,
+    ctx: &Ctx<'_, '_>,
+    r: &DeriveKey<'_>,
+) -> Result<(), Error> {
+    let s = spec(&r.key)?;
+    let base = key(state, r.base_key_id)?;
+    let params = DeriveKeyParams::builder()
+        .kdf(kdf(&r.kdf)?)
+        .output_algorithm(s.algorithm)
+        .permissions(s.permissions)
+        .exportable(s.exportable)
+        .output_len(r.output_len)
+        .build()?;
+    state.resources.check_quota()?;
+    let derived = ctx.shared.provider.derive_key(&base, &params)?;
+    let id = admit(state, ctx, derived)?;
+    created(state, id)
+}
+
+pub(crate) fn agree(
+    state: &mut ConnState,
+    ctx: &Ctx<'_, '_>,
+    r: &AgreeKey<'_>,
+) -> Result<(), Error> {
+    let s = spec(&r.key)?;
+    let private = key(state, r.private_key_id)?;
+    let params = AgreeKeyParams::builder()
+        .algorithm(Algorithm::from_name(r.algorithm)?)
+        .peer_public(r.peer_public.to_vec())
+        .output_algorithm(s.algorithm)
+        .permissions(s.permissions)
+        .exportable(s.exportable)
+        .build()?;
+    state.resources.check_quota()?;
+    let shared_key = ctx.shared.provider.agree_key(&private, &params)?;
+    let id = admit(state, ctx, shared_key)?;
+    created(state, id)
+}
+
+pub(crate) fn wrap(state: &mut ConnState, ctx: &Ctx<'_, '_>, r: &WrapKey<'_>) -> Result<(), Error> {
+    let kek = key(state, r.kek_id)?;
+    let target = key(state, r.target_key_id)?;
+    let params = WrapKeyParams::new(Algorithm::from_name(r.algorithm)?)?;
+    let wrapped = ctx.shared.provider.wrap_key(&kek, &target, &params)?;
+    ctx.deadline.check()?;
+    state.out.reply(&Response::KeyBytes { data: &wrapped })
+}
+
+pub(crate) fn unwrap(
+    state: &mut ConnState,
+    ctx: &Ctx<'_, '_>,
+    r: &UnwrapKey<'_>,
+) -> Result<(), Error> {
+    let s = spec(&r.key)?;
+    let kek = key(state, r.kek_id)?;
+    let params = UnwrapKeyParams::builder()
+        .algorithm(Algorithm::from_name(r.algorithm)?)
+        .unwrapped_algorithm(s.algorithm)
+        .permissions(s.permissions)
+        .exportable(s.exportable)
+        .build()?;
+    state.resources.check_quota()?;
+    let unwrapped = ctx.shared.provider.unwrap_key(&kek, r.wrapped, &params)?;
+    let id = admit(state, ctx, unwrapped)?;
+    created(state, id)
+}
+
+fn kem_params(kem: Algorithm, s: &Spec) -> Result<EncapsulateParams, Error> {
+    EncapsulateParams::builder()
+        .algorithm(kem)
+        .output_algorithm(s.algorithm)
+        .permissions(s.permissions)
+        .exportable(s.exportable)
+        .build()
+}
+
+pub(crate) fn encapsulate(
+    state: &mut ConnState,
+    ctx: &Ctx<'_, '_>,
+    r: &Encapsulate<'_>,
+) -> Result<(), Error> {
+    let s = spec(&r.key)?;
+    let public = key(state, r.public_key_id)?;
+    let params = kem_params(public.algorithm(), &s)?;
+    state.resources.check_quota()?;
+    let (ciphertext, secret) = ctx.shared.provider.encapsulate(&public, &params)?;
+    let key_id = admit(state, ctx, secret)?;
+    state.out.reply(&Response::Encapsulated {
+        ciphertext: &ciphertext,
+        key_id,
+    })
+}
+
+pub(crate) fn decapsulate(
+    state: &mut ConnState,
+    ctx: &Ctx<'_, '_>,
+    r: &Decapsulate<'_>,
+) -> Result<(), Error> {
+    let s = spec(&r.key)?;
+    let private = key(state, r.private_key_id)?;
+    let params = kem_params(private.algorithm(), &s)?;
+    state.resources.check_quota()?;
+    let secret = ctx
+        .shared
+        .provider
+        .decapsulate(&private, r.ciphertext, &params)?;
+    let id = admit(state, ctx, secret)?;
+    created(state, id)
+}
+
+/// Drops the guard's reference; the key lives on while contexts still use it.
+pub(crate) fn release(state: &mut ConnState, key_id: u64) -> Result<(), Error> {
+    state.resources.release_key(key_id)?;
+    state.out.reply(&Response::Done)
+}
