@@ -1,0 +1,60 @@
+//! Configuration of the permit service.
+
+use warden_attest::SigAlg;
+use warden_sandbox::SandboxLimits;
+
+use crate::error::PermitError;
+
+/// How a [`crate::PermitService`] verifies permits and signs receipts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PermitConfig {
+    /// This daemon's audience name: permits must name exactly this audience.
+    pub audience: String,
+    /// Algorithm of the attestation key, used only when the key is first created
+    /// (Ed25519 by default; ML-DSA-65 for post-quantum receipts; ECDSA P-256 also works).
+    /// A stored key of another algorithm makes `open` fail instead of silently rotating.
+    pub attestation_alg: SigAlg,
+    /// Limits of policy modules and their cycles (defaults: 1 MiB guest memory,
+    /// one million fuel units per cycle, 64 KiB input, 256 KiB modules).
+    pub sandbox: SandboxLimits,
+    /// Clock skew tolerated on both ends of a permit's validity window, in seconds.
+    pub leeway_secs: i64,
+}
+
+impl PermitConfig {
+    /// The defaults for `audience`: Ed25519, default sandbox limits, 30 s leeway.
+    pub fn new(audience: impl Into<String>) -> Self {
+        Self {
+            audience: audience.into(),
+            attestation_alg: SigAlg::Ed25519,
+            sandbox: SandboxLimits::default(),
+            leeway_secs: 30,
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), PermitError> {
+        if self.audience.is_empty() || self.audience.len() > MAX_NAME_LEN {
+            return Err(PermitError::InvalidConfig(
+                "audience must be 1 to 256 bytes",
+            ));
+        }
+        if !(0..=3600).contains(&self.leeway_secs) {
+            return Err(PermitError::InvalidConfig(
+                "leeway must be 0 to 3600 seconds",
+            ));
+        }
+        self.sandbox
+            .validate()
+            .map_err(|_| PermitError::InvalidConfig("inconsistent sandbox limits"))
+    }
+}
+
+/// Longest issuer, action or audience name accepted (bytes).
+pub const MAX_NAME_LEN: usize = 256;
+
+pub(crate) fn check_name(name: &str, what: &'static str) -> Result<(), PermitError> {
+    if name.is_empty() || name.len() > MAX_NAME_LEN {
+        return Err(PermitError::InvalidArgument(what));
+    }
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! The one error type of `warden-permits`.
+
+use core::fmt;
+
+use warden_attest::AttestError;
+use warden_core::ErrorCode;
+use warden_sandbox::SandboxError;
+use warden_store::StoreError;
+
+/// Everything that can go wrong in the permit service, other than a permit being denied
+/// (a denial is a successful [`crate::PermitDecision`] with `allowed == false`).
+///
+/// Display strings are lowercase and never contain key bytes.
+#[non_exhaustive]
+#[derive(Debug)]
+pub enum PermitError {
+    /// A caller-supplied value was rejected (empty issuer, over-long action name, ...).
+    InvalidArgument(&'static str),
+    /// The configuration is inconsistent (sandbox limits, attestation algorithm).
+    InvalidConfig(&'static str),
+    /// `policy_load` was given a module the sandbox refuses.
+    InvalidPolicy(SandboxError),
+    /// `policy_unload` named an action without a policy.
+    PolicyNotFound,
+    /// `trust_remove` named an issuer that is not trusted.
+    IssuerNotFound,
+    /// The stored attestation key uses another algorithm than the configuration asks for.
+    /// Changing it would orphan every receipt issued so far, so it is refused.
+    AttestationAlgMismatch {
+        /// Algorithm name of the stored key.
+        stored: &'static str,
+        /// Algorithm name in the configuration.
+        configured: &'static str,
+    },
+    /// A stored trust-store or policy record does not carry a valid tag by this daemon's
+    /// attestation key: it was written or edited behind the service's back. Opaque on purpose.
+    Integrity(&'static str),
+    /// The persistent store failed.
+    Store(StoreError),
+    /// Signing or encoding a receipt or record failed.
+    Attest(AttestError),
+    /// A lock was poisoned by a panicking thread; the service refuses to continue on
+    /// possibly inconsistent state.
+    Poisoned,
+}
+
+impl fmt::Display for PermitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
+            Self::InvalidConfig(what) => write!(f, "invalid permit service configuration: {what}"),
+            Self::InvalidPolicy(e) => write!(f, "policy module refused: {e}"),
+            Self::PolicyNotFound => f.write_str("no policy is bound to this action"),
+            Self::IssuerNotFound => f.write_str("issuer is not in the trust store"),
+            Self::AttestationAlgMismatch { stored, configured } => write!(
+                f,
+                "stored attestation key is {stored}, configuration asks for {configured}"
+            ),
+            Self::Integrity(what) => write!(f, "{what} failed integrity check"),
+            Self::Store(e) => write!(f, "store: {e}"),
+            Self::Attest(e) => write!(f, "attestation: {e}"),
+            Self::Poisoned => f.write_str("permit service state is poisoned"),
+        }
+    }
+}
+
+impl std::error::Error for PermitError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Store(e) => Some(e),
+            Self::Attest(e) => Some(e),
+            Self::InvalidPolicy(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl PermitError {
+    /// The protocol error code the daemon reports for this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::InvalidArgument(_) | Self::InvalidConfig(_) => ErrorCode::InvalidArgument,
+            Self::InvalidPolicy(_) => ErrorCode::InvalidFormat,
+            Self::PolicyNotFound => ErrorCode::ResourceNotFound,
+            Self::IssuerNotFound => ErrorCode::TrustAnchorNotFound,
+            Self::AttestationAlgMismatch { .. } => ErrorCode::AlgorithmMismatch,
+            Self::Integrity(_) | Self::Attest(_) => ErrorCode::OperationFailed,
+            Self::Store(e) => e.code(),
+            Self::Poisoned => ErrorCode::InternalError,
+        }
+    }
+}
+
+impl From<PermitError> for warden_core::Error {
+    fn from(e: PermitError) -> Self {
+        let detail = match &e {
+            PermitError::InvalidArgument(what) | PermitError::InvalidConfig(what) => *what,
+            PermitError::InvalidPolicy(_) => "policy module refused",
+            PermitError::PolicyNotFound => "no policy is bound to this action",
+            PermitError::IssuerNotFound => "issuer is not in the trust store",
+            PermitError::Integrity(_) => "stored record failed integrity check",
+            _ => "permit service error",
+        };
+        warden_core::Error::new(e.code(), detail)
+    }
+}
+
+impl From<StoreError> for PermitError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl From<AttestError> for PermitError {
+    fn from(e: AttestError) -> Self {
+        Self::Attest(e)
+    }
+}
