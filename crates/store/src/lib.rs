@@ -36,5 +36,7 @@ pub use error::StoreError;
 pub use master_key::{FileMasterKey, MASTER_KEY_FILE, MASTER_KEY_LEN, MasterKey, MasterKeySource};
 pub use record::{MAX_GRANTS, MAX_SECRET_LEN, NewSlot, RECORD_VERSION, SlotMeta, SlotState};
 pub use schema::SCHEMA_VERSION;
-pub use store::{DB_FILE, SlotStore, StoreOptions};
+pub use store::{
+    DATA_DIR_ENV, DB_FILE, DEFAULT_DATA_DIR, SlotStore, StoreOptions, resolve_data_dir,
+};
 pub use validate::{ALL_PERMISSION_BITS, EXPORT_BIT, MAX_SLOT_NAME_LEN, validate_slot_name};
