@@ -39,7 +39,10 @@ pub(crate) enum Flow {
 /// Per-connection protocol state: what handlers see.
 pub(crate) struct ConnState {
     /// Who is connected (from the kernel, at accept time).
-    #[expect(dead_code, reason = "identity for slot ownership, ACLs and audit (issue 5)")]
+    #[expect(
+        dead_code,
+        reason = "identity for slot ownership, ACLs and audit (issue 5)"
+    )]
     pub(crate) peer: PeerIdentity,
     /// Version agreed in the handshake; `None` until then.
     pub(crate) version: Option<Version>,
@@ -77,7 +80,7 @@ pub(crate) fn process(
 
 /// An error frame for a header that could not be decoded: echoes what can be read of the
 /// request id and opcode so the client can match it, then the connection closes.
-fn undecodable_reply(raw: &[u8; HEADER_LEN], code: ErrorCode) -> [u8; HEADER_LEN] {
+pub(crate) fn undecodable_reply(raw: &[u8; HEADER_LEN], code: ErrorCode) -> [u8; HEADER_LEN] {
     let mut req = FrameHeader::request(PROTOCOL_VERSION, 0, 0);
     if let (Some(id), Some(op)) = (raw.get(8..16), raw.get(16..18)) {
         req.request_id = id.try_into().map(u64::from_le_bytes).unwrap_or(0);

@@ -1,0 +1,539 @@
+//! The daemon's own request path does not touch the global heap for operations on existing
+//! keys and contexts (hash, MAC, sign, verify, AEAD, plus ping and random).
+//!
+//! A counting global allocator counts per thread. Requests are driven in-process through
+//! the real dispatcher ([`Loopback`]: arena copy, decode, dispatch, handler, reply encoding,
+//! scrub). The provider is wrapped so that counting pauses while control is inside it: the
+//! daemon's allocations must be zero, the provider's are measured separately and printed
+//! (they are the crypto library's business, documented in BENCHMARKS.md).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::Arc;
+
+use warden_core::{
+    AgreeKeyParams, Algorithm, ContextConfig, DeriveKeyParams, EncapsulateParams, ErrorCode,
+    GenerateKeyParams, ImportKeyParams, KeyOperationPermission as P, Result, UnwrapKeyParams,
+    WrapKeyParams,
+};
+use warden_crypto::{
+    AwsLcProvider, Capability, ContextKind as CK, ContextState, CryptoContext, Key, Provider,
+    ProviderInfo,
+};
+use warden_daemon::{Config, Loopback};
+use warden_wire::handshake::Hello;
+use warden_wire::messages::{
+    CipherDirection, ContextKind, CreateContext, GenerateKey, KeySpec, Timeout,
+};
+use warden_wire::{
+    Builder, FrameHeader, HEADER_LEN, Opcode, PROTOCOL_VERSION, Payload, Request, Response,
+    decode_response, encode_request,
+};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+    static PROVIDER_ALLOCS: Cell<u64> = const { Cell::new(0) };
+    /// > 0 while control is inside the provider.
+    static IN_PROVIDER: Cell<u32> = const { Cell::new(0) };
+}
+
+fn count() {
+    // `try_with`: allocations during thread-local teardown must not panic.
+    let inside = IN_PROVIDER.try_with(Cell::get).unwrap_or(0) > 0;
+    let cell = if inside { &PROVIDER_ALLOCS } else { &ALLOCS };
+    let _ = cell.try_with(|c| c.set(c.get() + 1));
+}
+
+// SAFETY: delegates every call unchanged to the system allocator; it only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as our caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: same contract as our caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn inside<R>(f: impl FnOnce() -> R) -> R {
+    IN_PROVIDER.with(|c| c.set(c.get() + 1));
+    let r = f();
+    IN_PROVIDER.with(|c| c.set(c.get() - 1));
+    r
+}
+
+/// Marks every provider and context call so its allocations are attributed to the provider.
+struct Attributed(Arc<dyn Provider>);
+struct AttributedCtx(Box<dyn CryptoContext>);
+
+impl CryptoContext for AttributedCtx {
+    fn kind(&self) -> CK {
+        self.0.kind()
+    }
+    fn algorithm(&self) -> Option<Algorithm> {
+        self.0.algorithm()
+    }
+    fn state(&self) -> ContextState {
+        self.0.state()
+    }
+    fn init(&mut self, iv: &[u8]) -> Result<()> {
+        inside(|| self.0.init(iv))
+    }
+    fn set_aad(&mut self, aad: &[u8]) -> Result<()> {
+        inside(|| self.0.set_aad(aad))
+    }
+    fn update(&mut self, input: &[u8], out: &mut [u8]) -> Result<usize> {
+        inside(|| self.0.update(input, out))
+    }
+    fn finalize(&mut self, input: &[u8], out: &mut [u8]) -> Result<usize> {
+        inside(|| self.0.finalize(input, out))
+    }
+    fn set_tag(&mut self, tag: &[u8]) -> Result<()> {
+        inside(|| self.0.set_tag(tag))
+    }
+    fn get_tag(&self, out: &mut [u8]) -> Result<usize> {
+        inside(|| self.0.get_tag(out))
+    }
+    fn reset(&mut self) -> Result<()> {
+        inside(|| self.0.reset())
+    }
+    fn max_output_len(&self, input_len: usize) -> usize {
+        self.0.max_output_len(input_len)
+    }
+}
+
+impl Provider for Attributed {
+    fn info(&self) -> &ProviderInfo {
+        self.0.info()
+    }
+    fn capabilities(&self) -> &[Capability] {
+        self.0.capabilities()
+    }
+    fn generate_key(&self, p: &GenerateKeyParams) -> Result<Key> {
+        inside(|| self.0.generate_key(p))
+    }
+    fn import_key(&self, p: &ImportKeyParams, m: &[u8]) -> Result<Key> {
+        inside(|| self.0.import_key(p, m))
+    }
+    fn derive_key(&self, b: &Key, p: &DeriveKeyParams) -> Result<Key> {
+        inside(|| self.0.derive_key(b, p))
+    }
+    fn agree_key(&self, k: &Key, p: &AgreeKeyParams) -> Result<Key> {
+        inside(|| self.0.agree_key(k, p))
+    }
+    fn wrap_key(&self, kek: &Key, t: &Key, p: &WrapKeyParams) -> Result<Vec<u8>> {
+        inside(|| self.0.wrap_key(kek, t, p))
+    }
+    fn unwrap_key(&self, kek: &Key, w: &[u8], p: &UnwrapKeyParams) -> Result<Key> {
+        inside(|| self.0.unwrap_key(kek, w, p))
+    }
+    fn encapsulate(&self, k: &Key, p: &EncapsulateParams) -> Result<(Vec<u8>, Key)> {
+        inside(|| self.0.encapsulate(k, p))
+    }
+    fn decapsulate(&self, k: &Key, ct: &[u8], p: &EncapsulateParams) -> Result<Key> {
+        inside(|| self.0.decapsulate(k, ct, p))
+    }
+    fn create_context(
+        &self,
+        kind: CK,
+        cfg: &ContextConfig,
+        key: Option<Arc<Key>>,
+    ) -> Result<Box<dyn CryptoContext>> {
+        let ctx = inside(|| self.0.create_context(kind, cfg, key))?;
+        Ok(Box::new(AttributedCtx(ctx)))
+    }
+    fn create_random_context(&self) -> Result<Box<dyn CryptoContext>> {
+        inside(|| self.0.create_random_context())
+    }
+    fn random(&self, out: &mut [u8]) -> Result<()> {
+        inside(|| self.0.random(out))
+    }
+}
+
+struct Driver {
+    lb: Loopback,
+    builder: Builder,
+    next: u64,
+}
+
+impl Driver {
+    fn new() -> Self {
+        let provider = Arc::new(Attributed(Arc::new(AwsLcProvider::new())));
+        let mut lb = Loopback::with_provider(Config::default(), provider).unwrap();
+        let h = Hello {
+            min: PROTOCOL_VERSION,
+            max: PROTOCOL_VERSION,
+            client_name: "alloc",
+        };
+        let mut body = vec![0u8; h.encoded_len()];
+        h.encode(&mut body).unwrap();
+        let frame = frame(0, Opcode::Hello, &body);
+        let status = lb.request(&frame, |h, _| status(h)).unwrap();
+        assert_eq!(status, 0);
+        Driver {
+            lb,
+            builder: Builder::new(),
+            next: 1,
+        }
+    }
+
+    /// Encodes a request frame (allocates: done outside the measured region).
+    fn frame(&mut self, req: &Request<'_>) -> Vec<u8> {
+        self.next += 1;
+        let body = encode_request(&mut self.builder, req).to_vec();
+        frame(self.next, req.opcode(), &body)
+    }
+
+    /// Sends a frame and returns the reply status plus a copy of the body (setup only).
+    fn call(&mut self, req: &Request<'_>) -> (u32, Vec<u8>) {
+        let f = self.frame(req);
+        self.lb.request(&f, |h, b| (status(h), b.to_vec())).unwrap()
+    }
+
+    fn id(&mut self, req: &Request<'_>) -> u64 {
+        let (st, body) = self.call(req);
+        assert_eq!(st, 0, "{:?}", ErrorCode::from_u32(st));
+        match decode_response(req.opcode(), &body).unwrap() {
+            Response::KeyCreated { key_id } => key_id,
+            Response::ContextCreated { context_id } => context_id,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Sends a prepared frame; returns (status, reply body length, daemon allocations,
+    /// provider allocations). The reply is only inspected, never copied.
+    fn measured(&mut self, frame: &[u8]) -> (u32, usize, u64, u64) {
+        let (a0, p0) = (ALLOCS.with(Cell::get), PROVIDER_ALLOCS.with(Cell::get));
+        let (st, len) = self.lb.request(frame, |h, b| (status(h), b.len())).unwrap();
+        let (a1, p1) = (ALLOCS.with(Cell::get), PROVIDER_ALLOCS.with(Cell::get));
+        (st, len, a1 - a0, p1 - p0)
+    }
+}
+
+fn frame(id: u64, op: Opcode, body: &[u8]) -> Vec<u8> {
+    let h = FrameHeader {
+        body_len: body.len() as u32,
+        ..FrameHeader::request(PROTOCOL_VERSION, id, op.as_u16())
+    };
+    let mut f = h.to_bytes().to_vec();
+    f.extend_from_slice(body);
+    f
+}
+
+fn status(h: &[u8; HEADER_LEN]) -> u32 {
+    u32::from_le_bytes([h[20], h[21], h[22], h[23]])
+}
+
+fn key(d: &mut Driver, alg: &str, perms: P) -> u64 {
+    let key = KeySpec {
+        algorithm: alg,
+        permissions: perms.bits(),
+        exportable: false,
+        slot: None,
+    };
+    let key_len = (alg == "HMAC").then_some(32);
+    d.id(&Request::GenerateKey(GenerateKey {
+        key,
+        rsa_bits: None,
+        key_len,
+    }))
+}
+
+fn ctx(
+    d: &mut Driver,
+    kind: ContextKind,
+    alg: &str,
+    key: Option<u64>,
+    dir: Option<CipherDirection>,
+) -> u64 {
+    d.id(&Request::CreateContext(CreateContext {
+        kind,
+        algorithm: alg,
+        key_id: key,
+        direction: dir,
+        timeout: Timeout::Disabled,
+    }))
+}
+
+#[test]
+fn the_counter_sees_allocations() {
+    let before = ALLOCS.with(Cell::get);
+    let v = std::hint::black_box(vec![1u8; 10]);
+    assert_eq!(v.len(), 10);
+    assert!(ALLOCS.with(Cell::get) > before);
+    let p0 = PROVIDER_ALLOCS.with(Cell::get);
+    let w = inside(|| std::hint::black_box(vec![2u8; 10]));
+    assert_eq!(w.len(), 10);
+    assert!(PROVIDER_ALLOCS.with(Cell::get) > p0);
+}
+
+#[test]
+fn request_path_on_existing_keys_and_contexts_does_not_allocate() {
+    let mut d = Driver::new();
+    let hmac = key(&mut d, "HMAC", P::MAC);
+    let ed = key(&mut d, "ED25519", P::SIGN.union(P::VERIFY));
+    let ecdsa = key(&mut d, "ECDSA-P256-SHA256", P::SIGN.union(P::VERIFY));
+    let aes = key(&mut d, "AES-256", P::ENCRYPT.union(P::DECRYPT));
+    let hash = ctx(&mut d, ContextKind::Hash, "SHA-256", None, None);
+    let mac = ctx(&mut d, ContextKind::Mac, "HMAC-SHA256", Some(hmac), None);
+    let sign = ctx(&mut d, ContextKind::Sign, "ED25519", Some(ed), None);
+    let verify = ctx(&mut d, ContextKind::Verify, "ED25519", Some(ed), None);
+    let esign = ctx(
+        &mut d,
+        ContextKind::Sign,
+        "ECDSA-P256-SHA256",
+        Some(ecdsa),
+        None,
+    );
+    let seal = ctx(
+        &mut d,
+        ContextKind::Aead,
+        "AES-256-GCM",
+        Some(aes),
+        Some(CipherDirection::Encrypt),
+    );
+    let open = ctx(
+        &mut d,
+        ContextKind::Aead,
+        "AES-256-GCM",
+        Some(aes),
+        Some(CipherDirection::Decrypt),
+    );
+
+    // A signature and a ciphertext to verify/open during the measured rounds.
+    let msg = [0x5au8; 64];
+    let nonce = [3u8; 12];
+    let sig = {
+        d.call(&Request::InitContext {
+            context_id: sign,
+            iv: &[],
+        });
+        let (_, b) = d.call(&Request::Finalize {
+            context_id: sign,
+            input: Payload::Inline(&msg),
+            tag: &[],
+        });
+        d.call(&Request::ResetContext { context_id: sign });
+        match decode_response(Opcode::Finalize, &b).unwrap() {
+            Response::Output { output, .. } => output.as_inline().unwrap().to_vec(),
+            other => panic!("{other:?}"),
+        }
+    };
+    let (ct, tag) = {
+        d.call(&Request::InitContext {
+            context_id: seal,
+            iv: &nonce,
+        });
+        let (_, b) = d.call(&Request::Finalize {
+            context_id: seal,
+            input: Payload::Inline(&msg),
+            tag: &[],
+        });
+        d.call(&Request::ResetContext { context_id: seal });
+        match decode_response(Opcode::Finalize, &b).unwrap() {
+            Response::Output { output, tag } => {
+                (output.as_inline().unwrap().to_vec(), tag.to_vec())
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+
+    // Every frame of one round, prepared up front.
+    let mut plan: Vec<(&str, Vec<u8>)> = Vec::new();
+    let mut push = |d: &mut Driver, name: &'static str, r: Request<'_>| {
+        let f = d.frame(&r);
+        plan.push((name, f));
+    };
+    push(&mut d, "ping", Request::Ping { data: &msg });
+    push(&mut d, "random", Request::Random { len: 32 });
+    for (name, id) in [("hash", hash), ("mac", mac)] {
+        push(
+            &mut d,
+            name,
+            Request::InitContext {
+                context_id: id,
+                iv: &[],
+            },
+        );
+        push(
+            &mut d,
+            name,
+            Request::Update {
+                context_id: id,
+                input: Payload::Inline(&msg),
+            },
+        );
+        push(
+            &mut d,
+            name,
+            Request::Finalize {
+                context_id: id,
+                input: Payload::Inline(&[]),
+                tag: &[],
+            },
+        );
+        push(&mut d, name, Request::ResetContext { context_id: id });
+    }
+    for (name, id) in [("ed25519 sign", sign), ("ecdsa sign", esign)] {
+        push(
+            &mut d,
+            name,
+            Request::InitContext {
+                context_id: id,
+                iv: &[],
+            },
+        );
+        push(
+            &mut d,
+            name,
+            Request::Finalize {
+                context_id: id,
+                input: Payload::Inline(&msg),
+                tag: &[],
+            },
+        );
+        push(&mut d, name, Request::ResetContext { context_id: id });
+    }
+    push(
+        &mut d,
+        "ed25519 verify",
+        Request::InitContext {
+            context_id: verify,
+            iv: &[],
+        },
+    );
+    push(
+        &mut d,
+        "ed25519 verify",
+        Request::Update {
+            context_id: verify,
+            input: Payload::Inline(&msg),
+        },
+    );
+    push(
+        &mut d,
+        "ed25519 verify",
+        Request::Finalize {
+            context_id: verify,
+            input: Payload::Inline(&sig),
+            tag: &[],
+        },
+    );
+    push(
+        &mut d,
+        "ed25519 verify",
+        Request::ResetContext { context_id: verify },
+    );
+    push(
+        &mut d,
+        "aead seal",
+        Request::InitContext {
+            context_id: seal,
+            iv: &nonce,
+        },
+    );
+    push(
+        &mut d,
+        "aead seal",
+        Request::SetAad {
+            context_id: seal,
+            aad: Payload::Inline(b""),
+        },
+    );
+    push(
+        &mut d,
+        "aead seal",
+        Request::Finalize {
+            context_id: seal,
+            input: Payload::Inline(&msg),
+            tag: &[],
+        },
+    );
+    push(
+        &mut d,
+        "aead seal",
+        Request::ResetContext { context_id: seal },
+    );
+    push(
+        &mut d,
+        "aead open",
+        Request::InitContext {
+            context_id: open,
+            iv: &nonce,
+        },
+    );
+    push(
+        &mut d,
+        "aead open",
+        Request::Finalize {
+            context_id: open,
+            input: Payload::Inline(&ct),
+            tag: &tag,
+        },
+    );
+    push(
+        &mut d,
+        "aead open",
+        Request::ResetContext { context_id: open },
+    );
+
+    // Round 1 warms up lazily initialised state (thread-locals, first-use tables).
+    for (name, f) in &plan {
+        let (st, ..) = d.measured(f);
+        assert_eq!(st, 0, "{name}: {:?}", ErrorCode::from_u32(st));
+    }
+    let mut daemon_total = 0;
+    let mut report = String::new();
+    for round in 0..3 {
+        for (name, f) in &plan {
+            let (st, len, daemon, provider) = d.measured(f);
+            assert_eq!(st, 0, "{name}: {:?}", ErrorCode::from_u32(st));
+            assert!(len > 0, "{name}: every reply has a body");
+            daemon_total += daemon;
+            assert_eq!(
+                daemon, 0,
+                "{name}: the daemon's request path allocated {daemon} times"
+            );
+            if round == 0 && provider > 0 {
+                report.push_str(&format!(
+                    "  {name}: {provider} allocation(s) inside the provider\n"
+                ));
+            }
+        }
+    }
+    assert_eq!(daemon_total, 0);
+    println!("provider-side allocations per request (not the daemon's):\n{report}");
+}
+
+#[test]
+fn error_replies_do_not_allocate_either() {
+    let mut d = Driver::new();
+    let missing = d.frame(&Request::Update {
+        context_id: 42,
+        input: Payload::Inline(b"x"),
+    });
+    d.measured(&missing);
+    let (st, len, daemon, _) = d.measured(&missing);
+    assert_eq!(st, ErrorCode::ResourceNotFound.as_u32());
+    assert_eq!(len, 0);
+    assert_eq!(daemon, 0);
+}
