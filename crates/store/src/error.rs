@@ -21,6 +21,11 @@ pub enum StoreError {
     KeySlotEmpty,
     /// The slot is locked: its key may not be loaded or its grants changed until unlocked.
     SlotLocked,
+    /// The caller's identity has no right to this slot, or the slot does not exist and the
+    /// caller may not learn that.
+    AccessDenied,
+    /// The caller sees the slot but lacks the permission bits for the operation.
+    NotPermitted,
     /// A stored record (or the store's key check) failed authentication: tampered,
     /// swapped between slots, truncated or otherwise corrupt. Opaque on purpose.
     Integrity,
@@ -85,6 +90,8 @@ impl fmt::Display for StoreError {
             Self::KeySlotOccupied => f.write_str("key slot is occupied"),
             Self::KeySlotEmpty => f.write_str("key slot is empty"),
             Self::SlotLocked => f.write_str("key slot is locked"),
+            Self::AccessDenied => f.write_str("access denied"),
+            Self::NotPermitted => f.write_str("key operation not permitted"),
             Self::Integrity => f.write_str("stored record failed integrity check"),
             Self::WrongMasterKey => f.write_str("master key does not open this store"),
             Self::UnsupportedSchema { found, supported } => write!(
@@ -128,6 +135,10 @@ impl From<StoreError> for warden_core::Error {
             StoreError::Integrity => "stored record failed integrity check",
             StoreError::SlotLocked => "key slot is locked",
             StoreError::PermitReplayed => "permit already used",
+            StoreError::AccessDenied => "access denied",
+            StoreError::NotPermitted => "key operation not permitted",
+            StoreError::KeySlotEmpty => "key slot is empty",
+            StoreError::KeySlotOccupied => "key slot is occupied",
             _ => "key store error",
         };
         warden_core::Error::new(e.code(), detail)
@@ -154,7 +165,8 @@ impl StoreError {
             Self::InvalidArgument(_) => ErrorCode::InvalidArgument,
             Self::KeySlotOccupied => ErrorCode::KeySlotOccupied,
             Self::KeySlotEmpty => ErrorCode::KeySlotEmpty,
-            Self::SlotLocked | Self::PermitReplayed => ErrorCode::AccessDenied,
+            Self::AccessDenied | Self::SlotLocked | Self::PermitReplayed => ErrorCode::AccessDenied,
+            Self::NotPermitted => ErrorCode::KeyOperationNotPermitted,
             Self::InsecurePermissions { .. } | Self::WrongOwner { .. } => ErrorCode::AccessDenied,
             Self::Integrity | Self::WrongMasterKey | Self::ChainConflict { .. } | Self::Rng => {
                 ErrorCode::OperationFailed

@@ -20,6 +20,7 @@ pub mod audit;
 mod durable;
 mod error;
 mod fsutil;
+mod guarded;
 mod master_key;
 mod record;
 mod schema;
@@ -33,6 +34,7 @@ pub use durable::{
     MAX_RECORD_LEN, PermitUse, ReceiptChain, ReceiptChainState, ReplayTable,
 };
 pub use error::StoreError;
+pub use guarded::Caller;
 pub use master_key::{FileMasterKey, MASTER_KEY_FILE, MASTER_KEY_LEN, MasterKey, MasterKeySource};
 pub use record::{MAX_GRANTS, MAX_SECRET_LEN, NewSlot, RECORD_VERSION, SlotMeta, SlotState};
 pub use schema::SCHEMA_VERSION;
