@@ -175,3 +175,49 @@ fn env_child_connects() {
         std::path::Path::new(&std::env::var_os("WARDEN_SOCKET").unwrap())
     );
 }
+
+#[test]
+fn finalize_with_last_input_equals_update_then_finalize() {
+    let d = daemon();
+    let stack = d.stack().unwrap();
+    let cfg = ContextConfig::builder()
+        .algorithm(Algorithm::Sha512)
+        .build()
+        .unwrap();
+    let mut h = stack.create_hash_context(&cfg).unwrap();
+    h.init().unwrap();
+    h.update(b"part one, ").unwrap();
+    let a = h.finalize_with(b"part two").unwrap();
+    assert_eq!(
+        a,
+        stack
+            .digest(Algorithm::Sha512, b"part one, part two")
+            .unwrap()
+    );
+    let key = stack
+        .key_management()
+        .generate_key(
+            &GenerateKeyParams::builder()
+                .algorithm(Algorithm::Ed25519)
+                .permissions(KeyOperationPermission::SIGN | KeyOperationPermission::VERIFY)
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    let sc = ContextConfig::builder()
+        .algorithm(Algorithm::Ed25519)
+        .key(key.id())
+        .build()
+        .unwrap();
+    let mut s = stack.create_sign_context(&sc).unwrap();
+    s.init().unwrap();
+    let sig = s.finalize_with(b"message").unwrap();
+    s.reset().unwrap();
+    s.init().unwrap();
+    s.update(b"message").unwrap();
+    assert_eq!(s.finalize().unwrap(), sig, "Ed25519 is deterministic");
+    let mut v = stack.create_verify_context(&sc).unwrap();
+    v.init().unwrap();
+    v.update(b"message").unwrap();
+    v.finalize(&sig).unwrap();
+}

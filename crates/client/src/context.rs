@@ -171,6 +171,11 @@ impl HashContext {
         self.core.finalize(&[], &[]).map(|(o, _)| o)
     }
 
+    /// Absorbs `last` and returns the digest in one round trip (saves an `update` call).
+    pub fn finalize_with(&mut self, last: &[u8]) -> Result<Vec<u8>> {
+        self.core.finalize(last, &[]).map(|(o, _)| o)
+    }
+
     common_methods!();
 }
 
@@ -200,6 +205,11 @@ impl MacContext {
         self.core.finalize(&[], &[]).map(|(o, _)| o)
     }
 
+    /// Absorbs `last` and returns the tag in one round trip (saves an `update` call).
+    pub fn finalize_with(&mut self, last: &[u8]) -> Result<Vec<u8>> {
+        self.core.finalize(last, &[]).map(|(o, _)| o)
+    }
+
     common_methods!();
 }
 
@@ -227,6 +237,11 @@ impl SignContext {
     /// Returns the signature over everything passed to `update`.
     pub fn finalize(&mut self) -> Result<Vec<u8>> {
         self.core.finalize(&[], &[]).map(|(o, _)| o)
+    }
+
+    /// Appends `last` and returns the signature in one round trip.
+    pub fn finalize_with(&mut self, last: &[u8]) -> Result<Vec<u8>> {
+        self.core.finalize(last, &[]).map(|(o, _)| o)
     }
 
     common_methods!();
