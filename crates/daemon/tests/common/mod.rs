@@ -38,6 +38,13 @@ pub fn start_with(
     (dir, d.launch().unwrap())
 }
 
+/// Connects to a socket path without a handshake.
+pub fn connect_path(path: &std::path::Path) -> UnixStream {
+    let s = UnixStream::connect(path).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
 /// Connects without a handshake.
 pub fn connect(d: &RunningDaemon) -> UnixStream {
     let s = UnixStream::connect(d.socket_path()).unwrap();
