@@ -142,3 +142,14 @@ fn input_from_one_cycle_is_not_visible_to_the_next() {
     assert_eq!(second.verdict, 0);
     assert_eq!(second.telemetry.as_bytes(), &[0u8; 16]);
 }
+
+#[test]
+fn handles_can_move_between_threads() {
+    fn send<T: Send>() {}
+    fn sync<T: Sync>() {}
+    send::<warden_sandbox::Sandbox>();
+    send::<warden_sandbox::PolicyModule>();
+    sync::<warden_sandbox::PolicyModule>();
+    send::<warden_sandbox::CycleOutcome>();
+    send::<warden_sandbox::SandboxError>();
+}
