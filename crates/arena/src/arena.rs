@@ -3,6 +3,7 @@
 use core::fmt;
 use core::ptr::NonNull;
 
+use crate::asan;
 #[cfg(feature = "std")]
 use crate::error::ArenaError;
 #[cfg(feature = "std")]
@@ -136,6 +137,7 @@ impl Arena {
         if self.session_open {
             self.recover_leaked_session();
         }
+        asan::unpoison(self.base.as_ptr(), self.capacity);
         // SAFETY: the region is valid for reads of `capacity` bytes and fully initialised
         // (zeroed at creation, only written through sessions since). `&mut self` means no
         // session, and hence no block handed out by one, is live while the view exists.
@@ -149,6 +151,7 @@ impl Arena {
 
     #[cold]
     fn recover_leaked_session(&mut self) {
+        asan::unpoison(self.base.as_ptr(), self.capacity);
         // SAFETY: the region is valid for writes of `capacity` bytes; the leaked session's
         // borrow of `self` has ended (we hold `&mut self`), so no block handed out by it can
         // be used any more.
@@ -164,6 +167,8 @@ impl Drop for Arena {
         if self.session_open {
             self.recover_leaked_session();
         }
+        // The memory goes back to its owner (OS or leaked static): leave it addressable.
+        asan::unpoison(self.base.as_ptr(), self.capacity);
     }
 }
 

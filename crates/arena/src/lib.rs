@@ -65,6 +65,7 @@ extern crate std;
 
 mod allocator;
 mod arena;
+mod asan;
 mod error;
 #[cfg(feature = "std")]
 mod os_region;

@@ -6,6 +6,7 @@ use core::fmt;
 use core::ptr::NonNull;
 
 use crate::arena::Arena;
+use crate::asan;
 use crate::error::ArenaFull;
 use crate::zeroing::zero_bytes;
 
@@ -41,6 +42,7 @@ unsafe impl Send for Session<'_> {}
 
 impl<'a> Session<'a> {
     pub(crate) fn new(arena: &'a mut Arena) -> Self {
+        asan::poison(arena.base.as_ptr(), arena.capacity);
         Session {
             base: arena.base,
             capacity: arena.capacity,
@@ -72,7 +74,9 @@ impl<'a> Session<'a> {
                 self.allocations.set(self.allocations.get() + 1);
                 // SAFETY: `start <= end <= capacity`, so the pointer stays inside (or one
                 // past the end of) the region `base` points to.
-                Ok(unsafe { self.base.add(start) })
+                let ptr = unsafe { self.base.add(start) };
+                asan::unpoison(ptr.as_ptr(), size);
+                Ok(ptr)
             }
             _ => Err(self.fail(size)),
         }
@@ -242,6 +246,13 @@ impl<'a> Session<'a> {
     #[inline]
     pub(crate) fn set_cursor(&self, offset: usize) {
         debug_assert!(offset <= self.capacity);
+        let old = self.cursor.get();
+        let base = self.base.as_ptr();
+        if offset < old {
+            asan::poison(base.wrapping_add(offset), old - offset);
+        } else {
+            asan::unpoison(base.wrapping_add(old), offset - old);
+        }
         self.high_mark.set(self.high_water());
         self.cursor.set(offset);
     }
@@ -250,6 +261,7 @@ impl<'a> Session<'a> {
 impl Drop for Session<'_> {
     fn drop(&mut self) {
         let used = self.high_water();
+        asan::unpoison(self.base.as_ptr(), used);
         // SAFETY: `used <= capacity`, so the range is inside the region. Every block of this
         // session is borrowed from `&self`, and we hold `&mut self`, so none is live.
         unsafe { zero_bytes(self.base.as_ptr(), used) };
@@ -259,6 +271,8 @@ impl Drop for Session<'_> {
         stats.peak_bytes = stats.peak_bytes.max(used);
         stats.bytes_zeroed += used as u64;
         self.arena.session_open = false;
+        // Between sessions nothing may touch the region (until `inspect_region`).
+        asan::poison(self.base.as_ptr(), self.capacity);
     }
 }
 
