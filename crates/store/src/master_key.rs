@@ -113,30 +113,57 @@ impl FileMasterKey {
         Ok(MasterKey(key))
     }
 
+    /// Creates the key file atomically: the key is written and fsynced under a unique
+    /// temporary name, then hard-linked to the final name (which, unlike `rename`, fails
+    /// instead of replacing a key a concurrent starter created). A crash at any point leaves
+    /// either no key file or a complete one, never a short one. Returns `None` if another
+    /// process won the race (the caller then reads that key).
     fn create_new(&self) -> Result<Option<MasterKey>, StoreError> {
-        let mut file = match OpenOptions::new()
+        let dir = self
+            .path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let tmp = dir.join(unique_temp_name(MASTER_KEY_FILE)?);
+        let result = self.write_and_link(&tmp);
+        // The temporary name is only a staging area; the link (if any) keeps the key.
+        let _ = std::fs::remove_file(&tmp);
+        let key = result?;
+        sync_dir(dir)?;
+        Ok(key)
+    }
+
+    fn write_and_link(&self, tmp: &Path) -> Result<Option<MasterKey>, StoreError> {
+        let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .custom_flags(nofollow())
-            .open(&self.path)
-        {
-            Ok(f) => f,
-            // Someone else created it between our open attempts: read theirs.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(None),
-            Err(e) => return Err(StoreError::io("creating master key")(e)),
-        };
+            .open(tmp)
+            .map_err(StoreError::io("creating master key"))?;
         let mut key = Zeroizing::new([0u8; MASTER_KEY_LEN]);
         aws_lc_rs::rand::fill(key.as_mut()).map_err(|_| StoreError::Rng)?;
         file.write_all(key.as_ref())
             .map_err(StoreError::io("writing master key"))?;
         file.sync_all()
             .map_err(StoreError::io("syncing master key"))?;
-        if let Some(parent) = self.path.parent() {
-            sync_dir(parent)?;
+        match std::fs::hard_link(tmp, &self.path) {
+            Ok(()) => Ok(Some(MasterKey(key))),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(None),
+            Err(e) => Err(StoreError::io("installing master key")(e)),
         }
-        Ok(Some(MasterKey(key)))
     }
+}
+
+/// `.NAME.<pid>.<random>.tmp`: unique per attempt, so concurrent starters never share one.
+pub(crate) fn unique_temp_name(name: &str) -> Result<String, StoreError> {
+    let mut r = [0u8; 8];
+    aws_lc_rs::rand::fill(&mut r).map_err(|_| StoreError::Rng)?;
+    Ok(format!(
+        ".{name}.{}.{:016x}.tmp",
+        std::process::id(),
+        u64::from_le_bytes(r)
+    ))
 }
 
 /// `O_NOFOLLOW`: a symlink planted at the key path is refused rather than followed.

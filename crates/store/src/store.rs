@@ -7,8 +7,8 @@ use redb::{Database, Durability, ReadableDatabase, ReadableTable, WriteTransacti
 use zeroize::Zeroizing;
 
 use crate::error::{StoreError, db};
-use crate::fsutil::{ensure_data_dir, precreate_private_file};
-use crate::master_key::MasterKeySource;
+use crate::fsutil::{ensure_data_dir, precreate_private_file, sync_dir};
+use crate::master_key::{MasterKeySource, unique_temp_name};
 use crate::record::{MAX_GRANTS, NewSlot, RecordCipher, SlotMeta, SlotState};
 use crate::schema::{
     self, KEY_KEY_CHECK, MIGRATIONS, MigrationContext, SCHEMA_VERSION, SLOTS, STORE_META,
@@ -73,6 +73,63 @@ impl std::fmt::Debug for SlotStore {
     }
 }
 
+fn begin_write(database: &Database, options: StoreOptions) -> Result<WriteTransaction, StoreError> {
+    let mut txn = database.begin_write().map_err(db)?;
+    if options.fsync {
+        txn.set_durability(Durability::Immediate).map_err(db)?;
+        txn.set_two_phase_commit(options.two_phase_commit);
+    } else {
+        txn.set_durability(Durability::None).map_err(db)?;
+    }
+    Ok(txn)
+}
+
+/// True if there is no database yet. A zero-length file counts as none: it can only be
+/// left by a crash between creating and initialising a file (earlier builds did that).
+fn needs_initialisation(path: &Path) -> Result<bool, StoreError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_file() && m.len() == 0 => {
+            std::fs::remove_file(path).map_err(StoreError::io("removing empty database file"))?;
+            Ok(true)
+        }
+        Ok(_) => Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(StoreError::io("inspecting database file")(e)),
+    }
+}
+
+/// Builds a fresh, fully migrated database under a unique temporary name and links it into
+/// place only once complete and fsynced, so a crash during first start never leaves a
+/// half-initialised database behind. If another process linked one first, that one is used.
+fn initialise(dir: &Path, path: &Path, cipher: &RecordCipher) -> Result<(), StoreError> {
+    let tmp = dir.join(unique_temp_name(DB_FILE)?);
+    let result = (|| {
+        precreate_private_file(&tmp)?;
+        {
+            let database = Database::create(&tmp).map_err(db)?;
+            let txn = begin_write(&database, StoreOptions::default())?;
+            schema::migrate(
+                &txn,
+                &MigrationContext { cipher },
+                MIGRATIONS,
+                SCHEMA_VERSION,
+            )?;
+            txn.commit().map_err(db)?;
+        }
+        std::fs::File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(StoreError::io("syncing new database"))?;
+        match std::fs::hard_link(&tmp, path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(StoreError::io("installing new database")(e)),
+        }
+    })();
+    let _ = std::fs::remove_file(&tmp);
+    result?;
+    sync_dir(dir)
+}
+
 pub(crate) fn now_unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -101,12 +158,14 @@ impl SlotStore {
         let cipher = RecordCipher::new(&master)?;
         drop(master);
         let path = dir.join(DB_FILE);
-        precreate_private_file(&path)?;
+        if needs_initialisation(&path)? {
+            initialise(&dir, &path, &cipher)?;
+        }
         // Verify every page checksum on open: a file edited behind redb's back is then an
         // error instead of undefined behaviour inside redb (which may panic on bad pages).
         let database = Database::builder()
             .set_check_integrity_on_open(true)
-            .create(&path)
+            .open(&path)
             .map_err(db)?;
         let store = Self {
             db: database,
@@ -143,14 +202,7 @@ impl SlotStore {
     /// A write transaction with this store's durability: `commit()` returns only once the data
     /// is on stable storage (two fsyncs: two-phase commit, see ARCHITECTURE.md).
     pub(crate) fn begin_write(&self) -> Result<WriteTransaction, StoreError> {
-        let mut txn = self.db.begin_write().map_err(db)?;
-        if self.options.fsync {
-            txn.set_durability(Durability::Immediate).map_err(db)?;
-            txn.set_two_phase_commit(self.options.two_phase_commit);
-        } else {
-            txn.set_durability(Durability::None).map_err(db)?;
-        }
-        Ok(txn)
+        begin_write(&self.db, self.options)
     }
 
     /// Stores a new key. Fails with [`StoreError::KeySlotOccupied`] if the name holds a key.

@@ -21,6 +21,7 @@ use warden_store::{FileMasterKey, NewSlot, SlotStore, StoreError};
 const CHILD_ENV: &str = "WARDEN_STORE_CRASH_CHILD";
 const TRIAL_ENV: &str = "WARDEN_STORE_CRASH_TRIAL";
 const TRIALS: u32 = 20;
+const FIRST_START_TRIALS: u32 = 15;
 
 fn secret_for(name: &str) -> Vec<u8> {
     let mut s: Vec<u8> = name.bytes().rev().collect();
@@ -41,8 +42,15 @@ fn new_slot(name: &str) -> NewSlot {
 
 /// Child: write forever (until killed), acknowledging each durable write on stdout.
 fn child(dir: &Path, trial: u32) -> Result<(), StoreError> {
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "STARTED");
+        let _ = out.flush();
+    }
+    let t = Instant::now();
     let store = SlotStore::open(dir, &FileMasterKey::in_dir(dir))?;
     let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "OPENED {}", t.elapsed().as_micros());
     for i in 0u32.. {
         let name = format!("t{trial}-{i}");
         store.create_slot(&new_slot(&name), &secret_for(&name))?;
@@ -129,49 +137,98 @@ fn verify(dir: &Path, expected: &Expected) {
     }
 }
 
+/// Spawns a child writing into `dir`, waits until it prints a line starting with `marker`
+/// (`STARTED`: process running; `OPENED`: store open), lets it run for `delay`, SIGKILLs it
+/// and returns everything it printed.
+fn run_and_kill(exe: &Path, dir: &Path, trial: u32, marker: &str, delay: Duration) -> String {
+    let mut child = Command::new(exe)
+        .env(CHILD_ENV, dir)
+        .env(TRIAL_ENV, trial.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn child");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut stdout = String::new();
+    loop {
+        let mut line = String::new();
+        if out.read_line(&mut line).expect("child output") == 0 {
+            panic!("child ended before {marker}: {stdout}");
+        }
+        stdout.push_str(&line);
+        if line.starts_with(marker) {
+            break;
+        }
+    }
+    std::thread::sleep(delay);
+    child.kill().expect("SIGKILL child");
+    let status = child.wait().expect("reap child");
+    assert!(status.code().is_none(), "child exited by itself: {status}");
+    for line in out.lines().map_while(Result::ok) {
+        stdout.push_str(&line);
+        stdout.push('\n');
+    }
+    stdout
+}
+
+struct XorShift(u64);
+
+impl XorShift {
+    /// Only picks kill moments; not security relevant.
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
 fn parent() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("data");
     let exe = std::env::current_exe().expect("own path");
-    let mut rng = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(1)
-        | 1;
+    let mut rng = XorShift(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
+            | 1,
+    );
+    let started = Instant::now();
+
+    // First start: kill while the master key and the database are being created, each time
+    // in a fresh data directory. A half-written key or database would brick the store.
+    let mut stages = [0usize; 3];
+    for trial in 0..FIRST_START_TRIALS {
+        let fresh = tmp.path().join(format!("fresh-{trial}"));
+        // A first start takes ~50-300 ms here (several fsyncs): kill anywhere inside it.
+        let delay = Duration::from_micros(rng.below(250_000));
+        let stdout = run_and_kill(&exe, &fresh, 0, "STARTED", delay);
+        let mut exp = Expected::default();
+        apply_acks(&mut exp, &stdout);
+        // Where the kill landed: 0 = nothing on disk, 1 = key only, 2 = key and database.
+        let stage = usize::from(fresh.join("master.key").exists())
+            + usize::from(fresh.join("store.redb").exists());
+        stages[stage] += 1;
+        verify(&fresh, &exp);
+    }
+    println!(
+        "first start: {FIRST_START_TRIALS} kills during initialisation (nothing yet: {}, key only: {}, key+db: {}), every store opened",
+        stages[0], stages[1], stages[2]
+    );
+
+    // Steady state: one accumulating store, killed at random moments while writing.
     let mut expected = Expected::default();
     let mut total_acks = 0;
-    let started = Instant::now();
     for trial in 0..TRIALS {
-        // xorshift64: only picks kill moments, not security relevant.
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        let delay = Duration::from_millis(20 + rng % 400);
-        let mut child = Command::new(&exe)
-            .env(CHILD_ENV, &dir)
-            .env(TRIAL_ENV, trial.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn child");
-        std::thread::sleep(delay);
-        child.kill().expect("SIGKILL child");
-        let status = child.wait().expect("reap child");
-        assert!(status.code().is_none(), "child exited by itself: {status}");
-        let mut stdout = String::new();
-        for line in BufReader::new(child.stdout.take().expect("stdout")).lines() {
-            match line {
-                Ok(l) => {
-                    stdout.push_str(&l);
-                    stdout.push('\n');
-                }
-                Err(_) => break,
-            }
-        }
+        let delay = Duration::from_millis(rng.below(300));
+        let stdout = run_and_kill(&exe, &dir, trial, "OPENED", delay);
         let acks = apply_acks(&mut expected, &stdout);
         total_acks += acks;
         verify(&dir, &expected);
-        println!("trial {trial:2}: killed after {delay:?}, {acks} acknowledged writes, all intact");
+        println!(
+            "trial {trial:2}: killed {delay:?} after open, {acks} acknowledged writes, all intact"
+        );
     }
     assert!(
         total_acks > TRIALS as usize,
