@@ -417,6 +417,79 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
             let o = g::RandomRequest::create(b, len);
             b.finish(o, None)
         }
+        Request::SlotResolve { name } => {
+            let o = g::SlotResolveRequest::create(b, name);
+            b.finish(o, None)
+        }
+        Request::SlotPersist { key_id, name } => {
+            let o = g::SlotPersistRequest::create(b, key_id, name);
+            b.finish(o, None)
+        }
+        Request::SlotDelete { name } => {
+            let o = g::SlotDeleteRequest::create(b, name);
+            b.finish(o, None)
+        }
+        Request::SlotList => {
+            let o = g::SlotListRequest::create(b);
+            b.finish(o, None)
+        }
+        Request::SlotGrant {
+            name,
+            uid,
+            permissions,
+        } => {
+            let o = g::SlotGrantRequest::create(b, name, uid, permissions);
+            b.finish(o, None)
+        }
+        Request::SlotRevoke { name, uid } => {
+            let o = g::SlotRevokeRequest::create(b, name, uid);
+            b.finish(o, None)
+        }
+        Request::PolicyLoad {
+            action,
+            profile,
+            module,
+        } => {
+            let o = g::PolicyLoadRequest::create(b, action, profile, opt(module));
+            b.finish(o, None)
+        }
+        Request::PolicyList => {
+            let o = g::PolicyListRequest::create(b);
+            b.finish(o, None)
+        }
+        Request::PolicyUnload { action } => {
+            let o = g::PolicyUnloadRequest::create(b, action);
+            b.finish(o, None)
+        }
+        Request::TrustAdd {
+            issuer,
+            algorithm,
+            public_key,
+        } => {
+            let o = g::TrustAddRequest::create(b, issuer, algorithm, opt(public_key));
+            b.finish(o, None)
+        }
+        Request::TrustList => {
+            let o = g::TrustListRequest::create(b);
+            b.finish(o, None)
+        }
+        Request::TrustRemove { issuer } => {
+            let o = g::TrustRemoveRequest::create(b, issuer);
+            b.finish(o, None)
+        }
+        Request::PermitVerify {
+            permit,
+            action,
+            resource,
+            intent,
+        } => {
+            let o = g::PermitVerifyRequest::create(b, opt(permit), action, resource, opt(intent));
+            b.finish(o, None)
+        }
+        Request::AttestPublicKey => {
+            let o = g::AttestPublicKeyRequest::create(b);
+            b.finish(o, None)
+        }
     }
 }
 
@@ -638,6 +711,93 @@ pub fn decode_request(op: Opcode, body: &[u8]) -> Result<Request<'_>, WireError>
             let r: g::RandomRequestRef<'_> = root(body)?;
             Request::Random { len: val(r.len())? }
         }
+        Opcode::SlotResolve => {
+            let r: g::SlotResolveRequestRef<'_> = root(body)?;
+            Request::SlotResolve {
+                name: string(r.name(), "name")?,
+            }
+        }
+        Opcode::SlotPersist => {
+            let r: g::SlotPersistRequestRef<'_> = root(body)?;
+            Request::SlotPersist {
+                key_id: val(r.key_id())?,
+                name: string(r.name(), "name")?,
+            }
+        }
+        Opcode::SlotDelete => {
+            let r: g::SlotDeleteRequestRef<'_> = root(body)?;
+            Request::SlotDelete {
+                name: string(r.name(), "name")?,
+            }
+        }
+        Opcode::SlotList => {
+            let _: g::SlotListRequestRef<'_> = root(body)?;
+            Request::SlotList
+        }
+        Opcode::SlotGrant => {
+            let r: g::SlotGrantRequestRef<'_> = root(body)?;
+            Request::SlotGrant {
+                name: string(r.name(), "name")?,
+                uid: val(r.uid())?,
+                permissions: val(r.permissions())?,
+            }
+        }
+        Opcode::SlotRevoke => {
+            let r: g::SlotRevokeRequestRef<'_> = root(body)?;
+            Request::SlotRevoke {
+                name: string(r.name(), "name")?,
+                uid: val(r.uid())?,
+            }
+        }
+        Opcode::PolicyLoad => {
+            let r: g::PolicyLoadRequestRef<'_> = root(body)?;
+            Request::PolicyLoad {
+                action: string(r.action(), "action")?,
+                profile: string(r.profile(), "profile")?,
+                module: bytes(r.module())?,
+            }
+        }
+        Opcode::PolicyList => {
+            let _: g::PolicyListRequestRef<'_> = root(body)?;
+            Request::PolicyList
+        }
+        Opcode::PolicyUnload => {
+            let r: g::PolicyUnloadRequestRef<'_> = root(body)?;
+            Request::PolicyUnload {
+                action: string(r.action(), "action")?,
+            }
+        }
+        Opcode::TrustAdd => {
+            let r: g::TrustAddRequestRef<'_> = root(body)?;
+            Request::TrustAdd {
+                issuer: string(r.issuer(), "issuer")?,
+                algorithm: string(r.algorithm(), "algorithm")?,
+                public_key: bytes(r.public_key())?,
+            }
+        }
+        Opcode::TrustList => {
+            let _: g::TrustListRequestRef<'_> = root(body)?;
+            Request::TrustList
+        }
+        Opcode::TrustRemove => {
+            let r: g::TrustRemoveRequestRef<'_> = root(body)?;
+            Request::TrustRemove {
+                issuer: string(r.issuer(), "issuer")?,
+            }
+        }
+        Opcode::PermitVerify => {
+            let r: g::PermitVerifyRequestRef<'_> = root(body)?;
+            Request::PermitVerify {
+                permit: bytes(r.permit())?,
+                action: string(r.action(), "action")?,
+                resource: string(r.resource(), "resource")?,
+                intent: bytes(r.intent())?,
+            }
+        }
+        Opcode::AttestPublicKey => {
+            let _: g::AttestPublicKeyRequestRef<'_> = root(body)?;
+            Request::AttestPublicKey
+        }
     })
 }
 
@@ -693,6 +853,37 @@ pub fn encode_response<'b>(b: &'b mut Builder, resp: &Response<'_>) -> &'b [u8] 
         }
         Response::Done => {
             let o = g::Empty::create(b);
+            b.finish(o, None)
+        }
+        Response::SlotList(ref list) => {
+            let v = crate::admin::write_slots(b, list);
+            let o = g::SlotListResponse::create(b, v);
+            b.finish(o, None)
+        }
+        Response::PolicyList(ref list) => {
+            let v = crate::admin::write_policies(b, list);
+            let o = g::PolicyListResponse::create(b, v);
+            b.finish(o, None)
+        }
+        Response::TrustList(ref list) => {
+            let v = crate::admin::write_trust(b, list);
+            let o = g::TrustListResponse::create(b, v);
+            b.finish(o, None)
+        }
+        Response::PermitDecision {
+            allowed,
+            reason,
+            counter,
+            receipt,
+        } => {
+            let o = g::PermitDecisionResponse::create(b, allowed, reason, counter, opt(receipt));
+            b.finish(o, None)
+        }
+        Response::AttestPublicKey {
+            algorithm,
+            public_key,
+        } => {
+            let o = g::AttestPublicKeyResponse::create(b, algorithm, opt(public_key));
             b.finish(o, None)
         }
     }
@@ -782,6 +973,43 @@ pub fn decode_response(op: Opcode, body: &[u8]) -> Result<Response<'_>, WireErro
         ResponseKind::Done => {
             let _: g::EmptyRef<'_> = root(body)?;
             Response::Done
+        }
+        ResponseKind::SlotList => {
+            let r: g::SlotListResponseRef<'_> = root(body)?;
+            Response::SlotList(match val(r.slots())? {
+                Some(v) => crate::admin::SlotEntries::from_wire(v)?,
+                None => crate::admin::SlotEntries::default(),
+            })
+        }
+        ResponseKind::PolicyList => {
+            let r: g::PolicyListResponseRef<'_> = root(body)?;
+            Response::PolicyList(match val(r.policies())? {
+                Some(v) => crate::admin::PolicyEntries::from_wire(v)?,
+                None => crate::admin::PolicyEntries::default(),
+            })
+        }
+        ResponseKind::TrustList => {
+            let r: g::TrustListResponseRef<'_> = root(body)?;
+            Response::TrustList(match val(r.issuers())? {
+                Some(v) => crate::admin::TrustEntries::from_wire(v)?,
+                None => crate::admin::TrustEntries::default(),
+            })
+        }
+        ResponseKind::PermitDecision => {
+            let r: g::PermitDecisionResponseRef<'_> = root(body)?;
+            Response::PermitDecision {
+                allowed: val(r.allowed())?,
+                reason: val(r.reason())?,
+                counter: val(r.counter())?,
+                receipt: bytes(r.receipt())?,
+            }
+        }
+        ResponseKind::AttestPublicKey => {
+            let r: g::AttestPublicKeyResponseRef<'_> = root(body)?;
+            Response::AttestPublicKey {
+                algorithm: string(r.algorithm(), "algorithm")?,
+                public_key: bytes(r.public_key())?,
+            }
         }
     })
 }

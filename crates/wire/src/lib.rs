@@ -53,6 +53,7 @@ mod error;
 )]
 #[rustfmt::skip]
 mod generated;
+pub mod admin;
 pub mod handshake;
 mod header;
 pub mod messages;

@@ -346,6 +346,86 @@ pub enum Request<'a> {
         /// Number of bytes.
         len: u32,
     },
+    /// Resolve a persistent slot to a per-connection key id (→ `KeyCreated`).
+    SlotResolve {
+        /// Slot name.
+        name: &'a str,
+    },
+    /// Copy an ephemeral key into a new slot (→ `Done`).
+    SlotPersist {
+        /// The ephemeral key.
+        key_id: u64,
+        /// New slot name.
+        name: &'a str,
+    },
+    /// Delete a slot (→ `Done`).
+    SlotDelete {
+        /// Slot name.
+        name: &'a str,
+    },
+    /// List visible slots (→ `SlotList`).
+    SlotList,
+    /// Grant a uid a subset of a slot's permissions (→ `Done`).
+    SlotGrant {
+        /// Slot name.
+        name: &'a str,
+        /// Grantee.
+        uid: u32,
+        /// Permission bits granted.
+        permissions: u32,
+    },
+    /// Revoke a uid's grant (→ `Done`).
+    SlotRevoke {
+        /// Slot name.
+        name: &'a str,
+        /// Grantee.
+        uid: u32,
+    },
+    /// Bind a policy module to an action (→ `KeyBytes` with its SHA-256).
+    PolicyLoad {
+        /// Action (tool id).
+        action: &'a str,
+        /// Host-bridge profile (`warden`, `aether`).
+        profile: &'a str,
+        /// WASM module bytes.
+        module: &'a [u8],
+    },
+    /// List policies (→ `PolicyList`).
+    PolicyList,
+    /// Unload an action's policy (→ `Done`).
+    PolicyUnload {
+        /// Action.
+        action: &'a str,
+    },
+    /// Trust an issuer key (→ `Done`).
+    TrustAdd {
+        /// Issuer name.
+        issuer: &'a str,
+        /// Signature algorithm name.
+        algorithm: &'a str,
+        /// Raw public key.
+        public_key: &'a [u8],
+    },
+    /// List trusted issuers (→ `TrustList`).
+    TrustList,
+    /// Stop trusting an issuer (→ `Done`).
+    TrustRemove {
+        /// Issuer name.
+        issuer: &'a str,
+    },
+    /// Verify a permit for an intent (→ `PermitDecision`).
+    PermitVerify {
+        /// COSE_Sign1 permit.
+        permit: &'a [u8],
+        /// Requested action.
+        action: &'a str,
+        /// Requested resource.
+        resource: &'a str,
+        /// Intent payload.
+        intent: &'a [u8],
+    },
+    /// The attestation public key (→ `AttestPublicKey`).
+    AttestPublicKey,
 }
 
 impl Request<'_> {
@@ -373,6 +453,20 @@ impl Request<'_> {
             Request::ResetContext { .. } => Opcode::ResetContext,
             Request::DestroyContext { .. } => Opcode::DestroyContext,
             Request::Random { .. } => Opcode::Random,
+            Request::SlotResolve { .. } => Opcode::SlotResolve,
+            Request::SlotPersist { .. } => Opcode::SlotPersist,
+            Request::SlotDelete { .. } => Opcode::SlotDelete,
+            Request::SlotList => Opcode::SlotList,
+            Request::SlotGrant { .. } => Opcode::SlotGrant,
+            Request::SlotRevoke { .. } => Opcode::SlotRevoke,
+            Request::PolicyLoad { .. } => Opcode::PolicyLoad,
+            Request::PolicyList => Opcode::PolicyList,
+            Request::PolicyUnload { .. } => Opcode::PolicyUnload,
+            Request::TrustAdd { .. } => Opcode::TrustAdd,
+            Request::TrustList => Opcode::TrustList,
+            Request::TrustRemove { .. } => Opcode::TrustRemove,
+            Request::PermitVerify { .. } => Opcode::PermitVerify,
+            Request::AttestPublicKey => Opcode::AttestPublicKey,
         }
     }
 }
@@ -525,6 +619,30 @@ pub enum Response<'a> {
     },
     /// Reply with no data (ReleaseKey, InitContext, SetAad, ResetContext, DestroyContext).
     Done,
+    /// Visible slots.
+    SlotList(crate::admin::SlotEntries<'a>),
+    /// Loaded policies.
+    PolicyList(crate::admin::PolicyEntries<'a>),
+    /// Trusted issuers.
+    TrustList(crate::admin::TrustEntries<'a>),
+    /// A permit decision and its signed receipt.
+    PermitDecision {
+        /// Whether the action is allowed.
+        allowed: bool,
+        /// 0 when allowed, else the deny reason (`warden_attest::DenyReason` value).
+        reason: u32,
+        /// The receipt's position in the daemon's chain.
+        counter: u64,
+        /// The COSE_Sign1 receipt.
+        receipt: &'a [u8],
+    },
+    /// The daemon's attestation public key.
+    AttestPublicKey {
+        /// Signature algorithm name.
+        algorithm: &'a str,
+        /// Raw public key.
+        public_key: &'a [u8],
+    },
 }
 
 /// The response shape each opcode answers with.
@@ -538,6 +656,11 @@ pub(crate) enum ResponseKind {
     ContextCreated,
     Output,
     Done,
+    SlotList,
+    PolicyList,
+    TrustList,
+    PermitDecision,
+    AttestPublicKey,
 }
 
 impl Response<'_> {
@@ -551,6 +674,11 @@ impl Response<'_> {
             Response::ContextCreated { .. } => ResponseKind::ContextCreated,
             Response::Output { .. } => ResponseKind::Output,
             Response::Done => ResponseKind::Done,
+            Response::SlotList(_) => ResponseKind::SlotList,
+            Response::PolicyList(_) => ResponseKind::PolicyList,
+            Response::TrustList(_) => ResponseKind::TrustList,
+            Response::PermitDecision { .. } => ResponseKind::PermitDecision,
+            Response::AttestPublicKey { .. } => ResponseKind::AttestPublicKey,
         }
     }
 }
@@ -566,10 +694,12 @@ pub(crate) fn response_kind(op: Opcode) -> Option<ResponseKind> {
         | Opcode::DeriveKey
         | Opcode::AgreeKey
         | Opcode::UnwrapKey
-        | Opcode::Decapsulate => ResponseKind::KeyCreated,
-        Opcode::ExportPublicKey | Opcode::ExportSecretKey | Opcode::WrapKey => {
-            ResponseKind::KeyBytes
-        }
+        | Opcode::Decapsulate
+        | Opcode::SlotResolve => ResponseKind::KeyCreated,
+        Opcode::ExportPublicKey
+        | Opcode::ExportSecretKey
+        | Opcode::WrapKey
+        | Opcode::PolicyLoad => ResponseKind::KeyBytes,
         Opcode::Encapsulate => ResponseKind::Encapsulated,
         Opcode::CreateContext => ResponseKind::ContextCreated,
         Opcode::Update | Opcode::Finalize | Opcode::Random => ResponseKind::Output,
@@ -577,6 +707,18 @@ pub(crate) fn response_kind(op: Opcode) -> Option<ResponseKind> {
         | Opcode::InitContext
         | Opcode::SetAad
         | Opcode::ResetContext
-        | Opcode::DestroyContext => ResponseKind::Done,
+        | Opcode::DestroyContext
+        | Opcode::SlotPersist
+        | Opcode::SlotDelete
+        | Opcode::SlotGrant
+        | Opcode::SlotRevoke
+        | Opcode::PolicyUnload
+        | Opcode::TrustAdd
+        | Opcode::TrustRemove => ResponseKind::Done,
+        Opcode::SlotList => ResponseKind::SlotList,
+        Opcode::PolicyList => ResponseKind::PolicyList,
+        Opcode::TrustList => ResponseKind::TrustList,
+        Opcode::PermitVerify => ResponseKind::PermitDecision,
+        Opcode::AttestPublicKey => ResponseKind::AttestPublicKey,
     })
 }

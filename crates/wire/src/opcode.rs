@@ -9,8 +9,8 @@
 //! | `0x0100..=0x01FF` | key management | assigned |
 //! | `0x0200..=0x02FF` | crypto contexts | assigned |
 //! | `0x0300..=0x03FF` | stateless operations (random) | assigned |
-//! | `0x0400..=0x04FF` | persistent slots, grants (issue 5) | reserved, see [`reserved`] |
-//! | `0x0500..=0x05FF` | policies, trust store, permits, attestation (issue 6) | reserved |
+//! | `0x0400..=0x04FF` | persistent slots, grants (issue 5) | assigned |
+//! | `0x0500..=0x05FF` | policies, trust store, permits, attestation (issue 6) | assigned |
 //! | `0x0600..=0xEFFF` | unassigned | |
 //! | `0xF000..=0xFFFF` | private use (tests, experiments); never assigned by the protocol | |
 //!
@@ -100,6 +100,36 @@ opcodes! {
 
     /// Random bytes from the provider.
     Random = 0x0300,
+
+    /// Resolve a persistent slot to a per-connection key id.
+    SlotResolve = 0x0400,
+    /// Copy an ephemeral key into a new slot.
+    SlotPersist = 0x0401,
+    /// Delete a slot.
+    SlotDelete = 0x0402,
+    /// List the slots the caller may see.
+    SlotList = 0x0403,
+    /// Grant a uid a subset of a slot's permissions.
+    SlotGrant = 0x0404,
+    /// Revoke a uid's grant.
+    SlotRevoke = 0x0405,
+
+    /// Load a policy module for an action (admins).
+    PolicyLoad = 0x0500,
+    /// List loaded policies.
+    PolicyList = 0x0501,
+    /// Unload an action's policy (admins).
+    PolicyUnload = 0x0502,
+    /// Trust a permit issuer's public key (admins).
+    TrustAdd = 0x0510,
+    /// List trusted issuers.
+    TrustList = 0x0511,
+    /// Stop trusting an issuer (admins).
+    TrustRemove = 0x0512,
+    /// Verify an action permit for an intent; answers with a signed receipt.
+    PermitVerify = 0x0520,
+    /// The daemon's attestation public key.
+    AttestPublicKey = 0x0530,
 }
 
 impl Opcode {
@@ -116,40 +146,11 @@ impl Opcode {
 pub mod reserved {
     use core::ops::RangeInclusive;
 
-    /// Persistent slots, grants (issue 5).
+    /// Persistent slots, grants (issue 5): `Opcode::Slot*`.
     pub const SLOTS: RangeInclusive<u16> = 0x0400..=0x04FF;
-    /// Resolve a slot name to a per-connection id.
-    pub const SLOT_RESOLVE: u16 = 0x0400;
-    /// Persist an ephemeral key into a slot.
-    pub const SLOT_PERSIST: u16 = 0x0401;
-    /// Delete a slot.
-    pub const SLOT_DELETE: u16 = 0x0402;
-    /// List the slots the caller may see.
-    pub const SLOT_LIST: u16 = 0x0403;
-    /// Grant another uid a subset of a slot's permissions.
-    pub const SLOT_GRANT: u16 = 0x0404;
-    /// Revoke a grant.
-    pub const SLOT_REVOKE: u16 = 0x0405;
-
-    /// Policies, trust store, permits, attestation (issue 6).
+    /// Policies, trust store, permits, attestation (issue 6): `Opcode::Policy*`, `Trust*`,
+    /// `PermitVerify`, `AttestPublicKey`.
     pub const POLICY: RangeInclusive<u16> = 0x0500..=0x05FF;
-    /// Load a policy module.
-    pub const POLICY_LOAD: u16 = 0x0500;
-    /// List policy modules.
-    pub const POLICY_LIST: u16 = 0x0501;
-    /// Unload a policy module.
-    pub const POLICY_UNLOAD: u16 = 0x0502;
-    /// Add an issuer key to the trust store.
-    pub const TRUST_ADD: u16 = 0x0510;
-    /// List the trust store.
-    pub const TRUST_LIST: u16 = 0x0511;
-    /// Remove an issuer key from the trust store.
-    pub const TRUST_REMOVE: u16 = 0x0512;
-    /// Verify an action permit and obtain a receipt.
-    pub const PERMIT_VERIFY: u16 = 0x0520;
-    /// Export the daemon's attestation public key.
-    pub const ATTEST_PUBLIC_KEY: u16 = 0x0530;
-
     /// Private use: never assigned by the protocol (test-only operations, experiments).
     pub const PRIVATE: RangeInclusive<u16> = 0xF000..=0xFFFF;
 }
@@ -168,27 +169,28 @@ mod tests {
     #[test]
     fn unassigned_and_reserved_values_are_unknown() {
         for v in [
-            0x0000,
-            0x0004,
-            0x010B,
-            0x0207,
-            reserved::SLOT_RESOLVE,
-            reserved::PERMIT_VERIFY,
-            0xF000,
-            0xFFFF,
+            0x0000, 0x0004, 0x010B, 0x0207, 0x0406, 0x0503, 0x0531, 0xF000, 0xFFFF,
         ] {
             assert_eq!(Opcode::from_u16(v), Err(WireError::UnknownOpcode(v)));
         }
     }
 
     #[test]
-    fn assigned_opcodes_stay_out_of_reserved_ranges() {
+    fn opcodes_sit_in_their_family_ranges() {
         for &op in Opcode::ALL {
             let v = op.as_u16();
             assert_ne!(v, 0);
-            assert!(!reserved::SLOTS.contains(&v), "{op:?}");
-            assert!(!reserved::POLICY.contains(&v), "{op:?}");
             assert!(!reserved::PRIVATE.contains(&v), "{op:?}");
+            let name = op.name();
+            assert_eq!(
+                reserved::SLOTS.contains(&v),
+                name.starts_with("Slot"),
+                "{op:?}"
+            );
+            let family6 = ["Policy", "Trust", "Permit", "Attest"]
+                .iter()
+                .any(|p| name.starts_with(p));
+            assert_eq!(reserved::POLICY.contains(&v), family6, "{op:?}");
         }
         assert!(Opcode::ALL.windows(2).all(|w| w[0] < w[1]));
     }

@@ -25,6 +25,8 @@ mod root {
         /// * File `session.fbs`
         /// * File `keys.fbs`
         /// * File `contexts.fbs`
+        /// * File `slots.fbs`
+        /// * File `permits.fbs`
         pub mod wire {
             ///  Bytes carried inline in the frame body.
             ///
@@ -15697,6 +15699,7558 @@ mod root {
                     )
                     .map_err(|error_kind| {
                         error_kind.with_error_location("[RandomRequestRef]", "read_as_root", 0)
+                    })
+                }
+            }
+
+            ///  Opcode SlotResolve (0x0400): the caller's per-connection id for the slot's key
+            ///  (answered with KeyCreatedResponse).
+            ///
+            /// Generated from these locations:
+            /// * Table `SlotResolveRequest` in the file `slots.fbs:12`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct SlotResolveRequest {
+                /// The field `name` in the table `SlotResolveRequest`
+                pub name: ::core::option::Option<::planus::alloc::string::String>,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for SlotResolveRequest {
+                fn default() -> Self {
+                    Self {
+                        name: ::core::default::Default::default(),
+                    }
+                }
+            }
+
+            impl SlotResolveRequest {
+                /// Creates a [SlotResolveRequestBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> SlotResolveRequestBuilder<()> {
+                    SlotResolveRequestBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_name: impl ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_name = field_name.prepare(builder);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<6> =
+                        ::core::default::Default::default();
+                    if prepared_name.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(0);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_name) = prepared_name {
+                                object_writer.write::<_, _, 4>(&prepared_name);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<SlotResolveRequest>> for SlotResolveRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotResolveRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<SlotResolveRequest>> for SlotResolveRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<SlotResolveRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<SlotResolveRequest> for SlotResolveRequest {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotResolveRequest> {
+                    SlotResolveRequest::create(builder, &self.name)
+                }
+            }
+
+            /// Builder for serializing an instance of the [SlotResolveRequest] type.
+            ///
+            /// Can be created using the [SlotResolveRequest::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct SlotResolveRequestBuilder<State>(State);
+
+            impl SlotResolveRequestBuilder<()> {
+                /// Setter for the [`name` field](SlotResolveRequest#structfield.name).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn name<T0>(self, value: T0) -> SlotResolveRequestBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    SlotResolveRequestBuilder((value,))
+                }
+
+                /// Sets the [`name` field](SlotResolveRequest#structfield.name) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn name_as_null(self) -> SlotResolveRequestBuilder<((),)> {
+                    self.name(())
+                }
+            }
+
+            impl<T0> SlotResolveRequestBuilder<(T0,)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [SlotResolveRequest].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotResolveRequest>
+                where
+                    Self: ::planus::WriteAsOffset<SlotResolveRequest>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>>
+                ::planus::WriteAs<::planus::Offset<SlotResolveRequest>>
+                for SlotResolveRequestBuilder<(T0,)>
+            {
+                type Prepared = ::planus::Offset<SlotResolveRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotResolveRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>>
+                ::planus::WriteAsOptional<::planus::Offset<SlotResolveRequest>>
+                for SlotResolveRequestBuilder<(T0,)>
+            {
+                type Prepared = ::planus::Offset<SlotResolveRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<SlotResolveRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>>
+                ::planus::WriteAsOffset<SlotResolveRequest> for SlotResolveRequestBuilder<(T0,)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotResolveRequest> {
+                    let (v0,) = &self.0;
+                    SlotResolveRequest::create(builder, v0)
+                }
+            }
+
+            /// Reference to a deserialized [SlotResolveRequest].
+            #[derive(Copy, Clone)]
+            pub struct SlotResolveRequestRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> SlotResolveRequestRef<'a> {
+                /// Getter for the [`name` field](SlotResolveRequest#structfield.name).
+                #[inline]
+                pub fn name(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(0, "SlotResolveRequest", "name")
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for SlotResolveRequestRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("SlotResolveRequestRef");
+                    if let ::core::option::Option::Some(field_name) = self.name().transpose() {
+                        f.field("name", &field_name);
+                    }
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<SlotResolveRequestRef<'a>> for SlotResolveRequest {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: SlotResolveRequestRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        name: value.name()?.map(::core::convert::Into::into),
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for SlotResolveRequestRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for SlotResolveRequestRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[SlotResolveRequestRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<SlotResolveRequest>> for SlotResolveRequest {
+                type Value = ::planus::Offset<SlotResolveRequest>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<SlotResolveRequest>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for SlotResolveRequestRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location("[SlotResolveRequestRef]", "read_as_root", 0)
+                    })
+                }
+            }
+
+            ///  Opcode SlotPersist (0x0401): copy an ephemeral key into a new slot (answered with Empty).
+            ///
+            /// Generated from these locations:
+            /// * Table `SlotPersistRequest` in the file `slots.fbs:17`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct SlotPersistRequest {
+                /// The field `key_id` in the table `SlotPersistRequest`
+                pub key_id: u64,
+                /// The field `name` in the table `SlotPersistRequest`
+                pub name: ::core::option::Option<::planus::alloc::string::String>,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for SlotPersistRequest {
+                fn default() -> Self {
+                    Self {
+                        key_id: 0,
+                        name: ::core::default::Default::default(),
+                    }
+                }
+            }
+
+            impl SlotPersistRequest {
+                /// Creates a [SlotPersistRequestBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> SlotPersistRequestBuilder<()> {
+                    SlotPersistRequestBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_key_id: impl ::planus::WriteAsDefault<u64, u64>,
+                    field_name: impl ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_key_id = field_key_id.prepare(builder, &0);
+                    let prepared_name = field_name.prepare(builder);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<8> =
+                        ::core::default::Default::default();
+                    if prepared_key_id.is_some() {
+                        table_writer.write_entry::<u64>(0);
+                    }
+                    if prepared_name.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(1);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_key_id) = prepared_key_id {
+                                object_writer.write::<_, _, 8>(&prepared_key_id);
+                            }
+                            if let ::core::option::Option::Some(prepared_name) = prepared_name {
+                                object_writer.write::<_, _, 4>(&prepared_name);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<SlotPersistRequest>> for SlotPersistRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotPersistRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<SlotPersistRequest>> for SlotPersistRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<SlotPersistRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<SlotPersistRequest> for SlotPersistRequest {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotPersistRequest> {
+                    SlotPersistRequest::create(builder, self.key_id, &self.name)
+                }
+            }
+
+            /// Builder for serializing an instance of the [SlotPersistRequest] type.
+            ///
+            /// Can be created using the [SlotPersistRequest::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct SlotPersistRequestBuilder<State>(State);
+
+            impl SlotPersistRequestBuilder<()> {
+                /// Setter for the [`key_id` field](SlotPersistRequest#structfield.key_id).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn key_id<T0>(self, value: T0) -> SlotPersistRequestBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                {
+                    SlotPersistRequestBuilder((value,))
+                }
+
+                /// Sets the [`key_id` field](SlotPersistRequest#structfield.key_id) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn key_id_as_default(
+                    self,
+                ) -> SlotPersistRequestBuilder<(::planus::DefaultValue,)> {
+                    self.key_id(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0> SlotPersistRequestBuilder<(T0,)> {
+                /// Setter for the [`name` field](SlotPersistRequest#structfield.name).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn name<T1>(self, value: T1) -> SlotPersistRequestBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    let (v0,) = self.0;
+                    SlotPersistRequestBuilder((v0, value))
+                }
+
+                /// Sets the [`name` field](SlotPersistRequest#structfield.name) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn name_as_null(self) -> SlotPersistRequestBuilder<(T0, ())> {
+                    self.name(())
+                }
+            }
+
+            impl<T0, T1> SlotPersistRequestBuilder<(T0, T1)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [SlotPersistRequest].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotPersistRequest>
+                where
+                    Self: ::planus::WriteAsOffset<SlotPersistRequest>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                > ::planus::WriteAs<::planus::Offset<SlotPersistRequest>>
+                for SlotPersistRequestBuilder<(T0, T1)>
+            {
+                type Prepared = ::planus::Offset<SlotPersistRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotPersistRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                > ::planus::WriteAsOptional<::planus::Offset<SlotPersistRequest>>
+                for SlotPersistRequestBuilder<(T0, T1)>
+            {
+                type Prepared = ::planus::Offset<SlotPersistRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<SlotPersistRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                > ::planus::WriteAsOffset<SlotPersistRequest>
+                for SlotPersistRequestBuilder<(T0, T1)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotPersistRequest> {
+                    let (v0, v1) = &self.0;
+                    SlotPersistRequest::create(builder, v0, v1)
+                }
+            }
+
+            /// Reference to a deserialized [SlotPersistRequest].
+            #[derive(Copy, Clone)]
+            pub struct SlotPersistRequestRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> SlotPersistRequestRef<'a> {
+                /// Getter for the [`key_id` field](SlotPersistRequest#structfield.key_id).
+                #[inline]
+                pub fn key_id(&self) -> ::planus::Result<u64> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(0, "SlotPersistRequest", "key_id")?
+                            .unwrap_or(0),
+                    )
+                }
+
+                /// Getter for the [`name` field](SlotPersistRequest#structfield.name).
+                #[inline]
+                pub fn name(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(1, "SlotPersistRequest", "name")
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for SlotPersistRequestRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("SlotPersistRequestRef");
+                    f.field("key_id", &self.key_id());
+                    if let ::core::option::Option::Some(field_name) = self.name().transpose() {
+                        f.field("name", &field_name);
+                    }
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<SlotPersistRequestRef<'a>> for SlotPersistRequest {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: SlotPersistRequestRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        key_id: ::core::convert::TryInto::try_into(value.key_id()?)?,
+                        name: value.name()?.map(::core::convert::Into::into),
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for SlotPersistRequestRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for SlotPersistRequestRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[SlotPersistRequestRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<SlotPersistRequest>> for SlotPersistRequest {
+                type Value = ::planus::Offset<SlotPersistRequest>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<SlotPersistRequest>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for SlotPersistRequestRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location("[SlotPersistRequestRef]", "read_as_root", 0)
+                    })
+                }
+            }
+
+            ///  Opcode SlotDelete (0x0402) (answered with Empty).
+            ///
+            /// Generated from these locations:
+            /// * Table `SlotDeleteRequest` in the file `slots.fbs:23`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct SlotDeleteRequest {
+                /// The field `name` in the table `SlotDeleteRequest`
+                pub name: ::core::option::Option<::planus::alloc::string::String>,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for SlotDeleteRequest {
+                fn default() -> Self {
+                    Self {
+                        name: ::core::default::Default::default(),
+                    }
+                }
+            }
+
+            impl SlotDeleteRequest {
+                /// Creates a [SlotDeleteRequestBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> SlotDeleteRequestBuilder<()> {
+                    SlotDeleteRequestBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_name: impl ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_name = field_name.prepare(builder);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<6> =
+                        ::core::default::Default::default();
+                    if prepared_name.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(0);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_name) = prepared_name {
+                                object_writer.write::<_, _, 4>(&prepared_name);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<SlotDeleteRequest>> for SlotDeleteRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotDeleteRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<SlotDeleteRequest>> for SlotDeleteRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<SlotDeleteRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<SlotDeleteRequest> for SlotDeleteRequest {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotDeleteRequest> {
+                    SlotDeleteRequest::create(builder, &self.name)
+                }
+            }
+
+            /// Builder for serializing an instance of the [SlotDeleteRequest] type.
+            ///
+            /// Can be created using the [SlotDeleteRequest::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct SlotDeleteRequestBuilder<State>(State);
+
+            impl SlotDeleteRequestBuilder<()> {
+                /// Setter for the [`name` field](SlotDeleteRequest#structfield.name).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn name<T0>(self, value: T0) -> SlotDeleteRequestBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    SlotDeleteRequestBuilder((value,))
+                }
+
+                /// Sets the [`name` field](SlotDeleteRequest#structfield.name) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn name_as_null(self) -> SlotDeleteRequestBuilder<((),)> {
+                    self.name(())
+                }
+            }
+
+            impl<T0> SlotDeleteRequestBuilder<(T0,)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [SlotDeleteRequest].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotDeleteRequest>
+                where
+                    Self: ::planus::WriteAsOffset<SlotDeleteRequest>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>>
+                ::planus::WriteAs<::planus::Offset<SlotDeleteRequest>>
+                for SlotDeleteRequestBuilder<(T0,)>
+            {
+                type Prepared = ::planus::Offset<SlotDeleteRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotDeleteRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>>
+                ::planus::WriteAsOptional<::planus::Offset<SlotDeleteRequest>>
+                for SlotDeleteRequestBuilder<(T0,)>
+            {
+                type Prepared = ::planus::Offset<SlotDeleteRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<SlotDeleteRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>>
+                ::planus::WriteAsOffset<SlotDeleteRequest> for SlotDeleteRequestBuilder<(T0,)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotDeleteRequest> {
+                    let (v0,) = &self.0;
+                    SlotDeleteRequest::create(builder, v0)
+                }
+            }
+
+            /// Reference to a deserialized [SlotDeleteRequest].
+            #[derive(Copy, Clone)]
+            pub struct SlotDeleteRequestRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> SlotDeleteRequestRef<'a> {
+                /// Getter for the [`name` field](SlotDeleteRequest#structfield.name).
+                #[inline]
+                pub fn name(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(0, "SlotDeleteRequest", "name")
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for SlotDeleteRequestRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("SlotDeleteRequestRef");
+                    if let ::core::option::Option::Some(field_name) = self.name().transpose() {
+                        f.field("name", &field_name);
+                    }
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<SlotDeleteRequestRef<'a>> for SlotDeleteRequest {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: SlotDeleteRequestRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        name: value.name()?.map(::core::convert::Into::into),
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for SlotDeleteRequestRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for SlotDeleteRequestRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[SlotDeleteRequestRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<SlotDeleteRequest>> for SlotDeleteRequest {
+                type Value = ::planus::Offset<SlotDeleteRequest>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<SlotDeleteRequest>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for SlotDeleteRequestRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location("[SlotDeleteRequestRef]", "read_as_root", 0)
+                    })
+                }
+            }
+
+            ///  Opcode SlotList (0x0403).
+            ///
+            /// Generated from these locations:
+            /// * Table `SlotListRequest` in the file `slots.fbs:28`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct SlotListRequest {}
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for SlotListRequest {
+                fn default() -> Self {
+                    Self {}
+                }
+            }
+
+            impl SlotListRequest {
+                /// Creates a [SlotListRequestBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> SlotListRequestBuilder<()> {
+                    SlotListRequestBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                    let table_writer: ::planus::table_writer::TableWriter<4> =
+                        ::core::default::Default::default();
+                    unsafe {
+                        table_writer.finish(builder, |_table_writer| {});
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<SlotListRequest>> for SlotListRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotListRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<SlotListRequest>> for SlotListRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<SlotListRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<SlotListRequest> for SlotListRequest {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotListRequest> {
+                    SlotListRequest::create(builder)
+                }
+            }
+
+            /// Builder for serializing an instance of the [SlotListRequest] type.
+            ///
+            /// Can be created using the [SlotListRequest::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct SlotListRequestBuilder<State>(State);
+
+            impl SlotListRequestBuilder<()> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [SlotListRequest].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotListRequest>
+                where
+                    Self: ::planus::WriteAsOffset<SlotListRequest>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<SlotListRequest>> for SlotListRequestBuilder<()> {
+                type Prepared = ::planus::Offset<SlotListRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotListRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<SlotListRequest>> for SlotListRequestBuilder<()> {
+                type Prepared = ::planus::Offset<SlotListRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<SlotListRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<SlotListRequest> for SlotListRequestBuilder<()> {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotListRequest> {
+                    SlotListRequest::create(builder)
+                }
+            }
+
+            /// Reference to a deserialized [SlotListRequest].
+            #[derive(Copy, Clone)]
+            pub struct SlotListRequestRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> SlotListRequestRef<'a> {}
+
+            impl<'a> ::core::fmt::Debug for SlotListRequestRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("SlotListRequestRef");
+
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<SlotListRequestRef<'a>> for SlotListRequest {
+                type Error = ::planus::Error;
+
+                fn try_from(_value: SlotListRequestRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {})
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for SlotListRequestRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for SlotListRequestRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[SlotListRequestRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<SlotListRequest>> for SlotListRequest {
+                type Value = ::planus::Offset<SlotListRequest>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<SlotListRequest>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for SlotListRequestRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location("[SlotListRequestRef]", "read_as_root", 0)
+                    })
+                }
+            }
+
+            ///  One slot as the caller may see it. `grants` is packed little-endian
+            ///  `(uid: u32, permissions: u32)` pairs, shown to the owner and admins only.
+            ///
+            /// Generated from these locations:
+            /// * Table `SlotEntry` in the file `slots.fbs:32`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct SlotEntry {
+                /// The field `name` in the table `SlotEntry`
+                pub name: ::core::option::Option<::planus::alloc::string::String>,
+                /// The field `algorithm` in the table `SlotEntry`
+                pub algorithm: ::core::option::Option<::planus::alloc::string::String>,
+                /// The field `owner_uid` in the table `SlotEntry`
+                pub owner_uid: u32,
+                /// The field `permissions` in the table `SlotEntry`
+                pub permissions: u32,
+                /// The field `effective` in the table `SlotEntry`
+                pub effective: u32,
+                /// The field `exportable` in the table `SlotEntry`
+                pub exportable: bool,
+                /// The field `created_unix_ms` in the table `SlotEntry`
+                pub created_unix_ms: u64,
+                /// The field `grants` in the table `SlotEntry`
+                pub grants: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for SlotEntry {
+                fn default() -> Self {
+                    Self {
+                        name: ::core::default::Default::default(),
+                        algorithm: ::core::default::Default::default(),
+                        owner_uid: 0,
+                        permissions: 0,
+                        effective: 0,
+                        exportable: false,
+                        created_unix_ms: 0,
+                        grants: ::core::default::Default::default(),
+                    }
+                }
+            }
+
+            impl SlotEntry {
+                /// Creates a [SlotEntryBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> SlotEntryBuilder<()> {
+                    SlotEntryBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_name: impl ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    field_algorithm: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
+                    field_owner_uid: impl ::planus::WriteAsDefault<u32, u32>,
+                    field_permissions: impl ::planus::WriteAsDefault<u32, u32>,
+                    field_effective: impl ::planus::WriteAsDefault<u32, u32>,
+                    field_exportable: impl ::planus::WriteAsDefault<bool, bool>,
+                    field_created_unix_ms: impl ::planus::WriteAsDefault<u64, u64>,
+                    field_grants: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_name = field_name.prepare(builder);
+                    let prepared_algorithm = field_algorithm.prepare(builder);
+                    let prepared_owner_uid = field_owner_uid.prepare(builder, &0);
+                    let prepared_permissions = field_permissions.prepare(builder, &0);
+                    let prepared_effective = field_effective.prepare(builder, &0);
+                    let prepared_exportable = field_exportable.prepare(builder, &false);
+                    let prepared_created_unix_ms = field_created_unix_ms.prepare(builder, &0);
+                    let prepared_grants = field_grants.prepare(builder);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<20> =
+                        ::core::default::Default::default();
+                    if prepared_created_unix_ms.is_some() {
+                        table_writer.write_entry::<u64>(6);
+                    }
+                    if prepared_name.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(0);
+                    }
+                    if prepared_algorithm.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(1);
+                    }
+                    if prepared_owner_uid.is_some() {
+                        table_writer.write_entry::<u32>(2);
+                    }
+                    if prepared_permissions.is_some() {
+                        table_writer.write_entry::<u32>(3);
+                    }
+                    if prepared_effective.is_some() {
+                        table_writer.write_entry::<u32>(4);
+                    }
+                    if prepared_grants.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[u8]>>(7);
+                    }
+                    if prepared_exportable.is_some() {
+                        table_writer.write_entry::<bool>(5);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_created_unix_ms) =
+                                prepared_created_unix_ms
+                            {
+                                object_writer.write::<_, _, 8>(&prepared_created_unix_ms);
+                            }
+                            if let ::core::option::Option::Some(prepared_name) = prepared_name {
+                                object_writer.write::<_, _, 4>(&prepared_name);
+                            }
+                            if let ::core::option::Option::Some(prepared_algorithm) =
+                                prepared_algorithm
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_algorithm);
+                            }
+                            if let ::core::option::Option::Some(prepared_owner_uid) =
+                                prepared_owner_uid
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_owner_uid);
+                            }
+                            if let ::core::option::Option::Some(prepared_permissions) =
+                                prepared_permissions
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_permissions);
+                            }
+                            if let ::core::option::Option::Some(prepared_effective) =
+                                prepared_effective
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_effective);
+                            }
+                            if let ::core::option::Option::Some(prepared_grants) = prepared_grants {
+                                object_writer.write::<_, _, 4>(&prepared_grants);
+                            }
+                            if let ::core::option::Option::Some(prepared_exportable) =
+                                prepared_exportable
+                            {
+                                object_writer.write::<_, _, 1>(&prepared_exportable);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<SlotEntry>> for SlotEntry {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<SlotEntry> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<SlotEntry>> for SlotEntry {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<SlotEntry>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<SlotEntry> for SlotEntry {
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<SlotEntry> {
+                    SlotEntry::create(
+                        builder,
+                        &self.name,
+                        &self.algorithm,
+                        self.owner_uid,
+                        self.permissions,
+                        self.effective,
+                        self.exportable,
+                        self.created_unix_ms,
+                        &self.grants,
+                    )
+                }
+            }
+
+            /// Builder for serializing an instance of the [SlotEntry] type.
+            ///
+            /// Can be created using the [SlotEntry::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct SlotEntryBuilder<State>(State);
+
+            impl SlotEntryBuilder<()> {
+                /// Setter for the [`name` field](SlotEntry#structfield.name).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn name<T0>(self, value: T0) -> SlotEntryBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    SlotEntryBuilder((value,))
+                }
+
+                /// Sets the [`name` field](SlotEntry#structfield.name) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn name_as_null(self) -> SlotEntryBuilder<((),)> {
+                    self.name(())
+                }
+            }
+
+            impl<T0> SlotEntryBuilder<(T0,)> {
+                /// Setter for the [`algorithm` field](SlotEntry#structfield.algorithm).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn algorithm<T1>(self, value: T1) -> SlotEntryBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    let (v0,) = self.0;
+                    SlotEntryBuilder((v0, value))
+                }
+
+                /// Sets the [`algorithm` field](SlotEntry#structfield.algorithm) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn algorithm_as_null(self) -> SlotEntryBuilder<(T0, ())> {
+                    self.algorithm(())
+                }
+            }
+
+            impl<T0, T1> SlotEntryBuilder<(T0, T1)> {
+                /// Setter for the [`owner_uid` field](SlotEntry#structfield.owner_uid).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn owner_uid<T2>(self, value: T2) -> SlotEntryBuilder<(T0, T1, T2)>
+                where
+                    T2: ::planus::WriteAsDefault<u32, u32>,
+                {
+                    let (v0, v1) = self.0;
+                    SlotEntryBuilder((v0, v1, value))
+                }
+
+                /// Sets the [`owner_uid` field](SlotEntry#structfield.owner_uid) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn owner_uid_as_default(
+                    self,
+                ) -> SlotEntryBuilder<(T0, T1, ::planus::DefaultValue)> {
+                    self.owner_uid(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1, T2> SlotEntryBuilder<(T0, T1, T2)> {
+                /// Setter for the [`permissions` field](SlotEntry#structfield.permissions).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn permissions<T3>(self, value: T3) -> SlotEntryBuilder<(T0, T1, T2, T3)>
+                where
+                    T3: ::planus::WriteAsDefault<u32, u32>,
+                {
+                    let (v0, v1, v2) = self.0;
+                    SlotEntryBuilder((v0, v1, v2, value))
+                }
+
+                /// Sets the [`permissions` field](SlotEntry#structfield.permissions) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn permissions_as_default(
+                    self,
+                ) -> SlotEntryBuilder<(T0, T1, T2, ::planus::DefaultValue)> {
+                    self.permissions(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1, T2, T3> SlotEntryBuilder<(T0, T1, T2, T3)> {
+                /// Setter for the [`effective` field](SlotEntry#structfield.effective).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn effective<T4>(self, value: T4) -> SlotEntryBuilder<(T0, T1, T2, T3, T4)>
+                where
+                    T4: ::planus::WriteAsDefault<u32, u32>,
+                {
+                    let (v0, v1, v2, v3) = self.0;
+                    SlotEntryBuilder((v0, v1, v2, v3, value))
+                }
+
+                /// Sets the [`effective` field](SlotEntry#structfield.effective) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn effective_as_default(
+                    self,
+                ) -> SlotEntryBuilder<(T0, T1, T2, T3, ::planus::DefaultValue)> {
+                    self.effective(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4> SlotEntryBuilder<(T0, T1, T2, T3, T4)> {
+                /// Setter for the [`exportable` field](SlotEntry#structfield.exportable).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn exportable<T5>(self, value: T5) -> SlotEntryBuilder<(T0, T1, T2, T3, T4, T5)>
+                where
+                    T5: ::planus::WriteAsDefault<bool, bool>,
+                {
+                    let (v0, v1, v2, v3, v4) = self.0;
+                    SlotEntryBuilder((v0, v1, v2, v3, v4, value))
+                }
+
+                /// Sets the [`exportable` field](SlotEntry#structfield.exportable) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn exportable_as_default(
+                    self,
+                ) -> SlotEntryBuilder<(T0, T1, T2, T3, T4, ::planus::DefaultValue)>
+                {
+                    self.exportable(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5> SlotEntryBuilder<(T0, T1, T2, T3, T4, T5)> {
+                /// Setter for the [`created_unix_ms` field](SlotEntry#structfield.created_unix_ms).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn created_unix_ms<T6>(
+                    self,
+                    value: T6,
+                ) -> SlotEntryBuilder<(T0, T1, T2, T3, T4, T5, T6)>
+                where
+                    T6: ::planus::WriteAsDefault<u64, u64>,
+                {
+                    let (v0, v1, v2, v3, v4, v5) = self.0;
+                    SlotEntryBuilder((v0, v1, v2, v3, v4, v5, value))
+                }
+
+                /// Sets the [`created_unix_ms` field](SlotEntry#structfield.created_unix_ms) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn created_unix_ms_as_default(
+                    self,
+                ) -> SlotEntryBuilder<(T0, T1, T2, T3, T4, T5, ::planus::DefaultValue)>
+                {
+                    self.created_unix_ms(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6> SlotEntryBuilder<(T0, T1, T2, T3, T4, T5, T6)> {
+                /// Setter for the [`grants` field](SlotEntry#structfield.grants).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn grants<T7>(
+                    self,
+                    value: T7,
+                ) -> SlotEntryBuilder<(T0, T1, T2, T3, T4, T5, T6, T7)>
+                where
+                    T7: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                {
+                    let (v0, v1, v2, v3, v4, v5, v6) = self.0;
+                    SlotEntryBuilder((v0, v1, v2, v3, v4, v5, v6, value))
+                }
+
+                /// Sets the [`grants` field](SlotEntry#structfield.grants) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn grants_as_null(self) -> SlotEntryBuilder<(T0, T1, T2, T3, T4, T5, T6, ())> {
+                    self.grants(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6, T7> SlotEntryBuilder<(T0, T1, T2, T3, T4, T5, T6, T7)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [SlotEntry].
+                #[inline]
+                pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<SlotEntry>
+                where
+                    Self: ::planus::WriteAsOffset<SlotEntry>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T2: ::planus::WriteAsDefault<u32, u32>,
+                    T3: ::planus::WriteAsDefault<u32, u32>,
+                    T4: ::planus::WriteAsDefault<u32, u32>,
+                    T5: ::planus::WriteAsDefault<bool, bool>,
+                    T6: ::planus::WriteAsDefault<u64, u64>,
+                    T7: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                > ::planus::WriteAs<::planus::Offset<SlotEntry>>
+                for SlotEntryBuilder<(T0, T1, T2, T3, T4, T5, T6, T7)>
+            {
+                type Prepared = ::planus::Offset<SlotEntry>;
+
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<SlotEntry> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T2: ::planus::WriteAsDefault<u32, u32>,
+                    T3: ::planus::WriteAsDefault<u32, u32>,
+                    T4: ::planus::WriteAsDefault<u32, u32>,
+                    T5: ::planus::WriteAsDefault<bool, bool>,
+                    T6: ::planus::WriteAsDefault<u64, u64>,
+                    T7: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                > ::planus::WriteAsOptional<::planus::Offset<SlotEntry>>
+                for SlotEntryBuilder<(T0, T1, T2, T3, T4, T5, T6, T7)>
+            {
+                type Prepared = ::planus::Offset<SlotEntry>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<SlotEntry>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T2: ::planus::WriteAsDefault<u32, u32>,
+                    T3: ::planus::WriteAsDefault<u32, u32>,
+                    T4: ::planus::WriteAsDefault<u32, u32>,
+                    T5: ::planus::WriteAsDefault<bool, bool>,
+                    T6: ::planus::WriteAsDefault<u64, u64>,
+                    T7: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                > ::planus::WriteAsOffset<SlotEntry>
+                for SlotEntryBuilder<(T0, T1, T2, T3, T4, T5, T6, T7)>
+            {
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<SlotEntry> {
+                    let (v0, v1, v2, v3, v4, v5, v6, v7) = &self.0;
+                    SlotEntry::create(builder, v0, v1, v2, v3, v4, v5, v6, v7)
+                }
+            }
+
+            /// Reference to a deserialized [SlotEntry].
+            #[derive(Copy, Clone)]
+            pub struct SlotEntryRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+            impl<'a> SlotEntryRef<'a> {
+                /// Getter for the [`name` field](SlotEntry#structfield.name).
+                #[inline]
+                pub fn name(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(0, "SlotEntry", "name")
+                }
+
+                /// Getter for the [`algorithm` field](SlotEntry#structfield.algorithm).
+                #[inline]
+                pub fn algorithm(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(1, "SlotEntry", "algorithm")
+                }
+
+                /// Getter for the [`owner_uid` field](SlotEntry#structfield.owner_uid).
+                #[inline]
+                pub fn owner_uid(&self) -> ::planus::Result<u32> {
+                    ::core::result::Result::Ok(
+                        self.0.access(2, "SlotEntry", "owner_uid")?.unwrap_or(0),
+                    )
+                }
+
+                /// Getter for the [`permissions` field](SlotEntry#structfield.permissions).
+                #[inline]
+                pub fn permissions(&self) -> ::planus::Result<u32> {
+                    ::core::result::Result::Ok(
+                        self.0.access(3, "SlotEntry", "permissions")?.unwrap_or(0),
+                    )
+                }
+
+                /// Getter for the [`effective` field](SlotEntry#structfield.effective).
+                #[inline]
+                pub fn effective(&self) -> ::planus::Result<u32> {
+                    ::core::result::Result::Ok(
+                        self.0.access(4, "SlotEntry", "effective")?.unwrap_or(0),
+                    )
+                }
+
+                /// Getter for the [`exportable` field](SlotEntry#structfield.exportable).
+                #[inline]
+                pub fn exportable(&self) -> ::planus::Result<bool> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(5, "SlotEntry", "exportable")?
+                            .unwrap_or(false),
+                    )
+                }
+
+                /// Getter for the [`created_unix_ms` field](SlotEntry#structfield.created_unix_ms).
+                #[inline]
+                pub fn created_unix_ms(&self) -> ::planus::Result<u64> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(6, "SlotEntry", "created_unix_ms")?
+                            .unwrap_or(0),
+                    )
+                }
+
+                /// Getter for the [`grants` field](SlotEntry#structfield.grants).
+                #[inline]
+                pub fn grants(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
+                    self.0.access(7, "SlotEntry", "grants")
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for SlotEntryRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("SlotEntryRef");
+                    if let ::core::option::Option::Some(field_name) = self.name().transpose() {
+                        f.field("name", &field_name);
+                    }
+                    if let ::core::option::Option::Some(field_algorithm) =
+                        self.algorithm().transpose()
+                    {
+                        f.field("algorithm", &field_algorithm);
+                    }
+                    f.field("owner_uid", &self.owner_uid());
+                    f.field("permissions", &self.permissions());
+                    f.field("effective", &self.effective());
+                    f.field("exportable", &self.exportable());
+                    f.field("created_unix_ms", &self.created_unix_ms());
+                    if let ::core::option::Option::Some(field_grants) = self.grants().transpose() {
+                        f.field("grants", &field_grants);
+                    }
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<SlotEntryRef<'a>> for SlotEntry {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: SlotEntryRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        name: value.name()?.map(::core::convert::Into::into),
+                        algorithm: value.algorithm()?.map(::core::convert::Into::into),
+                        owner_uid: ::core::convert::TryInto::try_into(value.owner_uid()?)?,
+                        permissions: ::core::convert::TryInto::try_into(value.permissions()?)?,
+                        effective: ::core::convert::TryInto::try_into(value.effective()?)?,
+                        exportable: ::core::convert::TryInto::try_into(value.exportable()?)?,
+                        created_unix_ms: ::core::convert::TryInto::try_into(
+                            value.created_unix_ms()?,
+                        )?,
+                        grants: value.grants()?.map(|v| v.to_vec()),
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for SlotEntryRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for SlotEntryRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[SlotEntryRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<SlotEntry>> for SlotEntry {
+                type Value = ::planus::Offset<SlotEntry>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<SlotEntry>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for SlotEntryRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location("[SlotEntryRef]", "read_as_root", 0)
+                    })
+                }
+            }
+
+            ///  Reply to SlotList.
+            ///
+            /// Generated from these locations:
+            /// * Table `SlotListResponse` in the file `slots.fbs:44`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct SlotListResponse {
+                /// The field `slots` in the table `SlotListResponse`
+                pub slots: ::core::option::Option<::planus::alloc::vec::Vec<self::SlotEntry>>,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for SlotListResponse {
+                fn default() -> Self {
+                    Self {
+                        slots: ::core::default::Default::default(),
+                    }
+                }
+            }
+
+            impl SlotListResponse {
+                /// Creates a [SlotListResponseBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> SlotListResponseBuilder<()> {
+                    SlotListResponseBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_slots: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::SlotEntry>]>,
+                    >,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_slots = field_slots.prepare(builder);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<6> =
+                        ::core::default::Default::default();
+                    if prepared_slots.is_some() {
+                        table_writer
+                            .write_entry::<::planus::Offset<[::planus::Offset<self::SlotEntry>]>>(
+                                0,
+                            );
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_slots) = prepared_slots {
+                                object_writer.write::<_, _, 4>(&prepared_slots);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<SlotListResponse>> for SlotListResponse {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotListResponse> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<SlotListResponse>> for SlotListResponse {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<SlotListResponse>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<SlotListResponse> for SlotListResponse {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotListResponse> {
+                    SlotListResponse::create(builder, &self.slots)
+                }
+            }
+
+            /// Builder for serializing an instance of the [SlotListResponse] type.
+            ///
+            /// Can be created using the [SlotListResponse::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct SlotListResponseBuilder<State>(State);
+
+            impl SlotListResponseBuilder<()> {
+                /// Setter for the [`slots` field](SlotListResponse#structfield.slots).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn slots<T0>(self, value: T0) -> SlotListResponseBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::SlotEntry>]>,
+                    >,
+                {
+                    SlotListResponseBuilder((value,))
+                }
+
+                /// Sets the [`slots` field](SlotListResponse#structfield.slots) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn slots_as_null(self) -> SlotListResponseBuilder<((),)> {
+                    self.slots(())
+                }
+            }
+
+            impl<T0> SlotListResponseBuilder<(T0,)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [SlotListResponse].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotListResponse>
+                where
+                    Self: ::planus::WriteAsOffset<SlotListResponse>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::SlotEntry>]>,
+                    >,
+                > ::planus::WriteAs<::planus::Offset<SlotListResponse>>
+                for SlotListResponseBuilder<(T0,)>
+            {
+                type Prepared = ::planus::Offset<SlotListResponse>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotListResponse> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::SlotEntry>]>,
+                    >,
+                > ::planus::WriteAsOptional<::planus::Offset<SlotListResponse>>
+                for SlotListResponseBuilder<(T0,)>
+            {
+                type Prepared = ::planus::Offset<SlotListResponse>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<SlotListResponse>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::SlotEntry>]>,
+                    >,
+                > ::planus::WriteAsOffset<SlotListResponse> for SlotListResponseBuilder<(T0,)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotListResponse> {
+                    let (v0,) = &self.0;
+                    SlotListResponse::create(builder, v0)
+                }
+            }
+
+            /// Reference to a deserialized [SlotListResponse].
+            #[derive(Copy, Clone)]
+            pub struct SlotListResponseRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> SlotListResponseRef<'a> {
+                /// Getter for the [`slots` field](SlotListResponse#structfield.slots).
+                #[inline]
+                pub fn slots(
+                    &self,
+                ) -> ::planus::Result<
+                    ::core::option::Option<
+                        ::planus::Vector<'a, ::planus::Result<self::SlotEntryRef<'a>>>,
+                    >,
+                > {
+                    self.0.access(0, "SlotListResponse", "slots")
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for SlotListResponseRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("SlotListResponseRef");
+                    if let ::core::option::Option::Some(field_slots) = self.slots().transpose() {
+                        f.field("slots", &field_slots);
+                    }
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<SlotListResponseRef<'a>> for SlotListResponse {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: SlotListResponseRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        slots: if let ::core::option::Option::Some(slots) = value.slots()? {
+                            ::core::option::Option::Some(slots.to_vec_result()?)
+                        } else {
+                            ::core::option::Option::None
+                        },
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for SlotListResponseRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for SlotListResponseRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[SlotListResponseRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<SlotListResponse>> for SlotListResponse {
+                type Value = ::planus::Offset<SlotListResponse>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<SlotListResponse>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for SlotListResponseRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location("[SlotListResponseRef]", "read_as_root", 0)
+                    })
+                }
+            }
+
+            ///  Opcode SlotGrant (0x0404) (answered with Empty).
+            ///
+            /// Generated from these locations:
+            /// * Table `SlotGrantRequest` in the file `slots.fbs:49`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct SlotGrantRequest {
+                /// The field `name` in the table `SlotGrantRequest`
+                pub name: ::core::option::Option<::planus::alloc::string::String>,
+                /// The field `uid` in the table `SlotGrantRequest`
+                pub uid: u32,
+                /// The field `permissions` in the table `SlotGrantRequest`
+                pub permissions: u32,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for SlotGrantRequest {
+                fn default() -> Self {
+                    Self {
+                        name: ::core::default::Default::default(),
+                        uid: 0,
+                        permissions: 0,
+                    }
+                }
+            }
+
+            impl SlotGrantRequest {
+                /// Creates a [SlotGrantRequestBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> SlotGrantRequestBuilder<()> {
+                    SlotGrantRequestBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_name: impl ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    field_uid: impl ::planus::WriteAsDefault<u32, u32>,
+                    field_permissions: impl ::planus::WriteAsDefault<u32, u32>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_name = field_name.prepare(builder);
+                    let prepared_uid = field_uid.prepare(builder, &0);
+                    let prepared_permissions = field_permissions.prepare(builder, &0);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<10> =
+                        ::core::default::Default::default();
+                    if prepared_name.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(0);
+                    }
+                    if prepared_uid.is_some() {
+                        table_writer.write_entry::<u32>(1);
+                    }
+                    if prepared_permissions.is_some() {
+                        table_writer.write_entry::<u32>(2);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_name) = prepared_name {
+                                object_writer.write::<_, _, 4>(&prepared_name);
+                            }
+                            if let ::core::option::Option::Some(prepared_uid) = prepared_uid {
+                                object_writer.write::<_, _, 4>(&prepared_uid);
+                            }
+                            if let ::core::option::Option::Some(prepared_permissions) =
+                                prepared_permissions
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_permissions);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<SlotGrantRequest>> for SlotGrantRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotGrantRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<SlotGrantRequest>> for SlotGrantRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<SlotGrantRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<SlotGrantRequest> for SlotGrantRequest {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotGrantRequest> {
+                    SlotGrantRequest::create(builder, &self.name, self.uid, self.permissions)
+                }
+            }
+
+            /// Builder for serializing an instance of the [SlotGrantRequest] type.
+            ///
+            /// Can be created using the [SlotGrantRequest::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct SlotGrantRequestBuilder<State>(State);
+
+            impl SlotGrantRequestBuilder<()> {
+                /// Setter for the [`name` field](SlotGrantRequest#structfield.name).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn name<T0>(self, value: T0) -> SlotGrantRequestBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    SlotGrantRequestBuilder((value,))
+                }
+
+                /// Sets the [`name` field](SlotGrantRequest#structfield.name) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn name_as_null(self) -> SlotGrantRequestBuilder<((),)> {
+                    self.name(())
+                }
+            }
+
+            impl<T0> SlotGrantRequestBuilder<(T0,)> {
+                /// Setter for the [`uid` field](SlotGrantRequest#structfield.uid).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn uid<T1>(self, value: T1) -> SlotGrantRequestBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                {
+                    let (v0,) = self.0;
+                    SlotGrantRequestBuilder((v0, value))
+                }
+
+                /// Sets the [`uid` field](SlotGrantRequest#structfield.uid) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn uid_as_default(
+                    self,
+                ) -> SlotGrantRequestBuilder<(T0, ::planus::DefaultValue)> {
+                    self.uid(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1> SlotGrantRequestBuilder<(T0, T1)> {
+                /// Setter for the [`permissions` field](SlotGrantRequest#structfield.permissions).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn permissions<T2>(self, value: T2) -> SlotGrantRequestBuilder<(T0, T1, T2)>
+                where
+                    T2: ::planus::WriteAsDefault<u32, u32>,
+                {
+                    let (v0, v1) = self.0;
+                    SlotGrantRequestBuilder((v0, v1, value))
+                }
+
+                /// Sets the [`permissions` field](SlotGrantRequest#structfield.permissions) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn permissions_as_default(
+                    self,
+                ) -> SlotGrantRequestBuilder<(T0, T1, ::planus::DefaultValue)> {
+                    self.permissions(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1, T2> SlotGrantRequestBuilder<(T0, T1, T2)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [SlotGrantRequest].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotGrantRequest>
+                where
+                    Self: ::planus::WriteAsOffset<SlotGrantRequest>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                    T2: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAs<::planus::Offset<SlotGrantRequest>>
+                for SlotGrantRequestBuilder<(T0, T1, T2)>
+            {
+                type Prepared = ::planus::Offset<SlotGrantRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotGrantRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                    T2: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAsOptional<::planus::Offset<SlotGrantRequest>>
+                for SlotGrantRequestBuilder<(T0, T1, T2)>
+            {
+                type Prepared = ::planus::Offset<SlotGrantRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<SlotGrantRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                    T2: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAsOffset<SlotGrantRequest>
+                for SlotGrantRequestBuilder<(T0, T1, T2)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotGrantRequest> {
+                    let (v0, v1, v2) = &self.0;
+                    SlotGrantRequest::create(builder, v0, v1, v2)
+                }
+            }
+
+            /// Reference to a deserialized [SlotGrantRequest].
+            #[derive(Copy, Clone)]
+            pub struct SlotGrantRequestRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> SlotGrantRequestRef<'a> {
+                /// Getter for the [`name` field](SlotGrantRequest#structfield.name).
+                #[inline]
+                pub fn name(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(0, "SlotGrantRequest", "name")
+                }
+
+                /// Getter for the [`uid` field](SlotGrantRequest#structfield.uid).
+                #[inline]
+                pub fn uid(&self) -> ::planus::Result<u32> {
+                    ::core::result::Result::Ok(
+                        self.0.access(1, "SlotGrantRequest", "uid")?.unwrap_or(0),
+                    )
+                }
+
+                /// Getter for the [`permissions` field](SlotGrantRequest#structfield.permissions).
+                #[inline]
+                pub fn permissions(&self) -> ::planus::Result<u32> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(2, "SlotGrantRequest", "permissions")?
+                            .unwrap_or(0),
+                    )
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for SlotGrantRequestRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("SlotGrantRequestRef");
+                    if let ::core::option::Option::Some(field_name) = self.name().transpose() {
+                        f.field("name", &field_name);
+                    }
+                    f.field("uid", &self.uid());
+                    f.field("permissions", &self.permissions());
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<SlotGrantRequestRef<'a>> for SlotGrantRequest {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: SlotGrantRequestRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        name: value.name()?.map(::core::convert::Into::into),
+                        uid: ::core::convert::TryInto::try_into(value.uid()?)?,
+                        permissions: ::core::convert::TryInto::try_into(value.permissions()?)?,
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for SlotGrantRequestRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for SlotGrantRequestRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[SlotGrantRequestRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<SlotGrantRequest>> for SlotGrantRequest {
+                type Value = ::planus::Offset<SlotGrantRequest>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<SlotGrantRequest>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for SlotGrantRequestRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location("[SlotGrantRequestRef]", "read_as_root", 0)
+                    })
+                }
+            }
+
+            ///  Opcode SlotRevoke (0x0405) (answered with Empty).
+            ///
+            /// Generated from these locations:
+            /// * Table `SlotRevokeRequest` in the file `slots.fbs:56`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct SlotRevokeRequest {
+                /// The field `name` in the table `SlotRevokeRequest`
+                pub name: ::core::option::Option<::planus::alloc::string::String>,
+                /// The field `uid` in the table `SlotRevokeRequest`
+                pub uid: u32,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for SlotRevokeRequest {
+                fn default() -> Self {
+                    Self {
+                        name: ::core::default::Default::default(),
+                        uid: 0,
+                    }
+                }
+            }
+
+            impl SlotRevokeRequest {
+                /// Creates a [SlotRevokeRequestBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> SlotRevokeRequestBuilder<()> {
+                    SlotRevokeRequestBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_name: impl ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    field_uid: impl ::planus::WriteAsDefault<u32, u32>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_name = field_name.prepare(builder);
+                    let prepared_uid = field_uid.prepare(builder, &0);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<8> =
+                        ::core::default::Default::default();
+                    if prepared_name.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(0);
+                    }
+                    if prepared_uid.is_some() {
+                        table_writer.write_entry::<u32>(1);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_name) = prepared_name {
+                                object_writer.write::<_, _, 4>(&prepared_name);
+                            }
+                            if let ::core::option::Option::Some(prepared_uid) = prepared_uid {
+                                object_writer.write::<_, _, 4>(&prepared_uid);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<SlotRevokeRequest>> for SlotRevokeRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotRevokeRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<SlotRevokeRequest>> for SlotRevokeRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<SlotRevokeRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<SlotRevokeRequest> for SlotRevokeRequest {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotRevokeRequest> {
+                    SlotRevokeRequest::create(builder, &self.name, self.uid)
+                }
+            }
+
+            /// Builder for serializing an instance of the [SlotRevokeRequest] type.
+            ///
+            /// Can be created using the [SlotRevokeRequest::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct SlotRevokeRequestBuilder<State>(State);
+
+            impl SlotRevokeRequestBuilder<()> {
+                /// Setter for the [`name` field](SlotRevokeRequest#structfield.name).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn name<T0>(self, value: T0) -> SlotRevokeRequestBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    SlotRevokeRequestBuilder((value,))
+                }
+
+                /// Sets the [`name` field](SlotRevokeRequest#structfield.name) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn name_as_null(self) -> SlotRevokeRequestBuilder<((),)> {
+                    self.name(())
+                }
+            }
+
+            impl<T0> SlotRevokeRequestBuilder<(T0,)> {
+                /// Setter for the [`uid` field](SlotRevokeRequest#structfield.uid).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn uid<T1>(self, value: T1) -> SlotRevokeRequestBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                {
+                    let (v0,) = self.0;
+                    SlotRevokeRequestBuilder((v0, value))
+                }
+
+                /// Sets the [`uid` field](SlotRevokeRequest#structfield.uid) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn uid_as_default(
+                    self,
+                ) -> SlotRevokeRequestBuilder<(T0, ::planus::DefaultValue)> {
+                    self.uid(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1> SlotRevokeRequestBuilder<(T0, T1)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [SlotRevokeRequest].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotRevokeRequest>
+                where
+                    Self: ::planus::WriteAsOffset<SlotRevokeRequest>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAs<::planus::Offset<SlotRevokeRequest>>
+                for SlotRevokeRequestBuilder<(T0, T1)>
+            {
+                type Prepared = ::planus::Offset<SlotRevokeRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotRevokeRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAsOptional<::planus::Offset<SlotRevokeRequest>>
+                for SlotRevokeRequestBuilder<(T0, T1)>
+            {
+                type Prepared = ::planus::Offset<SlotRevokeRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<SlotRevokeRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAsOffset<SlotRevokeRequest>
+                for SlotRevokeRequestBuilder<(T0, T1)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotRevokeRequest> {
+                    let (v0, v1) = &self.0;
+                    SlotRevokeRequest::create(builder, v0, v1)
+                }
+            }
+
+            /// Reference to a deserialized [SlotRevokeRequest].
+            #[derive(Copy, Clone)]
+            pub struct SlotRevokeRequestRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> SlotRevokeRequestRef<'a> {
+                /// Getter for the [`name` field](SlotRevokeRequest#structfield.name).
+                #[inline]
+                pub fn name(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(0, "SlotRevokeRequest", "name")
+                }
+
+                /// Getter for the [`uid` field](SlotRevokeRequest#structfield.uid).
+                #[inline]
+                pub fn uid(&self) -> ::planus::Result<u32> {
+                    ::core::result::Result::Ok(
+                        self.0.access(1, "SlotRevokeRequest", "uid")?.unwrap_or(0),
+                    )
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for SlotRevokeRequestRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("SlotRevokeRequestRef");
+                    if let ::core::option::Option::Some(field_name) = self.name().transpose() {
+                        f.field("name", &field_name);
+                    }
+                    f.field("uid", &self.uid());
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<SlotRevokeRequestRef<'a>> for SlotRevokeRequest {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: SlotRevokeRequestRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        name: value.name()?.map(::core::convert::Into::into),
+                        uid: ::core::convert::TryInto::try_into(value.uid()?)?,
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for SlotRevokeRequestRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for SlotRevokeRequestRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[SlotRevokeRequestRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<SlotRevokeRequest>> for SlotRevokeRequest {
+                type Value = ::planus::Offset<SlotRevokeRequest>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<SlotRevokeRequest>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for SlotRevokeRequestRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location("[SlotRevokeRequestRef]", "read_as_root", 0)
+                    })
+                }
+            }
+
+            ///  Opcode PolicyLoad (0x0500): bind a WASM module to an action (answered with
+            ///  KeyBytesResponse carrying the module's SHA-256).
+            ///
+            /// Generated from these locations:
+            /// * Table `PolicyLoadRequest` in the file `permits.fbs:9`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct PolicyLoadRequest {
+                /// The field `action` in the table `PolicyLoadRequest`
+                pub action: ::core::option::Option<::planus::alloc::string::String>,
+                /// The field `profile` in the table `PolicyLoadRequest`
+                pub profile: ::core::option::Option<::planus::alloc::string::String>,
+                /// The field `module` in the table `PolicyLoadRequest`
+                pub module: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for PolicyLoadRequest {
+                fn default() -> Self {
+                    Self {
+                        action: ::core::default::Default::default(),
+                        profile: ::core::default::Default::default(),
+                        module: ::core::default::Default::default(),
+                    }
+                }
+            }
+
+            impl PolicyLoadRequest {
+                /// Creates a [PolicyLoadRequestBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> PolicyLoadRequestBuilder<()> {
+                    PolicyLoadRequestBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_action: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
+                    field_profile: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
+                    field_module: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_action = field_action.prepare(builder);
+                    let prepared_profile = field_profile.prepare(builder);
+                    let prepared_module = field_module.prepare(builder);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<10> =
+                        ::core::default::Default::default();
+                    if prepared_action.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(0);
+                    }
+                    if prepared_profile.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(1);
+                    }
+                    if prepared_module.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[u8]>>(2);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_action) = prepared_action {
+                                object_writer.write::<_, _, 4>(&prepared_action);
+                            }
+                            if let ::core::option::Option::Some(prepared_profile) = prepared_profile
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_profile);
+                            }
+                            if let ::core::option::Option::Some(prepared_module) = prepared_module {
+                                object_writer.write::<_, _, 4>(&prepared_module);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<PolicyLoadRequest>> for PolicyLoadRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PolicyLoadRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<PolicyLoadRequest>> for PolicyLoadRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<PolicyLoadRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<PolicyLoadRequest> for PolicyLoadRequest {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PolicyLoadRequest> {
+                    PolicyLoadRequest::create(builder, &self.action, &self.profile, &self.module)
+                }
+            }
+
+            /// Builder for serializing an instance of the [PolicyLoadRequest] type.
+            ///
+            /// Can be created using the [PolicyLoadRequest::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct PolicyLoadRequestBuilder<State>(State);
+
+            impl PolicyLoadRequestBuilder<()> {
+                /// Setter for the [`action` field](PolicyLoadRequest#structfield.action).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn action<T0>(self, value: T0) -> PolicyLoadRequestBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    PolicyLoadRequestBuilder((value,))
+                }
+
+                /// Sets the [`action` field](PolicyLoadRequest#structfield.action) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn action_as_null(self) -> PolicyLoadRequestBuilder<((),)> {
+                    self.action(())
+                }
+            }
+
+            impl<T0> PolicyLoadRequestBuilder<(T0,)> {
+                /// Setter for the [`profile` field](PolicyLoadRequest#structfield.profile).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn profile<T1>(self, value: T1) -> PolicyLoadRequestBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    let (v0,) = self.0;
+                    PolicyLoadRequestBuilder((v0, value))
+                }
+
+                /// Sets the [`profile` field](PolicyLoadRequest#structfield.profile) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn profile_as_null(self) -> PolicyLoadRequestBuilder<(T0, ())> {
+                    self.profile(())
+                }
+            }
+
+            impl<T0, T1> PolicyLoadRequestBuilder<(T0, T1)> {
+                /// Setter for the [`module` field](PolicyLoadRequest#structfield.module).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn module<T2>(self, value: T2) -> PolicyLoadRequestBuilder<(T0, T1, T2)>
+                where
+                    T2: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                {
+                    let (v0, v1) = self.0;
+                    PolicyLoadRequestBuilder((v0, v1, value))
+                }
+
+                /// Sets the [`module` field](PolicyLoadRequest#structfield.module) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn module_as_null(self) -> PolicyLoadRequestBuilder<(T0, T1, ())> {
+                    self.module(())
+                }
+            }
+
+            impl<T0, T1, T2> PolicyLoadRequestBuilder<(T0, T1, T2)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [PolicyLoadRequest].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PolicyLoadRequest>
+                where
+                    Self: ::planus::WriteAsOffset<PolicyLoadRequest>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                > ::planus::WriteAs<::planus::Offset<PolicyLoadRequest>>
+                for PolicyLoadRequestBuilder<(T0, T1, T2)>
+            {
+                type Prepared = ::planus::Offset<PolicyLoadRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PolicyLoadRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                > ::planus::WriteAsOptional<::planus::Offset<PolicyLoadRequest>>
+                for PolicyLoadRequestBuilder<(T0, T1, T2)>
+            {
+                type Prepared = ::planus::Offset<PolicyLoadRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<PolicyLoadRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                > ::planus::WriteAsOffset<PolicyLoadRequest>
+                for PolicyLoadRequestBuilder<(T0, T1, T2)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PolicyLoadRequest> {
+                    let (v0, v1, v2) = &self.0;
+                    PolicyLoadRequest::create(builder, v0, v1, v2)
+                }
+            }
+
+            /// Reference to a deserialized [PolicyLoadRequest].
+            #[derive(Copy, Clone)]
+            pub struct PolicyLoadRequestRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> PolicyLoadRequestRef<'a> {
+                /// Getter for the [`action` field](PolicyLoadRequest#structfield.action).
+                #[inline]
+                pub fn action(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(0, "PolicyLoadRequest", "action")
+                }
+
+                /// Getter for the [`profile` field](PolicyLoadRequest#structfield.profile).
+                #[inline]
+                pub fn profile(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(1, "PolicyLoadRequest", "profile")
+                }
+
+                /// Getter for the [`module` field](PolicyLoadRequest#structfield.module).
+                #[inline]
+                pub fn module(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
+                    self.0.access(2, "PolicyLoadRequest", "module")
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for PolicyLoadRequestRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("PolicyLoadRequestRef");
+                    if let ::core::option::Option::Some(field_action) = self.action().transpose() {
+                        f.field("action", &field_action);
+                    }
+                    if let ::core::option::Option::Some(field_profile) = self.profile().transpose()
+                    {
+                        f.field("profile", &field_profile);
+                    }
+                    if let ::core::option::Option::Some(field_module) = self.module().transpose() {
+                        f.field("module", &field_module);
+                    }
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<PolicyLoadRequestRef<'a>> for PolicyLoadRequest {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: PolicyLoadRequestRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        action: value.action()?.map(::core::convert::Into::into),
+                        profile: value.profile()?.map(::core::convert::Into::into),
+                        module: value.module()?.map(|v| v.to_vec()),
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for PolicyLoadRequestRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for PolicyLoadRequestRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[PolicyLoadRequestRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<PolicyLoadRequest>> for PolicyLoadRequest {
+                type Value = ::planus::Offset<PolicyLoadRequest>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<PolicyLoadRequest>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for PolicyLoadRequestRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location("[PolicyLoadRequestRef]", "read_as_root", 0)
+                    })
+                }
+            }
+
+            ///  Opcode PolicyList (0x0501).
+            ///
+            /// Generated from these locations:
+            /// * Table `PolicyListRequest` in the file `permits.fbs:16`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct PolicyListRequest {}
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for PolicyListRequest {
+                fn default() -> Self {
+                    Self {}
+                }
+            }
+
+            impl PolicyListRequest {
+                /// Creates a [PolicyListRequestBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> PolicyListRequestBuilder<()> {
+                    PolicyListRequestBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                    let table_writer: ::planus::table_writer::TableWriter<4> =
+                        ::core::default::Default::default();
+                    unsafe {
+                        table_writer.finish(builder, |_table_writer| {});
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<PolicyListRequest>> for PolicyListRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PolicyListRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<PolicyListRequest>> for PolicyListRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<PolicyListRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<PolicyListRequest> for PolicyListRequest {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PolicyListRequest> {
+                    PolicyListRequest::create(builder)
+                }
+            }
+
+            /// Builder for serializing an instance of the [PolicyListRequest] type.
+            ///
+            /// Can be created using the [PolicyListRequest::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct PolicyListRequestBuilder<State>(State);
+
+            impl PolicyListRequestBuilder<()> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [PolicyListRequest].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PolicyListRequest>
+                where
+                    Self: ::planus::WriteAsOffset<PolicyListRequest>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<PolicyListRequest>> for PolicyListRequestBuilder<()> {
+                type Prepared = ::planus::Offset<PolicyListRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PolicyListRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<PolicyListRequest>>
+                for PolicyListRequestBuilder<()>
+            {
+                type Prepared = ::planus::Offset<PolicyListRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<PolicyListRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<PolicyListRequest> for PolicyListRequestBuilder<()> {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PolicyListRequest> {
+                    PolicyListRequest::create(builder)
+                }
+            }
+
+            /// Reference to a deserialized [PolicyListRequest].
+            #[derive(Copy, Clone)]
+            pub struct PolicyListRequestRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> PolicyListRequestRef<'a> {}
+
+            impl<'a> ::core::fmt::Debug for PolicyListRequestRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("PolicyListRequestRef");
+
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<PolicyListRequestRef<'a>> for PolicyListRequest {
+                type Error = ::planus::Error;
+
+                fn try_from(_value: PolicyListRequestRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {})
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for PolicyListRequestRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for PolicyListRequestRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[PolicyListRequestRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<PolicyListRequest>> for PolicyListRequest {
+                type Value = ::planus::Offset<PolicyListRequest>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<PolicyListRequest>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for PolicyListRequestRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location("[PolicyListRequestRef]", "read_as_root", 0)
+                    })
+                }
+            }
+
+            ///  One loaded policy.
+            ///
+            /// Generated from these locations:
+            /// * Table `PolicyEntry` in the file `permits.fbs:19`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct PolicyEntry {
+                /// The field `action` in the table `PolicyEntry`
+                pub action: ::core::option::Option<::planus::alloc::string::String>,
+                /// The field `profile` in the table `PolicyEntry`
+                pub profile: ::core::option::Option<::planus::alloc::string::String>,
+                /// The field `sha256` in the table `PolicyEntry`
+                pub sha256: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+                /// The field `size` in the table `PolicyEntry`
+                pub size: u64,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for PolicyEntry {
+                fn default() -> Self {
+                    Self {
+                        action: ::core::default::Default::default(),
+                        profile: ::core::default::Default::default(),
+                        sha256: ::core::default::Default::default(),
+                        size: 0,
+                    }
+                }
+            }
+
+            impl PolicyEntry {
+                /// Creates a [PolicyEntryBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> PolicyEntryBuilder<()> {
+                    PolicyEntryBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_action: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
+                    field_profile: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
+                    field_sha256: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    field_size: impl ::planus::WriteAsDefault<u64, u64>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_action = field_action.prepare(builder);
+                    let prepared_profile = field_profile.prepare(builder);
+                    let prepared_sha256 = field_sha256.prepare(builder);
+                    let prepared_size = field_size.prepare(builder, &0);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<12> =
+                        ::core::default::Default::default();
+                    if prepared_size.is_some() {
+                        table_writer.write_entry::<u64>(3);
+                    }
+                    if prepared_action.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(0);
+                    }
+                    if prepared_profile.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(1);
+                    }
+                    if prepared_sha256.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[u8]>>(2);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_size) = prepared_size {
+                                object_writer.write::<_, _, 8>(&prepared_size);
+                            }
+                            if let ::core::option::Option::Some(prepared_action) = prepared_action {
+                                object_writer.write::<_, _, 4>(&prepared_action);
+                            }
+                            if let ::core::option::Option::Some(prepared_profile) = prepared_profile
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_profile);
+                            }
+                            if let ::core::option::Option::Some(prepared_sha256) = prepared_sha256 {
+                                object_writer.write::<_, _, 4>(&prepared_sha256);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<PolicyEntry>> for PolicyEntry {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PolicyEntry> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<PolicyEntry>> for PolicyEntry {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<PolicyEntry>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<PolicyEntry> for PolicyEntry {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PolicyEntry> {
+                    PolicyEntry::create(
+                        builder,
+                        &self.action,
+                        &self.profile,
+                        &self.sha256,
+                        self.size,
+                    )
+                }
+            }
+
+            /// Builder for serializing an instance of the [PolicyEntry] type.
+            ///
+            /// Can be created using the [PolicyEntry::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct PolicyEntryBuilder<State>(State);
+
+            impl PolicyEntryBuilder<()> {
+                /// Setter for the [`action` field](PolicyEntry#structfield.action).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn action<T0>(self, value: T0) -> PolicyEntryBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    PolicyEntryBuilder((value,))
+                }
+
+                /// Sets the [`action` field](PolicyEntry#structfield.action) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn action_as_null(self) -> PolicyEntryBuilder<((),)> {
+                    self.action(())
+                }
+            }
+
+            impl<T0> PolicyEntryBuilder<(T0,)> {
+                /// Setter for the [`profile` field](PolicyEntry#structfield.profile).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn profile<T1>(self, value: T1) -> PolicyEntryBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    let (v0,) = self.0;
+                    PolicyEntryBuilder((v0, value))
+                }
+
+                /// Sets the [`profile` field](PolicyEntry#structfield.profile) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn profile_as_null(self) -> PolicyEntryBuilder<(T0, ())> {
+                    self.profile(())
+                }
+            }
+
+            impl<T0, T1> PolicyEntryBuilder<(T0, T1)> {
+                /// Setter for the [`sha256` field](PolicyEntry#structfield.sha256).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn sha256<T2>(self, value: T2) -> PolicyEntryBuilder<(T0, T1, T2)>
+                where
+                    T2: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                {
+                    let (v0, v1) = self.0;
+                    PolicyEntryBuilder((v0, v1, value))
+                }
+
+                /// Sets the [`sha256` field](PolicyEntry#structfield.sha256) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn sha256_as_null(self) -> PolicyEntryBuilder<(T0, T1, ())> {
+                    self.sha256(())
+                }
+            }
+
+            impl<T0, T1, T2> PolicyEntryBuilder<(T0, T1, T2)> {
+                /// Setter for the [`size` field](PolicyEntry#structfield.size).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn size<T3>(self, value: T3) -> PolicyEntryBuilder<(T0, T1, T2, T3)>
+                where
+                    T3: ::planus::WriteAsDefault<u64, u64>,
+                {
+                    let (v0, v1, v2) = self.0;
+                    PolicyEntryBuilder((v0, v1, v2, value))
+                }
+
+                /// Sets the [`size` field](PolicyEntry#structfield.size) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn size_as_default(
+                    self,
+                ) -> PolicyEntryBuilder<(T0, T1, T2, ::planus::DefaultValue)> {
+                    self.size(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1, T2, T3> PolicyEntryBuilder<(T0, T1, T2, T3)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [PolicyEntry].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PolicyEntry>
+                where
+                    Self: ::planus::WriteAsOffset<PolicyEntry>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T3: ::planus::WriteAsDefault<u64, u64>,
+                > ::planus::WriteAs<::planus::Offset<PolicyEntry>>
+                for PolicyEntryBuilder<(T0, T1, T2, T3)>
+            {
+                type Prepared = ::planus::Offset<PolicyEntry>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PolicyEntry> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T3: ::planus::WriteAsDefault<u64, u64>,
+                > ::planus::WriteAsOptional<::planus::Offset<PolicyEntry>>
+                for PolicyEntryBuilder<(T0, T1, T2, T3)>
+            {
+                type Prepared = ::planus::Offset<PolicyEntry>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<PolicyEntry>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T3: ::planus::WriteAsDefault<u64, u64>,
+                > ::planus::WriteAsOffset<PolicyEntry> for PolicyEntryBuilder<(T0, T1, T2, T3)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PolicyEntry> {
+                    let (v0, v1, v2, v3) = &self.0;
+                    PolicyEntry::create(builder, v0, v1, v2, v3)
+                }
+            }
+
+            /// Reference to a deserialized [PolicyEntry].
+            #[derive(Copy, Clone)]
+            pub struct PolicyEntryRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+            impl<'a> PolicyEntryRef<'a> {
+                /// Getter for the [`action` field](PolicyEntry#structfield.action).
+                #[inline]
+                pub fn action(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(0, "PolicyEntry", "action")
+                }
+
+                /// Getter for the [`profile` field](PolicyEntry#structfield.profile).
+                #[inline]
+                pub fn profile(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(1, "PolicyEntry", "profile")
+                }
+
+                /// Getter for the [`sha256` field](PolicyEntry#structfield.sha256).
+                #[inline]
+                pub fn sha256(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
+                    self.0.access(2, "PolicyEntry", "sha256")
+                }
+
+                /// Getter for the [`size` field](PolicyEntry#structfield.size).
+                #[inline]
+                pub fn size(&self) -> ::planus::Result<u64> {
+                    ::core::result::Result::Ok(
+                        self.0.access(3, "PolicyEntry", "size")?.unwrap_or(0),
+                    )
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for PolicyEntryRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("PolicyEntryRef");
+                    if let ::core::option::Option::Some(field_action) = self.action().transpose() {
+                        f.field("action", &field_action);
+                    }
+                    if let ::core::option::Option::Some(field_profile) = self.profile().transpose()
+                    {
+                        f.field("profile", &field_profile);
+                    }
+                    if let ::core::option::Option::Some(field_sha256) = self.sha256().transpose() {
+                        f.field("sha256", &field_sha256);
+                    }
+                    f.field("size", &self.size());
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<PolicyEntryRef<'a>> for PolicyEntry {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: PolicyEntryRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        action: value.action()?.map(::core::convert::Into::into),
+                        profile: value.profile()?.map(::core::convert::Into::into),
+                        sha256: value.sha256()?.map(|v| v.to_vec()),
+                        size: ::core::convert::TryInto::try_into(value.size()?)?,
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for PolicyEntryRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for PolicyEntryRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[PolicyEntryRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<PolicyEntry>> for PolicyEntry {
+                type Value = ::planus::Offset<PolicyEntry>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<PolicyEntry>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for PolicyEntryRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location("[PolicyEntryRef]", "read_as_root", 0)
+                    })
+                }
+            }
+
+            ///  Reply to PolicyList.
+            ///
+            /// Generated from these locations:
+            /// * Table `PolicyListResponse` in the file `permits.fbs:27`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct PolicyListResponse {
+                /// The field `policies` in the table `PolicyListResponse`
+                pub policies: ::core::option::Option<::planus::alloc::vec::Vec<self::PolicyEntry>>,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for PolicyListResponse {
+                fn default() -> Self {
+                    Self {
+                        policies: ::core::default::Default::default(),
+                    }
+                }
+            }
+
+            impl PolicyListResponse {
+                /// Creates a [PolicyListResponseBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> PolicyListResponseBuilder<()> {
+                    PolicyListResponseBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_policies: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::PolicyEntry>]>,
+                    >,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_policies = field_policies.prepare(builder);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<6> =
+                        ::core::default::Default::default();
+                    if prepared_policies.is_some() {
+                        table_writer
+                            .write_entry::<::planus::Offset<[::planus::Offset<self::PolicyEntry>]>>(
+                                0,
+                            );
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_policies) =
+                                prepared_policies
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_policies);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<PolicyListResponse>> for PolicyListResponse {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PolicyListResponse> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<PolicyListResponse>> for PolicyListResponse {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<PolicyListResponse>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<PolicyListResponse> for PolicyListResponse {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PolicyListResponse> {
+                    PolicyListResponse::create(builder, &self.policies)
+                }
+            }
+
+            /// Builder for serializing an instance of the [PolicyListResponse] type.
+            ///
+            /// Can be created using the [PolicyListResponse::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct PolicyListResponseBuilder<State>(State);
+
+            impl PolicyListResponseBuilder<()> {
+                /// Setter for the [`policies` field](PolicyListResponse#structfield.policies).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn policies<T0>(self, value: T0) -> PolicyListResponseBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::PolicyEntry>]>,
+                    >,
+                {
+                    PolicyListResponseBuilder((value,))
+                }
+
+                /// Sets the [`policies` field](PolicyListResponse#structfield.policies) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn policies_as_null(self) -> PolicyListResponseBuilder<((),)> {
+                    self.policies(())
+                }
+            }
+
+            impl<T0> PolicyListResponseBuilder<(T0,)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [PolicyListResponse].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PolicyListResponse>
+                where
+                    Self: ::planus::WriteAsOffset<PolicyListResponse>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::PolicyEntry>]>,
+                    >,
+                > ::planus::WriteAs<::planus::Offset<PolicyListResponse>>
+                for PolicyListResponseBuilder<(T0,)>
+            {
+                type Prepared = ::planus::Offset<PolicyListResponse>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PolicyListResponse> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::PolicyEntry>]>,
+                    >,
+                > ::planus::WriteAsOptional<::planus::Offset<PolicyListResponse>>
+                for PolicyListResponseBuilder<(T0,)>
+            {
+                type Prepared = ::planus::Offset<PolicyListResponse>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<PolicyListResponse>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::PolicyEntry>]>,
+                    >,
+                > ::planus::WriteAsOffset<PolicyListResponse> for PolicyListResponseBuilder<(T0,)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PolicyListResponse> {
+                    let (v0,) = &self.0;
+                    PolicyListResponse::create(builder, v0)
+                }
+            }
+
+            /// Reference to a deserialized [PolicyListResponse].
+            #[derive(Copy, Clone)]
+            pub struct PolicyListResponseRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> PolicyListResponseRef<'a> {
+                /// Getter for the [`policies` field](PolicyListResponse#structfield.policies).
+                #[inline]
+                pub fn policies(
+                    &self,
+                ) -> ::planus::Result<
+                    ::core::option::Option<
+                        ::planus::Vector<'a, ::planus::Result<self::PolicyEntryRef<'a>>>,
+                    >,
+                > {
+                    self.0.access(0, "PolicyListResponse", "policies")
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for PolicyListResponseRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("PolicyListResponseRef");
+                    if let ::core::option::Option::Some(field_policies) =
+                        self.policies().transpose()
+                    {
+                        f.field("policies", &field_policies);
+                    }
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<PolicyListResponseRef<'a>> for PolicyListResponse {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: PolicyListResponseRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        policies: if let ::core::option::Option::Some(policies) =
+                            value.policies()?
+                        {
+                            ::core::option::Option::Some(policies.to_vec_result()?)
+                        } else {
+                            ::core::option::Option::None
+                        },
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for PolicyListResponseRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for PolicyListResponseRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[PolicyListResponseRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<PolicyListResponse>> for PolicyListResponse {
+                type Value = ::planus::Offset<PolicyListResponse>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<PolicyListResponse>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for PolicyListResponseRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location("[PolicyListResponseRef]", "read_as_root", 0)
+                    })
+                }
+            }
+
+            ///  Opcode PolicyUnload (0x0502) (answered with Empty).
+            ///
+            /// Generated from these locations:
+            /// * Table `PolicyUnloadRequest` in the file `permits.fbs:32`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct PolicyUnloadRequest {
+                /// The field `action` in the table `PolicyUnloadRequest`
+                pub action: ::core::option::Option<::planus::alloc::string::String>,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for PolicyUnloadRequest {
+                fn default() -> Self {
+                    Self {
+                        action: ::core::default::Default::default(),
+                    }
+                }
+            }
+
+            impl PolicyUnloadRequest {
+                /// Creates a [PolicyUnloadRequestBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> PolicyUnloadRequestBuilder<()> {
+                    PolicyUnloadRequestBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_action: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_action = field_action.prepare(builder);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<6> =
+                        ::core::default::Default::default();
+                    if prepared_action.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(0);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_action) = prepared_action {
+                                object_writer.write::<_, _, 4>(&prepared_action);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<PolicyUnloadRequest>> for PolicyUnloadRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PolicyUnloadRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<PolicyUnloadRequest>> for PolicyUnloadRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<PolicyUnloadRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<PolicyUnloadRequest> for PolicyUnloadRequest {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PolicyUnloadRequest> {
+                    PolicyUnloadRequest::create(builder, &self.action)
+                }
+            }
+
+            /// Builder for serializing an instance of the [PolicyUnloadRequest] type.
+            ///
+            /// Can be created using the [PolicyUnloadRequest::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct PolicyUnloadRequestBuilder<State>(State);
+
+            impl PolicyUnloadRequestBuilder<()> {
+                /// Setter for the [`action` field](PolicyUnloadRequest#structfield.action).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn action<T0>(self, value: T0) -> PolicyUnloadRequestBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    PolicyUnloadRequestBuilder((value,))
+                }
+
+                /// Sets the [`action` field](PolicyUnloadRequest#structfield.action) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn action_as_null(self) -> PolicyUnloadRequestBuilder<((),)> {
+                    self.action(())
+                }
+            }
+
+            impl<T0> PolicyUnloadRequestBuilder<(T0,)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [PolicyUnloadRequest].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PolicyUnloadRequest>
+                where
+                    Self: ::planus::WriteAsOffset<PolicyUnloadRequest>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>>
+                ::planus::WriteAs<::planus::Offset<PolicyUnloadRequest>>
+                for PolicyUnloadRequestBuilder<(T0,)>
+            {
+                type Prepared = ::planus::Offset<PolicyUnloadRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PolicyUnloadRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>>
+                ::planus::WriteAsOptional<::planus::Offset<PolicyUnloadRequest>>
+                for PolicyUnloadRequestBuilder<(T0,)>
+            {
+                type Prepared = ::planus::Offset<PolicyUnloadRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<PolicyUnloadRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>>
+                ::planus::WriteAsOffset<PolicyUnloadRequest> for PolicyUnloadRequestBuilder<(T0,)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PolicyUnloadRequest> {
+                    let (v0,) = &self.0;
+                    PolicyUnloadRequest::create(builder, v0)
+                }
+            }
+
+            /// Reference to a deserialized [PolicyUnloadRequest].
+            #[derive(Copy, Clone)]
+            pub struct PolicyUnloadRequestRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> PolicyUnloadRequestRef<'a> {
+                /// Getter for the [`action` field](PolicyUnloadRequest#structfield.action).
+                #[inline]
+                pub fn action(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(0, "PolicyUnloadRequest", "action")
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for PolicyUnloadRequestRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("PolicyUnloadRequestRef");
+                    if let ::core::option::Option::Some(field_action) = self.action().transpose() {
+                        f.field("action", &field_action);
+                    }
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<PolicyUnloadRequestRef<'a>> for PolicyUnloadRequest {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: PolicyUnloadRequestRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        action: value.action()?.map(::core::convert::Into::into),
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for PolicyUnloadRequestRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for PolicyUnloadRequestRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[PolicyUnloadRequestRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<PolicyUnloadRequest>> for PolicyUnloadRequest {
+                type Value = ::planus::Offset<PolicyUnloadRequest>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<PolicyUnloadRequest>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for PolicyUnloadRequestRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[PolicyUnloadRequestRef]",
+                            "read_as_root",
+                            0,
+                        )
+                    })
+                }
+            }
+
+            ///  Opcode TrustAdd (0x0510): trust an issuer's raw public key (answered with Empty).
+            ///
+            /// Generated from these locations:
+            /// * Table `TrustAddRequest` in the file `permits.fbs:37`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct TrustAddRequest {
+                /// The field `issuer` in the table `TrustAddRequest`
+                pub issuer: ::core::option::Option<::planus::alloc::string::String>,
+                /// The field `algorithm` in the table `TrustAddRequest`
+                pub algorithm: ::core::option::Option<::planus::alloc::string::String>,
+                /// The field `public_key` in the table `TrustAddRequest`
+                pub public_key: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for TrustAddRequest {
+                fn default() -> Self {
+                    Self {
+                        issuer: ::core::default::Default::default(),
+                        algorithm: ::core::default::Default::default(),
+                        public_key: ::core::default::Default::default(),
+                    }
+                }
+            }
+
+            impl TrustAddRequest {
+                /// Creates a [TrustAddRequestBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> TrustAddRequestBuilder<()> {
+                    TrustAddRequestBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_issuer: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
+                    field_algorithm: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
+                    field_public_key: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_issuer = field_issuer.prepare(builder);
+                    let prepared_algorithm = field_algorithm.prepare(builder);
+                    let prepared_public_key = field_public_key.prepare(builder);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<10> =
+                        ::core::default::Default::default();
+                    if prepared_issuer.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(0);
+                    }
+                    if prepared_algorithm.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(1);
+                    }
+                    if prepared_public_key.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[u8]>>(2);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_issuer) = prepared_issuer {
+                                object_writer.write::<_, _, 4>(&prepared_issuer);
+                            }
+                            if let ::core::option::Option::Some(prepared_algorithm) =
+                                prepared_algorithm
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_algorithm);
+                            }
+                            if let ::core::option::Option::Some(prepared_public_key) =
+                                prepared_public_key
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_public_key);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<TrustAddRequest>> for TrustAddRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<TrustAddRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<TrustAddRequest>> for TrustAddRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<TrustAddRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<TrustAddRequest> for TrustAddRequest {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<TrustAddRequest> {
+                    TrustAddRequest::create(
+                        builder,
+                        &self.issuer,
+                        &self.algorithm,
+                        &self.public_key,
+                    )
+                }
+            }
+
+            /// Builder for serializing an instance of the [TrustAddRequest] type.
+            ///
+            /// Can be created using the [TrustAddRequest::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct TrustAddRequestBuilder<State>(State);
+
+            impl TrustAddRequestBuilder<()> {
+                /// Setter for the [`issuer` field](TrustAddRequest#structfield.issuer).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn issuer<T0>(self, value: T0) -> TrustAddRequestBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    TrustAddRequestBuilder((value,))
+                }
+
+                /// Sets the [`issuer` field](TrustAddRequest#structfield.issuer) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn issuer_as_null(self) -> TrustAddRequestBuilder<((),)> {
+                    self.issuer(())
+                }
+            }
+
+            impl<T0> TrustAddRequestBuilder<(T0,)> {
+                /// Setter for the [`algorithm` field](TrustAddRequest#structfield.algorithm).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn algorithm<T1>(self, value: T1) -> TrustAddRequestBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    let (v0,) = self.0;
+                    TrustAddRequestBuilder((v0, value))
+                }
+
+                /// Sets the [`algorithm` field](TrustAddRequest#structfield.algorithm) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn algorithm_as_null(self) -> TrustAddRequestBuilder<(T0, ())> {
+                    self.algorithm(())
+                }
+            }
+
+            impl<T0, T1> TrustAddRequestBuilder<(T0, T1)> {
+                /// Setter for the [`public_key` field](TrustAddRequest#structfield.public_key).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn public_key<T2>(self, value: T2) -> TrustAddRequestBuilder<(T0, T1, T2)>
+                where
+                    T2: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                {
+                    let (v0, v1) = self.0;
+                    TrustAddRequestBuilder((v0, v1, value))
+                }
+
+                /// Sets the [`public_key` field](TrustAddRequest#structfield.public_key) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn public_key_as_null(self) -> TrustAddRequestBuilder<(T0, T1, ())> {
+                    self.public_key(())
+                }
+            }
+
+            impl<T0, T1, T2> TrustAddRequestBuilder<(T0, T1, T2)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [TrustAddRequest].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<TrustAddRequest>
+                where
+                    Self: ::planus::WriteAsOffset<TrustAddRequest>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                > ::planus::WriteAs<::planus::Offset<TrustAddRequest>>
+                for TrustAddRequestBuilder<(T0, T1, T2)>
+            {
+                type Prepared = ::planus::Offset<TrustAddRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<TrustAddRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                > ::planus::WriteAsOptional<::planus::Offset<TrustAddRequest>>
+                for TrustAddRequestBuilder<(T0, T1, T2)>
+            {
+                type Prepared = ::planus::Offset<TrustAddRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<TrustAddRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                > ::planus::WriteAsOffset<TrustAddRequest>
+                for TrustAddRequestBuilder<(T0, T1, T2)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<TrustAddRequest> {
+                    let (v0, v1, v2) = &self.0;
+                    TrustAddRequest::create(builder, v0, v1, v2)
+                }
+            }
+
+            /// Reference to a deserialized [TrustAddRequest].
+            #[derive(Copy, Clone)]
+            pub struct TrustAddRequestRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> TrustAddRequestRef<'a> {
+                /// Getter for the [`issuer` field](TrustAddRequest#structfield.issuer).
+                #[inline]
+                pub fn issuer(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(0, "TrustAddRequest", "issuer")
+                }
+
+                /// Getter for the [`algorithm` field](TrustAddRequest#structfield.algorithm).
+                #[inline]
+                pub fn algorithm(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(1, "TrustAddRequest", "algorithm")
+                }
+
+                /// Getter for the [`public_key` field](TrustAddRequest#structfield.public_key).
+                #[inline]
+                pub fn public_key(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
+                    self.0.access(2, "TrustAddRequest", "public_key")
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for TrustAddRequestRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("TrustAddRequestRef");
+                    if let ::core::option::Option::Some(field_issuer) = self.issuer().transpose() {
+                        f.field("issuer", &field_issuer);
+                    }
+                    if let ::core::option::Option::Some(field_algorithm) =
+                        self.algorithm().transpose()
+                    {
+                        f.field("algorithm", &field_algorithm);
+                    }
+                    if let ::core::option::Option::Some(field_public_key) =
+                        self.public_key().transpose()
+                    {
+                        f.field("public_key", &field_public_key);
+                    }
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<TrustAddRequestRef<'a>> for TrustAddRequest {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: TrustAddRequestRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        issuer: value.issuer()?.map(::core::convert::Into::into),
+                        algorithm: value.algorithm()?.map(::core::convert::Into::into),
+                        public_key: value.public_key()?.map(|v| v.to_vec()),
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for TrustAddRequestRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for TrustAddRequestRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[TrustAddRequestRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<TrustAddRequest>> for TrustAddRequest {
+                type Value = ::planus::Offset<TrustAddRequest>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<TrustAddRequest>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for TrustAddRequestRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location("[TrustAddRequestRef]", "read_as_root", 0)
+                    })
+                }
+            }
+
+            ///  Opcode TrustList (0x0511).
+            ///
+            /// Generated from these locations:
+            /// * Table `TrustListRequest` in the file `permits.fbs:44`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct TrustListRequest {}
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for TrustListRequest {
+                fn default() -> Self {
+                    Self {}
+                }
+            }
+
+            impl TrustListRequest {
+                /// Creates a [TrustListRequestBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> TrustListRequestBuilder<()> {
+                    TrustListRequestBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                    let table_writer: ::planus::table_writer::TableWriter<4> =
+                        ::core::default::Default::default();
+                    unsafe {
+                        table_writer.finish(builder, |_table_writer| {});
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<TrustListRequest>> for TrustListRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<TrustListRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<TrustListRequest>> for TrustListRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<TrustListRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<TrustListRequest> for TrustListRequest {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<TrustListRequest> {
+                    TrustListRequest::create(builder)
+                }
+            }
+
+            /// Builder for serializing an instance of the [TrustListRequest] type.
+            ///
+            /// Can be created using the [TrustListRequest::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct TrustListRequestBuilder<State>(State);
+
+            impl TrustListRequestBuilder<()> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [TrustListRequest].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<TrustListRequest>
+                where
+                    Self: ::planus::WriteAsOffset<TrustListRequest>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<TrustListRequest>> for TrustListRequestBuilder<()> {
+                type Prepared = ::planus::Offset<TrustListRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<TrustListRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<TrustListRequest>> for TrustListRequestBuilder<()> {
+                type Prepared = ::planus::Offset<TrustListRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<TrustListRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<TrustListRequest> for TrustListRequestBuilder<()> {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<TrustListRequest> {
+                    TrustListRequest::create(builder)
+                }
+            }
+
+            /// Reference to a deserialized [TrustListRequest].
+            #[derive(Copy, Clone)]
+            pub struct TrustListRequestRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> TrustListRequestRef<'a> {}
+
+            impl<'a> ::core::fmt::Debug for TrustListRequestRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("TrustListRequestRef");
+
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<TrustListRequestRef<'a>> for TrustListRequest {
+                type Error = ::planus::Error;
+
+                fn try_from(_value: TrustListRequestRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {})
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for TrustListRequestRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for TrustListRequestRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[TrustListRequestRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<TrustListRequest>> for TrustListRequest {
+                type Value = ::planus::Offset<TrustListRequest>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<TrustListRequest>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for TrustListRequestRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location("[TrustListRequestRef]", "read_as_root", 0)
+                    })
+                }
+            }
+
+            ///  One trusted issuer.
+            ///
+            /// Generated from these locations:
+            /// * Table `TrustEntry` in the file `permits.fbs:47`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct TrustEntry {
+                /// The field `issuer` in the table `TrustEntry`
+                pub issuer: ::core::option::Option<::planus::alloc::string::String>,
+                /// The field `algorithm` in the table `TrustEntry`
+                pub algorithm: ::core::option::Option<::planus::alloc::string::String>,
+                /// The field `public_key` in the table `TrustEntry`
+                pub public_key: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for TrustEntry {
+                fn default() -> Self {
+                    Self {
+                        issuer: ::core::default::Default::default(),
+                        algorithm: ::core::default::Default::default(),
+                        public_key: ::core::default::Default::default(),
+                    }
+                }
+            }
+
+            impl TrustEntry {
+                /// Creates a [TrustEntryBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> TrustEntryBuilder<()> {
+                    TrustEntryBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_issuer: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
+                    field_algorithm: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
+                    field_public_key: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_issuer = field_issuer.prepare(builder);
+                    let prepared_algorithm = field_algorithm.prepare(builder);
+                    let prepared_public_key = field_public_key.prepare(builder);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<10> =
+                        ::core::default::Default::default();
+                    if prepared_issuer.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(0);
+                    }
+                    if prepared_algorithm.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(1);
+                    }
+                    if prepared_public_key.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[u8]>>(2);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_issuer) = prepared_issuer {
+                                object_writer.write::<_, _, 4>(&prepared_issuer);
+                            }
+                            if let ::core::option::Option::Some(prepared_algorithm) =
+                                prepared_algorithm
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_algorithm);
+                            }
+                            if let ::core::option::Option::Some(prepared_public_key) =
+                                prepared_public_key
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_public_key);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<TrustEntry>> for TrustEntry {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<TrustEntry> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<TrustEntry>> for TrustEntry {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<TrustEntry>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<TrustEntry> for TrustEntry {
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<TrustEntry> {
+                    TrustEntry::create(builder, &self.issuer, &self.algorithm, &self.public_key)
+                }
+            }
+
+            /// Builder for serializing an instance of the [TrustEntry] type.
+            ///
+            /// Can be created using the [TrustEntry::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct TrustEntryBuilder<State>(State);
+
+            impl TrustEntryBuilder<()> {
+                /// Setter for the [`issuer` field](TrustEntry#structfield.issuer).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn issuer<T0>(self, value: T0) -> TrustEntryBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    TrustEntryBuilder((value,))
+                }
+
+                /// Sets the [`issuer` field](TrustEntry#structfield.issuer) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn issuer_as_null(self) -> TrustEntryBuilder<((),)> {
+                    self.issuer(())
+                }
+            }
+
+            impl<T0> TrustEntryBuilder<(T0,)> {
+                /// Setter for the [`algorithm` field](TrustEntry#structfield.algorithm).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn algorithm<T1>(self, value: T1) -> TrustEntryBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    let (v0,) = self.0;
+                    TrustEntryBuilder((v0, value))
+                }
+
+                /// Sets the [`algorithm` field](TrustEntry#structfield.algorithm) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn algorithm_as_null(self) -> TrustEntryBuilder<(T0, ())> {
+                    self.algorithm(())
+                }
+            }
+
+            impl<T0, T1> TrustEntryBuilder<(T0, T1)> {
+                /// Setter for the [`public_key` field](TrustEntry#structfield.public_key).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn public_key<T2>(self, value: T2) -> TrustEntryBuilder<(T0, T1, T2)>
+                where
+                    T2: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                {
+                    let (v0, v1) = self.0;
+                    TrustEntryBuilder((v0, v1, value))
+                }
+
+                /// Sets the [`public_key` field](TrustEntry#structfield.public_key) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn public_key_as_null(self) -> TrustEntryBuilder<(T0, T1, ())> {
+                    self.public_key(())
+                }
+            }
+
+            impl<T0, T1, T2> TrustEntryBuilder<(T0, T1, T2)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [TrustEntry].
+                #[inline]
+                pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<TrustEntry>
+                where
+                    Self: ::planus::WriteAsOffset<TrustEntry>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                > ::planus::WriteAs<::planus::Offset<TrustEntry>>
+                for TrustEntryBuilder<(T0, T1, T2)>
+            {
+                type Prepared = ::planus::Offset<TrustEntry>;
+
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<TrustEntry> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                > ::planus::WriteAsOptional<::planus::Offset<TrustEntry>>
+                for TrustEntryBuilder<(T0, T1, T2)>
+            {
+                type Prepared = ::planus::Offset<TrustEntry>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<TrustEntry>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                > ::planus::WriteAsOffset<TrustEntry> for TrustEntryBuilder<(T0, T1, T2)>
+            {
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<TrustEntry> {
+                    let (v0, v1, v2) = &self.0;
+                    TrustEntry::create(builder, v0, v1, v2)
+                }
+            }
+
+            /// Reference to a deserialized [TrustEntry].
+            #[derive(Copy, Clone)]
+            pub struct TrustEntryRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+            impl<'a> TrustEntryRef<'a> {
+                /// Getter for the [`issuer` field](TrustEntry#structfield.issuer).
+                #[inline]
+                pub fn issuer(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(0, "TrustEntry", "issuer")
+                }
+
+                /// Getter for the [`algorithm` field](TrustEntry#structfield.algorithm).
+                #[inline]
+                pub fn algorithm(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(1, "TrustEntry", "algorithm")
+                }
+
+                /// Getter for the [`public_key` field](TrustEntry#structfield.public_key).
+                #[inline]
+                pub fn public_key(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
+                    self.0.access(2, "TrustEntry", "public_key")
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for TrustEntryRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("TrustEntryRef");
+                    if let ::core::option::Option::Some(field_issuer) = self.issuer().transpose() {
+                        f.field("issuer", &field_issuer);
+                    }
+                    if let ::core::option::Option::Some(field_algorithm) =
+                        self.algorithm().transpose()
+                    {
+                        f.field("algorithm", &field_algorithm);
+                    }
+                    if let ::core::option::Option::Some(field_public_key) =
+                        self.public_key().transpose()
+                    {
+                        f.field("public_key", &field_public_key);
+                    }
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<TrustEntryRef<'a>> for TrustEntry {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: TrustEntryRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        issuer: value.issuer()?.map(::core::convert::Into::into),
+                        algorithm: value.algorithm()?.map(::core::convert::Into::into),
+                        public_key: value.public_key()?.map(|v| v.to_vec()),
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for TrustEntryRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for TrustEntryRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[TrustEntryRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<TrustEntry>> for TrustEntry {
+                type Value = ::planus::Offset<TrustEntry>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<TrustEntry>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for TrustEntryRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location("[TrustEntryRef]", "read_as_root", 0)
+                    })
+                }
+            }
+
+            ///  Reply to TrustList.
+            ///
+            /// Generated from these locations:
+            /// * Table `TrustListResponse` in the file `permits.fbs:54`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct TrustListResponse {
+                /// The field `issuers` in the table `TrustListResponse`
+                pub issuers: ::core::option::Option<::planus::alloc::vec::Vec<self::TrustEntry>>,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for TrustListResponse {
+                fn default() -> Self {
+                    Self {
+                        issuers: ::core::default::Default::default(),
+                    }
+                }
+            }
+
+            impl TrustListResponse {
+                /// Creates a [TrustListResponseBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> TrustListResponseBuilder<()> {
+                    TrustListResponseBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_issuers: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::TrustEntry>]>,
+                    >,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_issuers = field_issuers.prepare(builder);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<6> =
+                        ::core::default::Default::default();
+                    if prepared_issuers.is_some() {
+                        table_writer
+                            .write_entry::<::planus::Offset<[::planus::Offset<self::TrustEntry>]>>(
+                                0,
+                            );
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_issuers) = prepared_issuers
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_issuers);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<TrustListResponse>> for TrustListResponse {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<TrustListResponse> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<TrustListResponse>> for TrustListResponse {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<TrustListResponse>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<TrustListResponse> for TrustListResponse {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<TrustListResponse> {
+                    TrustListResponse::create(builder, &self.issuers)
+                }
+            }
+
+            /// Builder for serializing an instance of the [TrustListResponse] type.
+            ///
+            /// Can be created using the [TrustListResponse::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct TrustListResponseBuilder<State>(State);
+
+            impl TrustListResponseBuilder<()> {
+                /// Setter for the [`issuers` field](TrustListResponse#structfield.issuers).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn issuers<T0>(self, value: T0) -> TrustListResponseBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::TrustEntry>]>,
+                    >,
+                {
+                    TrustListResponseBuilder((value,))
+                }
+
+                /// Sets the [`issuers` field](TrustListResponse#structfield.issuers) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn issuers_as_null(self) -> TrustListResponseBuilder<((),)> {
+                    self.issuers(())
+                }
+            }
+
+            impl<T0> TrustListResponseBuilder<(T0,)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [TrustListResponse].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<TrustListResponse>
+                where
+                    Self: ::planus::WriteAsOffset<TrustListResponse>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::TrustEntry>]>,
+                    >,
+                > ::planus::WriteAs<::planus::Offset<TrustListResponse>>
+                for TrustListResponseBuilder<(T0,)>
+            {
+                type Prepared = ::planus::Offset<TrustListResponse>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<TrustListResponse> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::TrustEntry>]>,
+                    >,
+                > ::planus::WriteAsOptional<::planus::Offset<TrustListResponse>>
+                for TrustListResponseBuilder<(T0,)>
+            {
+                type Prepared = ::planus::Offset<TrustListResponse>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<TrustListResponse>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::TrustEntry>]>,
+                    >,
+                > ::planus::WriteAsOffset<TrustListResponse> for TrustListResponseBuilder<(T0,)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<TrustListResponse> {
+                    let (v0,) = &self.0;
+                    TrustListResponse::create(builder, v0)
+                }
+            }
+
+            /// Reference to a deserialized [TrustListResponse].
+            #[derive(Copy, Clone)]
+            pub struct TrustListResponseRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> TrustListResponseRef<'a> {
+                /// Getter for the [`issuers` field](TrustListResponse#structfield.issuers).
+                #[inline]
+                pub fn issuers(
+                    &self,
+                ) -> ::planus::Result<
+                    ::core::option::Option<
+                        ::planus::Vector<'a, ::planus::Result<self::TrustEntryRef<'a>>>,
+                    >,
+                > {
+                    self.0.access(0, "TrustListResponse", "issuers")
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for TrustListResponseRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("TrustListResponseRef");
+                    if let ::core::option::Option::Some(field_issuers) = self.issuers().transpose()
+                    {
+                        f.field("issuers", &field_issuers);
+                    }
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<TrustListResponseRef<'a>> for TrustListResponse {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: TrustListResponseRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        issuers: if let ::core::option::Option::Some(issuers) = value.issuers()? {
+                            ::core::option::Option::Some(issuers.to_vec_result()?)
+                        } else {
+                            ::core::option::Option::None
+                        },
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for TrustListResponseRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for TrustListResponseRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[TrustListResponseRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<TrustListResponse>> for TrustListResponse {
+                type Value = ::planus::Offset<TrustListResponse>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<TrustListResponse>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for TrustListResponseRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location("[TrustListResponseRef]", "read_as_root", 0)
+                    })
+                }
+            }
+
+            ///  Opcode TrustRemove (0x0512) (answered with Empty).
+            ///
+            /// Generated from these locations:
+            /// * Table `TrustRemoveRequest` in the file `permits.fbs:59`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct TrustRemoveRequest {
+                /// The field `issuer` in the table `TrustRemoveRequest`
+                pub issuer: ::core::option::Option<::planus::alloc::string::String>,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for TrustRemoveRequest {
+                fn default() -> Self {
+                    Self {
+                        issuer: ::core::default::Default::default(),
+                    }
+                }
+            }
+
+            impl TrustRemoveRequest {
+                /// Creates a [TrustRemoveRequestBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> TrustRemoveRequestBuilder<()> {
+                    TrustRemoveRequestBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_issuer: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_issuer = field_issuer.prepare(builder);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<6> =
+                        ::core::default::Default::default();
+                    if prepared_issuer.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(0);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_issuer) = prepared_issuer {
+                                object_writer.write::<_, _, 4>(&prepared_issuer);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<TrustRemoveRequest>> for TrustRemoveRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<TrustRemoveRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<TrustRemoveRequest>> for TrustRemoveRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<TrustRemoveRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<TrustRemoveRequest> for TrustRemoveRequest {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<TrustRemoveRequest> {
+                    TrustRemoveRequest::create(builder, &self.issuer)
+                }
+            }
+
+            /// Builder for serializing an instance of the [TrustRemoveRequest] type.
+            ///
+            /// Can be created using the [TrustRemoveRequest::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct TrustRemoveRequestBuilder<State>(State);
+
+            impl TrustRemoveRequestBuilder<()> {
+                /// Setter for the [`issuer` field](TrustRemoveRequest#structfield.issuer).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn issuer<T0>(self, value: T0) -> TrustRemoveRequestBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    TrustRemoveRequestBuilder((value,))
+                }
+
+                /// Sets the [`issuer` field](TrustRemoveRequest#structfield.issuer) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn issuer_as_null(self) -> TrustRemoveRequestBuilder<((),)> {
+                    self.issuer(())
+                }
+            }
+
+            impl<T0> TrustRemoveRequestBuilder<(T0,)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [TrustRemoveRequest].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<TrustRemoveRequest>
+                where
+                    Self: ::planus::WriteAsOffset<TrustRemoveRequest>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>>
+                ::planus::WriteAs<::planus::Offset<TrustRemoveRequest>>
+                for TrustRemoveRequestBuilder<(T0,)>
+            {
+                type Prepared = ::planus::Offset<TrustRemoveRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<TrustRemoveRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>>
+                ::planus::WriteAsOptional<::planus::Offset<TrustRemoveRequest>>
+                for TrustRemoveRequestBuilder<(T0,)>
+            {
+                type Prepared = ::planus::Offset<TrustRemoveRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<TrustRemoveRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>>
+                ::planus::WriteAsOffset<TrustRemoveRequest> for TrustRemoveRequestBuilder<(T0,)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<TrustRemoveRequest> {
+                    let (v0,) = &self.0;
+                    TrustRemoveRequest::create(builder, v0)
+                }
+            }
+
+            /// Reference to a deserialized [TrustRemoveRequest].
+            #[derive(Copy, Clone)]
+            pub struct TrustRemoveRequestRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> TrustRemoveRequestRef<'a> {
+                /// Getter for the [`issuer` field](TrustRemoveRequest#structfield.issuer).
+                #[inline]
+                pub fn issuer(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(0, "TrustRemoveRequest", "issuer")
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for TrustRemoveRequestRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("TrustRemoveRequestRef");
+                    if let ::core::option::Option::Some(field_issuer) = self.issuer().transpose() {
+                        f.field("issuer", &field_issuer);
+                    }
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<TrustRemoveRequestRef<'a>> for TrustRemoveRequest {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: TrustRemoveRequestRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        issuer: value.issuer()?.map(::core::convert::Into::into),
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for TrustRemoveRequestRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for TrustRemoveRequestRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[TrustRemoveRequestRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<TrustRemoveRequest>> for TrustRemoveRequest {
+                type Value = ::planus::Offset<TrustRemoveRequest>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<TrustRemoveRequest>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for TrustRemoveRequestRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location("[TrustRemoveRequestRef]", "read_as_root", 0)
+                    })
+                }
+            }
+
+            ///  Opcode PermitVerify (0x0520).
+            ///
+            /// Generated from these locations:
+            /// * Table `PermitVerifyRequest` in the file `permits.fbs:64`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct PermitVerifyRequest {
+                /// The field `permit` in the table `PermitVerifyRequest`
+                pub permit: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+                /// The field `action` in the table `PermitVerifyRequest`
+                pub action: ::core::option::Option<::planus::alloc::string::String>,
+                /// The field `resource` in the table `PermitVerifyRequest`
+                pub resource: ::core::option::Option<::planus::alloc::string::String>,
+                /// The field `intent` in the table `PermitVerifyRequest`
+                pub intent: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for PermitVerifyRequest {
+                fn default() -> Self {
+                    Self {
+                        permit: ::core::default::Default::default(),
+                        action: ::core::default::Default::default(),
+                        resource: ::core::default::Default::default(),
+                        intent: ::core::default::Default::default(),
+                    }
+                }
+            }
+
+            impl PermitVerifyRequest {
+                /// Creates a [PermitVerifyRequestBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> PermitVerifyRequestBuilder<()> {
+                    PermitVerifyRequestBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_permit: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    field_action: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
+                    field_resource: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
+                    field_intent: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_permit = field_permit.prepare(builder);
+                    let prepared_action = field_action.prepare(builder);
+                    let prepared_resource = field_resource.prepare(builder);
+                    let prepared_intent = field_intent.prepare(builder);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<12> =
+                        ::core::default::Default::default();
+                    if prepared_permit.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[u8]>>(0);
+                    }
+                    if prepared_action.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(1);
+                    }
+                    if prepared_resource.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(2);
+                    }
+                    if prepared_intent.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[u8]>>(3);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_permit) = prepared_permit {
+                                object_writer.write::<_, _, 4>(&prepared_permit);
+                            }
+                            if let ::core::option::Option::Some(prepared_action) = prepared_action {
+                                object_writer.write::<_, _, 4>(&prepared_action);
+                            }
+                            if let ::core::option::Option::Some(prepared_resource) =
+                                prepared_resource
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_resource);
+                            }
+                            if let ::core::option::Option::Some(prepared_intent) = prepared_intent {
+                                object_writer.write::<_, _, 4>(&prepared_intent);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<PermitVerifyRequest>> for PermitVerifyRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PermitVerifyRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<PermitVerifyRequest>> for PermitVerifyRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<PermitVerifyRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<PermitVerifyRequest> for PermitVerifyRequest {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PermitVerifyRequest> {
+                    PermitVerifyRequest::create(
+                        builder,
+                        &self.permit,
+                        &self.action,
+                        &self.resource,
+                        &self.intent,
+                    )
+                }
+            }
+
+            /// Builder for serializing an instance of the [PermitVerifyRequest] type.
+            ///
+            /// Can be created using the [PermitVerifyRequest::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct PermitVerifyRequestBuilder<State>(State);
+
+            impl PermitVerifyRequestBuilder<()> {
+                /// Setter for the [`permit` field](PermitVerifyRequest#structfield.permit).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn permit<T0>(self, value: T0) -> PermitVerifyRequestBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                {
+                    PermitVerifyRequestBuilder((value,))
+                }
+
+                /// Sets the [`permit` field](PermitVerifyRequest#structfield.permit) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn permit_as_null(self) -> PermitVerifyRequestBuilder<((),)> {
+                    self.permit(())
+                }
+            }
+
+            impl<T0> PermitVerifyRequestBuilder<(T0,)> {
+                /// Setter for the [`action` field](PermitVerifyRequest#structfield.action).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn action<T1>(self, value: T1) -> PermitVerifyRequestBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    let (v0,) = self.0;
+                    PermitVerifyRequestBuilder((v0, value))
+                }
+
+                /// Sets the [`action` field](PermitVerifyRequest#structfield.action) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn action_as_null(self) -> PermitVerifyRequestBuilder<(T0, ())> {
+                    self.action(())
+                }
+            }
+
+            impl<T0, T1> PermitVerifyRequestBuilder<(T0, T1)> {
+                /// Setter for the [`resource` field](PermitVerifyRequest#structfield.resource).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn resource<T2>(self, value: T2) -> PermitVerifyRequestBuilder<(T0, T1, T2)>
+                where
+                    T2: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    let (v0, v1) = self.0;
+                    PermitVerifyRequestBuilder((v0, v1, value))
+                }
+
+                /// Sets the [`resource` field](PermitVerifyRequest#structfield.resource) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn resource_as_null(self) -> PermitVerifyRequestBuilder<(T0, T1, ())> {
+                    self.resource(())
+                }
+            }
+
+            impl<T0, T1, T2> PermitVerifyRequestBuilder<(T0, T1, T2)> {
+                /// Setter for the [`intent` field](PermitVerifyRequest#structfield.intent).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn intent<T3>(self, value: T3) -> PermitVerifyRequestBuilder<(T0, T1, T2, T3)>
+                where
+                    T3: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                {
+                    let (v0, v1, v2) = self.0;
+                    PermitVerifyRequestBuilder((v0, v1, v2, value))
+                }
+
+                /// Sets the [`intent` field](PermitVerifyRequest#structfield.intent) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn intent_as_null(self) -> PermitVerifyRequestBuilder<(T0, T1, T2, ())> {
+                    self.intent(())
+                }
+            }
+
+            impl<T0, T1, T2, T3> PermitVerifyRequestBuilder<(T0, T1, T2, T3)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [PermitVerifyRequest].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PermitVerifyRequest>
+                where
+                    Self: ::planus::WriteAsOffset<PermitVerifyRequest>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T3: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                > ::planus::WriteAs<::planus::Offset<PermitVerifyRequest>>
+                for PermitVerifyRequestBuilder<(T0, T1, T2, T3)>
+            {
+                type Prepared = ::planus::Offset<PermitVerifyRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PermitVerifyRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T3: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                > ::planus::WriteAsOptional<::planus::Offset<PermitVerifyRequest>>
+                for PermitVerifyRequestBuilder<(T0, T1, T2, T3)>
+            {
+                type Prepared = ::planus::Offset<PermitVerifyRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<PermitVerifyRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T3: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                > ::planus::WriteAsOffset<PermitVerifyRequest>
+                for PermitVerifyRequestBuilder<(T0, T1, T2, T3)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PermitVerifyRequest> {
+                    let (v0, v1, v2, v3) = &self.0;
+                    PermitVerifyRequest::create(builder, v0, v1, v2, v3)
+                }
+            }
+
+            /// Reference to a deserialized [PermitVerifyRequest].
+            #[derive(Copy, Clone)]
+            pub struct PermitVerifyRequestRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> PermitVerifyRequestRef<'a> {
+                /// Getter for the [`permit` field](PermitVerifyRequest#structfield.permit).
+                #[inline]
+                pub fn permit(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
+                    self.0.access(0, "PermitVerifyRequest", "permit")
+                }
+
+                /// Getter for the [`action` field](PermitVerifyRequest#structfield.action).
+                #[inline]
+                pub fn action(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(1, "PermitVerifyRequest", "action")
+                }
+
+                /// Getter for the [`resource` field](PermitVerifyRequest#structfield.resource).
+                #[inline]
+                pub fn resource(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(2, "PermitVerifyRequest", "resource")
+                }
+
+                /// Getter for the [`intent` field](PermitVerifyRequest#structfield.intent).
+                #[inline]
+                pub fn intent(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
+                    self.0.access(3, "PermitVerifyRequest", "intent")
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for PermitVerifyRequestRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("PermitVerifyRequestRef");
+                    if let ::core::option::Option::Some(field_permit) = self.permit().transpose() {
+                        f.field("permit", &field_permit);
+                    }
+                    if let ::core::option::Option::Some(field_action) = self.action().transpose() {
+                        f.field("action", &field_action);
+                    }
+                    if let ::core::option::Option::Some(field_resource) =
+                        self.resource().transpose()
+                    {
+                        f.field("resource", &field_resource);
+                    }
+                    if let ::core::option::Option::Some(field_intent) = self.intent().transpose() {
+                        f.field("intent", &field_intent);
+                    }
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<PermitVerifyRequestRef<'a>> for PermitVerifyRequest {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: PermitVerifyRequestRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        permit: value.permit()?.map(|v| v.to_vec()),
+                        action: value.action()?.map(::core::convert::Into::into),
+                        resource: value.resource()?.map(::core::convert::Into::into),
+                        intent: value.intent()?.map(|v| v.to_vec()),
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for PermitVerifyRequestRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for PermitVerifyRequestRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[PermitVerifyRequestRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<PermitVerifyRequest>> for PermitVerifyRequest {
+                type Value = ::planus::Offset<PermitVerifyRequest>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<PermitVerifyRequest>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for PermitVerifyRequestRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[PermitVerifyRequestRef]",
+                            "read_as_root",
+                            0,
+                        )
+                    })
+                }
+            }
+
+            ///  Reply to PermitVerify: the decision and the signed receipt that records it.
+            ///
+            /// Generated from these locations:
+            /// * Table `PermitDecisionResponse` in the file `permits.fbs:72`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct PermitDecisionResponse {
+                /// The field `allowed` in the table `PermitDecisionResponse`
+                pub allowed: bool,
+                /// The field `reason` in the table `PermitDecisionResponse`
+                pub reason: u32,
+                /// The field `counter` in the table `PermitDecisionResponse`
+                pub counter: u64,
+                /// The field `receipt` in the table `PermitDecisionResponse`
+                pub receipt: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for PermitDecisionResponse {
+                fn default() -> Self {
+                    Self {
+                        allowed: false,
+                        reason: 0,
+                        counter: 0,
+                        receipt: ::core::default::Default::default(),
+                    }
+                }
+            }
+
+            impl PermitDecisionResponse {
+                /// Creates a [PermitDecisionResponseBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> PermitDecisionResponseBuilder<()> {
+                    PermitDecisionResponseBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_allowed: impl ::planus::WriteAsDefault<bool, bool>,
+                    field_reason: impl ::planus::WriteAsDefault<u32, u32>,
+                    field_counter: impl ::planus::WriteAsDefault<u64, u64>,
+                    field_receipt: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_allowed = field_allowed.prepare(builder, &false);
+                    let prepared_reason = field_reason.prepare(builder, &0);
+                    let prepared_counter = field_counter.prepare(builder, &0);
+                    let prepared_receipt = field_receipt.prepare(builder);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<12> =
+                        ::core::default::Default::default();
+                    if prepared_counter.is_some() {
+                        table_writer.write_entry::<u64>(2);
+                    }
+                    if prepared_reason.is_some() {
+                        table_writer.write_entry::<u32>(1);
+                    }
+                    if prepared_receipt.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[u8]>>(3);
+                    }
+                    if prepared_allowed.is_some() {
+                        table_writer.write_entry::<bool>(0);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_counter) = prepared_counter
+                            {
+                                object_writer.write::<_, _, 8>(&prepared_counter);
+                            }
+                            if let ::core::option::Option::Some(prepared_reason) = prepared_reason {
+                                object_writer.write::<_, _, 4>(&prepared_reason);
+                            }
+                            if let ::core::option::Option::Some(prepared_receipt) = prepared_receipt
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_receipt);
+                            }
+                            if let ::core::option::Option::Some(prepared_allowed) = prepared_allowed
+                            {
+                                object_writer.write::<_, _, 1>(&prepared_allowed);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<PermitDecisionResponse>> for PermitDecisionResponse {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PermitDecisionResponse> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<PermitDecisionResponse>>
+                for PermitDecisionResponse
+            {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<PermitDecisionResponse>>
+                {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<PermitDecisionResponse> for PermitDecisionResponse {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PermitDecisionResponse> {
+                    PermitDecisionResponse::create(
+                        builder,
+                        self.allowed,
+                        self.reason,
+                        self.counter,
+                        &self.receipt,
+                    )
+                }
+            }
+
+            /// Builder for serializing an instance of the [PermitDecisionResponse] type.
+            ///
+            /// Can be created using the [PermitDecisionResponse::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct PermitDecisionResponseBuilder<State>(State);
+
+            impl PermitDecisionResponseBuilder<()> {
+                /// Setter for the [`allowed` field](PermitDecisionResponse#structfield.allowed).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn allowed<T0>(self, value: T0) -> PermitDecisionResponseBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsDefault<bool, bool>,
+                {
+                    PermitDecisionResponseBuilder((value,))
+                }
+
+                /// Sets the [`allowed` field](PermitDecisionResponse#structfield.allowed) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn allowed_as_default(
+                    self,
+                ) -> PermitDecisionResponseBuilder<(::planus::DefaultValue,)> {
+                    self.allowed(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0> PermitDecisionResponseBuilder<(T0,)> {
+                /// Setter for the [`reason` field](PermitDecisionResponse#structfield.reason).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn reason<T1>(self, value: T1) -> PermitDecisionResponseBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                {
+                    let (v0,) = self.0;
+                    PermitDecisionResponseBuilder((v0, value))
+                }
+
+                /// Sets the [`reason` field](PermitDecisionResponse#structfield.reason) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn reason_as_default(
+                    self,
+                ) -> PermitDecisionResponseBuilder<(T0, ::planus::DefaultValue)> {
+                    self.reason(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1> PermitDecisionResponseBuilder<(T0, T1)> {
+                /// Setter for the [`counter` field](PermitDecisionResponse#structfield.counter).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn counter<T2>(self, value: T2) -> PermitDecisionResponseBuilder<(T0, T1, T2)>
+                where
+                    T2: ::planus::WriteAsDefault<u64, u64>,
+                {
+                    let (v0, v1) = self.0;
+                    PermitDecisionResponseBuilder((v0, v1, value))
+                }
+
+                /// Sets the [`counter` field](PermitDecisionResponse#structfield.counter) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn counter_as_default(
+                    self,
+                ) -> PermitDecisionResponseBuilder<(T0, T1, ::planus::DefaultValue)>
+                {
+                    self.counter(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1, T2> PermitDecisionResponseBuilder<(T0, T1, T2)> {
+                /// Setter for the [`receipt` field](PermitDecisionResponse#structfield.receipt).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn receipt<T3>(
+                    self,
+                    value: T3,
+                ) -> PermitDecisionResponseBuilder<(T0, T1, T2, T3)>
+                where
+                    T3: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                {
+                    let (v0, v1, v2) = self.0;
+                    PermitDecisionResponseBuilder((v0, v1, v2, value))
+                }
+
+                /// Sets the [`receipt` field](PermitDecisionResponse#structfield.receipt) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn receipt_as_null(self) -> PermitDecisionResponseBuilder<(T0, T1, T2, ())> {
+                    self.receipt(())
+                }
+            }
+
+            impl<T0, T1, T2, T3> PermitDecisionResponseBuilder<(T0, T1, T2, T3)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [PermitDecisionResponse].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PermitDecisionResponse>
+                where
+                    Self: ::planus::WriteAsOffset<PermitDecisionResponse>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsDefault<bool, bool>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                    T2: ::planus::WriteAsDefault<u64, u64>,
+                    T3: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                > ::planus::WriteAs<::planus::Offset<PermitDecisionResponse>>
+                for PermitDecisionResponseBuilder<(T0, T1, T2, T3)>
+            {
+                type Prepared = ::planus::Offset<PermitDecisionResponse>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PermitDecisionResponse> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsDefault<bool, bool>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                    T2: ::planus::WriteAsDefault<u64, u64>,
+                    T3: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                > ::planus::WriteAsOptional<::planus::Offset<PermitDecisionResponse>>
+                for PermitDecisionResponseBuilder<(T0, T1, T2, T3)>
+            {
+                type Prepared = ::planus::Offset<PermitDecisionResponse>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<PermitDecisionResponse>>
+                {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsDefault<bool, bool>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                    T2: ::planus::WriteAsDefault<u64, u64>,
+                    T3: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                > ::planus::WriteAsOffset<PermitDecisionResponse>
+                for PermitDecisionResponseBuilder<(T0, T1, T2, T3)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<PermitDecisionResponse> {
+                    let (v0, v1, v2, v3) = &self.0;
+                    PermitDecisionResponse::create(builder, v0, v1, v2, v3)
+                }
+            }
+
+            /// Reference to a deserialized [PermitDecisionResponse].
+            #[derive(Copy, Clone)]
+            pub struct PermitDecisionResponseRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> PermitDecisionResponseRef<'a> {
+                /// Getter for the [`allowed` field](PermitDecisionResponse#structfield.allowed).
+                #[inline]
+                pub fn allowed(&self) -> ::planus::Result<bool> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(0, "PermitDecisionResponse", "allowed")?
+                            .unwrap_or(false),
+                    )
+                }
+
+                /// Getter for the [`reason` field](PermitDecisionResponse#structfield.reason).
+                #[inline]
+                pub fn reason(&self) -> ::planus::Result<u32> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(1, "PermitDecisionResponse", "reason")?
+                            .unwrap_or(0),
+                    )
+                }
+
+                /// Getter for the [`counter` field](PermitDecisionResponse#structfield.counter).
+                #[inline]
+                pub fn counter(&self) -> ::planus::Result<u64> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(2, "PermitDecisionResponse", "counter")?
+                            .unwrap_or(0),
+                    )
+                }
+
+                /// Getter for the [`receipt` field](PermitDecisionResponse#structfield.receipt).
+                #[inline]
+                pub fn receipt(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
+                    self.0.access(3, "PermitDecisionResponse", "receipt")
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for PermitDecisionResponseRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("PermitDecisionResponseRef");
+                    f.field("allowed", &self.allowed());
+                    f.field("reason", &self.reason());
+                    f.field("counter", &self.counter());
+                    if let ::core::option::Option::Some(field_receipt) = self.receipt().transpose()
+                    {
+                        f.field("receipt", &field_receipt);
+                    }
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<PermitDecisionResponseRef<'a>> for PermitDecisionResponse {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: PermitDecisionResponseRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        allowed: ::core::convert::TryInto::try_into(value.allowed()?)?,
+                        reason: ::core::convert::TryInto::try_into(value.reason()?)?,
+                        counter: ::core::convert::TryInto::try_into(value.counter()?)?,
+                        receipt: value.receipt()?.map(|v| v.to_vec()),
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for PermitDecisionResponseRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for PermitDecisionResponseRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[PermitDecisionResponseRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<PermitDecisionResponse>>
+                for PermitDecisionResponse
+            {
+                type Value = ::planus::Offset<PermitDecisionResponse>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<PermitDecisionResponse>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for PermitDecisionResponseRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[PermitDecisionResponseRef]",
+                            "read_as_root",
+                            0,
+                        )
+                    })
+                }
+            }
+
+            ///  Opcode AttestPublicKey (0x0530).
+            ///
+            /// Generated from these locations:
+            /// * Table `AttestPublicKeyRequest` in the file `permits.fbs:80`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct AttestPublicKeyRequest {}
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for AttestPublicKeyRequest {
+                fn default() -> Self {
+                    Self {}
+                }
+            }
+
+            impl AttestPublicKeyRequest {
+                /// Creates a [AttestPublicKeyRequestBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> AttestPublicKeyRequestBuilder<()> {
+                    AttestPublicKeyRequestBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                    let table_writer: ::planus::table_writer::TableWriter<4> =
+                        ::core::default::Default::default();
+                    unsafe {
+                        table_writer.finish(builder, |_table_writer| {});
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<AttestPublicKeyRequest>> for AttestPublicKeyRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<AttestPublicKeyRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<AttestPublicKeyRequest>>
+                for AttestPublicKeyRequest
+            {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<AttestPublicKeyRequest>>
+                {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<AttestPublicKeyRequest> for AttestPublicKeyRequest {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<AttestPublicKeyRequest> {
+                    AttestPublicKeyRequest::create(builder)
+                }
+            }
+
+            /// Builder for serializing an instance of the [AttestPublicKeyRequest] type.
+            ///
+            /// Can be created using the [AttestPublicKeyRequest::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct AttestPublicKeyRequestBuilder<State>(State);
+
+            impl AttestPublicKeyRequestBuilder<()> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [AttestPublicKeyRequest].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<AttestPublicKeyRequest>
+                where
+                    Self: ::planus::WriteAsOffset<AttestPublicKeyRequest>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<AttestPublicKeyRequest>>
+                for AttestPublicKeyRequestBuilder<()>
+            {
+                type Prepared = ::planus::Offset<AttestPublicKeyRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<AttestPublicKeyRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<AttestPublicKeyRequest>>
+                for AttestPublicKeyRequestBuilder<()>
+            {
+                type Prepared = ::planus::Offset<AttestPublicKeyRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<AttestPublicKeyRequest>>
+                {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<AttestPublicKeyRequest> for AttestPublicKeyRequestBuilder<()> {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<AttestPublicKeyRequest> {
+                    AttestPublicKeyRequest::create(builder)
+                }
+            }
+
+            /// Reference to a deserialized [AttestPublicKeyRequest].
+            #[derive(Copy, Clone)]
+            pub struct AttestPublicKeyRequestRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> AttestPublicKeyRequestRef<'a> {}
+
+            impl<'a> ::core::fmt::Debug for AttestPublicKeyRequestRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("AttestPublicKeyRequestRef");
+
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<AttestPublicKeyRequestRef<'a>> for AttestPublicKeyRequest {
+                type Error = ::planus::Error;
+
+                fn try_from(_value: AttestPublicKeyRequestRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {})
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for AttestPublicKeyRequestRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for AttestPublicKeyRequestRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[AttestPublicKeyRequestRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<AttestPublicKeyRequest>>
+                for AttestPublicKeyRequest
+            {
+                type Value = ::planus::Offset<AttestPublicKeyRequest>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<AttestPublicKeyRequest>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for AttestPublicKeyRequestRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[AttestPublicKeyRequestRef]",
+                            "read_as_root",
+                            0,
+                        )
+                    })
+                }
+            }
+
+            ///  Reply to AttestPublicKey.
+            ///
+            /// Generated from these locations:
+            /// * Table `AttestPublicKeyResponse` in the file `permits.fbs:83`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct AttestPublicKeyResponse {
+                /// The field `algorithm` in the table `AttestPublicKeyResponse`
+                pub algorithm: ::core::option::Option<::planus::alloc::string::String>,
+                /// The field `public_key` in the table `AttestPublicKeyResponse`
+                pub public_key: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for AttestPublicKeyResponse {
+                fn default() -> Self {
+                    Self {
+                        algorithm: ::core::default::Default::default(),
+                        public_key: ::core::default::Default::default(),
+                    }
+                }
+            }
+
+            impl AttestPublicKeyResponse {
+                /// Creates a [AttestPublicKeyResponseBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> AttestPublicKeyResponseBuilder<()> {
+                    AttestPublicKeyResponseBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_algorithm: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
+                    field_public_key: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_algorithm = field_algorithm.prepare(builder);
+                    let prepared_public_key = field_public_key.prepare(builder);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<8> =
+                        ::core::default::Default::default();
+                    if prepared_algorithm.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(0);
+                    }
+                    if prepared_public_key.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[u8]>>(1);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_algorithm) =
+                                prepared_algorithm
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_algorithm);
+                            }
+                            if let ::core::option::Option::Some(prepared_public_key) =
+                                prepared_public_key
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_public_key);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<AttestPublicKeyResponse>> for AttestPublicKeyResponse {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<AttestPublicKeyResponse> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<AttestPublicKeyResponse>>
+                for AttestPublicKeyResponse
+            {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<AttestPublicKeyResponse>>
+                {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<AttestPublicKeyResponse> for AttestPublicKeyResponse {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<AttestPublicKeyResponse> {
+                    AttestPublicKeyResponse::create(builder, &self.algorithm, &self.public_key)
+                }
+            }
+
+            /// Builder for serializing an instance of the [AttestPublicKeyResponse] type.
+            ///
+            /// Can be created using the [AttestPublicKeyResponse::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct AttestPublicKeyResponseBuilder<State>(State);
+
+            impl AttestPublicKeyResponseBuilder<()> {
+                /// Setter for the [`algorithm` field](AttestPublicKeyResponse#structfield.algorithm).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn algorithm<T0>(self, value: T0) -> AttestPublicKeyResponseBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    AttestPublicKeyResponseBuilder((value,))
+                }
+
+                /// Sets the [`algorithm` field](AttestPublicKeyResponse#structfield.algorithm) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn algorithm_as_null(self) -> AttestPublicKeyResponseBuilder<((),)> {
+                    self.algorithm(())
+                }
+            }
+
+            impl<T0> AttestPublicKeyResponseBuilder<(T0,)> {
+                /// Setter for the [`public_key` field](AttestPublicKeyResponse#structfield.public_key).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn public_key<T1>(self, value: T1) -> AttestPublicKeyResponseBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                {
+                    let (v0,) = self.0;
+                    AttestPublicKeyResponseBuilder((v0, value))
+                }
+
+                /// Sets the [`public_key` field](AttestPublicKeyResponse#structfield.public_key) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn public_key_as_null(self) -> AttestPublicKeyResponseBuilder<(T0, ())> {
+                    self.public_key(())
+                }
+            }
+
+            impl<T0, T1> AttestPublicKeyResponseBuilder<(T0, T1)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [AttestPublicKeyResponse].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<AttestPublicKeyResponse>
+                where
+                    Self: ::planus::WriteAsOffset<AttestPublicKeyResponse>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                > ::planus::WriteAs<::planus::Offset<AttestPublicKeyResponse>>
+                for AttestPublicKeyResponseBuilder<(T0, T1)>
+            {
+                type Prepared = ::planus::Offset<AttestPublicKeyResponse>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<AttestPublicKeyResponse> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                > ::planus::WriteAsOptional<::planus::Offset<AttestPublicKeyResponse>>
+                for AttestPublicKeyResponseBuilder<(T0, T1)>
+            {
+                type Prepared = ::planus::Offset<AttestPublicKeyResponse>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<AttestPublicKeyResponse>>
+                {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                > ::planus::WriteAsOffset<AttestPublicKeyResponse>
+                for AttestPublicKeyResponseBuilder<(T0, T1)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<AttestPublicKeyResponse> {
+                    let (v0, v1) = &self.0;
+                    AttestPublicKeyResponse::create(builder, v0, v1)
+                }
+            }
+
+            /// Reference to a deserialized [AttestPublicKeyResponse].
+            #[derive(Copy, Clone)]
+            pub struct AttestPublicKeyResponseRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> AttestPublicKeyResponseRef<'a> {
+                /// Getter for the [`algorithm` field](AttestPublicKeyResponse#structfield.algorithm).
+                #[inline]
+                pub fn algorithm(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(0, "AttestPublicKeyResponse", "algorithm")
+                }
+
+                /// Getter for the [`public_key` field](AttestPublicKeyResponse#structfield.public_key).
+                #[inline]
+                pub fn public_key(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
+                    self.0.access(1, "AttestPublicKeyResponse", "public_key")
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for AttestPublicKeyResponseRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("AttestPublicKeyResponseRef");
+                    if let ::core::option::Option::Some(field_algorithm) =
+                        self.algorithm().transpose()
+                    {
+                        f.field("algorithm", &field_algorithm);
+                    }
+                    if let ::core::option::Option::Some(field_public_key) =
+                        self.public_key().transpose()
+                    {
+                        f.field("public_key", &field_public_key);
+                    }
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<AttestPublicKeyResponseRef<'a>> for AttestPublicKeyResponse {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: AttestPublicKeyResponseRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        algorithm: value.algorithm()?.map(::core::convert::Into::into),
+                        public_key: value.public_key()?.map(|v| v.to_vec()),
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for AttestPublicKeyResponseRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for AttestPublicKeyResponseRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[AttestPublicKeyResponseRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<AttestPublicKeyResponse>>
+                for AttestPublicKeyResponse
+            {
+                type Value = ::planus::Offset<AttestPublicKeyResponse>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<AttestPublicKeyResponse>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for AttestPublicKeyResponseRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[AttestPublicKeyResponseRef]",
+                            "read_as_root",
+                            0,
+                        )
                     })
                 }
             }

@@ -4,6 +4,9 @@
 #![allow(dead_code)]
 
 use warden_core::KeyFormat;
+use warden_wire::admin::{
+    PolicyEntries, PolicyEntry, SlotEntries, SlotEntry, TrustEntries, TrustEntry,
+};
 use warden_wire::messages::{
     AgreeKey, CipherDirection, ContextKind, CreateContext, Decapsulate, DeriveKey, Encapsulate,
     ErrorCount, ErrorCounts, GenerateKey, ImportKey, Kdf, KeySpec, ShmSlice, StatusReport, Timeout,
@@ -230,6 +233,53 @@ pub fn requests() -> Vec<Request<'static>> {
         Request::DestroyContext { context_id: 9 },
         Request::Random { len: 0 },
         Request::Random { len: 1 << 20 },
+        Request::SlotResolve { name: "app.key-1" },
+        Request::SlotPersist {
+            key_id: u64::MAX,
+            name: "a",
+        },
+        Request::SlotDelete { name: "x" },
+        Request::SlotList,
+        Request::SlotGrant {
+            name: "shared",
+            uid: 1001,
+            permissions: 0x30,
+        },
+        Request::SlotRevoke {
+            name: "shared",
+            uid: u32::MAX,
+        },
+        Request::PolicyLoad {
+            action: "actuator.set",
+            profile: "warden",
+            module: b"\0asm\x01\0\0\0",
+        },
+        Request::PolicyList,
+        Request::PolicyUnload {
+            action: "actuator.set",
+        },
+        Request::TrustAdd {
+            issuer: "fleet-ops",
+            algorithm: "ED25519",
+            public_key: &[7; 32],
+        },
+        Request::TrustList,
+        Request::TrustRemove {
+            issuer: "fleet-ops",
+        },
+        Request::PermitVerify {
+            permit: b"\xd2\x84",
+            action: "actuator.set",
+            resource: "valve/3",
+            intent: b"{}",
+        },
+        Request::PermitVerify {
+            permit: b"",
+            action: "",
+            resource: "",
+            intent: b"",
+        },
+        Request::AttestPublicKey,
     ]);
     v
 }
@@ -284,8 +334,61 @@ pub fn responses() -> Vec<Response<'static>> {
             tag: b"",
         },
         Response::Done,
+        Response::SlotList(SlotEntries::default()),
+        Response::SlotList(SlotEntries::from_slice(SLOTS)),
+        Response::PolicyList(PolicyEntries::from_slice(&[PolicyEntry {
+            action: "actuator.set",
+            profile: "aether",
+            sha256: &[0xAB; 32],
+            size: 1234,
+        }])),
+        Response::TrustList(TrustEntries::from_slice(&[
+            TrustEntry {
+                issuer: "a",
+                algorithm: "ED25519",
+                public_key: &[1; 32],
+            },
+            TrustEntry {
+                issuer: "b",
+                algorithm: "ML-DSA-65",
+                public_key: &[2; 1952],
+            },
+        ])),
+        Response::PermitDecision {
+            allowed: false,
+            reason: 10,
+            counter: 42,
+            receipt: b"\xd2\x84receipt",
+        },
+        Response::AttestPublicKey {
+            algorithm: "ED25519",
+            public_key: &[9; 32],
+        },
     ]
 }
+
+pub const SLOTS: &[SlotEntry<'static>] = &[
+    SlotEntry {
+        name: "app.signing",
+        algorithm: "ED25519",
+        owner_uid: 1000,
+        permissions: 0x30,
+        effective: 0x30,
+        exportable: false,
+        created_unix_ms: 1_800_000_000_000,
+        grants_packed: &[0xE9, 0x03, 0, 0, 0x20, 0, 0, 0],
+    },
+    SlotEntry {
+        name: "b",
+        algorithm: "AES-256",
+        owner_uid: 0,
+        permissions: 0x7FF,
+        effective: 0,
+        exportable: true,
+        created_unix_ms: 0,
+        grants_packed: &[],
+    },
+];
 
 /// The opcode each sample response answers (the first opcode with that response shape).
 pub fn response_opcode(r: &Response<'_>) -> warden_wire::Opcode {
@@ -299,6 +402,11 @@ pub fn response_opcode(r: &Response<'_>) -> warden_wire::Opcode {
         Response::ContextCreated { .. } => Opcode::CreateContext,
         Response::Output { .. } => Opcode::Update,
         Response::Done => Opcode::ReleaseKey,
+        Response::SlotList(_) => Opcode::SlotList,
+        Response::PolicyList(_) => Opcode::PolicyList,
+        Response::TrustList(_) => Opcode::TrustList,
+        Response::PermitDecision { .. } => Opcode::PermitVerify,
+        Response::AttestPublicKey { .. } => Opcode::AttestPublicKey,
         _ => unreachable!("new response variant: extend the samples"),
     }
 }
