@@ -14,7 +14,7 @@ use aws_lc_rs::aead::{
 use warden_core::{Algorithm, Error, ErrorCode, Result};
 use zeroize::{Zeroize, Zeroizing};
 
-use super::{ContextKind, Engine, too_small};
+use super::{ContextKind, Engine, too_small, wipe};
 use crate::key::Key;
 
 const TAG_LEN: usize = 16;
@@ -176,8 +176,8 @@ impl Engine for AeadEngine {
 
     /// Wipes buffered data, AAD, nonce and tag; capacity (no secrets) is kept for reuse.
     fn clear(&mut self) {
-        self.data.zeroize();
-        self.aad.zeroize();
+        wipe(&mut self.data);
+        wipe(&mut self.aad);
         self.nonce = [0; NONCE_LEN];
         self.tag = None;
     }

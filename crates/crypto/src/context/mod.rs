@@ -135,6 +135,17 @@ pub(crate) fn unsupported() -> Error {
     )
 }
 
+/// Zeroes the used part of a reusable buffer and empties it, keeping its capacity.
+///
+/// Only `len` bytes are wiped: the spare capacity never holds data that was not wiped by an
+/// earlier call (every stream ends here), and zeroing a whole reserved buffer (`zeroize` on a
+/// `Vec` does the full capacity, byte-wise volatile) cost ~0.6 ms per reset for a 1 MiB limit.
+/// The full capacity is still wiped once, when the `Zeroizing` buffer is dropped.
+pub(crate) fn wipe(buf: &mut Vec<u8>) {
+    zeroize::Zeroize::zeroize(buf.as_mut_slice());
+    buf.clear();
+}
+
 pub(crate) fn too_small() -> Error {
     Error::new(ErrorCode::InsufficientBufferSize, "output buffer too small")
 }

@@ -13,7 +13,7 @@ use aws_lc_rs::rsa::{
 use warden_core::{Algorithm, Error, ErrorCode, KeyFormat, Result};
 use zeroize::{Zeroize, Zeroizing};
 
-use super::{ContextKind, Engine, too_small};
+use super::{ContextKind, Engine, too_small, wipe};
 use crate::key::{Key, Material};
 
 enum Op {
@@ -111,7 +111,7 @@ impl Engine for RsaOaepEngine {
                 .decrypt(&OAEP_SHA256_MGF1SHA256, &self.buffer, out, None)
                 .map(|p| p.len()),
         };
-        self.buffer.zeroize();
+        wipe(&mut self.buffer);
         r.map_err(|e| {
             out.zeroize();
             failed(e)
@@ -119,7 +119,7 @@ impl Engine for RsaOaepEngine {
     }
 
     fn clear(&mut self) {
-        self.buffer.zeroize();
+        wipe(&mut self.buffer);
     }
 
     fn max_output_len(&self, _input_len: usize) -> usize {

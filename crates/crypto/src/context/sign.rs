@@ -21,9 +21,9 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::signature::{self, ParsedPublicKey};
 use slh_dsa::{Sha2_128f, Sha2_128s};
 use warden_core::{Algorithm, Error, ErrorCode, KeyFormat, Result};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
-use super::{ContextKind, Engine, too_small};
+use super::{ContextKind, Engine, too_small, wipe};
 use crate::key::{Key, Material, verification_alg};
 
 /// Signature length (maximum for RSA: the modulus length).
@@ -120,7 +120,7 @@ impl Message {
 
     fn clear(&mut self) {
         self.hasher = None;
-        self.buffer.zeroize();
+        wipe(&mut self.buffer);
     }
 }
 
