@@ -27,6 +27,9 @@ pub struct ArenaOptions {
     /// Exclude the region from core dumps (`MADV_DONTDUMP`, Linux only; best effort,
     /// ignored on other platforms).
     pub dontdump: bool,
+    /// Ask for transparent huge pages (`MADV_HUGEPAGE`, Linux only; best effort). Fewer TLB
+    /// misses for large arenas; wasteful for small ones, hence off by default.
+    pub huge_pages: bool,
 }
 
 impl ArenaOptions {
@@ -35,6 +38,7 @@ impl ArenaOptions {
         Self {
             mlock: false,
             dontdump: true,
+            huge_pages: false,
         }
     }
 }
@@ -92,8 +96,14 @@ impl OsRegion {
 
     #[cfg(unix)]
     fn map(mapped_len: usize, options: ArenaOptions) -> Result<Self, ArenaError> {
+        // MAP_POPULATE would fault the region in as small pages before `MADV_HUGEPAGE`
+        // could apply, so with huge pages the prefault loop in `new` does the faulting.
         #[cfg(any(target_os = "linux", target_os = "android"))]
-        let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE;
+        let flags = if options.huge_pages {
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS
+        } else {
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE
+        };
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
         let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS;
         // SAFETY: an anonymous private mapping with a null hint creates fresh memory and
@@ -116,6 +126,13 @@ impl OsRegion {
         let ptr = NonNull::new(raw.cast::<u8>()).ok_or(ArenaError::MapFailed { errno: 0 })?;
         // From here on, `Drop` unmaps the region on every error path.
         let region = Self { ptr, mapped_len };
+
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if options.huge_pages {
+            // SAFETY: the range is exactly the mapping created above. Best effort: without
+            // THP the region simply uses small pages.
+            unsafe { libc::madvise(raw, mapped_len, libc::MADV_HUGEPAGE) };
+        }
 
         #[cfg(any(target_os = "linux", target_os = "android"))]
         if options.dontdump {
