@@ -8,13 +8,17 @@
 //!   `reset` / frees. `*_alloc_only` times the allocation loops only; `*_with_reset` times
 //!   everything, including warden's zeroing at session end (bumpalo does not zero).
 //!
+//! After the criterion groups, an interleaved A/B/C run (rounds alternating 100k live
+//! allocations with each contender, median of per-round ratios) gives ratios that survive
+//! a busy machine better than comparing criterion figures taken minutes apart.
+//!
 //! `cargo bench -p warden-arena --bench arena_alloc -- --warm-up-time 1 --measurement-time 3`
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use bumpalo::Bump;
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use warden_arena::Arena;
 
 const N: usize = 1_000_000;
@@ -215,5 +219,84 @@ fn hot(c: &mut Criterion) {
     g.finish();
 }
 
+const ROUND: usize = 100_000;
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn interleaved_ratio() {
+    let (Ok(mut arena), mut bump) = (
+        Arena::with_capacity(ROUND * OBJ),
+        Bump::with_capacity(ROUND * OBJ),
+    ) else {
+        return;
+    };
+    bump.set_allocation_limit(Some(ROUND * OBJ));
+    let mut ptrs: Vec<*const Obj> = Vec::with_capacity(ROUND);
+    let mut boxes: Vec<Box<Obj>> = Vec::with_capacity(ROUND);
+    let (mut ta, mut tb, mut tc, mut r_bump, mut r_box) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..101 {
+        ptrs.clear();
+        let session = arena.session();
+        let t = Instant::now();
+        for i in 0..ROUND {
+            if let Ok(r) = session.try_alloc(obj(black_box(i))) {
+                ptrs.push(r);
+            }
+        }
+        let a = t.elapsed().as_secs_f64();
+        black_box(&ptrs);
+        drop(session);
+
+        ptrs.clear();
+        let t = Instant::now();
+        for i in 0..ROUND {
+            if let Ok(r) = bump.try_alloc(obj(black_box(i))) {
+                ptrs.push(r);
+            }
+        }
+        let b = t.elapsed().as_secs_f64();
+        black_box(&ptrs);
+        bump.reset();
+
+        let t = Instant::now();
+        for i in 0..ROUND {
+            boxes.push(Box::new(obj(black_box(i))));
+        }
+        let c = t.elapsed().as_secs_f64();
+        black_box(&boxes);
+        boxes.clear();
+
+        let per = |x: f64| x * 1e9 / ROUND as f64;
+        ta.push(per(a));
+        tb.push(per(b));
+        tc.push(per(c));
+        r_bump.push(a / b.max(1e-12));
+        r_box.push(a / c.max(1e-12));
+    }
+    println!(
+        "\ninterleaved A/B/C, 101 rounds of {ROUND} live 24-byte allocations (ns/alloc, medians)"
+    );
+    println!(
+        "  warden_arena {:.2}  bumpalo {:.2}  Box::new {:.2}",
+        median(&mut ta),
+        median(&mut tb),
+        median(&mut tc)
+    );
+    println!(
+        "  median ratio warden/bumpalo {:.3} (goal <= 1.0), warden/Box::new {:.3}",
+        median(&mut r_bump),
+        median(&mut r_box)
+    );
+}
+
 criterion_group!(benches, live, hot);
-criterion_main!(benches);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    interleaved_ratio();
+}
