@@ -79,18 +79,16 @@ impl AeadEngine {
         let nonce = Nonce::assume_unique_for_key(self.nonce);
         let aad = Aad::from(self.aad.as_slice());
         if self.encrypt {
-            dst.copy_from_slice(data);
-            match self.key.seal_in_place_separate_tag(nonce, aad, dst) {
-                Ok(tag) => {
-                    let mut t = [0u8; TAG_LEN];
-                    t.copy_from_slice(tag.as_ref());
-                    self.tag = Some(t);
-                }
-                Err(e) => {
-                    dst.zeroize();
-                    return Err(failed(e));
-                }
+            // Out of place: no copy of the plaintext into `out` first.
+            let mut t = [0u8; TAG_LEN];
+            if let Err(e) = self
+                .key
+                .seal_out_of_place_scatter(nonce, aad, data, dst, &[], &mut t)
+            {
+                dst.zeroize();
+                return Err(failed(e));
             }
+            self.tag = Some(t);
         } else {
             let tag = self.tag.ok_or(Error::new(
                 ErrorCode::StreamIncomplete,
