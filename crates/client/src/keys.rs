@@ -92,8 +92,8 @@ impl From<&ResourceGuard> for ResourceId {
 /// [`ResourceGuard`].
 #[derive(Clone)]
 pub struct KeyManagement {
-    link: Link,
-    timeout: Timeout,
+    pub(crate) link: Link,
+    pub(crate) timeout: Timeout,
 }
 
 impl std::fmt::Debug for KeyManagement {
@@ -104,7 +104,11 @@ impl std::fmt::Debug for KeyManagement {
     }
 }
 
-fn spec(algorithm: warden_core::Algorithm, perms: u32, exportable: bool) -> KeySpec<'static> {
+pub(crate) fn spec(
+    algorithm: warden_core::Algorithm,
+    perms: u32,
+    exportable: bool,
+) -> KeySpec<'static> {
     KeySpec {
         algorithm: algorithm.name(),
         permissions: perms,
@@ -113,7 +117,7 @@ fn spec(algorithm: warden_core::Algorithm, perms: u32, exportable: bool) -> KeyS
     }
 }
 
-fn kdf(p: &KdfParameters) -> Result<m::Kdf<'_>> {
+pub(crate) fn kdf(p: &KdfParameters) -> Result<m::Kdf<'_>> {
     Ok(match p {
         KdfParameters::Hkdf { hash, salt, info } => m::Kdf::Hkdf {
             hash: hash.name(),
@@ -154,7 +158,7 @@ impl KeyManagement {
         self
     }
 
-    fn key(&self, req: &Request<'_>) -> Result<ResourceGuard> {
+    pub(crate) fn key(&self, req: &Request<'_>) -> Result<ResourceGuard> {
         let key_id = self.link.request(req, self.timeout, |r| match r {
             Response::KeyCreated { key_id } => Ok(key_id),
             _ => Err(unexpected()),

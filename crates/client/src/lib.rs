@@ -46,7 +46,9 @@ mod connection;
 mod context;
 mod error;
 mod keys;
+mod permits;
 mod registry;
+mod slots;
 mod stack;
 
 pub use config::{
@@ -59,6 +61,8 @@ pub use context::{
 };
 pub use error::{Error, Result};
 pub use keys::{KeyManagement, ResourceGuard};
+pub use permits::{PermitDecision, PolicyInfo, TrustedIssuer};
+pub use slots::SlotInfo;
 pub use stack::{CryptoStack, DaemonStatus};
 
 // The shared vocabulary, so applications need only this crate.

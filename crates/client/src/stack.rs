@@ -98,7 +98,7 @@ impl DaemonStatus {
 /// ```
 #[derive(Clone)]
 pub struct CryptoStack {
-    link: Link,
+    pub(crate) link: Link,
 }
 
 impl std::fmt::Debug for CryptoStack {

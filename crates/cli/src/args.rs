@@ -1,0 +1,520 @@
+//! Command-line grammar of `warden` (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// warden: use keys held by wardend without ever holding them yourself.
+///
+/// Exit codes: 0 success, 1 verification failed, 2 usage error, 3 the daemon returned an
+/// error (its name and number are printed on stderr), 4 local I/O error.
+#[derive(Debug, Parser)]
+#[command(name = "warden", version, propagate_version = true)]
+pub struct Cli {
+    /// Daemon socket (default: $WARDEN_SOCKET, then the daemon's default path).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Machine-readable JSON on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check that the daemon answers, and how fast.
+    Ping,
+    /// Daemon status: connections, live resources, arena pool, requests, errors.
+    Status,
+    /// Manage key slots.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Sign input with a slot's key.
+    Sign(SignArgs),
+    /// Verify a signature with a slot's key (exit 1 when it does not verify).
+    Verify(VerifyArgs),
+    /// Encrypt with a slot's AEAD key; the random nonce is prepended to the output.
+    Encrypt(AeadArgs),
+    /// Decrypt what `warden encrypt` produced (exit 1 when authentication fails).
+    Decrypt(AeadArgs),
+    /// MAC input with a slot's key.
+    Mac(MacArgs),
+    /// Hash input.
+    Hash(HashArgs),
+    /// Random bytes from the daemon's generator.
+    Random(RandomArgs),
+    /// Key encapsulation.
+    #[command(subcommand)]
+    Kem(KemCommand),
+    /// Derive a new slot key from a slot key.
+    Derive(DeriveArgs),
+    /// Manage policy modules (admins).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Manage trusted permit issuers (admins).
+    #[command(subcommand)]
+    Trust(TrustCommand),
+    /// Issue and verify action permits.
+    #[command(subcommand)]
+    Permit(PermitCommand),
+    /// Verify decision receipts offline.
+    #[command(subcommand)]
+    Receipt(ReceiptCommand),
+    /// The daemon's attestation identity.
+    #[command(subcommand)]
+    Attest(AttestCommand),
+}
+
+/// `warden policy …`
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Load a WASM policy module and bind it to an action.
+    Load {
+        /// The module (.wasm, or .wat text).
+        #[arg(long = "in", value_name = "FILE")]
+        input: PathBuf,
+        /// The action (tool id) the policy decides on.
+        #[arg(long)]
+        action: String,
+        /// Host-bridge profile the module is written for.
+        #[arg(long, default_value = "warden")]
+        profile: String,
+    },
+    /// List loaded policies.
+    List,
+    /// Unload the policy bound to an action.
+    Unload {
+        /// The action.
+        #[arg(long)]
+        action: String,
+    },
+}
+
+/// `warden trust …`
+#[derive(Debug, Subcommand)]
+pub enum TrustCommand {
+    /// Trust an issuer's public key for permits.
+    Add {
+        /// Issuer name (the permit's `iss`).
+        #[arg(long)]
+        issuer: String,
+        /// Signature algorithm: ED25519, ECDSA-P256-SHA256 or ML-DSA-65.
+        #[arg(long)]
+        alg: String,
+        /// Raw public key file (as `warden key public --format raw` writes it).
+        #[arg(long = "in", value_name = "FILE")]
+        input: PathBuf,
+    },
+    /// List trusted issuers.
+    List,
+    /// Stop trusting an issuer.
+    Remove {
+        /// Issuer name.
+        #[arg(long)]
+        issuer: String,
+    },
+}
+
+/// `warden permit …`
+#[derive(Debug, Subcommand)]
+pub enum PermitCommand {
+    /// Issue a permit signed by a slot key (for tests and demos).
+    Issue(PermitIssueArgs),
+    /// Ask the daemon to verify a permit for an intent; prints the decision and writes the receipt.
+    Verify(PermitVerifyArgs),
+}
+
+/// `warden permit issue`
+#[derive(Debug, Args)]
+pub struct PermitIssueArgs {
+    /// Slot holding the issuer's signing key.
+    #[arg(long)]
+    pub slot: String,
+    /// Issuer name.
+    #[arg(long)]
+    pub issuer: String,
+    /// Subject (the agent).
+    #[arg(long)]
+    pub subject: String,
+    /// Audience (the daemon).
+    #[arg(long)]
+    pub audience: String,
+    /// Action (tool id).
+    #[arg(long)]
+    pub action: String,
+    /// Resource.
+    #[arg(long)]
+    pub resource: String,
+    /// File holding the intent payload the permit authorises.
+    #[arg(long, value_name = "FILE")]
+    pub intent: PathBuf,
+    /// Validity in seconds from now.
+    #[arg(long, default_value_t = 300)]
+    pub ttl: i64,
+    /// Maximum number of uses (default: one).
+    #[arg(long)]
+    pub max_uses: Option<u32>,
+    /// Permit id (default: 16 random bytes from the daemon), hex.
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Output file (default: stdout).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Write as hex.
+    #[arg(long)]
+    pub hex: bool,
+}
+
+/// `warden permit verify`
+#[derive(Debug, Args)]
+pub struct PermitVerifyArgs {
+    /// The permit file.
+    #[arg(long, value_name = "FILE")]
+    pub permit: PathBuf,
+    /// Action requested.
+    #[arg(long)]
+    pub action: String,
+    /// Resource requested.
+    #[arg(long)]
+    pub resource: String,
+    /// File holding the intent payload.
+    #[arg(long, value_name = "FILE")]
+    pub intent: PathBuf,
+    /// Append the receipt to this chain file.
+    #[arg(long, value_name = "FILE")]
+    pub receipt_out: Option<PathBuf>,
+}
+
+/// `warden receipt …`
+#[derive(Debug, Subcommand)]
+pub enum ReceiptCommand {
+    /// Verify one receipt or a whole chain file against the daemon's attestation public key.
+    Verify {
+        /// Receipt or chain file (a CBOR sequence of receipts).
+        #[arg(long = "in", value_name = "FILE")]
+        input: PathBuf,
+        /// Attestation public key file (raw, as `warden attest public-key --out` writes it).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// Its algorithm.
+        #[arg(long, default_value = "ED25519")]
+        alg: String,
+    },
+}
+
+/// `warden attest …`
+#[derive(Debug, Subcommand)]
+pub enum AttestCommand {
+    /// The daemon's attestation public key (raw).
+    PublicKey {
+        /// Output file (default: stdout).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Write as hex.
+        #[arg(long)]
+        hex: bool,
+    },
+}
+
+/// `warden key …`
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Generate a key into a new slot.
+    Generate(GenerateArgs),
+    /// Import key material into a new slot.
+    Import(ImportArgs),
+    /// List the slots you may see.
+    List,
+    /// Export a slot's public key.
+    Public(PublicArgs),
+    /// Delete a slot.
+    Delete(SlotArg),
+    /// Grant another uid a subset of a slot's permissions.
+    Grant(GrantArgs),
+    /// Revoke a uid's grant on a slot.
+    Revoke(RevokeArgs),
+}
+
+/// A slot name.
+#[derive(Debug, Args)]
+pub struct SlotArg {
+    /// Slot name (`[A-Za-z0-9._-]{1,64}`).
+    #[arg(long)]
+    pub slot: String,
+}
+
+/// Where input comes from and output goes.
+#[derive(Debug, Args, Clone)]
+pub struct InOut {
+    /// Input file (default: stdin).
+    #[arg(long = "in", value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Output file (default: stdout).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Write binary output as hex (allowed to a terminal).
+    #[arg(long)]
+    pub hex: bool,
+}
+
+/// `warden key generate`
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Algorithm or key type, e.g. ED25519, AES-256, ML-DSA-65.
+    #[arg(long)]
+    pub alg: String,
+    /// Slot to create.
+    #[arg(long)]
+    pub slot: String,
+    /// Permissions, comma separated (e.g. `sign,verify`) or a preset (`all`,
+    /// `data-protection`, `authentication`, `full-lifecycle`). Default: the algorithm's natural set.
+    #[arg(long)]
+    pub permissions: Option<String>,
+    /// Allow the secret to be exported later.
+    #[arg(long)]
+    pub exportable: bool,
+    /// Key length in bytes (HMAC, GENERIC-SECRET) or bits (RSA).
+    #[arg(long)]
+    pub size: Option<u32>,
+}
+
+/// Format of key material.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyFileFormat {
+    /// Raw bytes.
+    Raw,
+    /// DER (PKCS#8 for private keys, SubjectPublicKeyInfo for public keys).
+    Der,
+    /// PEM.
+    Pem,
+}
+
+/// `warden key import`
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Algorithm or key type of the material.
+    #[arg(long)]
+    pub alg: String,
+    /// Slot to create.
+    #[arg(long)]
+    pub slot: String,
+    /// File holding the key material.
+    #[arg(long = "in", value_name = "FILE")]
+    pub input: PathBuf,
+    /// Encoding of the file.
+    #[arg(long, value_enum, default_value = "raw")]
+    pub format: KeyFileFormat,
+    /// Permissions (see `key generate`).
+    #[arg(long)]
+    pub permissions: Option<String>,
+    /// Allow the secret to be exported later.
+    #[arg(long)]
+    pub exportable: bool,
+}
+
+/// `warden key public`
+#[derive(Debug, Args)]
+pub struct PublicArgs {
+    /// Slot holding the key pair.
+    #[arg(long)]
+    pub slot: String,
+    /// Encoding of the output.
+    #[arg(long, value_enum, default_value = "pem")]
+    pub format: KeyFileFormat,
+    /// Output file (default: stdout).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Write binary output as hex.
+    #[arg(long)]
+    pub hex: bool,
+}
+
+/// `warden key grant`
+#[derive(Debug, Args)]
+pub struct GrantArgs {
+    /// Slot to share.
+    #[arg(long)]
+    pub slot: String,
+    /// The uid to grant.
+    #[arg(long)]
+    pub uid: u32,
+    /// Permissions to grant (a subset of the slot's).
+    #[arg(long)]
+    pub permissions: String,
+}
+
+/// `warden key revoke`
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// Slot.
+    #[arg(long)]
+    pub slot: String,
+    /// The uid whose grant goes.
+    #[arg(long)]
+    pub uid: u32,
+}
+
+/// `warden sign`
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// Slot holding the signing key.
+    #[arg(long)]
+    pub slot: String,
+    /// Input and output.
+    #[command(flatten)]
+    pub io: InOut,
+}
+
+/// `warden verify`
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Slot holding the key.
+    #[arg(long)]
+    pub slot: String,
+    /// File holding the signature.
+    #[arg(long, value_name = "FILE")]
+    pub sig: PathBuf,
+    /// Signed input (default: stdin).
+    #[arg(long = "in", value_name = "FILE")]
+    pub input: Option<PathBuf>,
+}
+
+/// `warden encrypt` / `warden decrypt`
+#[derive(Debug, Args)]
+pub struct AeadArgs {
+    /// Slot holding the AEAD key.
+    #[arg(long)]
+    pub slot: String,
+    /// Associated data (authenticated, not encrypted).
+    #[arg(long)]
+    pub aad: Option<String>,
+    /// AEAD algorithm (default: AES-256-GCM for AES-256 keys, AES-128-GCM for AES-128 keys).
+    #[arg(long)]
+    pub alg: Option<String>,
+    /// Input and output.
+    #[command(flatten)]
+    pub io: InOut,
+}
+
+/// `warden mac`
+#[derive(Debug, Args)]
+pub struct MacArgs {
+    /// Slot holding the MAC key.
+    #[arg(long)]
+    pub slot: String,
+    /// MAC algorithm (default: HMAC-SHA256).
+    #[arg(long, default_value = "HMAC-SHA256")]
+    pub alg: String,
+    /// Input and output.
+    #[command(flatten)]
+    pub io: InOut,
+}
+
+/// `warden hash`
+#[derive(Debug, Args)]
+pub struct HashArgs {
+    /// Hash algorithm, e.g. SHA-256, SHA3-512.
+    #[arg(long, default_value = "SHA-256")]
+    pub alg: String,
+    /// Input and output.
+    #[command(flatten)]
+    pub io: InOut,
+}
+
+/// `warden random`
+#[derive(Debug, Args)]
+pub struct RandomArgs {
+    /// How many bytes.
+    #[arg(long)]
+    pub bytes: usize,
+    /// Output file (default: stdout).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Write as hex.
+    #[arg(long)]
+    pub hex: bool,
+}
+
+/// `warden kem …`
+#[derive(Debug, Subcommand)]
+pub enum KemCommand {
+    /// Encapsulate to a slot's public key: writes the ciphertext, stores the shared secret.
+    Encap(EncapArgs),
+    /// Decapsulate a ciphertext with a slot's private key into a new slot.
+    Decap(DecapArgs),
+}
+
+/// `warden kem encap`
+#[derive(Debug, Args)]
+pub struct EncapArgs {
+    /// Slot holding the recipient's KEM key.
+    #[arg(long)]
+    pub slot: String,
+    /// Where to write the ciphertext.
+    #[arg(long, value_name = "FILE")]
+    pub out_ct: PathBuf,
+    /// New slot for the shared secret.
+    #[arg(long)]
+    pub to_slot: String,
+    /// Algorithm of the shared-secret key (default: GENERIC-SECRET).
+    #[arg(long, default_value = "GENERIC-SECRET")]
+    pub secret_alg: String,
+}
+
+/// `warden kem decap`
+#[derive(Debug, Args)]
+pub struct DecapArgs {
+    /// Slot holding the KEM private key.
+    #[arg(long)]
+    pub slot: String,
+    /// File holding the ciphertext.
+    #[arg(long, value_name = "FILE")]
+    pub ct: PathBuf,
+    /// New slot for the shared secret.
+    #[arg(long)]
+    pub to_slot: String,
+    /// Algorithm of the shared-secret key (default: GENERIC-SECRET).
+    #[arg(long, default_value = "GENERIC-SECRET")]
+    pub secret_alg: String,
+}
+
+/// `warden derive`
+#[derive(Debug, Args)]
+pub struct DeriveArgs {
+    /// Slot holding the base key.
+    #[arg(long)]
+    pub slot: String,
+    /// KDF, e.g. HKDF-SHA256, SP800-108-CTR-HMAC-SHA256.
+    #[arg(long)]
+    pub kdf: String,
+    /// Salt, hex.
+    #[arg(long)]
+    pub salt: Option<String>,
+    /// Info / context, hex.
+    #[arg(long)]
+    pub info: Option<String>,
+    /// Label (TLS PRFs, SP 800-108), text.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// PBKDF2 iterations.
+    #[arg(long)]
+    pub iterations: Option<u32>,
+    /// New slot.
+    #[arg(long)]
+    pub to_slot: String,
+    /// Algorithm of the derived key, e.g. AES-256, HMAC.
+    #[arg(long)]
+    pub alg: String,
+    /// Length of the derived key in bytes (default: the algorithm's).
+    #[arg(long)]
+    pub len: Option<u32>,
+    /// Permissions of the derived key.
+    #[arg(long)]
+    pub permissions: Option<String>,
+    /// Allow the derived secret to be exported.
+    #[arg(long)]
+    pub exportable: bool,
+}

@@ -1,0 +1,8 @@
+//! One module per command family; each takes parsed arguments and returns what to print.
+
+pub mod exchange;
+pub mod keys;
+pub mod ops;
+pub mod permits;
+pub mod receipt;
+pub mod session;

@@ -1,0 +1,266 @@
+//! Data operations with slot keys: sign, verify, encrypt, decrypt, mac; and hash, random.
+
+use serde_json::json;
+use warden_client::{
+    Algorithm, AlgorithmClass, CipherDirection, ContextConfig, CryptoStack, ErrorCode,
+};
+
+use crate::args::{AeadArgs, HashArgs, MacArgs, RandomArgs, SignArgs, VerifyArgs};
+use crate::commands::keys::parse_alg;
+use crate::failure::Failure;
+use crate::io::{Input, emit_binary, read_file};
+use crate::report::Report;
+
+/// Largest signature file read.
+const MAX_SIG_FILE: usize = 64 * 1024;
+
+/// The algorithm a slot's key signs with: the key type *is* the signature algorithm.
+fn slot_algorithm(stack: &CryptoStack, slot: &str) -> Result<Algorithm, Failure> {
+    let slots = stack
+        .key_management()
+        .list_slots()
+        .map_err(Failure::from_client)?;
+    slots
+        .into_iter()
+        .find(|s| s.name == slot)
+        .map(|s| s.algorithm)
+        .ok_or_else(|| {
+            Failure::Daemon(
+                ErrorCode::AccessDenied,
+                format!("slot {slot} is not visible to you"),
+            )
+        })
+}
+
+/// `warden sign`
+pub fn sign(stack: &CryptoStack, a: &SignArgs, json_mode: bool) -> Result<Report, Failure> {
+    let alg = slot_algorithm(stack, &a.slot)?;
+    if alg.class() != AlgorithmClass::Signature {
+        return Err(Failure::Usage(format!(
+            "slot {} holds a {} key, not a signing key",
+            a.slot,
+            alg.name()
+        )));
+    }
+    let key = stack
+        .key_management()
+        .resolve(&a.slot)
+        .map_err(Failure::from_client)?;
+    let cfg = ContextConfig::builder()
+        .algorithm(alg)
+        .key(key.id())
+        .build()?;
+    let mut ctx = stack
+        .create_sign_context(&cfg)
+        .map_err(Failure::from_client)?;
+    ctx.init().map_err(Failure::from_client)?;
+    Input::open(a.io.input.as_deref())?
+        .stream(|chunk| ctx.update(chunk).map_err(Failure::from_client))?;
+    let sig = ctx.finalize().map_err(Failure::from_client)?;
+    emit_binary(&sig, a.io.out.as_deref(), a.io.hex, json_mode, "signature")
+}
+
+/// `warden verify`: exit 1 when the signature does not verify.
+pub fn verify(stack: &CryptoStack, a: &VerifyArgs) -> Result<Report, Failure> {
+    let alg = slot_algorithm(stack, &a.slot)?;
+    let sig = read_file(&a.sig, MAX_SIG_FILE)?;
+    let key = stack
+        .key_management()
+        .resolve(&a.slot)
+        .map_err(Failure::from_client)?;
+    let cfg = ContextConfig::builder()
+        .algorithm(alg)
+        .key(key.id())
+        .build()?;
+    let mut ctx = stack
+        .create_verify_context(&cfg)
+        .map_err(Failure::from_client)?;
+    ctx.init().map_err(Failure::from_client)?;
+    Input::open(a.input.as_deref())?
+        .stream(|chunk| ctx.update(chunk).map_err(Failure::from_client))?;
+    match ctx.finalize(&sig) {
+        Ok(()) => Ok(Report::new(
+            "signature ok",
+            json!({ "slot": a.slot, "valid": true }),
+        )),
+        Err(e)
+            if e.code() == ErrorCode::OperationFailed || e.code() == ErrorCode::InvalidFormat =>
+        {
+            eprintln!("warden: signature does NOT verify");
+            Err(Failure::VerifyFailed)
+        }
+        Err(e) => Err(Failure::from_client(e)),
+    }
+}
+
+/// The AEAD to use with a slot's key.
+fn aead_algorithm(stack: &CryptoStack, a: &AeadArgs) -> Result<Algorithm, Failure> {
+    if let Some(name) = &a.alg {
+        return parse_alg(name);
+    }
+    match slot_algorithm(stack, &a.slot)? {
+        Algorithm::Aes256Key => Ok(Algorithm::Aes256Gcm),
+        Algorithm::Aes128Key => Ok(Algorithm::Aes128Gcm),
+        Algorithm::ChaCha20Key => Ok(Algorithm::ChaCha20Poly1305),
+        other => Err(Failure::Usage(format!(
+            "slot {} holds a {} key; encrypt needs an AES or CHACHA20 key",
+            a.slot,
+            other.name()
+        ))),
+    }
+}
+
+fn aead_context(
+    stack: &CryptoStack,
+    a: &AeadArgs,
+    direction: CipherDirection,
+) -> Result<
+    (
+        warden_client::AeadContext,
+        Algorithm,
+        warden_client::ResourceGuard,
+    ),
+    Failure,
+> {
+    let alg = aead_algorithm(stack, a)?;
+    let key = stack
+        .key_management()
+        .resolve(&a.slot)
+        .map_err(Failure::from_client)?;
+    let cfg = ContextConfig::builder()
+        .algorithm(alg)
+        .key(key.id())
+        .direction(direction)
+        .build()?;
+    let ctx = stack
+        .create_aead_context(&cfg)
+        .map_err(Failure::from_client)?;
+    Ok((ctx, alg, key))
+}
+
+/// `warden encrypt`: output = nonce ‖ ciphertext ‖ tag.
+pub fn encrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Report, Failure> {
+    let (mut ctx, alg, _key) = aead_context(stack, a, CipherDirection::Encrypt)?;
+    let lengths = alg
+        .aead_lengths()
+        .ok_or_else(|| Failure::Usage(format!("{} is not an AEAD", alg.name())))?;
+    // A fresh random nonce from the daemon's generator for every message.
+    let nonce = stack
+        .random(lengths.nonce_len)
+        .map_err(Failure::from_client)?;
+    ctx.init(&nonce).map_err(Failure::from_client)?;
+    if let Some(aad) = &a.aad {
+        ctx.set_aad(aad.as_bytes()).map_err(Failure::from_client)?;
+    }
+    let mut out = nonce.clone();
+    Input::open(a.io.input.as_deref())?.stream(|chunk| {
+        out.extend(ctx.update(chunk).map_err(Failure::from_client)?);
+        Ok(())
+    })?;
+    out.extend(ctx.finalize(&[]).map_err(Failure::from_client)?);
+    out.extend_from_slice(ctx.tag());
+    emit_binary(&out, a.io.out.as_deref(), a.io.hex, json_mode, "ciphertext")
+}
+
+/// `warden decrypt`: exit 1 when authentication fails; no plaintext is written then.
+pub fn decrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Report, Failure> {
+    let (mut ctx, alg, _key) = aead_context(stack, a, CipherDirection::Decrypt)?;
+    let lengths = alg
+        .aead_lengths()
+        .ok_or_else(|| Failure::Usage(format!("{} is not an AEAD", alg.name())))?;
+    // Stream: the first bytes are the nonce, the last `tag_len` bytes the tag; everything in
+    // between goes to `update` as it arrives. Plaintext is written only after the tag checks.
+    let mut pending: Vec<u8> = Vec::new();
+    let mut started = false;
+    let mut plain = Vec::new();
+    let aad = a.aad.as_deref().map(str::as_bytes);
+    Input::open(a.io.input.as_deref())?.stream(|chunk| {
+        pending.extend_from_slice(chunk);
+        if !started {
+            if pending.len() < lengths.nonce_len {
+                return Ok(());
+            }
+            let nonce: Vec<u8> = pending.drain(..lengths.nonce_len).collect();
+            ctx.init(&nonce).map_err(Failure::from_client)?;
+            if let Some(aad) = aad {
+                ctx.set_aad(aad).map_err(Failure::from_client)?;
+            }
+            started = true;
+        }
+        if pending.len() > lengths.tag_len {
+            let ready: Vec<u8> = pending.drain(..pending.len() - lengths.tag_len).collect();
+            plain.extend(ctx.update(&ready).map_err(Failure::from_client)?);
+        }
+        Ok(())
+    })?;
+    if !started || pending.len() < lengths.tag_len {
+        return Err(Failure::Usage(
+            "input is shorter than a nonce and a tag".into(),
+        ));
+    }
+    let tag = pending;
+    ctx.set_tag(&tag);
+    match ctx.finalize(&[]) {
+        Ok(tail) => plain.extend(tail),
+        Err(e) if e.code() == ErrorCode::OperationFailed => {
+            eprintln!("warden: decryption failed (wrong key, AAD, or tampered data)");
+            return Err(Failure::VerifyFailed);
+        }
+        Err(e) => return Err(Failure::from_client(e)),
+    }
+    emit_binary(
+        &plain,
+        a.io.out.as_deref(),
+        a.io.hex,
+        json_mode,
+        "plaintext",
+    )
+}
+
+/// `warden mac`
+pub fn mac(stack: &CryptoStack, a: &MacArgs, json_mode: bool) -> Result<Report, Failure> {
+    let alg = parse_alg(&a.alg)?;
+    let key = stack
+        .key_management()
+        .resolve(&a.slot)
+        .map_err(Failure::from_client)?;
+    let cfg = ContextConfig::builder()
+        .algorithm(alg)
+        .key(key.id())
+        .build()?;
+    let mut ctx = stack
+        .create_mac_context(&cfg)
+        .map_err(Failure::from_client)?;
+    ctx.init().map_err(Failure::from_client)?;
+    Input::open(a.io.input.as_deref())?
+        .stream(|chunk| ctx.update(chunk).map_err(Failure::from_client))?;
+    let tag = ctx.finalize().map_err(Failure::from_client)?;
+    // A MAC is short and usually wanted as text: hex unless written to a file.
+    let hex = a.io.hex || a.io.out.is_none();
+    emit_binary(&tag, a.io.out.as_deref(), hex, json_mode, "mac")
+}
+
+/// `warden hash`
+pub fn hash(stack: &CryptoStack, a: &HashArgs, json_mode: bool) -> Result<Report, Failure> {
+    let alg = parse_alg(&a.alg)?;
+    let cfg = ContextConfig::builder().algorithm(alg).build()?;
+    let mut ctx = stack
+        .create_hash_context(&cfg)
+        .map_err(Failure::from_client)?;
+    ctx.init().map_err(Failure::from_client)?;
+    Input::open(a.io.input.as_deref())?
+        .stream(|chunk| ctx.update(chunk).map_err(Failure::from_client))?;
+    let digest = ctx.finalize().map_err(Failure::from_client)?;
+    let hex = a.io.hex || a.io.out.is_none();
+    emit_binary(&digest, a.io.out.as_deref(), hex, json_mode, "digest")
+}
+
+/// `warden random`
+pub fn random(stack: &CryptoStack, a: &RandomArgs, json_mode: bool) -> Result<Report, Failure> {
+    const MAX: usize = 1 << 20;
+    if a.bytes == 0 || a.bytes > MAX {
+        return Err(Failure::Usage(format!("--bytes must be 1..={MAX}")));
+    }
+    let bytes = stack.random(a.bytes).map_err(Failure::from_client)?;
+    emit_binary(&bytes, a.out.as_deref(), a.hex, json_mode, "random")
+}

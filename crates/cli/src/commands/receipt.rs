@@ -1,0 +1,72 @@
+//! `warden receipt verify`: offline verification of one receipt or a chain file.
+
+use std::path::Path;
+
+use serde_json::json;
+use warden_attest::{Decision, DenyReason, PublicKey, SigAlg, split_chain, verify_chain};
+
+use crate::failure::Failure;
+use crate::io::read_file;
+use crate::report::Report;
+
+/// Largest chain file read into memory.
+const MAX_CHAIN_FILE: usize = 64 * 1024 * 1024;
+
+/// Verifies the receipts in `input` against the raw public key in `key`.
+pub fn verify(input: &Path, key: &Path, alg: &str) -> Result<Report, Failure> {
+    let alg = SigAlg::from_name(alg).ok_or_else(|| {
+        Failure::Usage(format!(
+            "unknown attestation algorithm {alg:?} (ED25519, ECDSA-P256-SHA256, ML-DSA-65)"
+        ))
+    })?;
+    let key_bytes = read_file(key, 8192)?;
+    let key = PublicKey::new(alg, &key_bytes)
+        .map_err(|_| Failure::Usage(format!("{} is not a raw {alg} public key", key.display())))?;
+    let file = read_file(input, MAX_CHAIN_FILE)?;
+    let receipts = split_chain(&file).map_err(|_| Failure::VerifyFailed)?;
+    if receipts.is_empty() {
+        return Err(Failure::Usage(format!(
+            "{} holds no receipt",
+            input.display()
+        )));
+    }
+    let bodies = match verify_chain(&receipts, &key) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("warden: {e}");
+            return Err(Failure::VerifyFailed);
+        }
+    };
+    let mut text = String::new();
+    let mut items = Vec::new();
+    for b in &bodies {
+        let reason = DenyReason::from_u32(b.reason).map_or("none", DenyReason::name);
+        let decision = match b.decision {
+            Decision::Allow => "allow",
+            Decision::Deny => "deny",
+        };
+        text.push_str(&format!(
+            "#{:<6} {decision:<5} {reason:<18} permit {}\n",
+            b.counter,
+            hex::encode(&b.permit_id)
+        ));
+        items.push(json!({
+            "counter": b.counter,
+            "decision": decision,
+            "reason": reason,
+            "reason_code": b.reason,
+            "permit_id": hex::encode(&b.permit_id),
+            "intent_sha256": hex::encode(b.intent_hash),
+            "policy_sha256": b.policy_hash.map(hex::encode),
+            "input_sha256": hex::encode(b.input_hash),
+            "telemetry_sha256": hex::encode(b.telemetry_hash),
+            "prev_sha256": hex::encode(b.prev_hash),
+            "issued_at": b.issued_at,
+        }));
+    }
+    text.push_str(&format!("ok: {} receipt(s) verified\n", bodies.len()));
+    Ok(Report::new(
+        text,
+        json!({ "verified": true, "receipts": items }),
+    ))
+}

@@ -1,0 +1,79 @@
+//! Why a command failed, and the exit code each reason maps to.
+
+use std::fmt;
+use std::path::Path;
+use std::process::ExitCode;
+
+use warden_core::ErrorCode;
+
+/// A failed command.
+#[derive(Debug)]
+pub enum Failure {
+    /// A signature or MAC did not verify, or decryption failed authentication (exit 1).
+    VerifyFailed,
+    /// A permit was denied (exit 1); the report (with the receipt) is still printed.
+    Denied(crate::report::Report),
+    /// The command line or its inputs make no sense (exit 2).
+    Usage(String),
+    /// The daemon answered with an error code, or could not be reached (exit 3).
+    Daemon(ErrorCode, String),
+    /// Reading or writing a local file failed (exit 4).
+    Io(String),
+    /// A bug in this program (exit 4).
+    Internal(&'static str),
+}
+
+impl Failure {
+    /// An I/O error on `path`.
+    pub fn io(path: &Path, e: std::io::Error) -> Failure {
+        Failure::Io(format!("{}: {e}", path.display()))
+    }
+
+    /// The process exit code for this failure.
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(match self {
+            Failure::VerifyFailed | Failure::Denied(_) => 1,
+            Failure::Usage(_) => 2,
+            Failure::Daemon(..) => 3,
+            Failure::Io(_) | Failure::Internal(_) => 4,
+        })
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::VerifyFailed => f.write_str("verification failed"),
+            Failure::Denied(_) => f.write_str("permit denied"),
+            Failure::Usage(m) => write!(f, "usage: {m}"),
+            Failure::Daemon(code, msg) => {
+                write!(f, "{msg} [{code} 0x{:08X}]", code.as_u32())
+            }
+            Failure::Io(m) => write!(f, "i/o error: {m}"),
+            Failure::Internal(m) => write!(f, "internal error: {m}"),
+        }
+    }
+}
+
+impl Failure {
+    /// A client error: the daemon's code, a connection problem (also exit 3, with the client's
+    /// code such as `ConnectionFailed`), or a parameter rejected before sending (usage).
+    pub fn from_client(e: warden_client::Error) -> Failure {
+        match e {
+            warden_client::Error::Invalid(inner) => Failure::from(inner),
+            other => Failure::Daemon(other.code(), other.to_string()),
+        }
+    }
+}
+
+impl From<warden_core::Error> for Failure {
+    fn from(e: warden_core::Error) -> Failure {
+        match e.code() {
+            // Argument errors raised locally (by parameter builders) are usage errors.
+            ErrorCode::InvalidArgument
+            | ErrorCode::ParamTruncated
+            | ErrorCode::UnsupportedAlgorithm => Failure::Usage(e.to_string()),
+            code => Failure::Daemon(code, e.to_string()),
+        }
+    }
+}

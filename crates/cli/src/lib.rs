@@ -1,3 +1,0 @@
-//! warden, the command-line interface to wardend
-
-#![forbid(unsafe_code)]

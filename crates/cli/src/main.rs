@@ -1,0 +1,96 @@
+//! `warden`: the command-line interface to wardend.
+
+#![forbid(unsafe_code)]
+
+mod args;
+mod commands;
+mod failure;
+mod io;
+mod pem;
+mod report;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use warden_client::{CryptoStack, StackConfig};
+
+use crate::args::{Cli, Command, KemCommand, KeyCommand, ReceiptCommand};
+use crate::commands::{exchange, keys, ops, permits, receipt, session};
+use crate::failure::Failure;
+use crate::report::Report;
+
+fn main() -> ExitCode {
+    // clap exits with 2 on usage errors and 0 for --help/--version.
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(report) => {
+            report.print(cli.json);
+            ExitCode::SUCCESS
+        }
+        Err(failure) => {
+            if let Failure::Denied(report) = &failure {
+                report.print(cli.json);
+            } else if cli.json {
+                let code = match &failure {
+                    Failure::Daemon(code, _) => Some(code.name()),
+                    _ => None,
+                };
+                eprintln!(
+                    "{}",
+                    serde_json::json!({ "error": failure.to_string(), "code": code })
+                );
+            } else {
+                eprintln!("warden: {failure}");
+            }
+            failure.exit_code()
+        }
+    }
+}
+
+fn connect(cli: &Cli) -> Result<CryptoStack, Failure> {
+    let mut config = StackConfig::new();
+    if let Some(path) = &cli.socket {
+        config = config.socket_path(path);
+    }
+    CryptoStack::connect(config).map_err(Failure::from_client)
+}
+
+fn run(cli: &Cli) -> Result<Report, Failure> {
+    let json = cli.json;
+    // Offline commands first: they need no daemon.
+    if let Command::Receipt(ReceiptCommand::Verify { input, key, alg }) = &cli.command {
+        return receipt::verify(input, key, alg);
+    }
+    let stack = connect(cli)?;
+    match &cli.command {
+        Command::Ping => session::ping(&stack),
+        Command::Status => session::status(&stack),
+        Command::Key(k) => match k {
+            KeyCommand::Generate(a) => keys::generate(&stack, a),
+            KeyCommand::Import(a) => keys::import(&stack, a),
+            KeyCommand::List => keys::list(&stack),
+            KeyCommand::Public(a) => keys::public(&stack, a, json),
+            KeyCommand::Delete(a) => keys::delete(&stack, &a.slot),
+            KeyCommand::Grant(a) => keys::grant(&stack, a),
+            KeyCommand::Revoke(a) => keys::revoke(&stack, a),
+        },
+        Command::Sign(a) => ops::sign(&stack, a, json),
+        Command::Verify(a) => ops::verify(&stack, a),
+        Command::Encrypt(a) => ops::encrypt(&stack, a, json),
+        Command::Decrypt(a) => ops::decrypt(&stack, a, json),
+        Command::Mac(a) => ops::mac(&stack, a, json),
+        Command::Hash(a) => ops::hash(&stack, a, json),
+        Command::Random(a) => ops::random(&stack, a, json),
+        Command::Kem(KemCommand::Encap(a)) => exchange::encap(&stack, a),
+        Command::Kem(KemCommand::Decap(a)) => exchange::decap(&stack, a),
+        Command::Derive(a) => exchange::derive(&stack, a),
+        Command::Policy(c) => permits::policy(&stack, c),
+        Command::Trust(c) => permits::trust(&stack, c),
+        Command::Permit(args::PermitCommand::Issue(a)) => permits::issue(&stack, a, json),
+        Command::Permit(args::PermitCommand::Verify(a)) => permits::verify(&stack, a),
+        Command::Attest(c) => permits::attest(&stack, c, json),
+        Command::Receipt(ReceiptCommand::Verify { input, key, alg }) => {
+            receipt::verify(input, key, alg)
+        }
+    }
+}

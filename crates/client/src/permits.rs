@@ -1,0 +1,170 @@
+//! Policies, trusted issuers, permit verification and the attestation key (issue 6).
+
+use warden_core::Timeout;
+use warden_wire::messages::{Request, Response};
+
+use crate::error::{Error, Result};
+use crate::stack::{CryptoStack, unexpected};
+
+/// A loaded policy module ([`CryptoStack::policy_list`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PolicyInfo {
+    /// The action it decides on.
+    pub action: String,
+    /// Host-bridge profile.
+    pub profile: String,
+    /// SHA-256 of the module.
+    pub sha256: [u8; 32],
+    /// Module size in bytes.
+    pub size: u64,
+}
+
+/// A trusted permit issuer ([`CryptoStack::trust_list`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TrustedIssuer {
+    /// Issuer name.
+    pub issuer: String,
+    /// Signature algorithm name.
+    pub alg: String,
+    /// Raw public key.
+    pub public_key: Vec<u8>,
+}
+
+/// The daemon's decision on a permit ([`CryptoStack::verify_permit`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PermitDecision {
+    /// Whether the action is allowed.
+    pub allowed: bool,
+    /// 0 when allowed, else the deny reason (`warden_attest::DenyReason` value).
+    pub reason: u32,
+    /// The receipt's position in the daemon's chain.
+    pub counter: u64,
+    /// The signed COSE_Sign1 receipt.
+    pub receipt: Vec<u8>,
+}
+
+fn hash32(b: &[u8]) -> Result<[u8; 32]> {
+    <[u8; 32]>::try_from(b).map_err(|_| Error::Protocol("policy hash is not 32 bytes"))
+}
+
+impl CryptoStack {
+    fn done(&self, req: &Request<'_>) -> Result<()> {
+        self.link.request(req, Timeout::Default, |r| match r {
+            Response::Done => Ok(()),
+            _ => Err(unexpected()),
+        })
+    }
+
+    /// Binds a WASM policy module to `action` (admins); returns the module's SHA-256.
+    pub fn policy_load(&self, action: &str, profile: &str, module: &[u8]) -> Result<[u8; 32]> {
+        let req = Request::PolicyLoad {
+            action,
+            profile,
+            module,
+        };
+        self.link.request(&req, Timeout::Default, |r| match r {
+            Response::KeyBytes { data } => hash32(data),
+            _ => Err(unexpected()),
+        })
+    }
+
+    /// The loaded policies.
+    pub fn policy_list(&self) -> Result<Vec<PolicyInfo>> {
+        self.link
+            .request(&Request::PolicyList, Timeout::Default, |r| match r {
+                Response::PolicyList(list) => list
+                    .iter()
+                    .map(|p| {
+                        Ok(PolicyInfo {
+                            action: p.action.to_owned(),
+                            profile: p.profile.to_owned(),
+                            sha256: hash32(p.sha256)?,
+                            size: p.size,
+                        })
+                    })
+                    .collect(),
+                _ => Err(unexpected()),
+            })
+    }
+
+    /// Unloads the policy bound to `action` (admins).
+    pub fn policy_unload(&self, action: &str) -> Result<()> {
+        self.done(&Request::PolicyUnload { action })
+    }
+
+    /// Trusts `issuer`'s raw public key for permits (admins). `alg`: `ED25519`,
+    /// `ECDSA-P256-SHA256` or `ML-DSA-65`.
+    pub fn trust_add(&self, issuer: &str, alg: &str, public_key: &[u8]) -> Result<()> {
+        self.done(&Request::TrustAdd {
+            issuer,
+            algorithm: alg,
+            public_key,
+        })
+    }
+
+    /// The trusted issuers.
+    pub fn trust_list(&self) -> Result<Vec<TrustedIssuer>> {
+        self.link
+            .request(&Request::TrustList, Timeout::Default, |r| match r {
+                Response::TrustList(list) => Ok(list
+                    .iter()
+                    .map(|t| TrustedIssuer {
+                        issuer: t.issuer.to_owned(),
+                        alg: t.algorithm.to_owned(),
+                        public_key: t.public_key.to_vec(),
+                    })
+                    .collect()),
+                _ => Err(unexpected()),
+            })
+    }
+
+    /// Stops trusting `issuer` (admins).
+    pub fn trust_remove(&self, issuer: &str) -> Result<()> {
+        self.done(&Request::TrustRemove { issuer })
+    }
+
+    /// Asks the daemon to verify `permit` for the intent; every decision comes with a receipt.
+    pub fn verify_permit(
+        &self,
+        permit: &[u8],
+        action: &str,
+        resource: &str,
+        intent: &[u8],
+    ) -> Result<PermitDecision> {
+        let req = Request::PermitVerify {
+            permit,
+            action,
+            resource,
+            intent,
+        };
+        self.link.request(&req, Timeout::Default, |r| match r {
+            Response::PermitDecision {
+                allowed,
+                reason,
+                counter,
+                receipt,
+            } => Ok(PermitDecision {
+                allowed,
+                reason,
+                counter,
+                receipt: receipt.to_vec(),
+            }),
+            _ => Err(unexpected()),
+        })
+    }
+
+    /// The daemon's attestation public key: `(algorithm name, raw key)`.
+    pub fn attestation_public_key(&self) -> Result<(String, Vec<u8>)> {
+        self.link
+            .request(&Request::AttestPublicKey, Timeout::Default, |r| match r {
+                Response::AttestPublicKey {
+                    algorithm,
+                    public_key,
+                } => Ok((algorithm.to_owned(), public_key.to_vec())),
+                _ => Err(unexpected()),
+            })
+    }
+}
