@@ -378,3 +378,63 @@ fn ml_kem_768_cross_checked_against_rustcrypto() {
         ErrorCode::InvalidFormat
     );
 }
+
+#[test]
+fn slh_dsa_keygen_acvp() {
+    let p = provider();
+    let file = vectors("asymmetric.json");
+    for case in cases(&file, "slh_dsa_keygen") {
+        let alg = alg(case);
+        let (seed, prf, pk_seed) = (b(case, "sk_seed"), b(case, "sk_prf"), b(case, "pk_seed"));
+        // Seeded keygen (FIPS 205 slh_keygen_internal) is the RustCrypto crate's; the 64-byte
+        // SK then enters warden as a Raw private-key import.
+        let sk = match alg {
+            Algorithm::SlhDsaSha2_128s => {
+                slh_dsa::SigningKey::<slh_dsa::Sha2_128s>::slh_keygen_internal(
+                    &seed, &prf, &pk_seed,
+                )
+                .to_bytes()
+                .to_vec()
+            }
+            _ => slh_dsa::SigningKey::<slh_dsa::Sha2_128f>::slh_keygen_internal(
+                &seed, &prf, &pk_seed,
+            )
+            .to_bytes()
+            .to_vec(),
+        };
+        let key = Arc::new(import(
+            &p,
+            alg,
+            P::SIGN.union(P::VERIFY),
+            KeyFormat::Raw,
+            &sk,
+        ));
+        assert_eq!(key.public_key(KeyFormat::Raw).unwrap(), b(case, "pk"));
+    }
+    // One sign/verify on the first ACVP key (128s signing is slow, so only once).
+    let case = &cases(&file, "slh_dsa_keygen")[3];
+    let sk = slh_dsa::SigningKey::<slh_dsa::Sha2_128f>::slh_keygen_internal(
+        &b(case, "sk_seed"),
+        &b(case, "sk_prf"),
+        &b(case, "pk_seed"),
+    );
+    let key = Arc::new(import(
+        &p,
+        Algorithm::SlhDsaSha2_128f,
+        P::SIGN.union(P::VERIFY),
+        KeyFormat::Raw,
+        &sk.to_bytes(),
+    ));
+    let sig = sign_with(&p, Algorithm::SlhDsaSha2_128f, &key, b"acvp");
+    assert_eq!(sig.len(), 17088);
+    assert_eq!(
+        verify_with(&p, Algorithm::SlhDsaSha2_128f, &key, b"acvp", &sig).unwrap(),
+        0
+    );
+    assert_eq!(
+        verify_with(&p, Algorithm::SlhDsaSha2_128f, &key, b"acvq", &sig)
+            .unwrap_err()
+            .code(),
+        ErrorCode::OperationFailed
+    );
+}
