@@ -170,48 +170,38 @@ fn x25519_rfc7748() {
 }
 
 #[test]
-fn ecdsa_p256_rfc6979_signature_verifies_and_tampering_fails() {
+fn ecdsa_rfc6979_signatures_verify_and_tampering_fails() {
     let p = provider();
     let file = vectors("asymmetric.json");
-    for case in cases(&file, "ecdsa_p256_sha256_verify") {
+    let both = [
+        (Algorithm::EcdsaP256Sha256, "ecdsa_p256_sha256_verify"),
+        (Algorithm::EcdsaP384Sha384, "ecdsa_p384_sha384_verify"),
+    ];
+    for (alg, case) in both
+        .iter()
+        .flat_map(|(a, k)| cases(&file, k).iter().map(move |c| (*a, c)))
+    {
         let mut point = vec![4u8];
         point.extend(b(case, "ux"));
         point.extend(b(case, "uy"));
-        let pk = Arc::new(import(
-            &p,
-            Algorithm::EcdsaP256Sha256,
-            P::VERIFY,
-            KeyFormat::Raw,
-            &point,
-        ));
+        let pk = Arc::new(import(&p, alg, P::VERIFY, KeyFormat::Raw, &point));
         // The same key through SubjectPublicKeyInfo round-trips to the same raw point.
         let spki = pk.public_key(KeyFormat::SubjectPublicKeyInfo).unwrap();
-        let again = import(
-            &p,
-            Algorithm::EcdsaP256Sha256,
-            P::VERIFY,
-            KeyFormat::SubjectPublicKeyInfo,
-            &spki,
-        );
+        let again = import(&p, alg, P::VERIFY, KeyFormat::SubjectPublicKeyInfo, &spki);
         assert_eq!(again.public_key(KeyFormat::Raw).unwrap(), point);
         let mut sig = b(case, "r");
         sig.extend(b(case, "s"));
-        assert_eq!(
-            verify_with(&p, Algorithm::EcdsaP256Sha256, &pk, &b(case, "msg"), &sig).unwrap(),
-            0
-        );
+        assert_eq!(verify_with(&p, alg, &pk, &b(case, "msg"), &sig).unwrap(), 0);
         let mut bad = sig.clone();
         bad[40] ^= 1;
         assert_eq!(
-            verify_with(&p, Algorithm::EcdsaP256Sha256, &pk, &b(case, "msg"), &bad)
+            verify_with(&p, alg, &pk, &b(case, "msg"), &bad)
                 .unwrap_err()
                 .code(),
             ErrorCode::OperationFailed
         );
         assert_eq!(
-            verify_with(&p, Algorithm::EcdsaP256Sha256, &pk, b"test", &sig)
-                .unwrap_err()
-                .code(),
+            verify_with(&p, alg, &pk, b"test", &sig).unwrap_err().code(),
             ErrorCode::OperationFailed
         );
     }
