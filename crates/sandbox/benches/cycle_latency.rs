@@ -1,5 +1,6 @@
 //! Per-cycle latency percentiles (p50 / p99 / p99.9 / max): sandbox cycle vs the bare-wasmi
-//! floor, both on seed 003's policy with the bench injection. Each single cycle is bracketed
+//! floor, both on seed 003's policy with the bench injection, and the 64 KiB guest-memory
+//! scrub alone (after re-dirtying the page, outside the bracket). Each single cycle is bracketed
 //! by two `Instant::now()` calls; `ROUNDS` rounds of `N` cycles each, interleaved, and the
 //! median of each percentile over the rounds is printed. Not criterion (criterion reports
 //! central estimates, not tails).
@@ -42,8 +43,14 @@ fn main() -> common::BenchResult<()> {
         return Err("policy did not yield 3".into());
     }
 
+    // The scrub of the policy's one-page memory on its own, to attribute the overhead.
+    let engine = wasmi::Engine::default();
+    let mut store = wasmi::Store::new(&engine, ());
+    let memory = wasmi::Memory::new(&mut store, wasmi::MemoryType::new(1, Some(1)))?;
+
     let mut sandbox_rounds = Vec::new();
     let mut floor_rounds = Vec::new();
+    let mut scrub_rounds = Vec::new();
     let mut samples = Vec::with_capacity(N);
     for _ in 0..ROUNDS {
         samples.clear();
@@ -62,9 +69,19 @@ fn main() -> common::BenchResult<()> {
             black_box(r.is_ok());
         }
         floor_rounds.push(percentiles(&mut samples));
+        samples.clear();
+        for _ in 0..N {
+            memory.data_mut(&mut store).fill(0xA5);
+            let t = Instant::now();
+            let n = warden_sandbox::scrub::scrub_guest_memory(memory, &mut store);
+            samples.push(t.elapsed().as_nanos() as u64);
+            black_box(n);
+        }
+        scrub_rounds.push(percentiles(&mut samples));
     }
     let s = median(&sandbox_rounds);
     let f = median(&floor_rounds);
+    let z = median(&scrub_rounds);
     println!("{N} cycles x {ROUNDS} rounds, median of per-round percentiles (ns)");
     println!(
         "{:<28}{:>10}{:>10}{:>10}{:>10}",
@@ -77,6 +94,10 @@ fn main() -> common::BenchResult<()> {
     println!(
         "{:<28}{:>10}{:>10}{:>10}{:>10}",
         "bare wasmi inst+call", f[0], f[1], f[2], f[3]
+    );
+    println!(
+        "{:<28}{:>10}{:>10}{:>10}{:>10}",
+        "scrub 64 KiB guest memory", z[0], z[1], z[2], z[3]
     );
     let ratio = |a: u64, b: u64| a as f64 / b.max(1) as f64;
     println!(
