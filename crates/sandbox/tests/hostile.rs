@@ -389,6 +389,32 @@ fn huge_module_is_rejected() {
 }
 
 #[test]
+fn strict_parse_limits_are_enforced() {
+    // wasmi's strict limits include a minimum average function-body size (40 bytes once the
+    // bodies total 1000 bytes), a defence against lazy-compilation bombs. 600 empty functions
+    // (2-byte bodies) are far below it, and tiny in bytes.
+    let many = |n: usize| {
+        let mut wat =
+            String::from(r#"(module (func (export "evaluate") (result i32) (i32.const 0))"#);
+        for _ in 0..n {
+            wat.push_str("(func)");
+        }
+        wat.push(')');
+        wasm(&wat)
+    };
+    let bytes = many(600);
+    assert!(bytes.len() < 4096);
+    match PolicyModule::load(&bytes, Profile::Warden, &SandboxLimits::default()) {
+        Err(SandboxError::InvalidModule(ModuleError::Rejected(reason))) => {
+            assert!(reason.contains("average"), "{reason}");
+        }
+        other => panic!("expected a strict-limit rejection, got {other:?}"),
+    }
+    // Below the 1000-byte threshold the same shape is accepted: the limit is what bit.
+    assert!(PolicyModule::load(&many(100), Profile::Warden, &SandboxLimits::default()).is_ok());
+}
+
+#[test]
 fn start_function_is_rejected() {
     let wat = r#"(module (memory (export "memory") 1 1)
         (func $s) (start $s)
