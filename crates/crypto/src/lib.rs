@@ -6,6 +6,11 @@
 //! * [`Key`]: key objects (no `Clone`, zeroized, redacting `Debug`), permission-checked.
 //! * [`CryptoContext`]: streaming contexts with one shared state machine.
 //! * [`kdf`]: the KDFs, usable directly (the provider's `derive_key` calls them).
+//! * `slow::SlowProvider` (feature `test-util`): a test double that sleeps per operation.
+//!
+//! Design notes (encodings, permission mapping, streaming vs buffered contexts, heap use, FFI
+//! trust zones, which tests are full known-answer tests) are in the `warden-crypto` section of
+//! ARCHITECTURE.md.
 //!
 //! Errors are the protocol's [`warden_core::Error`] codes.
 
