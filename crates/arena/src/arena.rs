@@ -112,6 +112,7 @@ impl Arena {
     /// If the previous session was leaked (`mem::forget`), its extent is unknown, so the
     /// whole region is zeroed here first (O(capacity), counted in
     /// [`ArenaStats::leaked_sessions`]).
+    #[inline]
     pub fn session(&mut self) -> Session<'_> {
         if self.session_open {
             self.recover_leaked_session();

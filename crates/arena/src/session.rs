@@ -41,6 +41,7 @@ pub struct Session<'a> {
 unsafe impl Send for Session<'_> {}
 
 impl<'a> Session<'a> {
+    #[inline]
     pub(crate) fn new(arena: &'a mut Arena) -> Self {
         asan::poison(arena.base.as_ptr(), arena.capacity);
         Session {
@@ -259,6 +260,7 @@ impl<'a> Session<'a> {
 }
 
 impl Drop for Session<'_> {
+    #[inline]
     fn drop(&mut self) {
         let used = self.high_water();
         asan::unpoison(self.base.as_ptr(), used);
