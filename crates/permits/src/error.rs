@@ -116,3 +116,39 @@ impl From<AttestError> for PermitError {
         Self::Attest(e)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_is_lowercase_and_codes_are_protocol_codes() {
+        let cases = [
+            (PermitError::InvalidArgument("x"), ErrorCode::InvalidArgument),
+            (PermitError::InvalidConfig("x"), ErrorCode::InvalidArgument),
+            (
+                PermitError::InvalidPolicy(SandboxError::InvalidInput),
+                ErrorCode::InvalidFormat,
+            ),
+            (PermitError::PolicyNotFound, ErrorCode::ResourceNotFound),
+            (PermitError::IssuerNotFound, ErrorCode::TrustAnchorNotFound),
+            (
+                PermitError::AttestationAlgMismatch {
+                    stored: "ML-DSA-65",
+                    configured: "ED25519",
+                },
+                ErrorCode::AlgorithmMismatch,
+            ),
+            (PermitError::Integrity("policy record"), ErrorCode::OperationFailed),
+            (PermitError::Store(StoreError::KeySlotEmpty), ErrorCode::KeySlotEmpty),
+            (PermitError::Attest(AttestError::SigningFailed), ErrorCode::OperationFailed),
+            (PermitError::Poisoned, ErrorCode::InternalError),
+        ];
+        for (e, code) in cases {
+            assert_eq!(e.code(), code, "{e}");
+            let first = e.to_string().chars().next().unwrap();
+            assert!(!first.is_uppercase(), "{e}");
+            assert_eq!(warden_core::Error::from(e).code(), code);
+        }
+    }
+}
