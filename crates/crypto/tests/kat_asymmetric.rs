@@ -256,6 +256,11 @@ fn ml_dsa_keygen_acvp_seed_to_public_key() {
             verify_with(&p, alg, &key, b"known-answer message", &sig).unwrap(),
             0
         );
+        assert_ne!(
+            sign_with(&p, alg, &key, b"known-answer message"),
+            sig,
+            "hedged signing"
+        );
         let mut bad = sig.clone();
         bad[0] ^= 1;
         assert_eq!(
