@@ -124,7 +124,10 @@ mod tests {
     #[test]
     fn display_is_lowercase_and_codes_are_protocol_codes() {
         let cases = [
-            (PermitError::InvalidArgument("x"), ErrorCode::InvalidArgument),
+            (
+                PermitError::InvalidArgument("x"),
+                ErrorCode::InvalidArgument,
+            ),
             (PermitError::InvalidConfig("x"), ErrorCode::InvalidArgument),
             (
                 PermitError::InvalidPolicy(SandboxError::InvalidInput),
@@ -139,9 +142,18 @@ mod tests {
                 },
                 ErrorCode::AlgorithmMismatch,
             ),
-            (PermitError::Integrity("policy record"), ErrorCode::OperationFailed),
-            (PermitError::Store(StoreError::KeySlotEmpty), ErrorCode::KeySlotEmpty),
-            (PermitError::Attest(AttestError::SigningFailed), ErrorCode::OperationFailed),
+            (
+                PermitError::Integrity("policy record"),
+                ErrorCode::OperationFailed,
+            ),
+            (
+                PermitError::Store(StoreError::KeySlotEmpty),
+                ErrorCode::KeySlotEmpty,
+            ),
+            (
+                PermitError::Attest(AttestError::SigningFailed),
+                ErrorCode::OperationFailed,
+            ),
             (PermitError::Poisoned, ErrorCode::InternalError),
         ];
         for (e, code) in cases {
