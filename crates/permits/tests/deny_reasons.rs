@@ -226,3 +226,30 @@ fn permit_ids_are_scoped_by_issuer() {
         "same id, other issuer"
     );
 }
+
+#[test]
+fn pruning_never_forgets_a_permit_that_could_still_be_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let signer = issuer();
+    let svc = trusting(dir.path(), &signer);
+    let mut c = claims("short-lived");
+    c.expires = NOW + 10;
+    let p = permit(&signer, &c);
+    assert!(decide(&svc, &p).allowed);
+
+    // 20 s later the permit is past `exp` but inside the 30 s leeway: it must stay recorded.
+    let later = NOW + 20;
+    assert_eq!(svc.prune_replay_ledger(later).unwrap(), 0);
+    let d = svc
+        .verify_permit(&p, ACTION, RESOURCE, PAYLOAD, later)
+        .unwrap();
+    assert_eq!(d.reason, Some(DenyReason::Replayed));
+
+    // Once the leeway has passed too, the entry goes and the permit is simply expired.
+    let much_later = NOW + 41;
+    assert_eq!(svc.prune_replay_ledger(much_later).unwrap(), 1);
+    let d = svc
+        .verify_permit(&p, ACTION, RESOURCE, PAYLOAD, much_later)
+        .unwrap();
+    assert_eq!(d.reason, Some(DenyReason::Expired));
+}
