@@ -221,3 +221,61 @@ fn finalize_with_last_input_equals_update_then_finalize() {
     v.update(b"message").unwrap();
     v.finalize(&sig).unwrap();
 }
+
+#[test]
+fn default_socket_path_agrees_with_the_daemon() {
+    // The client duplicates the daemon's resolution (it must not link the daemon); this pins
+    // the two together in the same environment.
+    assert_eq!(
+        warden_client::default_socket_path(),
+        warden_daemon::config::default_socket_path()
+    );
+    assert_eq!(
+        warden_client::SYSTEM_SOCKET_PATH,
+        warden_daemon::config::SYSTEM_SOCKET_PATH
+    );
+    assert_eq!(warden_client::SOCKET_ENV, warden_daemon::config::SOCKET_ENV);
+}
+
+#[test]
+fn mac_verify_checks_the_tag_inside_the_daemon() {
+    let d = daemon();
+    let stack = d.stack().unwrap();
+    let key = stack
+        .key_management()
+        .generate_key(
+            &GenerateKeyParams::builder()
+                .algorithm(Algorithm::HmacKey)
+                .key_len(32)
+                .permissions(KeyOperationPermission::MAC)
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    let cfg = ContextConfig::builder()
+        .algorithm(Algorithm::HmacSha384)
+        .key(key.id())
+        .build()
+        .unwrap();
+    let mut m = stack.create_mac_context(&cfg).unwrap();
+    m.init().unwrap();
+    m.update(b"msg").unwrap();
+    let tag = m.finalize().unwrap();
+    m.reset().unwrap();
+    m.init().unwrap();
+    m.update(b"msg").unwrap();
+    m.verify(&tag).unwrap();
+    m.reset().unwrap();
+    m.init().unwrap();
+    m.update(b"msg").unwrap();
+    let mut bad = tag.clone();
+    bad[5] ^= 1;
+    assert_eq!(
+        m.verify(&bad).unwrap_err().code(),
+        ErrorCode::OperationFailed
+    );
+    assert_eq!(
+        m.verify(&[]).unwrap_err().code(),
+        ErrorCode::InvalidArgument
+    );
+}

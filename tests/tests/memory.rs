@@ -12,7 +12,7 @@ use std::time::Instant;
 use warden_client::*;
 use warden_e2e::{Daemon, DaemonOptions};
 
-/// The request mix one client runs: ping, a full HMAC (reset/init/finalize_with), key
+/// The request mix one client runs: ping, a full HMAC (reset/init/update/finalize), key
 /// generate + release, Ed25519 sign: every loop touches the arena, the resource table and the
 /// provider.
 fn workload(stack: &CryptoStack, loops: u64) -> u64 {
@@ -46,10 +46,11 @@ fn workload(stack: &CryptoStack, loops: u64) -> u64 {
         stack.ping(&i.to_le_bytes()).unwrap();
         mac.reset().unwrap_or(());
         mac.init().unwrap();
-        mac.finalize_with(&[7u8; 64]).unwrap();
+        mac.update(&[7u8; 64]).unwrap();
+        mac.finalize().unwrap();
         let k = km.generate_key(&aes).unwrap();
         k.release().unwrap();
-        requests += 6;
+        requests += 7;
     }
     requests
 }
@@ -69,7 +70,7 @@ fn resident_memory_stays_flat_over_a_million_requests() {
     drop(warm);
     let before = d.vm_rss_kib().unwrap();
     let t = Instant::now();
-    let per_client_loops = total / 6 / clients;
+    let per_client_loops = total / 7 / clients;
     let served: u64 = std::thread::scope(|s| {
         let hs: Vec<_> = (0..clients)
             .map(|_| {
@@ -88,8 +89,15 @@ fn resident_memory_stays_flat_over_a_million_requests() {
         served as f64 / elapsed.as_secs_f64(),
         after as i64 - before as i64
     );
-    assert_eq!((status.live_keys, status.live_contexts), (0, 0), "{status:?}");
+    assert_eq!(
+        (status.live_keys, status.live_contexts),
+        (0, 0),
+        "{status:?}"
+    );
     // Flat: growth bounded by 1 MiB over the whole run (no per-request leak: even 1 byte per
     // request would be ~1 MiB).
-    assert!(after <= before + 1024, "VmRSS grew from {before} KiB to {after} KiB");
+    assert!(
+        after <= before + 1024,
+        "VmRSS grew from {before} KiB to {after} KiB"
+    );
 }

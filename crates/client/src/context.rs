@@ -205,9 +205,16 @@ impl MacContext {
         self.core.finalize(&[], &[]).map(|(o, _)| o)
     }
 
-    /// Absorbs `last` and returns the tag in one round trip (saves an `update` call).
-    pub fn finalize_with(&mut self, last: &[u8]) -> Result<Vec<u8>> {
-        self.core.finalize(last, &[]).map(|(o, _)| o)
+    /// Finishes by checking `expected` against the computed tag inside the daemon (constant
+    /// time); a mismatch is an opaque error and the tag never leaves the daemon.
+    pub fn verify(&mut self, expected: &[u8]) -> Result<()> {
+        if expected.is_empty() {
+            // An empty input would mean "return the tag" on the wire.
+            return Err(crate::error::Error::Invalid(
+                warden_core::Error::invalid_argument("empty expected tag"),
+            ));
+        }
+        self.core.finalize(expected, &[]).map(drop)
     }
 
     common_methods!();
