@@ -8,9 +8,10 @@
 //!   `reset` / frees. `*_alloc_only` times the allocation loops only; `*_with_reset` times
 //!   everything, including warden's zeroing at session end (bumpalo does not zero).
 //!
-//! After the criterion groups, an interleaved A/B/C run (rounds alternating 100k live
-//! allocations with each contender, median of per-round ratios) gives ratios that survive
-//! a busy machine better than comparing criterion figures taken minutes apart.
+//! After the criterion groups, interleaved runs (rounds alternating 100k live allocations
+//! with each contender; and 4096-allocation hot batches, arena vs bumpalo; medians of the
+//! per-round ratios) give ratios that survive a busy machine better than comparing
+//! criterion figures taken minutes apart.
 //!
 //! `cargo bench -p warden-arena --bench arena_alloc -- --warm-up-time 1 --measurement-time 3`
 
@@ -290,6 +291,55 @@ fn interleaved_ratio() {
         "  median ratio warden/bumpalo {:.3} (goal <= 1.0), warden/Box::new {:.3}",
         median(&mut r_bump),
         median(&mut r_box)
+    );
+    interleaved_hot();
+}
+
+/// Hot case, interleaved: batches of `BATCH` allocations in a small reused region; only
+/// the allocation loops are timed (session end / reset happen outside the timer).
+fn interleaved_hot() {
+    let (Ok(mut arena), mut bump) = (
+        Arena::with_capacity(BATCH * OBJ),
+        Bump::with_capacity(BATCH * OBJ),
+    ) else {
+        return;
+    };
+    bump.set_allocation_limit(Some(BATCH * OBJ));
+    let mut ptrs: Vec<*const Obj> = Vec::with_capacity(BATCH);
+    let (mut ta, mut tb, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..2001 {
+        ptrs.clear();
+        let session = arena.session();
+        let t = Instant::now();
+        for i in 0..BATCH {
+            if let Ok(r) = session.try_alloc(obj(black_box(i))) {
+                ptrs.push(r);
+            }
+        }
+        let a = t.elapsed().as_secs_f64();
+        black_box(&ptrs);
+        drop(session);
+
+        ptrs.clear();
+        let t = Instant::now();
+        for i in 0..BATCH {
+            if let Ok(r) = bump.try_alloc(obj(black_box(i))) {
+                ptrs.push(r);
+            }
+        }
+        let b = t.elapsed().as_secs_f64();
+        black_box(&ptrs);
+        bump.reset();
+        ta.push(a * 1e9 / BATCH as f64);
+        tb.push(b * 1e9 / BATCH as f64);
+        ratio.push(a / b.max(1e-12));
+    }
+    println!("interleaved hot, 2001 rounds of {BATCH} allocations in a reused 96 KiB region");
+    println!(
+        "  warden_arena {:.2}  bumpalo {:.2} ns/alloc, median ratio {:.3} (goal <= 1.0)",
+        median(&mut ta),
+        median(&mut tb),
+        median(&mut ratio)
     );
 }
 

@@ -26,10 +26,14 @@ pub struct Session<'a> {
     /// Copies of the arena's region so the fast path does not chase `arena`.
     base: NonNull<u8>,
     capacity: usize,
-    /// Offset of the first free byte. Invariant: `cursor <= capacity`.
-    cursor: Cell<usize>,
-    /// Highest cursor before the last roll-back; the true high-water mark is
-    /// `max(high_mark, cursor)`, so the fast path never has to update it.
+    /// Address one past the region (`base + capacity`; cannot overflow, the region exists).
+    limit: usize,
+    /// Address of the first free byte. Invariant: `base <= next <= limit`. An address rather
+    /// than an offset keeps the fast path's dependency chain (load, align, add, store) as
+    /// short as bumpalo's.
+    next: Cell<usize>,
+    /// Highest offset of `next` before the last roll-back; the true high-water mark is
+    /// `max(high_mark, used())`, so the fast path never has to update it.
     high_mark: Cell<usize>,
     allocations: Cell<u64>,
     failed_allocations: Cell<u64>,
@@ -44,11 +48,13 @@ impl<'a> Session<'a> {
     #[inline]
     pub(crate) fn new(arena: &'a mut Arena) -> Self {
         asan::poison(arena.base.as_ptr(), arena.capacity);
+        let start = arena.base.as_ptr().addr();
         Session {
             base: arena.base,
             capacity: arena.capacity,
+            limit: start + arena.capacity,
+            next: Cell::new(start),
             arena,
-            cursor: Cell::new(0),
             high_mark: Cell::new(0),
             allocations: Cell::new(0),
             failed_allocations: Cell::new(0),
@@ -59,23 +65,22 @@ impl<'a> Session<'a> {
     #[inline(always)]
     pub(crate) fn bump(&self, size: usize, align: usize) -> Result<NonNull<u8>, ArenaFull> {
         debug_assert!(align.is_power_of_two());
-        let cursor = self.cursor.get();
-        // Padding that aligns the absolute address `base + cursor` up to `align`; always
-        // `< align`. Wrapping ops are exact here: `align - 1` is a mask of the low bits.
-        let addr = self.base.as_ptr().addr().wrapping_add(cursor);
-        let pad = addr.wrapping_neg() & align.wrapping_sub(1);
-        // Checked adds: no size or alignment can wrap the arithmetic around.
-        let end = cursor
-            .checked_add(pad)
-            .and_then(|start| start.checked_add(size));
-        match end {
-            Some(end) if end <= self.capacity => {
-                let start = end - size;
-                self.cursor.set(end);
+        let mask = align.wrapping_sub(1);
+        let next = self.next.get();
+        // Align the address up, then add the size. Checked adds: no size or alignment can
+        // wrap the arithmetic around (the checks are branches beside the dependency chain,
+        // and vanish for constant small sizes and alignments).
+        let start = match next.checked_add(mask) {
+            Some(v) => v & !mask,
+            None => return Err(self.fail(size)),
+        };
+        match start.checked_add(size) {
+            Some(end) if end <= self.limit => {
+                self.next.set(end);
                 self.allocations.set(self.allocations.get() + 1);
-                // SAFETY: `start <= end <= capacity`, so the pointer stays inside (or one
-                // past the end of) the region `base` points to.
-                let ptr = unsafe { self.base.add(start) };
+                // SAFETY: `base <= start <= end <= limit = base + capacity`, so the offset
+                // keeps the pointer inside (or one past the end of) the region.
+                let ptr = unsafe { self.base.add(start - self.base.as_ptr().addr()) };
                 asan::unpoison(ptr.as_ptr(), size);
                 Ok(ptr)
             }
@@ -198,19 +203,19 @@ impl<'a> Session<'a> {
     /// Bytes allocated so far (including alignment padding).
     #[inline]
     pub fn used(&self) -> usize {
-        self.cursor.get()
+        self.next.get() - self.base.as_ptr().addr()
     }
 
     /// Bytes still free.
     #[inline]
     pub fn remaining(&self) -> usize {
-        self.capacity - self.cursor.get()
+        self.limit - self.next.get()
     }
 
     /// Highest `used()` reached in this session: the bytes that will be zeroed at its end.
     #[inline]
     pub fn high_water(&self) -> usize {
-        self.high_mark.get().max(self.cursor.get())
+        self.high_mark.get().max(self.used())
     }
 
     /// Capacity of the underlying arena.
@@ -240,14 +245,15 @@ impl<'a> Session<'a> {
     /// Is the block `[ptr, ptr + size)` the most recent one (it ends at the cursor)?
     #[inline]
     pub(crate) fn is_last_block(&self, ptr: NonNull<u8>, size: usize) -> bool {
-        self.offset_of(ptr).checked_add(size) == Some(self.cursor.get())
+        ptr.as_ptr().addr().checked_add(size) == Some(self.next.get())
     }
 
-    /// Move the cursor to `offset` (must be `<= capacity`), keeping the high-water mark.
+    /// Move the cursor to offset `offset` (must be `<= capacity`), keeping the high-water
+    /// mark.
     #[inline]
     pub(crate) fn set_cursor(&self, offset: usize) {
         debug_assert!(offset <= self.capacity);
-        let old = self.cursor.get();
+        let old = self.used();
         let base = self.base.as_ptr();
         if offset < old {
             asan::poison(base.wrapping_add(offset), old - offset);
@@ -255,7 +261,7 @@ impl<'a> Session<'a> {
             asan::unpoison(base.wrapping_add(old), offset - old);
         }
         self.high_mark.set(self.high_water());
-        self.cursor.set(offset);
+        self.next.set(base.addr() + offset);
     }
 }
 
