@@ -31,7 +31,8 @@ fn daemon(dir: &std::path::Path) -> BenchResult<RunningDaemon> {
     Ok(Daemon::start(config)?)
 }
 
-/// Echo server: reads a frame header + body, writes the same bytes back.
+/// Echo server: reads a frame header + body and writes the same bytes back in one write
+/// (as the daemon does with one `writev`).
 fn echo_server(listener: UnixListener) {
     std::thread::spawn(move || {
         let Ok((mut s, _)) = listener.accept() else {
@@ -39,18 +40,20 @@ fn echo_server(listener: UnixListener) {
         };
         let mut buf = vec![0u8; 1 << 16];
         loop {
-            let mut head = [0u8; HEADER_LEN];
-            if s.read_exact(&mut head).is_err() {
+            let Some(head) = buf.get_mut(..HEADER_LEN) else {
+                return;
+            };
+            if s.read_exact(head).is_err() {
                 return;
             }
             let len = u32::from_le_bytes([head[28], head[29], head[30], head[31]]) as usize;
-            let Some(body) = buf.get_mut(..len) else {
+            let Some(frame) = buf.get_mut(..HEADER_LEN + len) else {
                 return;
             };
-            if s.read_exact(body).is_err()
-                || s.write_all(&head).is_err()
-                || s.write_all(body).is_err()
-            {
+            let Some(body) = frame.get_mut(HEADER_LEN..) else {
+                return;
+            };
+            if s.read_exact(body).is_err() || s.write_all(frame).is_err() {
                 return;
             }
         }

@@ -1,23 +1,24 @@
-//! The event loop and the worker pool.
+//! The accept loop and the worker pool.
 //!
-//! One I/O thread owns the poller, the listener and every idle connection. When a
-//! connection becomes readable it is moved (by value, through a bounded channel that never
-//! allocates per message) to the fixed worker pool; the worker serves whatever complete
-//! frames are pending and moves it back. A connection is therefore owned by exactly one
-//! thread at a time: one request in flight per connection, no locks around its state, no
-//! thread per request or per connection, and no sleep-polling anywhere.
+//! One thread accepts (peer credentials, admission, arena checkout) and hands each new
+//! connection to the least-loaded of a fixed set of workers. Each worker runs its own
+//! `mio` poller over the connections it owns and serves a request start to finish on its
+//! thread: read into the arena, dispatch, reply. No hand-over per request, no thread per
+//! request or per connection, no locks around connection state (one owner), one request in
+//! flight per connection, and no sleep-polling anywhere.
 
+use std::collections::VecDeque;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Registry, Token, Waker};
+use mio::{Events, Interest, Poll, Token, Waker};
 use warden_arena::ArenaPool;
 use warden_core::ErrorCode;
 use warden_wire::{FrameHeader, Opcode, PROTOCOL_VERSION};
@@ -32,7 +33,7 @@ use crate::provider::{ProviderRef, Resources};
 use crate::stats::{Stats, StatusSnapshot};
 
 const LISTENER: Token = Token(usize::MAX - 1);
-const WAKER: Token = Token(usize::MAX - 2);
+const WAKE: Token = Token(usize::MAX - 2);
 
 /// State every thread of the daemon reads.
 pub(crate) struct Shared {
@@ -85,22 +86,7 @@ impl Shared {
     }
 }
 
-type Job = (usize, Connection);
-type Done = (usize, Connection, Flow);
-
-// The slot table is allocated once at start-up; boxing connections would only add a heap
-// allocation per accept.
-#[allow(clippy::large_enum_variant)]
-enum Slot {
-    Vacant,
-    Idle(Connection),
-    /// Owned by a worker; `pending` = readiness was reported meanwhile.
-    Busy {
-        pending: bool,
-    },
-}
-
-/// Handle to stop the event loop from any thread.
+/// Handle to stop the daemon from any thread.
 #[derive(Clone)]
 pub(crate) struct StopHandle {
     shared: Arc<Shared>,
@@ -114,61 +100,69 @@ impl StopHandle {
     }
 }
 
-/// The event loop before it runs (so `start` can report set-up errors synchronously).
+/// The acceptor's view of one worker.
+struct WorkerHandle {
+    inbox: SyncSender<Connection>,
+    waker: Arc<Waker>,
+    load: Arc<AtomicUsize>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// The accept loop before it runs (so `start` can report set-up errors synchronously).
 pub(crate) struct EventLoop {
     poll: Poll,
     socket: BoundSocket,
     shared: Arc<Shared>,
     waker: Arc<Waker>,
-    slots: Vec<Slot>,
-    free: Vec<usize>,
-    jobs: Option<SyncSender<Job>>,
-    done: Receiver<Done>,
-    workers: Vec<JoinHandle<()>>,
+    workers: Vec<WorkerHandle>,
 }
 
 impl EventLoop {
     pub(crate) fn new(shared: Arc<Shared>, socket: BoundSocket) -> Result<Self, DaemonError> {
         let poll = Poll::new().map_err(|e| DaemonError::Setup("poller", e))?;
         let waker = Arc::new(
-            Waker::new(poll.registry(), WAKER).map_err(|e| DaemonError::Setup("waker", e))?,
+            Waker::new(poll.registry(), WAKE).map_err(|e| DaemonError::Setup("waker", e))?,
         );
         let lfd = socket.listener.as_raw_fd();
         poll.registry()
             .register(&mut SourceFd(&lfd), LISTENER, Interest::READABLE)
             .map_err(|e| DaemonError::Setup("listener registration", e))?;
-
         let max = shared.config.limits.max_connections;
-        // Capacity = connections: each connection has at most one job or result in flight,
-        // so neither channel can ever block its sender.
-        let (job_tx, job_rx) = sync_channel::<Job>(max);
-        let (done_tx, done_rx) = sync_channel::<Done>(max);
-        let job_rx = Arc::new(Mutex::new(job_rx));
         let mut workers = Vec::new();
         for i in 0..shared.config.effective_workers() {
-            let (rx, tx, sh, wk) = (
-                job_rx.clone(),
-                done_tx.clone(),
-                shared.clone(),
-                waker.clone(),
+            let wpoll = Poll::new().map_err(|e| DaemonError::Setup("worker poller", e))?;
+            let wwaker = Arc::new(
+                Waker::new(wpoll.registry(), WAKE)
+                    .map_err(|e| DaemonError::Setup("worker waker", e))?,
             );
-            let handle = std::thread::Builder::new()
+            // Capacity = connection limit: a hand-over never blocks the acceptor.
+            let (tx, rx) = sync_channel::<Connection>(max);
+            let load = Arc::new(AtomicUsize::new(0));
+            let mut worker = Worker {
+                poll: wpoll,
+                inbox: rx,
+                shared: shared.clone(),
+                load: load.clone(),
+                conns: Vec::new(),
+                free: Vec::new(),
+                ready: VecDeque::new(),
+            };
+            let thread = std::thread::Builder::new()
                 .name(format!("wardend-worker-{i}"))
-                .spawn(move || worker(&rx, &tx, &sh, &wk))
+                .spawn(move || worker.run())
                 .map_err(|e| DaemonError::Setup("worker thread", e))?;
-            workers.push(handle);
+            workers.push(WorkerHandle {
+                inbox: tx,
+                waker: wwaker,
+                load,
+                thread: Some(thread),
+            });
         }
-        let mut slots = Vec::with_capacity(max);
-        slots.resize_with(max, || Slot::Vacant);
         Ok(Self {
             poll,
             socket,
             shared,
             waker,
-            slots,
-            free: (0..max).rev().collect(),
-            jobs: Some(job_tx),
-            done: done_rx,
             workers,
         })
     }
@@ -180,9 +174,9 @@ impl EventLoop {
         }
     }
 
-    /// Runs until stopped, then shuts down cleanly and removes the socket.
+    /// Accepts until stopped, then stops the workers and removes the socket.
     pub(crate) fn run(mut self) {
-        let mut events = Events::with_capacity(256);
+        let mut events = Events::with_capacity(64);
         while !self.shared.stop.load(Ordering::SeqCst) {
             if let Err(e) = self.poll.poll(&mut events, None) {
                 if e.kind() == io::ErrorKind::Interrupted {
@@ -191,14 +185,9 @@ impl EventLoop {
                 eprintln!("wardend: poll failed, shutting down: {e}");
                 break;
             }
-            for ev in events.iter() {
-                match ev.token() {
-                    LISTENER => self.accept_all(),
-                    WAKER => {}
-                    Token(i) => self.ready(i),
-                }
+            if events.iter().any(|ev| ev.token() == LISTENER) {
+                self.accept_all();
             }
-            self.collect_done();
         }
         self.shutdown();
     }
@@ -228,33 +217,31 @@ impl EventLoop {
         if !self.shared.auth.admits(&peer) {
             return self.refuse(stream, ErrorCode::AccessDenied);
         }
-        let Some(idx) = self.free.pop() else {
+        // One arena per connection slot: an exhausted pool is the connection limit.
+        let Ok(arena) = self.shared.pool.checkout() else {
             return self.refuse(stream, ErrorCode::ProviderBusy);
         };
-        let arena = match self.shared.pool.checkout() {
-            Ok(a) => a,
-            Err(_) => {
-                self.free.push(idx);
-                return self.refuse(stream, ErrorCode::ProviderBusy);
-            }
-        };
-        let fd = stream.as_raw_fd();
-        if self
-            .poll
-            .registry()
-            .register(&mut SourceFd(&fd), Token(idx), Interest::READABLE)
-            .is_err()
-        {
-            self.free.push(idx);
-            return;
-        }
         let state = self.shared.new_conn_state(peer);
+        let conn = Connection::new(stream, arena, state);
+        // The least-loaded worker owns the connection for its whole life.
+        let Some(w) = self
+            .workers
+            .iter()
+            .min_by_key(|w| w.load.load(Ordering::Relaxed))
+        else {
+            return;
+        };
+        w.load.fetch_add(1, Ordering::Relaxed);
         self.shared.stats.connection_opened();
-        if let Some(slot) = self.slots.get_mut(idx) {
-            *slot = Slot::Idle(Connection::new(stream, arena, state));
+        match w.inbox.try_send(conn) {
+            Ok(()) => {
+                let _ = w.waker.wake();
+            }
+            Err(_) => {
+                w.load.fetch_sub(1, Ordering::Relaxed);
+                self.shared.stats.connection_closed();
+            }
         }
-        // Data may already be waiting (the client sends Hello right after connect).
-        self.ready(idx);
     }
 
     /// Best-effort typed refusal: a Hello-response frame with `code`, then close.
@@ -265,107 +252,118 @@ impl EventLoop {
         let _ = write_all_timeout(&mut stream, &frame, Duration::from_millis(10));
     }
 
-    fn ready(&mut self, idx: usize) {
-        let Some(slot) = self.slots.get_mut(idx) else {
-            return;
-        };
-        match std::mem::replace(slot, Slot::Busy { pending: false }) {
-            Slot::Idle(conn) => self.send_job(idx, conn),
-            Slot::Busy { .. } => *slot = Slot::Busy { pending: true },
-            Slot::Vacant => *slot = Slot::Vacant,
-        }
-    }
-
-    fn send_job(&mut self, idx: usize, conn: Connection) {
-        let sent = match &self.jobs {
-            Some(tx) => tx.send((idx, conn)).map_err(|e| e.0.1),
-            None => Err(conn),
-        };
-        if let Err(conn) = sent {
-            self.close(idx, conn);
-        }
-    }
-
-    fn collect_done(&mut self) {
-        loop {
-            match self.done.try_recv() {
-                Ok((idx, conn, flow)) => self.returned(idx, conn, flow),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => return,
-            }
-        }
-    }
-
-    fn returned(&mut self, idx: usize, conn: Connection, flow: Flow) {
-        let pending = matches!(self.slots.get(idx), Some(Slot::Busy { pending: true }));
-        match flow {
-            Flow::Close => self.close(idx, conn),
-            Flow::Continue => {
-                if let Some(slot) = self.slots.get_mut(idx) {
-                    *slot = Slot::Busy { pending: false };
-                }
-                self.send_job(idx, conn);
-            }
-            Flow::Idle if pending => {
-                if let Some(slot) = self.slots.get_mut(idx) {
-                    *slot = Slot::Busy { pending: false };
-                }
-                self.send_job(idx, conn);
-            }
-            Flow::Idle => {
-                if let Some(slot) = self.slots.get_mut(idx) {
-                    *slot = Slot::Idle(conn);
-                }
-            }
-        }
-    }
-
-    /// Frees everything the connection held: resources (table drop), arena (back to the
-    /// pool, zeroed), poller registration, slot.
-    fn close(&mut self, idx: usize, conn: Connection) {
-        deregister(self.poll.registry(), &conn);
-        drop(conn);
-        if let Some(slot) = self.slots.get_mut(idx) {
-            *slot = Slot::Vacant;
-        }
-        self.free.push(idx);
-        self.shared.stats.connection_closed();
-    }
-
     fn shutdown(mut self) {
         let lfd = self.socket.listener.as_raw_fd();
         let _ = self.poll.registry().deregister(&mut SourceFd(&lfd));
         self.socket.remove();
-        // Closing the job channel lets every worker finish its current turn and exit.
-        self.jobs = None;
-        for w in std::mem::take(&mut self.workers) {
-            let _ = w.join();
+        for w in &self.workers {
+            let _ = w.waker.wake();
         }
-        self.collect_done();
-        for idx in 0..self.slots.len() {
-            if let Some(Slot::Idle(conn)) = self
-                .slots
-                .get_mut(idx)
-                .map(|s| std::mem::replace(s, Slot::Vacant))
-            {
-                self.close(idx, conn);
+        for w in &mut self.workers {
+            if let Some(t) = w.thread.take() {
+                let _ = t.join();
             }
         }
     }
 }
 
-fn deregister(registry: &Registry, conn: &Connection) {
-    let fd = conn.stream.as_raw_fd();
-    let _ = registry.deregister(&mut SourceFd(&fd));
+/// One worker: its own poller and the connections it owns. A request is read, served and
+/// answered on this thread without any hand-over.
+struct Worker {
+    poll: Poll,
+    inbox: Receiver<Connection>,
+    shared: Arc<Shared>,
+    load: Arc<AtomicUsize>,
+    conns: Vec<Option<Connection>>,
+    free: Vec<usize>,
+    /// Connections with input possibly pending (new, or cut off by the per-turn limit).
+    ready: VecDeque<usize>,
 }
 
-fn worker(jobs: &Mutex<Receiver<Job>>, done: &SyncSender<Done>, shared: &Shared, waker: &Waker) {
-    loop {
-        let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
-        let Ok((idx, mut conn)) = job else { return };
-        let flow = conn.serve(shared);
-        if done.send((idx, conn, flow)).is_err() {
-            return;
+impl Worker {
+    fn run(&mut self) {
+        let mut events = Events::with_capacity(256);
+        loop {
+            // Connections still owed a turn: collect new readiness without blocking.
+            let timeout = (!self.ready.is_empty()).then_some(Duration::ZERO);
+            if let Err(e) = self.poll.poll(&mut events, timeout)
+                && e.kind() != io::ErrorKind::Interrupted
+            {
+                eprintln!("wardend: worker poll failed: {e}");
+                break;
+            }
+            if self.shared.stop.load(Ordering::SeqCst) {
+                break;
+            }
+            for ev in events.iter() {
+                match ev.token() {
+                    WAKE => self.take_new(),
+                    Token(i) => self.ready.push_back(i),
+                }
+            }
+            // Serve this round's connections once each; a connection that used its whole
+            // turn goes to the back for the next round.
+            for _ in 0..self.ready.len() {
+                let Some(i) = self.ready.pop_front() else {
+                    break;
+                };
+                self.serve(i);
+            }
         }
-        let _ = waker.wake();
+        for i in 0..self.conns.len() {
+            self.close(i);
+        }
+    }
+
+    fn take_new(&mut self) {
+        while let Ok(conn) = self.inbox.try_recv() {
+            let idx = match self.free.pop() {
+                Some(i) => i,
+                None => {
+                    self.conns.push(None);
+                    self.conns.len() - 1
+                }
+            };
+            let fd = conn.stream.as_raw_fd();
+            if let Some(slot) = self.conns.get_mut(idx) {
+                *slot = Some(conn);
+            }
+            if self
+                .poll
+                .registry()
+                .register(&mut SourceFd(&fd), Token(idx), Interest::READABLE)
+                .is_err()
+            {
+                self.close(idx);
+                continue;
+            }
+            // The client usually sent Hello before we registered: serve it now.
+            self.ready.push_back(idx);
+        }
+    }
+
+    fn serve(&mut self, idx: usize) {
+        let Some(Some(conn)) = self.conns.get_mut(idx) else {
+            return;
+        };
+        match conn.serve(&self.shared) {
+            Flow::Idle => {}
+            Flow::Continue => self.ready.push_back(idx),
+            Flow::Close => self.close(idx),
+        }
+    }
+
+    /// Frees everything the connection held: resources (table drop), arena (back to the
+    /// pool), poller registration, slot.
+    fn close(&mut self, idx: usize) {
+        let Some(conn) = self.conns.get_mut(idx).and_then(Option::take) else {
+            return;
+        };
+        let fd = conn.stream.as_raw_fd();
+        let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
+        drop(conn);
+        self.free.push(idx);
+        self.load.fetch_sub(1, Ordering::Relaxed);
+        self.shared.stats.connection_closed();
     }
 }
