@@ -64,6 +64,56 @@ fn raw_echo(len: usize) -> std::result::Result<(tempfile::TempDir, UnixStream), 
     Ok((dir, UnixStream::connect(&path)?))
 }
 
+/// A minimal blocking single-thread "daemon" that answers the handshake and echoes pings:
+/// separates the client library's own cost from the real daemon's event loop and workers.
+fn fake_daemon() -> std::result::Result<(tempfile::TempDir, std::path::PathBuf), BoxErr> {
+    use warden_wire::handshake::HelloAck;
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("fake.sock");
+    let listener = UnixListener::bind(&path)?;
+    std::thread::spawn(move || {
+        let Ok((mut s, _)) = listener.accept() else {
+            return;
+        };
+        let mut head = [0u8; HEADER_LEN];
+        let mut body = Vec::new();
+        let mut out = Vec::new();
+        let mut b = Builder::new();
+        while s.read_exact(&mut head).is_ok() {
+            let Ok(h) = FrameHeader::decode(&head, warden_wire::DEFAULT_MAX_FRAME_LEN) else {
+                return;
+            };
+            body.resize(h.body_len as usize, 0);
+            if s.read_exact(&mut body).is_err() {
+                return;
+            }
+            out.clear();
+            if h.opcode == Opcode::Hello.as_u16() {
+                let ack = HelloAck {
+                    version: PROTOCOL_VERSION,
+                    daemon_version: PROTOCOL_VERSION,
+                    max_frame_len: warden_wire::DEFAULT_MAX_FRAME_LEN,
+                }
+                .encode();
+                out.extend_from_slice(&h.response(0, ack.len() as u32).to_bytes());
+                out.extend_from_slice(&ack);
+            } else {
+                let Ok(Request::Ping { data }) = warden_wire::decode_request(Opcode::Ping, &body)
+                else {
+                    return;
+                };
+                let r = warden_wire::encode_response(&mut b, &warden_wire::Response::Ping { data });
+                out.extend_from_slice(&h.response(0, r.len() as u32).to_bytes());
+                out.extend_from_slice(r);
+            }
+            if s.write_all(&out).is_err() {
+                return;
+            }
+        }
+    });
+    Ok((dir, path))
+}
+
 fn bench_ping(c: &mut Criterion, d: &Daemon) -> std::result::Result<(), BoxErr> {
     let payload = [0x5au8; 64];
     let frame = ping_frame(&payload);
@@ -81,6 +131,16 @@ fn bench_ping(c: &mut Criterion, d: &Daemon) -> std::result::Result<(), BoxErr> 
     g.bench_function(BenchmarkId::new("wardend", frame.len()), |b| {
         b.iter(|| black_box(must(stack.ping(&payload))))
     });
+    let (_fdir, fpath) = fake_daemon()?;
+    let fake = CryptoStack::connect(
+        StackConfig::new()
+            .socket_path(&fpath)
+            .dedicated_connection(true),
+    )?;
+    g.bench_function(
+        BenchmarkId::new("client_vs_blocking_fake", frame.len()),
+        |b| b.iter(|| black_box(must(fake.ping(&payload)))),
+    );
     g.finish();
     println!(
         "ping frame: {} bytes ({HEADER_LEN}-byte header)",
