@@ -77,16 +77,19 @@ mod tests {
         let only_uid = AccessConfig {
             allowed_uids: vec![1000],
             allowed_gids: vec![],
+            ..AccessConfig::default()
         };
         assert!(Authenticator::new(&only_uid).admits(&peer));
         let other = AccessConfig {
             allowed_uids: vec![0],
             allowed_gids: vec![5],
+            ..AccessConfig::default()
         };
         assert!(!Authenticator::new(&other).admits(&peer));
         let by_gid = AccessConfig {
             allowed_uids: vec![0],
             allowed_gids: vec![100],
+            ..AccessConfig::default()
         };
         assert!(Authenticator::new(&by_gid).admits(&peer));
     }

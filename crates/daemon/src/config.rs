@@ -38,8 +38,12 @@ pub struct Config {
     pub limits: Limits,
     /// Operation timeouts (seed decision 7).
     pub timeouts: Timeouts,
-    /// Who may connect.
+    /// Who may connect, and who administers slots, policies and the trust store.
     pub access: AccessConfig,
+    /// Audit log of key management and denials.
+    pub audit: AuditConfig,
+    /// Action permits and receipts (issue 6).
+    pub permits: PermitsConfig,
 }
 
 /// Socket settings.
@@ -94,6 +98,72 @@ pub struct AccessConfig {
     pub allowed_uids: Vec<u32>,
     /// If non-empty, members of these primary gids may connect.
     pub allowed_gids: Vec<u32>,
+    /// Uids that may list and delete every slot and manage policies and the trust store.
+    /// Empty by default: not even root is an admin unless listed. Admins never gain the
+    /// right to use, or read the secret of, another user's key.
+    pub admin_uids: Vec<u32>,
+}
+
+/// Audit log settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// `"stderr"`, or a file path (appended to, mode 0600; reopened on SIGHUP for rotation).
+    /// A relative path is relative to the data directory.
+    pub log: String,
+    /// Also log every allowed key use (denied uses are always logged).
+    pub log_uses: bool,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            log: AUDIT_STDERR.into(),
+            log_uses: false,
+        }
+    }
+}
+
+/// The `audit.log` value that selects stderr.
+pub const AUDIT_STDERR: &str = "stderr";
+
+/// Permit verification settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PermitsConfig {
+    /// Audience name permits must carry; `None` = `wardend@<hostname>`.
+    pub audience: Option<String>,
+    /// Attestation (receipt signing) key algorithm, used when the key is first created:
+    /// `ED25519` (default), `ML-DSA-65` or `ECDSA-P256-SHA256`.
+    pub attestation_alg: String,
+}
+
+impl Default for PermitsConfig {
+    fn default() -> Self {
+        Self {
+            audience: None,
+            attestation_alg: "ED25519".into(),
+        }
+    }
+}
+
+impl PermitsConfig {
+    /// The audience this daemon answers to.
+    pub fn effective_audience(&self) -> String {
+        match &self.audience {
+            Some(a) => a.clone(),
+            None => format!("wardend@{}", hostname()),
+        }
+    }
+}
+
+/// The host name from the kernel, `localhost` if unreadable.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 impl Default for SocketConfig {
@@ -215,6 +285,29 @@ impl Config {
         if self.timeouts.io_ms == 0 {
             return Err(ConfigError::Invalid("timeouts.io_ms must be > 0"));
         }
+        if self.audit.log.is_empty() {
+            return Err(ConfigError::Invalid(
+                "audit.log must be \"stderr\" or a file path",
+            ));
+        }
+        if !["ED25519", "ML-DSA-65", "ECDSA-P256-SHA256"]
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(&self.permits.attestation_alg))
+        {
+            return Err(ConfigError::Invalid(
+                "permits.attestation_alg must be ED25519, ML-DSA-65 or ECDSA-P256-SHA256",
+            ));
+        }
+        if self
+            .permits
+            .audience
+            .as_ref()
+            .is_some_and(|a| a.is_empty() || a.len() > 256)
+        {
+            return Err(ConfigError::Invalid(
+                "permits.audience must be 1 to 256 bytes",
+            ));
+        }
         Ok(())
     }
 
@@ -325,6 +418,38 @@ mod tests {
         ));
         assert!(matches!(
             Config::from_toml("[limits]\nmax_frame_size = 100"),
+            Err(ConfigError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn audit_admin_and_permit_settings() {
+        let c = Config::from_toml(
+            "[access]\nadmin_uids = [0, 1000]\n[audit]\nlog = \"audit.jsonl\"\nlog_uses = true\n\
+             [permits]\naudience = \"gate-1\"\nattestation_alg = \"ML-DSA-65\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.access.admin_uids, vec![0, 1000]);
+        assert_eq!(c.audit.log, "audit.jsonl");
+        assert!(c.audit.log_uses);
+        assert_eq!(c.permits.effective_audience(), "gate-1");
+        assert!(Config::default().access.admin_uids.is_empty());
+        assert!(
+            Config::default()
+                .permits
+                .effective_audience()
+                .starts_with("wardend@")
+        );
+        assert!(matches!(
+            Config::from_toml("[permits]\nattestation_alg = \"RSA\""),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert!(matches!(
+            Config::from_toml("[permits]\naudience = \"\""),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert!(matches!(
+            Config::from_toml("[audit]\nlog = \"\""),
             Err(ConfigError::Invalid(_))
         ));
     }

@@ -38,11 +38,7 @@ pub(crate) enum Flow {
 
 /// Per-connection protocol state: what handlers see.
 pub(crate) struct ConnState {
-    /// Who is connected (from the kernel, at accept time).
-    #[expect(
-        dead_code,
-        reason = "identity for slot ownership, ACLs and audit (issue 5)"
-    )]
+    /// Who is connected (from the kernel, at accept time): slot ownership, ACLs, audit.
     pub(crate) peer: PeerIdentity,
     /// Version agreed in the handshake; `None` until then.
     pub(crate) version: Option<Version>,
@@ -50,6 +46,8 @@ pub(crate) struct ConnState {
     pub(crate) resources: Resources,
     /// Reply encoder (sized once for the largest frame).
     pub(crate) out: Out,
+    /// Slot keys resolved or created on this connection (name ↔ id).
+    pub(crate) slots: crate::handlers::slots::SlotBindings,
 }
 
 /// A connection owned by the event loop or, for one turn, by one worker.

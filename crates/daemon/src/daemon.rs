@@ -19,6 +19,7 @@ pub struct Daemon {
     config: Config,
     provider: Option<ProviderRef>,
     signals: bool,
+    open_state: bool,
 }
 
 /// A daemon serving its socket on a background thread. Dropping it shuts it down.
@@ -36,6 +37,7 @@ impl Daemon {
             config,
             provider: None,
             signals: false,
+            open_state: false,
         }
     }
 
@@ -52,6 +54,15 @@ impl Daemon {
         self
     }
 
+    /// Opens the key store, permit service and audit log before serving, so a bad data
+    /// directory stops start-up (the binary does this). Without it they open on the first
+    /// slot or permit request, and in-process daemons that never use slots need no data
+    /// directory.
+    pub fn open_store_at_start(mut self) -> Self {
+        self.open_state = true;
+        self
+    }
+
     /// Validates the config, claims the arena pool, binds the socket and starts serving.
     pub fn launch(self) -> Result<RunningDaemon, DaemonError> {
         self.config.validate()?;
@@ -62,11 +73,16 @@ impl Daemon {
         let path = self.config.socket_path();
         let mode = self.config.socket.mode;
         let shared = Arc::new(Shared::new(self.config, provider)?);
+        if self.open_state {
+            shared.persistent.open_now()?;
+        }
         let socket = BoundSocket::bind(&path, mode)?;
         let event_loop = EventLoop::new(shared.clone(), socket)?;
         let stop = event_loop.stop_handle();
         if self.signals {
             watch_signals(stop.clone())?;
+            // SIGHUP reopens the audit log file (rotation).
+            crate::state::watch_sighup(shared.clone())?;
         }
         let thread = std::thread::Builder::new()
             .name("wardend-io".into())

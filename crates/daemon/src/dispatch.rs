@@ -157,8 +157,17 @@ fn fail(code: ErrorCode, flow: Flow) -> Outcome {
     }
 }
 
+/// Every request that names a slot key re-checks the caller's rights on that slot first
+/// (revocations and deletions take effect at once) and has its outcome audited.
 fn route(req: &Request<'_>, state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Result<(), Error> {
-    use handlers::{contexts, keys, session};
+    let slot_use = handlers::slots::check_uses(req, state, ctx)?;
+    let result = route_op(req, state, ctx);
+    handlers::slots::audit_use(slot_use, state, ctx, &result);
+    result
+}
+
+fn route_op(req: &Request<'_>, state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Result<(), Error> {
+    use handlers::{contexts, keys, permits, session, slots};
     match *req {
         Request::Ping { data } => session::ping(state, data),
         Request::Status => session::status(state, ctx),
@@ -185,6 +194,37 @@ fn route(req: &Request<'_>, state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Result<
         Request::ResetContext { context_id } => contexts::reset(state, ctx, context_id),
         Request::DestroyContext { context_id } => contexts::destroy(state, context_id),
         Request::Random { len } => contexts::random(state, ctx, len),
+        Request::SlotResolve { name } => slots::resolve(state, ctx, name),
+        Request::SlotPersist { key_id, name } => slots::persist(state, ctx, key_id, name),
+        Request::SlotDelete { name } => slots::delete(state, ctx, name),
+        Request::SlotList => slots::list(state, ctx),
+        Request::SlotGrant {
+            name,
+            uid,
+            permissions,
+        } => slots::grant(state, ctx, name, uid, permissions),
+        Request::SlotRevoke { name, uid } => slots::revoke(state, ctx, name, uid),
+        Request::PolicyLoad {
+            action,
+            profile,
+            module,
+        } => permits::policy_load(state, ctx, action, profile, module),
+        Request::PolicyList => permits::policy_list(state, ctx),
+        Request::PolicyUnload { action } => permits::policy_unload(state, ctx, action),
+        Request::TrustAdd {
+            issuer,
+            algorithm,
+            public_key,
+        } => permits::trust_add(state, ctx, issuer, algorithm, public_key),
+        Request::TrustList => permits::trust_list(state, ctx),
+        Request::TrustRemove { issuer } => permits::trust_remove(state, ctx, issuer),
+        Request::PermitVerify {
+            permit,
+            action,
+            resource,
+            intent,
+        } => permits::verify(state, ctx, permit, action, resource, intent),
+        Request::AttestPublicKey => permits::attest_public_key(state, ctx),
         _ => Err(Error::new(
             ErrorCode::UnsupportedOperation,
             "opcode not served",

@@ -30,6 +30,8 @@ pub enum DaemonError {
     Arena(String),
     /// The crypto provider could not be created.
     Provider(warden_core::Error),
+    /// The persistent state (key store, permit service, audit log) could not be opened.
+    Storage(String),
 }
 
 impl DaemonError {
@@ -54,6 +56,7 @@ impl fmt::Display for DaemonError {
             Self::Setup(what, e) => write!(f, "cannot set up {what}: {e}"),
             Self::Arena(e) => write!(f, "cannot claim session arenas: {e}"),
             Self::Provider(e) => write!(f, "cannot start crypto provider: {e}"),
+            Self::Storage(e) => write!(f, "cannot open persistent state: {e}"),
         }
     }
 }

@@ -4,7 +4,8 @@
 //! `server` (event loop + worker pool) → `connection` (per-connection arena and resource
 //! namespace) → `auth` (peer credentials) → `dispatch` (opcode → handler, deadline check)
 //! → `handlers` → provider (`warden-crypto`) → `resources` (per-connection refcounted
-//! table).
+//! table). Slot and permit handlers also reach `state` (the `warden-store` slot store with
+//! its ACL, the `warden-permits` service and the audit log).
 //!
 //! ```no_run
 //! use warden_daemon::{Config, Daemon};
@@ -32,6 +33,7 @@ mod loopback;
 mod provider;
 mod resources;
 mod server;
+mod state;
 mod stats;
 
 pub use auth::PeerIdentity;

@@ -50,11 +50,21 @@ fn main() -> ExitCode {
     }
     let workers = config.effective_workers();
     let max = config.limits.max_connections;
-    match Daemon::new(config).handle_signals().launch() {
+    let data_dir = config.data_dir();
+    let admins = config.access.admin_uids.clone();
+    match Daemon::new(config)
+        .handle_signals()
+        .open_store_at_start()
+        .launch()
+    {
         Ok(daemon) => {
             eprintln!(
                 "wardend: listening on {} ({workers} workers, up to {max} connections)",
                 daemon.socket_path().display()
+            );
+            eprintln!(
+                "wardend: data directory {} (admin uids: {admins:?})",
+                data_dir.display()
             );
             daemon.wait();
             eprintln!("wardend: stopped");

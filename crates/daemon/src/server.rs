@@ -42,6 +42,8 @@ pub(crate) struct Shared {
     pub(crate) stats: Arc<Stats>,
     pub(crate) pool: ArenaPool,
     pub(crate) started: Instant,
+    /// Key store, permit service and audit log (opened at start-up or on first use).
+    pub(crate) persistent: crate::state::PersistentCell,
     auth: Authenticator,
     stop: AtomicBool,
 }
@@ -53,6 +55,7 @@ impl Shared {
             .map_err(|e| DaemonError::Arena(e.to_string()))?;
         Ok(Self {
             auth: Authenticator::new(&config.access),
+            persistent: crate::state::PersistentCell::new(config.clone()),
             config,
             provider,
             stats: Arc::new(Stats::default()),
@@ -82,6 +85,7 @@ impl Shared {
                 self.stats.clone(),
             ),
             out: Out::new(self.config.limits.max_frame_size),
+            slots: Default::default(),
         }
     }
 }

@@ -1,7 +1,9 @@
 //! Key management: every operation that creates, exports or releases a key object.
 //!
 //! New keys enter the connection's resource table with the client guard's reference. A key
-//! produced after the request's deadline is dropped, never handed out.
+//! produced after the request's deadline is dropped, never handed out. A key spec naming a
+//! slot (seed decision 12's "into slot" overloads) stores the new key durably in that slot
+//! before the reply (see `slots::admit_into_slot`).
 
 use std::sync::Arc;
 
@@ -21,29 +23,38 @@ use crate::connection::ConnState;
 use crate::dispatch::Ctx;
 
 /// Validated attributes of a key to create.
-struct Spec {
+struct Spec<'a> {
     algorithm: Algorithm,
     permissions: KeyOperationPermission,
     exportable: bool,
+    /// Create the key directly in this persistent slot.
+    slot: Option<&'a str>,
 }
 
-fn spec(s: &KeySpec<'_>) -> Result<Spec, Error> {
-    if s.slot.is_some() {
-        // Persistent slots arrive with warden-store (issue 5); never pretend to persist.
-        return Err(Error::new(
-            ErrorCode::UnsupportedOperation,
-            "persistent slots not served",
-        ));
+fn spec<'a>(s: &KeySpec<'a>) -> Result<Spec<'a>, Error> {
+    if let Some(name) = s.slot {
+        // Refuse a bad name before any key is made.
+        warden_store::validate_slot_name(name)?;
     }
     Ok(Spec {
         algorithm: Algorithm::from_name(s.algorithm)?,
         permissions: KeyOperationPermission::from_bits(s.permissions)?,
         exportable: s.exportable,
+        slot: s.slot,
     })
 }
 
-/// Adds a freshly made key to the table, unless the request ran out of time meanwhile.
-fn admit(state: &mut ConnState, ctx: &Ctx<'_, '_>, key: Key) -> Result<u64, Error> {
+/// Adds a freshly made key to the table (and first to its slot, if the spec names one),
+/// unless the request ran out of time meanwhile.
+fn admit(
+    state: &mut ConnState,
+    ctx: &Ctx<'_, '_>,
+    key: Key,
+    slot: Option<&str>,
+) -> Result<u64, Error> {
+    if let Some(name) = slot {
+        return crate::handlers::slots::admit_into_slot(state, ctx, name, key);
+    }
     ctx.deadline.check()?;
     Ok(state.resources.insert_key(key, &*ctx.shared.provider)?)
 }
@@ -76,7 +87,7 @@ pub(crate) fn generate(
     let params = b.build()?;
     state.resources.check_quota()?;
     let key = ctx.shared.provider.generate_key(&params)?;
-    let id = admit(state, ctx, key)?;
+    let id = admit(state, ctx, key, s.slot)?;
     created(state, id)
 }
 
@@ -95,7 +106,7 @@ pub(crate) fn import(
     state.resources.check_quota()?;
     // `material` lives in the session arena and is zeroed with it after the request.
     let key = ctx.shared.provider.import_key(&params, r.material)?;
-    let id = admit(state, ctx, key)?;
+    let id = admit(state, ctx, key, s.slot)?;
     created(state, id)
 }
 
@@ -160,7 +171,7 @@ pub(crate) fn derive(
         .build()?;
     state.resources.check_quota()?;
     let derived = ctx.shared.provider.derive_key(&base, &params)?;
-    let id = admit(state, ctx, derived)?;
+    let id = admit(state, ctx, derived, s.slot)?;
     created(state, id)
 }
 
@@ -180,7 +191,7 @@ pub(crate) fn agree(
         .build()?;
     state.resources.check_quota()?;
     let shared_key = ctx.shared.provider.agree_key(&private, &params)?;
-    let id = admit(state, ctx, shared_key)?;
+    let id = admit(state, ctx, shared_key, s.slot)?;
     created(state, id)
 }
 
@@ -208,7 +219,7 @@ pub(crate) fn unwrap(
         .build()?;
     state.resources.check_quota()?;
     let unwrapped = ctx.shared.provider.unwrap_key(&kek, r.wrapped, &params)?;
-    let id = admit(state, ctx, unwrapped)?;
+    let id = admit(state, ctx, unwrapped, s.slot)?;
     created(state, id)
 }
 
@@ -231,7 +242,7 @@ pub(crate) fn encapsulate(
     let params = kem_params(public.algorithm(), &s)?;
     state.resources.check_quota()?;
     let (ciphertext, secret) = ctx.shared.provider.encapsulate(&public, &params)?;
-    let key_id = admit(state, ctx, secret)?;
+    let key_id = admit(state, ctx, secret, s.slot)?;
     state.out.reply(&Response::Encapsulated {
         ciphertext: &ciphertext,
         key_id,
@@ -251,7 +262,7 @@ pub(crate) fn decapsulate(
         .shared
         .provider
         .decapsulate(&private, r.ciphertext, &params)?;
-    let id = admit(state, ctx, secret)?;
+    let id = admit(state, ctx, secret, s.slot)?;
     created(state, id)
 }
 

@@ -1,9 +1,11 @@
 //! Request handlers, one module per family of opcodes.
 //!
-//! Reserved for later issues: `slots` (persistent key slots, resolve/persist/list/grant —
-//! opcodes 0x04xx, backed by `warden-store`; `KeySpec::slot` is refused until then) and
-//! `permits` (0x05xx, policy sandbox and action permits).
+//! `slots` serves persistent key slots (opcodes 0x04xx and `KeySpec::slot`, backed by
+//! `warden-store`); `permits` serves policies, the trust store and permit verification
+//! (0x05xx, backed by `warden-permits`).
 
 pub(crate) mod contexts;
 pub(crate) mod keys;
+pub(crate) mod permits;
 pub(crate) mod session;
+pub(crate) mod slots;

@@ -1,0 +1,213 @@
+//! Action permits (issue 6): policies, trust store, permit verification with signed
+//! receipts, and the attestation public key — all served by `warden_permits::PermitService`.
+//!
+//! Loading/unloading policies and editing the trust store are admin operations (uids in
+//! `access.admin_uids`); listing and verifying are open to every connected peer. Admin
+//! actions and denied decisions are audited.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use warden_core::{Error, ErrorCode};
+use warden_permits::{Profile, PublicKey, SigAlg};
+use warden_wire::Response;
+use warden_wire::admin::{PolicyEntries, PolicyEntry, TrustEntries, TrustEntry};
+
+use crate::connection::ConnState;
+use crate::dispatch::Ctx;
+use crate::state::Persistent;
+
+fn persistent<'a>(ctx: &'a Ctx<'_, '_>) -> Result<&'a Persistent, Error> {
+    Ok(ctx.shared.persistent.get()?.as_ref())
+}
+
+/// Runs an admin action: refused with `AccessDenied` for non-admins; audited either way.
+fn as_admin(
+    state: &ConnState,
+    p: &Persistent,
+    operation: &'static str,
+    action: impl FnOnce() -> Result<(), Error>,
+) -> Result<(), Error> {
+    let result = if p.caller(&state.peer).is_admin {
+        action()
+    } else {
+        Err(Error::new(
+            ErrorCode::AccessDenied,
+            "policies and the trust store are managed by admins",
+        ))
+    };
+    p.audit(
+        &state.peer,
+        operation,
+        None,
+        None,
+        result.as_ref().map(|_| ()).map_err(Error::code),
+    );
+    result
+}
+
+fn profile(name: &str) -> Result<Profile, Error> {
+    if name.eq_ignore_ascii_case("warden") {
+        Ok(Profile::Warden)
+    } else if name.eq_ignore_ascii_case("aether") {
+        Ok(Profile::Aether)
+    } else {
+        Err(Error::invalid_argument("profile must be warden or aether"))
+    }
+}
+
+fn profile_name(p: Profile) -> &'static str {
+    match p {
+        Profile::Warden => "warden",
+        Profile::Aether => "aether",
+    }
+}
+
+pub(crate) fn policy_load(
+    state: &mut ConnState,
+    ctx: &Ctx<'_, '_>,
+    action: &str,
+    profile_name: &str,
+    module: &[u8],
+) -> Result<(), Error> {
+    let p = persistent(ctx)?;
+    let mut hash = [0u8; 32];
+    as_admin(state, p, "policy.load", || {
+        hash = p
+            .permits
+            .policy_load(action, profile(profile_name)?, module)?
+            .0;
+        Ok(())
+    })?;
+    state.out.reply(&Response::KeyBytes { data: &hash })
+}
+
+pub(crate) fn policy_list(state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Result<(), Error> {
+    let p = persistent(ctx)?;
+    let infos = p.permits.policy_list()?;
+    let entries: Vec<PolicyEntry<'_>> = infos
+        .iter()
+        .map(|i| PolicyEntry {
+            action: &i.action,
+            profile: profile_name(i.profile),
+            sha256: &i.hash.0,
+            size: i.len as u64,
+        })
+        .collect();
+    state
+        .out
+        .reply(&Response::PolicyList(PolicyEntries::from_slice(&entries)))
+}
+
+pub(crate) fn policy_unload(
+    state: &mut ConnState,
+    ctx: &Ctx<'_, '_>,
+    action: &str,
+) -> Result<(), Error> {
+    let p = persistent(ctx)?;
+    as_admin(state, p, "policy.unload", || {
+        Ok(p.permits.policy_unload(action)?)
+    })?;
+    state.out.reply(&Response::Done)
+}
+
+pub(crate) fn trust_add(
+    state: &mut ConnState,
+    ctx: &Ctx<'_, '_>,
+    issuer: &str,
+    algorithm: &str,
+    public_key: &[u8],
+) -> Result<(), Error> {
+    let p = persistent(ctx)?;
+    as_admin(state, p, "trust.add", || {
+        let alg = SigAlg::from_name(algorithm).ok_or(Error::new(
+            ErrorCode::UnsupportedAlgorithm,
+            "issuer keys are ED25519, ECDSA-P256-SHA256 or ML-DSA-65",
+        ))?;
+        let key = PublicKey::new(alg, public_key)
+            .map_err(|_| Error::invalid_argument("malformed issuer public key"))?;
+        p.permits.trust_add(issuer, key)?;
+        Ok(())
+    })?;
+    state.out.reply(&Response::Done)
+}
+
+pub(crate) fn trust_list(state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Result<(), Error> {
+    let p = persistent(ctx)?;
+    let issuers = p.permits.trust_list()?;
+    let entries: Vec<TrustEntry<'_>> = issuers
+        .iter()
+        .map(|(issuer, key)| TrustEntry {
+            issuer,
+            algorithm: key.alg().name(),
+            public_key: key.as_bytes(),
+        })
+        .collect();
+    state
+        .out
+        .reply(&Response::TrustList(TrustEntries::from_slice(&entries)))
+}
+
+pub(crate) fn trust_remove(
+    state: &mut ConnState,
+    ctx: &Ctx<'_, '_>,
+    issuer: &str,
+) -> Result<(), Error> {
+    let p = persistent(ctx)?;
+    as_admin(state, p, "trust.remove", || {
+        Ok(p.permits.trust_remove(issuer)?)
+    })?;
+    state.out.reply(&Response::Done)
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Verifies a permit; a denial is a normal reply carrying its reason and signed receipt.
+pub(crate) fn verify(
+    state: &mut ConnState,
+    ctx: &Ctx<'_, '_>,
+    permit: &[u8],
+    action: &str,
+    resource: &str,
+    intent: &[u8],
+) -> Result<(), Error> {
+    let p = persistent(ctx)?;
+    let decision = match p
+        .permits
+        .verify_permit(permit, action, resource, intent, unix_now())
+    {
+        Ok(d) => d,
+        Err(e) => {
+            // No receipt could be issued: the caller must treat this as a denial.
+            let e = Error::from(e);
+            p.audit(&state.peer, "permit.verify", None, None, Err(e.code()));
+            return Err(e);
+        }
+    };
+    if !decision.allowed || p.audit.logs_uses() {
+        let result = if decision.allowed {
+            Ok(())
+        } else {
+            Err(ErrorCode::AccessDenied)
+        };
+        p.audit(&state.peer, "permit.verify", None, None, result);
+    }
+    state.out.reply(&Response::PermitDecision {
+        allowed: decision.allowed,
+        reason: decision.reason.map_or(0, |r| r.as_u32()),
+        counter: decision.counter,
+        receipt: &decision.receipt,
+    })
+}
+
+pub(crate) fn attest_public_key(state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Result<(), Error> {
+    let p = persistent(ctx)?;
+    let key = p.permits.attestation_public_key();
+    state.out.reply(&Response::AttestPublicKey {
+        algorithm: key.alg().name(),
+        public_key: key.as_bytes(),
+    })
+}

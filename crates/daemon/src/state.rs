@@ -1,0 +1,192 @@
+//! The daemon's persistent state: the key-slot store, the permit service over it, and the
+//! audit log, opened together from the data directory.
+//!
+//! The real daemon opens it at start-up so a bad data directory stops `wardend` at once
+//! ([`crate::Daemon::open_store_at_start`]). In-process daemons built by tests and benches
+//! that never touch a slot open it lazily, on the first slot or permit request, so they
+//! need no data directory of their own; a failed lazy open answers `PersistFailed` and is
+//! retried by the next request.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use warden_core::{Error, ErrorCode};
+use warden_permits::{PermitConfig, PermitService, SigAlg};
+use warden_store::{AuditEvent, AuditLog, AuditOutcome, Caller, FileMasterKey, SlotStore};
+
+use crate::DaemonError;
+use crate::auth::PeerIdentity;
+use crate::config::{AUDIT_STDERR, Config};
+
+/// Store, permit service and audit log of one daemon.
+pub(crate) struct Persistent {
+    pub(crate) store: Arc<SlotStore>,
+    pub(crate) permits: PermitService,
+    pub(crate) audit: AuditLog,
+    admins: Vec<u32>,
+}
+
+impl Persistent {
+    /// Opens everything under `config`'s data directory (initialised on first start).
+    pub(crate) fn open(config: &Config) -> Result<Self, DaemonError> {
+        let dir = config.data_dir();
+        let store = SlotStore::open(&dir, &FileMasterKey::in_dir(&dir))
+            .map_err(|e| DaemonError::Storage(format!("{}: {e}", dir.display())))?;
+        let store = Arc::new(store);
+        let alg = SigAlg::from_name(&config.permits.attestation_alg).ok_or(DaemonError::Config(
+            crate::config::ConfigError::Invalid("unknown permits.attestation_alg"),
+        ))?;
+        let mut pcfg = PermitConfig::new(config.permits.effective_audience());
+        pcfg.attestation_alg = alg;
+        let permits = PermitService::open(store.clone(), pcfg)
+            .map_err(|e| DaemonError::Storage(format!("permit service: {e}")))?;
+        let audit = if config.audit.log == AUDIT_STDERR {
+            AuditLog::to_stderr(config.audit.log_uses)
+        } else {
+            let path = audit_path(&dir, Path::new(&config.audit.log));
+            AuditLog::to_file(&path, config.audit.log_uses)
+                .map_err(|e| DaemonError::Storage(format!("{}: {e}", path.display())))?
+        };
+        Ok(Self {
+            store,
+            permits,
+            audit,
+            admins: config.access.admin_uids.clone(),
+        })
+    }
+
+    /// The store's view of a peer: its uid and whether that uid is a configured admin.
+    pub(crate) fn caller(&self, peer: &PeerIdentity) -> Caller {
+        Caller {
+            uid: peer.uid,
+            is_admin: self.admins.contains(&peer.uid),
+        }
+    }
+
+    /// Writes one audit line. A failing audit write is reported on stderr but does not
+    /// undo the action it describes (the action is already durable).
+    pub(crate) fn audit(
+        &self,
+        peer: &PeerIdentity,
+        operation: &'static str,
+        slot: Option<&str>,
+        algorithm: Option<warden_core::Algorithm>,
+        result: Result<(), ErrorCode>,
+    ) {
+        let event = event(peer, operation, slot, algorithm, result);
+        if let Err(e) = self.audit.record(&event) {
+            eprintln!("wardend: audit log write failed: {e}");
+        }
+    }
+
+    /// Logs a key use: denials always, allowed uses only with `audit.log_uses`.
+    pub(crate) fn audit_use(
+        &self,
+        peer: &PeerIdentity,
+        operation: &'static str,
+        slot: &str,
+        algorithm: Option<warden_core::Algorithm>,
+        result: Result<(), ErrorCode>,
+    ) {
+        let event = event(peer, operation, Some(slot), algorithm, result);
+        if let Err(e) = self.audit.record_use(&event) {
+            eprintln!("wardend: audit log write failed: {e}");
+        }
+    }
+}
+
+fn event<'a>(
+    peer: &PeerIdentity,
+    operation: &'static str,
+    slot: Option<&'a str>,
+    algorithm: Option<warden_core::Algorithm>,
+    result: Result<(), ErrorCode>,
+) -> AuditEvent<'a> {
+    AuditEvent {
+        uid: peer.uid,
+        pid: u32::try_from(peer.pid).ok(),
+        operation,
+        slot,
+        algorithm,
+        outcome: match result {
+            Ok(()) => AuditOutcome::Success,
+            Err(code) => AuditOutcome::Error(code),
+        },
+    }
+}
+
+/// A relative audit path lives in the data directory.
+fn audit_path(data_dir: &Path, log: &Path) -> PathBuf {
+    if log.is_absolute() {
+        log.to_owned()
+    } else {
+        data_dir.join(log)
+    }
+}
+
+/// Opened once, on first use or at start-up.
+pub(crate) struct PersistentCell {
+    config: Config,
+    cell: OnceLock<Arc<Persistent>>,
+    opening: Mutex<()>,
+}
+
+impl PersistentCell {
+    pub(crate) fn new(config: Config) -> Self {
+        Self {
+            config,
+            cell: OnceLock::new(),
+            opening: Mutex::new(()),
+        }
+    }
+
+    /// The state if it was opened already (for SIGHUP).
+    pub(crate) fn opened(&self) -> Option<&Arc<Persistent>> {
+        self.cell.get()
+    }
+
+    /// Opens now; the error says why (start-up path).
+    pub(crate) fn open_now(&self) -> Result<&Arc<Persistent>, DaemonError> {
+        if let Some(p) = self.cell.get() {
+            return Ok(p);
+        }
+        let _guard = self.opening.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(p) = self.cell.get() {
+            return Ok(p);
+        }
+        let p = Arc::new(Persistent::open(&self.config)?);
+        Ok(self.cell.get_or_init(|| p))
+    }
+
+    /// The state for a request; `PersistFailed` if it cannot be opened.
+    pub(crate) fn get(&self) -> Result<&Arc<Persistent>, Error> {
+        self.open_now().map_err(|e| {
+            eprintln!("wardend: persistent state unavailable: {e}");
+            Error::new(ErrorCode::PersistFailed, "persistent state unavailable")
+        })
+    }
+}
+
+/// Reopens the audit log file whenever SIGHUP arrives (log rotation).
+pub(crate) fn watch_sighup(state: Arc<crate::server::Shared>) -> Result<(), DaemonError> {
+    use std::io::Read;
+    let (mut rx, tx) =
+        std::os::unix::net::UnixStream::pair().map_err(|e| DaemonError::Setup("sighup pipe", e))?;
+    signal_hook::low_level::pipe::register(signal_hook::consts::SIGHUP, tx)
+        .map_err(|e| DaemonError::Setup("sighup handler", e))?;
+    std::thread::Builder::new()
+        .name("wardend-sighup".into())
+        .spawn(move || {
+            let mut b = [0u8; 1];
+            while rx.read(&mut b).is_ok_and(|n| n > 0) {
+                if let Some(p) = state.persistent.opened() {
+                    match p.audit.reopen() {
+                        Ok(()) => eprintln!("wardend: SIGHUP, audit log reopened"),
+                        Err(e) => eprintln!("wardend: SIGHUP, cannot reopen audit log: {e}"),
+                    }
+                }
+            }
+        })
+        .map_err(|e| DaemonError::Setup("sighup thread", e))?;
+    Ok(())
+}
