@@ -62,7 +62,8 @@ impl From<std::io::Error> for HarnessError {
 }
 
 /// Locates the `wardend` binary: `$WARDEND_BIN`, else next to the running test executable
-/// (`target/<profile>/deps/<test>` → `target/<profile>/wardend`).
+/// (`target/<profile>/deps/<test>` or `target/<profile>/examples/<example>` →
+/// `target/<profile>/wardend`).
 pub fn wardend_path() -> Result<PathBuf, HarnessError> {
     if let Some(p) = std::env::var_os(WARDEND_BIN_ENV) {
         let p = PathBuf::from(p);
@@ -74,8 +75,9 @@ pub fn wardend_path() -> Result<PathBuf, HarnessError> {
     }
     let exe = std::env::current_exe()?;
     let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
-    // Test and bench executables live in target/<profile>/deps; binaries one level up.
-    if dir.ends_with("deps") {
+    // Test and bench executables live in target/<profile>/deps, examples in
+    // target/<profile>/examples; binaries one level up.
+    if dir.ends_with("deps") || dir.ends_with("examples") {
         dir.pop();
     }
     let candidate = dir.join("wardend");
