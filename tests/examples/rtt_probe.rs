@@ -6,6 +6,8 @@
 //! cargo run --release -p warden-e2e --example rtt_probe`.
 
 use std::error::Error;
+use std::io::{Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::time::{Duration, Instant};
 
 use warden_client::*;
@@ -30,6 +32,20 @@ fn probe(
     let best = per.first().copied().unwrap_or_default();
     let median = per.get(BATCHES / 2).copied().unwrap_or_default();
     Ok((median, best))
+}
+
+/// A blocking echo of fixed-size messages: the Unix-socket floor for the same frame size.
+fn raw_echo(len: usize) -> std::result::Result<(tempfile::TempDir, UnixStream), Box<dyn Error>> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("echo.sock");
+    let listener = UnixListener::bind(&path)?;
+    std::thread::spawn(move || {
+        if let Ok((mut s, _)) = listener.accept() {
+            let mut buf = vec![0u8; len];
+            while s.read_exact(&mut buf).is_ok() && s.write_all(&buf).is_ok() {}
+        }
+    });
+    Ok((dir, UnixStream::connect(&path)?))
 }
 
 fn main() -> std::result::Result<(), Box<dyn Error>> {
@@ -57,7 +73,18 @@ fn main() -> std::result::Result<(), Box<dyn Error>> {
     let mut sign = s.create_sign_context(&cfg)?;
     let msg = [0x42u8; 64];
 
+    // The ping request frame is 120 bytes (32-byte header + FlatBuffers body with 64 B).
+    let (_dir, mut echo) = raw_echo(120)?;
+    let mut buf = [0u8; 120];
     let rows: Vec<(&str, (Duration, Duration))> = vec![
+        (
+            "raw Unix-socket echo, 120 B frame (baseline)",
+            probe(|| {
+                echo.write_all(&buf)?;
+                echo.read_exact(&mut buf)?;
+                Ok(())
+            })?,
+        ),
         (
             "ping (64 B payload)",
             probe(|| {
