@@ -1,10 +1,9 @@
 //! `mlock` option: granted when the process may lock memory, and refused with a clear
-//! `ArenaError::MlockRefused` when it may not (checked in a child process that runs as an
-//! unprivileged user with `RLIMIT_MEMLOCK` = 0, so the refusal path is exercised even when
-//! the tests run as root).
+//! `ArenaError::MlockRefused` when it may not (checked in a child process that sets
+//! `RLIMIT_MEMLOCK` = 0 and drops every capability of its test thread, so the refusal path
+//! is exercised even when the tests run as root with `CAP_IPC_LOCK`).
 #![cfg(target_os = "linux")]
 
-use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 use warden_arena::{Arena, ArenaError, ArenaOptions};
@@ -61,6 +60,7 @@ fn mlock_refusal_is_a_clear_error() {
         // SAFETY: `zero` is a valid rlimit; lowering a limit is always allowed.
         let rc = unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &zero) };
         assert_eq!(rc, 0);
+        drop_all_capabilities_of_this_thread();
         let opts = ArenaOptions {
             mlock: true,
             ..ArenaOptions::default()
@@ -78,22 +78,53 @@ fn mlock_refusal_is_a_clear_error() {
         assert!(Arena::with_capacity(1 << 20).is_ok());
         return;
     }
-    let mut child = Command::new(std::env::current_exe().unwrap());
-    child
+    let out = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "mlock_refusal_is_a_clear_error", "--nocapture"])
-        .env(CHILD_ENV, "1");
-    // SAFETY: no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    if root {
-        // Root may lock regardless of the limit (CAP_IPC_LOCK): drop to `nobody`, which
-        // clears all capabilities.
-        child.uid(65534).gid(65534);
-    }
-    let out = child.output().unwrap();
+        .env(CHILD_ENV, "1")
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && stdout.contains("1 passed"),
         "child failed: {stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Root may lock memory regardless of `RLIMIT_MEMLOCK` (`CAP_IPC_LOCK`). Capabilities are
+/// per thread on Linux, and a thread may always give its own up: clear the effective,
+/// permitted and inheritable sets of the calling (test) thread with `capset`.
+fn drop_all_capabilities_of_this_thread() {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+    let mut header = Header {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [Data {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    }; 2];
+    // SAFETY: `header` and `data` have the kernel's layout for capability version 3 (a
+    // header and two data words); `pid` 0 means the calling thread.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_capset,
+            &mut header as *mut Header,
+            data.as_mut_ptr(),
+        )
+    };
+    assert_eq!(rc, 0, "capset failed: {}", std::io::Error::last_os_error());
 }
