@@ -50,9 +50,9 @@ impl SlotBindings {
             let by_id = &self.by_id;
             self.by_name.retain(|_, id| by_id.contains_key(id));
         }
-        if let Some(old) = self.by_name.insert(name.to_owned(), id) {
-            self.by_id.remove(&old);
-        }
+        // An older id of the same name keeps its binding: it must still be checked (and
+        // denied) on use, never mistaken for an ephemeral key.
+        self.by_name.insert(name.to_owned(), id);
         self.by_id.insert(
             id,
             Binding {

@@ -1,0 +1,143 @@
+//! A `wardend` on a caller-chosen data directory, so a test can stop, kill (-9) and restart
+//! the daemon over the same persistent state (the shared harness makes a fresh directory per
+//! start).
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use warden_client::{CryptoStack, StackConfig};
+
+/// A running daemon over `root/data`, listening on `root/wardend.sock`.
+pub struct Wardend {
+    child: Child,
+    pub root: PathBuf,
+    pub socket: PathBuf,
+    pub data: PathBuf,
+}
+
+impl Wardend {
+    /// Starts wardend with `config` (TOML) or panics with its stderr.
+    pub fn start(root: &Path, config: &str) -> Wardend {
+        Self::try_start(root, config).unwrap_or_else(|e| panic!("wardend did not start: {e}"))
+    }
+
+    /// Starts wardend; `Err(stderr)` if it exits before accepting connections.
+    pub fn try_start(root: &Path, config: &str) -> Result<Wardend, String> {
+        let socket = root.join("wardend.sock");
+        let data = root.join("data");
+        let cfg = root.join("wardend.toml");
+        std::fs::write(&cfg, config).unwrap();
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(root.join("stderr.log"))
+            .unwrap();
+        let child = Command::new(warden_e2e::wardend_path().unwrap())
+            .arg("--socket")
+            .arg(&socket)
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("--config")
+            .arg(&cfg)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .env_remove("WARDEN_SOCKET")
+            .env_remove("WARDEN_DATA_DIR")
+            .spawn()
+            .unwrap();
+        let mut d = Wardend {
+            child,
+            root: root.to_owned(),
+            socket,
+            data,
+        };
+        let start = Instant::now();
+        loop {
+            if d.child.try_wait().unwrap().is_some() {
+                return Err(d.stderr());
+            }
+            if UnixStream::connect(&d.socket).is_ok() {
+                return Ok(d);
+            }
+            if start.elapsed() > Duration::from_secs(30) {
+                return Err(format!("not ready in time; stderr:\n{}", d.stderr()));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Everything the daemon(s) in this root wrote to stderr.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.root.join("stderr.log")).unwrap_or_default()
+    }
+
+    /// The daemon's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A client on its own connection (own id namespace).
+    pub fn stack(&self) -> CryptoStack {
+        CryptoStack::connect(self.stack_config()).unwrap()
+    }
+
+    /// Client configuration for this daemon, on a dedicated connection.
+    pub fn stack_config(&self) -> StackConfig {
+        StackConfig::new()
+            .socket_path(&self.socket)
+            .dedicated_connection(true)
+            .default_timeout_ms(30_000)
+    }
+
+    /// SIGKILL, and wait for the process to be gone.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if self.child.try_wait().unwrap().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Wardend {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The audit log lines written so far (the configs here log to `root/data/audit.log`).
+pub fn audit_lines(d: &Wardend) -> Vec<String> {
+    std::fs::read_to_string(d.data.join("audit.log"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Config with the audit log in the data directory and the given admins.
+pub fn config(admins: &[u32]) -> String {
+    format!(
+        "[access]\nadmin_uids = {admins:?}\n[audit]\nlog = \"audit.log\"\n\
+         [permits]\naudience = \"wardend@e2e\"\n"
+    )
+}
