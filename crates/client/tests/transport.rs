@@ -297,3 +297,19 @@ fn oversized_request_is_refused_locally_without_breaking_the_stream() {
     );
     assert_eq!(stack.ping(b"ok").unwrap(), b"ok");
 }
+
+#[test]
+fn handles_can_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<CryptoStack>();
+    send_sync::<warden_client::KeyManagement>();
+    send_sync::<warden_client::ResourceGuard>();
+    send_sync::<warden_client::Error>();
+    send::<warden_client::HashContext>();
+    send::<warden_client::MacContext>();
+    send::<warden_client::CipherContext>();
+    send::<warden_client::AeadContext>();
+    send::<warden_client::SignContext>();
+    send::<warden_client::VerifyContext>();
+}
