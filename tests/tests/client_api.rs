@@ -126,8 +126,11 @@ fn stream_misuse_gets_typed_errors() {
     h.init().unwrap();
     assert_eq!(h.init().unwrap_err().code(), ErrorCode::StreamAlreadyActive);
     h.update(b"abc").unwrap();
+    // Reset in the middle of a stream is misuse (seed: Finalize before Reset).
+    assert_eq!(h.reset().unwrap_err().code(), ErrorCode::ContextResetFailed);
     let digest = h.finalize().unwrap();
     assert_eq!(digest.len(), 32);
+    assert_eq!(digest, stack.digest(Algorithm::Sha256, b"abc").unwrap());
     // The context is still usable after errors: reset and hash again.
     h.reset().unwrap();
     h.init().unwrap();
