@@ -282,3 +282,36 @@ fn mac_verify_checks_the_tag_inside_the_daemon() {
         ErrorCode::InvalidArgument
     );
 }
+
+#[test]
+fn connection_limit_gives_a_typed_error_and_frees_up() {
+    let d = warden_e2e::Daemon::start_with(warden_e2e::DaemonOptions {
+        config_toml: Some("[limits]\nmax_connections = 2\n".into()),
+        ..Default::default()
+    })
+    .unwrap();
+    let cfg = || d.stack_config().dedicated_connection(true);
+    // The harness's readiness probe held a slot briefly; the daemon frees it asynchronously.
+    let retry = || {
+        let start = std::time::Instant::now();
+        loop {
+            match CryptoStack::connect(cfg()) {
+                Ok(c) => return c,
+                Err(e) if start.elapsed() < std::time::Duration::from_secs(5) => {
+                    assert_eq!(e.code(), ErrorCode::ProviderBusy, "{e}");
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(e) => panic!("no slot became free: {e}"),
+            }
+        }
+    };
+    let a = retry();
+    let b = retry();
+    let err = CryptoStack::connect(cfg()).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ProviderBusy, "{err}");
+    drop(a);
+    // The daemon notices the close asynchronously.
+    let c = retry();
+    assert_eq!(c.ping(b"in").unwrap(), b"in");
+    assert_eq!(b.ping(b"b").unwrap(), b"b");
+}

@@ -94,13 +94,21 @@ impl Connection {
             .map_err(|_| Error::Protocol("cannot encode hello"))?;
         let header = FrameHeader::request(MAX_VERSION, 0, Opcode::Hello.as_u16());
         let until = Instant::now() + bound;
-        inner.send(&header, body.get(..n).unwrap_or(&[]), Some(until))?;
-        let (reply_header, reply) = inner.recv(
-            0,
-            Opcode::Hello.as_u16(),
-            DEFAULT_MAX_FRAME_LEN,
-            Some(until),
-        )?;
+        let sent = inner.send(&header, body.get(..n).unwrap_or(&[]), Some(until));
+        // A daemon at its connection limit writes a typed refusal and closes at once, so our
+        // Hello may hit a closed socket: the refusal can still be waiting to be read.
+        let hello_op = Opcode::Hello.as_u16();
+        let (reply_header, reply) =
+            match inner.recv(0, hello_op, DEFAULT_MAX_FRAME_LEN, Some(until)) {
+                Ok(r) => r,
+                Err(e) => return Err(sent.err().unwrap_or(e)),
+            };
+        let refusal = warden_wire::handshake::REFUSAL_CODE.as_u32();
+        if reply_header.status != 0 && reply_header.status != refusal {
+            // Not a version refusal: admission control (busy, access denied) with a code.
+            let code = ErrorCode::from_u32(reply_header.status).unwrap_or(ErrorCode::InternalError);
+            return Err(Error::Daemon { code, detail: None });
+        }
         let ack = match HelloReply::decode(reply_header.status, &reply) {
             Ok(HelloReply::Accepted(ack)) => ack,
             Ok(HelloReply::Refused(r)) => {
