@@ -313,3 +313,22 @@ fn handles_can_cross_threads() {
     send::<warden_client::SignContext>();
     send::<warden_client::VerifyContext>();
 }
+
+#[test]
+fn admission_refusal_before_reading_the_hello_is_a_typed_error() {
+    fn server(mut s: UnixStream) {
+        // Like a daemon at its connection limit: answer at once and close unread.
+        let h = FrameHeader::request(PROTOCOL_VERSION, 0, Opcode::Hello.as_u16());
+        let _ = s.write_all(&h.response(ErrorCode::ProviderBusy.as_u32(), 0).to_bytes());
+    }
+    let (_d, path) = fake(server);
+    for _ in 0..20 {
+        let err = CryptoStack::connect(
+            StackConfig::new()
+                .socket_path(&path)
+                .dedicated_connection(true),
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ProviderBusy, "{err}");
+    }
+}
