@@ -4,6 +4,38 @@
 //! socket and data directory inside a fresh temporary directory, waits until the socket accepts
 //! connections, and kills the daemon when the handle is dropped. The daemon's stderr goes to a
 //! file in the temporary directory so a failed start can say why.
+//!
+//! A complete client session against a real daemon (this example runs as a doc test):
+//!
+//! ```
+//! use warden_client::*;
+//!
+//! let daemon = warden_e2e::Daemon::start()?;
+//! let stack = CryptoStack::connect(StackConfig::new().socket_path(daemon.socket_path()))?;
+//! let km = stack.key_management();
+//! let key = km.generate_key(
+//!     &GenerateKeyParams::builder()
+//!         .algorithm(Algorithm::Ed25519)
+//!         .permissions(KeyOperationPermission::SIGN | KeyOperationPermission::VERIFY)
+//!         .build()?,
+//! )?;
+//! let cfg = ContextConfig::builder().algorithm(Algorithm::Ed25519).key(key.id()).build()?;
+//! let mut sign = stack.create_sign_context(&cfg)?;
+//! let mut verify = stack.create_verify_context(&cfg)?;
+//! key.release()?; // both contexts keep the key alive in the daemon
+//!
+//! sign.init()?;
+//! sign.update(b"firmware image v2")?;
+//! let signature = sign.finalize()?;
+//! verify.init()?;
+//! verify.update(b"firmware image v2")?;
+//! verify.finalize(&signature)?;
+//!
+//! // The key is gone for new contexts: its guard was released.
+//! let err = stack.create_sign_context(&cfg).unwrap_err();
+//! assert_eq!(err.code(), ErrorCode::ResourceNotFound);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![forbid(unsafe_code)]
 
@@ -82,7 +114,16 @@ pub fn wardend_path() -> Result<PathBuf, HarnessError> {
     }
     let candidate = dir.join("wardend");
     if candidate.is_file() {
-        Ok(candidate)
+        return Ok(candidate);
+    }
+    // Doc tests run from a temporary directory: fall back to the debug build in the target
+    // directory (`$CARGO_TARGET_DIR`, else the workspace's `target`).
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let fallback = target.join("debug").join("wardend");
+    if fallback.is_file() {
+        Ok(fallback)
     } else {
         Err(HarnessError::BinaryNotFound(candidate))
     }
