@@ -8,8 +8,18 @@ use std::time::{Duration, Instant};
 
 use crate::failure::Failure;
 
-/// Chunk size for streaming input through a context's `update`.
+/// Largest chunk streamed through a context's `update`; smaller when the daemon's frame limit
+/// (negotiated at connect) is smaller.
 pub const CHUNK: usize = 64 * 1024;
+
+/// Room left in a frame for the header and the FlatBuffers envelope around a payload.
+const FRAME_OVERHEAD: usize = 512;
+
+/// The chunk size that fits the daemon's frame limit.
+pub fn chunk_for(max_frame_len: u32) -> usize {
+    let max = usize::try_from(max_frame_len).unwrap_or(usize::MAX);
+    max.saturating_sub(FRAME_OVERHEAD).clamp(1024, CHUNK)
+}
 
 /// Inputs larger than this show progress on a terminal.
 const PROGRESS_THRESHOLD: u64 = 4 * 1024 * 1024;
@@ -46,9 +56,10 @@ impl Input {
     /// on stderr when it is a terminal and the input is large.
     pub fn stream(
         mut self,
+        chunk: usize,
         mut f: impl FnMut(&[u8]) -> Result<(), Failure>,
     ) -> Result<u64, Failure> {
-        let mut buf = vec![0u8; CHUNK];
+        let mut buf = vec![0u8; chunk.max(1)];
         let mut done: u64 = 0;
         let mut progress = Progress::new(self.total);
         loop {

@@ -103,7 +103,11 @@ pub fn derive(stack: &CryptoStack, a: &DeriveArgs) -> Result<Report, Failure> {
     let label = a.label.clone().unwrap_or_default().into_bytes();
     let kdf = match kdf_alg {
         Algorithm::HkdfSha256 | Algorithm::HkdfSha384 => KdfParameters::Hkdf {
-            hash: kdf_alg,
+            hash: if kdf_alg == Algorithm::HkdfSha384 {
+                Algorithm::Sha384
+            } else {
+                Algorithm::Sha256
+            },
             salt,
             info,
         },

@@ -8,8 +8,24 @@ use warden_client::{
 use crate::args::{AeadArgs, HashArgs, MacArgs, RandomArgs, SignArgs, VerifyArgs};
 use crate::commands::keys::parse_alg;
 use crate::failure::Failure;
-use crate::io::{Input, emit_binary, read_file};
+use crate::io::{Input, chunk_for, emit_binary, read_file};
 use crate::report::Report;
+
+/// A failed `update`: a `QuotaExceeded` there means the algorithm buffers the whole message in
+/// the daemon (Ed25519, ML-DSA, SLH-DSA signing; AEAD) and the input is past that bound.
+fn update_failure(e: warden_client::Error) -> Failure {
+    if e.code() == ErrorCode::QuotaExceeded {
+        return Failure::Daemon(
+            e.code(),
+            format!(
+                "{e}: this algorithm buffers the whole message in the daemon and the input is \
+                 larger than its bound; use a smaller input, or a streaming algorithm \
+                 (ECDSA/RSA signatures, AES-CTR/CBC)"
+            ),
+        );
+    }
+    Failure::from_client(e)
+}
 
 /// Largest signature file read.
 const MAX_SIG_FILE: usize = 64 * 1024;
@@ -54,8 +70,9 @@ pub fn sign(stack: &CryptoStack, a: &SignArgs, json_mode: bool) -> Result<Report
         .create_sign_context(&cfg)
         .map_err(Failure::from_client)?;
     ctx.init().map_err(Failure::from_client)?;
-    Input::open(a.io.input.as_deref())?
-        .stream(|chunk| ctx.update(chunk).map_err(Failure::from_client))?;
+    Input::open(a.io.input.as_deref())?.stream(chunk_for(stack.max_frame_len()), |chunk| {
+        ctx.update(chunk).map_err(Failure::from_client)
+    })?;
     let sig = ctx.finalize().map_err(Failure::from_client)?;
     emit_binary(&sig, a.io.out.as_deref(), a.io.hex, json_mode, "signature")
 }
@@ -76,8 +93,9 @@ pub fn verify(stack: &CryptoStack, a: &VerifyArgs) -> Result<Report, Failure> {
         .create_verify_context(&cfg)
         .map_err(Failure::from_client)?;
     ctx.init().map_err(Failure::from_client)?;
-    Input::open(a.input.as_deref())?
-        .stream(|chunk| ctx.update(chunk).map_err(Failure::from_client))?;
+    Input::open(a.input.as_deref())?.stream(chunk_for(stack.max_frame_len()), |chunk| {
+        ctx.update(chunk).map_err(Failure::from_client)
+    })?;
     match ctx.finalize(&sig) {
         Ok(()) => Ok(Report::new(
             "signature ok",
@@ -153,8 +171,8 @@ pub fn encrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Rep
         ctx.set_aad(aad.as_bytes()).map_err(Failure::from_client)?;
     }
     let mut out = nonce.clone();
-    Input::open(a.io.input.as_deref())?.stream(|chunk| {
-        out.extend(ctx.update(chunk).map_err(Failure::from_client)?);
+    Input::open(a.io.input.as_deref())?.stream(chunk_for(stack.max_frame_len()), |chunk| {
+        out.extend(ctx.update(chunk).map_err(update_failure)?);
         Ok(())
     })?;
     out.extend(ctx.finalize(&[]).map_err(Failure::from_client)?);
@@ -174,7 +192,7 @@ pub fn decrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Rep
     let mut started = false;
     let mut plain = Vec::new();
     let aad = a.aad.as_deref().map(str::as_bytes);
-    Input::open(a.io.input.as_deref())?.stream(|chunk| {
+    Input::open(a.io.input.as_deref())?.stream(chunk_for(stack.max_frame_len()), |chunk| {
         pending.extend_from_slice(chunk);
         if !started {
             if pending.len() < lengths.nonce_len {
@@ -189,7 +207,7 @@ pub fn decrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Rep
         }
         if pending.len() > lengths.tag_len {
             let ready: Vec<u8> = pending.drain(..pending.len() - lengths.tag_len).collect();
-            plain.extend(ctx.update(&ready).map_err(Failure::from_client)?);
+            plain.extend(ctx.update(&ready).map_err(update_failure)?);
         }
         Ok(())
     })?;
@@ -232,8 +250,9 @@ pub fn mac(stack: &CryptoStack, a: &MacArgs, json_mode: bool) -> Result<Report, 
         .create_mac_context(&cfg)
         .map_err(Failure::from_client)?;
     ctx.init().map_err(Failure::from_client)?;
-    Input::open(a.io.input.as_deref())?
-        .stream(|chunk| ctx.update(chunk).map_err(Failure::from_client))?;
+    Input::open(a.io.input.as_deref())?.stream(chunk_for(stack.max_frame_len()), |chunk| {
+        ctx.update(chunk).map_err(Failure::from_client)
+    })?;
     let tag = ctx.finalize().map_err(Failure::from_client)?;
     // A MAC is short and usually wanted as text: hex unless written to a file.
     let hex = a.io.hex || a.io.out.is_none();
@@ -248,8 +267,9 @@ pub fn hash(stack: &CryptoStack, a: &HashArgs, json_mode: bool) -> Result<Report
         .create_hash_context(&cfg)
         .map_err(Failure::from_client)?;
     ctx.init().map_err(Failure::from_client)?;
-    Input::open(a.io.input.as_deref())?
-        .stream(|chunk| ctx.update(chunk).map_err(Failure::from_client))?;
+    Input::open(a.io.input.as_deref())?.stream(chunk_for(stack.max_frame_len()), |chunk| {
+        ctx.update(chunk).map_err(Failure::from_client)
+    })?;
     let digest = ctx.finalize().map_err(Failure::from_client)?;
     let hex = a.io.hex || a.io.out.is_none();
     emit_binary(&digest, a.io.out.as_deref(), hex, json_mode, "digest")

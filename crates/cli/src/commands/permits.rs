@@ -25,7 +25,15 @@ pub fn policy(stack: &CryptoStack, cmd: &PolicyCommand) -> Result<Report, Failur
             action,
             profile,
         } => {
-            let module = read_file(input, MAX_MODULE_FILE)?;
+            let raw = read_file(input, MAX_MODULE_FILE)?;
+            // Binary modules start with the wasm magic; anything else is taken as WAT text.
+            let module = if raw.starts_with(b"\0asm") {
+                raw
+            } else {
+                wat::parse_bytes(&raw)
+                    .map_err(|e| Failure::Usage(format!("{}: {e}", input.display())))?
+                    .into_owned()
+            };
             let hash = stack
                 .policy_load(action, profile, &module)
                 .map_err(Failure::from_client)?;
