@@ -1,7 +1,6 @@
 //! Starting and stopping the daemon in-process (the binary and the tests use the same API).
 
 use std::io::Read;
-use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -76,11 +75,18 @@ impl Daemon {
         if self.open_state {
             shared.persistent.open_now()?;
         }
+        // Handlers go in before the socket exists: a SIGTERM that arrives as soon as a client
+        // can see the socket must already take the clean path that removes it.
+        let signal_pipe = if self.signals {
+            Some(register_signals()?)
+        } else {
+            None
+        };
         let socket = BoundSocket::bind(&path, mode)?;
         let event_loop = EventLoop::new(shared.clone(), socket)?;
         let stop = event_loop.stop_handle();
-        if self.signals {
-            watch_signals(stop.clone())?;
+        if let Some(rx) = signal_pipe {
+            watch_signals(rx, stop.clone())?;
             // SIGHUP reopens the audit log file (rotation).
             crate::state::watch_sighup(shared.clone())?;
         }
@@ -103,9 +109,9 @@ impl Daemon {
 }
 
 /// SIGTERM/SIGINT write a byte into a socket pair (async-signal-safe, no unsafe code here);
-/// a small thread blocks on the other end and stops the event loop.
-fn watch_signals(stop: StopHandle) -> Result<(), DaemonError> {
-    let (mut rx, tx) = UnixStream::pair().map_err(|e| DaemonError::Setup("signal pipe", e))?;
+/// returns the reading end.
+fn register_signals() -> Result<UnixStream, DaemonError> {
+    let (rx, tx) = UnixStream::pair().map_err(|e| DaemonError::Setup("signal pipe", e))?;
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         let tx = tx
             .try_clone()
@@ -113,7 +119,11 @@ fn watch_signals(stop: StopHandle) -> Result<(), DaemonError> {
         signal_hook::low_level::pipe::register(sig, tx)
             .map_err(|e| DaemonError::Setup("signal handler", e))?;
     }
-    let _ = rx.as_raw_fd();
+    Ok(rx)
+}
+
+/// A small thread blocks on the signal pipe and stops the event loop.
+fn watch_signals(mut rx: UnixStream, stop: StopHandle) -> Result<(), DaemonError> {
     std::thread::Builder::new()
         .name("wardend-signals".into())
         .spawn(move || {
