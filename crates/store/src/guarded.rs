@@ -26,6 +26,10 @@ impl SlotStore {
         name: &str,
         caller: Caller,
     ) -> Result<(SlotMeta, SlotAccess), StoreError> {
+        // The daemon's own slots do not exist for callers, admins included.
+        if crate::validate::is_reserved_slot_name(name) {
+            return Err(StoreError::AccessDenied);
+        }
         let meta = match self.meta(name) {
             Ok(m) => m,
             Err(StoreError::KeySlotEmpty) if !caller.is_admin => {
@@ -69,6 +73,7 @@ impl SlotStore {
         Ok(self
             .list()?
             .into_iter()
+            .filter(|m| !crate::validate::is_reserved_slot_name(&m.name))
             .filter(|m| access(m, caller.uid, caller.is_admin).visible)
             .collect())
     }

@@ -41,4 +41,7 @@ pub use schema::SCHEMA_VERSION;
 pub use store::{
     DATA_DIR_ENV, DB_FILE, DEFAULT_DATA_DIR, SlotStore, StoreOptions, resolve_data_dir,
 };
-pub use validate::{ALL_PERMISSION_BITS, EXPORT_BIT, MAX_SLOT_NAME_LEN, validate_slot_name};
+pub use validate::{
+    ALL_PERMISSION_BITS, EXPORT_BIT, MAX_SLOT_NAME_LEN, RESERVED_SLOT_PREFIX,
+    is_reserved_slot_name, validate_slot_name,
+};

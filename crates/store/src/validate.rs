@@ -11,6 +11,15 @@ pub const ALL_PERMISSION_BITS: u32 = KeyOperationPermission::ALL.bits();
 /// The Export permission bit.
 pub const EXPORT_BIT: u32 = KeyOperationPermission::EXPORT.bits();
 
+/// Prefix of slot names the daemon keeps for itself (e.g. its attestation key). Callers can
+/// neither see, use, create nor delete such slots through the caller-aware API.
+pub const RESERVED_SLOT_PREFIX: &str = "_warden.";
+
+/// Whether `name` is reserved for the daemon's own keys.
+pub fn is_reserved_slot_name(name: &str) -> bool {
+    name.starts_with(RESERVED_SLOT_PREFIX)
+}
+
 /// Checks a slot name against `[A-Za-z0-9._-]{1,64}`.
 pub fn validate_slot_name(name: &str) -> Result<(), StoreError> {
     if name.is_empty() || name.len() > MAX_SLOT_NAME_LEN {

@@ -138,3 +138,40 @@ fn owner_exports_an_exportable_key_and_manages_grants() {
         Err(StoreError::AccessDenied)
     ));
 }
+
+#[test]
+fn reserved_daemon_slots_are_invisible_to_every_caller() {
+    let (_t, store) = store_with_key(false);
+    let reserved = format!("{}attestation", warden_store::RESERVED_SLOT_PREFIX);
+    store
+        .create_slot(
+            &NewSlot {
+                name: reserved.clone(),
+                owner_uid: u32::MAX,
+                algorithm: Algorithm::Ed25519,
+                permissions: 0,
+                exportable: false,
+            },
+            b"daemon key",
+        )
+        .unwrap();
+    for caller in [OWNER, STRANGER, ADMIN] {
+        assert!(matches!(
+            store.meta_for(&reserved, caller),
+            Err(StoreError::AccessDenied)
+        ));
+        assert!(matches!(
+            store.delete_for(&reserved, caller),
+            Err(StoreError::AccessDenied)
+        ));
+        assert!(
+            store
+                .list_for(caller)
+                .unwrap()
+                .iter()
+                .all(|m| m.name != reserved)
+        );
+    }
+    // Still there for the daemon itself.
+    assert!(store.contains(&reserved).unwrap());
+}

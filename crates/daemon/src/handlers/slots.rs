@@ -150,6 +150,12 @@ pub(crate) fn resolve(state: &mut ConnState, ctx: &Ctx<'_, '_>, name: &str) -> R
 
 /// Stores `key` durably in a new slot owned by the caller.
 fn store_key(p: &Persistent, state: &ConnState, name: &str, key: &Key) -> Result<SlotMeta, Error> {
+    if warden_store::is_reserved_slot_name(name) {
+        return Err(Error::new(
+            ErrorCode::AccessDenied,
+            "slot names starting with _warden. are reserved",
+        ));
+    }
     let secret = key.danger_storage_bytes()?;
     let new = NewSlot {
         name: name.to_owned(),
