@@ -2,10 +2,12 @@
 //! audit log, opened together from the data directory.
 //!
 //! The real daemon opens it at start-up so a bad data directory stops `wardend` at once
-//! ([`crate::Daemon::open_store_at_start`]). In-process daemons built by tests and benches
-//! that never touch a slot open it lazily, on the first slot or permit request, so they
-//! need no data directory of their own; a failed lazy open answers `PersistFailed` and is
-//! retried by the next request.
+//! ([`crate::Daemon::open_store_at_start`]). In-process daemons (tests, benches, fuzzers)
+//! open it lazily, on the first slot or permit request, and only if their config names a
+//! data directory explicitly (`storage.data_dir`): an embedded daemon must never fall back
+//! to the system's default directory behind its user's back. Without one, or if the open
+//! fails, slot and permit requests answer `PersistFailed` (a failed open is retried by the
+//! next request).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
@@ -160,6 +162,15 @@ impl PersistentCell {
 
     /// The state for a request; `PersistFailed` if it cannot be opened.
     pub(crate) fn get(&self) -> Result<&Arc<Persistent>, Error> {
+        if let Some(p) = self.cell.get() {
+            return Ok(p);
+        }
+        if self.config.storage.data_dir.is_none() {
+            return Err(Error::new(
+                ErrorCode::PersistFailed,
+                "no data directory configured for this in-process daemon",
+            ));
+        }
         self.open_now().map_err(|e| {
             eprintln!("wardend: persistent state unavailable: {e}");
             Error::new(ErrorCode::PersistFailed, "persistent state unavailable")

@@ -68,6 +68,8 @@ fn signal_stops_cleanly(sig: &str) {
     let mut child = Command::new(BIN)
         .arg("--socket")
         .arg(&sock)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
         .env_remove("WARDEN_SOCKET")
         .stderr(Stdio::piped())
         .spawn()
@@ -110,8 +112,10 @@ fn sigint_stops_cleanly_and_removes_socket() {
 fn socket_from_environment() {
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("env.sock");
+    let data = dir.path().join("env-data");
     let mut child = Command::new(BIN)
         .env("WARDEN_SOCKET", &sock)
+        .env("WARDEN_DATA_DIR", &data)
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -122,4 +126,6 @@ fn socket_from_environment() {
         .unwrap();
     child.wait().unwrap();
     assert!(!sock.exists());
+    // The store was initialised in the directory named by the environment.
+    assert!(data.join("store.redb").is_file() && data.join("master.key").is_file());
 }

@@ -481,8 +481,8 @@ fn shared_memory_payloads_are_refused() {
 }
 
 #[test]
-fn persistent_slot_requests_are_refused_not_faked() {
-    let (_dir, d) = start(|_| {});
+fn key_spec_slot_creates_a_durable_slot_once() {
+    let (dir, d) = start(|_| {});
     let mut c = Conn::open(&d);
     let key = KeySpec {
         algorithm: "ED25519",
@@ -490,12 +490,34 @@ fn persistent_slot_requests_are_refused_not_faked() {
         exportable: false,
         slot: Some("app.key"),
     };
+    let gen_req = Request::GenerateKey(GenerateKey {
+        key,
+        rsa_bits: None,
+        key_len: None,
+    });
+    assert!(c.key(&gen_req).is_ok());
+    assert_eq!(c.key(&gen_req), Err(ErrorCode::KeySlotOccupied));
+    assert!(dir.path().join("data").join("store.redb").is_file());
+    let bad = KeySpec {
+        slot: Some("no spaces"),
+        ..key
+    };
     assert_eq!(
         c.key(&Request::GenerateKey(GenerateKey {
-            key,
+            key: bad,
             rsa_bits: None,
             key_len: None
         })),
-        Err(ErrorCode::UnsupportedOperation)
+        Err(ErrorCode::InvalidArgument)
+    );
+}
+
+#[test]
+fn in_process_daemon_without_data_dir_serves_no_slots() {
+    let (_dir, d) = start(|c| c.storage.data_dir = None);
+    let mut c = Conn::open(&d);
+    assert_eq!(
+        c.key(&Request::SlotResolve { name: "app.key" }),
+        Err(ErrorCode::PersistFailed)
     );
 }

@@ -28,6 +28,7 @@ pub fn start_with(
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::default();
     config.socket.path = Some(dir.path().join("wardend.sock"));
+    config.storage.data_dir = Some(dir.path().join("data"));
     config.limits.worker_threads = 2;
     config.limits.max_connections = 8;
     tweak(&mut config);
