@@ -563,3 +563,55 @@ fn generated_keys_of_every_type_work() {
     }
     assert_eq!(stack.status().unwrap().live_keys, 0);
 }
+
+#[test]
+fn inputs_larger_than_a_frame_are_streamed_transparently() {
+    let (_d, stack) = daemon();
+    let big: Vec<u8> = (0..(3 * stack.max_frame_len() as usize + 123))
+        .map(|i| (i * 7) as u8)
+        .collect();
+    // Hash through update and through finalize_with.
+    let cfg_h = cfg(Algorithm::Sha256, None, None);
+    let mut h = stack.create_hash_context(&cfg_h).unwrap();
+    h.init().unwrap();
+    h.update(&big).unwrap();
+    let a = h.finalize().unwrap();
+    h.reset().unwrap();
+    h.init().unwrap();
+    let b = h.finalize_with(&big).unwrap();
+    let s = Stream {
+        chunks: &[&big],
+        ..Stream::default()
+    };
+    let (want, _) = inproc::run(
+        ContextKind::Hash,
+        &local_cfg(Algorithm::Sha256, false, None),
+        None,
+        s,
+    )
+    .unwrap();
+    assert_eq!((&a, &b), (&want, &want));
+    // A cipher's output for a multi-frame input equals the library's.
+    let (local, remote) = twin(&stack, Algorithm::Aes256Key);
+    let enc = Some(CipherDirection::Encrypt);
+    let iv = [1u8; 16];
+    let mut e = stack
+        .create_cipher_context(&cfg(Algorithm::Aes256Ctr, Some(remote.id()), enc))
+        .unwrap();
+    e.init(&iv).unwrap();
+    let ct = e.finalize(&big).unwrap();
+    let s = Stream {
+        iv: &iv,
+        last: &big,
+        ..Stream::default()
+    };
+    let (want, _) = inproc::run(
+        ContextKind::Cipher,
+        &local_cfg(Algorithm::Aes256Ctr, true, enc),
+        Some(local),
+        s,
+    )
+    .unwrap();
+    assert_eq!(ct.len(), big.len());
+    assert_eq!(ct, want);
+}

@@ -1,9 +1,14 @@
 //! Streaming crypto contexts: `init → update* → finalize`, `reset` to reuse, destroyed on drop.
 //!
+//! Inputs larger than the daemon's frame limit are split into several `Update` requests;
+//! callers see one call. (Some algorithms are one-shot inside the provider, e.g. AEAD and pure
+//! EdDSA / ML-DSA messages, and the daemon bounds what it buffers for them.)
+//!
 //! Each context lives in the daemon; the handle holds its id and the shared connection. The
 //! context's timeout (from its config, else the stack default) travels with every call on it.
 
 use warden_core::{ContextConfig, Timeout};
+use warden_wire::HEADER_LEN;
 use warden_wire::messages::{self as m, Payload, Request, Response};
 
 use crate::codec;
@@ -78,7 +83,43 @@ impl ContextCore {
         self.link.request(&req, self.timeout, done)
     }
 
+    /// Largest data chunk per request: the daemon's frame limit minus the header and a margin
+    /// for the FlatBuffers envelope (ids, vtables, union tag: well under 256 bytes).
+    fn chunk_len(&self) -> usize {
+        let frame = usize::try_from(self.link.max_request_len()).unwrap_or(usize::MAX);
+        frame.saturating_sub(HEADER_LEN + 256).max(1)
+    }
+
+    /// Streams `input`, split into frame-sized `Update` requests when it is larger than one
+    /// frame (streaming makes the split invisible); returns the concatenated output.
     fn update(&mut self, input: &[u8]) -> Result<Vec<u8>> {
+        let chunk = self.chunk_len();
+        if input.len() <= chunk {
+            return self.update_one(input);
+        }
+        let mut out = Vec::new();
+        for part in input.chunks(chunk) {
+            out.extend(self.update_one(part)?);
+        }
+        Ok(out)
+    }
+
+    /// `finalize` whose input is message data (not a tag or signature): a large input is
+    /// streamed with `update` first and only its last chunk travels with `Finalize`.
+    fn finalize_data(&mut self, input: &[u8], tag: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
+        let chunk = self.chunk_len();
+        if input.len() <= chunk {
+            return self.finalize(input, tag);
+        }
+        let split = input.len() - chunk;
+        let (head, last) = input.split_at(split);
+        let mut out = self.update(head)?;
+        let (rest, tag) = self.finalize(last, tag)?;
+        out.extend(rest);
+        Ok((out, tag))
+    }
+
+    fn update_one(&mut self, input: &[u8]) -> Result<Vec<u8>> {
         let req = Request::Update {
             context_id: self.id,
             input: Payload::Inline(input),
@@ -173,7 +214,7 @@ impl HashContext {
 
     /// Absorbs `last` and returns the digest in one round trip (saves an `update` call).
     pub fn finalize_with(&mut self, last: &[u8]) -> Result<Vec<u8>> {
-        self.core.finalize(last, &[]).map(|(o, _)| o)
+        self.core.finalize_data(last, &[]).map(|(o, _)| o)
     }
 
     common_methods!();
@@ -248,7 +289,7 @@ impl SignContext {
 
     /// Appends `last` and returns the signature in one round trip.
     pub fn finalize_with(&mut self, last: &[u8]) -> Result<Vec<u8>> {
-        self.core.finalize(last, &[]).map(|(o, _)| o)
+        self.core.finalize_data(last, &[]).map(|(o, _)| o)
     }
 
     common_methods!();
@@ -306,7 +347,7 @@ impl CipherContext {
 
     /// Processes the last chunk and returns the remaining output (padding, final block).
     pub fn finalize(&mut self, input: &[u8]) -> Result<Vec<u8>> {
-        self.core.finalize(input, &[]).map(|(o, _)| o)
+        self.core.finalize_data(input, &[]).map(|(o, _)| o)
     }
 
     common_methods!();
@@ -357,7 +398,7 @@ impl AeadContext {
     /// Processes the last chunk. Encrypt: the tag is then available from [`AeadContext::tag`].
     pub fn finalize(&mut self, input: &[u8]) -> Result<Vec<u8>> {
         let send = if self.encrypt { &[][..] } else { &self.tag[..] };
-        let (out, tag) = self.core.finalize(input, send)?;
+        let (out, tag) = self.core.finalize_data(input, send)?;
         if self.encrypt {
             self.tag = tag;
         }

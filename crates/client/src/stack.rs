@@ -42,6 +42,11 @@ impl Link {
         f(codec::decode(op, &reply)?)
     }
 
+    /// The largest request frame the daemon accepts.
+    pub(crate) fn max_request_len(&self) -> u32 {
+        self.conn.max_request_len()
+    }
+
     pub(crate) fn same_connection(&self, other: &Link) -> bool {
         Arc::ptr_eq(&self.conn, &other.conn)
     }
