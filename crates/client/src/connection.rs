@@ -244,14 +244,16 @@ impl Inner {
             body_len,
             ..*header
         };
+        // The budget may already be spent (e.g. queued behind another thread's long call):
+        // give up before writing anything, which leaves the stream intact.
+        self.set_timeout(until)?;
         self.wbuf.clear();
         self.wbuf.extend_from_slice(&header.to_bytes());
         self.wbuf.extend_from_slice(body);
-        let r = self.set_timeout(until).and_then(|()| {
-            self.stream
-                .write_all(&self.wbuf)
-                .map_err(|e| timeout_or_lost(&e))
-        });
+        let r = self
+            .stream
+            .write_all(&self.wbuf)
+            .map_err(|e| timeout_or_lost(&e));
         // Request bodies may carry key material (import, unwrap): never leave it in the buffer.
         self.wbuf.zeroize();
         if r.is_err() {

@@ -332,3 +332,42 @@ fn admission_refusal_before_reading_the_hello_is_a_typed_error() {
         assert_eq!(err.code(), ErrorCode::ProviderBusy, "{err}");
     }
 }
+
+#[test]
+fn a_caller_whose_budget_runs_out_in_the_queue_does_not_break_the_connection() {
+    fn server(mut s: UnixStream) {
+        accept_hello(&mut s);
+        let mut first = true;
+        while let Some((h, body)) = read_frame(&mut s) {
+            if first {
+                first = false;
+                thread::sleep(Duration::from_millis(300));
+            }
+            ping_reply(&h, &body, &mut s);
+        }
+    }
+    let (_d, path) = fake(server);
+    // Two stacks on the one shared connection, with different default timeouts.
+    let patient =
+        CryptoStack::connect(StackConfig::new().socket_path(&path).disable_timeout()).unwrap();
+    let hasty = CryptoStack::connect(
+        StackConfig::new()
+            .socket_path(&path)
+            .default_timeout_ms(50)
+            .client_grace(Duration::from_millis(50)),
+    )
+    .unwrap();
+    assert!(patient.shares_connection_with(&hasty));
+    let slow = {
+        let p = patient.clone();
+        thread::spawn(move || p.ping(b"slow").unwrap())
+    };
+    thread::sleep(Duration::from_millis(30));
+    // Queued behind the slow call until its budget is gone: it gives up without sending.
+    assert_eq!(
+        hasty.ping(b"queued").unwrap_err().code(),
+        ErrorCode::OperationTimedOut
+    );
+    assert_eq!(slow.join().unwrap(), b"slow");
+    assert_eq!(hasty.ping(b"later").unwrap(), b"later");
+}
