@@ -87,6 +87,10 @@ pub struct Timeouts {
     /// Budget for contexts created with the default timeout when a request carries none.
     pub default_ms: u32,
     /// How long a client may take to finish sending a frame it started, or to accept a reply.
+    ///
+    /// While it waits, the worker owning the connection serves no one else, so this bounds
+    /// what a stalling client can take. A well-behaved client writes a whole frame at once,
+    /// and a default-size frame fits the kernel's socket buffer, so the wait is normally 0.
     pub io_ms: u32,
 }
 
@@ -191,7 +195,7 @@ impl Default for Timeouts {
     fn default() -> Self {
         Self {
             default_ms: 5000,
-            io_ms: 2000,
+            io_ms: 500,
         }
     }
 }
