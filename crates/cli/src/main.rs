@@ -30,6 +30,8 @@ fn main() -> ExitCode {
         Err(failure) => {
             if let Failure::Denied(report) = &failure {
                 report.print(cli.json);
+            } else if matches!(failure, Failure::VerifyFailed) {
+                // The command already said what did not verify.
             } else if cli.json {
                 let code = match &failure {
                     Failure::Daemon(code, _) => Some(code.name()),

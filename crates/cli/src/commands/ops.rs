@@ -27,6 +27,36 @@ fn update_failure(e: warden_client::Error) -> Failure {
     Failure::from_client(e)
 }
 
+/// Resolves `slot` and builds a context config for `alg` keyed by it. The returned guard
+/// must stay alive until the context is created (the context then keeps the key alive).
+fn keyed_config(
+    stack: &CryptoStack,
+    slot: &str,
+    alg: Algorithm,
+) -> Result<(ContextConfig, warden_client::ResourceGuard), Failure> {
+    let key = stack
+        .key_management()
+        .resolve(slot)
+        .map_err(Failure::from_client)?;
+    let cfg = ContextConfig::builder()
+        .algorithm(alg)
+        .key(key.id())
+        .build()?;
+    Ok((cfg, key))
+}
+
+/// Streams the input at `path` (stdin when `None`) through `update`, in chunks that fit the
+/// daemon's frame limit.
+fn feed(
+    stack: &CryptoStack,
+    path: Option<&std::path::Path>,
+    mut update: impl FnMut(&[u8]) -> Result<(), warden_client::Error>,
+) -> Result<u64, Failure> {
+    Input::open(path)?.stream(chunk_for(stack.max_frame_len()), |chunk| {
+        update(chunk).map_err(update_failure)
+    })
+}
+
 /// Largest signature file read.
 const MAX_SIG_FILE: usize = 64 * 1024;
 
@@ -58,21 +88,12 @@ pub fn sign(stack: &CryptoStack, a: &SignArgs, json_mode: bool) -> Result<Report
             alg.name()
         )));
     }
-    let key = stack
-        .key_management()
-        .resolve(&a.slot)
-        .map_err(Failure::from_client)?;
-    let cfg = ContextConfig::builder()
-        .algorithm(alg)
-        .key(key.id())
-        .build()?;
+    let (cfg, _key) = keyed_config(stack, &a.slot, alg)?;
     let mut ctx = stack
         .create_sign_context(&cfg)
         .map_err(Failure::from_client)?;
     ctx.init().map_err(Failure::from_client)?;
-    Input::open(a.io.input.as_deref())?.stream(chunk_for(stack.max_frame_len()), |chunk| {
-        ctx.update(chunk).map_err(Failure::from_client)
-    })?;
+    feed(stack, a.io.input.as_deref(), |chunk| ctx.update(chunk))?;
     let sig = ctx.finalize().map_err(Failure::from_client)?;
     emit_binary(&sig, a.io.out.as_deref(), a.io.hex, json_mode, "signature")
 }
@@ -81,21 +102,12 @@ pub fn sign(stack: &CryptoStack, a: &SignArgs, json_mode: bool) -> Result<Report
 pub fn verify(stack: &CryptoStack, a: &VerifyArgs) -> Result<Report, Failure> {
     let alg = slot_algorithm(stack, &a.slot)?;
     let sig = read_file(&a.sig, MAX_SIG_FILE)?;
-    let key = stack
-        .key_management()
-        .resolve(&a.slot)
-        .map_err(Failure::from_client)?;
-    let cfg = ContextConfig::builder()
-        .algorithm(alg)
-        .key(key.id())
-        .build()?;
+    let (cfg, _key) = keyed_config(stack, &a.slot, alg)?;
     let mut ctx = stack
         .create_verify_context(&cfg)
         .map_err(Failure::from_client)?;
     ctx.init().map_err(Failure::from_client)?;
-    Input::open(a.input.as_deref())?.stream(chunk_for(stack.max_frame_len()), |chunk| {
-        ctx.update(chunk).map_err(Failure::from_client)
-    })?;
+    feed(stack, a.input.as_deref(), |chunk| ctx.update(chunk))?;
     match ctx.finalize(&sig) {
         Ok(()) => Ok(Report::new(
             "signature ok",
@@ -238,21 +250,12 @@ pub fn decrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Rep
 /// `warden mac`
 pub fn mac(stack: &CryptoStack, a: &MacArgs, json_mode: bool) -> Result<Report, Failure> {
     let alg = parse_alg(&a.alg)?;
-    let key = stack
-        .key_management()
-        .resolve(&a.slot)
-        .map_err(Failure::from_client)?;
-    let cfg = ContextConfig::builder()
-        .algorithm(alg)
-        .key(key.id())
-        .build()?;
+    let (cfg, _key) = keyed_config(stack, &a.slot, alg)?;
     let mut ctx = stack
         .create_mac_context(&cfg)
         .map_err(Failure::from_client)?;
     ctx.init().map_err(Failure::from_client)?;
-    Input::open(a.io.input.as_deref())?.stream(chunk_for(stack.max_frame_len()), |chunk| {
-        ctx.update(chunk).map_err(Failure::from_client)
-    })?;
+    feed(stack, a.io.input.as_deref(), |chunk| ctx.update(chunk))?;
     let tag = ctx.finalize().map_err(Failure::from_client)?;
     // A MAC is short and usually wanted as text: hex unless written to a file.
     let hex = a.io.hex || a.io.out.is_none();
@@ -267,9 +270,7 @@ pub fn hash(stack: &CryptoStack, a: &HashArgs, json_mode: bool) -> Result<Report
         .create_hash_context(&cfg)
         .map_err(Failure::from_client)?;
     ctx.init().map_err(Failure::from_client)?;
-    Input::open(a.io.input.as_deref())?.stream(chunk_for(stack.max_frame_len()), |chunk| {
-        ctx.update(chunk).map_err(Failure::from_client)
-    })?;
+    feed(stack, a.io.input.as_deref(), |chunk| ctx.update(chunk))?;
     let digest = ctx.finalize().map_err(Failure::from_client)?;
     let hex = a.io.hex || a.io.out.is_none();
     emit_binary(&digest, a.io.out.as_deref(), hex, json_mode, "digest")
