@@ -72,6 +72,59 @@ fn concurrency(d: &RunningDaemon, clients: usize, per_client: usize) -> BenchRes
             },
         ));
     }
+    report("wardend", clients, per_client, start, handles)
+}
+
+/// Baseline: a thread-per-connection echo server for frames of the same size, driven by the
+/// same number of client threads (the socket and scheduler floor for this machine).
+fn echo_baseline(clients: usize, per_client: usize, frame_len: usize) -> BenchResult<()> {
+    use std::io::{Read, Write};
+    use std::os::unix::net::{UnixListener, UnixStream};
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("echo.sock");
+    let listener = UnixListener::bind(&path)?;
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { return };
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; frame_len];
+                while s.read_exact(&mut buf).is_ok() {
+                    if s.write_all(&buf).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let mut handles = Vec::new();
+    let start = Instant::now();
+    for _ in 0..clients {
+        let mut s = UnixStream::connect(&path)?;
+        handles.push(std::thread::spawn(
+            move || -> Result<Vec<Duration>, String> {
+                let frame = vec![1u8; frame_len];
+                let mut back = vec![0u8; frame_len];
+                let mut lat = Vec::with_capacity(per_client);
+                for _ in 0..per_client {
+                    let t = Instant::now();
+                    s.write_all(&frame).map_err(|e| e.to_string())?;
+                    s.read_exact(&mut back).map_err(|e| e.to_string())?;
+                    lat.push(t.elapsed());
+                }
+                Ok(lat)
+            },
+        ));
+    }
+    report("raw echo", clients, per_client, start, handles)
+}
+
+fn report(
+    what: &str,
+    clients: usize,
+    per_client: usize,
+    start: Instant,
+    handles: Vec<std::thread::JoinHandle<Result<Vec<Duration>, String>>>,
+) -> BenchResult<()> {
     let mut all = Vec::with_capacity(clients * per_client);
     for h in handles {
         all.extend(h.join().map_err(|_| "client thread panicked")??);
@@ -80,7 +133,7 @@ fn concurrency(d: &RunningDaemon, clients: usize, per_client: usize) -> BenchRes
     all.sort();
     let total = clients * per_client;
     println!(
-        "clients={clients:>3}  requests={total:>7}  throughput={:>9.0} req/s  p50={:>6.1} us  p99={:>7.1} us",
+        "{what:<9} clients={clients:>3}  requests={total:>7}  throughput={:>9.0} req/s  p50={:>6.1} us  p99={:>7.1} us",
         total as f64 / wall.as_secs_f64(),
         percentile(&all, 0.50).as_secs_f64() * 1e6,
         percentile(&all, 0.99).as_secs_f64() * 1e6,
@@ -137,8 +190,14 @@ fn main() -> BenchResult<()> {
         Config::default().effective_workers(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
+    let frame_len = {
+        let (mut c, f) = mac_client(&d)?;
+        c.fire(&f)?;
+        f.len()
+    };
     for clients in [1, 2, 8, 64] {
         concurrency(&d, clients, 80_000 / clients)?;
+        echo_baseline(clients, 80_000 / clients, frame_len)?;
     }
     let requests = std::env::var("WARDEN_SOAK_REQUESTS")
         .ok()
