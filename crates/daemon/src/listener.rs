@@ -67,16 +67,24 @@ fn temp_name(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Creates a missing parent directory (mode 0700) and refuses a parent that another user
-/// controls, since whoever controls the directory can swap the socket.
+/// Creates a missing parent directory and refuses a parent that another user controls, since
+/// whoever controls the directory can swap the socket.
+///
+/// A system daemon (root) creates it 0755 so applications of other users can reach the
+/// socket, whose own mode then decides who may connect; a per-user daemon creates it 0700.
 fn prepare_parent(path: &Path) -> Result<(), DaemonError> {
     let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
         return Ok(());
     };
     if !parent.exists() {
+        let mode = if rustix::process::geteuid().is_root() {
+            0o755
+        } else {
+            0o700
+        };
         fs::DirBuilder::new()
             .recursive(true)
-            .mode(0o700)
+            .mode(mode)
             .create(parent)
             .map_err(|e| DaemonError::io("create socket directory", parent, e))?;
     }
@@ -156,6 +164,37 @@ mod tests {
             Err(DaemonError::Unsafe(..))
         ));
         assert_eq!(fs::read(&path).unwrap(), b"not a socket");
+    }
+
+    #[test]
+    fn creates_missing_parent_reachable_for_a_system_daemon_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run/warden/s.sock");
+        let b = BoundSocket::bind(&path, 0o660).unwrap();
+        let mode = fs::metadata(path.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        let expected = if rustix::process::geteuid().is_root() {
+            0o755
+        } else {
+            0o700
+        };
+        assert_eq!(mode, expected);
+        b.remove();
+    }
+
+    #[test]
+    fn refuses_a_directory_writable_by_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = dir.path().join("open");
+        fs::create_dir(&open).unwrap();
+        fs::set_permissions(&open, fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(matches!(
+            BoundSocket::bind(&open.join("s.sock"), 0o600),
+            Err(DaemonError::Unsafe(..))
+        ));
     }
 
     #[test]
