@@ -428,3 +428,51 @@ pub(crate) fn audit_use(
         code(result),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warden_core::{GenerateKeyParams, KeyOperationPermission as P};
+    use warden_crypto::{AwsLcProvider, Provider};
+
+    fn key(alg: Algorithm, perms: P, exportable: bool) -> Key {
+        let p = GenerateKeyParams::builder()
+            .algorithm(alg)
+            .permissions(perms)
+            .exportable(exportable)
+            .build()
+            .unwrap();
+        AwsLcProvider::new().generate_key(&p).unwrap()
+    }
+
+    #[test]
+    fn restricted_key_carries_only_the_given_bits() {
+        let full = key(Algorithm::Ed25519, P::SIGN | P::VERIFY | P::EXPORT, true);
+        let stored = full.danger_storage_bytes().unwrap();
+        let k = restricted_key(&stored, P::SIGN.bits(), Algorithm::Ed25519).unwrap();
+        assert_eq!(k.permissions(), P::SIGN);
+        assert_eq!(
+            k.public_key(Default::default()).unwrap(),
+            full.public_key(Default::default()).unwrap(),
+            "same key material"
+        );
+        // No Export bit: the secret cannot leave, although the key is exportable.
+        assert!(matches!(
+            k.export_secret().unwrap_err().code(),
+            ErrorCode::KeyNotExportable | ErrorCode::KeyOperationNotPermitted
+        ));
+        assert!(full.export_secret().is_ok());
+        // Metadata that disagrees with the record is refused, as is a truncated record.
+        assert!(restricted_key(&stored, P::SIGN.bits(), Algorithm::EcdsaP256Sha256).is_err());
+        assert!(restricted_key(&stored[..8], P::SIGN.bits(), Algorithm::Ed25519).is_err());
+        assert!(restricted_key(&[], 0, Algorithm::Ed25519).is_err());
+    }
+
+    #[test]
+    fn export_counts_only_on_exportable_keys() {
+        let k = key(Algorithm::Aes256Key, P::ENCRYPT | P::EXPORT, false);
+        assert_eq!(needed_bits(&k), P::ENCRYPT.bits());
+        let k = key(Algorithm::Aes256Key, P::ENCRYPT | P::EXPORT, true);
+        assert_eq!(needed_bits(&k), (P::ENCRYPT | P::EXPORT).bits());
+    }
+}
