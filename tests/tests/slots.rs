@@ -560,3 +560,27 @@ fn allow_list_refuses_other_uids() {
     let d = Wardend::start(root.path(), &format!("[access]\nallowed_uids = [{me}]\n"));
     d.stack().ping(b"admitted").unwrap();
 }
+
+#[test]
+fn per_use_audit_is_opt_in() {
+    let uses = |log_uses: bool| {
+        let root = tempfile::tempdir().unwrap();
+        let d = Wardend::start(
+            root.path(),
+            &format!("[audit]\nlog = \"audit.log\"\nlog_uses = {log_uses}\n"),
+        );
+        let s = d.stack();
+        let km = s.key_management();
+        km.generate_key_into("k", &ed25519(P::SIGN)).unwrap();
+        let k = km.resolve("k").unwrap();
+        sign(&s, k.id(), b"m").unwrap();
+        audit_lines(&d)
+            .into_iter()
+            .filter(|l| {
+                l.contains("\"op\":\"key.use.sign\"") && l.contains("\"result\":\"Success\"")
+            })
+            .count()
+    };
+    assert_eq!(uses(false), 0, "allowed uses are not logged by default");
+    assert_eq!(uses(true), 1, "one allowed sign, one line");
+}
