@@ -6,7 +6,7 @@
 //! session arena, the only copy. Handlers get borrowed views of that copy; the response is
 //! encoded into the same session; the session is zeroed when the request ends.
 
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
@@ -55,6 +55,9 @@ pub(crate) struct Connection {
     pub(crate) stream: UnixStream,
     arena: PooledArena,
     pub(crate) state: ConnState,
+    /// Start of the next frame's header, read together with the previous body.
+    carry: [u8; HEADER_LEN],
+    carry_len: usize,
 }
 
 /// Serves one complete request frame that is already in arena memory: dispatches it,
@@ -93,6 +96,8 @@ impl Connection {
             stream,
             arena,
             state,
+            carry: [0; HEADER_LEN],
+            carry_len: 0,
         }
     }
 
@@ -110,10 +115,20 @@ impl Connection {
     fn serve_frame(&mut self, shared: &Shared) -> Flow {
         let io_timeout = Duration::from_millis(u64::from(shared.config.timeouts.io_ms));
         let mut head = [0u8; HEADER_LEN];
-        match read_frame_start(&mut self.stream, &mut head, io_timeout) {
-            Ok(true) => {}
-            Ok(false) => return Flow::Idle,
-            Err(_) => return Flow::Close,
+        let carried = std::mem::take(&mut self.carry_len);
+        if carried > 0 {
+            // The previous body read already took (part of) this header.
+            let (have, rest) = head.split_at_mut(carried.min(HEADER_LEN));
+            have.copy_from_slice(self.carry.get(..have.len()).unwrap_or_default());
+            if read_exact_timeout(&mut self.stream, rest, io_timeout).is_err() {
+                return Flow::Close;
+            }
+        } else {
+            match read_frame_start(&mut self.stream, &mut head, io_timeout) {
+                Ok(true) => {}
+                Ok(false) => return Flow::Idle,
+                Err(_) => return Flow::Close,
+            }
         }
         let received = Instant::now();
         let header = match FrameHeader::decode(&head, shared.config.limits.max_frame_size) {
@@ -132,15 +147,25 @@ impl Connection {
         let Ok(body) = session.try_alloc_zeroed_slice(header.body_len as usize) else {
             return Flow::Close; // cannot happen: config guarantees room for a max frame
         };
-        if read_exact_timeout(&mut self.stream, body, io_timeout).is_err() {
-            return Flow::Close;
-        }
+        let drained = match read_body(&mut self.stream, body, &mut self.carry, io_timeout) {
+            Ok((carry_len, drained)) => {
+                self.carry_len = carry_len;
+                drained
+            }
+            Err(_) => return Flow::Close,
+        };
         let body: &[u8] = body;
         let (reply, flow) = process(&mut self.state, shared, &header, body, deadline, &session);
         let sent = write_frame(&mut self.stream, &reply, self.state.out.body(), io_timeout);
         self.state.out.scrub(&session);
         drop(session); // zeroes the request copy and every scratch buffer
-        if sent.is_err() { Flow::Close } else { flow }
+        match (sent, flow) {
+            (Err(_), _) => Flow::Close,
+            // The socket was empty after this frame: wait for readiness instead of paying a
+            // read that would only say so (edge-triggered polling reports any later data).
+            (Ok(()), Flow::Continue) if drained && self.carry_len == 0 => Flow::Idle,
+            (Ok(()), flow) => flow,
+        }
     }
 }
 
@@ -164,6 +189,41 @@ fn read_frame_start(
         read_exact_timeout(stream, head.get_mut(n..).unwrap_or_default(), timeout)?;
     }
     Ok(true)
+}
+
+/// Fills `body` (arena memory) and, in the same `readv`, takes up to a header's worth of the
+/// next frame into `carry`. Returns how many carry bytes were read and whether the socket
+/// was drained: a stream read returns less than asked only when nothing more is queued.
+/// An empty body is never "drained" (no read was made to prove it).
+fn read_body(
+    stream: &mut UnixStream,
+    body: &mut [u8],
+    carry: &mut [u8; HEADER_LEN],
+    timeout: Duration,
+) -> io::Result<(usize, bool)> {
+    if body.is_empty() {
+        return Ok((0, false));
+    }
+    let until = Instant::now() + timeout;
+    let mut done = 0;
+    loop {
+        let rest = body.get_mut(done..).unwrap_or_default();
+        let rest_len = rest.len();
+        let mut bufs = [IoSliceMut::new(rest), IoSliceMut::new(&mut carry[..])];
+        match stream.read_vectored(&mut bufs) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) if n >= rest_len => {
+                let extra = n - rest_len;
+                return Ok((extra, extra < HEADER_LEN));
+            }
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                wait(stream, PollFlags::IN, until)?;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Waits until `stream` is readable or writable, at most until `until`.
