@@ -141,11 +141,30 @@ impl KeyManagement {
         self.done(&Request::SlotDelete { name: slot })
     }
 
-    /// The slots the caller may see.
+    /// The slots the caller may see, in name order (fetched page by page).
     pub fn list_slots(&self) -> Result<Vec<SlotInfo>> {
-        self.link
-            .request(&Request::SlotList, self.timeout, |r| match r {
-                Response::SlotList(list) => list
+        let mut all: Vec<SlotInfo> = Vec::new();
+        loop {
+            let after = all.last().map(|s| s.name.clone()).unwrap_or_default();
+            let (page, more) = self.list_page(&after)?;
+            if more && page.is_empty() {
+                return Err(Error::Protocol("empty slot page with more to come"));
+            }
+            all.extend(page);
+            if !more {
+                return Ok(all);
+            }
+        }
+    }
+
+    fn list_page(&self, start_after: &str) -> Result<(Vec<SlotInfo>, bool)> {
+        let req = Request::SlotList {
+            start_after,
+            limit: 0,
+        };
+        self.link.request(&req, self.timeout, |r| match r {
+            Response::SlotList { slots, more } => Ok((
+                slots
                     .iter()
                     .map(|e| {
                         Ok(SlotInfo {
@@ -167,9 +186,11 @@ impl KeyManagement {
                             created_unix_ms: e.created_unix_ms,
                         })
                     })
-                    .collect(),
-                _ => Err(unexpected()),
-            })
+                    .collect::<Result<Vec<_>>>()?,
+                more,
+            )),
+            _ => Err(unexpected()),
+        })
     }
 
     /// Grants `uid` a subset of the slot's permissions (owner only).

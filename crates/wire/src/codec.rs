@@ -55,6 +55,11 @@ fn string<'a>(
     val(r)?.ok_or(WireError::MissingField(field))
 }
 
+/// An optional string field: absent when empty.
+fn opt_str(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
+}
+
 fn root<'a, T: ReadAsRoot<'a>>(body: &'a [u8]) -> Result<T, WireError> {
     T::read_as_root(body).map_err(malformed)
 }
@@ -429,8 +434,8 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
             let o = g::SlotDeleteRequest::create(b, name);
             b.finish(o, None)
         }
-        Request::SlotList => {
-            let o = g::SlotListRequest::create(b);
+        Request::SlotList { start_after, limit } => {
+            let o = g::SlotListRequest::create(b, opt_str(start_after), limit);
             b.finish(o, None)
         }
         Request::SlotGrant {
@@ -731,8 +736,11 @@ pub fn decode_request(op: Opcode, body: &[u8]) -> Result<Request<'_>, WireError>
             }
         }
         Opcode::SlotList => {
-            let _: g::SlotListRequestRef<'_> = root(body)?;
-            Request::SlotList
+            let r: g::SlotListRequestRef<'_> = root(body)?;
+            Request::SlotList {
+                start_after: val(r.start_after())?.unwrap_or(""),
+                limit: val(r.limit())?,
+            }
         }
         Opcode::SlotGrant => {
             let r: g::SlotGrantRequestRef<'_> = root(body)?;
@@ -855,9 +863,12 @@ pub fn encode_response<'b>(b: &'b mut Builder, resp: &Response<'_>) -> &'b [u8] 
             let o = g::Empty::create(b);
             b.finish(o, None)
         }
-        Response::SlotList(ref list) => {
+        Response::SlotList {
+            slots: ref list,
+            more,
+        } => {
             let v = crate::admin::write_slots(b, list);
-            let o = g::SlotListResponse::create(b, v);
+            let o = g::SlotListResponse::create(b, v, more);
             b.finish(o, None)
         }
         Response::PolicyList(ref list) => {
@@ -976,10 +987,13 @@ pub fn decode_response(op: Opcode, body: &[u8]) -> Result<Response<'_>, WireErro
         }
         ResponseKind::SlotList => {
             let r: g::SlotListResponseRef<'_> = root(body)?;
-            Response::SlotList(match val(r.slots())? {
-                Some(v) => crate::admin::SlotEntries::from_wire(v)?,
-                None => crate::admin::SlotEntries::default(),
-            })
+            Response::SlotList {
+                slots: match val(r.slots())? {
+                    Some(v) => crate::admin::SlotEntries::from_wire(v)?,
+                    None => crate::admin::SlotEntries::default(),
+                },
+                more: val(r.more())?,
+            }
         }
         ResponseKind::PolicyList => {
             let r: g::PolicyListResponseRef<'_> = root(body)?;

@@ -363,8 +363,13 @@ pub enum Request<'a> {
         /// Slot name.
         name: &'a str,
     },
-    /// List visible slots (→ `SlotList`).
-    SlotList,
+    /// One page of the visible slots, in name order (→ `SlotList`).
+    SlotList {
+        /// List names after this one (empty = from the first).
+        start_after: &'a str,
+        /// Most entries wanted (0 = as many as fit in a frame).
+        limit: u32,
+    },
     /// Grant a uid a subset of a slot's permissions (→ `Done`).
     SlotGrant {
         /// Slot name.
@@ -456,7 +461,7 @@ impl Request<'_> {
             Request::SlotResolve { .. } => Opcode::SlotResolve,
             Request::SlotPersist { .. } => Opcode::SlotPersist,
             Request::SlotDelete { .. } => Opcode::SlotDelete,
-            Request::SlotList => Opcode::SlotList,
+            Request::SlotList { .. } => Opcode::SlotList,
             Request::SlotGrant { .. } => Opcode::SlotGrant,
             Request::SlotRevoke { .. } => Opcode::SlotRevoke,
             Request::PolicyLoad { .. } => Opcode::PolicyLoad,
@@ -619,8 +624,13 @@ pub enum Response<'a> {
     },
     /// Reply with no data (ReleaseKey, InitContext, SetAad, ResetContext, DestroyContext).
     Done,
-    /// Visible slots.
-    SlotList(crate::admin::SlotEntries<'a>),
+    /// One page of visible slots.
+    SlotList {
+        /// The entries, in name order.
+        slots: crate::admin::SlotEntries<'a>,
+        /// Further slots follow the last one listed.
+        more: bool,
+    },
     /// Loaded policies.
     PolicyList(crate::admin::PolicyEntries<'a>),
     /// Trusted issuers.
@@ -674,7 +684,7 @@ impl Response<'_> {
             Response::ContextCreated { .. } => ResponseKind::ContextCreated,
             Response::Output { .. } => ResponseKind::Output,
             Response::Done => ResponseKind::Done,
-            Response::SlotList(_) => ResponseKind::SlotList,
+            Response::SlotList { .. } => ResponseKind::SlotList,
             Response::PolicyList(_) => ResponseKind::PolicyList,
             Response::TrustList(_) => ResponseKind::TrustList,
             Response::PermitDecision { .. } => ResponseKind::PermitDecision,

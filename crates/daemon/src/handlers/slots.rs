@@ -248,10 +248,47 @@ pub(crate) fn delete(state: &mut ConnState, ctx: &Ctx<'_, '_>, name: &str) -> Re
 }
 
 /// List: the slots the caller may see; grants only for the owner and admins.
-pub(crate) fn list(state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Result<(), Error> {
+/// Bytes of a listing page kept free for the frame header and FlatBuffers envelope.
+const PAGE_SLACK: usize = 1024;
+
+/// Encoded size of one entry, rounded up generously (strings, grant bytes, vtable, offsets).
+fn entry_cost(m: &SlotMeta) -> usize {
+    96 + m.name.len() + m.algorithm.name().len() + 8 * m.grants.len()
+}
+
+/// One page of the caller's slots in name order, after `start_after`, as many as fit in a
+/// frame (and at most `limit` when non-zero); `more` tells the client to ask again.
+pub(crate) fn list(
+    state: &mut ConnState,
+    ctx: &Ctx<'_, '_>,
+    start_after: &str,
+    limit: u32,
+) -> Result<(), Error> {
     let p = persistent(ctx)?;
     let caller = p.caller(&state.peer);
-    let metas = p.store.list_for(caller)?;
+    let mut metas = p.store.list_for(caller)?;
+    metas.sort_by(|a, b| a.name.cmp(&b.name));
+    metas.retain(|m| start_after.is_empty() || m.name.as_str() > start_after);
+    let budget = usize::try_from(ctx.shared.config.limits.max_frame_size)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(PAGE_SLACK);
+    let max_entries = if limit == 0 {
+        usize::MAX
+    } else {
+        limit as usize
+    };
+    let mut used = 0usize;
+    let mut fit = 0usize;
+    for m in &metas {
+        let cost = entry_cost(m);
+        if fit == max_entries || used + cost > budget {
+            break;
+        }
+        used += cost;
+        fit += 1;
+    }
+    let more = fit < metas.len();
+    metas.truncate(fit);
     let packed: Vec<Vec<u8>> = metas
         .iter()
         .map(|m| {
@@ -277,9 +314,10 @@ pub(crate) fn list(state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Result<(), Error
             grants_packed: g,
         })
         .collect();
-    state
-        .out
-        .reply(&Response::SlotList(SlotEntries::from_slice(&entries)))
+    state.out.reply(&Response::SlotList {
+        slots: SlotEntries::from_slice(&entries),
+        more,
+    })
 }
 
 /// Grant (owner only): `uid` may use a subset of the slot's bits.

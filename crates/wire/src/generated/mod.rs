@@ -16614,10 +16614,12 @@ mod root {
                 }
             }
 
-            ///  Opcode SlotList (0x0403).
+            ///  Opcode SlotList (0x0403): one page of the visible slots, in name order, starting after
+            ///  `start_after` (empty = from the first). `limit` caps the page (0 = as many as fit in a
+            ///  frame); the daemon may return fewer and says so with `more`.
             ///
             /// Generated from these locations:
-            /// * Table `SlotListRequest` in the file `slots.fbs:28`
+            /// * Table `SlotListRequest` in the file `slots.fbs:30`
             #[derive(
                 Clone,
                 Debug,
@@ -16627,12 +16629,20 @@ mod root {
                 Ord,
                 Hash,
             )]
-            pub struct SlotListRequest {}
+            pub struct SlotListRequest {
+                /// The field `start_after` in the table `SlotListRequest`
+                pub start_after: ::core::option::Option<::planus::alloc::string::String>,
+                /// The field `limit` in the table `SlotListRequest`
+                pub limit: u32,
+            }
 
             #[allow(clippy::derivable_impls)]
             impl ::core::default::Default for SlotListRequest {
                 fn default() -> Self {
-                    Self {}
+                    Self {
+                        start_after: ::core::default::Default::default(),
+                        limit: 0,
+                    }
                 }
             }
 
@@ -16644,11 +16654,36 @@ mod root {
                 }
 
                 #[allow(clippy::too_many_arguments)]
-                pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
-                    let table_writer: ::planus::table_writer::TableWriter<4> =
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_start_after: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
+                    field_limit: impl ::planus::WriteAsDefault<u32, u32>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_start_after = field_start_after.prepare(builder);
+                    let prepared_limit = field_limit.prepare(builder, &0);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<8> =
                         ::core::default::Default::default();
+                    if prepared_start_after.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(0);
+                    }
+                    if prepared_limit.is_some() {
+                        table_writer.write_entry::<u32>(1);
+                    }
+
                     unsafe {
-                        table_writer.finish(builder, |_table_writer| {});
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_start_after) =
+                                prepared_start_after
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_start_after);
+                            }
+                            if let ::core::option::Option::Some(prepared_limit) = prepared_limit {
+                                object_writer.write::<_, _, 4>(&prepared_limit);
+                            }
+                        });
                     }
                     builder.current_offset()
                 }
@@ -16684,7 +16719,7 @@ mod root {
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<SlotListRequest> {
-                    SlotListRequest::create(builder)
+                    SlotListRequest::create(builder, &self.start_after, self.limit)
                 }
             }
 
@@ -16696,6 +16731,47 @@ mod root {
             pub struct SlotListRequestBuilder<State>(State);
 
             impl SlotListRequestBuilder<()> {
+                /// Setter for the [`start_after` field](SlotListRequest#structfield.start_after).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn start_after<T0>(self, value: T0) -> SlotListRequestBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    SlotListRequestBuilder((value,))
+                }
+
+                /// Sets the [`start_after` field](SlotListRequest#structfield.start_after) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn start_after_as_null(self) -> SlotListRequestBuilder<((),)> {
+                    self.start_after(())
+                }
+            }
+
+            impl<T0> SlotListRequestBuilder<(T0,)> {
+                /// Setter for the [`limit` field](SlotListRequest#structfield.limit).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn limit<T1>(self, value: T1) -> SlotListRequestBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                {
+                    let (v0,) = self.0;
+                    SlotListRequestBuilder((v0, value))
+                }
+
+                /// Sets the [`limit` field](SlotListRequest#structfield.limit) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn limit_as_default(
+                    self,
+                ) -> SlotListRequestBuilder<(T0, ::planus::DefaultValue)> {
+                    self.limit(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1> SlotListRequestBuilder<(T0, T1)> {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [SlotListRequest].
                 #[inline]
                 pub fn finish(
@@ -16709,7 +16785,12 @@ mod root {
                 }
             }
 
-            impl ::planus::WriteAs<::planus::Offset<SlotListRequest>> for SlotListRequestBuilder<()> {
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAs<::planus::Offset<SlotListRequest>>
+                for SlotListRequestBuilder<(T0, T1)>
+            {
                 type Prepared = ::planus::Offset<SlotListRequest>;
 
                 #[inline]
@@ -16721,7 +16802,12 @@ mod root {
                 }
             }
 
-            impl ::planus::WriteAsOptional<::planus::Offset<SlotListRequest>> for SlotListRequestBuilder<()> {
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAsOptional<::planus::Offset<SlotListRequest>>
+                for SlotListRequestBuilder<(T0, T1)>
+            {
                 type Prepared = ::planus::Offset<SlotListRequest>;
 
                 #[inline]
@@ -16733,13 +16819,18 @@ mod root {
                 }
             }
 
-            impl ::planus::WriteAsOffset<SlotListRequest> for SlotListRequestBuilder<()> {
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAsOffset<SlotListRequest> for SlotListRequestBuilder<(T0, T1)>
+            {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<SlotListRequest> {
-                    SlotListRequest::create(builder)
+                    let (v0, v1) = &self.0;
+                    SlotListRequest::create(builder, v0, v1)
                 }
             }
 
@@ -16749,12 +16840,34 @@ mod root {
                 #[allow(dead_code)] ::planus::table_reader::Table<'a>,
             );
 
-            impl<'a> SlotListRequestRef<'a> {}
+            impl<'a> SlotListRequestRef<'a> {
+                /// Getter for the [`start_after` field](SlotListRequest#structfield.start_after).
+                #[inline]
+                pub fn start_after(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(0, "SlotListRequest", "start_after")
+                }
+
+                /// Getter for the [`limit` field](SlotListRequest#structfield.limit).
+                #[inline]
+                pub fn limit(&self) -> ::planus::Result<u32> {
+                    ::core::result::Result::Ok(
+                        self.0.access(1, "SlotListRequest", "limit")?.unwrap_or(0),
+                    )
+                }
+            }
 
             impl<'a> ::core::fmt::Debug for SlotListRequestRef<'a> {
                 fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                     let mut f = f.debug_struct("SlotListRequestRef");
-
+                    if let ::core::option::Option::Some(field_start_after) =
+                        self.start_after().transpose()
+                    {
+                        f.field("start_after", &field_start_after);
+                    }
+                    f.field("limit", &self.limit());
                     f.finish()
                 }
             }
@@ -16762,8 +16875,12 @@ mod root {
             impl<'a> ::core::convert::TryFrom<SlotListRequestRef<'a>> for SlotListRequest {
                 type Error = ::planus::Error;
 
-                fn try_from(_value: SlotListRequestRef<'a>) -> ::planus::Result<Self> {
-                    ::core::result::Result::Ok(Self {})
+                #[allow(unreachable_code)]
+                fn try_from(value: SlotListRequestRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        start_after: value.start_after()?.map(::core::convert::Into::into),
+                        limit: ::core::convert::TryInto::try_into(value.limit()?)?,
+                    })
                 }
             }
 
@@ -16844,7 +16961,7 @@ mod root {
             ///  `(uid: u32, permissions: u32)` pairs, shown to the owner and admins only.
             ///
             /// Generated from these locations:
-            /// * Table `SlotEntry` in the file `slots.fbs:32`
+            /// * Table `SlotEntry` in the file `slots.fbs:37`
             #[derive(
                 Clone,
                 Debug,
@@ -17475,10 +17592,10 @@ mod root {
                 }
             }
 
-            ///  Reply to SlotList.
+            ///  Reply to SlotList. `more`: further slots follow the last one listed.
             ///
             /// Generated from these locations:
-            /// * Table `SlotListResponse` in the file `slots.fbs:44`
+            /// * Table `SlotListResponse` in the file `slots.fbs:49`
             #[derive(
                 Clone,
                 Debug,
@@ -17491,6 +17608,8 @@ mod root {
             pub struct SlotListResponse {
                 /// The field `slots` in the table `SlotListResponse`
                 pub slots: ::core::option::Option<::planus::alloc::vec::Vec<self::SlotEntry>>,
+                /// The field `more` in the table `SlotListResponse`
+                pub more: bool,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -17498,6 +17617,7 @@ mod root {
                 fn default() -> Self {
                     Self {
                         slots: ::core::default::Default::default(),
+                        more: false,
                     }
                 }
             }
@@ -17515,10 +17635,12 @@ mod root {
                     field_slots: impl ::planus::WriteAsOptional<
                         ::planus::Offset<[::planus::Offset<self::SlotEntry>]>,
                     >,
+                    field_more: impl ::planus::WriteAsDefault<bool, bool>,
                 ) -> ::planus::Offset<Self> {
                     let prepared_slots = field_slots.prepare(builder);
+                    let prepared_more = field_more.prepare(builder, &false);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<6> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<8> =
                         ::core::default::Default::default();
                     if prepared_slots.is_some() {
                         table_writer
@@ -17526,11 +17648,17 @@ mod root {
                                 0,
                             );
                     }
+                    if prepared_more.is_some() {
+                        table_writer.write_entry::<bool>(1);
+                    }
 
                     unsafe {
                         table_writer.finish(builder, |object_writer| {
                             if let ::core::option::Option::Some(prepared_slots) = prepared_slots {
                                 object_writer.write::<_, _, 4>(&prepared_slots);
+                            }
+                            if let ::core::option::Option::Some(prepared_more) = prepared_more {
+                                object_writer.write::<_, _, 1>(&prepared_more);
                             }
                         });
                     }
@@ -17568,7 +17696,7 @@ mod root {
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<SlotListResponse> {
-                    SlotListResponse::create(builder, &self.slots)
+                    SlotListResponse::create(builder, &self.slots, self.more)
                 }
             }
 
@@ -17601,6 +17729,28 @@ mod root {
             }
 
             impl<T0> SlotListResponseBuilder<(T0,)> {
+                /// Setter for the [`more` field](SlotListResponse#structfield.more).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn more<T1>(self, value: T1) -> SlotListResponseBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsDefault<bool, bool>,
+                {
+                    let (v0,) = self.0;
+                    SlotListResponseBuilder((v0, value))
+                }
+
+                /// Sets the [`more` field](SlotListResponse#structfield.more) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn more_as_default(
+                    self,
+                ) -> SlotListResponseBuilder<(T0, ::planus::DefaultValue)> {
+                    self.more(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1> SlotListResponseBuilder<(T0, T1)> {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [SlotListResponse].
                 #[inline]
                 pub fn finish(
@@ -17618,8 +17768,9 @@ mod root {
                     T0: ::planus::WriteAsOptional<
                         ::planus::Offset<[::planus::Offset<self::SlotEntry>]>,
                     >,
+                    T1: ::planus::WriteAsDefault<bool, bool>,
                 > ::planus::WriteAs<::planus::Offset<SlotListResponse>>
-                for SlotListResponseBuilder<(T0,)>
+                for SlotListResponseBuilder<(T0, T1)>
             {
                 type Prepared = ::planus::Offset<SlotListResponse>;
 
@@ -17636,8 +17787,9 @@ mod root {
                     T0: ::planus::WriteAsOptional<
                         ::planus::Offset<[::planus::Offset<self::SlotEntry>]>,
                     >,
+                    T1: ::planus::WriteAsDefault<bool, bool>,
                 > ::planus::WriteAsOptional<::planus::Offset<SlotListResponse>>
-                for SlotListResponseBuilder<(T0,)>
+                for SlotListResponseBuilder<(T0, T1)>
             {
                 type Prepared = ::planus::Offset<SlotListResponse>;
 
@@ -17654,15 +17806,16 @@ mod root {
                     T0: ::planus::WriteAsOptional<
                         ::planus::Offset<[::planus::Offset<self::SlotEntry>]>,
                     >,
-                > ::planus::WriteAsOffset<SlotListResponse> for SlotListResponseBuilder<(T0,)>
+                    T1: ::planus::WriteAsDefault<bool, bool>,
+                > ::planus::WriteAsOffset<SlotListResponse> for SlotListResponseBuilder<(T0, T1)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<SlotListResponse> {
-                    let (v0,) = &self.0;
-                    SlotListResponse::create(builder, v0)
+                    let (v0, v1) = &self.0;
+                    SlotListResponse::create(builder, v0, v1)
                 }
             }
 
@@ -17684,6 +17837,16 @@ mod root {
                 > {
                     self.0.access(0, "SlotListResponse", "slots")
                 }
+
+                /// Getter for the [`more` field](SlotListResponse#structfield.more).
+                #[inline]
+                pub fn more(&self) -> ::planus::Result<bool> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(1, "SlotListResponse", "more")?
+                            .unwrap_or(false),
+                    )
+                }
             }
 
             impl<'a> ::core::fmt::Debug for SlotListResponseRef<'a> {
@@ -17692,6 +17855,7 @@ mod root {
                     if let ::core::option::Option::Some(field_slots) = self.slots().transpose() {
                         f.field("slots", &field_slots);
                     }
+                    f.field("more", &self.more());
                     f.finish()
                 }
             }
@@ -17707,6 +17871,7 @@ mod root {
                         } else {
                             ::core::option::Option::None
                         },
+                        more: ::core::convert::TryInto::try_into(value.more()?)?,
                     })
                 }
             }
@@ -17787,7 +17952,7 @@ mod root {
             ///  Opcode SlotGrant (0x0404) (answered with Empty).
             ///
             /// Generated from these locations:
-            /// * Table `SlotGrantRequest` in the file `slots.fbs:49`
+            /// * Table `SlotGrantRequest` in the file `slots.fbs:55`
             #[derive(
                 Clone,
                 Debug,
@@ -18173,7 +18338,7 @@ mod root {
             ///  Opcode SlotRevoke (0x0405) (answered with Empty).
             ///
             /// Generated from these locations:
-            /// * Table `SlotRevokeRequest` in the file `slots.fbs:56`
+            /// * Table `SlotRevokeRequest` in the file `slots.fbs:62`
             #[derive(
                 Clone,
                 Debug,

@@ -239,7 +239,14 @@ pub fn requests() -> Vec<Request<'static>> {
             name: "a",
         },
         Request::SlotDelete { name: "x" },
-        Request::SlotList,
+        Request::SlotList {
+            start_after: "",
+            limit: 0,
+        },
+        Request::SlotList {
+            start_after: "app.k",
+            limit: 100,
+        },
         Request::SlotGrant {
             name: "shared",
             uid: 1001,
@@ -334,8 +341,14 @@ pub fn responses() -> Vec<Response<'static>> {
             tag: b"",
         },
         Response::Done,
-        Response::SlotList(SlotEntries::default()),
-        Response::SlotList(SlotEntries::from_slice(SLOTS)),
+        Response::SlotList {
+            slots: SlotEntries::default(),
+            more: false,
+        },
+        Response::SlotList {
+            slots: SlotEntries::from_slice(SLOTS),
+            more: true,
+        },
         Response::PolicyList(PolicyEntries::from_slice(&[PolicyEntry {
             action: "actuator.set",
             profile: "aether",
@@ -402,7 +415,7 @@ pub fn response_opcode(r: &Response<'_>) -> warden_wire::Opcode {
         Response::ContextCreated { .. } => Opcode::CreateContext,
         Response::Output { .. } => Opcode::Update,
         Response::Done => Opcode::ReleaseKey,
-        Response::SlotList(_) => Opcode::SlotList,
+        Response::SlotList { .. } => Opcode::SlotList,
         Response::PolicyList(_) => Opcode::PolicyList,
         Response::TrustList(_) => Opcode::TrustList,
         Response::PermitDecision { .. } => Opcode::PermitVerify,
