@@ -273,6 +273,55 @@ fn ml_dsa_keygen_acvp_seed_to_public_key() {
 }
 
 #[test]
+fn ml_dsa_65_keygen_acvp_full_public_key() {
+    let p = provider();
+    let file = vectors("mldsa65_acvp_keygen.json");
+    for case in cases(&file, "tests") {
+        assert_eq!(
+            Algorithm::from_name(s(case, "parameterSet")).unwrap(),
+            Algorithm::MlDsa65
+        );
+        // Seeded keygen is aws-lc's (FIPS 204 ML-DSA.KeyGen_internal); the key then enters
+        // warden through PKCS#8 import, and the whole published pk is compared.
+        let pair = aws_lc_rs::signature::PqdsaKeyPair::from_seed(
+            &aws_lc_rs::signature::ML_DSA_65_SIGNING,
+            &b(case, "seed"),
+        )
+        .unwrap();
+        let pkcs8 = pair.to_pkcs8v1().unwrap();
+        let key = Arc::new(import(
+            &p,
+            Algorithm::MlDsa65,
+            P::SIGN.union(P::VERIFY),
+            KeyFormat::Pkcs8,
+            pkcs8.as_ref(),
+        ));
+        let pk = key.public_key(KeyFormat::Raw).unwrap();
+        assert_eq!(pk, b(case, "pk"));
+        // The published pk, imported on its own, verifies what the imported private key signs.
+        let public = Arc::new(import(
+            &p,
+            Algorithm::MlDsa65,
+            P::VERIFY,
+            KeyFormat::Raw,
+            &pk,
+        ));
+        let sig = sign_with(&p, Algorithm::MlDsa65, &key, b"acvp keygen");
+        assert_eq!(sig.len(), 3309);
+        assert_eq!(
+            verify_with(&p, Algorithm::MlDsa65, &public, b"acvp keygen", &sig).unwrap(),
+            0
+        );
+        assert_eq!(
+            verify_with(&p, Algorithm::MlDsa65, &public, b"acvp keygeN", &sig)
+                .unwrap_err()
+                .code(),
+            ErrorCode::OperationFailed
+        );
+    }
+}
+
+#[test]
 fn xwing_draft_vectors_keygen_and_decapsulation() {
     let p = provider();
     let file = vectors("xwing_draft.json");
