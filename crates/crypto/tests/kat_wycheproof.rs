@@ -1,8 +1,9 @@
 //! Published known-answer tests (C2SP Wycheproof) for the algorithms that had only round trips or
 //! cross-checks: RSA-PSS-SHA256 verification, RSA-OAEP-SHA256 decryption, HKDF-SHA384,
-//! ML-KEM-512/768/1024 decapsulation and ML-DSA-65 verification. Every case runs through the
-//! warden provider API (import a key, then a context or `decapsulate` / `derive_key`), and
-//! Wycheproof's invalid cases must fail with the error the provider documents.
+//! ML-KEM-512/768/1024 decapsulation (plus the ML-KEM-768 modulus check on encapsulation keys)
+//! and ML-DSA-65 verification. Every case runs through the warden provider API (import a key,
+//! then a context or `decapsulate` / `derive_key`), and Wycheproof's invalid cases must fail
+//! with the error the provider documents.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
 mod common;
@@ -355,4 +356,39 @@ fn ml_dsa_65_wycheproof_verification() {
         .build()
         .unwrap();
     assert!(p.import_key(&params, &pk[..pk.len() - 1]).is_err());
+}
+
+#[test]
+fn ml_kem_768_wycheproof_modulus_overflow_encapsulation_key_rejected() {
+    let p = provider();
+    let file = vectors("mlkem768_modulus_wycheproof.json");
+    for case in cases(&file, "tests") {
+        assert_eq!(s(case, "result"), "invalid");
+        let params = ImportKeyParams::builder()
+            .algorithm(Algorithm::MlKem768)
+            .permissions(P::ENCRYPT)
+            .format(KeyFormat::Raw)
+            .build()
+            .unwrap();
+        // FIPS 203 section 7.2 input check: a coefficient >= q makes the key invalid, so
+        // nothing may ever be encapsulated to it. aws-lc parses such a key without complaint
+        // and applies the check when encapsulating; either place is acceptable, silence is not.
+        match p.import_key(&params, &b(case, "ek")) {
+            Err(e) => assert_eq!(e.code(), ErrorCode::InvalidFormat, "tcId {}", tc(case)),
+            Ok(key) => {
+                let ep = EncapsulateParams::builder()
+                    .algorithm(Algorithm::MlKem768)
+                    .permissions(P::EXPORT)
+                    .exportable(true)
+                    .build()
+                    .unwrap();
+                assert_eq!(
+                    p.encapsulate(&key, &ep).unwrap_err().code(),
+                    ErrorCode::OperationFailed,
+                    "tcId {}",
+                    tc(case)
+                );
+            }
+        }
+    }
 }
