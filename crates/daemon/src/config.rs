@@ -328,6 +328,13 @@ impl Config {
         resolve(self.socket.path.as_deref(), SOCKET_ENV, default_socket_path)
     }
 
+    /// Whether the data directory was chosen explicitly (flag, config or environment) rather
+    /// than by the built-in default.
+    pub fn data_dir_is_explicit(&self) -> bool {
+        self.storage.data_dir.is_some()
+            || std::env::var_os(DATA_DIR_ENV).is_some_and(|v| !v.is_empty())
+    }
+
     /// Data directory: the config/flag value, then `WARDEN_DATA_DIR`, then the default.
     pub fn data_dir(&self) -> PathBuf {
         resolve(
@@ -371,6 +378,12 @@ pub fn default_data_dir() -> PathBuf {
     if effective_uid() == 0 {
         return PathBuf::from(SYSTEM_DATA_DIR);
     }
+    user_data_dir()
+}
+
+/// The per-user data directory: `$XDG_DATA_HOME/warden`, else `$HOME/.local/share/warden`,
+/// else `/tmp/warden-<uid>/data`. Also the fallback when the system default is unusable.
+pub fn user_data_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
         return PathBuf::from(d).join("warden");
     }

@@ -50,7 +50,6 @@ fn main() -> ExitCode {
     }
     let workers = config.effective_workers();
     let max = config.limits.max_connections;
-    let data_dir = config.data_dir();
     let admins = config.access.admin_uids.clone();
     match Daemon::new(config)
         .handle_signals()
@@ -62,10 +61,7 @@ fn main() -> ExitCode {
                 "wardend: listening on {} ({workers} workers, up to {max} connections)",
                 daemon.socket_path().display()
             );
-            eprintln!(
-                "wardend: data directory {} (admin uids: {admins:?})",
-                data_dir.display()
-            );
+            eprintln!("wardend: admin uids: {admins:?}");
             daemon.wait();
             eprintln!("wardend: stopped");
             ExitCode::SUCCESS

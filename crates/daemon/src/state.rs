@@ -14,11 +14,22 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use warden_core::{Error, ErrorCode};
 use warden_permits::{PermitConfig, PermitService, SigAlg};
-use warden_store::{AuditEvent, AuditLog, AuditOutcome, Caller, FileMasterKey, SlotStore};
+use warden_store::{
+    AuditEvent, AuditLog, AuditOutcome, Caller, FileMasterKey, SlotStore, StoreError,
+};
 
 use crate::DaemonError;
+
+/// `eprintln!` that never panics: stderr may be a closed pipe (e.g. `wardend | head`), and a
+/// panic in the SIGHUP thread or on a request path must not follow from that.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 use crate::auth::PeerIdentity;
-use crate::config::{AUDIT_STDERR, Config};
+use crate::config::{AUDIT_STDERR, Config, user_data_dir};
 
 /// Store, permit service and audit log of one daemon.
 pub(crate) struct Persistent {
@@ -30,10 +41,31 @@ pub(crate) struct Persistent {
 
 impl Persistent {
     /// Opens everything under `config`'s data directory (initialised on first start).
+    ///
+    /// If the directory came from the built-in system default (no flag, config key or
+    /// environment variable) and cannot be used — e.g. `/var/lib` is read-only — the per-user
+    /// directory is used instead, and stderr says so.
     pub(crate) fn open(config: &Config) -> Result<Self, DaemonError> {
-        let dir = config.data_dir();
-        let store = SlotStore::open(&dir, &FileMasterKey::in_dir(&dir))
-            .map_err(|e| DaemonError::Storage(format!("{}: {e}", dir.display())))?;
+        let mut dir = config.data_dir();
+        let opened = match SlotStore::open(&dir, &FileMasterKey::in_dir(&dir)) {
+            // Only "cannot create / not a directory / I/O": never on integrity, key or
+            // permission-safety errors, which must stop start-up.
+            Err(e @ (StoreError::Io { .. } | StoreError::InvalidArgument(_)))
+                if !config.data_dir_is_explicit() && dir != user_data_dir() =>
+            {
+                let fallback = user_data_dir();
+                say!(
+                    "wardend: default data directory {} unusable ({e}); falling back to {}",
+                    dir.display(),
+                    fallback.display()
+                );
+                dir = fallback;
+                SlotStore::open(&dir, &FileMasterKey::in_dir(&dir))
+            }
+            other => other,
+        };
+        let store = opened.map_err(|e| DaemonError::Storage(format!("{}: {e}", dir.display())))?;
+        say!("wardend: data directory {}", dir.display());
         let store = Arc::new(store);
         let alg = SigAlg::from_name(&config.permits.attestation_alg).ok_or(DaemonError::Config(
             crate::config::ConfigError::Invalid("unknown permits.attestation_alg"),
@@ -77,7 +109,7 @@ impl Persistent {
     ) {
         let event = event(peer, operation, slot, algorithm, result);
         if let Err(e) = self.audit.record(&event) {
-            eprintln!("wardend: audit log write failed: {e}");
+            say!("wardend: audit log write failed: {e}");
         }
     }
 
@@ -92,7 +124,7 @@ impl Persistent {
     ) {
         let event = event(peer, operation, Some(slot), algorithm, result);
         if let Err(e) = self.audit.record_use(&event) {
-            eprintln!("wardend: audit log write failed: {e}");
+            say!("wardend: audit log write failed: {e}");
         }
     }
 }
@@ -172,7 +204,7 @@ impl PersistentCell {
             ));
         }
         self.open_now().map_err(|e| {
-            eprintln!("wardend: persistent state unavailable: {e}");
+            say!("wardend: persistent state unavailable: {e}");
             Error::new(ErrorCode::PersistFailed, "persistent state unavailable")
         })
     }
@@ -192,8 +224,8 @@ pub(crate) fn watch_sighup(state: Arc<crate::server::Shared>) -> Result<(), Daem
             while rx.read(&mut b).is_ok_and(|n| n > 0) {
                 if let Some(p) = state.persistent.opened() {
                     match p.audit.reopen() {
-                        Ok(()) => eprintln!("wardend: SIGHUP, audit log reopened"),
-                        Err(e) => eprintln!("wardend: SIGHUP, cannot reopen audit log: {e}"),
+                        Ok(()) => say!("wardend: SIGHUP, audit log reopened"),
+                        Err(e) => say!("wardend: SIGHUP, cannot reopen audit log: {e}"),
                     }
                 }
             }
