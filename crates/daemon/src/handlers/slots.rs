@@ -247,7 +247,6 @@ pub(crate) fn delete(state: &mut ConnState, ctx: &Ctx<'_, '_>, name: &str) -> Re
     state.out.reply(&Response::Done)
 }
 
-/// List: the slots the caller may see; grants only for the owner and admins.
 /// Bytes of a listing page kept free for the frame header and FlatBuffers envelope.
 const PAGE_SLACK: usize = 1024;
 
@@ -256,7 +255,8 @@ fn entry_cost(m: &SlotMeta) -> usize {
     96 + m.name.len() + m.algorithm.name().len() + 8 * m.grants.len()
 }
 
-/// One page of the caller's slots in name order, after `start_after`, as many as fit in a
+/// List: one page of the slots the caller may see (grants only for the owner and admins),
+/// in name order, after `start_after`, as many as fit in a
 /// frame (and at most `limit` when non-zero); `more` tells the client to ask again.
 pub(crate) fn list(
     state: &mut ConnState,
