@@ -1,6 +1,7 @@
 //! Starting and stopping the daemon in-process (the binary and the tests use the same API).
 
 use std::io::Read;
+use std::io::Write as _;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -129,7 +130,7 @@ fn watch_signals(mut rx: UnixStream, stop: StopHandle) -> Result<(), DaemonError
         .spawn(move || {
             let mut b = [0u8; 1];
             if rx.read(&mut b).is_ok() {
-                eprintln!("wardend: signal received, shutting down");
+                let _ = writeln!(std::io::stderr(), "wardend: signal received, shutting down");
                 stop.stop();
             }
         })

@@ -1,5 +1,6 @@
 //! `wardend`: the warden crypto daemon.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -36,7 +37,7 @@ fn main() -> ExitCode {
         Some(path) => match Config::from_file(path) {
             Ok(c) => c,
             Err(e) => {
-                eprintln!("wardend: {e}");
+                let _ = writeln!(std::io::stderr(), "wardend: {e}");
                 return ExitCode::from(2);
             }
         },
@@ -57,17 +58,18 @@ fn main() -> ExitCode {
         .launch()
     {
         Ok(daemon) => {
-            eprintln!(
+            let _ = writeln!(
+                std::io::stderr(),
                 "wardend: listening on {} ({workers} workers, up to {max} connections)",
                 daemon.socket_path().display()
             );
-            eprintln!("wardend: admin uids: {admins:?}");
+            let _ = writeln!(std::io::stderr(), "wardend: admin uids: {admins:?}");
             daemon.wait();
-            eprintln!("wardend: stopped");
+            let _ = writeln!(std::io::stderr(), "wardend: stopped");
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("wardend: {e}");
+            let _ = writeln!(std::io::stderr(), "wardend: {e}");
             ExitCode::FAILURE
         }
     }

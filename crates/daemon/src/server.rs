@@ -9,6 +9,7 @@
 
 use std::collections::VecDeque;
 use std::io;
+use std::io::Write as _;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
@@ -186,7 +187,10 @@ impl EventLoop {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
-                eprintln!("wardend: poll failed, shutting down: {e}");
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "wardend: poll failed, shutting down: {e}"
+                );
                 break;
             }
             if events.iter().any(|ev| ev.token() == LISTENER) {
@@ -204,7 +208,7 @@ impl EventLoop {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     // E.g. EMFILE: leave the backlog for the next readiness report.
-                    eprintln!("wardend: accept failed: {e}");
+                    let _ = writeln!(std::io::stderr(), "wardend: accept failed: {e}");
                     return;
                 }
             }
@@ -293,7 +297,7 @@ impl Worker {
             if let Err(e) = self.poll.poll(&mut events, timeout)
                 && e.kind() != io::ErrorKind::Interrupted
             {
-                eprintln!("wardend: worker poll failed: {e}");
+                let _ = writeln!(std::io::stderr(), "wardend: worker poll failed: {e}");
                 break;
             }
             if self.shared.stop.load(Ordering::SeqCst) {

@@ -129,3 +129,40 @@ fn socket_from_environment() {
     // The store was initialised in the directory named by the environment.
     assert!(data.join("store.redb").is_file() && data.join("master.key").is_file());
 }
+
+#[test]
+fn sigterm_still_stops_when_stderr_is_a_closed_pipe() {
+    // `wardend 2>&1 | head` and friends: once the reader is gone every log line fails with
+    // EPIPE. Logging must swallow that, or the signal thread dies and SIGTERM is ignored.
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("p.sock");
+    let mut child = Command::new(BIN)
+        .arg("--socket")
+        .arg(&sock)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .env_remove("WARDEN_SOCKET")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&sock);
+    drop(child.stderr.take()); // close the only reader
+    let kill = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    assert!(kill.unwrap().success());
+    let until = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if Instant::now() >= until {
+            let _ = child.kill(); // don't leave a daemon that ignores SIGTERM behind
+            panic!("daemon ignored SIGTERM with a closed stderr");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(status.success(), "exit status {status}");
+    assert!(!sock.exists(), "socket removed");
+}
