@@ -29,7 +29,7 @@ use std::collections::{HashMap, HashSet};
 use common::{Outcome, Owned, assert_usable, check_reply, frame, fresh_loopback, handshake};
 use libfuzzer_sys::fuzz_target;
 use ops_script::*;
-use warden_core::KeyFormat;
+use warden_core::{Algorithm, KeyFormat};
 use warden_daemon::Loopback;
 use warden_wire::messages::{
     AgreeKey, CipherDirection, ContextKind, CreateContext, Decapsulate, DeriveKey, Encapsulate,
@@ -41,6 +41,8 @@ use warden_wire::{Builder, Opcode, PROTOCOL_VERSION, Payload, Request, encode_re
 struct KeyInfo {
     /// Permission bits and exportable flag as requested (`None`: not known, e.g. slot keys).
     attrs: Option<(u32, bool)>,
+    /// Its algorithm as requested, if a known name.
+    alg: Option<&'static str>,
     released: bool,
 }
 
@@ -60,6 +62,7 @@ struct Session {
 impl Session {
     fn key(&self, r: Ref) -> u64 {
         match r {
+            Ref::Newest => self.keys.last().copied().unwrap_or(1),
             Ref::Key(i) if !self.keys.is_empty() => self.keys[usize::from(i) % self.keys.len()],
             Ref::Ctx(i) if !self.ctxs.is_empty() => self.ctxs[usize::from(i) % self.ctxs.len()],
             Ref::Raw(v) => v,
@@ -69,10 +72,24 @@ impl Session {
 
     fn ctx(&self, r: Ref) -> u64 {
         match r {
+            Ref::Newest => self.ctxs.last().copied().unwrap_or(1),
             Ref::Key(i) if !self.keys.is_empty() => self.keys[usize::from(i) % self.keys.len()],
             Ref::Ctx(i) if !self.ctxs.is_empty() => self.ctxs[usize::from(i) % self.ctxs.len()],
             Ref::Raw(v) => v,
             _ => 1,
+        }
+    }
+
+    /// The algorithm an operation on `key` names.
+    fn op_alg(&self, a: &CtxAlg, key: Option<u64>) -> String {
+        match a {
+            CtxAlg::Any(a) => alg_name(a).to_owned(),
+            CtxAlg::FromKey(i) => {
+                let key_alg = key.and_then(|k| self.key_info.get(&k)).and_then(|k| k.alg);
+                let algs = key_alg.map(algs_for_key).unwrap_or_default();
+                algs.get(usize::from(*i) % algs.len().max(1))
+                    .map_or_else(|| "SHA-256".to_owned(), |a| (*a).to_owned())
+            }
         }
     }
 
@@ -106,6 +123,13 @@ impl Session {
         self.next_id += 1;
         let f = frame(self.next_id, opcode, deadline_ms, body);
         let out = self.lb.request(&f, |h, b| check_reply(&f, h, b))?;
+        if trace() {
+            let name = Opcode::from_u16(opcode).map_or("unknown", Opcode::name);
+            match &out {
+                Outcome::Ok(_) => eprintln!("trace: {name} ok"),
+                Outcome::Err(code) => eprintln!("trace: {name} {code:?}"),
+            }
+        }
         if let Outcome::Ok(o) = &out {
             self.learn(o, opcode == Opcode::SlotResolve.as_u16());
         }
@@ -134,6 +158,7 @@ impl Session {
                 id,
                 KeyInfo {
                     attrs: None,
+                    alg: None,
                     released: false,
                 },
             );
@@ -169,6 +194,9 @@ impl Session {
         {
             if let Some(k) = self.key_info.get_mut(&id) {
                 k.attrs = Some((spec.permissions, spec.exportable));
+                k.alg = Algorithm::from_name(spec.algorithm)
+                    .ok()
+                    .map(Algorithm::name);
             }
         }
     }
@@ -206,13 +234,13 @@ impl Session {
             Op::Generate {
                 key,
                 rsa_bits: bits,
-                key_len,
+                key_len: len,
             } => {
                 let spec = key_spec(key);
                 let r = GenerateKey {
                     key: spec,
                     rsa_bits: rsa_bits(*bits),
-                    key_len: key_len.map(u32::from),
+                    key_len: key_len(len, spec.algorithm),
                 };
                 self.create_key(&Request::GenerateKey(r), &spec, &[], dl);
             }
@@ -306,9 +334,10 @@ impl Session {
                 let private_key_id = self.key(*private);
                 let peer = self.bytes(peer);
                 let spec = key_spec(key);
+                let algorithm = self.op_alg(alg, Some(private_key_id));
                 let r = AgreeKey {
                     private_key_id,
-                    algorithm: alg_name(alg),
+                    algorithm: &algorithm,
                     peer_public: &peer,
                     key: spec,
                 };
@@ -316,10 +345,11 @@ impl Session {
             }
             Op::Wrap { kek, target, alg } => {
                 let (kek_id, target_key_id) = (self.key(*kek), self.key(*target));
+                let algorithm = self.op_alg(alg, Some(kek_id));
                 let r = WrapKey {
                     kek_id,
                     target_key_id,
-                    algorithm: alg_name(alg),
+                    algorithm: &algorithm,
                 };
                 self.use_resources(&Request::WrapKey(r), &[kek_id, target_key_id], None, dl);
             }
@@ -332,9 +362,10 @@ impl Session {
                 let kek_id = self.key(*kek);
                 let wrapped = self.bytes(wrapped);
                 let spec = key_spec(key);
+                let algorithm = self.op_alg(alg, Some(kek_id));
                 let r = UnwrapKey {
                     kek_id,
-                    algorithm: alg_name(alg),
+                    algorithm: &algorithm,
                     wrapped: &wrapped,
                     key: spec,
                 };
@@ -385,26 +416,23 @@ impl Session {
                 kind,
                 alg,
                 key,
-                decrypt,
+                dir,
                 timeout,
             } => {
-                let kinds = [
-                    ContextKind::Hash,
-                    ContextKind::Mac,
-                    ContextKind::Cipher,
-                    ContextKind::Aead,
-                    ContextKind::Sign,
-                    ContextKind::Verify,
-                ];
-                let kind = kinds[usize::from(*kind) % kinds.len()];
                 let key_id = key.map(|k| self.key(k));
-                let direction = decrypt.map(|d| {
-                    if d {
-                        CipherDirection::Decrypt
-                    } else {
-                        CipherDirection::Encrypt
-                    }
-                });
+                let algorithm = self.op_alg(alg, key_id);
+                let kind = match kind {
+                    Kind::Auto { verify } => kind_for(&algorithm, *verify),
+                    Kind::Pick(i) => KINDS[usize::from(*i) % KINDS.len()],
+                };
+                let direction = match dir {
+                    Dir::Auto => matches!(kind, ContextKind::Cipher | ContextKind::Aead)
+                        .then_some(CipherDirection::Encrypt),
+                    Dir::Encrypt => Some(CipherDirection::Encrypt),
+                    Dir::Decrypt => Some(CipherDirection::Decrypt),
+                    Dir::Missing => None,
+                };
+                let decrypt = direction == Some(CipherDirection::Decrypt);
                 let timeout = match timeout {
                     None => Timeout::Default,
                     Some(None) => Timeout::Disabled,
@@ -412,7 +440,7 @@ impl Session {
                 };
                 let r = CreateContext {
                     kind,
-                    algorithm: alg_name(alg),
+                    algorithm: &algorithm,
                     key_id,
                     direction,
                     timeout,
@@ -426,7 +454,7 @@ impl Session {
                         info.is_some_and(|i| !i.released),
                         "context created on a released or unknown key {k:#x}"
                     );
-                    let need = needed_bit(kind, *decrypt == Some(true));
+                    let need = needed_bit(kind, decrypt);
                     if let (Some(bit), Some((perms, _))) = (need, info.and_then(|i| i.attrs)) {
                         assert!(
                             perms & bit != 0,
@@ -495,6 +523,45 @@ impl Session {
                     "shared-memory payload accepted without a data plane"
                 );
             }
+            Op::Stream {
+                ctx,
+                iv,
+                aad,
+                chunks,
+                last,
+                tag,
+            } => {
+                let context_id = self.ctx(*ctx);
+                let iv = self.bytes(iv);
+                let r = Request::InitContext {
+                    context_id,
+                    iv: &iv,
+                };
+                self.use_resources(&r, &[], Some(context_id), dl);
+                if let Some(aad) = aad {
+                    let aad = self.bytes(aad);
+                    let r = Request::SetAad {
+                        context_id,
+                        aad: Payload::Inline(&aad),
+                    };
+                    self.use_resources(&r, &[], Some(context_id), dl);
+                }
+                for c in chunks {
+                    let input = self.bytes(c);
+                    let r = Request::Update {
+                        context_id,
+                        input: Payload::Inline(&input),
+                    };
+                    self.use_resources(&r, &[], Some(context_id), dl);
+                }
+                let (input, tag) = (self.bytes(last), self.bytes(tag));
+                let r = Request::Finalize {
+                    context_id,
+                    input: Payload::Inline(&input),
+                    tag: &tag,
+                };
+                self.use_resources(&r, &[], Some(context_id), dl);
+            }
             Op::Finalize { ctx, input, tag } => {
                 let context_id = self.ctx(*ctx);
                 let (input, tag) = (self.bytes(input), self.bytes(tag));
@@ -561,7 +628,13 @@ impl Session {
                 );
             }
             Op::SlotList => {
-                self.send(&Request::SlotList, dl);
+                self.send(
+                    &Request::SlotList {
+                        start_after: "",
+                        limit: 0,
+                    },
+                    dl,
+                );
             }
             Op::SlotGrant { name, uid, perms } => {
                 let uid = UIDS[usize::from(*uid) % UIDS.len()];
@@ -684,6 +757,14 @@ impl Session {
             "resources left after releasing everything: {status:?}"
         );
     }
+}
+
+/// `WARDEN_FUZZ_TRACE=1`: one stderr line per request with its outcome, to see which
+/// operations a corpus reaches successfully (`cargo fuzz run dispatch_ops <corpus> -- -runs=0
+/// 2>&1 | grep '^trace:' | sort | uniq -c`).
+fn trace() -> bool {
+    static TRACE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TRACE.get_or_init(|| std::env::var_os("WARDEN_FUZZ_TRACE").is_some())
 }
 
 fuzz_target!(|script: Script| {

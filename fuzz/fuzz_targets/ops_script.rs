@@ -38,6 +38,8 @@ pub struct Step {
 /// A resource id.
 #[derive(Arbitrary, Debug, Clone, Copy)]
 pub enum Ref {
+    /// The newest key (for a key field) or context (for a context field).
+    Newest,
     /// The n-th key this connection was given (mod count).
     Key(u8),
     /// The n-th context (mod count).
@@ -63,6 +65,38 @@ pub enum Bytes {
 pub enum Alg {
     Known(u8),
     Name(String),
+}
+
+/// The algorithm of an operation on a key: derived from the key's own algorithm (so most
+/// requests are coherent and get past validation), or any name.
+#[derive(Arbitrary, Debug)]
+pub enum CtxAlg {
+    /// The n-th algorithm usable with the key (see [`algs_for_key`]).
+    FromKey(u8),
+    Any(Alg),
+}
+
+/// Context kind: from the algorithm's class, or any kind.
+#[derive(Arbitrary, Debug)]
+pub enum Kind {
+    Auto { verify: bool },
+    Pick(u8),
+}
+
+/// Cipher direction: encrypt for cipher/AEAD kinds, or explicit, or absent.
+#[derive(Arbitrary, Debug)]
+pub enum Dir {
+    Auto,
+    Encrypt,
+    Decrypt,
+    Missing,
+}
+
+/// Secret length for generation: 32 for `HMAC`/`GENERIC-SECRET` (absent otherwise), or any.
+#[derive(Arbitrary, Debug)]
+pub enum KeyLen {
+    Auto,
+    Len(Option<u16>),
 }
 
 #[derive(Arbitrary, Debug)]
@@ -116,7 +150,7 @@ pub enum Op {
     Generate {
         key: Spec,
         rsa_bits: Option<u32>,
-        key_len: Option<u16>,
+        key_len: KeyLen,
     },
     Import {
         key: Spec,
@@ -138,18 +172,18 @@ pub enum Op {
     },
     Agree {
         private: Ref,
-        alg: Alg,
+        alg: CtxAlg,
         peer: Bytes,
         key: Spec,
     },
     Wrap {
         kek: Ref,
         target: Ref,
-        alg: Alg,
+        alg: CtxAlg,
     },
     Unwrap {
         kek: Ref,
-        alg: Alg,
+        alg: CtxAlg,
         wrapped: Bytes,
         key: Spec,
     },
@@ -164,10 +198,10 @@ pub enum Op {
     },
     Release(Ref),
     Create {
-        kind: u8,
-        alg: Alg,
+        kind: Kind,
+        alg: CtxAlg,
         key: Option<Ref>,
-        decrypt: Option<bool>,
+        dir: Dir,
         timeout: Option<Option<u8>>,
     },
     Init {
@@ -187,6 +221,16 @@ pub enum Op {
         region: u32,
         offset: u64,
         len: u64,
+    },
+    /// Init, updates and finalize on one context: a whole stream in one step, so streams
+    /// complete far more often than with independently chosen steps.
+    Stream {
+        ctx: Ref,
+        iv: Bytes,
+        aad: Option<Bytes>,
+        chunks: Vec<Bytes>,
+        last: Bytes,
+        tag: Bytes,
     },
     Finalize {
         ctx: Ref,
@@ -291,5 +335,56 @@ pub fn needed_bit(kind: ContextKind, decrypt: bool) -> Option<u32> {
         ContextKind::Verify => Some(0x20),
         ContextKind::Cipher | ContextKind::Aead => Some(if decrypt { 0x2 } else { 0x1 }),
         _ => None,
+    }
+}
+
+/// Algorithms an operation on a key of algorithm `key_alg` can name.
+pub fn algs_for_key(key_alg: &str) -> Vec<&'static str> {
+    match key_alg {
+        "AES-256" => vec![
+            "AES-256-GCM",
+            "AES-256-CTR",
+            "AES-256-CBC-PKCS7",
+            "AES-256-KW",
+            "AES-256-KWP",
+        ],
+        "AES-128" => vec!["AES-128-GCM"],
+        "CHACHA20" => vec!["CHACHA20-POLY1305"],
+        "HMAC" => vec!["HMAC-SHA256", "HMAC-SHA384", "HMAC-SHA512"],
+        "GENERIC-SECRET" => vec!["HKDF-SHA256", "HMAC-SHA256"],
+        other => Algorithm::from_name(other)
+            .map(|a| vec![a.name()])
+            .unwrap_or_default(),
+    }
+}
+
+/// The context kind that fits algorithm `alg` (`verify` picks Verify over Sign).
+pub fn kind_for(alg: &str, verify: bool) -> ContextKind {
+    use warden_core::AlgorithmClass as C;
+    match Algorithm::from_name(alg).map(Algorithm::class) {
+        Ok(C::Mac) => ContextKind::Mac,
+        Ok(C::Cipher) => ContextKind::Cipher,
+        Ok(C::Aead) => ContextKind::Aead,
+        Ok(C::Signature) if verify => ContextKind::Verify,
+        Ok(C::Signature) => ContextKind::Sign,
+        _ => ContextKind::Hash,
+    }
+}
+
+/// Kinds in `Kind::Pick` order.
+pub const KINDS: [ContextKind; 6] = [
+    ContextKind::Hash,
+    ContextKind::Mac,
+    ContextKind::Cipher,
+    ContextKind::Aead,
+    ContextKind::Sign,
+    ContextKind::Verify,
+];
+
+/// The generation length for `k` and algorithm `alg`.
+pub fn key_len(k: &KeyLen, alg: &str) -> Option<u32> {
+    match k {
+        KeyLen::Auto => (alg == "HMAC" || alg == "GENERIC-SECRET").then_some(32),
+        KeyLen::Len(l) => l.map(u32::from),
     }
 }
