@@ -223,6 +223,62 @@ impl Session {
         }
     }
 
+    /// Creates a context (kind, algorithm and direction derived as the script says) and
+    /// checks the permission and released-key rules on success.
+    fn create(
+        &mut self,
+        kind: &Kind,
+        alg: &CtxAlg,
+        key: &Option<Ref>,
+        dir: &Dir,
+        timeout: &Option<Option<u8>>,
+        dl: u32,
+    ) {
+        let key_id = key.map(|k| self.key(k));
+        let algorithm = self.op_alg(alg, key_id);
+        let kind = match kind {
+            Kind::Auto { verify } => kind_for(&algorithm, *verify),
+            Kind::Pick(i) => KINDS[usize::from(*i) % KINDS.len()],
+        };
+        let direction = match dir {
+            Dir::Auto => matches!(kind, ContextKind::Cipher | ContextKind::Aead)
+                .then_some(CipherDirection::Encrypt),
+            Dir::Encrypt => Some(CipherDirection::Encrypt),
+            Dir::Decrypt => Some(CipherDirection::Decrypt),
+            Dir::Missing => None,
+        };
+        let decrypt = direction == Some(CipherDirection::Decrypt);
+        let timeout = match timeout {
+            None => Timeout::Default,
+            Some(None) => Timeout::Disabled,
+            Some(Some(ms)) => Timeout::Millis(u32::from(*ms)),
+        };
+        let r = CreateContext {
+            kind,
+            algorithm: &algorithm,
+            key_id,
+            direction,
+            timeout,
+        };
+        let Some(out) = self.send(&Request::CreateContext(r), dl) else {
+            return;
+        };
+        if let (Outcome::Ok(_), Some(k)) = (&out, key_id) {
+            let info = self.key_info.get(&k).copied();
+            assert!(
+                info.is_some_and(|i| !i.released),
+                "context created on a released or unknown key {k:#x}"
+            );
+            let need = needed_bit(kind, decrypt);
+            if let (Some(bit), Some((perms, _))) = (need, info.and_then(|i| i.attrs)) {
+                assert!(
+                    perms & bit != 0,
+                    "{kind:?} context on a key without permission {bit:#x} (has {perms:#x})"
+                );
+            }
+        }
+    }
+
     fn step(&mut self, op: &Op, dl: u32) {
         match op {
             Op::Ping(data) => {
@@ -418,51 +474,7 @@ impl Session {
                 key,
                 dir,
                 timeout,
-            } => {
-                let key_id = key.map(|k| self.key(k));
-                let algorithm = self.op_alg(alg, key_id);
-                let kind = match kind {
-                    Kind::Auto { verify } => kind_for(&algorithm, *verify),
-                    Kind::Pick(i) => KINDS[usize::from(*i) % KINDS.len()],
-                };
-                let direction = match dir {
-                    Dir::Auto => matches!(kind, ContextKind::Cipher | ContextKind::Aead)
-                        .then_some(CipherDirection::Encrypt),
-                    Dir::Encrypt => Some(CipherDirection::Encrypt),
-                    Dir::Decrypt => Some(CipherDirection::Decrypt),
-                    Dir::Missing => None,
-                };
-                let decrypt = direction == Some(CipherDirection::Decrypt);
-                let timeout = match timeout {
-                    None => Timeout::Default,
-                    Some(None) => Timeout::Disabled,
-                    Some(Some(ms)) => Timeout::Millis(u32::from(*ms)),
-                };
-                let r = CreateContext {
-                    kind,
-                    algorithm: &algorithm,
-                    key_id,
-                    direction,
-                    timeout,
-                };
-                let Some(out) = self.send(&Request::CreateContext(r), dl) else {
-                    return;
-                };
-                if let (Outcome::Ok(_), Some(k)) = (&out, key_id) {
-                    let info = self.key_info.get(&k).copied();
-                    assert!(
-                        info.is_some_and(|i| !i.released),
-                        "context created on a released or unknown key {k:#x}"
-                    );
-                    let need = needed_bit(kind, decrypt);
-                    if let (Some(bit), Some((perms, _))) = (need, info.and_then(|i| i.attrs)) {
-                        assert!(
-                            perms & bit != 0,
-                            "{kind:?} context on a key without permission {bit:#x} (has {perms:#x})"
-                        );
-                    }
-                }
-            }
+            } => self.create(kind, alg, key, dir, timeout, dl),
             Op::Init { ctx, iv } => {
                 let context_id = self.ctx(*ctx);
                 let iv = self.bytes(iv);
@@ -524,6 +536,7 @@ impl Session {
                 );
             }
             Op::Stream {
+                new,
                 ctx,
                 iv,
                 aad,
@@ -531,7 +544,17 @@ impl Session {
                 last,
                 tag,
             } => {
-                let context_id = self.ctx(*ctx);
+                let context_id = match new {
+                    Some(n) => {
+                        let before = self.ctxs.len();
+                        self.create(&n.kind, &n.alg, &n.key, &n.dir, &None, dl);
+                        if self.ctxs.len() == before {
+                            return; // not created: the stream would only repeat errors
+                        }
+                        self.ctx(Ref::Newest)
+                    }
+                    None => self.ctx(*ctx),
+                };
                 let iv = self.bytes(iv);
                 let r = Request::InitContext {
                     context_id,

@@ -76,6 +76,15 @@ pub enum CtxAlg {
     Any(Alg),
 }
 
+/// A context to create.
+#[derive(Arbitrary, Debug)]
+pub struct NewCtx {
+    pub kind: Kind,
+    pub alg: CtxAlg,
+    pub key: Option<Ref>,
+    pub dir: Dir,
+}
+
 /// Context kind: from the algorithm's class, or any kind.
 #[derive(Arbitrary, Debug)]
 pub enum Kind {
@@ -225,6 +234,8 @@ pub enum Op {
     /// Init, updates and finalize on one context: a whole stream in one step, so streams
     /// complete far more often than with independently chosen steps.
     Stream {
+        /// Create the context first (then `ctx` is ignored).
+        new: Option<NewCtx>,
         ctx: Ref,
         iv: Bytes,
         aad: Option<Bytes>,
