@@ -38,10 +38,9 @@ fn observe(ptr: *mut u8) {
         target_arch = "riscv64",
         target_arch = "loongarch64",
     ))]
-    // SAFETY: the asm block is empty: it executes no instruction and touches no memory. It
-    // only takes the pointer as an input; because we do not pass `nomem`/`readonly`, the
-    // compiler must assume the block may read any memory reachable from it, so the zeroing
-    // stores before it cannot be eliminated.
+    // SAFETY: an empty asm block (no instruction, no memory access); without `nomem`/
+    // `readonly` the compiler must assume it reads memory reachable from `ptr`, so the
+    // zeroing stores before it cannot be eliminated.
     unsafe {
         core::arch::asm!("/* {0} */", in(reg) ptr, options(nostack, preserves_flags));
     }
