@@ -576,3 +576,168 @@ fn non_admin_cannot_manage_policies_or_trust() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("AccessDenied"));
 }
+
+#[test]
+fn import_raw_secret_and_pem_public_key() {
+    let d = Daemon::start().unwrap();
+    let cli = Cli { d: &d };
+    let dir = tempfile::tempdir().unwrap();
+    let f = |n: &str| dir.path().join(n);
+
+    // A raw AES-256 key imported into a slot encrypts and decrypts.
+    std::fs::write(f("aes.key"), [0x42u8; 32]).unwrap();
+    cli.expect(
+        0,
+        &[
+            "key",
+            "import",
+            "--alg",
+            "AES-256",
+            "--slot",
+            "imp.aes",
+            "--in",
+            p(&f("aes.key")),
+        ],
+        b"",
+    );
+    cli.expect(
+        0,
+        &["encrypt", "--slot", "imp.aes", "--out", p(&f("ct"))],
+        b"imported",
+    );
+    let back = cli.expect(
+        0,
+        &["decrypt", "--slot", "imp.aes", "--in", p(&f("ct"))],
+        b"",
+    );
+    assert_eq!(back, b"imported");
+    // A 31-byte file is not an AES-256 key: the daemon refuses it (exit 3).
+    std::fs::write(f("short.key"), [0x42u8; 31]).unwrap();
+    cli.expect(
+        3,
+        &[
+            "key",
+            "import",
+            "--alg",
+            "AES-256",
+            "--slot",
+            "imp.bad",
+            "--in",
+            p(&f("short.key")),
+        ],
+        b"",
+    );
+
+    // A PEM public key exported from one slot and imported into another verifies the first
+    // slot's signatures; DER export works too.
+    cli.expect(
+        0,
+        &[
+            "key",
+            "generate",
+            "--alg",
+            "ED25519",
+            "--slot",
+            "imp.signer",
+        ],
+        b"",
+    );
+    cli.expect(
+        0,
+        &[
+            "key",
+            "public",
+            "--slot",
+            "imp.signer",
+            "--out",
+            p(&f("pub.pem")),
+        ],
+        b"",
+    );
+    let der = cli.expect(
+        0,
+        &[
+            "key",
+            "public",
+            "--slot",
+            "imp.signer",
+            "--format",
+            "der",
+            "--hex",
+        ],
+        b"",
+    );
+    assert!(
+        String::from_utf8(der)
+            .unwrap()
+            .trim()
+            .starts_with("302a300506032b6570")
+    ); // Ed25519 SPKI prefix
+    cli.expect(
+        0,
+        &[
+            "key",
+            "import",
+            "--alg",
+            "ED25519",
+            "--slot",
+            "imp.verifier",
+            "--in",
+            p(&f("pub.pem")),
+            "--format",
+            "pem",
+            "--permissions",
+            "verify",
+        ],
+        b"",
+    );
+    std::fs::write(f("msg"), b"signed elsewhere").unwrap();
+    cli.expect(
+        0,
+        &[
+            "sign",
+            "--slot",
+            "imp.signer",
+            "--in",
+            p(&f("msg")),
+            "--out",
+            p(&f("sig")),
+        ],
+        b"",
+    );
+    cli.expect(
+        0,
+        &[
+            "verify",
+            "--slot",
+            "imp.verifier",
+            "--sig",
+            p(&f("sig")),
+            "--in",
+            p(&f("msg")),
+        ],
+        b"",
+    );
+    cli.expect(
+        1,
+        &["verify", "--slot", "imp.verifier", "--sig", p(&f("sig"))],
+        b"other",
+    );
+    // Not PEM at all: a usage error before anything reaches the daemon.
+    cli.expect(
+        2,
+        &[
+            "key",
+            "import",
+            "--alg",
+            "ED25519",
+            "--slot",
+            "imp.x",
+            "--in",
+            p(&f("msg")),
+            "--format",
+            "pem",
+        ],
+        b"",
+    );
+}
