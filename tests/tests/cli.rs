@@ -741,3 +741,30 @@ fn import_raw_secret_and_pem_public_key() {
         b"",
     );
 }
+
+#[test]
+fn binary_output_to_a_terminal_is_refused() {
+    // `script` (util-linux) gives the CLI a pseudo-terminal as stdout.
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: util-linux `script` is not installed, no pseudo-terminal to test with");
+        return;
+    }
+    let d = Daemon::start().unwrap();
+    let run = |extra: &str| {
+        let cmd = format!(
+            "{} --socket {} random --bytes 8 {extra}",
+            warden_bin().display(),
+            d.socket_path().display()
+        );
+        Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .output()
+            .unwrap()
+    };
+    let refused = run("");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stdout).contains("refusing to write binary output"));
+    let hex = run("--hex");
+    assert_eq!(hex.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&hex.stdout).trim().len(), 16);
+}
