@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 
 use warden_attest::{
-    DenyReason, Intent, LocalSigner, MemoryReplayLedger, PermitClaims, PublicKey, SigAlg, Signer,
-    TrustStore, VerifyContext, issue_permit, sha256, verify_permit,
+    ChainState, Decision, DenyReason, Intent, LocalSigner, MemoryReplayLedger, PermitClaims,
+    PublicKey, ReceiptBody, SigAlg, TrustStore, VerifyContext, issue_permit, issue_receipt, sha256,
+    verify_permit,
 };
 
 const NOW: i64 = 1_800_000_000;
@@ -214,9 +215,22 @@ fn garbage_is_malformed_not_a_panic() {
     for bad in [&b""[..], b"\x00", b"\xd2\x84", b"\xa1\x01\x02", &[0xff; 64]] {
         assert_eq!(check(bad, &intent(), &t), Err(DenyReason::Malformed));
     }
-    // A receipt-shaped COSE_Sign1 (wrong content type) is not a permit.
-    let sig = signer.sign(b"x").unwrap();
-    assert!(!sig.is_empty());
+    // A genuine COSE_Sign1 by a trusted issuer, but a receipt (wrong content type), is not a
+    // permit: the signature alone must not make any signed object acceptable.
+    let mut body = ReceiptBody {
+        decision: Decision::Allow,
+        reason: 0,
+        permit_id: b"p".to_vec(),
+        intent_hash: sha256(b"i"),
+        policy_hash: None,
+        input_hash: sha256(b"in"),
+        telemetry_hash: sha256(b"t"),
+        counter: 0,
+        prev_hash: [0; 32],
+        issued_at: 1_800_000_000,
+    };
+    let receipt = issue_receipt(&signer, &mut body, &mut ChainState::default()).unwrap();
+    assert_eq!(check(&receipt, &intent(), &t), Err(DenyReason::Malformed));
 }
 
 #[test]

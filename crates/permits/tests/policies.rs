@@ -184,6 +184,34 @@ fn example_policy_gates_by_action() {
 }
 
 #[test]
+fn example_policy_is_not_fooled_by_a_payload_that_names_the_allowed_action() {
+    let dir = tempfile::tempdir().unwrap();
+    let signer = issuer();
+    let svc = trusting(dir.path(), &signer);
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/policies/allow_action.wat"
+    );
+    svc.policy_load(
+        "write_file",
+        Profile::Warden,
+        &wat::parse_file(path).unwrap(),
+    )
+    .unwrap();
+    // A valid write_file permit whose (agent-chosen) intent payload imitates the claim the
+    // policy looks for: only the verified claims may decide.
+    let payload = br#"{"action":"read_file"}"#;
+    let mut c = claims("forged-intent");
+    c.action = "write_file".into();
+    c.intent_hash = warden_attest::sha256(payload);
+    let d = svc
+        .verify_permit(&permit(&signer, &c), "write_file", RESOURCE, payload, NOW)
+        .unwrap();
+    assert!(!d.allowed);
+    assert_eq!(d.reason, Some(DenyReason::PolicyDenied));
+}
+
+#[test]
 fn invalid_modules_are_refused_and_nothing_is_bound() {
     let dir = tempfile::tempdir().unwrap();
     let svc = open(dir.path());

@@ -78,48 +78,92 @@ fn aether_rejects_wrong_input_shape() {
     );
 }
 
+/// A `warden`-profile input record (layout of `warden_permits::input`, rebuilt here because
+/// the sandbox crate does not depend on the permits crate).
+fn wpi1(claims: &[u8], payload: &[u8]) -> Vec<u8> {
+    let mut v = b"WPI1".to_vec();
+    v.extend_from_slice(&u32::try_from(claims.len()).unwrap().to_le_bytes());
+    v.extend_from_slice(claims);
+    v.extend_from_slice(&u32::try_from(payload.len()).unwrap().to_le_bytes());
+    v.extend_from_slice(payload);
+    v
+}
+
+fn telemetry(input_len: usize, at: i32) -> Vec<u8> {
+    let mut tel = u32::try_from(input_len).unwrap().to_le_bytes().to_vec();
+    tel.extend_from_slice(&at.to_le_bytes());
+    tel
+}
+
 #[test]
 fn allow_action_policy() {
     let module = load(ALLOW_ACTION, Profile::Warden).unwrap();
     let mut sb = sandbox();
 
-    let allow = br#"{"agent":"a1","action":"read_file","path":"/tmp/x"}"#;
-    let (result, seen) = run_observed(&mut sb, &module, allow);
+    let claims = br#"{"sub":"a1","action":"read_file","resource":"/tmp/x"}"#;
+    let allow = wpi1(claims, b"intent");
+    let (result, seen) = run_observed(&mut sb, &module, &allow);
     let out = result.unwrap();
     assert_eq!(out.verdict, 1);
     assert_scrubbed(&seen);
     assert_eq!(seen.input_len, allow.len());
     let at = i32::try_from(
-        allow
+        claims
             .windows(20)
             .position(|w| w == br#""action":"read_file""#)
             .unwrap(),
     )
     .unwrap();
-    let mut tel = u32::try_from(allow.len()).unwrap().to_le_bytes().to_vec();
-    tel.extend_from_slice(&at.to_le_bytes());
-    assert_eq!(out.telemetry.as_bytes(), &tel[..]);
+    assert_eq!(out.telemetry.as_bytes(), &telemetry(allow.len(), at)[..]);
 
-    let deny = br#"{"agent":"a1","action":"delete_file","path":"/tmp/x"}"#;
-    let out = sb.run_cycle(&module, deny).unwrap();
+    let deny = wpi1(br#"{"sub":"a1","action":"delete_file"}"#, b"");
+    let out = sb.run_cycle(&module, &deny).unwrap();
     assert_eq!(out.verdict, 0);
-    assert_eq!(
-        out.telemetry.as_bytes().get(4..),
-        Some(&(-1i32).to_le_bytes()[..])
-    );
+    assert_eq!(out.telemetry.as_bytes(), &telemetry(deny.len(), -1)[..]);
 
-    // Match at the very end of the input, and an input shorter than the needle.
+    // Match at the very end of the claims, and claims shorter than the needle.
     assert_eq!(
-        sb.run_cycle(&module, br#"xx"action":"read_file""#)
+        sb.run_cycle(&module, &wpi1(br#"xx"action":"read_file""#, b""))
             .unwrap()
             .verdict,
         1
     );
-    assert_eq!(sb.run_cycle(&module, b"read").unwrap().verdict, 0);
-    assert_eq!(sb.run_cycle(&module, b"").unwrap().verdict, 0);
+    assert_eq!(
+        sb.run_cycle(&module, &wpi1(b"read", b"")).unwrap().verdict,
+        0
+    );
 
-    let long = vec![b'a'; 5000];
+    let long = wpi1(&vec![b'a'; 5000], b"");
     assert_eq!(sb.run_cycle(&module, &long).unwrap().verdict, 2);
+}
+
+#[test]
+fn allow_action_policy_ignores_a_payload_that_imitates_a_claim() {
+    let module = load(ALLOW_ACTION, Profile::Warden).unwrap();
+    let mut sb = sandbox();
+    // The payload (the agent's intent, attacker-chosen) names the allowed action; the claims
+    // (verified by the daemon) do not. Searching the whole input would allow this.
+    let forged = wpi1(
+        br#"{"sub":"a1","action":"write_file"}"#,
+        br#"{"action":"read_file"}"#,
+    );
+    let out = sb.run_cycle(&module, &forged).unwrap();
+    assert_eq!(out.verdict, 0);
+    assert_eq!(out.telemetry.as_bytes(), &telemetry(forged.len(), -1)[..]);
+}
+
+#[test]
+fn allow_action_policy_refuses_malformed_records() {
+    let module = load(ALLOW_ACTION, Profile::Warden).unwrap();
+    let mut sb = sandbox();
+    let raw_json = br#"{"agent":"a1","action":"read_file","path":"/tmp/x"}"#;
+    let mut claims_too_long = wpi1(br#""action":"read_file""#, b"");
+    claims_too_long[4] = 200; // claims_len points past the end of the input
+    for bad in [&b""[..], b"WPI1", &raw_json[..], &claims_too_long[..]] {
+        let out = sb.run_cycle(&module, bad).unwrap();
+        assert_eq!(out.verdict, 3, "{bad:?}");
+        assert_eq!(out.telemetry.as_bytes(), &telemetry(bad.len(), -1)[..]);
+    }
 }
 
 #[test]
