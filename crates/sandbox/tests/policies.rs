@@ -169,7 +169,10 @@ fn allow_action_policy_refuses_malformed_records() {
 #[test]
 fn input_from_one_cycle_is_not_visible_to_the_next() {
     // The policy echoes the first 16 bytes of guest memory at 256 (where it copies input)
-    // as telemetry *without* reading input: any residue from the previous cycle would show.
+    // as telemetry *before* reading input: any residue from the previous cycle would show.
+    // This is the guest-visible guarantee end to end; today it holds twice over (wasmi
+    // zero-fills each fresh linear memory, and the host scrub zeroes the arena: the latter is
+    // checked directly by `assert_scrubbed` in the tests that use `run_observed`).
     let echo = r#"(module
         (import "warden" "read_input" (func $r (param i32 i32 i32) (result i32)))
         (import "warden" "commit_telemetry" (func $t (param i32 i32)))
