@@ -89,6 +89,8 @@ fn ping_status_hash_random() {
     let status = cli.json(&["status"], b"");
     assert!(status["requests_served"].as_u64().unwrap() >= 1);
     assert!(status["connections"].as_u64().unwrap() >= 1);
+    // Nothing is live between CLI invocations (each is its own connection, freed on exit).
+    assert_eq!(status["live_by_kind"], serde_json::json!({}));
 
     // FIPS 180-2 "abc" vector through the daemon.
     let out = cli.expect(0, &["hash", "--alg", "SHA-256"], b"abc");

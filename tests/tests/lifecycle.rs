@@ -61,6 +61,29 @@ fn context_keeps_its_key_alive_after_the_guard_is_released() {
 }
 
 #[test]
+fn status_reports_live_resources_per_kind() {
+    let d = Daemon::start().unwrap();
+    let stack = d.stack().unwrap();
+    let key = hmac_key(&stack);
+    let _mac = stack.create_mac_context(&mac_cfg(key.id())).unwrap();
+    let hash_cfg = ContextConfig::builder()
+        .algorithm(Algorithm::Sha256)
+        .build()
+        .unwrap();
+    let _h1 = stack.create_hash_context(&hash_cfg).unwrap();
+    let _h2 = stack.create_hash_context(&hash_cfg).unwrap();
+    let s = stack.status().unwrap();
+    assert_eq!(
+        (s.live_of("key"), s.live_of("mac"), s.live_of("hash")),
+        (1, 1, 2)
+    );
+    assert_eq!(s.live_of("sign"), 0);
+    // Only non-zero kinds are listed, and the per-kind figures add up to the totals.
+    assert_eq!(s.live_by_kind.len(), 3);
+    assert_eq!(s.live_keys + s.live_contexts, 4);
+}
+
+#[test]
 fn released_or_dropped_guards_free_keys() {
     let d = Daemon::start().unwrap();
     let stack = d.stack().unwrap();

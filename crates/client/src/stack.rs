@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use warden_core::{Algorithm, AlgorithmClass, CipherDirection, ContextConfig, ErrorCode, Timeout};
 use warden_wire::Version;
-use warden_wire::messages::{self as m, Request, Response};
+use warden_wire::messages::{self as m, Request, Response, live_kind_name};
 
 use crate::codec;
 use crate::config::StackConfig;
@@ -74,6 +74,10 @@ pub struct DaemonStatus {
     pub requests_served: u64,
     /// Error replies by code: `(code value, count)`.
     pub errors: Vec<(u32, u64)>,
+    /// Live resources per kind: `(kind name, count)`, only kinds with a non-zero count
+    /// (names: key, hash, mac, cipher, aead, sign, verify, random, failed; kinds a newer
+    /// daemon adds are not listed by this version).
+    pub live_by_kind: Vec<(String, u64)>,
 }
 
 impl DaemonStatus {
@@ -82,6 +86,15 @@ impl DaemonStatus {
         self.errors
             .iter()
             .filter(|(c, _)| *c == code.as_u32())
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Live resources of the kind named `kind` (0 when none are live).
+    pub fn live_of(&self, kind: &str) -> u64 {
+        self.live_by_kind
+            .iter()
+            .filter(|(k, _)| k == kind)
             .map(|(_, n)| n)
             .sum()
     }
@@ -184,6 +197,11 @@ impl CryptoStack {
                     arenas_total: s.arenas_total,
                     requests_served: s.requests_served,
                     errors: s.errors.iter().map(|e| (e.code, e.count)).collect(),
+                    live_by_kind: s
+                        .live_by_kind
+                        .iter()
+                        .filter_map(|c| Some((live_kind_name(c.kind)?.to_owned(), c.count)))
+                        .collect(),
                 }),
                 _ => Err(unexpected()),
             })

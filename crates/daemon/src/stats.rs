@@ -68,6 +68,11 @@ impl ResourceKind {
     const fn index(self) -> usize {
         self as usize
     }
+
+    /// Stable code on the wire (`warden_wire::messages::live_kind_name` names it).
+    pub const fn wire_code(self) -> u32 {
+        self as u32 + 1
+    }
 }
 
 /// Live counters. Shared by the event loop, the workers and the status handler.
@@ -220,6 +225,17 @@ mod tests {
         assert_eq!(snap.errors_of(ErrorCode::ResourceNotFound), 2);
         assert_eq!(snap.errors_of(ErrorCode::QuotaExceeded), 1);
         assert_eq!(snap.errors_of(ErrorCode::InternalError), 0);
+    }
+
+    #[test]
+    fn wire_codes_name_the_same_kinds() {
+        assert_eq!(warden_wire::messages::LiveCounts::KINDS, RESOURCE_KINDS);
+        for kind in ResourceKind::ALL {
+            assert_eq!(
+                warden_wire::messages::live_kind_name(kind.wire_code()),
+                Some(kind.name())
+            );
+        }
     }
 
     #[test]

@@ -18,8 +18,8 @@ use crate::error::WireError;
 use crate::generated::warden::wire as g;
 use crate::messages::{
     AgreeKey, CipherDirection, ContextKind, CreateContext, Decapsulate, DeriveKey, Encapsulate,
-    ErrorCount, ErrorCounts, GenerateKey, ImportKey, Kdf, KeySpec, Payload, Request, Response,
-    ResponseKind, ShmSlice, StatusReport, Timeout, UnwrapKey, WrapKey, response_kind,
+    ErrorCount, ErrorCounts, GenerateKey, ImportKey, Kdf, KeySpec, LiveCounts, Payload, Request,
+    Response, ResponseKind, ShmSlice, StatusReport, Timeout, UnwrapKey, WrapKey, response_kind,
 };
 use crate::opcode::Opcode;
 
@@ -824,6 +824,7 @@ pub fn encode_response<'b>(b: &'b mut Builder, resp: &Response<'_>) -> &'b [u8] 
         Response::Status(ref s) => {
             // Written back to front by planus: prepare the vector before the table.
             let errors = write_error_counts(b, &s.errors);
+            let live = write_live_counts(b, &s.live_by_kind);
             let o = g::StatusResponse::create(
                 b,
                 s.uptime_ms,
@@ -835,6 +836,7 @@ pub fn encode_response<'b>(b: &'b mut Builder, resp: &Response<'_>) -> &'b [u8] 
                 s.arenas_total,
                 s.requests_served,
                 errors,
+                live,
             );
             b.finish(o, None)
         }
@@ -919,6 +921,35 @@ fn write_error_counts(
     Some(b.create_vector(v.as_slice()))
 }
 
+fn write_live_counts(
+    b: &mut Builder,
+    counts: &LiveCounts,
+) -> Option<planus::Offset<[g::ResourceCount]>> {
+    let mut v = [g::ResourceCount { kind: 0, count: 0 }; LiveCounts::KINDS];
+    let mut n = 0;
+    for (dst, c) in v.iter_mut().zip(counts.iter()) {
+        *dst = g::ResourceCount {
+            kind: c.kind,
+            count: c.count,
+        };
+        n += 1;
+    }
+    if n == 0 {
+        return None;
+    }
+    Some(b.create_vector(v.get(..n).unwrap_or(&[])))
+}
+
+fn read_live_counts(v: Option<planus::Vector<'_, g::ResourceCountRef<'_>>>) -> LiveCounts {
+    let mut out = LiveCounts::default();
+    let Some(v) = v else { return out };
+    for r in v.iter() {
+        // A kind this version does not know (a newer daemon) is dropped, never an error.
+        let _known = out.set(r.kind(), r.count());
+    }
+    out
+}
+
 /// Decodes the body of a successful response (header status 0) to a request with opcode `op`.
 ///
 /// Errors as [`decode_request`]; `Hello` is [`WireError::InvalidHandshake`] (use
@@ -947,6 +978,7 @@ pub fn decode_response(op: Opcode, body: &[u8]) -> Result<Response<'_>, WireErro
                     Some(v) => ErrorCounts::from_wire(v),
                     None => ErrorCounts::default(),
                 },
+                live_by_kind: read_live_counts(val(r.live_by_kind())?),
             })
         }
         ResponseKind::KeyCreated => {

@@ -558,6 +558,77 @@ impl core::fmt::Debug for ErrorCounts<'_> {
     }
 }
 
+/// Name of a [`ResourceCount::kind`] code (`None` for a code this version does not know).
+pub const fn live_kind_name(kind: u32) -> Option<&'static str> {
+    Some(match kind {
+        1 => "key",
+        2 => "hash",
+        3 => "mac",
+        4 => "cipher",
+        5 => "aead",
+        6 => "sign",
+        7 => "verify",
+        8 => "random",
+        9 => "failed",
+        _ => return None,
+    })
+}
+
+/// Live resources of one kind in a [`StatusReport`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ResourceCount {
+    /// Kind code, see [`live_kind_name`].
+    pub kind: u32,
+    /// Live resources of that kind over all connections.
+    pub count: u64,
+}
+
+/// The per-kind live counters of a status report, held inline (no borrow, no heap): one
+/// count per kind code this version knows (1..=[`LiveCounts::KINDS`]). A decoder drops codes
+/// it does not know (a newer daemon's new kinds), an encoder refuses them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LiveCounts {
+    counts: [u64; LiveCounts::KINDS],
+}
+
+impl LiveCounts {
+    /// Number of kind codes this version knows (codes 1..=KINDS).
+    pub const KINDS: usize = 9;
+
+    /// Sets the count of one kind; `false` (nothing stored) for an unknown code.
+    pub fn set(&mut self, kind: u32, count: u64) -> bool {
+        let slot = usize::try_from(kind)
+            .ok()
+            .and_then(|k| k.checked_sub(1))
+            .and_then(|i| self.counts.get_mut(i));
+        match slot {
+            Some(slot) => {
+                *slot = count;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The count of one kind (0 for an unknown code).
+    pub fn get(&self, kind: u32) -> u64 {
+        usize::try_from(kind)
+            .ok()
+            .and_then(|k| k.checked_sub(1))
+            .and_then(|i| self.counts.get(i))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The kinds with a non-zero count, in code order.
+    pub fn iter(&self) -> impl Iterator<Item = ResourceCount> + '_ {
+        (1u32..)
+            .zip(self.counts.iter())
+            .filter(|(_, n)| **n != 0)
+            .map(|(kind, n)| ResourceCount { kind, count: *n })
+    }
+}
+
 /// Daemon counters (reply to Status).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct StatusReport<'a> {
@@ -579,6 +650,9 @@ pub struct StatusReport<'a> {
     pub requests_served: u64,
     /// Error replies by code.
     pub errors: ErrorCounts<'a>,
+    /// Live resources per kind (only kinds with a non-zero count); `live_keys` and
+    /// `live_contexts` are its two sums.
+    pub live_by_kind: LiveCounts,
 }
 
 /// A successful response body. (Errors travel as a non-zero header status with an optional

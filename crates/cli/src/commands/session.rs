@@ -58,6 +58,14 @@ pub fn status(stack: &CryptoStack) -> Result<Report, Failure> {
         s.arenas_total,
         s.requests_served,
     );
+    if !s.live_by_kind.is_empty() {
+        let kinds: Vec<String> = s
+            .live_by_kind
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect();
+        text.push_str(&format!("live by kind    {}\n", kinds.join(", ")));
+    }
     for e in &errors {
         text.push_str(&format!(
             "error {:<24} {}\n",
@@ -77,6 +85,11 @@ pub fn status(stack: &CryptoStack) -> Result<Report, Failure> {
             "arenas_total": s.arenas_total,
             "requests_served": s.requests_served,
             "errors": errors,
+            "live_by_kind": s
+                .live_by_kind
+                .iter()
+                .map(|(k, n)| (k.clone(), json!(n)))
+                .collect::<serde_json::Map<_, _>>(),
         }),
     ))
 }

@@ -2,7 +2,7 @@
 
 use warden_core::{Error, ErrorCode};
 use warden_wire::handshake::{Hello, HelloAck, HelloRefusal, REFUSAL_CODE};
-use warden_wire::messages::{ErrorCount, ErrorCounts, StatusReport};
+use warden_wire::messages::{ErrorCount, ErrorCounts, LiveCounts, StatusReport};
 use warden_wire::{PROTOCOL_VERSION, Response, negotiate};
 
 use crate::connection::{ConnState, Flow};
@@ -68,6 +68,12 @@ pub(crate) fn status(state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Result<(), Err
         })
         .collect();
     let keys = snap.live_of(ResourceKind::Key);
+    let mut live_by_kind = LiveCounts::default();
+    for (kind, count) in &snap.live {
+        // Every ResourceKind has a wire code (tested in stats): set cannot refuse it.
+        let known = live_by_kind.set(kind.wire_code(), *count);
+        debug_assert!(known, "resource kind without a wire code");
+    }
     let to_u32 = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
     let report = StatusReport {
         uptime_ms: u64::try_from(shared.started.elapsed().as_millis()).unwrap_or(u64::MAX),
@@ -79,6 +85,7 @@ pub(crate) fn status(state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Result<(), Err
         arenas_total: to_u32(snap.arenas_total),
         requests_served: snap.requests,
         errors: ErrorCounts::from_slice(&errors),
+        live_by_kind,
     };
     state.out.reply(&Response::Status(report))
 }

@@ -2528,10 +2528,230 @@ mod root {
                 }
             }
 
+            ///  How many resources of one kind are live. `kind` codes (stable, see
+            ///  `warden_wire::messages::live_kind_name`): 1 key, 2 hash, 3 mac, 4 cipher, 5 aead, 6 sign,
+            ///  7 verify, 8 random, 9 failed context. A reader shows unknown codes by number.
+            ///
+            /// Generated from these locations:
+            /// * Struct `ResourceCount` in the file `session.fbs:29`
+            #[derive(
+                Copy,
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+                Default,
+            )]
+            pub struct ResourceCount {
+                /// The field `kind` in the struct `ResourceCount`
+                pub kind: u32,
+
+                /// The field `count` in the struct `ResourceCount`
+                pub count: u64,
+            }
+
+            /// # Safety
+            /// The Planus compiler correctly calculates `ALIGNMENT` and `SIZE`.
+            unsafe impl ::planus::Primitive for ResourceCount {
+                const ALIGNMENT: usize = 8;
+                const SIZE: usize = 16;
+            }
+
+            #[allow(clippy::identity_op)]
+            impl ::planus::WriteAsPrimitive<ResourceCount> for ResourceCount {
+                #[inline]
+                fn write<const N: usize>(
+                    &self,
+                    cursor: ::planus::Cursor<'_, N>,
+                    buffer_position: u32,
+                ) {
+                    let (cur, cursor) = cursor.split::<4, 12>();
+                    self.kind.write(cur, buffer_position - 0);
+                    let cursor = cursor.write::<4, 8>([0; 4]);
+                    let (cur, cursor) = cursor.split::<8, 0>();
+                    self.count.write(cur, buffer_position - 8);
+                    cursor.finish([]);
+                }
+            }
+
+            impl ::planus::WriteAsOffset<ResourceCount> for ResourceCount {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ResourceCount> {
+                    unsafe {
+                        builder.write_with(16, 7, |buffer_position, bytes| {
+                            let bytes = bytes.as_mut_ptr();
+
+                            ::planus::WriteAsPrimitive::write(
+                                self,
+                                ::planus::Cursor::new(
+                                    &mut *(bytes as *mut [::core::mem::MaybeUninit<u8>; 16]),
+                                ),
+                                buffer_position,
+                            );
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<ResourceCount> for ResourceCount {
+                type Prepared = Self;
+                #[inline]
+                fn prepare(&self, _builder: &mut ::planus::Builder) -> Self {
+                    *self
+                }
+            }
+
+            impl ::planus::WriteAsOptional<ResourceCount> for ResourceCount {
+                type Prepared = Self;
+                #[inline]
+                fn prepare(
+                    &self,
+                    _builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<Self> {
+                    ::core::option::Option::Some(*self)
+                }
+            }
+
+            /// Reference to a deserialized [ResourceCount].
+            #[derive(Copy, Clone)]
+            pub struct ResourceCountRef<'a>(::planus::ArrayWithStartOffset<'a, 16>);
+
+            impl<'a> ResourceCountRef<'a> {
+                /// Getter for the [`kind` field](ResourceCount#structfield.kind).
+                pub fn kind(&self) -> u32 {
+                    let buffer = self.0.advance_as_array::<4>(0).unwrap();
+
+                    u32::from_le_bytes(*buffer.as_array())
+                }
+
+                /// Getter for the [`count` field](ResourceCount#structfield.count).
+                pub fn count(&self) -> u64 {
+                    let buffer = self.0.advance_as_array::<8>(8).unwrap();
+
+                    u64::from_le_bytes(*buffer.as_array())
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for ResourceCountRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("ResourceCountRef");
+                    f.field("kind", &self.kind());
+                    f.field("count", &self.count());
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::From<::planus::ArrayWithStartOffset<'a, 16>> for ResourceCountRef<'a> {
+                fn from(array: ::planus::ArrayWithStartOffset<'a, 16>) -> Self {
+                    Self(array)
+                }
+            }
+
+            impl<'a> ::core::convert::From<ResourceCountRef<'a>> for ResourceCount {
+                #[allow(unreachable_code)]
+                fn from(value: ResourceCountRef<'a>) -> Self {
+                    Self {
+                        kind: value.kind(),
+                        count: value.count(),
+                    }
+                }
+            }
+
+            impl<'a, 'b> ::core::cmp::PartialEq<ResourceCountRef<'a>> for ResourceCountRef<'b> {
+                fn eq(&self, other: &ResourceCountRef<'_>) -> bool {
+                    self.kind() == other.kind() && self.count() == other.count()
+                }
+            }
+
+            impl<'a> ::core::cmp::Eq for ResourceCountRef<'a> {}
+            impl<'a, 'b> ::core::cmp::PartialOrd<ResourceCountRef<'a>> for ResourceCountRef<'b> {
+                fn partial_cmp(
+                    &self,
+                    other: &ResourceCountRef<'_>,
+                ) -> ::core::option::Option<::core::cmp::Ordering> {
+                    ::core::option::Option::Some(::core::cmp::Ord::cmp(self, other))
+                }
+            }
+
+            impl<'a> ::core::cmp::Ord for ResourceCountRef<'a> {
+                fn cmp(&self, other: &ResourceCountRef<'_>) -> ::core::cmp::Ordering {
+                    self.kind()
+                        .cmp(&other.kind())
+                        .then_with(|| self.count().cmp(&other.count()))
+                }
+            }
+
+            impl<'a> ::core::hash::Hash for ResourceCountRef<'a> {
+                fn hash<H: ::core::hash::Hasher>(&self, state: &mut H) {
+                    self.kind().hash(state);
+                    self.count().hash(state);
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for ResourceCountRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    let buffer = buffer.advance_as_array::<16>(offset)?;
+                    ::core::result::Result::Ok(Self(buffer))
+                }
+            }
+
+            impl<'a> ::planus::VectorRead<'a> for ResourceCountRef<'a> {
+                const STRIDE: usize = 16;
+
+                #[inline]
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> Self {
+                    Self(unsafe { buffer.unchecked_advance_as_array(offset) })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<ResourceCount> for ResourceCount {
+                const STRIDE: usize = 16;
+
+                type Value = ResourceCount;
+
+                #[inline]
+                fn prepare(&self, _builder: &mut ::planus::Builder) -> Self::Value {
+                    *self
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[ResourceCount],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 16];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (16 * i) as u32,
+                        );
+                    }
+                }
+            }
+
             ///  Daemon counters for operators and tests.
             ///
             /// Generated from these locations:
-            /// * Table `StatusResponse` in the file `session.fbs:27`
+            /// * Table `StatusResponse` in the file `session.fbs:35`
             #[derive(
                 Clone,
                 Debug,
@@ -2560,6 +2780,10 @@ mod root {
                 pub requests_served: u64,
                 /// The field `errors` in the table `StatusResponse`
                 pub errors: ::core::option::Option<::planus::alloc::vec::Vec<self::ErrorCount>>,
+                ///  Added in 1.0 before release (evolution rule 1: appended): live resources per kind, only
+                ///  kinds with a non-zero count.
+                pub live_by_kind:
+                    ::core::option::Option<::planus::alloc::vec::Vec<self::ResourceCount>>,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -2575,6 +2799,7 @@ mod root {
                         arenas_total: 0,
                         requests_served: 0,
                         errors: ::core::default::Default::default(),
+                        live_by_kind: ::core::default::Default::default(),
                     }
                 }
             }
@@ -2598,6 +2823,9 @@ mod root {
                     field_arenas_total: impl ::planus::WriteAsDefault<u32, u32>,
                     field_requests_served: impl ::planus::WriteAsDefault<u64, u64>,
                     field_errors: impl ::planus::WriteAsOptional<::planus::Offset<[self::ErrorCount]>>,
+                    field_live_by_kind: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<[self::ResourceCount]>,
+                    >,
                 ) -> ::planus::Offset<Self> {
                     let prepared_uptime_ms = field_uptime_ms.prepare(builder, &0);
                     let prepared_connections = field_connections.prepare(builder, &0);
@@ -2608,8 +2836,9 @@ mod root {
                     let prepared_arenas_total = field_arenas_total.prepare(builder, &0);
                     let prepared_requests_served = field_requests_served.prepare(builder, &0);
                     let prepared_errors = field_errors.prepare(builder);
+                    let prepared_live_by_kind = field_live_by_kind.prepare(builder);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<22> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<24> =
                         ::core::default::Default::default();
                     if prepared_uptime_ms.is_some() {
                         table_writer.write_entry::<u64>(0);
@@ -2637,6 +2866,9 @@ mod root {
                     }
                     if prepared_errors.is_some() {
                         table_writer.write_entry::<::planus::Offset<[self::ErrorCount]>>(8);
+                    }
+                    if prepared_live_by_kind.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[self::ResourceCount]>>(9);
                     }
 
                     unsafe {
@@ -2683,6 +2915,11 @@ mod root {
                             }
                             if let ::core::option::Option::Some(prepared_errors) = prepared_errors {
                                 object_writer.write::<_, _, 4>(&prepared_errors);
+                            }
+                            if let ::core::option::Option::Some(prepared_live_by_kind) =
+                                prepared_live_by_kind
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_live_by_kind);
                             }
                         });
                     }
@@ -2731,6 +2968,7 @@ mod root {
                         self.arenas_total,
                         self.requests_served,
                         &self.errors,
+                        &self.live_by_kind,
                     )
                 }
             }
@@ -2961,6 +3199,34 @@ mod root {
             impl<T0, T1, T2, T3, T4, T5, T6, T7, T8>
                 StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)>
             {
+                /// Setter for the [`live_by_kind` field](StatusResponse#structfield.live_by_kind).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn live_by_kind<T9>(
+                    self,
+                    value: T9,
+                ) -> StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
+                where
+                    T9: ::planus::WriteAsOptional<::planus::Offset<[self::ResourceCount]>>,
+                {
+                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8) = self.0;
+                    StatusResponseBuilder((v0, v1, v2, v3, v4, v5, v6, v7, v8, value))
+                }
+
+                /// Sets the [`live_by_kind` field](StatusResponse#structfield.live_by_kind) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn live_by_kind_as_null(
+                    self,
+                ) -> StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, ())>
+                {
+                    self.live_by_kind(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6, T7, T8, T9>
+                StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
+            {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [StatusResponse].
                 #[inline]
                 pub fn finish(
@@ -2984,8 +3250,9 @@ mod root {
                     T6: ::planus::WriteAsDefault<u32, u32>,
                     T7: ::planus::WriteAsDefault<u64, u64>,
                     T8: ::planus::WriteAsOptional<::planus::Offset<[self::ErrorCount]>>,
+                    T9: ::planus::WriteAsOptional<::planus::Offset<[self::ResourceCount]>>,
                 > ::planus::WriteAs<::planus::Offset<StatusResponse>>
-                for StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)>
+                for StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
             {
                 type Prepared = ::planus::Offset<StatusResponse>;
 
@@ -3008,8 +3275,9 @@ mod root {
                     T6: ::planus::WriteAsDefault<u32, u32>,
                     T7: ::planus::WriteAsDefault<u64, u64>,
                     T8: ::planus::WriteAsOptional<::planus::Offset<[self::ErrorCount]>>,
+                    T9: ::planus::WriteAsOptional<::planus::Offset<[self::ResourceCount]>>,
                 > ::planus::WriteAsOptional<::planus::Offset<StatusResponse>>
-                for StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)>
+                for StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
             {
                 type Prepared = ::planus::Offset<StatusResponse>;
 
@@ -3032,16 +3300,17 @@ mod root {
                     T6: ::planus::WriteAsDefault<u32, u32>,
                     T7: ::planus::WriteAsDefault<u64, u64>,
                     T8: ::planus::WriteAsOptional<::planus::Offset<[self::ErrorCount]>>,
+                    T9: ::planus::WriteAsOptional<::planus::Offset<[self::ResourceCount]>>,
                 > ::planus::WriteAsOffset<StatusResponse>
-                for StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)>
+                for StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<StatusResponse> {
-                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8) = &self.0;
-                    StatusResponse::create(builder, v0, v1, v2, v3, v4, v5, v6, v7, v8)
+                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9) = &self.0;
+                    StatusResponse::create(builder, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9)
                 }
             }
 
@@ -3139,6 +3408,16 @@ mod root {
                 > {
                     self.0.access(8, "StatusResponse", "errors")
                 }
+
+                /// Getter for the [`live_by_kind` field](StatusResponse#structfield.live_by_kind).
+                #[inline]
+                pub fn live_by_kind(
+                    &self,
+                ) -> ::planus::Result<
+                    ::core::option::Option<::planus::Vector<'a, self::ResourceCountRef<'a>>>,
+                > {
+                    self.0.access(9, "StatusResponse", "live_by_kind")
+                }
             }
 
             impl<'a> ::core::fmt::Debug for StatusResponseRef<'a> {
@@ -3154,6 +3433,11 @@ mod root {
                     f.field("requests_served", &self.requests_served());
                     if let ::core::option::Option::Some(field_errors) = self.errors().transpose() {
                         f.field("errors", &field_errors);
+                    }
+                    if let ::core::option::Option::Some(field_live_by_kind) =
+                        self.live_by_kind().transpose()
+                    {
+                        f.field("live_by_kind", &field_live_by_kind);
                     }
                     f.finish()
                 }
@@ -3179,6 +3463,13 @@ mod root {
                         )?,
                         errors: if let ::core::option::Option::Some(errors) = value.errors()? {
                             ::core::option::Option::Some(errors.to_vec()?)
+                        } else {
+                            ::core::option::Option::None
+                        },
+                        live_by_kind: if let ::core::option::Option::Some(live_by_kind) =
+                            value.live_by_kind()?
+                        {
+                            ::core::option::Option::Some(live_by_kind.to_vec()?)
                         } else {
                             ::core::option::Option::None
                         },

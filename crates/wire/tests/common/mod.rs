@@ -9,8 +9,8 @@ use warden_wire::admin::{
 };
 use warden_wire::messages::{
     AgreeKey, CipherDirection, ContextKind, CreateContext, Decapsulate, DeriveKey, Encapsulate,
-    ErrorCount, ErrorCounts, GenerateKey, ImportKey, Kdf, KeySpec, ShmSlice, StatusReport, Timeout,
-    UnwrapKey, WrapKey,
+    ErrorCount, ErrorCounts, GenerateKey, ImportKey, Kdf, KeySpec, LiveCounts, ShmSlice,
+    StatusReport, Timeout, UnwrapKey, WrapKey,
 };
 use warden_wire::{Payload, Request, Response};
 
@@ -302,6 +302,17 @@ pub const ERRORS: &[ErrorCount] = &[
     },
 ];
 
+/// Per-kind counters of a status report: the first and last known kinds, the largest count.
+pub fn live_counts() -> LiveCounts {
+    let mut live = LiveCounts::default();
+    for (kind, count) in [(1, 10), (5, u64::MAX), (9, 1)] {
+        assert!(live.set(kind, count));
+    }
+    // Unknown codes are refused, not stored.
+    assert!(!live.set(0, 1) && !live.set(10, 1));
+    live
+}
+
 pub fn responses() -> Vec<Response<'static>> {
     vec![
         Response::Ping { data: b"" },
@@ -317,6 +328,7 @@ pub fn responses() -> Vec<Response<'static>> {
             arenas_total: 64,
             requests_served: 1_000_000,
             errors: ErrorCounts::from_slice(ERRORS),
+            live_by_kind: live_counts(),
         }),
         Response::KeyCreated { key_id: 0 },
         Response::KeyCreated {
