@@ -81,6 +81,27 @@ fn p(path: &Path) -> &str {
 }
 
 #[test]
+fn a_closed_stdout_is_not_a_panic() {
+    // `warden status | head -0`: the reader is gone before the report is written (the CLI
+    // still has to connect and ask). Rust ignores SIGPIPE, so println! would panic on EPIPE.
+    let d = Daemon::start().unwrap();
+    let mut child = Command::new(warden_bin())
+        .arg("--socket")
+        .arg(d.socket_path())
+        .arg("status")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
+#[test]
 fn ping_status_hash_random() {
     let d = Daemon::start().unwrap();
     let cli = Cli { d: &d };
@@ -222,6 +243,8 @@ fn encrypt_decrypt_mac_derive() {
     );
     let ct_bytes = std::fs::read(&ct).unwrap();
     assert_eq!(ct_bytes.len(), plain.len() + 12 + 16);
+    // Output files are created 0600 whatever the umask (they may hold plaintext).
+    assert_eq!(std::fs::metadata(&ct).unwrap().mode() & 0o777, 0o600);
     let back = cli.expect(
         0,
         &["decrypt", "--slot", "data", "--aad", "hdr", "--in", p(&ct)],

@@ -132,7 +132,7 @@ impl Output {
             bytes.to_vec()
         };
         match &self.path {
-            Some(p) => std::fs::write(p, &data).map_err(|e| Failure::io(p, e)),
+            Some(p) => write_private(p, &data).map_err(|e| Failure::io(p, e)),
             None => {
                 let mut out = io::stdout().lock();
                 out.write_all(&data)
@@ -208,4 +208,19 @@ pub fn emit_binary(
         field: out.map(|p| p.display().to_string()),
         "len": bytes.len(),
     })))
+}
+
+/// Writes an output file created with mode 0600 (it may hold plaintext or key material, so
+/// the umask must not decide who can read it); an existing file is truncated and keeps its
+/// mode.
+pub fn write_private(path: &Path, data: &[u8]) -> io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(data)?;
+    f.flush()
 }

@@ -1,6 +1,7 @@
 //! What a successful command prints: text for people, JSON for `--json`.
 
 use serde_json::Value;
+use std::io::Write as _;
 
 /// The printable result of a command.
 #[derive(Debug)]
@@ -34,15 +35,18 @@ impl Report {
         }
     }
 
-    /// Prints the report.
+    /// Prints the report. A closed stdout (`warden key list | head -1`) is not an error worth
+    /// a panic: `println!` would panic on EPIPE, so write and ignore the result.
     pub fn print(&self, json: bool) {
-        if json {
-            println!("{}", self.json);
-        } else if !self.text.is_empty() {
-            print!("{}", self.text);
-            if !self.text.ends_with('\n') {
-                println!();
-            }
-        }
+        let mut out = std::io::stdout().lock();
+        let _ignored = if json {
+            writeln!(out, "{}", self.json)
+        } else if self.text.is_empty() {
+            Ok(())
+        } else if self.text.ends_with('\n') {
+            write!(out, "{}", self.text)
+        } else {
+            writeln!(out, "{}", self.text)
+        };
     }
 }

@@ -88,7 +88,9 @@ impl FileMasterKey {
             });
         }
         let mode = meta.mode() & 0o7777;
-        if mode & 0o177 != 0 {
+        // Exactly owner read/write (and at most that): group/other bits and setuid/setgid/
+        // sticky bits are all refused.
+        if mode & 0o7177 != 0 {
             return Err(StoreError::InsecurePermissions {
                 path: self.path.clone(),
                 mode,

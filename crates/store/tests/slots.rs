@@ -364,7 +364,7 @@ fn loose_or_foreign_master_key_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     drop(open(tmp.path()));
     let key = tmp.path().join(MASTER_KEY_FILE);
-    for mode in [0o644, 0o640, 0o604, 0o700, 0o666] {
+    for mode in [0o644, 0o640, 0o604, 0o700, 0o666, 0o4600, 0o2600, 0o1600] {
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode)).unwrap();
         let e = SlotStore::open(tmp.path(), &FileMasterKey::in_dir(tmp.path())).unwrap_err();
         match &e {

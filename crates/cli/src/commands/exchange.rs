@@ -50,9 +50,11 @@ pub fn encap(stack: &CryptoStack, a: &EncapArgs) -> Result<Report, Failure> {
     let (ct, secret) = km
         .encapsulate(key.id(), &params)
         .map_err(Failure::from_client)?;
+    // The ciphertext file first: a shared secret in a slot whose ciphertext could not be
+    // written would be useless, and would block a retry with KeySlotOccupied.
+    std::fs::write(&a.out_ct, &ct).map_err(|e| Failure::io(&a.out_ct, e))?;
     km.persist_key(&a.to_slot, secret.id())
         .map_err(Failure::from_client)?;
-    std::fs::write(&a.out_ct, &ct).map_err(|e| Failure::io(&a.out_ct, e))?;
     Ok(Report::new(
         format!(
             "encapsulated with {}: ciphertext ({} bytes) in {}, shared secret in slot {}",
