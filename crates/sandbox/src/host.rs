@@ -49,11 +49,14 @@ impl ResourceLimiter for HostState<'_> {
         // The creation of the memory is the only "growth" allowed, and only within the cap.
         // Any later enlargement is refused: wasmi backs memory with a `Vec`, and growing it
         // may `realloc`, leaving the old, unscrubbed buffer in the heap (ARCHITECTURE.md).
+        // The first call is the creation, whatever its size: a `(memory 0)` must not leave
+        // the door open for one later growth.
+        let creating = !self.memory_created && current == 0;
+        self.memory_created = true;
         if desired <= current {
             return Ok(true);
         }
-        if !self.memory_created && current == 0 && desired <= self.memory_cap {
-            self.memory_created = true;
+        if creating && desired <= self.memory_cap {
             return Ok(true);
         }
         self.memory_denied = true;

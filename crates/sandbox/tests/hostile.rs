@@ -160,6 +160,30 @@ fn any_memory_growth_is_refused() {
 }
 
 #[test]
+fn a_zero_page_memory_cannot_grow_either() {
+    // Creating `(memory 0)` is the creation; the first memory.grow after it is a growth.
+    let module = load(
+        r#"(module
+            (memory (export "memory") 0)
+            (func (export "evaluate") (result i32)
+                (drop (memory.grow (i32.const 1)))
+                (i32.const 0)))"#,
+        Profile::Warden,
+    )
+    .unwrap();
+    let mut sb = sandbox();
+    assert_eq!(
+        sb.run_cycle(&module, SECRET),
+        Err(SandboxError::MemoryLimit {
+            max_bytes: 1024 * 1024
+        })
+    );
+    let (result, seen) = run_observed(&mut sb, &good_module(), b"four");
+    assert_eq!(result.unwrap().verdict, 4, "sandbox must keep working");
+    assert_scrubbed(&seen);
+}
+
+#[test]
 fn initial_memory_above_cap_is_rejected_at_load() {
     let wat = r#"(module (memory (export "memory") 17)
         (func (export "evaluate") (result i32) (i32.const 0)))"#;
