@@ -557,6 +557,44 @@ fn permit_loop_with_policy_and_receipts() {
     );
     assert_eq!(ok["receipts"].as_array().unwrap().len(), 3);
     assert_eq!(ok["receipts"][1]["reason"], "replayed");
+    // The whole chain: from the daemon's first receipt up to the head the last decision named.
+    let head = wrong["counter"].as_u64().unwrap().to_string();
+    let key_file = f("attest.pub");
+    let whole = |file: &Path, head: &str| {
+        cli.run(&[
+            "receipt",
+            "verify",
+            "--in",
+            p(file),
+            "--key",
+            p(&key_file),
+            "--head",
+            head,
+        ])
+        .status
+        .code()
+    };
+    assert_eq!(whole(&chain, &head), Some(0));
+    // The last receipt missing (the head says there is one more) or the first one missing.
+    let bytes = std::fs::read(&chain).unwrap();
+    let parts = warden_attest::split_chain(&bytes).unwrap();
+    std::fs::write(f("no-last.cbor"), parts[..2].concat()).unwrap();
+    assert_eq!(whole(&f("no-last.cbor"), &head), Some(1));
+    std::fs::write(f("no-first.cbor"), parts[1..].concat()).unwrap();
+    assert_eq!(whole(&f("no-first.cbor"), &head), Some(1));
+    // Without the anchor flags a segment still verifies (as documented).
+    cli.expect(
+        0,
+        &[
+            "receipt",
+            "verify",
+            "--in",
+            p(&f("no-first.cbor")),
+            "--key",
+            p(&key_file),
+        ],
+        b"",
+    );
     let mut bytes = std::fs::read(&chain).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x01;

@@ -29,5 +29,6 @@ pub use permit::{
     TrustStore, UseCount, VerifiedPermit, VerifyContext, issue_permit, sha256, verify_permit,
 };
 pub use receipt::{
-    ChainState, Decision, ReceiptBody, issue_receipt, split_chain, verify_chain, verify_receipt,
+    ChainState, Decision, ReceiptBody, issue_receipt, split_chain, verify_chain,
+    verify_complete_chain, verify_receipt,
 };

@@ -209,6 +209,33 @@ pub fn verify_chain(receipts: &[&[u8]], key: &PublicKey) -> Result<Vec<ReceiptBo
     Ok(bodies)
 }
 
+/// Verifies a *whole* chain: [`verify_chain`], plus the first receipt must be the daemon's
+/// first (counter 1), so removing receipts at the start is detected, and, when `head` (the
+/// counter of the daemon's latest receipt, e.g. from its last permit decision) is given, the
+/// last receipt must carry it, so truncation at the end is detected too.
+pub fn verify_complete_chain(
+    receipts: &[&[u8]],
+    key: &PublicKey,
+    head: Option<u64>,
+) -> Result<Vec<ReceiptBody>, AttestError> {
+    let bodies = verify_chain(receipts, key)?;
+    if bodies.first().map(|b| b.counter) != Some(1) {
+        return Err(AttestError::ChainBroken {
+            index: 0,
+            why: "chain does not start at the first receipt (counter 1)",
+        });
+    }
+    if let Some(head) = head
+        && bodies.last().map(|b| b.counter) != Some(head)
+    {
+        return Err(AttestError::ChainBroken {
+            index: bodies.len().saturating_sub(1),
+            why: "chain does not end at the expected head counter",
+        });
+    }
+    Ok(bodies)
+}
+
 /// Splits a chain file (a CBOR sequence, RFC 8742, of COSE_Sign1 receipts) into the bytes of
 /// each receipt, exactly as stored, so that their hashes can be checked.
 pub fn split_chain(file: &[u8]) -> Result<Vec<&[u8]>, AttestError> {

@@ -4,7 +4,7 @@
 
 use warden_attest::{
     AttestError, ChainState, Decision, LocalSigner, ReceiptBody, SigAlg, issue_receipt, sha256,
-    split_chain, verify_chain, verify_receipt,
+    split_chain, verify_chain, verify_complete_chain, verify_receipt,
 };
 
 fn body(i: u8) -> ReceiptBody {
@@ -101,6 +101,43 @@ fn removed_or_reordered_receipt_breaks_the_chain() {
     assert!(matches!(
         verify_chain(&swapped, &pk),
         Err(AttestError::ChainBroken { index: 1, .. })
+    ));
+}
+
+#[test]
+fn a_complete_chain_detects_removal_at_either_end() {
+    let signer = LocalSigner::generate(SigAlg::Ed25519).unwrap();
+    let pk = signer.public_key().unwrap();
+    let (receipts, _) = chain(&signer, 4);
+    let pick =
+        |idx: &[usize]| -> Vec<&[u8]> { idx.iter().map(|&i| receipts[i].as_slice()).collect() };
+    assert_eq!(
+        verify_complete_chain(&pick(&[0, 1, 2, 3]), &pk, Some(4))
+            .unwrap()
+            .len(),
+        4
+    );
+    assert_eq!(
+        verify_complete_chain(&pick(&[0, 1, 2, 3]), &pk, None)
+            .unwrap()
+            .len(),
+        4
+    );
+    // The first receipt removed: a valid segment for verify_chain, not a complete chain.
+    assert!(verify_chain(&pick(&[1, 2, 3]), &pk).is_ok());
+    assert!(matches!(
+        verify_complete_chain(&pick(&[1, 2, 3]), &pk, None),
+        Err(AttestError::ChainBroken { index: 0, .. })
+    ));
+    // The last receipt removed: only visible against the head counter.
+    assert!(verify_complete_chain(&pick(&[0, 1, 2]), &pk, None).is_ok());
+    assert!(matches!(
+        verify_complete_chain(&pick(&[0, 1, 2]), &pk, Some(4)),
+        Err(AttestError::ChainBroken { index: 2, .. })
+    ));
+    assert!(matches!(
+        verify_complete_chain(&[], &pk, None),
+        Err(AttestError::ChainBroken { index: 0, .. })
     ));
 }
 

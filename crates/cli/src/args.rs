@@ -202,6 +202,15 @@ pub enum ReceiptCommand {
         /// Its algorithm.
         #[arg(long, default_value = "ED25519")]
         alg: String,
+        /// The file must hold the whole chain from the daemon's first receipt (counter 1), so
+        /// a receipt removed at the start is detected.
+        #[arg(long)]
+        from_genesis: bool,
+        /// Counter of the daemon's latest receipt (e.g. from the last `permit verify`): the
+        /// chain must end there, so a receipt removed at the end is detected. Implies
+        /// `--from-genesis`.
+        #[arg(long, value_name = "COUNTER")]
+        head: Option<u64>,
     },
 }
 

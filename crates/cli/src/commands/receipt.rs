@@ -3,7 +3,9 @@
 use std::path::Path;
 
 use serde_json::json;
-use warden_attest::{Decision, DenyReason, PublicKey, SigAlg, split_chain, verify_chain};
+use warden_attest::{
+    Decision, DenyReason, PublicKey, SigAlg, split_chain, verify_chain, verify_complete_chain,
+};
 
 use crate::failure::Failure;
 use crate::io::read_file;
@@ -12,8 +14,17 @@ use crate::report::Report;
 /// Largest chain file read into memory.
 const MAX_CHAIN_FILE: usize = 64 * 1024 * 1024;
 
+/// How much of the chain the file must hold.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Anchor {
+    /// The first receipt must be the daemon's first (counter 1).
+    pub from_genesis: bool,
+    /// The last receipt must carry this counter.
+    pub head: Option<u64>,
+}
+
 /// Verifies the receipts in `input` against the raw public key in `key`.
-pub fn verify(input: &Path, key: &Path, alg: &str) -> Result<Report, Failure> {
+pub fn verify(input: &Path, key: &Path, alg: &str, anchor: Anchor) -> Result<Report, Failure> {
     let alg = SigAlg::from_name(alg).ok_or_else(|| {
         Failure::Usage(format!(
             "unknown attestation algorithm {alg:?} (ED25519, ECDSA-P256-SHA256, ML-DSA-65)"
@@ -30,7 +41,12 @@ pub fn verify(input: &Path, key: &Path, alg: &str) -> Result<Report, Failure> {
             input.display()
         )));
     }
-    let bodies = match verify_chain(&receipts, &key) {
+    let checked = if anchor.from_genesis {
+        verify_complete_chain(&receipts, &key, anchor.head)
+    } else {
+        verify_chain(&receipts, &key)
+    };
+    let bodies = match checked {
         Ok(b) => b,
         Err(e) => {
             eprintln!("warden: {e}");
