@@ -241,8 +241,14 @@ impl Provider for AwsLcProvider {
             SystemRandom::new()
                 .fill(rand.as_mut())
                 .map_err(kem_failed)?;
-            let (ct, ss) = ek.encapsulate_deterministic(&(*rand).into());
-            (ct.to_vec(), Zeroizing::new(ss.to_vec()))
+            // The crate's array types do not wipe themselves: copy into zeroizing buffers
+            // and wipe the originals (randomness and shared secret) by hand.
+            let mut seed = (*rand).into();
+            let (ct, mut ss) = ek.encapsulate_deterministic(&seed);
+            let out = Zeroizing::new(ss.to_vec());
+            wipe(&mut seed);
+            wipe(&mut ss);
+            (ct.to_vec(), out)
         } else {
             return Err(Error::new(ErrorCode::UnsupportedAlgorithm, "not a KEM"));
         };
@@ -269,7 +275,10 @@ impl Provider for AwsLcProvider {
             Material::XWing(dk) => {
                 use x_wing::Decapsulate;
                 let ct = x_wing::Ciphertext::try_from(ct).map_err(kem_failed)?;
-                Zeroizing::new(dk.decapsulate(&ct).to_vec())
+                let mut ss = dk.decapsulate(&ct);
+                let out = Zeroizing::new(ss.to_vec());
+                wipe(&mut ss);
+                out
             }
             _ => {
                 return Err(Error::new(
@@ -304,4 +313,11 @@ impl Provider for AwsLcProvider {
             .fill(out)
             .map_err(|_| Error::new(ErrorCode::OperationFailed, "random generator failed"))
     }
+}
+
+/// Wipes a byte array type that derefs to `[u8]` but has no zeroize-on-drop of its own.
+fn wipe<A: core::ops::DerefMut<Target = [u8]>>(a: &mut A) {
+    use zeroize::Zeroize as _;
+    let bytes: &mut [u8] = a;
+    bytes.zeroize();
 }

@@ -260,8 +260,18 @@ impl Key {
             }
             Material::MlKem { dk, .. } => dk.key_bytes().map_err(fail)?.as_ref().to_vec(),
             Material::MlDsa(k) => pkcs8(k.to_pkcs8v1().map_err(fail)?.as_ref()),
-            Material::SlhDsa128s(k) => k.to_bytes().to_vec(),
-            Material::SlhDsa128f(k) => k.to_bytes().to_vec(),
+            Material::SlhDsa128s(k) => {
+                let mut b = k.to_bytes();
+                let out = b.to_vec();
+                zeroize::Zeroize::zeroize(b.as_mut_slice());
+                out
+            }
+            Material::SlhDsa128f(k) => {
+                let mut b = k.to_bytes();
+                let out = b.to_vec();
+                zeroize::Zeroize::zeroize(b.as_mut_slice());
+                out
+            }
             Material::XWing(k) => k.as_bytes().to_vec(),
         };
         Ok(Zeroizing::new(out))

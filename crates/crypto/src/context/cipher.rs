@@ -125,11 +125,12 @@ impl Engine for CipherEngine {
             return Err(too_small());
         }
         let written = self.feed(input, out)?;
-        // The last block goes through a stack scratch so CTR needs no spare output block.
-        let mut last = [0u8; 16];
+        // The last block goes through a stack scratch so CTR needs no spare output block;
+        // zeroizing, so it is wiped on every path (bad padding and too-small output too).
+        let mut last = zeroize::Zeroizing::new([0u8; 16]);
         let res = match self.active.take() {
-            Some(Active::Encrypt(k)) => k.finish(&mut last).map(|(_, b)| b.written().len()),
-            Some(Active::Decrypt(k)) => k.finish(&mut last).map(|b| b.written().len()),
+            Some(Active::Encrypt(k)) => k.finish(&mut *last).map(|(_, b)| b.written().len()),
+            Some(Active::Decrypt(k)) => k.finish(&mut *last).map(|b| b.written().len()),
             None => return Err(Error::from(ErrorCode::StreamNotInitialized)),
         };
         let Ok(n) = res else {
@@ -140,7 +141,6 @@ impl Engine for CipherEngine {
         let src = last.get(..n).ok_or(Error::from(ErrorCode::InternalError))?;
         let dst = out.get_mut(written..written + n).ok_or_else(too_small)?;
         dst.copy_from_slice(src);
-        zeroize::Zeroize::zeroize(&mut last);
         Ok(written + n)
     }
 
