@@ -9,6 +9,7 @@
 //! clock and by the thread's CPU clock, and the medians of the per-round ratios are shown.
 //!
 //! `cargo bench -p warden-arena --bench arena_zeroing -- --warm-up-time 1 --measurement-time 3`
+//! (`-- --interleaved-only` runs just the interleaved ratios, including used-vs-capacity).
 
 use std::alloc::Layout;
 use std::hint::black_box;
@@ -145,10 +146,46 @@ fn interleaved_ratio() {
     }
 }
 
+/// Session-end cost tracks the bytes used, not the capacity: 4 KiB used in a 4 MiB arena vs
+/// 4 KiB used in a 4 KiB arena (a capacity-proportional scrub would be ~1024x).
+fn used_not_capacity() {
+    println!("\ninterleaved A/B: 4 KiB used, 4 MiB arena vs 4 KiB arena (goal: ratio ~1)");
+    let used = 4 << 10;
+    let (Ok(mut big), Ok(mut small), Ok(layout)) = (
+        Arena::with_capacity(4 << 20),
+        Arena::with_capacity(used),
+        Layout::array::<u8>(used),
+    ) else {
+        return;
+    };
+    let (wall, cpu, a, b) = interleaved(
+        101,
+        4096,
+        || {
+            let session = big.session();
+            black_box(session.try_alloc_layout(layout).is_ok());
+            drop(session);
+        },
+        || {
+            let session = small.session();
+            black_box(session.try_alloc_layout(layout).is_ok());
+            drop(session);
+        },
+    );
+    println!(
+        "  4 MiB arena {a:>8.0} ns, 4 KiB arena {b:>8.0} ns per session (wall); \
+         median ratio wall {wall:.3}, thread-cpu {cpu:.3}"
+    );
+}
+
 criterion_group!(benches, zeroing);
 
 fn main() {
-    benches();
-    Criterion::default().configure_from_args().final_summary();
+    // `-- --interleaved-only` skips the criterion groups (quick ratio runs).
+    if !std::env::args().any(|a| a == "--interleaved-only") {
+        benches();
+        Criterion::default().configure_from_args().final_summary();
+    }
     interleaved_ratio();
+    used_not_capacity();
 }
