@@ -220,58 +220,61 @@ fn hot(c: &mut Criterion) {
     g.finish();
 }
 
-const ROUND: usize = 100_000;
-
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-fn interleaved_ratio() {
+/// Live case, interleaved: `rounds` rounds of `round` allocations all kept, each contender
+/// in turn. Every timed loop must have succeeded for every allocation (checked outside the
+/// timer), so a failing contender cannot look fast.
+fn interleaved_live(round: usize, rounds: usize) {
     let (Ok(mut arena), mut bump) = (
-        Arena::with_capacity(ROUND * OBJ),
-        Bump::with_capacity(ROUND * OBJ),
+        Arena::with_capacity(round * OBJ),
+        Bump::with_capacity(round * OBJ),
     ) else {
         return;
     };
-    bump.set_allocation_limit(Some(ROUND * OBJ));
-    let mut ptrs: Vec<*const Obj> = Vec::with_capacity(ROUND);
-    let mut boxes: Vec<Box<Obj>> = Vec::with_capacity(ROUND);
+    bump.set_allocation_limit(Some(round * OBJ));
+    let mut ptrs: Vec<*const Obj> = Vec::with_capacity(round);
+    let mut boxes: Vec<Box<Obj>> = Vec::with_capacity(round);
     let (mut ta, mut tb, mut tc, mut r_bump, mut r_box) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..101 {
+    for _ in 0..rounds {
         ptrs.clear();
         let session = arena.session();
         let t = Instant::now();
-        for i in 0..ROUND {
+        for i in 0..round {
             if let Ok(r) = session.try_alloc(obj(black_box(i))) {
                 ptrs.push(r);
             }
         }
         let a = t.elapsed().as_secs_f64();
+        assert_eq!(ptrs.len(), round, "warden-arena allocation failed");
         black_box(&ptrs);
         drop(session);
 
         ptrs.clear();
         let t = Instant::now();
-        for i in 0..ROUND {
+        for i in 0..round {
             if let Ok(r) = bump.try_alloc(obj(black_box(i))) {
                 ptrs.push(r);
             }
         }
         let b = t.elapsed().as_secs_f64();
+        assert_eq!(ptrs.len(), round, "bumpalo allocation failed");
         black_box(&ptrs);
         bump.reset();
 
         let t = Instant::now();
-        for i in 0..ROUND {
+        for i in 0..round {
             boxes.push(Box::new(obj(black_box(i))));
         }
         let c = t.elapsed().as_secs_f64();
         black_box(&boxes);
         boxes.clear();
 
-        let per = |x: f64| x * 1e9 / ROUND as f64;
+        let per = |x: f64| x * 1e9 / round as f64;
         ta.push(per(a));
         tb.push(per(b));
         tc.push(per(c));
@@ -279,7 +282,7 @@ fn interleaved_ratio() {
         r_box.push(a / c.max(1e-12));
     }
     println!(
-        "\ninterleaved A/B/C, 101 rounds of {ROUND} live 24-byte allocations (ns/alloc, medians)"
+        "\ninterleaved A/B/C, {rounds} rounds of {round} live 24-byte allocations (ns/alloc, medians)"
     );
     println!(
         "  warden_arena {:.2}  bumpalo {:.2}  Box::new {:.2}",
@@ -292,7 +295,6 @@ fn interleaved_ratio() {
         median(&mut r_bump),
         median(&mut r_box)
     );
-    interleaved_hot();
 }
 
 /// Hot case, interleaved: batches of `BATCH` allocations in a small reused region; only
@@ -317,6 +319,7 @@ fn interleaved_hot() {
             }
         }
         let a = t.elapsed().as_secs_f64();
+        assert_eq!(ptrs.len(), BATCH, "warden-arena allocation failed");
         black_box(&ptrs);
         drop(session);
 
@@ -328,6 +331,7 @@ fn interleaved_hot() {
             }
         }
         let b = t.elapsed().as_secs_f64();
+        assert_eq!(ptrs.len(), BATCH, "bumpalo allocation failed");
         black_box(&ptrs);
         bump.reset();
         ta.push(a * 1e9 / BATCH as f64);
@@ -346,7 +350,13 @@ fn interleaved_hot() {
 criterion_group!(benches, live, hot);
 
 fn main() {
-    benches();
-    Criterion::default().configure_from_args().final_summary();
-    interleaved_ratio();
+    // `-- --interleaved-only` skips the criterion groups (quick ratio runs).
+    if !std::env::args().any(|a| a == "--interleaved-only") {
+        benches();
+        Criterion::default().configure_from_args().final_summary();
+    }
+    interleaved_live(100_000, 101);
+    // The size: 1M live allocations (24 MB), fewer rounds.
+    interleaved_live(1_000_000, 21);
+    interleaved_hot();
 }
