@@ -76,6 +76,14 @@ impl Cli<'_> {
     }
 }
 
+fn unhex(s: &str) -> Vec<u8> {
+    assert!(s.len().is_multiple_of(2), "odd hex length");
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
 fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
@@ -830,4 +838,209 @@ fn binary_output_to_a_terminal_is_refused() {
     let hex = run("--hex");
     assert_eq!(hex.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&hex.stdout).trim().len(), 16);
+}
+
+/// Every command's `--json` output parses and carries its documented fields; a daemon error
+/// is a JSON object on stderr with the code's name and number; a failed verification says
+/// `"valid": false` on stdout and exits 1.
+#[test]
+fn every_command_speaks_json() {
+    let d = Daemon::start().unwrap();
+    let cli = Cli { d: &d };
+    let dir = tempfile::tempdir().unwrap();
+    let f = |name: &str| dir.path().join(name);
+
+    let g = cli.json(
+        &["key", "generate", "--alg", "ED25519", "--slot", "j.sign"],
+        b"",
+    );
+    assert_eq!(
+        (
+            &g["slot"],
+            &g["algorithm"],
+            &g["permissions"],
+            &g["exportable"]
+        ),
+        (
+            &serde_json::json!("j.sign"),
+            &serde_json::json!("ED25519"),
+            &serde_json::json!("sign,verify"),
+            &serde_json::json!(false)
+        )
+    );
+    let s = cli.json(&["sign", "--slot", "j.sign"], b"msg");
+    let sig = unhex(s["signature"].as_str().unwrap());
+    assert_eq!((sig.len(), s["len"].as_u64()), (64, Some(64)));
+    std::fs::write(f("sig"), &sig).unwrap();
+    let v = cli.json(
+        &["verify", "--slot", "j.sign", "--sig", p(&f("sig"))],
+        b"msg",
+    );
+    assert_eq!(v["valid"], true);
+    let bad = cli.run_with(
+        &[
+            "--json",
+            "verify",
+            "--slot",
+            "j.sign",
+            "--sig",
+            p(&f("sig")),
+        ],
+        b"other",
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    let bad: serde_json::Value = serde_json::from_slice(&bad.stdout).unwrap();
+    assert_eq!(
+        (&bad["slot"], &bad["valid"]),
+        (&serde_json::json!("j.sign"), &serde_json::json!(false))
+    );
+
+    cli.json(
+        &["key", "generate", "--alg", "AES-256", "--slot", "j.aes"],
+        b"",
+    );
+    let e = cli.json(&["encrypt", "--slot", "j.aes", "--aad", "h"], b"plain");
+    let ct = unhex(e["ciphertext"].as_str().unwrap());
+    assert_eq!(ct.len(), 5 + 12 + 16);
+    std::fs::write(f("ct"), &ct).unwrap();
+    let dj = cli.json(
+        &[
+            "decrypt",
+            "--slot",
+            "j.aes",
+            "--aad",
+            "h",
+            "--in",
+            p(&f("ct")),
+        ],
+        b"",
+    );
+    assert_eq!(dj["plaintext"].as_str().map(unhex).unwrap(), b"plain");
+
+    let r = cli.json(&["random", "--bytes", "16"], b"");
+    assert_eq!(
+        (r["random"].as_str().unwrap().len(), r["len"].as_u64()),
+        (32, Some(16))
+    );
+
+    let gr = cli.json(
+        &[
+            "key",
+            "grant",
+            "--slot",
+            "j.sign",
+            "--uid",
+            "54321",
+            "--permissions",
+            "verify",
+        ],
+        b"",
+    );
+    assert_eq!(
+        (&gr["uid"], &gr["permissions"]),
+        (&serde_json::json!(54321), &serde_json::json!("verify"))
+    );
+    let rv = cli.json(
+        &["key", "revoke", "--slot", "j.sign", "--uid", "54321"],
+        b"",
+    );
+    assert_eq!(rv["revoked"], true);
+
+    cli.json(
+        &["key", "generate", "--alg", "ML-KEM-768", "--slot", "j.kem"],
+        b"",
+    );
+    let en = cli.json(
+        &[
+            "kem",
+            "encap",
+            "--slot",
+            "j.kem",
+            "--out-ct",
+            p(&f("kem.ct")),
+            "--to-slot",
+            "j.ours",
+            "--secret-alg",
+            "HMAC",
+        ],
+        b"",
+    );
+    assert_eq!(
+        (&en["kem"], en["ciphertext_len"].as_u64()),
+        (&serde_json::json!("ML-KEM-768"), Some(1088))
+    );
+    let de = cli.json(
+        &[
+            "kem",
+            "decap",
+            "--slot",
+            "j.kem",
+            "--ct",
+            p(&f("kem.ct")),
+            "--to-slot",
+            "j.theirs",
+            "--secret-alg",
+            "HMAC",
+        ],
+        b"",
+    );
+    assert_eq!(de["to_slot"], "j.theirs");
+    cli.json(
+        &[
+            "key",
+            "generate",
+            "--alg",
+            "GENERIC-SECRET",
+            "--slot",
+            "j.base",
+        ],
+        b"",
+    );
+    let dv = cli.json(
+        &[
+            "derive",
+            "--slot",
+            "j.base",
+            "--kdf",
+            "HKDF-SHA256",
+            "--info",
+            "cafe",
+            "--to-slot",
+            "j.derived",
+            "--alg",
+            "HMAC",
+            "--len",
+            "32",
+        ],
+        b"",
+    );
+    assert_eq!(
+        (&dv["kdf"], &dv["to_slot"]),
+        (
+            &serde_json::json!("HKDF-SHA256"),
+            &serde_json::json!("j.derived")
+        )
+    );
+
+    let del = cli.json(&["key", "delete", "--slot", "j.derived"], b"");
+    assert_eq!(
+        (&del["slot"], &del["deleted"]),
+        (&serde_json::json!("j.derived"), &serde_json::json!(true))
+    );
+
+    // A daemon error: exit 3, a JSON object on stderr naming the code and its number.
+    let gone = cli.run(&["--json", "key", "delete", "--slot", "j.derived"]);
+    assert_eq!(gone.status.code(), Some(3));
+    let err: serde_json::Value = serde_json::from_slice(&gone.stderr).unwrap();
+    let value = u32::try_from(err["code_value"].as_u64().unwrap()).unwrap();
+    let code = warden_client::ErrorCode::from_u32(value).unwrap();
+    assert_eq!(err["code"], code.name());
+    assert!(
+        matches!(
+            code,
+            warden_client::ErrorCode::KeySlotEmpty | warden_client::ErrorCode::AccessDenied
+        ),
+        "{err}"
+    );
+    assert_eq!(err["exit"], 3);
 }

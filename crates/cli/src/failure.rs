@@ -31,12 +31,17 @@ impl Failure {
 
     /// The process exit code for this failure.
     pub fn exit_code(&self) -> ExitCode {
-        ExitCode::from(match self {
+        ExitCode::from(self.exit_code_value())
+    }
+
+    /// The exit code as a number (also reported in `--json` error objects).
+    pub fn exit_code_value(&self) -> u8 {
+        match self {
             Failure::VerifyFailed | Failure::Denied(_) => 1,
             Failure::Usage(_) => 2,
             Failure::Daemon(..) => 3,
             Failure::Io(_) | Failure::Internal(_) => 4,
-        })
+        }
     }
 }
 

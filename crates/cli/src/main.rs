@@ -33,13 +33,18 @@ fn main() -> ExitCode {
             } else if matches!(failure, Failure::VerifyFailed) {
                 // The command already said what did not verify.
             } else if cli.json {
-                let code = match &failure {
-                    Failure::Daemon(code, _) => Some(code.name()),
-                    _ => None,
+                let (code, value) = match &failure {
+                    Failure::Daemon(code, _) => (Some(code.name()), Some(code.as_u32())),
+                    _ => (None, None),
                 };
                 eprintln!(
                     "{}",
-                    serde_json::json!({ "error": failure.to_string(), "code": code })
+                    serde_json::json!({
+                        "error": failure.to_string(),
+                        "code": code,
+                        "code_value": value,
+                        "exit": failure.exit_code_value(),
+                    })
                 );
             } else {
                 eprintln!("warden: {failure}");
@@ -88,7 +93,7 @@ fn run(cli: &Cli) -> Result<Report, Failure> {
             KeyCommand::Revoke(a) => keys::revoke(&stack, a),
         },
         Command::Sign(a) => ops::sign(&stack, a, json),
-        Command::Verify(a) => ops::verify(&stack, a),
+        Command::Verify(a) => ops::verify(&stack, a, cli.json),
         Command::Encrypt(a) => ops::encrypt(&stack, a, json),
         Command::Decrypt(a) => ops::decrypt(&stack, a, json),
         Command::Mac(a) => ops::mac(&stack, a, json),

@@ -99,7 +99,7 @@ pub fn sign(stack: &CryptoStack, a: &SignArgs, json_mode: bool) -> Result<Report
 }
 
 /// `warden verify`: exit 1 when the signature does not verify.
-pub fn verify(stack: &CryptoStack, a: &VerifyArgs) -> Result<Report, Failure> {
+pub fn verify(stack: &CryptoStack, a: &VerifyArgs, json_mode: bool) -> Result<Report, Failure> {
     let alg = slot_algorithm(stack, &a.slot)?;
     let sig = read_file(&a.sig, MAX_SIG_FILE)?;
     let (cfg, _key) = keyed_config(stack, &a.slot, alg)?;
@@ -116,6 +116,12 @@ pub fn verify(stack: &CryptoStack, a: &VerifyArgs) -> Result<Report, Failure> {
         Err(e)
             if e.code() == ErrorCode::OperationFailed || e.code() == ErrorCode::InvalidFormat =>
         {
+            if json_mode {
+                // Machine output says so on stdout too (exit code 1 either way).
+                return Err(Failure::Denied(Report::quiet(
+                    json!({ "slot": a.slot, "valid": false }),
+                )));
+            }
             eprintln!("warden: signature does NOT verify");
             Err(Failure::VerifyFailed)
         }
