@@ -30,6 +30,25 @@ fn slow_daemon(delay: Duration) -> (tempfile::TempDir, RunningDaemon) {
     (dir, d)
 }
 
+/// A slow daemon whose own default context budget (`timeouts.default_ms`) is `default_ms`.
+fn slow_daemon_with_default(
+    delay: Duration,
+    default_ms: u32,
+) -> (tempfile::TempDir, RunningDaemon) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.socket.path = Some(dir.path().join("wardend.sock"));
+    config.storage.data_dir = Some(dir.path().join("data"));
+    config.limits.worker_threads = 2;
+    config.timeouts.default_ms = default_ms;
+    let provider = Arc::new(SlowProvider::new(Arc::new(AwsLcProvider::new()), delay));
+    let d = Daemon::new(config)
+        .with_provider(provider)
+        .launch()
+        .unwrap();
+    (dir, d)
+}
+
 fn stack(d: &RunningDaemon, cfg: StackConfig) -> CryptoStack {
     CryptoStack::connect(cfg.socket_path(d.socket_path()).dedicated_connection(true)).unwrap()
 }
@@ -137,4 +156,31 @@ fn the_client_stops_waiting_after_deadline_plus_grace_and_recovers() {
     // answer, that answer is skipped by request id and the same connection keeps working.
     std::thread::sleep(Duration::from_millis(1000));
     assert_eq!(s.ping(b"after").unwrap(), b"after");
+}
+
+#[test]
+fn a_stack_wide_disable_reaches_contexts_left_at_their_default() {
+    // The daemon's own default (50 ms) is shorter than each provider call (150 ms); the
+    // stack disabled timeouts, and a context at its default setting must inherit that.
+    let (_dir, d) = slow_daemon_with_default(Duration::from_millis(150), 50);
+    let s = stack(&d, StackConfig::new().disable_timeout());
+    let mut h = s.create_hash_context(&sha256(None)).unwrap();
+    h.init().unwrap();
+    h.update(b"abc").unwrap();
+    assert_eq!(h.finalize().unwrap().len(), 32);
+}
+
+#[test]
+fn a_longer_stack_default_reaches_contexts_left_at_their_default() {
+    // Stack default 2 s, daemon default 50 ms, provider calls 150 ms: the stack's wins.
+    let (_dir, d) = slow_daemon_with_default(Duration::from_millis(150), 50);
+    let s = stack(&d, StackConfig::new().default_timeout_ms(2000));
+    let mut h = s.create_hash_context(&sha256(None)).unwrap();
+    h.init().unwrap();
+    h.update(b"abc").unwrap();
+    assert_eq!(h.finalize().unwrap().len(), 32);
+    // And a shorter stack default still bounds the context (the daemon answers).
+    let s = stack(&d, StackConfig::new().default_timeout_ms(100));
+    let err = s.create_hash_context(&sha256(None)).map(drop).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::OperationTimedOut);
 }

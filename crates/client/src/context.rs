@@ -47,7 +47,10 @@ fn done(r: Response<'_>) -> Result<()> {
 
 impl ContextCore {
     pub(crate) fn create(link: Link, kind: m::ContextKind, cfg: &ContextConfig) -> Result<Self> {
-        let timeout = cfg.timeout();
+        // The context's budget is resolved here, against this stack's default: sending
+        // `Default` would let the daemon apply its own configured default instead, so a
+        // stack-wide `disable_timeout()` or a longer default would not reach the context.
+        let timeout = link.resolve_timeout(cfg.timeout());
         let req = Request::CreateContext(m::CreateContext {
             kind,
             algorithm: cfg.algorithm().name(),

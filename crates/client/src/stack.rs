@@ -42,6 +42,15 @@ impl Link {
         f(codec::decode(op, &reply)?)
     }
 
+    /// `t` with `Default` replaced by this stack's default (a number or `Disabled`): what a
+    /// context must tell the daemon, which otherwise applies *its* configured default.
+    pub(crate) fn resolve_timeout(&self, t: Timeout) -> Timeout {
+        match self.config.effective(t) {
+            Some(ms) => Timeout::Millis(ms),
+            None => Timeout::Disabled,
+        }
+    }
+
     /// The largest request frame the daemon accepts.
     pub(crate) fn max_request_len(&self) -> u32 {
         self.conn.max_request_len()
