@@ -97,6 +97,29 @@ fn resolve_persist_list_delete() {
     let b = km.resolve("copied").unwrap();
     assert_eq!(a.id().id, b.id().id);
     verify(&s, a.id(), b"m", &sig).unwrap();
+    // Each handle holds its own guard: releasing one leaves the other working, releasing
+    // both frees the key.
+    let b_id = b.id();
+    b.release().unwrap();
+    verify(&s, a.id(), b"m", &sig).unwrap();
+    let a2 = km.resolve("copied").unwrap();
+    assert_eq!(a2.id().id, a.id().id);
+    a2.release().unwrap();
+    verify(&s, a.id(), b"m", &sig).unwrap();
+    let keys_before = s.status().unwrap().live_keys;
+    let a_id = a.id();
+    a.release().unwrap();
+    assert_eq!(s.status().unwrap().live_keys, keys_before - 1);
+    assert_eq!(
+        code(verify(&s, b_id, b"m", &sig)),
+        ErrorCode::ResourceNotFound
+    );
+    let a = km.resolve("copied").unwrap();
+    assert_ne!(
+        a.id().id,
+        a_id.id,
+        "a fully released key is resolved afresh"
+    );
     let other = d.stack();
     let c = other.key_management().resolve("copied").unwrap();
     assert_ne!(c.id().id, a.id().id);

@@ -29,9 +29,10 @@ const ID_ATTEMPTS: usize = 8;
 enum Entry<K, C> {
     Key {
         key: Arc<K>,
-        /// The client's guard still holds its reference.
-        guard: bool,
-        /// Guard (0 or 1) plus bound contexts; the entry goes at 0.
+        /// Client guards holding a reference: 1 at creation, one more for each repeated
+        /// resolve of the same slot on this connection (each client handle releases once).
+        guards: u32,
+        /// Guards plus bound contexts; the entry goes at 0.
         refs: u32,
     },
     Context {
@@ -95,7 +96,7 @@ impl<K, C> ResourceTable<K, C> {
             id,
             Entry::Key {
                 key: Arc::new(key),
-                guard: true,
+                guards: 1,
                 refs: 1,
             },
         );
@@ -106,10 +107,23 @@ impl<K, C> ResourceTable<K, C> {
     /// The key behind a live guard, for binding to a new context or a key operation.
     pub(crate) fn guarded_key(&self, id: u64) -> Result<&Arc<K>, ErrorCode> {
         match self.entries.get(&id) {
-            Some(Entry::Key {
-                key, guard: true, ..
-            }) => Ok(key),
-            Some(Entry::Key { guard: false, .. }) | None => Err(ErrorCode::ResourceNotFound),
+            Some(Entry::Key { key, guards, .. }) if *guards > 0 => Ok(key),
+            Some(Entry::Key { .. }) | None => Err(ErrorCode::ResourceNotFound),
+            Some(_) => Err(ErrorCode::InvalidResourceType),
+        }
+    }
+
+    /// One more client guard on a live key (a repeated resolve of the same slot hands out
+    /// the same id again; each of the client's handles will release once).
+    pub(crate) fn add_guard(&mut self, id: u64) -> Result<(), ErrorCode> {
+        match self.entries.get_mut(&id) {
+            Some(Entry::Key { guards, refs, .. }) if *guards > 0 => {
+                let more_guards = guards.checked_add(1).ok_or(ErrorCode::QuotaExceeded)?;
+                let more_refs = refs.checked_add(1).ok_or(ErrorCode::QuotaExceeded)?;
+                (*guards, *refs) = (more_guards, more_refs);
+                Ok(())
+            }
+            Some(Entry::Key { .. }) | None => Err(ErrorCode::ResourceNotFound),
             Some(_) => Err(ErrorCode::InvalidResourceType),
         }
     }
@@ -128,12 +142,10 @@ impl<K, C> ResourceTable<K, C> {
         let id = self.fresh_id(ids)?;
         if let Some(key_id) = key {
             match self.entries.get_mut(&key_id) {
-                Some(Entry::Key {
-                    guard: true, refs, ..
-                }) => {
+                Some(Entry::Key { guards, refs, .. }) if *guards > 0 => {
                     *refs = refs.checked_add(1).ok_or(ErrorCode::QuotaExceeded)?;
                 }
-                Some(Entry::Key { guard: false, .. }) | None => {
+                Some(Entry::Key { .. }) | None => {
                     return Err(ErrorCode::ResourceNotFound);
                 }
                 Some(_) => return Err(ErrorCode::InvalidResourceType),
@@ -174,20 +186,18 @@ impl<K, C> ResourceTable<K, C> {
         }
     }
 
-    /// Releases a resource: a key's guard reference, or a (possibly failed) context.
+    /// Releases a resource: one of a key's guard references, or a (possibly failed) context.
     ///
-    /// Releasing a key twice, or an unknown id, is `ResourceNotFound`.
+    /// Releasing a key more often than it was handed out, or an unknown id, is
+    /// `ResourceNotFound`.
     pub(crate) fn release(&mut self, id: u64) -> Result<(), ErrorCode> {
         match self.entries.get_mut(&id) {
-            Some(Entry::Key {
-                guard: guard @ true,
-                ..
-            }) => {
-                *guard = false;
+            Some(Entry::Key { guards, .. }) if *guards > 0 => {
+                *guards -= 1;
                 self.unref_key(id);
                 Ok(())
             }
-            Some(Entry::Key { guard: false, .. }) | None => Err(ErrorCode::ResourceNotFound),
+            Some(Entry::Key { .. }) | None => Err(ErrorCode::ResourceNotFound),
             Some(Entry::Context { .. } | Entry::Failed { .. }) => {
                 if let Some(old) = self.entries.remove(&id) {
                     self.forget(old);
@@ -322,6 +332,22 @@ mod tests {
         t.release(c2).unwrap();
         assert_eq!(t.key_refs(k), None, "last reference frees the key");
         assert_eq!(stats.snapshot().live_total(), 0);
+    }
+
+    #[test]
+    fn a_repeated_guard_needs_as_many_releases() {
+        let ids = Counter(Cell::new(1));
+        let (mut t, _stats) = table(16);
+        let k = t.insert_key("k", &ids).unwrap();
+        t.add_guard(k).unwrap();
+        assert_eq!(t.key_refs(k), Some(2));
+        t.release(k).unwrap();
+        // One guard left: the key is still usable and can bind contexts.
+        assert!(t.guarded_key(k).is_ok());
+        t.release(k).unwrap();
+        assert_eq!(t.key_refs(k), None);
+        assert_eq!(t.release(k), Err(ErrorCode::ResourceNotFound));
+        assert_eq!(t.add_guard(k), Err(ErrorCode::ResourceNotFound));
     }
 
     #[test]

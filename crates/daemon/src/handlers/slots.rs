@@ -109,8 +109,8 @@ fn needed_bits(key: &Key) -> u32 {
     }
 }
 
-/// Resolve: the per-connection id of a slot's key (the same id again while its guard lives
-/// and the caller's rights are unchanged).
+/// Resolve: the per-connection id of a slot's key (the same id again, with one more guard
+/// reference, while a guard lives and the caller's rights are unchanged).
 pub(crate) fn resolve(state: &mut ConnState, ctx: &Ctx<'_, '_>, name: &str) -> Result<(), Error> {
     let p = persistent(ctx)?;
     let caller = p.caller(&state.peer);
@@ -129,6 +129,9 @@ pub(crate) fn resolve(state: &mut ConnState, ctx: &Ctx<'_, '_>, name: &str) -> R
         && let Ok(k) = state.resources.guarded_key(id)
         && k.permissions().bits() == rights.operations
     {
+        // Same id, one more guard: the client makes a handle per resolve and each releases
+        // once, so one part of a process dropping its handle must not end another's.
+        state.resources.add_guard(id)?;
         return state.out.reply(&Response::KeyCreated { key_id: id });
     }
     state.resources.check_quota()?;
