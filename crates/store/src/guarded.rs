@@ -80,11 +80,12 @@ impl SlotStore {
 
     /// Deletes if the caller is the owner or an admin.
     pub fn delete_for(&self, name: &str, caller: Caller) -> Result<(), StoreError> {
-        let (_, rights) = self.meta_for(name, caller)?;
-        if !rights.manage {
-            return Err(StoreError::AccessDenied);
-        }
-        self.delete(name)
+        // The first check gives the existence-hiding error; the second, inside the deleting
+        // transaction, makes the right and the delete one atomic step (a slot deleted and
+        // re-created by someone else in between is judged on its new owner).
+        self.meta_for(name, caller)?;
+        let result = self.delete_if(name, |m| require(m, caller, |r| r.manage));
+        hide_missing(result, caller)
     }
 
     /// Grants if the caller is the owner.
@@ -95,19 +96,105 @@ impl SlotStore {
         uid: u32,
         permissions: u32,
     ) -> Result<SlotMeta, StoreError> {
-        let (_, rights) = self.meta_for(name, caller)?;
-        if !rights.grant {
-            return Err(StoreError::AccessDenied);
-        }
-        self.grant(name, uid, permissions)
+        self.meta_for(name, caller)?;
+        let result = self.grant_if(name, uid, permissions, |m| require(m, caller, |r| r.grant));
+        hide_missing(result, caller)
     }
 
     /// Revokes if the caller is the owner.
     pub fn revoke_for(&self, name: &str, caller: Caller, uid: u32) -> Result<bool, StoreError> {
-        let (_, rights) = self.meta_for(name, caller)?;
-        if !rights.grant {
-            return Err(StoreError::AccessDenied);
+        self.meta_for(name, caller)?;
+        let result = self.revoke_if(name, uid, |m| require(m, caller, |r| r.grant));
+        hide_missing(result, caller)
+    }
+}
+
+/// `AccessDenied` unless the caller's rights on `meta` (the record as the writing transaction
+/// sees it) pass `right`.
+fn require(
+    meta: &SlotMeta,
+    caller: Caller,
+    right: impl FnOnce(&SlotAccess) -> bool,
+) -> Result<(), StoreError> {
+    if right(&access(meta, caller.uid, caller.is_admin)) {
+        Ok(())
+    } else {
+        Err(StoreError::AccessDenied)
+    }
+}
+
+/// A slot that vanished between the two checks is, like any missing slot, `AccessDenied` to
+/// a non-admin.
+fn hide_missing<T>(result: Result<T, StoreError>, caller: Caller) -> Result<T, StoreError> {
+    match result {
+        Err(StoreError::KeySlotEmpty) if !caller.is_admin => Err(StoreError::AccessDenied),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use warden_core::Algorithm;
+
+    use super::*;
+    use crate::FileMasterKey;
+    use crate::record::NewSlot;
+
+    fn slot(owner: u32) -> NewSlot {
+        NewSlot {
+            name: "shared".into(),
+            owner_uid: owner,
+            algorithm: Algorithm::Ed25519,
+            permissions: 0x30,
+            exportable: false,
         }
-        self.revoke(name, uid)
+    }
+
+    /// The race the in-transaction check closes: uid 1 passes the first check on its slot,
+    /// then uid 2 deletes and re-creates the name before uid 1's write. The write phase judges
+    /// the record it actually changes, so uid 1 can neither grant on nor delete uid 2's slot.
+    #[test]
+    fn the_write_phase_rechecks_the_record_it_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SlotStore::open(dir.path(), &FileMasterKey::in_dir(dir.path())).unwrap();
+        let one = Caller {
+            uid: 1,
+            is_admin: false,
+        };
+        store.create_slot(&slot(1), &[7u8; 32]).unwrap();
+        let (_, rights) = store.meta_for("shared", one).unwrap();
+        assert!(rights.grant && rights.manage, "uid 1 owns the first slot");
+
+        store.delete("shared").unwrap();
+        store.create_slot(&slot(2), &[8u8; 32]).unwrap();
+
+        let grant = store.grant_if("shared", 3, 0x20, |m| require(m, one, |r| r.grant));
+        assert!(matches!(grant, Err(StoreError::AccessDenied)), "{grant:?}");
+        let revoke = store.revoke_if("shared", 3, |m| require(m, one, |r| r.grant));
+        assert!(
+            matches!(revoke, Err(StoreError::AccessDenied)),
+            "{revoke:?}"
+        );
+        let delete = store.delete_if("shared", |m| require(m, one, |r| r.manage));
+        assert!(
+            matches!(delete, Err(StoreError::AccessDenied)),
+            "{delete:?}"
+        );
+        let meta = store.meta("shared").unwrap();
+        assert_eq!((meta.owner_uid, meta.grants.len()), (2, 0));
+
+        // The owner's own calls still go through, and a vanished slot stays hidden.
+        let two = Caller {
+            uid: 2,
+            is_admin: false,
+        };
+        store.grant_for("shared", two, 3, 0x20).unwrap();
+        store.delete_for("shared", two).unwrap();
+        assert!(matches!(
+            store.delete_for("shared", two),
+            Err(StoreError::AccessDenied)
+        ));
     }
 }

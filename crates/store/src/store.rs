@@ -272,6 +272,30 @@ impl SlotStore {
         txn.commit().map_err(db)
     }
 
+    /// Deletes a slot if `allow` accepts its authenticated metadata as read *inside* the
+    /// deleting transaction, so no other writer can swap the record between check and delete.
+    pub(crate) fn delete_if(
+        &self,
+        name: &str,
+        allow: impl FnOnce(&SlotMeta) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        validate_slot_name(name)?;
+        let txn = self.begin_write()?;
+        {
+            let mut slots = txn.open_table(SLOTS).map_err(db)?;
+            let meta = {
+                let record = slots
+                    .get(name)
+                    .map_err(db)?
+                    .ok_or(StoreError::KeySlotEmpty)?;
+                self.cipher.open(name, record.value())?.0
+            };
+            allow(&meta)?;
+            slots.remove(name).map_err(db)?;
+        }
+        txn.commit().map_err(db)
+    }
+
     /// Every slot's authenticated metadata, sorted by name. Fails closed: one record that
     /// does not authenticate makes the whole listing fail with [`StoreError::Integrity`]
     /// (delete it by name to recover).
@@ -324,8 +348,21 @@ impl SlotStore {
     /// the slot's own bits ([`StoreError::InvalidArgument`] otherwise, also for the owner).
     /// Replaces an existing grant for `uid`.
     pub fn grant(&self, name: &str, uid: u32, permissions: u32) -> Result<SlotMeta, StoreError> {
+        self.grant_if(name, uid, permissions, |_| Ok(()))
+    }
+
+    /// [`Self::grant`] if `allow` accepts the slot's metadata as read inside the writing
+    /// transaction (the caller's right is checked atomically with the change).
+    pub(crate) fn grant_if(
+        &self,
+        name: &str,
+        uid: u32,
+        permissions: u32,
+        allow: impl FnOnce(&SlotMeta) -> Result<(), StoreError>,
+    ) -> Result<SlotMeta, StoreError> {
         validate_permissions(permissions)?;
         self.update_meta(name, |meta| {
+            allow(meta)?;
             if meta.state == SlotState::Locked {
                 return Err(StoreError::SlotLocked);
             }
@@ -354,8 +391,20 @@ impl SlotStore {
 
     /// Removes `uid`'s grant. Returns whether there was one.
     pub fn revoke(&self, name: &str, uid: u32) -> Result<bool, StoreError> {
+        self.revoke_if(name, uid, |_| Ok(()))
+    }
+
+    /// [`Self::revoke`] if `allow` accepts the slot's metadata as read inside the writing
+    /// transaction.
+    pub(crate) fn revoke_if(
+        &self,
+        name: &str,
+        uid: u32,
+        allow: impl FnOnce(&SlotMeta) -> Result<(), StoreError>,
+    ) -> Result<bool, StoreError> {
         let mut removed = false;
         self.update_meta(name, |meta| {
+            allow(meta)?;
             if meta.state == SlotState::Locked {
                 return Err(StoreError::SlotLocked);
             }
