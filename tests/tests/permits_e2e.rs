@@ -354,3 +354,27 @@ fn ml_dsa_attestation_key_from_config() {
         .expect("daemon must refuse a different attestation algorithm");
     assert!(err.contains("permit service"), "{err}");
 }
+
+#[test]
+fn sandbox_limits_come_from_the_config() {
+    let root = tempfile::tempdir().unwrap();
+    let module = policy_module();
+    // A cap just below this module's size: `policy load` must refuse it with a typed error.
+    let cfg = format!(
+        "{}[permits.sandbox]\nmax_module_bytes = {}\n",
+        config(&[my_uid()]),
+        module.len() - 1
+    );
+    let d = Wardend::start(root.path(), &cfg);
+    let s = d.stack();
+    let err = s.policy_load("read_file", "warden", &module).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidFormat, "{err}");
+    assert!(s.policy_list().unwrap().is_empty());
+    drop(s);
+    d.stop();
+    // With the default cap the same module loads.
+    let d = Wardend::start(root.path(), &config(&[my_uid()]));
+    let s = d.stack();
+    s.policy_load("read_file", "warden", &module).unwrap();
+    assert_eq!(s.policy_list().unwrap().len(), 1);
+}

@@ -9,6 +9,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use warden_permits::SandboxLimits;
 
 /// Environment variable naming the socket path (used when `--socket` is absent).
 pub const SOCKET_ENV: &str = "WARDEN_SOCKET";
@@ -78,6 +79,9 @@ pub struct Limits {
     pub worker_threads: usize,
     /// Bytes of the session arena each connection owns (claimed once at start-up).
     pub arena_bytes: usize,
+    /// Lock every session arena into RAM (`mlock`) so request data never reaches swap.
+    /// Start-up fails, naming `RLIMIT_MEMLOCK`, when the total does not fit the limit.
+    pub lock_arenas: bool,
 }
 
 /// Timeouts in milliseconds.
@@ -131,6 +135,74 @@ impl Default for AuditConfig {
 /// The `audit.log` value that selects stderr.
 pub const AUDIT_STDERR: &str = "stderr";
 
+/// `[permits.sandbox]`: the policy sandbox's layered limits (parse time: module size;
+/// growth: guest memory; run time: fuel). Defaults are the library's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SandboxConfig {
+    /// Guest linear-memory cap in bytes (a module's initial memory must fit; growth is refused).
+    pub max_memory_bytes: usize,
+    /// Fuel (roughly, wasm instructions) one cycle may burn before it fails closed.
+    pub fuel_per_cycle: u64,
+    /// Largest policy module accepted by `policy load`, in bytes.
+    pub max_module_bytes: usize,
+    /// Largest policy input (claims + intent payload) of one cycle, in bytes.
+    pub max_input_bytes: usize,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        let d = SandboxLimits::DEFAULT;
+        Self {
+            max_memory_bytes: d.max_memory_bytes,
+            fuel_per_cycle: d.fuel_per_cycle,
+            max_module_bytes: d.max_module_bytes,
+            max_input_bytes: d.max_input_bytes,
+        }
+    }
+}
+
+impl SandboxConfig {
+    /// The library limits these settings select (others keep the library defaults).
+    pub fn limits(&self) -> SandboxLimits {
+        SandboxLimits {
+            max_memory_bytes: self.max_memory_bytes,
+            fuel_per_cycle: self.fuel_per_cycle,
+            max_module_bytes: self.max_module_bytes,
+            max_input_bytes: self.max_input_bytes,
+            ..SandboxLimits::DEFAULT
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        // One wasm page is the smallest memory a policy can have; 256 MiB keeps one cycle's
+        // guest memory far below what a daemon on a small device can afford.
+        if !(64 * 1024..=256 << 20).contains(&self.max_memory_bytes) {
+            return Err(ConfigError::Invalid(
+                "permits.sandbox.max_memory_bytes must be 64 KiB..=256 MiB",
+            ));
+        }
+        if self.max_module_bytes == 0 || self.max_module_bytes > 16 << 20 {
+            return Err(ConfigError::Invalid(
+                "permits.sandbox.max_module_bytes must be 1..=16 MiB",
+            ));
+        }
+        if self.max_input_bytes == 0 || self.max_input_bytes > 16 << 20 {
+            return Err(ConfigError::Invalid(
+                "permits.sandbox.max_input_bytes must be 1..=16 MiB",
+            ));
+        }
+        if self.fuel_per_cycle == 0 || self.fuel_per_cycle > 10_000_000_000 {
+            return Err(ConfigError::Invalid(
+                "permits.sandbox.fuel_per_cycle must be 1..=10000000000",
+            ));
+        }
+        self.limits()
+            .validate()
+            .map_err(|_| ConfigError::Invalid("permits.sandbox limits are inconsistent"))
+    }
+}
+
 /// Permit verification settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -140,6 +212,8 @@ pub struct PermitsConfig {
     /// Attestation (receipt signing) key algorithm, used when the key is first created:
     /// `ED25519` (default), `ML-DSA-65` or `ECDSA-P256-SHA256`.
     pub attestation_alg: String,
+    /// Limits of policy modules and of each sandbox cycle.
+    pub sandbox: SandboxConfig,
 }
 
 impl Default for PermitsConfig {
@@ -147,6 +221,7 @@ impl Default for PermitsConfig {
         Self {
             audience: None,
             attestation_alg: "ED25519".into(),
+            sandbox: SandboxConfig::default(),
         }
     }
 }
@@ -187,6 +262,7 @@ impl Default for Limits {
             max_resources_per_connection: 1024,
             worker_threads: 0,
             arena_bytes: 256 * 1024,
+            lock_arenas: false,
         }
     }
 }
@@ -312,6 +388,7 @@ impl Config {
                 "permits.audience must be 1 to 256 bytes",
             ));
         }
+        self.permits.sandbox.validate()?;
         Ok(())
     }
 
@@ -481,6 +558,29 @@ mod tests {
     #[test]
     fn example_file_parses() {
         let text = include_str!("../wardend.example.toml");
-        Config::from_toml(text).unwrap();
+        // The example shows the defaults: it must say exactly what no config file means.
+        assert_eq!(Config::from_toml(text).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn sandbox_and_mlock_settings_parse_and_are_checked() {
+        let c = Config::from_toml(
+            "[limits]\nlock_arenas = true\n[permits.sandbox]\nfuel_per_cycle = 500\n\
+             max_memory_bytes = 131072\n",
+        )
+        .unwrap();
+        assert!(c.limits.lock_arenas);
+        let l = c.permits.sandbox.limits();
+        assert_eq!((l.fuel_per_cycle, l.max_memory_bytes), (500, 131_072));
+        assert_eq!(l.max_module_bytes, SandboxLimits::DEFAULT.max_module_bytes);
+        for bad in [
+            "[permits.sandbox]\nfuel_per_cycle = 0\n",
+            "[permits.sandbox]\nmax_memory_bytes = 4096\n",
+            "[permits.sandbox]\nmax_module_bytes = 0\n",
+            "[permits.sandbox]\nmax_input_bytes = 999999999\n",
+            "[permits.sandbox]\nunknown = 1\n",
+        ] {
+            assert!(Config::from_toml(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
-use warden_arena::ArenaPool;
+use warden_arena::{ArenaOptions, ArenaPool};
 use warden_core::ErrorCode;
 use warden_wire::{FrameHeader, Opcode, PROTOCOL_VERSION};
 
@@ -52,7 +52,11 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new(config: Config, provider: ProviderRef) -> Result<Self, DaemonError> {
         let l = &config.limits;
-        let pool = ArenaPool::new(l.max_connections, l.arena_bytes)
+        let options = ArenaOptions {
+            mlock: l.lock_arenas,
+            ..ArenaOptions::new()
+        };
+        let pool = ArenaPool::with_options(l.max_connections, l.arena_bytes, options)
             .map_err(|e| DaemonError::Arena(e.to_string()))?;
         Ok(Self {
             auth: Authenticator::new(&config.access),

@@ -72,6 +72,7 @@ impl Persistent {
         ))?;
         let mut pcfg = PermitConfig::new(config.permits.effective_audience());
         pcfg.attestation_alg = alg;
+        pcfg.sandbox = config.permits.sandbox.limits();
         let permits = PermitService::open(store.clone(), pcfg)
             .map_err(|e| DaemonError::Storage(format!("permit service: {e}")))?;
         let audit = if config.audit.log == AUDIT_STDERR {

