@@ -26,7 +26,7 @@
 //!
 //! Only `Copy` types can be allocated, so no destructor is ever skipped:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0277
 //! let mut arena = warden_arena::Arena::with_capacity(4096).unwrap();
 //! let session = arena.session();
 //! let s = session.try_alloc(String::from("has a destructor"));
@@ -34,7 +34,7 @@
 //!
 //! A reference cannot outlive its session:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0597
 //! let mut arena = warden_arena::Arena::with_capacity(4096).unwrap();
 //! let escaped: &mut u64 = {
 //!     let session = arena.session();
@@ -45,7 +45,7 @@
 //!
 //! An arena has at most one live session:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0499
 //! let mut arena = warden_arena::Arena::with_capacity(4096).unwrap();
 //! let first = arena.session();
 //! let second = arena.session();

@@ -175,9 +175,15 @@ impl KeyManagement {
 
     /// Generates a key in the daemon.
     ///
-    /// ```no_run
+    /// ```
     /// use warden_client::{Algorithm, CryptoStack, GenerateKeyParams, KeyOperationPermission, StackConfig};
-    /// let stack = CryptoStack::connect(StackConfig::new())?;
+    /// # // Hidden set-up: an in-process daemon on a temporary socket, so this example runs.
+    /// # let dir = tempfile::tempdir().expect("tempdir");
+    /// # let mut cfg = warden_daemon::Config::default();
+    /// # cfg.socket.path = Some(dir.path().join("wardend.sock"));
+    /// # let daemon = warden_daemon::Daemon::start(cfg).expect("daemon");
+    /// # let socket = daemon.socket_path().to_owned();
+    /// let stack = CryptoStack::connect(StackConfig::new().socket_path(&socket))?;
     /// let params = GenerateKeyParams::builder()
     ///     .algorithm(Algorithm::Ed25519)
     ///     .permissions(KeyOperationPermission::SIGN.union(KeyOperationPermission::VERIFY))

@@ -13,9 +13,15 @@
 //!   client also stops waiting after the deadline plus a grace period.
 //! - **Errors** carry the stable protocol code: [`Error::code`].
 //!
-//! ```no_run
+//! ```
 //! use warden_client::*;
-//! let stack = CryptoStack::connect(StackConfig::new())?;
+//! # // Hidden set-up: an in-process daemon on a temporary socket, so this example runs.
+//! # let dir = tempfile::tempdir().expect("tempdir");
+//! # let mut cfg = warden_daemon::Config::default();
+//! # cfg.socket.path = Some(dir.path().join("wardend.sock"));
+//! # let daemon = warden_daemon::Daemon::start(cfg).expect("daemon");
+//! # let socket = daemon.socket_path().to_owned();
+//! let stack = CryptoStack::connect(StackConfig::new().socket_path(&socket))?;
 //! let km = stack.key_management();
 //! let key = km.generate_key(
 //!     &GenerateKeyParams::builder()
@@ -35,8 +41,9 @@
 //! # Ok::<(), warden_client::Error>(())
 //! ```
 //!
-//! A runnable version of this example against a real daemon is the e2e test
-//! `tests/tests/client_api.rs`.
+//! Examples in these docs start an in-process daemon in hidden lines and run as doctests;
+//! a real application connects to the system `wardend` with `StackConfig::new()` (the
+//! `WARDEN_SOCKET` variable or the default path).
 
 #![forbid(unsafe_code)]
 

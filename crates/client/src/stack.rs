@@ -116,9 +116,15 @@ impl DaemonStatus {
 /// last stack, guard and context using it are dropped, and the daemon then frees everything it
 /// held for this process. Calls are synchronous; each one carries the applicable timeout.
 ///
-/// ```no_run
+/// ```
 /// use warden_client::{CryptoStack, StackConfig};
-/// let stack = CryptoStack::connect(StackConfig::new())?; // WARDEN_SOCKET or the default path
+/// # // Hidden set-up: an in-process daemon on a temporary socket, so this example runs.
+/// # let dir = tempfile::tempdir().expect("tempdir");
+/// # let mut cfg = warden_daemon::Config::default();
+/// # cfg.socket.path = Some(dir.path().join("wardend.sock"));
+/// # let daemon = warden_daemon::Daemon::start(cfg).expect("daemon");
+/// # let socket = daemon.socket_path().to_owned();
+/// let stack = CryptoStack::connect(StackConfig::new().socket_path(&socket))?;
 /// let bytes = stack.random(32)?;
 /// assert_eq!(bytes.len(), 32);
 /// # Ok::<(), warden_client::Error>(())
