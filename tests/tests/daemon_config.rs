@@ -97,3 +97,41 @@ fn a_refused_mlock_stops_start_up_with_the_reason() {
     );
     assert!(!Path::new(&dir.path().join("s.sock")).exists());
 }
+
+/// `[timeouts] handshake_ms`: connections that never say `Hello` give their arena back, so
+/// silent connects cannot lock real clients out; handshaken idle connections stay open.
+#[test]
+fn silent_connections_are_closed_at_the_handshake_deadline() {
+    use std::io::Read;
+    use std::os::unix::net::UnixStream;
+
+    let d = Daemon::start_with(DaemonOptions {
+        config_toml: Some("[limits]\nmax_connections = 2\n[timeouts]\nhandshake_ms = 300\n".into()),
+        ..DaemonOptions::default()
+    })
+    .unwrap();
+    // A handshaken client that then idles past the deadline.
+    let idle = d.stack().unwrap();
+    let mut silent = UnixStream::connect(d.socket_path()).unwrap();
+    // Both slots are taken: a third client is refused with a typed error.
+    let cfg = d.stack_config().dedicated_connection(true);
+    let err = warden_client::CryptoStack::connect(cfg.clone()).unwrap_err();
+    assert_eq!(err.code(), warden_client::ErrorCode::ProviderBusy, "{err}");
+    // The silent one is closed (EOF) at its deadline, not before.
+    let start = Instant::now();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = [0u8; 64];
+    assert_eq!(silent.read(&mut buf).unwrap(), 0, "expected EOF");
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(200),
+        "closed after {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(5), "closed after {waited:?}");
+    // Its slot is free again, and the idle handshaken client was left alone.
+    let fresh = warden_client::CryptoStack::connect(cfg).unwrap();
+    assert_eq!(fresh.ping(b"hi").unwrap(), b"hi");
+    assert_eq!(idle.ping(b"still here").unwrap(), b"still here");
+}

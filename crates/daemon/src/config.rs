@@ -96,6 +96,13 @@ pub struct Timeouts {
     /// what a stalling client can take. A well-behaved client writes a whole frame at once,
     /// and a default-size frame fits the kernel's socket buffer, so the wait is normally 0.
     pub io_ms: u32,
+    /// How long a new connection may take to complete the version handshake (`Hello`).
+    ///
+    /// Each accepted connection holds a session arena from the pool: without this bound, a
+    /// process that connects and says nothing could fill `max_connections` and lock every
+    /// other client out. Established connections have no idle limit: an application keeps its
+    /// one shared connection (and the ephemeral keys it holds) for its whole life.
+    pub handshake_ms: u32,
 }
 
 /// Connection admission.
@@ -272,6 +279,7 @@ impl Default for Timeouts {
         Self {
             default_ms: 5000,
             io_ms: 500,
+            handshake_ms: 2000,
         }
     }
 }
@@ -364,6 +372,11 @@ impl Config {
         }
         if self.timeouts.io_ms == 0 {
             return Err(ConfigError::Invalid("timeouts.io_ms must be > 0"));
+        }
+        if !(1..=60_000).contains(&self.timeouts.handshake_ms) {
+            return Err(ConfigError::Invalid(
+                "timeouts.handshake_ms must be 1..=60000",
+            ));
         }
         if self.audit.log.is_empty() {
             return Err(ConfigError::Invalid(
@@ -579,6 +592,8 @@ mod tests {
             "[permits.sandbox]\nmax_module_bytes = 0\n",
             "[permits.sandbox]\nmax_input_bytes = 999999999\n",
             "[permits.sandbox]\nunknown = 1\n",
+            "[timeouts]\nhandshake_ms = 0\n",
+            "[timeouts]\nhandshake_ms = 60001\n",
         ] {
             assert!(Config::from_toml(bad).is_err(), "{bad}");
         }

@@ -58,6 +58,8 @@ pub(crate) struct Connection {
     /// Start of the next frame's header, read together with the previous body.
     carry: [u8; HEADER_LEN],
     carry_len: usize,
+    /// When the version handshake must be complete (set by the worker that owns it).
+    pub(crate) handshake_due: Instant,
 }
 
 /// Serves one complete request frame that is already in arena memory: dispatches it,
@@ -98,6 +100,7 @@ impl Connection {
             state,
             carry: [0; HEADER_LEN],
             carry_len: 0,
+            handshake_due: Instant::now(),
         }
     }
 

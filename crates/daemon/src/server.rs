@@ -155,6 +155,7 @@ impl EventLoop {
                 conns: Vec::new(),
                 free: Vec::new(),
                 ready: VecDeque::new(),
+                handshakes: VecDeque::new(),
             };
             let thread = std::thread::Builder::new()
                 .name(format!("wardend-worker-{i}"))
@@ -290,14 +291,24 @@ struct Worker {
     free: Vec<usize>,
     /// Connections with input possibly pending (new, or cut off by the per-turn limit).
     ready: VecDeque<usize>,
+    /// New connections in arrival order with the instant their handshake is due. Every
+    /// connection gets the same budget, so the front is always the earliest deadline.
+    handshakes: VecDeque<(usize, Instant)>,
 }
 
 impl Worker {
     fn run(&mut self) {
         let mut events = Events::with_capacity(256);
         loop {
-            // Connections still owed a turn: collect new readiness without blocking.
-            let timeout = (!self.ready.is_empty()).then_some(Duration::ZERO);
+            // Connections still owed a turn: collect new readiness without blocking. Otherwise
+            // sleep until readiness or the earliest handshake deadline.
+            let timeout = if self.ready.is_empty() {
+                self.handshakes
+                    .front()
+                    .map(|&(_, due)| due.saturating_duration_since(Instant::now()))
+            } else {
+                Some(Duration::ZERO)
+            };
             if let Err(e) = self.poll.poll(&mut events, timeout)
                 && e.kind() != io::ErrorKind::Interrupted
             {
@@ -321,6 +332,7 @@ impl Worker {
                 };
                 self.serve(i);
             }
+            self.expire_handshakes();
         }
         for i in 0..self.conns.len() {
             self.close(i);
@@ -351,6 +363,33 @@ impl Worker {
             }
             // The client usually sent Hello before we registered: serve it now.
             self.ready.push_back(idx);
+            let budget = u64::from(self.shared.config.timeouts.handshake_ms);
+            let due = Instant::now() + Duration::from_millis(budget);
+            if let Some(Some(c)) = self.conns.get_mut(idx) {
+                c.handshake_due = due;
+            }
+            self.handshakes.push_back((idx, due));
+        }
+    }
+
+    /// Closes connections whose handshake deadline passed without a `Hello`. An entry whose
+    /// slot was closed and reused carries an older deadline than the slot's new connection,
+    /// which has its own entry, so it is skipped.
+    fn expire_handshakes(&mut self) {
+        let now = Instant::now();
+        while let Some(&(idx, due)) = self.handshakes.front() {
+            if due > now {
+                break;
+            }
+            self.handshakes.pop_front();
+            let expired = matches!(
+                self.conns.get(idx),
+                Some(Some(c)) if c.handshake_due == due && c.state.version.is_none()
+            );
+            if expired {
+                self.shared.stats.connection_refused();
+                self.close(idx);
+            }
         }
     }
 

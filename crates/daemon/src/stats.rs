@@ -93,7 +93,7 @@ pub struct StatusSnapshot {
     pub connections_open: u64,
     /// Connections accepted since start.
     pub connections_total: u64,
-    /// Connections refused (limit, allow-list) since start.
+    /// Connections refused (limit, allow-list) or closed for a missed handshake, since start.
     pub connections_refused: u64,
     /// Requests answered (success or error) since start.
     pub requests: u64,
