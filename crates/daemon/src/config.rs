@@ -219,6 +219,10 @@ pub struct PermitsConfig {
     /// Attestation (receipt signing) key algorithm, used when the key is first created:
     /// `ED25519` (default), `ML-DSA-65` or `ECDSA-P256-SHA256`.
     pub attestation_alg: String,
+    /// At most how often (seconds) a permit verification first forgets replay entries of
+    /// permits that expired (leeway included); 0 = never, and the ledger grows with every
+    /// permit seen.
+    pub replay_prune_interval_s: u32,
     /// Limits of policy modules and of each sandbox cycle.
     pub sandbox: SandboxConfig,
 }
@@ -228,6 +232,7 @@ impl Default for PermitsConfig {
         Self {
             audience: None,
             attestation_alg: "ED25519".into(),
+            replay_prune_interval_s: 600,
             sandbox: SandboxConfig::default(),
         }
     }

@@ -19,16 +19,23 @@ pub struct PermitConfig {
     pub sandbox: SandboxLimits,
     /// Clock skew tolerated on both ends of a permit's validity window, in seconds.
     pub leeway_secs: i64,
+    /// How often (at most) `verify_permit` first forgets replay entries of permits that can
+    /// no longer be accepted, in seconds; 0 = never automatically (call
+    /// [`crate::PermitService::prune_replay_ledger`] yourself). Keeps the ledger bounded by
+    /// the permits still valid instead of growing with every permit ever seen.
+    pub replay_prune_interval_secs: i64,
 }
 
 impl PermitConfig {
-    /// The defaults for `audience`: Ed25519, default sandbox limits, 30 s leeway.
+    /// The defaults for `audience`: Ed25519, default sandbox limits, 30 s leeway, replay
+    /// ledger pruned at most every 10 minutes.
     pub fn new(audience: impl Into<String>) -> Self {
         Self {
             audience: audience.into(),
             attestation_alg: SigAlg::Ed25519,
             sandbox: SandboxLimits::default(),
             leeway_secs: 30,
+            replay_prune_interval_secs: 600,
         }
     }
 
@@ -41,6 +48,11 @@ impl PermitConfig {
         if !(0..=3600).contains(&self.leeway_secs) {
             return Err(PermitError::InvalidConfig(
                 "leeway must be 0 to 3600 seconds",
+            ));
+        }
+        if self.replay_prune_interval_secs < 0 {
+            return Err(PermitError::InvalidConfig(
+                "replay prune interval must be >= 0 seconds",
             ));
         }
         self.sandbox

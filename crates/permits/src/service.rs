@@ -1,5 +1,6 @@
 //! [`PermitService`]: verify a permit, run its action's policy, sign a chained receipt.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use warden_attest::{
@@ -47,6 +48,8 @@ pub struct PermitService {
     trust: TrustRegistry,
     policies: PolicyRegistry,
     decisions: Mutex<Sandbox>,
+    /// Unix time from which the next `verify_permit` prunes the replay ledger first.
+    next_prune: AtomicI64,
 }
 
 impl std::fmt::Debug for PermitService {
@@ -89,6 +92,7 @@ impl PermitService {
             trust,
             policies,
             decisions: Mutex::new(sandbox),
+            next_prune: AtomicI64::new(i64::MIN),
         })
     }
 
@@ -199,6 +203,7 @@ impl PermitService {
         now: i64,
     ) -> Result<PermitDecision, PermitError> {
         let mut sandbox = self.decisions.lock().map_err(|_| PermitError::Poisoned)?;
+        self.prune_if_due(now);
         let intent = Intent {
             action,
             resource,
@@ -339,6 +344,20 @@ impl PermitService {
     pub fn prune_replay_ledger(&self, now: i64) -> Result<usize, PermitError> {
         let now = u64::try_from(now).unwrap_or(0);
         Ok(self.store.replay_table().prune_expired(now)?)
+    }
+
+    /// The automatic prune of `verify_permit` (called under its lock). Safe at any `now`:
+    /// only entries of permits the verifier would reject as expired at `now` go. Best
+    /// effort: a store failure here also fails the verification's own ledger write, which
+    /// reports it.
+    fn prune_if_due(&self, now: i64) {
+        let interval = self.cfg.replay_prune_interval_secs;
+        if interval == 0 || now < self.next_prune.load(Ordering::Relaxed) {
+            return;
+        }
+        self.next_prune
+            .store(now.saturating_add(interval), Ordering::Relaxed);
+        let _ = self.prune_replay_ledger(now);
     }
 }
 

@@ -253,3 +253,36 @@ fn pruning_never_forgets_a_permit_that_could_still_be_accepted() {
         .unwrap();
     assert_eq!(d.reason, Some(DenyReason::Expired));
 }
+
+#[test]
+fn verify_prunes_the_replay_ledger_on_its_own() {
+    let run = |interval: i64| {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = issuer();
+        let mut cfg = config();
+        cfg.replay_prune_interval_secs = interval;
+        let svc = PermitService::open(open_store(dir.path()), cfg).unwrap();
+        svc.trust_add(ISSUER, signer.public_key().unwrap()).unwrap();
+        let mut short = claims("short-lived");
+        short.expires = NOW + 10;
+        assert!(decide(&svc, &permit(&signer, &short)).allowed);
+        // Long after the first permit (and its leeway) expired, another one is verified.
+        let later = NOW + 700;
+        let mut next = claims("next");
+        next.not_before = later - 60;
+        next.expires = later + 600;
+        let d = svc
+            .verify_permit(&permit(&signer, &next), ACTION, RESOURCE, PAYLOAD, later)
+            .unwrap();
+        assert!(d.allowed, "{d:?}");
+        // What an explicit prune still finds = what the automatic one left behind.
+        svc.prune_replay_ledger(later).unwrap()
+    };
+    assert_eq!(
+        run(600),
+        0,
+        "the verification at NOW + 700 was due to prune"
+    );
+    assert_eq!(run(0), 1, "automatic pruning off: the expired entry stays");
+    assert_eq!(run(3600), 1, "next prune not due before NOW + 3600");
+}
