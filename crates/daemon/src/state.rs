@@ -115,6 +115,25 @@ impl Persistent {
         }
     }
 
+    /// Records a permit decision (`permit.verify`) with its deny reason and, if a policy cycle
+    /// failed, how.
+    pub(crate) fn audit_permit(
+        &self,
+        peer: &PeerIdentity,
+        result: Result<(), ErrorCode>,
+        detail: Option<&'static str>,
+        policy_error: Option<&'static str>,
+    ) {
+        let event = AuditEvent {
+            detail,
+            policy_error,
+            ..event(peer, "permit.verify", None, None, result)
+        };
+        if let Err(e) = self.audit.record(&event) {
+            say!("wardend: audit log write failed: {e}");
+        }
+    }
+
     /// Logs a key use: denials always, allowed uses only with `audit.log_uses`.
     pub(crate) fn audit_use(
         &self,
@@ -148,6 +167,8 @@ fn event<'a>(
             Ok(()) => AuditOutcome::Success,
             Err(code) => AuditOutcome::Error(code),
         },
+        detail: None,
+        policy_error: None,
     }
 }
 

@@ -190,6 +190,25 @@ pub enum SandboxError {
     Runtime(String),
 }
 
+impl SandboxError {
+    /// A fixed, lower-case name of the failure kind (for logs and metrics: no data from the
+    /// guest or its input, unlike `Display`, which includes numbers and messages).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::InvalidModule(_) => "invalid-module",
+            Self::FuelExhausted { .. } => "fuel-exhausted",
+            Self::MemoryLimit { .. } => "memory-limit",
+            Self::Trap(_) => "trap",
+            Self::HostCall(_) => "host-call",
+            Self::InputTooLarge { .. } => "input-too-large",
+            Self::InvalidInput => "invalid-input",
+            Self::ScratchExhausted { .. } => "scratch-exhausted",
+            Self::InvalidConfig(_) => "invalid-config",
+            Self::Runtime(_) => "runtime",
+        }
+    }
+}
+
 impl fmt::Display for SandboxError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

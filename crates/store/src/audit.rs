@@ -50,6 +50,11 @@ pub struct AuditEvent<'a> {
     pub algorithm: Option<Algorithm>,
     /// Result.
     pub outcome: AuditOutcome,
+    /// Why, in a fixed vocabulary (e.g. a permit's deny reason `expired`); static text only,
+    /// so it cannot carry data from a request.
+    pub detail: Option<&'static str>,
+    /// How a policy cycle failed, if one ran and failed (e.g. `fuel-exhausted`).
+    pub policy_error: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -66,6 +71,10 @@ struct Line<'a> {
     alg: Option<&'static str>,
     result: &'static str,
     code: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    policy_error: Option<&'static str>,
 }
 
 enum Sink {
@@ -187,6 +196,8 @@ impl AuditLog {
             alg: event.algorithm.map(Algorithm::name),
             result,
             code,
+            detail: event.detail,
+            policy_error: event.policy_error,
         };
         let mut bytes = serde_json::to_vec(&line).map_err(|e| StoreError::Io {
             context: "encoding audit record",

@@ -173,6 +173,8 @@ fn audit_log_lines_flag_and_rotation() {
         slot: Some("signer"),
         algorithm: Some(Algorithm::Ed25519),
         outcome: AuditOutcome::Success,
+        detail: None,
+        policy_error: None,
     })
     .unwrap();
     // Allowed use: skipped while per-use logging is off. Denied use: always written.
@@ -183,10 +185,13 @@ fn audit_log_lines_flag_and_rotation() {
         slot: Some("sig\"ner\n"),
         algorithm: None,
         outcome: AuditOutcome::Success,
+        detail: None,
+        policy_error: None,
     };
     assert!(!log.record_use(&used).unwrap());
     let denied = AuditEvent {
         outcome: AuditOutcome::Error(ErrorCode::AccessDenied),
+        detail: Some("expired"),
         ..used
     };
     assert!(log.record_use(&denied).unwrap());
@@ -198,6 +203,11 @@ fn audit_log_lines_flag_and_rotation() {
     assert_eq!(got[0]["op"], "key.generate");
     assert_eq!(got[0]["slot"], "signer");
     assert_eq!(got[0]["alg"], "ED25519");
+    assert!(
+        got[0].get("detail").is_none(),
+        "no detail given: none logged"
+    );
+    assert_eq!(got[1]["detail"], "expired");
     assert_eq!(got[0]["result"], "Success");
     assert_eq!(got[0]["code"], 0);
     assert!(got[0]["time"].as_str().unwrap().ends_with('Z'));

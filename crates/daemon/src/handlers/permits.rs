@@ -193,7 +193,9 @@ pub(crate) fn verify(
         } else {
             Err(ErrorCode::AccessDenied)
         };
-        p.audit(&state.peer, "permit.verify", None, None, result);
+        let detail = decision.reason.map(|r| r.name());
+        let policy_error = decision.policy_error.as_ref().map(|e| e.kind());
+        p.audit_permit(&state.peer, result, detail, policy_error);
     }
     state.out.reply(&Response::PermitDecision {
         allowed: decision.allowed,
