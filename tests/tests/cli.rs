@@ -620,6 +620,42 @@ fn permit_loop_with_policy_and_receipts() {
         b"",
     );
 
+    // The daemon's own copy of the chain: exported whole, it verifies up to the same head
+    // and equals the receipts the decisions returned.
+    let exported = cli.json(&["receipt", "export", "--out", p(&f("export.cbor"))], b"");
+    assert_eq!(exported["count"], 3);
+    assert_eq!(exported["head"].as_u64().unwrap().to_string(), head);
+    assert_eq!(whole(&f("export.cbor"), &head), Some(0));
+    assert_eq!(
+        std::fs::read(f("export.cbor")).unwrap(),
+        std::fs::read(&chain).unwrap()
+    );
+    let tail = cli.json(
+        &[
+            "receipt",
+            "export",
+            "--from",
+            "2",
+            "--out",
+            p(&f("tail.cbor")),
+        ],
+        b"",
+    );
+    assert_eq!(tail["count"], 2);
+
+    cli.expect(
+        0,
+        &["key", "generate", "--alg", "ED25519", "--slot", "lockme"],
+        b"",
+    );
+    cli.expect(0, &["key", "lock", "--slot", "lockme"], b"");
+    std::fs::write(f("msg"), b"m").unwrap();
+    let denied = cli.run(&["sign", "--slot", "lockme", "--in", p(&f("msg"))]);
+    assert_eq!(denied.status.code(), Some(3), "signing with a locked slot");
+    assert!(String::from_utf8_lossy(&denied.stderr).contains("KeyOperationNotPermitted"));
+    cli.expect(0, &["key", "unlock", "--slot", "lockme"], b"");
+    cli.expect(0, &["sign", "--slot", "lockme", "--in", p(&f("msg"))], b"");
+
     cli.expect(0, &["policy", "unload", "--action", "read_file"], b"");
     cli.expect(0, &["trust", "remove", "--issuer", "fleet-ops"], b"");
     issue("03", "read_file", "permit3");

@@ -112,6 +112,12 @@ fn silent_connections_are_closed_at_the_handshake_deadline() {
     .unwrap();
     // A handshaken client that then idles past the deadline.
     let idle = d.stack().unwrap();
+    // The harness's readiness probe may still hold the other arena: wait until it is back.
+    let until = Instant::now() + Duration::from_secs(5);
+    while idle.status().unwrap().connections > 1 {
+        assert!(Instant::now() < until, "probe connection never closed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let mut silent = UnixStream::connect(d.socket_path()).unwrap();
     // Both slots are taken: a third client is refused with a typed error.
     let cfg = d.stack_config().dedicated_connection(true);

@@ -298,3 +298,62 @@ fn wrong_versions_are_refused_in_the_handshake() {
     assert!(typed_or_closed(&o), "{o:?}");
     bystander_ok(&good);
 }
+
+/// Evolution rule 6: a 1.1 daemon serves 1.0 clients, and on a 1.0 connection the operations
+/// added in 1.1 do not exist (`UnsupportedOperation`) while 1.0 operations work; the same
+/// requests on a 1.1 connection reach their handlers. The client library refuses them itself
+/// on a 1.0 connection (unit-tested in `warden-wire` via `Opcode::available_in`).
+#[test]
+fn operations_newer_than_the_negotiated_minor_are_refused() {
+    let d = Daemon::start().unwrap();
+    let v10 = Version::new(1, 0);
+    let newer = [
+        Request::ReceiptExport {
+            from: 1,
+            max_bytes: 0,
+        },
+        Request::SlotSetLocked {
+            name: "x",
+            locked: true,
+        },
+    ];
+    let with_version = |v: Version, req: &Request<'_>| {
+        let mut b = Builder::new();
+        let body = warden_wire::encode_request(&mut b, req).to_vec();
+        let h = FrameHeader {
+            body_len: body.len() as u32,
+            ..FrameHeader::request(v, 2, req.opcode().as_u16())
+        };
+        let mut out = h.to_bytes().to_vec();
+        out.extend_from_slice(&body);
+        out
+    };
+
+    let mut old = raw(&d);
+    old.write_all(&hello_frame(v10, v10)).unwrap();
+    assert_eq!(outcome(&mut old), Outcome::Status(0), "1.0 is still served");
+    for req in &newer {
+        old.write_all(&with_version(v10, req)).unwrap();
+        assert_eq!(
+            outcome(&mut old),
+            Outcome::Status(ErrorCode::UnsupportedOperation.as_u32()),
+            "{:?} at 1.0",
+            req.opcode()
+        );
+    }
+    old.write_all(&with_version(v10, &Request::Ping { data: b"1.0" }))
+        .unwrap();
+    assert_eq!(outcome(&mut old), Outcome::Status(0));
+
+    let mut new = handshaken(&d);
+    for req in &newer {
+        new.write_all(&request(3, req)).unwrap();
+        let got = outcome(&mut new);
+        assert!(
+            typed_or_closed(&got)
+                && got != Outcome::Status(ErrorCode::UnsupportedOperation.as_u32()),
+            "{:?} at {PROTOCOL_VERSION}: {got:?}",
+            req.opcode()
+        );
+    }
+}

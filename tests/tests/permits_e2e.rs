@@ -101,6 +101,10 @@ fn admin_operations_need_an_admin() {
         s.trust_remove("iss").unwrap_err().code(),
         ErrorCode::AccessDenied
     );
+    assert_eq!(
+        s.export_receipts(1).unwrap_err().code(),
+        ErrorCode::AccessDenied
+    );
     // Reading is open to everyone.
     assert!(s.trust_list().unwrap().is_empty());
     assert!(s.policy_list().unwrap().is_empty());

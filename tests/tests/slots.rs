@@ -607,3 +607,54 @@ fn per_use_audit_is_opt_in() {
     assert_eq!(uses(false), 0, "allowed uses are not logged by default");
     assert_eq!(uses(true), 1, "one allowed sign, one line");
 }
+
+/// Slot states over the wire: a locked slot keeps its key (and survives a restart locked)
+/// but grants no use, not even through an id resolved before the lock, until unlocked.
+#[test]
+fn locked_slots_grant_no_use_until_unlocked() {
+    let root = tempfile::tempdir().unwrap();
+    let d = Wardend::start(root.path(), &config(&[]));
+    let s = d.stack();
+    let km = s.key_management();
+    km.generate_key_into("frozen", &ed25519(P::SIGN | P::VERIFY))
+        .unwrap();
+    let key = km.resolve("frozen").unwrap();
+    let sig = sign(&s, key.id(), b"before").unwrap();
+
+    km.set_slot_locked("frozen", true).unwrap();
+    assert_eq!(
+        code(sign(&s, key.id(), b"during")),
+        ErrorCode::KeyOperationNotPermitted
+    );
+    assert_eq!(
+        code(km.resolve("frozen")),
+        ErrorCode::KeyOperationNotPermitted
+    );
+    // Still listed (locked is a state of an occupied slot), and nobody else learns anything.
+    assert!(km.list_slots().unwrap().iter().any(|i| i.name == "frozen"));
+    assert_eq!(
+        code(km.set_slot_locked("no-such-slot", true)),
+        ErrorCode::AccessDenied
+    );
+    drop(key);
+    drop(km);
+    drop(s);
+    d.stop();
+
+    let d = Wardend::start(root.path(), &config(&[]));
+    let s = d.stack();
+    let km = s.key_management();
+    assert_eq!(
+        code(km.resolve("frozen")),
+        ErrorCode::KeyOperationNotPermitted,
+        "the lock is durable"
+    );
+    km.set_slot_locked("frozen", false).unwrap();
+    let key = km.resolve("frozen").unwrap();
+    verify(&s, key.id(), b"before", &sig).unwrap();
+    let log = audit_lines(&d).join("\n");
+    assert!(
+        log.contains("\"op\":\"slot.lock\"") && log.contains("\"op\":\"slot.unlock\""),
+        "{log}"
+    );
+}

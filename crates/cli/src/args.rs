@@ -212,6 +212,15 @@ pub enum ReceiptCommand {
         #[arg(long, value_name = "COUNTER")]
         head: Option<u64>,
     },
+    /// Export the daemon's receipt chain (admins) as a chain file for `receipt verify`.
+    Export {
+        /// Chain file to write (a CBOR sequence of receipts).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// First receipt counter to export (1 = the genesis receipt).
+        #[arg(long, default_value_t = 1, value_name = "COUNTER")]
+        from: u64,
+    },
 }
 
 /// `warden attest …`
@@ -241,6 +250,10 @@ pub enum KeyCommand {
     Public(PublicArgs),
     /// Delete a slot.
     Delete(SlotArg),
+    /// Lock a slot: its key stays stored but nobody may use it or change its grants.
+    Lock(SlotArg),
+    /// Unlock a locked slot.
+    Unlock(SlotArg),
     /// Grant another uid a subset of a slot's permissions.
     Grant(GrantArgs),
     /// Revoke a uid's grant on a slot.

@@ -89,6 +89,8 @@ fn run(cli: &Cli) -> Result<Report, Failure> {
             KeyCommand::List => keys::list(&stack),
             KeyCommand::Public(a) => keys::public(&stack, a, json),
             KeyCommand::Delete(a) => keys::delete(&stack, &a.slot),
+            KeyCommand::Lock(a) => keys::set_locked(&stack, &a.slot, true),
+            KeyCommand::Unlock(a) => keys::set_locked(&stack, &a.slot, false),
             KeyCommand::Grant(a) => keys::grant(&stack, a),
             KeyCommand::Revoke(a) => keys::revoke(&stack, a),
         },
@@ -107,6 +109,9 @@ fn run(cli: &Cli) -> Result<Report, Failure> {
         Command::Permit(args::PermitCommand::Issue(a)) => permits::issue(&stack, a, json),
         Command::Permit(args::PermitCommand::Verify(a)) => permits::verify(&stack, a),
         Command::Attest(c) => permits::attest(&stack, c, json),
+        Command::Receipt(ReceiptCommand::Export { out, from }) => {
+            receipt::export(&stack, out, *from)
+        }
         // Answered above, before connecting: receipts verify offline.
         Command::Receipt(ReceiptCommand::Verify { .. }) => {
             Err(Failure::Usage("receipt verify runs offline".to_owned()))

@@ -21,8 +21,9 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Error, Result};
 
-/// Lowest protocol version this client speaks.
-pub const MIN_VERSION: Version = PROTOCOL_VERSION;
+/// Lowest protocol version this client speaks: 1.0 daemons are served too, without the
+/// operations added later ([`warden_wire::Opcode::since`]), which fail before sending.
+pub const MIN_VERSION: Version = Version::new(1, 0);
 /// Highest protocol version this client speaks.
 pub const MAX_VERSION: Version = PROTOCOL_VERSION;
 

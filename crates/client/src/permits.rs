@@ -167,4 +167,39 @@ impl CryptoStack {
                 _ => Err(unexpected()),
             })
     }
+
+    /// The daemon's receipt chain from counter `from` (1 = genesis) to its head, as one chain
+    /// file (receipts concatenated, a CBOR sequence that `warden_attest::split_chain` splits),
+    /// plus the head counter. Fetched page by page; admins only. Needs a protocol 1.1 daemon.
+    pub fn export_receipts(&self, from: u64) -> Result<(Vec<u8>, u64)> {
+        let mut chain = Vec::new();
+        let mut next = from.max(1);
+        loop {
+            let req = Request::ReceiptExport {
+                from: next,
+                max_bytes: 0,
+            };
+            let (count, head) = self.link.request(&req, Timeout::Default, |r| match r {
+                Response::ReceiptExport {
+                    receipts,
+                    count,
+                    head,
+                } => {
+                    chain.extend_from_slice(receipts);
+                    Ok((count, head))
+                }
+                _ => Err(unexpected()),
+            })?;
+            if count == 0 {
+                if next <= head {
+                    return Err(Error::Protocol("receipt export made no progress"));
+                }
+                return Ok((chain, head));
+            }
+            next = next.saturating_add(u64::from(count));
+            if next > head {
+                return Ok((chain, head));
+            }
+        }
+    }
 }

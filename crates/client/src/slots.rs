@@ -141,6 +141,13 @@ impl KeyManagement {
         self.done(&Request::SlotDelete { name: slot })
     }
 
+    /// Locks (`true`) or unlocks a slot (owner or admin). A locked slot keeps its key but
+    /// grants no use (`KeyOperationNotPermitted`, also for ids resolved before the lock) and
+    /// its grants are frozen. Needs a protocol 1.1 daemon (`UnsupportedOperation` otherwise).
+    pub fn set_slot_locked(&self, slot: &str, locked: bool) -> Result<()> {
+        self.done(&Request::SlotSetLocked { name: slot, locked })
+    }
+
     /// The slots the caller may see, in name order (fetched page by page).
     pub fn list_slots(&self) -> Result<Vec<SlotInfo>> {
         let mut all: Vec<SlotInfo> = Vec::new();

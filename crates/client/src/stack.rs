@@ -35,6 +35,12 @@ impl Link {
         f: impl FnOnce(Response<'_>) -> Result<T>,
     ) -> Result<T> {
         let op = req.opcode();
+        if !op.available_in(self.conn.version()) {
+            return Err(Error::Invalid(warden_core::Error::new(
+                ErrorCode::UnsupportedOperation,
+                "the daemon's protocol version predates this operation",
+            )));
+        }
         let deadline = self.config.effective(timeout);
         let reply = codec::with_encoded(req, |body| {
             self.conn.call(op, body, deadline, self.config.grace())

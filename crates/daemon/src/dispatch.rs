@@ -125,6 +125,11 @@ fn serve(
     }
     let op = match header.opcode() {
         Ok(Opcode::Hello) => return fail(ErrorCode::AlreadyInitialized, Flow::Continue),
+        // Evolution rule 6: an operation newer than the negotiated version does not exist
+        // on this connection.
+        Ok(op) if !op.available_in(version) => {
+            return fail(ErrorCode::UnsupportedOperation, Flow::Continue);
+        }
         Ok(op) => op,
         Err(e) => return fail(e.error_code(), Flow::Continue),
     };
@@ -225,6 +230,10 @@ fn route_op(req: &Request<'_>, state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Resu
             intent,
         } => permits::verify(state, ctx, permit, action, resource, intent),
         Request::AttestPublicKey => permits::attest_public_key(state, ctx),
+        Request::SlotSetLocked { name, locked } => slots::set_locked(state, ctx, name, locked),
+        Request::ReceiptExport { from, max_bytes } => {
+            permits::receipt_export(state, ctx, from, max_bytes)
+        }
         _ => Err(Error::new(
             ErrorCode::UnsupportedOperation,
             "opcode not served",

@@ -521,3 +521,55 @@ fn in_process_daemon_without_data_dir_serves_no_slots() {
         Err(ErrorCode::PersistFailed)
     );
 }
+
+/// `ReceiptExport` pages: `max_bytes` smaller than a receipt still yields one whole receipt
+/// per page (paging never stalls), pages follow the counters, and past the head is empty.
+#[test]
+fn receipt_export_pages_through_the_chain() {
+    use std::os::unix::fs::MetadataExt;
+    let me = std::fs::metadata("/proc/self").unwrap().uid();
+    let (_dir, d) = start(|c| c.access.admin_uids = vec![me]);
+    let mut c = Conn::open(&d);
+    let mut receipts = Vec::new();
+    for i in 0..3u8 {
+        // Not a permit at all: denied as malformed, but still a signed receipt in the chain.
+        let r = c.call(
+            &Request::PermitVerify {
+                permit: &[i; 4],
+                action: "a",
+                resource: "r",
+                intent: b"",
+            },
+            |r| match r {
+                Response::PermitDecision {
+                    allowed, receipt, ..
+                } => (allowed, receipt.to_vec()),
+                other => panic!("unexpected {other:?}"),
+            },
+        );
+        let (allowed, receipt) = r.unwrap();
+        assert!(!allowed);
+        receipts.push(receipt);
+    }
+    let page = |c: &mut Conn, from: u64, max_bytes: u32| {
+        c.call(&Request::ReceiptExport { from, max_bytes }, |r| match r {
+            Response::ReceiptExport {
+                receipts,
+                count,
+                head,
+            } => (receipts.to_vec(), count, head),
+            other => panic!("unexpected {other:?}"),
+        })
+        .unwrap()
+    };
+    for from in 1..=3u64 {
+        let (bytes, count, head) = page(&mut c, from, 1);
+        assert_eq!((count, head), (1, 3));
+        assert_eq!(bytes, receipts[from as usize - 1]);
+    }
+    let (bytes, count, head) = page(&mut c, 1, 0);
+    assert_eq!((count, head), (3, 3));
+    assert_eq!(bytes, receipts.concat());
+    let (bytes, count, _) = page(&mut c, 4, 0);
+    assert_eq!((bytes.len(), count), (0, 0));
+}

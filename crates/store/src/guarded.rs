@@ -101,6 +101,19 @@ impl SlotStore {
         hide_missing(result, caller)
     }
 
+    /// Locks or unlocks if the caller is the owner or an admin (the same right as delete: an
+    /// operator can freeze a key without being able to use it).
+    pub fn set_locked_for(
+        &self,
+        name: &str,
+        caller: Caller,
+        locked: bool,
+    ) -> Result<SlotMeta, StoreError> {
+        self.meta_for(name, caller)?;
+        let result = self.set_locked_if(name, locked, |m| require(m, caller, |r| r.manage));
+        hide_missing(result, caller)
+    }
+
     /// Revokes if the caller is the owner.
     pub fn revoke_for(&self, name: &str, caller: Caller, uid: u32) -> Result<bool, StoreError> {
         self.meta_for(name, caller)?;
@@ -196,5 +209,35 @@ mod tests {
             store.delete_for("shared", two),
             Err(StoreError::AccessDenied)
         ));
+    }
+
+    #[test]
+    fn lock_needs_the_manage_right_and_hides_what_it_must() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SlotStore::open(dir.path(), &FileMasterKey::in_dir(dir.path())).unwrap();
+        let caller = |uid, is_admin| Caller { uid, is_admin };
+        store.create_slot(&slot(1), &[7u8; 32]).unwrap();
+        store
+            .grant_for("shared", caller(1, false), 3, 0x20)
+            .unwrap();
+        // A grantee sees the slot but may not lock it; a stranger learns nothing.
+        let e = store.set_locked_for("shared", caller(3, false), true);
+        assert!(matches!(e, Err(StoreError::AccessDenied)), "{e:?}");
+        let e = store.set_locked_for("shared", caller(4, false), true);
+        assert!(matches!(e, Err(StoreError::AccessDenied)), "{e:?}");
+        let e = store.set_locked_for("missing", caller(4, false), true);
+        assert!(matches!(e, Err(StoreError::AccessDenied)), "{e:?}");
+        // The owner locks: nobody may use it, grants are frozen; an admin may unlock.
+        store
+            .set_locked_for("shared", caller(1, false), true)
+            .unwrap();
+        let e = store.load_for("shared", caller(3, false), 0x20);
+        assert!(matches!(e, Err(StoreError::NotPermitted)), "{e:?}");
+        let e = store.grant_for("shared", caller(1, false), 5, 0x20);
+        assert!(matches!(e, Err(StoreError::SlotLocked)), "{e:?}");
+        store
+            .set_locked_for("shared", caller(9, true), false)
+            .unwrap();
+        store.load_for("shared", caller(3, false), 0x20).unwrap();
     }
 }

@@ -416,7 +416,18 @@ impl SlotStore {
 
     /// Locks or unlocks a slot.
     pub fn set_locked(&self, name: &str, locked: bool) -> Result<SlotMeta, StoreError> {
+        self.set_locked_if(name, locked, |_| Ok(()))
+    }
+
+    /// Locks or unlocks a slot if `allow` accepts its record as the writing transaction sees it.
+    pub(crate) fn set_locked_if(
+        &self,
+        name: &str,
+        locked: bool,
+        allow: impl FnOnce(&SlotMeta) -> Result<(), StoreError>,
+    ) -> Result<SlotMeta, StoreError> {
         self.update_meta(name, |meta| {
+            allow(meta)?;
             meta.state = if locked {
                 SlotState::Locked
             } else {

@@ -450,6 +450,14 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
             let o = g::SlotRevokeRequest::create(b, name, uid);
             b.finish(o, None)
         }
+        Request::SlotSetLocked { name, locked } => {
+            let o = g::SlotSetLockedRequest::create(b, name, locked);
+            b.finish(o, None)
+        }
+        Request::ReceiptExport { from, max_bytes } => {
+            let o = g::ReceiptExportRequest::create(b, from, max_bytes);
+            b.finish(o, None)
+        }
         Request::PolicyLoad {
             action,
             profile,
@@ -757,6 +765,20 @@ pub fn decode_request(op: Opcode, body: &[u8]) -> Result<Request<'_>, WireError>
                 uid: val(r.uid())?,
             }
         }
+        Opcode::SlotSetLocked => {
+            let r: g::SlotSetLockedRequestRef<'_> = root(body)?;
+            Request::SlotSetLocked {
+                name: string(r.name(), "name")?,
+                locked: val(r.locked())?,
+            }
+        }
+        Opcode::ReceiptExport => {
+            let r: g::ReceiptExportRequestRef<'_> = root(body)?;
+            Request::ReceiptExport {
+                from: val(r.from())?,
+                max_bytes: val(r.max_bytes())?,
+            }
+        }
         Opcode::PolicyLoad => {
             let r: g::PolicyLoadRequestRef<'_> = root(body)?;
             Request::PolicyLoad {
@@ -897,6 +919,14 @@ pub fn encode_response<'b>(b: &'b mut Builder, resp: &Response<'_>) -> &'b [u8] 
             public_key,
         } => {
             let o = g::AttestPublicKeyResponse::create(b, algorithm, opt(public_key));
+            b.finish(o, None)
+        }
+        Response::ReceiptExport {
+            receipts,
+            count,
+            head,
+        } => {
+            let o = g::ReceiptExportResponse::create(b, opt(receipts), count, head);
             b.finish(o, None)
         }
     }
@@ -1055,6 +1085,14 @@ pub fn decode_response(op: Opcode, body: &[u8]) -> Result<Response<'_>, WireErro
             Response::AttestPublicKey {
                 algorithm: string(r.algorithm(), "algorithm")?,
                 public_key: bytes(r.public_key())?,
+            }
+        }
+        ResponseKind::ReceiptExport => {
+            let r: g::ReceiptExportResponseRef<'_> = root(body)?;
+            Response::ReceiptExport {
+                receipts: bytes(r.receipts())?,
+                count: val(r.count())?,
+                head: val(r.head())?,
             }
         }
     })

@@ -246,7 +246,8 @@ mod tests {
 
     fn sample() -> FrameHeader {
         FrameHeader {
-            version: PROTOCOL_VERSION,
+            // Fixed, not PROTOCOL_VERSION: the byte layout below must not move with releases.
+            version: Version::new(1, 0),
             flags: FLAG_RESPONSE,
             request_id: 0x0102_0304_0506_0708,
             opcode: 0x0203,

@@ -431,6 +431,20 @@ pub enum Request<'a> {
     },
     /// The attestation public key (→ `AttestPublicKey`).
     AttestPublicKey,
+    /// Lock or unlock a slot (→ `Done`; since 1.1).
+    SlotSetLocked {
+        /// Slot name.
+        name: &'a str,
+        /// Lock (`true`) or unlock.
+        locked: bool,
+    },
+    /// One page of the receipt chain from counter `from` (→ `ReceiptExport`; since 1.1).
+    ReceiptExport {
+        /// First counter wanted (1 = genesis).
+        from: u64,
+        /// Most receipt bytes in the reply (0 = as many as fit in one frame).
+        max_bytes: u32,
+    },
 }
 
 impl Request<'_> {
@@ -464,6 +478,7 @@ impl Request<'_> {
             Request::SlotList { .. } => Opcode::SlotList,
             Request::SlotGrant { .. } => Opcode::SlotGrant,
             Request::SlotRevoke { .. } => Opcode::SlotRevoke,
+            Request::SlotSetLocked { .. } => Opcode::SlotSetLocked,
             Request::PolicyLoad { .. } => Opcode::PolicyLoad,
             Request::PolicyList => Opcode::PolicyList,
             Request::PolicyUnload { .. } => Opcode::PolicyUnload,
@@ -472,6 +487,7 @@ impl Request<'_> {
             Request::TrustRemove { .. } => Opcode::TrustRemove,
             Request::PermitVerify { .. } => Opcode::PermitVerify,
             Request::AttestPublicKey => Opcode::AttestPublicKey,
+            Request::ReceiptExport { .. } => Opcode::ReceiptExport,
         }
     }
 }
@@ -727,6 +743,15 @@ pub enum Response<'a> {
         /// Raw public key.
         public_key: &'a [u8],
     },
+    /// One page of the receipt chain.
+    ReceiptExport {
+        /// Whole receipts in counter order, concatenated.
+        receipts: &'a [u8],
+        /// How many receipts `receipts` holds.
+        count: u32,
+        /// Counter of the newest receipt in the chain (0 = none yet).
+        head: u64,
+    },
 }
 
 /// The response shape each opcode answers with.
@@ -745,6 +770,7 @@ pub(crate) enum ResponseKind {
     TrustList,
     PermitDecision,
     AttestPublicKey,
+    ReceiptExport,
 }
 
 impl Response<'_> {
@@ -763,6 +789,7 @@ impl Response<'_> {
             Response::TrustList(_) => ResponseKind::TrustList,
             Response::PermitDecision { .. } => ResponseKind::PermitDecision,
             Response::AttestPublicKey { .. } => ResponseKind::AttestPublicKey,
+            Response::ReceiptExport { .. } => ResponseKind::ReceiptExport,
         }
     }
 }
@@ -798,11 +825,13 @@ pub(crate) fn response_kind(op: Opcode) -> Option<ResponseKind> {
         | Opcode::SlotRevoke
         | Opcode::PolicyUnload
         | Opcode::TrustAdd
-        | Opcode::TrustRemove => ResponseKind::Done,
+        | Opcode::TrustRemove
+        | Opcode::SlotSetLocked => ResponseKind::Done,
         Opcode::SlotList => ResponseKind::SlotList,
         Opcode::PolicyList => ResponseKind::PolicyList,
         Opcode::TrustList => ResponseKind::TrustList,
         Opcode::PermitVerify => ResponseKind::PermitDecision,
         Opcode::AttestPublicKey => ResponseKind::AttestPublicKey,
+        Opcode::ReceiptExport => ResponseKind::ReceiptExport,
     })
 }

@@ -18,6 +18,7 @@
 //! never reused: a withdrawn operation keeps its number forever.
 
 use crate::error::WireError;
+use crate::version::Version;
 
 macro_rules! opcodes {
     ($( $(#[$doc:meta])+ $name:ident = $val:literal, )+) => {
@@ -113,6 +114,8 @@ opcodes! {
     SlotGrant = 0x0404,
     /// Revoke a uid's grant.
     SlotRevoke = 0x0405,
+    /// Lock or unlock a slot (since 1.1).
+    SlotSetLocked = 0x0406,
 
     /// Load a policy module for an action (admins).
     PolicyLoad = 0x0500,
@@ -130,12 +133,29 @@ opcodes! {
     PermitVerify = 0x0520,
     /// The daemon's attestation public key.
     AttestPublicKey = 0x0530,
+    /// One page of the receipt chain (admins; since 1.1).
+    ReceiptExport = 0x0531,
 }
 
 impl Opcode {
     /// The raw value.
     pub const fn as_u16(self) -> u16 {
         self as u16
+    }
+
+    /// The protocol version that introduced this operation. A connection that negotiated an
+    /// older minor version must not use it (evolution rule 6): the daemon answers
+    /// `UnsupportedOperation` and the client refuses before sending.
+    pub const fn since(self) -> Version {
+        match self {
+            Opcode::SlotSetLocked | Opcode::ReceiptExport => Version::new(1, 1),
+            _ => Version::new(1, 0),
+        }
+    }
+
+    /// Whether a connection at version `v` may use this operation.
+    pub fn available_in(self, v: Version) -> bool {
+        v.major == self.since().major && v >= self.since()
     }
 }
 
@@ -149,7 +169,7 @@ pub mod reserved {
     /// Persistent slots, grants (issue 5): `Opcode::Slot*`.
     pub const SLOTS: RangeInclusive<u16> = 0x0400..=0x04FF;
     /// Policies, trust store, permits, attestation (issue 6): `Opcode::Policy*`, `Trust*`,
-    /// `PermitVerify`, `AttestPublicKey`.
+    /// `PermitVerify`, `AttestPublicKey`, `ReceiptExport`.
     pub const POLICY: RangeInclusive<u16> = 0x0500..=0x05FF;
     /// Private use: never assigned by the protocol (test-only operations, experiments).
     pub const PRIVATE: RangeInclusive<u16> = 0xF000..=0xFFFF;
@@ -169,10 +189,26 @@ mod tests {
     #[test]
     fn unassigned_and_reserved_values_are_unknown() {
         for v in [
-            0x0000, 0x0004, 0x010B, 0x0207, 0x0406, 0x0503, 0x0531, 0xF000, 0xFFFF,
+            0x0000, 0x0004, 0x010B, 0x0207, 0x0407, 0x0503, 0x0532, 0xF000, 0xFFFF,
         ] {
             assert_eq!(Opcode::from_u16(v), Err(WireError::UnknownOpcode(v)));
         }
+    }
+
+    #[test]
+    fn operations_of_1_1_are_unavailable_at_1_0() {
+        let v10 = Version::new(1, 0);
+        let v11 = Version::new(1, 1);
+        for op in [Opcode::SlotSetLocked, Opcode::ReceiptExport] {
+            assert!(!op.available_in(v10), "{op:?}");
+            assert!(op.available_in(v11), "{op:?}");
+            assert!(!op.available_in(Version::new(2, 0)), "{op:?}");
+        }
+        for &op in Opcode::ALL {
+            assert!(op.since() <= crate::PROTOCOL_VERSION, "{op:?}");
+            assert!(op.available_in(crate::PROTOCOL_VERSION), "{op:?}");
+        }
+        assert!(Opcode::Ping.available_in(v10));
     }
 
     #[test]
@@ -187,7 +223,7 @@ mod tests {
                 name.starts_with("Slot"),
                 "{op:?}"
             );
-            let family6 = ["Policy", "Trust", "Permit", "Attest"]
+            let family6 = ["Policy", "Trust", "Permit", "Attest", "Receipt"]
                 .iter()
                 .any(|p| name.starts_with(p));
             assert_eq!(reserved::POLICY.contains(&v), family6, "{op:?}");

@@ -51,7 +51,10 @@ impl fmt::Display for Version {
 }
 
 /// The version this build of the protocol implements.
-pub const PROTOCOL_VERSION: Version = Version::new(1, 0);
+///
+/// History: 1.0 first release; 1.1 adds `SlotSetLocked` and `ReceiptExport` (a 1.1 daemon
+/// still serves 1.0 clients, without those two operations).
+pub const PROTOCOL_VERSION: Version = Version::new(1, 1);
 
 /// Chooses the version for a connection: the highest version that the daemon serves (its own
 /// version `daemon` and the previous minor) and that lies in the client's range

@@ -221,6 +221,19 @@ pub fn delete(stack: &CryptoStack, slot: &str) -> Result<Report, Failure> {
     ))
 }
 
+/// `warden key lock` / `warden key unlock`
+pub fn set_locked(stack: &CryptoStack, slot: &str, locked: bool) -> Result<Report, Failure> {
+    stack
+        .key_management()
+        .set_slot_locked(slot, locked)
+        .map_err(Failure::from_client)?;
+    let word = if locked { "locked" } else { "unlocked" };
+    Ok(Report::new(
+        format!("{word} slot {slot}"),
+        json!({ "slot": slot, "locked": locked }),
+    ))
+}
+
 /// `warden key grant`
 pub fn grant(stack: &CryptoStack, a: &GrantArgs) -> Result<Report, Failure> {
     let perms = KeyOperationPermission::parse(&a.permissions)

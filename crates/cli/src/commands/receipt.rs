@@ -1,4 +1,5 @@
-//! `warden receipt verify`: offline verification of one receipt or a chain file.
+//! `warden receipt verify`: offline verification of one receipt or a chain file;
+//! `warden receipt export`: the daemon's chain as such a file.
 
 use std::path::Path;
 
@@ -8,7 +9,7 @@ use warden_attest::{
 };
 
 use crate::failure::Failure;
-use crate::io::read_file;
+use crate::io::{read_file, write_private};
 use crate::report::Report;
 
 /// Largest chain file read into memory.
@@ -84,5 +85,25 @@ pub fn verify(input: &Path, key: &Path, alg: &str, anchor: Anchor) -> Result<Rep
     Ok(Report::new(
         text,
         json!({ "verified": true, "receipts": items }),
+    ))
+}
+
+/// Writes the daemon's receipt chain from counter `from` to its head into `out`.
+pub fn export(
+    stack: &warden_client::CryptoStack,
+    out: &Path,
+    from: u64,
+) -> Result<Report, Failure> {
+    let (chain, head) = stack.export_receipts(from).map_err(Failure::from_client)?;
+    let count = split_chain(&chain)
+        .map_err(|_| Failure::Internal("the daemon exported a malformed chain"))?
+        .len();
+    write_private(out, &chain).map_err(|e| Failure::io(out, e))?;
+    Ok(Report::new(
+        format!(
+            "wrote {count} receipt(s) (counters {from}..={head}) to {}",
+            out.display()
+        ),
+        json!({ "out": out.display().to_string(), "count": count, "from": from, "head": head }),
     ))
 }

@@ -205,6 +205,53 @@ pub(crate) fn verify(
     })
 }
 
+/// Bytes of an export page kept free for the frame header and FlatBuffers envelope.
+const EXPORT_SLACK: usize = 1024;
+/// Receipts read from the store per page before the size cut (receipts are 0.2–5 KiB).
+const EXPORT_BATCH: usize = 256;
+
+/// One page of the receipt chain from counter `from` (admins: the chain records every
+/// agent's decisions). As many whole receipts as fit in a frame (and in `max_bytes` when
+/// non-zero, but always at least one, so paging cannot stall); `head` tells the client
+/// where the chain ends.
+pub(crate) fn receipt_export(
+    state: &mut ConnState,
+    ctx: &Ctx<'_, '_>,
+    from: u64,
+    max_bytes: u32,
+) -> Result<(), Error> {
+    let p = persistent(ctx)?;
+    let mut page = (Vec::new(), 0u32, 0u64);
+    as_admin(state, p, "receipt.export", || {
+        let head = p.permits.chain_head()?.counter;
+        let frame = usize::try_from(ctx.shared.config.limits.max_frame_size)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(EXPORT_SLACK);
+        let budget = match max_bytes {
+            0 => frame,
+            n => frame.min(n as usize),
+        };
+        let mut out = Vec::new();
+        let mut count = 0u32;
+        for (_, receipt) in p.permits.receipts_from(from.max(1), EXPORT_BATCH)? {
+            let first = count == 0 && receipt.len() <= frame;
+            if !first && out.len() + receipt.len() > budget {
+                break;
+            }
+            out.extend_from_slice(&receipt);
+            count += 1;
+        }
+        page = (out, count, head);
+        Ok(())
+    })?;
+    let (receipts, count, head) = page;
+    state.out.reply(&Response::ReceiptExport {
+        receipts: &receipts,
+        count,
+        head,
+    })
+}
+
 pub(crate) fn attest_public_key(state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Result<(), Error> {
     let p = persistent(ctx)?;
     let key = p.permits.attestation_public_key();

@@ -250,6 +250,28 @@ pub(crate) fn delete(state: &mut ConnState, ctx: &Ctx<'_, '_>, name: &str) -> Re
     state.out.reply(&Response::Done)
 }
 
+/// Locks or unlocks a slot (owner or admin). A locked slot keeps its key but grants no use
+/// (resolving it or using a resolved id fails `KeyOperationNotPermitted`) and its grants
+/// are frozen until it is unlocked.
+pub(crate) fn set_locked(
+    state: &mut ConnState,
+    ctx: &Ctx<'_, '_>,
+    name: &str,
+    locked: bool,
+) -> Result<(), Error> {
+    let p = persistent(ctx)?;
+    let caller = p.caller(&state.peer);
+    let result = p
+        .store
+        .set_locked_for(name, caller, locked)
+        .map_err(Error::from);
+    let algorithm = result.as_ref().ok().map(|m| m.algorithm);
+    let op = if locked { "slot.lock" } else { "slot.unlock" };
+    p.audit(&state.peer, op, Some(name), algorithm, code(&result));
+    result?;
+    state.out.reply(&Response::Done)
+}
+
 /// Bytes of a listing page kept free for the frame header and FlatBuffers envelope.
 const PAGE_SLACK: usize = 1024;
 

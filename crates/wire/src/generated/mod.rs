@@ -18962,6 +18962,351 @@ mod root {
                 }
             }
 
+            ///  Opcode SlotSetLocked (0x0406, since 1.1) (answered with Empty). A locked slot keeps its
+            ///  key but may not be used, resolved or have its grants changed until unlocked.
+            ///
+            /// Generated from these locations:
+            /// * Table `SlotSetLockedRequest` in the file `slots.fbs:69`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct SlotSetLockedRequest {
+                /// The field `name` in the table `SlotSetLockedRequest`
+                pub name: ::core::option::Option<::planus::alloc::string::String>,
+                /// The field `locked` in the table `SlotSetLockedRequest`
+                pub locked: bool,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for SlotSetLockedRequest {
+                fn default() -> Self {
+                    Self {
+                        name: ::core::default::Default::default(),
+                        locked: false,
+                    }
+                }
+            }
+
+            impl SlotSetLockedRequest {
+                /// Creates a [SlotSetLockedRequestBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> SlotSetLockedRequestBuilder<()> {
+                    SlotSetLockedRequestBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_name: impl ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    field_locked: impl ::planus::WriteAsDefault<bool, bool>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_name = field_name.prepare(builder);
+                    let prepared_locked = field_locked.prepare(builder, &false);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<8> =
+                        ::core::default::Default::default();
+                    if prepared_name.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(0);
+                    }
+                    if prepared_locked.is_some() {
+                        table_writer.write_entry::<bool>(1);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_name) = prepared_name {
+                                object_writer.write::<_, _, 4>(&prepared_name);
+                            }
+                            if let ::core::option::Option::Some(prepared_locked) = prepared_locked {
+                                object_writer.write::<_, _, 1>(&prepared_locked);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<SlotSetLockedRequest>> for SlotSetLockedRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotSetLockedRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<SlotSetLockedRequest>> for SlotSetLockedRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<SlotSetLockedRequest>>
+                {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<SlotSetLockedRequest> for SlotSetLockedRequest {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotSetLockedRequest> {
+                    SlotSetLockedRequest::create(builder, &self.name, self.locked)
+                }
+            }
+
+            /// Builder for serializing an instance of the [SlotSetLockedRequest] type.
+            ///
+            /// Can be created using the [SlotSetLockedRequest::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct SlotSetLockedRequestBuilder<State>(State);
+
+            impl SlotSetLockedRequestBuilder<()> {
+                /// Setter for the [`name` field](SlotSetLockedRequest#structfield.name).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn name<T0>(self, value: T0) -> SlotSetLockedRequestBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    SlotSetLockedRequestBuilder((value,))
+                }
+
+                /// Sets the [`name` field](SlotSetLockedRequest#structfield.name) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn name_as_null(self) -> SlotSetLockedRequestBuilder<((),)> {
+                    self.name(())
+                }
+            }
+
+            impl<T0> SlotSetLockedRequestBuilder<(T0,)> {
+                /// Setter for the [`locked` field](SlotSetLockedRequest#structfield.locked).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn locked<T1>(self, value: T1) -> SlotSetLockedRequestBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsDefault<bool, bool>,
+                {
+                    let (v0,) = self.0;
+                    SlotSetLockedRequestBuilder((v0, value))
+                }
+
+                /// Sets the [`locked` field](SlotSetLockedRequest#structfield.locked) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn locked_as_default(
+                    self,
+                ) -> SlotSetLockedRequestBuilder<(T0, ::planus::DefaultValue)> {
+                    self.locked(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1> SlotSetLockedRequestBuilder<(T0, T1)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [SlotSetLockedRequest].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotSetLockedRequest>
+                where
+                    Self: ::planus::WriteAsOffset<SlotSetLockedRequest>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<bool, bool>,
+                > ::planus::WriteAs<::planus::Offset<SlotSetLockedRequest>>
+                for SlotSetLockedRequestBuilder<(T0, T1)>
+            {
+                type Prepared = ::planus::Offset<SlotSetLockedRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotSetLockedRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<bool, bool>,
+                > ::planus::WriteAsOptional<::planus::Offset<SlotSetLockedRequest>>
+                for SlotSetLockedRequestBuilder<(T0, T1)>
+            {
+                type Prepared = ::planus::Offset<SlotSetLockedRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<SlotSetLockedRequest>>
+                {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<bool, bool>,
+                > ::planus::WriteAsOffset<SlotSetLockedRequest>
+                for SlotSetLockedRequestBuilder<(T0, T1)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<SlotSetLockedRequest> {
+                    let (v0, v1) = &self.0;
+                    SlotSetLockedRequest::create(builder, v0, v1)
+                }
+            }
+
+            /// Reference to a deserialized [SlotSetLockedRequest].
+            #[derive(Copy, Clone)]
+            pub struct SlotSetLockedRequestRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> SlotSetLockedRequestRef<'a> {
+                /// Getter for the [`name` field](SlotSetLockedRequest#structfield.name).
+                #[inline]
+                pub fn name(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(0, "SlotSetLockedRequest", "name")
+                }
+
+                /// Getter for the [`locked` field](SlotSetLockedRequest#structfield.locked).
+                #[inline]
+                pub fn locked(&self) -> ::planus::Result<bool> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(1, "SlotSetLockedRequest", "locked")?
+                            .unwrap_or(false),
+                    )
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for SlotSetLockedRequestRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("SlotSetLockedRequestRef");
+                    if let ::core::option::Option::Some(field_name) = self.name().transpose() {
+                        f.field("name", &field_name);
+                    }
+                    f.field("locked", &self.locked());
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<SlotSetLockedRequestRef<'a>> for SlotSetLockedRequest {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: SlotSetLockedRequestRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        name: value.name()?.map(::core::convert::Into::into),
+                        locked: ::core::convert::TryInto::try_into(value.locked()?)?,
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for SlotSetLockedRequestRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for SlotSetLockedRequestRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[SlotSetLockedRequestRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<SlotSetLockedRequest>> for SlotSetLockedRequest {
+                type Value = ::planus::Offset<SlotSetLockedRequest>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<SlotSetLockedRequest>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for SlotSetLockedRequestRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[SlotSetLockedRequestRef]",
+                            "read_as_root",
+                            0,
+                        )
+                    })
+                }
+            }
+
             ///  Opcode PolicyLoad (0x0500): bind a WASM module to an action (answered with
             ///  KeyBytesResponse carrying the module's SHA-256).
             ///
@@ -23704,6 +24049,749 @@ mod root {
                     .map_err(|error_kind| {
                         error_kind.with_error_location(
                             "[AttestPublicKeyResponseRef]",
+                            "read_as_root",
+                            0,
+                        )
+                    })
+                }
+            }
+
+            ///  Opcode ReceiptExport (0x0531, since 1.1): one page of the receipt chain (admins).
+            ///
+            /// Generated from these locations:
+            /// * Table `ReceiptExportRequest` in the file `permits.fbs:89`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct ReceiptExportRequest {
+                ///  First receipt counter wanted (1 = the genesis receipt).
+                pub from: u64,
+                ///  Most receipt bytes the reply may carry (0 = as many as fit in one frame).
+                pub max_bytes: u32,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for ReceiptExportRequest {
+                fn default() -> Self {
+                    Self {
+                        from: 0,
+                        max_bytes: 0,
+                    }
+                }
+            }
+
+            impl ReceiptExportRequest {
+                /// Creates a [ReceiptExportRequestBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> ReceiptExportRequestBuilder<()> {
+                    ReceiptExportRequestBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_from: impl ::planus::WriteAsDefault<u64, u64>,
+                    field_max_bytes: impl ::planus::WriteAsDefault<u32, u32>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_from = field_from.prepare(builder, &0);
+                    let prepared_max_bytes = field_max_bytes.prepare(builder, &0);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<8> =
+                        ::core::default::Default::default();
+                    if prepared_from.is_some() {
+                        table_writer.write_entry::<u64>(0);
+                    }
+                    if prepared_max_bytes.is_some() {
+                        table_writer.write_entry::<u32>(1);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_from) = prepared_from {
+                                object_writer.write::<_, _, 8>(&prepared_from);
+                            }
+                            if let ::core::option::Option::Some(prepared_max_bytes) =
+                                prepared_max_bytes
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_max_bytes);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<ReceiptExportRequest>> for ReceiptExportRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ReceiptExportRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<ReceiptExportRequest>> for ReceiptExportRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<ReceiptExportRequest>>
+                {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<ReceiptExportRequest> for ReceiptExportRequest {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ReceiptExportRequest> {
+                    ReceiptExportRequest::create(builder, self.from, self.max_bytes)
+                }
+            }
+
+            /// Builder for serializing an instance of the [ReceiptExportRequest] type.
+            ///
+            /// Can be created using the [ReceiptExportRequest::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct ReceiptExportRequestBuilder<State>(State);
+
+            impl ReceiptExportRequestBuilder<()> {
+                /// Setter for the [`from` field](ReceiptExportRequest#structfield.from).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn from<T0>(self, value: T0) -> ReceiptExportRequestBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                {
+                    ReceiptExportRequestBuilder((value,))
+                }
+
+                /// Sets the [`from` field](ReceiptExportRequest#structfield.from) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn from_as_default(
+                    self,
+                ) -> ReceiptExportRequestBuilder<(::planus::DefaultValue,)> {
+                    self.from(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0> ReceiptExportRequestBuilder<(T0,)> {
+                /// Setter for the [`max_bytes` field](ReceiptExportRequest#structfield.max_bytes).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn max_bytes<T1>(self, value: T1) -> ReceiptExportRequestBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                {
+                    let (v0,) = self.0;
+                    ReceiptExportRequestBuilder((v0, value))
+                }
+
+                /// Sets the [`max_bytes` field](ReceiptExportRequest#structfield.max_bytes) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn max_bytes_as_default(
+                    self,
+                ) -> ReceiptExportRequestBuilder<(T0, ::planus::DefaultValue)> {
+                    self.max_bytes(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1> ReceiptExportRequestBuilder<(T0, T1)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [ReceiptExportRequest].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ReceiptExportRequest>
+                where
+                    Self: ::planus::WriteAsOffset<ReceiptExportRequest>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAs<::planus::Offset<ReceiptExportRequest>>
+                for ReceiptExportRequestBuilder<(T0, T1)>
+            {
+                type Prepared = ::planus::Offset<ReceiptExportRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ReceiptExportRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAsOptional<::planus::Offset<ReceiptExportRequest>>
+                for ReceiptExportRequestBuilder<(T0, T1)>
+            {
+                type Prepared = ::planus::Offset<ReceiptExportRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<ReceiptExportRequest>>
+                {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAsOffset<ReceiptExportRequest>
+                for ReceiptExportRequestBuilder<(T0, T1)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ReceiptExportRequest> {
+                    let (v0, v1) = &self.0;
+                    ReceiptExportRequest::create(builder, v0, v1)
+                }
+            }
+
+            /// Reference to a deserialized [ReceiptExportRequest].
+            #[derive(Copy, Clone)]
+            pub struct ReceiptExportRequestRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> ReceiptExportRequestRef<'a> {
+                /// Getter for the [`from` field](ReceiptExportRequest#structfield.from).
+                #[inline]
+                pub fn from(&self) -> ::planus::Result<u64> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(0, "ReceiptExportRequest", "from")?
+                            .unwrap_or(0),
+                    )
+                }
+
+                /// Getter for the [`max_bytes` field](ReceiptExportRequest#structfield.max_bytes).
+                #[inline]
+                pub fn max_bytes(&self) -> ::planus::Result<u32> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(1, "ReceiptExportRequest", "max_bytes")?
+                            .unwrap_or(0),
+                    )
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for ReceiptExportRequestRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("ReceiptExportRequestRef");
+                    f.field("from", &self.from());
+                    f.field("max_bytes", &self.max_bytes());
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<ReceiptExportRequestRef<'a>> for ReceiptExportRequest {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: ReceiptExportRequestRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        from: ::core::convert::TryInto::try_into(value.from()?)?,
+                        max_bytes: ::core::convert::TryInto::try_into(value.max_bytes()?)?,
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for ReceiptExportRequestRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for ReceiptExportRequestRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[ReceiptExportRequestRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<ReceiptExportRequest>> for ReceiptExportRequest {
+                type Value = ::planus::Offset<ReceiptExportRequest>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<ReceiptExportRequest>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for ReceiptExportRequestRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[ReceiptExportRequestRef]",
+                            "read_as_root",
+                            0,
+                        )
+                    })
+                }
+            }
+
+            ///  Reply to ReceiptExport.
+            ///
+            /// Generated from these locations:
+            /// * Table `ReceiptExportResponse` in the file `permits.fbs:97`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct ReceiptExportResponse {
+                ///  Whole receipts in counter order, concatenated (each is a self-delimiting CBOR item).
+                pub receipts: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+                ///  How many receipts `receipts` holds.
+                pub count: u32,
+                ///  Counter of the newest receipt in the chain (0 = none yet).
+                pub head: u64,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for ReceiptExportResponse {
+                fn default() -> Self {
+                    Self {
+                        receipts: ::core::default::Default::default(),
+                        count: 0,
+                        head: 0,
+                    }
+                }
+            }
+
+            impl ReceiptExportResponse {
+                /// Creates a [ReceiptExportResponseBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> ReceiptExportResponseBuilder<()> {
+                    ReceiptExportResponseBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_receipts: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    field_count: impl ::planus::WriteAsDefault<u32, u32>,
+                    field_head: impl ::planus::WriteAsDefault<u64, u64>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_receipts = field_receipts.prepare(builder);
+                    let prepared_count = field_count.prepare(builder, &0);
+                    let prepared_head = field_head.prepare(builder, &0);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<10> =
+                        ::core::default::Default::default();
+                    if prepared_head.is_some() {
+                        table_writer.write_entry::<u64>(2);
+                    }
+                    if prepared_receipts.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[u8]>>(0);
+                    }
+                    if prepared_count.is_some() {
+                        table_writer.write_entry::<u32>(1);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_head) = prepared_head {
+                                object_writer.write::<_, _, 8>(&prepared_head);
+                            }
+                            if let ::core::option::Option::Some(prepared_receipts) =
+                                prepared_receipts
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_receipts);
+                            }
+                            if let ::core::option::Option::Some(prepared_count) = prepared_count {
+                                object_writer.write::<_, _, 4>(&prepared_count);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<ReceiptExportResponse>> for ReceiptExportResponse {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ReceiptExportResponse> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<ReceiptExportResponse>> for ReceiptExportResponse {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<ReceiptExportResponse>>
+                {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<ReceiptExportResponse> for ReceiptExportResponse {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ReceiptExportResponse> {
+                    ReceiptExportResponse::create(builder, &self.receipts, self.count, self.head)
+                }
+            }
+
+            /// Builder for serializing an instance of the [ReceiptExportResponse] type.
+            ///
+            /// Can be created using the [ReceiptExportResponse::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct ReceiptExportResponseBuilder<State>(State);
+
+            impl ReceiptExportResponseBuilder<()> {
+                /// Setter for the [`receipts` field](ReceiptExportResponse#structfield.receipts).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn receipts<T0>(self, value: T0) -> ReceiptExportResponseBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                {
+                    ReceiptExportResponseBuilder((value,))
+                }
+
+                /// Sets the [`receipts` field](ReceiptExportResponse#structfield.receipts) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn receipts_as_null(self) -> ReceiptExportResponseBuilder<((),)> {
+                    self.receipts(())
+                }
+            }
+
+            impl<T0> ReceiptExportResponseBuilder<(T0,)> {
+                /// Setter for the [`count` field](ReceiptExportResponse#structfield.count).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn count<T1>(self, value: T1) -> ReceiptExportResponseBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                {
+                    let (v0,) = self.0;
+                    ReceiptExportResponseBuilder((v0, value))
+                }
+
+                /// Sets the [`count` field](ReceiptExportResponse#structfield.count) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn count_as_default(
+                    self,
+                ) -> ReceiptExportResponseBuilder<(T0, ::planus::DefaultValue)> {
+                    self.count(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1> ReceiptExportResponseBuilder<(T0, T1)> {
+                /// Setter for the [`head` field](ReceiptExportResponse#structfield.head).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn head<T2>(self, value: T2) -> ReceiptExportResponseBuilder<(T0, T1, T2)>
+                where
+                    T2: ::planus::WriteAsDefault<u64, u64>,
+                {
+                    let (v0, v1) = self.0;
+                    ReceiptExportResponseBuilder((v0, v1, value))
+                }
+
+                /// Sets the [`head` field](ReceiptExportResponse#structfield.head) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn head_as_default(
+                    self,
+                ) -> ReceiptExportResponseBuilder<(T0, T1, ::planus::DefaultValue)>
+                {
+                    self.head(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1, T2> ReceiptExportResponseBuilder<(T0, T1, T2)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [ReceiptExportResponse].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ReceiptExportResponse>
+                where
+                    Self: ::planus::WriteAsOffset<ReceiptExportResponse>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                    T2: ::planus::WriteAsDefault<u64, u64>,
+                > ::planus::WriteAs<::planus::Offset<ReceiptExportResponse>>
+                for ReceiptExportResponseBuilder<(T0, T1, T2)>
+            {
+                type Prepared = ::planus::Offset<ReceiptExportResponse>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ReceiptExportResponse> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                    T2: ::planus::WriteAsDefault<u64, u64>,
+                > ::planus::WriteAsOptional<::planus::Offset<ReceiptExportResponse>>
+                for ReceiptExportResponseBuilder<(T0, T1, T2)>
+            {
+                type Prepared = ::planus::Offset<ReceiptExportResponse>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<ReceiptExportResponse>>
+                {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                    T2: ::planus::WriteAsDefault<u64, u64>,
+                > ::planus::WriteAsOffset<ReceiptExportResponse>
+                for ReceiptExportResponseBuilder<(T0, T1, T2)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ReceiptExportResponse> {
+                    let (v0, v1, v2) = &self.0;
+                    ReceiptExportResponse::create(builder, v0, v1, v2)
+                }
+            }
+
+            /// Reference to a deserialized [ReceiptExportResponse].
+            #[derive(Copy, Clone)]
+            pub struct ReceiptExportResponseRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> ReceiptExportResponseRef<'a> {
+                /// Getter for the [`receipts` field](ReceiptExportResponse#structfield.receipts).
+                #[inline]
+                pub fn receipts(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
+                    self.0.access(0, "ReceiptExportResponse", "receipts")
+                }
+
+                /// Getter for the [`count` field](ReceiptExportResponse#structfield.count).
+                #[inline]
+                pub fn count(&self) -> ::planus::Result<u32> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(1, "ReceiptExportResponse", "count")?
+                            .unwrap_or(0),
+                    )
+                }
+
+                /// Getter for the [`head` field](ReceiptExportResponse#structfield.head).
+                #[inline]
+                pub fn head(&self) -> ::planus::Result<u64> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(2, "ReceiptExportResponse", "head")?
+                            .unwrap_or(0),
+                    )
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for ReceiptExportResponseRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("ReceiptExportResponseRef");
+                    if let ::core::option::Option::Some(field_receipts) =
+                        self.receipts().transpose()
+                    {
+                        f.field("receipts", &field_receipts);
+                    }
+                    f.field("count", &self.count());
+                    f.field("head", &self.head());
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<ReceiptExportResponseRef<'a>> for ReceiptExportResponse {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: ReceiptExportResponseRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        receipts: value.receipts()?.map(|v| v.to_vec()),
+                        count: ::core::convert::TryInto::try_into(value.count()?)?,
+                        head: ::core::convert::TryInto::try_into(value.head()?)?,
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for ReceiptExportResponseRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for ReceiptExportResponseRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[ReceiptExportResponseRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<ReceiptExportResponse>>
+                for ReceiptExportResponse
+            {
+                type Value = ::planus::Offset<ReceiptExportResponse>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<ReceiptExportResponse>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for ReceiptExportResponseRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[ReceiptExportResponseRef]",
                             "read_as_root",
                             0,
                         )

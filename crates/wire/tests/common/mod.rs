@@ -287,6 +287,22 @@ pub fn requests() -> Vec<Request<'static>> {
             intent: b"",
         },
         Request::AttestPublicKey,
+        Request::SlotSetLocked {
+            name: "app.signing",
+            locked: true,
+        },
+        Request::SlotSetLocked {
+            name: "",
+            locked: false,
+        },
+        Request::ReceiptExport {
+            from: 1,
+            max_bytes: 0,
+        },
+        Request::ReceiptExport {
+            from: u64::MAX,
+            max_bytes: u32::MAX,
+        },
     ]);
     v
 }
@@ -389,6 +405,16 @@ pub fn responses() -> Vec<Response<'static>> {
             algorithm: "ED25519",
             public_key: &[9; 32],
         },
+        Response::ReceiptExport {
+            receipts: b"\xd2\x84one\xd2\x84two",
+            count: 2,
+            head: 7,
+        },
+        Response::ReceiptExport {
+            receipts: b"",
+            count: 0,
+            head: 0,
+        },
     ]
 }
 
@@ -432,6 +458,7 @@ pub fn response_opcode(r: &Response<'_>) -> warden_wire::Opcode {
         Response::TrustList(_) => Opcode::TrustList,
         Response::PermitDecision { .. } => Opcode::PermitVerify,
         Response::AttestPublicKey { .. } => Opcode::AttestPublicKey,
+        Response::ReceiptExport { .. } => Opcode::ReceiptExport,
         _ => unreachable!("new response variant: extend the samples"),
     }
 }
