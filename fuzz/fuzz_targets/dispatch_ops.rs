@@ -655,6 +655,7 @@ impl Session {
                     &Request::SlotList {
                         start_after: "",
                         limit: 0,
+                        name: "",
                     },
                     dl,
                 );

@@ -632,6 +632,10 @@ fn locked_slots_grant_no_use_until_unlocked() {
     );
     // Still listed (locked is a state of an occupied slot), and nobody else learns anything.
     assert!(km.list_slots().unwrap().iter().any(|i| i.name == "frozen"));
+    let info = km.slot_info("frozen").unwrap();
+    assert_eq!(info.algorithm, Algorithm::Ed25519);
+    assert!(info.effective.is_empty(), "a locked slot grants nothing");
+    assert_eq!(code(km.slot_info("no-such-slot")), ErrorCode::AccessDenied);
     assert_eq!(
         code(km.set_slot_locked("no-such-slot", true)),
         ErrorCode::AccessDenied

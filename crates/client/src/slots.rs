@@ -153,7 +153,7 @@ impl KeyManagement {
         let mut all: Vec<SlotInfo> = Vec::new();
         loop {
             let after = all.last().map(|s| s.name.clone()).unwrap_or_default();
-            let (page, more) = self.list_page(&after)?;
+            let (page, more) = self.list_page(&after, "")?;
             if more && page.is_empty() {
                 return Err(Error::Protocol("empty slot page with more to come"));
             }
@@ -164,10 +164,32 @@ impl KeyManagement {
         }
     }
 
-    fn list_page(&self, start_after: &str) -> Result<(Vec<SlotInfo>, bool)> {
+    /// One slot's description (algorithm, owner, your permissions, …) without listing the
+    /// store. `AccessDenied` if you may not see it (or it does not exist). Against a 1.0
+    /// daemon, which ignores the filter, it is found in the full listing.
+    pub fn slot_info(&self, slot: &str) -> Result<SlotInfo> {
+        let denied = || Error::Daemon {
+            code: ErrorCode::AccessDenied,
+            detail: Some("slot not visible".into()),
+        };
+        let mut after = String::new();
+        loop {
+            let (page, more) = self.list_page(&after, slot)?;
+            if let Some(info) = page.iter().find(|s| s.name == slot) {
+                return Ok(info.clone());
+            }
+            match page.last() {
+                Some(last) if more => after.clone_from(&last.name),
+                _ => return Err(denied()),
+            }
+        }
+    }
+
+    fn list_page(&self, start_after: &str, only: &str) -> Result<(Vec<SlotInfo>, bool)> {
         let req = Request::SlotList {
             start_after,
             limit: 0,
+            name: only,
         };
         self.link.request(&req, self.timeout, |r| match r {
             Response::SlotList { slots, more } => Ok((

@@ -202,7 +202,11 @@ fn route_op(req: &Request<'_>, state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Resu
         Request::SlotResolve { name } => slots::resolve(state, ctx, name),
         Request::SlotPersist { key_id, name } => slots::persist(state, ctx, key_id, name),
         Request::SlotDelete { name } => slots::delete(state, ctx, name),
-        Request::SlotList { start_after, limit } => slots::list(state, ctx, start_after, limit),
+        Request::SlotList {
+            start_after,
+            limit,
+            name,
+        } => slots::list(state, ctx, start_after, limit, name),
         Request::SlotGrant {
             name,
             uid,

@@ -573,3 +573,42 @@ fn receipt_export_pages_through_the_chain() {
     let (bytes, count, _) = page(&mut c, 4, 0);
     assert_eq!((bytes.len(), count), (0, 0));
 }
+
+/// `SlotList { name }` (1.1) answers with that one slot only, and hides a missing one
+/// exactly as a resolve does.
+#[test]
+fn slot_list_name_filter_returns_one_slot() {
+    let (_dir, d) = start(|_| {});
+    let mut c = Conn::open(&d);
+    for name in ["a.one", "b.two", "c.three"] {
+        let key = KeySpec {
+            slot: Some(name),
+            ..spec("ED25519", P::SIGN, false)
+        };
+        c.key(&Request::GenerateKey(GenerateKey {
+            key,
+            rsa_bits: None,
+            key_len: None,
+        }))
+        .unwrap();
+    }
+    let names = |c: &mut Conn, only: &str| {
+        c.call(
+            &Request::SlotList {
+                start_after: "",
+                limit: 0,
+                name: only,
+            },
+            |r| match r {
+                Response::SlotList { slots, more } => {
+                    assert!(!more);
+                    slots.iter().map(|e| e.name.to_owned()).collect::<Vec<_>>()
+                }
+                other => panic!("unexpected {other:?}"),
+            },
+        )
+    };
+    assert_eq!(names(&mut c, "").unwrap().len(), 3);
+    assert_eq!(names(&mut c, "b.two").unwrap(), vec!["b.two".to_owned()]);
+    assert_eq!(names(&mut c, "d.none"), Err(ErrorCode::AccessDenied));
+}

@@ -434,8 +434,12 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
             let o = g::SlotDeleteRequest::create(b, name);
             b.finish(o, None)
         }
-        Request::SlotList { start_after, limit } => {
-            let o = g::SlotListRequest::create(b, opt_str(start_after), limit);
+        Request::SlotList {
+            start_after,
+            limit,
+            name,
+        } => {
+            let o = g::SlotListRequest::create(b, opt_str(start_after), limit, opt_str(name));
             b.finish(o, None)
         }
         Request::SlotGrant {
@@ -748,6 +752,7 @@ pub fn decode_request(op: Opcode, body: &[u8]) -> Result<Request<'_>, WireError>
             Request::SlotList {
                 start_after: val(r.start_after())?.unwrap_or(""),
                 limit: val(r.limit())?,
+                name: val(r.name())?.unwrap_or(""),
             }
         }
         Opcode::SlotGrant => {

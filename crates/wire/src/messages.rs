@@ -369,6 +369,8 @@ pub enum Request<'a> {
         start_after: &'a str,
         /// Most entries wanted (0 = as many as fit in a frame).
         limit: u32,
+        /// Only this slot (exact name; empty = all). Since 1.1; a 1.0 daemon ignores it.
+        name: &'a str,
     },
     /// Grant a uid a subset of a slot's permissions (→ `Done`).
     SlotGrant {

@@ -19,16 +19,8 @@ const MAX_CT_FILE: usize = 64 * 1024;
 fn kem_of(stack: &CryptoStack, slot: &str) -> Result<Algorithm, Failure> {
     let info = stack
         .key_management()
-        .list_slots()
-        .map_err(Failure::from_client)?
-        .into_iter()
-        .find(|s| s.name == slot)
-        .ok_or_else(|| {
-            Failure::Daemon(
-                warden_client::ErrorCode::AccessDenied,
-                format!("slot {slot} is not visible to you"),
-            )
-        })?;
+        .slot_info(slot)
+        .map_err(Failure::from_client)?;
     Ok(info.algorithm)
 }
 

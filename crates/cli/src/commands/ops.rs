@@ -62,20 +62,11 @@ const MAX_SIG_FILE: usize = 64 * 1024;
 
 /// The algorithm a slot's key signs with: the key type *is* the signature algorithm.
 fn slot_algorithm(stack: &CryptoStack, slot: &str) -> Result<Algorithm, Failure> {
-    let slots = stack
+    stack
         .key_management()
-        .list_slots()
-        .map_err(Failure::from_client)?;
-    slots
-        .into_iter()
-        .find(|s| s.name == slot)
+        .slot_info(slot)
         .map(|s| s.algorithm)
-        .ok_or_else(|| {
-            Failure::Daemon(
-                ErrorCode::AccessDenied,
-                format!("slot {slot} is not visible to you"),
-            )
-        })
+        .map_err(Failure::from_client)
 }
 
 /// `warden sign`

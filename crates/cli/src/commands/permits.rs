@@ -176,17 +176,9 @@ fn now() -> i64 {
 pub fn issue(stack: &CryptoStack, a: &PermitIssueArgs, json_mode: bool) -> Result<Report, Failure> {
     let slot_alg = stack
         .key_management()
-        .list_slots()
-        .map_err(Failure::from_client)?
-        .into_iter()
-        .find(|s| s.name == a.slot)
+        .slot_info(&a.slot)
         .map(|s| s.algorithm)
-        .ok_or_else(|| {
-            Failure::Daemon(
-                warden_client::ErrorCode::AccessDenied,
-                format!("slot {} is not visible to you", a.slot),
-            )
-        })?;
+        .map_err(Failure::from_client)?;
     let alg = sig_alg(slot_alg.name())?;
     let intent = read_file(&a.intent, MAX_SMALL_FILE)?;
     let permit_id = match &a.id {

@@ -281,17 +281,24 @@ fn entry_cost(m: &SlotMeta) -> usize {
 }
 
 /// List: one page of the slots the caller may see (grants only for the owner and admins),
-/// in name order, after `start_after`, as many as fit in a
+/// or only the slot `only` names, in name order, after `start_after`, as many as fit in a
 /// frame (and at most `limit` when non-zero); `more` tells the client to ask again.
 pub(crate) fn list(
     state: &mut ConnState,
     ctx: &Ctx<'_, '_>,
     start_after: &str,
     limit: u32,
+    only: &str,
 ) -> Result<(), Error> {
     let p = persistent(ctx)?;
     let caller = p.caller(&state.peer);
-    let mut metas = p.store.list_for(caller)?;
+    let mut metas = if only.is_empty() {
+        p.store.list_for(caller)?
+    } else {
+        // One record read (and authenticated), not the whole store: `AccessDenied` exactly
+        // as for a resolve, so the filter reveals nothing a listing would not.
+        vec![p.store.meta_for(only, caller)?.0]
+    };
     metas.sort_by(|a, b| a.name.cmp(&b.name));
     metas.retain(|m| start_after.is_empty() || m.name.as_str() > start_after);
     let budget = usize::try_from(ctx.shared.config.limits.max_frame_size)

@@ -16925,6 +16925,10 @@ mod root {
                 pub start_after: ::core::option::Option<::planus::alloc::string::String>,
                 /// The field `limit` in the table `SlotListRequest`
                 pub limit: u32,
+                ///  Since 1.1: only this slot (exact name; empty = no filter). Answers `AccessDenied` when
+                ///  the caller may not see it. A 1.0 daemon ignores the field and lists as usual, so a
+                ///  client must still pick the entry by name.
+                pub name: ::core::option::Option<::planus::alloc::string::String>,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -16933,6 +16937,7 @@ mod root {
                     Self {
                         start_after: ::core::default::Default::default(),
                         limit: 0,
+                        name: ::core::default::Default::default(),
                     }
                 }
             }
@@ -16951,17 +16956,22 @@ mod root {
                         ::planus::Offset<::core::primitive::str>,
                     >,
                     field_limit: impl ::planus::WriteAsDefault<u32, u32>,
+                    field_name: impl ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
                 ) -> ::planus::Offset<Self> {
                     let prepared_start_after = field_start_after.prepare(builder);
                     let prepared_limit = field_limit.prepare(builder, &0);
+                    let prepared_name = field_name.prepare(builder);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<8> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<10> =
                         ::core::default::Default::default();
                     if prepared_start_after.is_some() {
                         table_writer.write_entry::<::planus::Offset<str>>(0);
                     }
                     if prepared_limit.is_some() {
                         table_writer.write_entry::<u32>(1);
+                    }
+                    if prepared_name.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(2);
                     }
 
                     unsafe {
@@ -16973,6 +16983,9 @@ mod root {
                             }
                             if let ::core::option::Option::Some(prepared_limit) = prepared_limit {
                                 object_writer.write::<_, _, 4>(&prepared_limit);
+                            }
+                            if let ::core::option::Option::Some(prepared_name) = prepared_name {
+                                object_writer.write::<_, _, 4>(&prepared_name);
                             }
                         });
                     }
@@ -17010,7 +17023,7 @@ mod root {
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<SlotListRequest> {
-                    SlotListRequest::create(builder, &self.start_after, self.limit)
+                    SlotListRequest::create(builder, &self.start_after, self.limit, &self.name)
                 }
             }
 
@@ -17063,6 +17076,26 @@ mod root {
             }
 
             impl<T0, T1> SlotListRequestBuilder<(T0, T1)> {
+                /// Setter for the [`name` field](SlotListRequest#structfield.name).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn name<T2>(self, value: T2) -> SlotListRequestBuilder<(T0, T1, T2)>
+                where
+                    T2: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    let (v0, v1) = self.0;
+                    SlotListRequestBuilder((v0, v1, value))
+                }
+
+                /// Sets the [`name` field](SlotListRequest#structfield.name) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn name_as_null(self) -> SlotListRequestBuilder<(T0, T1, ())> {
+                    self.name(())
+                }
+            }
+
+            impl<T0, T1, T2> SlotListRequestBuilder<(T0, T1, T2)> {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [SlotListRequest].
                 #[inline]
                 pub fn finish(
@@ -17079,8 +17112,9 @@ mod root {
             impl<
                     T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
                     T1: ::planus::WriteAsDefault<u32, u32>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
                 > ::planus::WriteAs<::planus::Offset<SlotListRequest>>
-                for SlotListRequestBuilder<(T0, T1)>
+                for SlotListRequestBuilder<(T0, T1, T2)>
             {
                 type Prepared = ::planus::Offset<SlotListRequest>;
 
@@ -17096,8 +17130,9 @@ mod root {
             impl<
                     T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
                     T1: ::planus::WriteAsDefault<u32, u32>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
                 > ::planus::WriteAsOptional<::planus::Offset<SlotListRequest>>
-                for SlotListRequestBuilder<(T0, T1)>
+                for SlotListRequestBuilder<(T0, T1, T2)>
             {
                 type Prepared = ::planus::Offset<SlotListRequest>;
 
@@ -17113,15 +17148,17 @@ mod root {
             impl<
                     T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
                     T1: ::planus::WriteAsDefault<u32, u32>,
-                > ::planus::WriteAsOffset<SlotListRequest> for SlotListRequestBuilder<(T0, T1)>
+                    T2: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                > ::planus::WriteAsOffset<SlotListRequest>
+                for SlotListRequestBuilder<(T0, T1, T2)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<SlotListRequest> {
-                    let (v0, v1) = &self.0;
-                    SlotListRequest::create(builder, v0, v1)
+                    let (v0, v1, v2) = &self.0;
+                    SlotListRequest::create(builder, v0, v1, v2)
                 }
             }
 
@@ -17148,6 +17185,15 @@ mod root {
                         self.0.access(1, "SlotListRequest", "limit")?.unwrap_or(0),
                     )
                 }
+
+                /// Getter for the [`name` field](SlotListRequest#structfield.name).
+                #[inline]
+                pub fn name(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(2, "SlotListRequest", "name")
+                }
             }
 
             impl<'a> ::core::fmt::Debug for SlotListRequestRef<'a> {
@@ -17159,6 +17205,9 @@ mod root {
                         f.field("start_after", &field_start_after);
                     }
                     f.field("limit", &self.limit());
+                    if let ::core::option::Option::Some(field_name) = self.name().transpose() {
+                        f.field("name", &field_name);
+                    }
                     f.finish()
                 }
             }
@@ -17171,6 +17220,7 @@ mod root {
                     ::core::result::Result::Ok(Self {
                         start_after: value.start_after()?.map(::core::convert::Into::into),
                         limit: ::core::convert::TryInto::try_into(value.limit()?)?,
+                        name: value.name()?.map(::core::convert::Into::into),
                     })
                 }
             }
@@ -17252,7 +17302,7 @@ mod root {
             ///  `(uid: u32, permissions: u32)` pairs, shown to the owner and admins only.
             ///
             /// Generated from these locations:
-            /// * Table `SlotEntry` in the file `slots.fbs:37`
+            /// * Table `SlotEntry` in the file `slots.fbs:41`
             #[derive(
                 Clone,
                 Debug,
@@ -17886,7 +17936,7 @@ mod root {
             ///  Reply to SlotList. `more`: further slots follow the last one listed.
             ///
             /// Generated from these locations:
-            /// * Table `SlotListResponse` in the file `slots.fbs:49`
+            /// * Table `SlotListResponse` in the file `slots.fbs:53`
             #[derive(
                 Clone,
                 Debug,
@@ -18243,7 +18293,7 @@ mod root {
             ///  Opcode SlotGrant (0x0404) (answered with Empty).
             ///
             /// Generated from these locations:
-            /// * Table `SlotGrantRequest` in the file `slots.fbs:55`
+            /// * Table `SlotGrantRequest` in the file `slots.fbs:59`
             #[derive(
                 Clone,
                 Debug,
@@ -18629,7 +18679,7 @@ mod root {
             ///  Opcode SlotRevoke (0x0405) (answered with Empty).
             ///
             /// Generated from these locations:
-            /// * Table `SlotRevokeRequest` in the file `slots.fbs:62`
+            /// * Table `SlotRevokeRequest` in the file `slots.fbs:66`
             #[derive(
                 Clone,
                 Debug,
@@ -18966,7 +19016,7 @@ mod root {
             ///  key but may not be used, resolved or have its grants changed until unlocked.
             ///
             /// Generated from these locations:
-            /// * Table `SlotSetLockedRequest` in the file `slots.fbs:69`
+            /// * Table `SlotSetLockedRequest` in the file `slots.fbs:73`
             #[derive(
                 Clone,
                 Debug,

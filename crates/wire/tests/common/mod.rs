@@ -242,10 +242,12 @@ pub fn requests() -> Vec<Request<'static>> {
         Request::SlotList {
             start_after: "",
             limit: 0,
+            name: "",
         },
         Request::SlotList {
             start_after: "app.k",
             limit: 100,
+            name: "app.key-1",
         },
         Request::SlotGrant {
             name: "shared",
