@@ -662,3 +662,61 @@ fn locked_slots_grant_no_use_until_unlocked() {
         "{log}"
     );
 }
+
+/// The fourth "into a slot" overload: a wrapped key lands in a slot with the permissions the
+/// unwrap asked for, survives a restart, and a tampered blob creates nothing.
+#[test]
+fn unwrap_key_into_a_slot() {
+    let root = tempfile::tempdir().unwrap();
+    let d = Wardend::start(root.path(), &config(&[]));
+    let s = d.stack();
+    let km = s.key_management();
+    let aes = |perms: P| {
+        GenerateKeyParams::builder()
+            .algorithm(Algorithm::Aes256Key)
+            .permissions(perms)
+            .exportable(true)
+            .build()
+            .unwrap()
+    };
+    let kek = km.generate_key(&aes(P::WRAP | P::UNWRAP)).unwrap();
+    let target = km.generate_key(&aes(P::EXPORT)).unwrap();
+    let plain = km.export_secret_key(target.id()).unwrap();
+    let wp = WrapKeyParams::new(Algorithm::Aes256Kw).unwrap();
+    let wrapped = km.wrap_key(kek.id(), target.id(), &wp).unwrap();
+    let up = UnwrapKeyParams::builder()
+        .algorithm(Algorithm::Aes256Kw)
+        .unwrapped_algorithm(Algorithm::Aes256Key)
+        .permissions(P::EXPORT)
+        .exportable(true)
+        .build()
+        .unwrap();
+
+    let mut bad = wrapped.clone();
+    bad[5] ^= 1;
+    assert_eq!(
+        code(km.unwrap_key_into("unwrapped", kek.id(), &bad, &up)),
+        ErrorCode::WrapUnwrapFailed
+    );
+    assert_eq!(code(km.slot_info("unwrapped")), ErrorCode::AccessDenied);
+
+    km.unwrap_key_into("unwrapped", kek.id(), &wrapped, &up)
+        .unwrap();
+    assert_eq!(
+        code(km.unwrap_key_into("unwrapped", kek.id(), &wrapped, &up)),
+        ErrorCode::KeySlotOccupied
+    );
+    let info = km.slot_info("unwrapped").unwrap();
+    assert_eq!(
+        (info.algorithm, info.permissions, info.exportable),
+        (Algorithm::Aes256Key, P::EXPORT, true)
+    );
+    drop((kek, target, km, s));
+    d.stop();
+
+    let d = Wardend::start(root.path(), &config(&[]));
+    let s = d.stack();
+    let km = s.key_management();
+    let k = km.resolve("unwrapped").unwrap();
+    assert_eq!(&km.export_secret_key(k.id()).unwrap()[..], &plain[..]);
+}
