@@ -28,6 +28,7 @@ use std::fmt::Write as _;
 
 use warden_attest::PermitClaims;
 use warden_sandbox::Profile;
+use zeroize::Zeroizing;
 
 use crate::error::PermitError;
 
@@ -68,21 +69,24 @@ pub fn claims_json(claims: &PermitClaims, use_number: u32) -> Result<String, Per
     ))
 }
 
-/// Encodes the cycle input for a policy of `profile` (see the module docs).
+/// Encodes the cycle input for a policy of `profile` (see the module docs). The buffer (and
+/// the claims document built on the way) is wiped when dropped: the intent payload may be
+/// sensitive, and nothing of a cycle should outlive it on the host heap either.
 pub fn policy_input(
     profile: Profile,
     claims: &PermitClaims,
     use_number: u32,
     payload: &[u8],
-) -> Result<Vec<u8>, PermitError> {
+) -> Result<Zeroizing<Vec<u8>>, PermitError> {
     match profile {
-        Profile::Aether => Ok(payload.to_vec()),
+        Profile::Aether => Ok(Zeroizing::new(payload.to_vec())),
         Profile::Warden => {
-            let doc = claims_json(claims, use_number)?;
+            let doc = Zeroizing::new(claims_json(claims, use_number)?);
             let too_large = || PermitError::InvalidArgument("policy input too large");
             let doc_len = u32::try_from(doc.len()).map_err(|_| too_large())?;
             let payload_len = u32::try_from(payload.len()).map_err(|_| too_large())?;
-            let mut out = Vec::with_capacity(12 + doc.len() + payload.len());
+            // Exact capacity: the vector never reallocates, so no unwiped copy is left behind.
+            let mut out = Zeroizing::new(Vec::with_capacity(12 + doc.len() + payload.len()));
             out.extend_from_slice(&POLICY_INPUT_MAGIC);
             out.extend_from_slice(&doc_len.to_le_bytes());
             out.extend_from_slice(doc.as_bytes());
