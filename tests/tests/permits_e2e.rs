@@ -6,9 +6,7 @@
 
 mod persistent_support;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use persistent_support::{Wardend, audit_lines, config};
+use persistent_support::{Wardend, audit_lines, config, my_uid, now};
 use warden_attest::{
     Decision, DenyReason, LocalSigner, PermitClaims, PublicKey, SigAlg, Signer, issue_permit,
     sha256, verify_chain, verify_receipt,
@@ -19,24 +17,6 @@ const AUDIENCE: &str = "wardend@e2e"; // set by persistent_support::config
 
 /// A permit, the action/resource/intent presented with it, and the expected denial.
 type Case<'a> = (Vec<u8>, &'a str, &'a str, &'a [u8], DenyReason);
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-fn my_uid() -> u32 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|r| r.split_whitespace().nth(1).map(str::to_owned))
-        .unwrap()
-        .parse()
-        .unwrap()
-}
 
 fn claims(issuer: &str, id: &str, action: &str, resource: &str, intent: &[u8]) -> PermitClaims {
     PermitClaims {

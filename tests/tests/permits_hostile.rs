@@ -8,32 +8,12 @@
 
 mod persistent_support;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use persistent_support::{Wardend, audit_lines, config};
+use persistent_support::{Wardend, audit_lines, config, my_uid, now};
 use warden_attest::{DenyReason, LocalSigner, PermitClaims, SigAlg, issue_permit, sha256};
 use warden_client::{CryptoStack, ErrorCode};
 
 const AUDIENCE: &str = "wardend@e2e"; // set by persistent_support::config
 const INTENT: &[u8] = b"{\"op\":\"go\"}";
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-fn my_uid() -> u32 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|r| r.split_whitespace().nth(1).map(str::to_owned))
-        .unwrap()
-        .parse()
-        .unwrap()
-}
 
 fn permit(issuer: &LocalSigner, id: &str, action: &str) -> Vec<u8> {
     let claims = PermitClaims {

@@ -141,3 +141,17 @@ pub fn config(admins: &[u32]) -> String {
          [permits]\naudience = \"wardend@e2e\"\n"
     )
 }
+
+/// Unix time now, in seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// This process's uid (owner of `/proc/self`; no libc call).
+pub fn my_uid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").unwrap().uid()
+}
