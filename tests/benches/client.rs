@@ -185,6 +185,10 @@ fn bench_ops(c: &mut Criterion, d: &Daemon) -> std::result::Result<(), BoxErr> {
         .build()?;
     let mut lmac = p.create_context(ContextKind::Mac, &lcfg, Some(local))?;
     let mut out = [0u8; 64];
+    // The same operation as one `Process` request (protocol 1.1).
+    g.bench_function("hmac_sha256_64B/wardend_one_request", |b| {
+        b.iter(|| black_box(must(mac.compute(&msg))))
+    });
     g.bench_function("hmac_sha256_64B/in_process", |b| {
         b.iter(|| {
             let _ = lmac.reset();
@@ -220,6 +224,9 @@ fn bench_ops(c: &mut Criterion, d: &Daemon) -> std::result::Result<(), BoxErr> {
         .build()?;
     let mut lsign = p.create_context(ContextKind::Sign, &lcfg, Some(local))?;
     let mut sig = [0u8; 128];
+    g.bench_function("ed25519_sign_64B/wardend_one_request", |b| {
+        b.iter(|| black_box(must(sign.sign(&msg))))
+    });
     g.bench_function("ed25519_sign_64B/in_process", |b| {
         b.iter(|| {
             let _ = lsign.reset();

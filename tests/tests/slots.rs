@@ -620,8 +620,27 @@ fn locked_slots_grant_no_use_until_unlocked() {
         .unwrap();
     let key = km.resolve("frozen").unwrap();
     let sig = sign(&s, key.id(), b"before").unwrap();
+    // A reusable context made before the lock.
+    let mut signer = s
+        .create_sign_context(
+            &ContextConfig::builder()
+                .algorithm(Algorithm::Ed25519)
+                .key(key.id())
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    assert_eq!(signer.sign(b"before").unwrap(), sig);
 
     km.set_slot_locked("frozen", true).unwrap();
+    // It may not start another operation, in one request or streamed.
+    assert_eq!(
+        code(signer.sign(b"during")),
+        ErrorCode::KeyOperationNotPermitted
+    );
+    signer.reset().unwrap();
+    assert_eq!(code(signer.init()), ErrorCode::KeyOperationNotPermitted);
+    drop(signer);
     assert_eq!(
         code(sign(&s, key.id(), b"during")),
         ErrorCode::KeyOperationNotPermitted

@@ -8,8 +8,8 @@
 //! context's timeout (from its config, else the stack default) travels with every call on it.
 
 use warden_core::{ContextConfig, Timeout};
-use warden_wire::HEADER_LEN;
 use warden_wire::messages::{self as m, Payload, Request, Response};
+use warden_wire::{HEADER_LEN, Opcode};
 
 use crate::codec;
 use crate::error::Result;
@@ -140,6 +140,45 @@ impl ContextCore {
         self.link.request(&req, self.timeout, codec::output)
     }
 
+    /// A whole operation (reset if needed, init, AAD, data, finalize) in one `Process`
+    /// request when the daemon speaks 1.1 and everything fits one frame; otherwise the same
+    /// steps as separate requests (reset, init, set_aad, update*, finalize). Returns the
+    /// output and the AEAD-encryption tag.
+    fn process(
+        &mut self,
+        iv: &[u8],
+        aad: &[u8],
+        input: &[u8],
+        last: &[u8],
+        tag: &[u8],
+    ) -> Result<(Vec<u8>, Vec<u8>)> {
+        let size = iv.len() + aad.len() + input.len() + last.len() + tag.len();
+        if size <= self.chunk_len() && Opcode::Process.available_in(self.link.version()) {
+            let req = Request::Process {
+                context_id: self.id,
+                iv,
+                aad,
+                input: Payload::Inline(input),
+                last,
+                tag,
+            };
+            return self.link.request(&req, self.timeout, codec::output);
+        }
+        self.reset()?;
+        self.init(iv)?;
+        if !aad.is_empty() {
+            self.set_aad(aad)?;
+        }
+        let mut out = if input.is_empty() {
+            Vec::new()
+        } else {
+            self.update(input)?
+        };
+        let (rest, tag) = self.finalize(last, tag)?;
+        out.extend(rest);
+        Ok((out, tag))
+    }
+
     fn reset(&mut self) -> Result<()> {
         let req = Request::ResetContext {
             context_id: self.id,
@@ -220,6 +259,12 @@ impl HashContext {
         self.core.finalize_data(last, &[]).map(|(o, _)| o)
     }
 
+    /// The digest of `data` as a whole operation: one request to a 1.1 daemon (the context
+    /// is reset first if a previous operation finished), reusable any number of times.
+    pub fn digest(&mut self, data: &[u8]) -> Result<Vec<u8>> {
+        self.core.process(&[], &[], data, &[], &[]).map(|(o, _)| o)
+    }
+
     common_methods!();
 }
 
@@ -261,6 +306,22 @@ impl MacContext {
         self.core.finalize(expected, &[]).map(drop)
     }
 
+    /// The tag of `data` as a whole operation (one request to a 1.1 daemon; reusable).
+    pub fn compute(&mut self, data: &[u8]) -> Result<Vec<u8>> {
+        self.core.process(&[], &[], data, &[], &[]).map(|(o, _)| o)
+    }
+
+    /// Checks `expected` against the tag of `data` inside the daemon as a whole operation
+    /// (one request to a 1.1 daemon; reusable). A mismatch is an opaque error.
+    pub fn check(&mut self, data: &[u8], expected: &[u8]) -> Result<()> {
+        if expected.is_empty() {
+            return Err(crate::error::Error::Invalid(
+                warden_core::Error::invalid_argument("empty expected tag"),
+            ));
+        }
+        self.core.process(&[], &[], data, expected, &[]).map(drop)
+    }
+
     common_methods!();
 }
 
@@ -295,6 +356,12 @@ impl SignContext {
         self.core.finalize_data(last, &[]).map(|(o, _)| o)
     }
 
+    /// The signature over `msg` as a whole operation (one request to a 1.1 daemon;
+    /// reusable for the next message without a `reset`).
+    pub fn sign(&mut self, msg: &[u8]) -> Result<Vec<u8>> {
+        self.core.process(&[], &[], msg, &[], &[]).map(|(o, _)| o)
+    }
+
     common_methods!();
 }
 
@@ -324,6 +391,12 @@ impl VerifyContext {
         self.core.finalize(signature, &[]).map(drop)
     }
 
+    /// Checks `signature` over `msg` as a whole operation (one request to a 1.1 daemon;
+    /// reusable). A bad signature is an opaque error.
+    pub fn verify(&mut self, msg: &[u8], signature: &[u8]) -> Result<()> {
+        self.core.process(&[], &[], msg, signature, &[]).map(drop)
+    }
+
     common_methods!();
 }
 
@@ -351,6 +424,12 @@ impl CipherContext {
     /// Processes the last chunk and returns the remaining output (padding, final block).
     pub fn finalize(&mut self, input: &[u8]) -> Result<Vec<u8>> {
         self.core.finalize_data(input, &[]).map(|(o, _)| o)
+    }
+
+    /// Encrypts or decrypts (the context's direction) all of `input` under `iv` as a whole
+    /// operation (one request to a 1.1 daemon; reusable).
+    pub fn apply(&mut self, iv: &[u8], input: &[u8]) -> Result<Vec<u8>> {
+        self.core.process(iv, &[], input, &[], &[]).map(|(o, _)| o)
     }
 
     common_methods!();
@@ -411,6 +490,34 @@ impl AeadContext {
     /// The tag produced by the last encrypting `finalize` (empty before it).
     pub fn tag(&self) -> &[u8] {
         &self.tag
+    }
+
+    /// Encrypts `plaintext` under `nonce` with `aad` as a whole operation (one request to a
+    /// 1.1 daemon; reusable); returns the ciphertext and the tag. Encrypting contexts only.
+    pub fn seal(
+        &mut self,
+        nonce: &[u8],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<(Vec<u8>, Vec<u8>)> {
+        let (ct, tag) = self.core.process(nonce, aad, plaintext, &[], &[])?;
+        self.tag.clone_from(&tag);
+        Ok((ct, tag))
+    }
+
+    /// Decrypts `ciphertext` under `nonce` with `aad`, checking `tag`, as a whole operation
+    /// (one request to a 1.1 daemon; reusable). A wrong tag, nonce or AAD is an opaque error
+    /// and releases no plaintext. Decrypting contexts only.
+    pub fn open(
+        &mut self,
+        nonce: &[u8],
+        aad: &[u8],
+        ciphertext: &[u8],
+        tag: &[u8],
+    ) -> Result<Vec<u8>> {
+        self.core
+            .process(nonce, aad, ciphertext, &[], tag)
+            .map(|(o, _)| o)
     }
 
     common_methods!();

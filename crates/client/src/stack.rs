@@ -27,6 +27,11 @@ pub(crate) struct Link {
 }
 
 impl Link {
+    /// The protocol version negotiated on the shared connection.
+    pub(crate) fn version(&self) -> Version {
+        self.conn.version()
+    }
+
     /// Sends `req` with timeout setting `timeout` and hands the decoded answer to `f`.
     pub(crate) fn request<T>(
         &self,

@@ -196,6 +196,23 @@ fn route_op(req: &Request<'_>, state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Resu
             input,
             tag,
         } => contexts::finalize(state, ctx, context_id, input, tag),
+        Request::Process {
+            context_id,
+            iv,
+            aad,
+            input,
+            last,
+            tag,
+        } => {
+            let args = contexts::ProcessArgs {
+                iv,
+                aad,
+                input,
+                last,
+                tag,
+            };
+            contexts::process(state, ctx, context_id, &args)
+        }
         Request::ResetContext { context_id } => contexts::reset(state, ctx, context_id),
         Request::DestroyContext { context_id } => contexts::destroy(state, context_id),
         Request::Random { len } => contexts::random(state, ctx, len),

@@ -113,6 +113,25 @@ impl<K, C> ResourceTable<K, C> {
         }
     }
 
+    /// A live key, whether or not a client guard still holds it (a bound context may be
+    /// the only holder).
+    pub(crate) fn live_key(&self, id: u64) -> Result<&Arc<K>, ErrorCode> {
+        match self.entries.get(&id) {
+            Some(Entry::Key { key, .. }) => Ok(key),
+            None => Err(ErrorCode::ResourceNotFound),
+            Some(_) => Err(ErrorCode::InvalidResourceType),
+        }
+    }
+
+    /// The id of the key a live context is bound to (`None` for keyless contexts, failed or
+    /// unknown ids).
+    pub(crate) fn context_key_id(&self, id: u64) -> Option<u64> {
+        match self.entries.get(&id) {
+            Some(Entry::Context { key, .. }) => *key,
+            _ => None,
+        }
+    }
+
     /// One more client guard on a live key (a repeated resolve of the same slot hands out
     /// the same id again; each of the client's handles will release once).
     pub(crate) fn add_guard(&mut self, id: u64) -> Result<(), ErrorCode> {

@@ -495,6 +495,31 @@ fn request_path_on_existing_keys_and_contexts_does_not_allocate() {
         "aead open",
         Request::ResetContext { context_id: open },
     );
+    // The same operations as single `Process` requests (protocol 1.1), then a reset so the
+    // next round's streaming calls start from Created again.
+    let none: &[u8] = &[];
+    for (name, id, iv, input, last, tag) in [
+        ("process hash", hash, none, &msg[..], none, none),
+        ("process mac", mac, none, &msg[..], none, none),
+        ("process ed25519 sign", sign, none, &msg[..], none, none),
+        ("process ed25519 verify", verify, none, &msg[..], &sig[..], none),
+        ("process aead seal", seal, &nonce[..], &msg[..], none, none),
+        ("process aead open", open, &nonce[..], &ct[..], none, &tag[..]),
+    ] {
+        push(
+            &mut d,
+            name,
+            Request::Process {
+                context_id: id,
+                iv,
+                aad: none,
+                input: Payload::Inline(input),
+                last,
+                tag,
+            },
+        );
+        push(&mut d, name, Request::ResetContext { context_id: id });
+    }
 
     // Round 1 warms up lazily initialised state (thread-locals, first-use tables).
     for (name, f) in &plan {

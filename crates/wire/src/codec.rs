@@ -410,6 +410,19 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
             let o = g::FinalizeRequest::create(b, context_id, p, opt(tag));
             b.finish(o, None)
         }
+        Request::Process {
+            context_id,
+            iv,
+            aad,
+            input,
+            last,
+            tag,
+        } => {
+            let p = write_payload(b, &input);
+            let o =
+                g::ProcessRequest::create(b, context_id, opt(iv), opt(aad), p, opt(last), opt(tag));
+            b.finish(o, None)
+        }
         Request::ResetContext { context_id } => {
             let o = g::ResetContextRequest::create(b, context_id);
             b.finish(o, None)
@@ -709,6 +722,17 @@ pub fn decode_request(op: Opcode, body: &[u8]) -> Result<Request<'_>, WireError>
             Request::Finalize {
                 context_id: val(r.context_id())?,
                 input: read_payload(r.input())?,
+                tag: bytes(r.tag())?,
+            }
+        }
+        Opcode::Process => {
+            let r: g::ProcessRequestRef<'_> = root(body)?;
+            Request::Process {
+                context_id: val(r.context_id())?,
+                iv: bytes(r.iv())?,
+                aad: bytes(r.aad())?,
+                input: read_payload(r.input())?,
+                last: bytes(r.last())?,
                 tag: bytes(r.tag())?,
             }
         }

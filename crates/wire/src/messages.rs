@@ -331,6 +331,23 @@ pub enum Request<'a> {
         /// AEAD decrypt: the expected tag; empty otherwise.
         tag: &'a [u8],
     },
+    /// A whole operation in one request (→ `Output`; since 1.1): reset if finished or
+    /// failed, init(iv), set_aad(aad) if non-empty, update(input) if non-empty,
+    /// finalize(last) with `tag` if non-empty.
+    Process {
+        /// Context.
+        context_id: u64,
+        /// IV or nonce (empty for hash, MAC, sign, verify).
+        iv: &'a [u8],
+        /// AEAD associated data (may be empty).
+        aad: &'a [u8],
+        /// The data (message, plaintext, ciphertext).
+        input: Payload<'a>,
+        /// Finalize's input: Verify the signature, MAC verification the expected tag.
+        last: &'a [u8],
+        /// AEAD decrypt: the expected tag; empty otherwise.
+        tag: &'a [u8],
+    },
     /// Return a context to its created state.
     ResetContext {
         /// Context.
@@ -471,6 +488,7 @@ impl Request<'_> {
             Request::SetAad { .. } => Opcode::SetAad,
             Request::Update { .. } => Opcode::Update,
             Request::Finalize { .. } => Opcode::Finalize,
+            Request::Process { .. } => Opcode::Process,
             Request::ResetContext { .. } => Opcode::ResetContext,
             Request::DestroyContext { .. } => Opcode::DestroyContext,
             Request::Random { .. } => Opcode::Random,
@@ -815,7 +833,9 @@ pub(crate) fn response_kind(op: Opcode) -> Option<ResponseKind> {
         | Opcode::PolicyLoad => ResponseKind::KeyBytes,
         Opcode::Encapsulate => ResponseKind::Encapsulated,
         Opcode::CreateContext => ResponseKind::ContextCreated,
-        Opcode::Update | Opcode::Finalize | Opcode::Random => ResponseKind::Output,
+        Opcode::Update | Opcode::Finalize | Opcode::Process | Opcode::Random => {
+            ResponseKind::Output
+        }
         Opcode::ReleaseKey
         | Opcode::InitContext
         | Opcode::SetAad

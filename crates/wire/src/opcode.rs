@@ -98,6 +98,8 @@ opcodes! {
     ResetContext = 0x0205,
     /// Destroy a context and free its resources.
     DestroyContext = 0x0206,
+    /// A whole operation on a context in one request (since 1.1).
+    Process = 0x0207,
 
     /// Random bytes from the provider.
     Random = 0x0300,
@@ -148,7 +150,7 @@ impl Opcode {
     /// `UnsupportedOperation` and the client refuses before sending.
     pub const fn since(self) -> Version {
         match self {
-            Opcode::SlotSetLocked | Opcode::ReceiptExport => Version::new(1, 1),
+            Opcode::Process | Opcode::SlotSetLocked | Opcode::ReceiptExport => Version::new(1, 1),
             _ => Version::new(1, 0),
         }
     }
@@ -189,7 +191,7 @@ mod tests {
     #[test]
     fn unassigned_and_reserved_values_are_unknown() {
         for v in [
-            0x0000, 0x0004, 0x010B, 0x0207, 0x0407, 0x0503, 0x0532, 0xF000, 0xFFFF,
+            0x0000, 0x0004, 0x010B, 0x0208, 0x0407, 0x0503, 0x0532, 0xF000, 0xFFFF,
         ] {
             assert_eq!(Opcode::from_u16(v), Err(WireError::UnknownOpcode(v)));
         }
@@ -199,7 +201,11 @@ mod tests {
     fn operations_of_1_1_are_unavailable_at_1_0() {
         let v10 = Version::new(1, 0);
         let v11 = Version::new(1, 1);
-        for op in [Opcode::SlotSetLocked, Opcode::ReceiptExport] {
+        for op in [
+            Opcode::Process,
+            Opcode::SlotSetLocked,
+            Opcode::ReceiptExport,
+        ] {
             assert!(!op.available_in(v10), "{op:?}");
             assert!(op.available_in(v11), "{op:?}");
             assert!(!op.available_in(Version::new(2, 0)), "{op:?}");

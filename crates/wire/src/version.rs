@@ -52,8 +52,8 @@ impl fmt::Display for Version {
 
 /// The version this build of the protocol implements.
 ///
-/// History: 1.0 first release; 1.1 adds `SlotSetLocked` and `ReceiptExport` (a 1.1 daemon
-/// still serves 1.0 clients, without those two operations).
+/// History: 1.0 first release; 1.1 adds `Process`, `SlotSetLocked`, `ReceiptExport` and the
+/// `SlotList` name filter (a 1.1 daemon still serves 1.0 clients, without those operations).
 pub const PROTOCOL_VERSION: Version = Version::new(1, 1);
 
 /// Chooses the version for a connection: the highest version that the daemon serves (its own

@@ -403,8 +403,15 @@ pub(crate) struct SlotUse {
 }
 
 /// Key ids a request uses, with the audit name of the use.
-fn used_keys(req: &Request<'_>) -> (&'static str, [Option<u64>; 2]) {
+fn used_keys(req: &Request<'_>, state: &ConnState) -> (&'static str, [Option<u64>; 2]) {
     match *req {
+        // Every new operation on a context, not only its creation: a reusable context bound
+        // to a slot key must stop working once the right is revoked or the slot locked
+        // (an operation already started may still finish its stream).
+        Request::InitContext { context_id, .. } | Request::Process { context_id, .. } => (
+            "key.use.context",
+            [state.resources.context_key_id(context_id), None],
+        ),
         Request::CreateContext(ref r) => {
             let op = match r.kind {
                 messages::ContextKind::Sign => "key.use.sign",
@@ -437,7 +444,7 @@ pub(crate) fn check_uses(
     state: &ConnState,
     ctx: &Ctx<'_, '_>,
 ) -> Result<Option<SlotUse>, Error> {
-    let (operation, ids) = used_keys(req);
+    let (operation, ids) = used_keys(req, state);
     let mut first = None;
     for id in ids.into_iter().flatten() {
         let Some(binding) = state.slots.by_id.get(&id) else {
@@ -445,7 +452,7 @@ pub(crate) fn check_uses(
         };
         let p = persistent(ctx)?;
         let caller = p.caller(&state.peer);
-        let key = state.resources.guarded_key(id)?;
+        let key = state.resources.live_key(id)?;
         let verdict = match p.store.meta_for(&binding.name, caller) {
             Err(e) => Err(Error::from(e)),
             Ok((meta, _)) if meta.created_unix_ms != binding.created_ms => Err(Error::new(

@@ -14786,10 +14786,546 @@ mod root {
                 }
             }
 
+            ///  Opcode Process (0x0207, since 1.1): a whole operation on a context in one request. The
+            ///  daemon resets the context if it has finished or failed, then runs init(iv), set_aad(aad)
+            ///  when non-empty, update(input) when non-empty, and finalize(last) with `tag` (AEAD decrypt)
+            ///  when non-empty. Answered with OutputResponse: update's and finalize's output concatenated,
+            ///  and the tag of an AEAD encryption. A context in the middle of a stream is refused by init.
+            ///
+            /// Generated from these locations:
+            /// * Table `ProcessRequest` in the file `contexts.fbs:77`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct ProcessRequest {
+                /// The field `context_id` in the table `ProcessRequest`
+                pub context_id: u64,
+                /// The field `iv` in the table `ProcessRequest`
+                pub iv: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+                /// The field `aad` in the table `ProcessRequest`
+                pub aad: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+                /// The field `input` in the table `ProcessRequest`
+                pub input: ::core::option::Option<self::Payload>,
+                /// The field `last` in the table `ProcessRequest`
+                pub last: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+                /// The field `tag` in the table `ProcessRequest`
+                pub tag: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for ProcessRequest {
+                fn default() -> Self {
+                    Self {
+                        context_id: 0,
+                        iv: ::core::default::Default::default(),
+                        aad: ::core::default::Default::default(),
+                        input: ::core::default::Default::default(),
+                        last: ::core::default::Default::default(),
+                        tag: ::core::default::Default::default(),
+                    }
+                }
+            }
+
+            impl ProcessRequest {
+                /// Creates a [ProcessRequestBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> ProcessRequestBuilder<()> {
+                    ProcessRequestBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_context_id: impl ::planus::WriteAsDefault<u64, u64>,
+                    field_iv: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    field_aad: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    field_input: impl ::planus::WriteAsOptionalUnion<self::Payload>,
+                    field_last: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    field_tag: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_context_id = field_context_id.prepare(builder, &0);
+                    let prepared_iv = field_iv.prepare(builder);
+                    let prepared_aad = field_aad.prepare(builder);
+                    let prepared_input = field_input.prepare(builder);
+                    let prepared_last = field_last.prepare(builder);
+                    let prepared_tag = field_tag.prepare(builder);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<18> =
+                        ::core::default::Default::default();
+                    if prepared_context_id.is_some() {
+                        table_writer.write_entry::<u64>(0);
+                    }
+                    if prepared_iv.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[u8]>>(1);
+                    }
+                    if prepared_aad.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[u8]>>(2);
+                    }
+                    if prepared_input.is_some() {
+                        table_writer.write_entry::<::planus::Offset<self::Payload>>(4);
+                    }
+                    if prepared_last.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[u8]>>(5);
+                    }
+                    if prepared_tag.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[u8]>>(6);
+                    }
+                    if prepared_input.is_some() {
+                        table_writer.write_entry::<u8>(3);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_context_id) =
+                                prepared_context_id
+                            {
+                                object_writer.write::<_, _, 8>(&prepared_context_id);
+                            }
+                            if let ::core::option::Option::Some(prepared_iv) = prepared_iv {
+                                object_writer.write::<_, _, 4>(&prepared_iv);
+                            }
+                            if let ::core::option::Option::Some(prepared_aad) = prepared_aad {
+                                object_writer.write::<_, _, 4>(&prepared_aad);
+                            }
+                            if let ::core::option::Option::Some(prepared_input) = prepared_input {
+                                object_writer.write::<_, _, 4>(&prepared_input.offset());
+                            }
+                            if let ::core::option::Option::Some(prepared_last) = prepared_last {
+                                object_writer.write::<_, _, 4>(&prepared_last);
+                            }
+                            if let ::core::option::Option::Some(prepared_tag) = prepared_tag {
+                                object_writer.write::<_, _, 4>(&prepared_tag);
+                            }
+                            if let ::core::option::Option::Some(prepared_input) = prepared_input {
+                                object_writer.write::<_, _, 1>(&prepared_input.tag());
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<ProcessRequest>> for ProcessRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ProcessRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<ProcessRequest>> for ProcessRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<ProcessRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<ProcessRequest> for ProcessRequest {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ProcessRequest> {
+                    ProcessRequest::create(
+                        builder,
+                        self.context_id,
+                        &self.iv,
+                        &self.aad,
+                        &self.input,
+                        &self.last,
+                        &self.tag,
+                    )
+                }
+            }
+
+            /// Builder for serializing an instance of the [ProcessRequest] type.
+            ///
+            /// Can be created using the [ProcessRequest::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct ProcessRequestBuilder<State>(State);
+
+            impl ProcessRequestBuilder<()> {
+                /// Setter for the [`context_id` field](ProcessRequest#structfield.context_id).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn context_id<T0>(self, value: T0) -> ProcessRequestBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                {
+                    ProcessRequestBuilder((value,))
+                }
+
+                /// Sets the [`context_id` field](ProcessRequest#structfield.context_id) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn context_id_as_default(
+                    self,
+                ) -> ProcessRequestBuilder<(::planus::DefaultValue,)> {
+                    self.context_id(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0> ProcessRequestBuilder<(T0,)> {
+                /// Setter for the [`iv` field](ProcessRequest#structfield.iv).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn iv<T1>(self, value: T1) -> ProcessRequestBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                {
+                    let (v0,) = self.0;
+                    ProcessRequestBuilder((v0, value))
+                }
+
+                /// Sets the [`iv` field](ProcessRequest#structfield.iv) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn iv_as_null(self) -> ProcessRequestBuilder<(T0, ())> {
+                    self.iv(())
+                }
+            }
+
+            impl<T0, T1> ProcessRequestBuilder<(T0, T1)> {
+                /// Setter for the [`aad` field](ProcessRequest#structfield.aad).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn aad<T2>(self, value: T2) -> ProcessRequestBuilder<(T0, T1, T2)>
+                where
+                    T2: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                {
+                    let (v0, v1) = self.0;
+                    ProcessRequestBuilder((v0, v1, value))
+                }
+
+                /// Sets the [`aad` field](ProcessRequest#structfield.aad) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn aad_as_null(self) -> ProcessRequestBuilder<(T0, T1, ())> {
+                    self.aad(())
+                }
+            }
+
+            impl<T0, T1, T2> ProcessRequestBuilder<(T0, T1, T2)> {
+                /// Setter for the [`input` field](ProcessRequest#structfield.input).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn input<T3>(self, value: T3) -> ProcessRequestBuilder<(T0, T1, T2, T3)>
+                where
+                    T3: ::planus::WriteAsOptionalUnion<self::Payload>,
+                {
+                    let (v0, v1, v2) = self.0;
+                    ProcessRequestBuilder((v0, v1, v2, value))
+                }
+
+                /// Sets the [`input` field](ProcessRequest#structfield.input) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn input_as_null(self) -> ProcessRequestBuilder<(T0, T1, T2, ())> {
+                    self.input(())
+                }
+            }
+
+            impl<T0, T1, T2, T3> ProcessRequestBuilder<(T0, T1, T2, T3)> {
+                /// Setter for the [`last` field](ProcessRequest#structfield.last).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn last<T4>(self, value: T4) -> ProcessRequestBuilder<(T0, T1, T2, T3, T4)>
+                where
+                    T4: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                {
+                    let (v0, v1, v2, v3) = self.0;
+                    ProcessRequestBuilder((v0, v1, v2, v3, value))
+                }
+
+                /// Sets the [`last` field](ProcessRequest#structfield.last) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn last_as_null(self) -> ProcessRequestBuilder<(T0, T1, T2, T3, ())> {
+                    self.last(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4> ProcessRequestBuilder<(T0, T1, T2, T3, T4)> {
+                /// Setter for the [`tag` field](ProcessRequest#structfield.tag).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn tag<T5>(self, value: T5) -> ProcessRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+                where
+                    T5: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                {
+                    let (v0, v1, v2, v3, v4) = self.0;
+                    ProcessRequestBuilder((v0, v1, v2, v3, v4, value))
+                }
+
+                /// Sets the [`tag` field](ProcessRequest#structfield.tag) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn tag_as_null(self) -> ProcessRequestBuilder<(T0, T1, T2, T3, T4, ())> {
+                    self.tag(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5> ProcessRequestBuilder<(T0, T1, T2, T3, T4, T5)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [ProcessRequest].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ProcessRequest>
+                where
+                    Self: ::planus::WriteAsOffset<ProcessRequest>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T3: ::planus::WriteAsOptionalUnion<self::Payload>,
+                    T4: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T5: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                > ::planus::WriteAs<::planus::Offset<ProcessRequest>>
+                for ProcessRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+            {
+                type Prepared = ::planus::Offset<ProcessRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ProcessRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T3: ::planus::WriteAsOptionalUnion<self::Payload>,
+                    T4: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T5: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                > ::planus::WriteAsOptional<::planus::Offset<ProcessRequest>>
+                for ProcessRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+            {
+                type Prepared = ::planus::Offset<ProcessRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<ProcessRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T3: ::planus::WriteAsOptionalUnion<self::Payload>,
+                    T4: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T5: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                > ::planus::WriteAsOffset<ProcessRequest>
+                for ProcessRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ProcessRequest> {
+                    let (v0, v1, v2, v3, v4, v5) = &self.0;
+                    ProcessRequest::create(builder, v0, v1, v2, v3, v4, v5)
+                }
+            }
+
+            /// Reference to a deserialized [ProcessRequest].
+            #[derive(Copy, Clone)]
+            pub struct ProcessRequestRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+            impl<'a> ProcessRequestRef<'a> {
+                /// Getter for the [`context_id` field](ProcessRequest#structfield.context_id).
+                #[inline]
+                pub fn context_id(&self) -> ::planus::Result<u64> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(0, "ProcessRequest", "context_id")?
+                            .unwrap_or(0),
+                    )
+                }
+
+                /// Getter for the [`iv` field](ProcessRequest#structfield.iv).
+                #[inline]
+                pub fn iv(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
+                    self.0.access(1, "ProcessRequest", "iv")
+                }
+
+                /// Getter for the [`aad` field](ProcessRequest#structfield.aad).
+                #[inline]
+                pub fn aad(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
+                    self.0.access(2, "ProcessRequest", "aad")
+                }
+
+                /// Getter for the [`input` field](ProcessRequest#structfield.input).
+                #[inline]
+                pub fn input(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<self::PayloadRef<'a>>>
+                {
+                    self.0.access_union(3, "ProcessRequest", "input")
+                }
+
+                /// Getter for the [`last` field](ProcessRequest#structfield.last).
+                #[inline]
+                pub fn last(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
+                    self.0.access(5, "ProcessRequest", "last")
+                }
+
+                /// Getter for the [`tag` field](ProcessRequest#structfield.tag).
+                #[inline]
+                pub fn tag(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
+                    self.0.access(6, "ProcessRequest", "tag")
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for ProcessRequestRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("ProcessRequestRef");
+                    f.field("context_id", &self.context_id());
+                    if let ::core::option::Option::Some(field_iv) = self.iv().transpose() {
+                        f.field("iv", &field_iv);
+                    }
+                    if let ::core::option::Option::Some(field_aad) = self.aad().transpose() {
+                        f.field("aad", &field_aad);
+                    }
+                    if let ::core::option::Option::Some(field_input) = self.input().transpose() {
+                        f.field("input", &field_input);
+                    }
+                    if let ::core::option::Option::Some(field_last) = self.last().transpose() {
+                        f.field("last", &field_last);
+                    }
+                    if let ::core::option::Option::Some(field_tag) = self.tag().transpose() {
+                        f.field("tag", &field_tag);
+                    }
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<ProcessRequestRef<'a>> for ProcessRequest {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: ProcessRequestRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        context_id: ::core::convert::TryInto::try_into(value.context_id()?)?,
+                        iv: value.iv()?.map(|v| v.to_vec()),
+                        aad: value.aad()?.map(|v| v.to_vec()),
+                        input: if let ::core::option::Option::Some(input) = value.input()? {
+                            ::core::option::Option::Some(::core::convert::TryInto::try_into(input)?)
+                        } else {
+                            ::core::option::Option::None
+                        },
+                        last: value.last()?.map(|v| v.to_vec()),
+                        tag: value.tag()?.map(|v| v.to_vec()),
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for ProcessRequestRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for ProcessRequestRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[ProcessRequestRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<ProcessRequest>> for ProcessRequest {
+                type Value = ::planus::Offset<ProcessRequest>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<ProcessRequest>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for ProcessRequestRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location("[ProcessRequestRef]", "read_as_root", 0)
+                    })
+                }
+            }
+
             ///  Opcode ResetContext (0x0205).
             ///
             /// Generated from these locations:
-            /// * Table `ResetContextRequest` in the file `contexts.fbs:73`
+            /// * Table `ResetContextRequest` in the file `contexts.fbs:87`
             #[derive(
                 Clone,
                 Debug,
@@ -15080,7 +15616,7 @@ mod root {
             ///  Opcode DestroyContext (0x0206).
             ///
             /// Generated from these locations:
-            /// * Table `DestroyContextRequest` in the file `contexts.fbs:78`
+            /// * Table `DestroyContextRequest` in the file `contexts.fbs:92`
             #[derive(
                 Clone,
                 Debug,
@@ -15376,7 +15912,7 @@ mod root {
             ///  Reply to Update, Finalize and Random: produced bytes and, for AEAD encryption, the tag.
             ///
             /// Generated from these locations:
-            /// * Table `OutputResponse` in the file `contexts.fbs:83`
+            /// * Table `OutputResponse` in the file `contexts.fbs:97`
             #[derive(
                 Clone,
                 Debug,
@@ -15719,7 +16255,7 @@ mod root {
             ///  Opcode Random (0x0300).
             ///
             /// Generated from these locations:
-            /// * Table `RandomRequest` in the file `contexts.fbs:89`
+            /// * Table `RandomRequest` in the file `contexts.fbs:103`
             #[derive(
                 Clone,
                 Debug,
