@@ -595,6 +595,27 @@ impl Session {
                 };
                 self.use_resources(&r, &[], Some(context_id), dl);
             }
+            Op::Process {
+                ctx,
+                iv,
+                aad,
+                input,
+                last,
+                tag,
+            } => {
+                let context_id = self.ctx(*ctx);
+                let (iv, aad, input) = (self.bytes(iv), self.bytes(aad), self.bytes(input));
+                let (last, tag) = (self.bytes(last), self.bytes(tag));
+                let r = Request::Process {
+                    context_id,
+                    iv: &iv,
+                    aad: &aad,
+                    input: Payload::Inline(&input),
+                    last: &last,
+                    tag: &tag,
+                };
+                self.use_resources(&r, &[], Some(context_id), dl);
+            }
             Op::Reset(c) => {
                 let context_id = self.ctx(*c);
                 self.use_resources(

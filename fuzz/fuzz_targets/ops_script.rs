@@ -248,6 +248,15 @@ pub enum Op {
         input: Bytes,
         tag: Bytes,
     },
+    /// A whole operation in one request (protocol 1.1).
+    Process {
+        ctx: Ref,
+        iv: Bytes,
+        aad: Bytes,
+        input: Bytes,
+        last: Bytes,
+        tag: Bytes,
+    },
     Reset(Ref),
     Destroy(Ref),
     Random(u16),
