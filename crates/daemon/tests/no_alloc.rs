@@ -502,9 +502,23 @@ fn request_path_on_existing_keys_and_contexts_does_not_allocate() {
         ("process hash", hash, none, &msg[..], none, none),
         ("process mac", mac, none, &msg[..], none, none),
         ("process ed25519 sign", sign, none, &msg[..], none, none),
-        ("process ed25519 verify", verify, none, &msg[..], &sig[..], none),
+        (
+            "process ed25519 verify",
+            verify,
+            none,
+            &msg[..],
+            &sig[..],
+            none,
+        ),
         ("process aead seal", seal, &nonce[..], &msg[..], none, none),
-        ("process aead open", open, &nonce[..], &ct[..], none, &tag[..]),
+        (
+            "process aead open",
+            open,
+            &nonce[..],
+            &ct[..],
+            none,
+            &tag[..],
+        ),
     ] {
         push(
             &mut d,
