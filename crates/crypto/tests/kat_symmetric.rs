@@ -378,6 +378,83 @@ fn aes_kwp_vector_wrap_and_unwrap() {
     }
 }
 
+/// NIST CAVP KWP-AE/KWP-AD (AES-256) records: 1, 8 and 9-byte keys (the 9-byte ones take the
+/// multi-block RFC 5649 path), wrapped and unwrapped through the provider; AD records the CAVP
+/// marks FAIL must be refused with `WrapUnwrapFailed`.
+#[test]
+fn aes_kwp_cavp_256_wrap_unwrap_and_fail() {
+    let p = provider();
+    let file = vectors("aes_kwp_cavp.json");
+    let unwrap_params = UnwrapKeyParams::builder()
+        .algorithm(Algorithm::Aes256Kwp)
+        .unwrapped_algorithm(Algorithm::GenericSecret)
+        .permissions(P::EXPORT)
+        .exportable(true)
+        .build()
+        .unwrap();
+    for case in cases(&file, "wrap") {
+        let kek = import(
+            &p,
+            Algorithm::Aes256Key,
+            P::WRAP.union(P::UNWRAP),
+            KeyFormat::Raw,
+            &b(case, "kek"),
+        );
+        let key = b(case, "key");
+        let target = import_exportable(
+            &p,
+            Algorithm::GenericSecret,
+            P::EXPORT,
+            KeyFormat::Raw,
+            &key,
+            true,
+        );
+        let wrapped = p
+            .wrap_key(
+                &kek,
+                &target,
+                &WrapKeyParams::new(Algorithm::Aes256Kwp).unwrap(),
+            )
+            .unwrap();
+        let count = &case["count"];
+        assert_eq!(
+            wrapped,
+            b(case, "wrapped"),
+            "{} COUNT {count}",
+            s(case, "file")
+        );
+        let back = p.unwrap_key(&kek, &wrapped, &unwrap_params).unwrap();
+        assert_eq!(back.export_secret().unwrap().to_vec(), key);
+        // Any flipped bit in the published wrapping is refused.
+        for i in [0, wrapped.len() / 2, wrapped.len() - 1] {
+            let mut bad = wrapped.clone();
+            bad[i] ^= 0x80;
+            assert_eq!(
+                p.unwrap_key(&kek, &bad, &unwrap_params).unwrap_err().code(),
+                ErrorCode::WrapUnwrapFailed
+            );
+        }
+    }
+    for case in cases(&file, "unwrap_fail") {
+        let kek = import(
+            &p,
+            Algorithm::Aes256Key,
+            P::UNWRAP,
+            KeyFormat::Raw,
+            &b(case, "kek"),
+        );
+        assert_eq!(
+            p.unwrap_key(&kek, &b(case, "wrapped"), &unwrap_params)
+                .unwrap_err()
+                .code(),
+            ErrorCode::WrapUnwrapFailed,
+            "{} COUNT {}",
+            s(case, "file"),
+            case["count"]
+        );
+    }
+}
+
 #[test]
 fn aes_kwp_round_trips_odd_lengths_and_rejects_tampering() {
     // Beyond the single CAVP vector above: round trips of several lengths + tampering.

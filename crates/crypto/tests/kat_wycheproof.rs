@@ -1,9 +1,9 @@
 //! Published known-answer tests (C2SP Wycheproof) for the algorithms that had only round trips or
 //! cross-checks: RSA-PSS-SHA256 verification, RSA-OAEP-SHA256 decryption, HKDF-SHA384,
 //! ML-KEM-512/768/1024 decapsulation (plus the ML-KEM-768 modulus check on encapsulation keys)
-//! and ML-DSA-65 verification. Every case runs through the warden provider API (import a key,
-//! then a context or `decapsulate` / `derive_key`), and Wycheproof's invalid cases must fail
-//! with the error the provider documents.
+//! and ML-DSA-44/65/87 verification (valid and invalid published cases). Every case runs
+//! through the warden provider API (import a key, then a context or `decapsulate` /
+//! `derive_key`), and Wycheproof's invalid cases must fail with the error the provider documents.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
 mod common;
@@ -356,6 +356,101 @@ fn ml_dsa_65_wycheproof_verification() {
         .build()
         .unwrap();
     assert!(p.import_key(&params, &pk[..pk.len() - 1]).is_err());
+}
+
+/// Re-sorts the hint indices of an ML-DSA signature within each polynomial (FIPS 204
+/// `HintBitPack` stores them in ascending order): the last `omega + k` bytes are `omega` index
+/// bytes followed by `k` cumulative counts.
+fn mldsa_sort_hints(sig: &[u8], omega: usize, k: usize) -> Vec<u8> {
+    let mut out = sig.to_vec();
+    let start = sig.len() - omega - k;
+    let counts: Vec<usize> = sig[start + omega..]
+        .iter()
+        .map(|&c| usize::from(c))
+        .collect();
+    let mut prev = 0;
+    for c in counts {
+        out[start + prev..start + c].sort_unstable();
+        prev = c;
+    }
+    out
+}
+
+#[test]
+fn ml_dsa_wycheproof_verify_valid_and_invalid() {
+    let p = provider();
+    let file = vectors("mldsa_wycheproof_verify.json");
+    let mut seen = Vec::new();
+    for group in cases(&file, "groups") {
+        let alg = Algorithm::from_name(s(group, "parameterSet")).unwrap();
+        let (pk_len, sig_len, omega, k) = match alg {
+            Algorithm::MlDsa44 => (1312, 2420, 80, 4),
+            Algorithm::MlDsa65 => (1952, 3309, 55, 6),
+            Algorithm::MlDsa87 => (2592, 4627, 75, 8),
+            other => panic!("not ML-DSA: {other:?}"),
+        };
+        let pk = b(group, "publicKey");
+        assert_eq!(pk.len(), pk_len);
+        let key = Arc::new(import(&p, alg, P::VERIFY, KeyFormat::Raw, &pk));
+        let spki = key.public_key(KeyFormat::SubjectPublicKeyInfo).unwrap();
+        let again = Arc::new(import(
+            &p,
+            alg,
+            P::VERIFY,
+            KeyFormat::SubjectPublicKeyInfo,
+            &spki,
+        ));
+        let (mut valid, mut invalid) = (0, 0);
+        for case in cases(group, "tests") {
+            let id = tc(case);
+            // Pure ML-DSA with the empty context only: warden's verify API has no context.
+            assert!(case.get("ctx").is_none(), "{alg:?} tcId {id} has a context");
+            let (msg, sig) = (b(case, "msg"), b(case, "sig"));
+            for vk in [&key, &again] {
+                let got = verify(&p, alg, vk, &msg, &sig);
+                match s(case, "result") {
+                    "valid" => assert_eq!(got.unwrap(), 0, "{alg:?} tcId {id}"),
+                    // One opaque failure for every kind of bad signature (length, bit flips,
+                    // hint encoding): no oracle on what was wrong.
+                    _ => assert_eq!(
+                        got.unwrap_err().code(),
+                        ErrorCode::OperationFailed,
+                        "{alg:?} tcId {id}"
+                    ),
+                }
+            }
+            if s(case, "result") == "valid" {
+                valid += 1;
+                assert_eq!(sig.len(), sig_len);
+            } else {
+                invalid += 1;
+            }
+            if flags(case).contains(&"InvalidHintsEncoding") && sig.len() == sig_len {
+                // tcId 15 (hints in reverse order) is a valid signature apart from the order:
+                // with its hints sorted it must verify. This also proves the checked-in copy of
+                // the published bytes is exact outside the hint block.
+                let last = sig[sig.len() - 1];
+                if usize::from(last) <= omega {
+                    let sorted = mldsa_sort_hints(&sig, omega, k);
+                    assert_ne!(sorted, sig);
+                    assert_eq!(
+                        verify(&p, alg, &key, &msg, &sorted).unwrap(),
+                        0,
+                        "{alg:?} tcId {id} with sorted hints"
+                    );
+                }
+            }
+        }
+        assert!(
+            valid >= 1 && invalid >= 2,
+            "{alg:?}: {valid} valid, {invalid} invalid"
+        );
+        seen.push(alg);
+    }
+    assert_eq!(
+        seen,
+        [Algorithm::MlDsa44, Algorithm::MlDsa65, Algorithm::MlDsa87]
+    );
 }
 
 #[test]
