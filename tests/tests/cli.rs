@@ -649,6 +649,14 @@ fn permit_loop_with_policy_and_receipts() {
         b"",
     );
     cli.expect(0, &["key", "lock", "--slot", "lockme"], b"");
+    let listed = cli.json(&["key", "list"], b"");
+    let entry = listed["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["slot"] == "lockme")
+        .unwrap();
+    assert_eq!(entry["locked"], true);
     std::fs::write(f("msg"), b"m").unwrap();
     let denied = cli.run(&["sign", "--slot", "lockme", "--in", p(&f("msg"))]);
     assert_eq!(denied.status.code(), Some(3), "signing with a locked slot");

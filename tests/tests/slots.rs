@@ -654,6 +654,7 @@ fn locked_slots_grant_no_use_until_unlocked() {
     let info = km.slot_info("frozen").unwrap();
     assert_eq!(info.algorithm, Algorithm::Ed25519);
     assert!(info.effective.is_empty(), "a locked slot grants nothing");
+    assert!(info.locked);
     assert_eq!(code(km.slot_info("no-such-slot")), ErrorCode::AccessDenied);
     assert_eq!(
         code(km.set_slot_locked("no-such-slot", true)),
@@ -673,6 +674,7 @@ fn locked_slots_grant_no_use_until_unlocked() {
         "the lock is durable"
     );
     km.set_slot_locked("frozen", false).unwrap();
+    assert!(!km.slot_info("frozen").unwrap().locked);
     let key = km.resolve("frozen").unwrap();
     verify(&s, key.id(), b"before", &sig).unwrap();
     let log = audit_lines(&d).join("\n");

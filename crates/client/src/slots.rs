@@ -31,6 +31,9 @@ pub struct SlotInfo {
     pub grants: Vec<(u32, KeyOperationPermission)>,
     /// Creation time, Unix milliseconds.
     pub created_unix_ms: u64,
+    /// The slot is locked: its key grants no use until unlocked (always `false` from a
+    /// 1.0 daemon, which cannot lock slots).
+    pub locked: bool,
 }
 
 fn with_slot<'a>(mut key: m::KeySpec<'a>, slot: &'a str) -> m::KeySpec<'a> {
@@ -213,6 +216,7 @@ impl KeyManagement {
                                 .map(|(uid, p)| Ok((uid, perms(p)?)))
                                 .collect::<Result<_>>()?,
                             created_unix_ms: e.created_unix_ms,
+                            locked: e.locked,
                         })
                     })
                     .collect::<Result<Vec<_>>>()?,

@@ -26,6 +26,8 @@ pub struct SlotEntry<'a> {
     pub created_unix_ms: u64,
     /// Packed little-endian `(uid: u32, permissions: u32)` pairs; see [`SlotEntry::grants`].
     pub grants_packed: &'a [u8],
+    /// Locked: the key stays stored but grants no use (since 1.1; a 1.0 daemon never sets it).
+    pub locked: bool,
 }
 
 impl<'a> SlotEntry<'a> {
@@ -100,6 +102,7 @@ pub(crate) fn read_slot(r: g::SlotEntryRef<'_>) -> Result<SlotEntry<'_>, WireErr
         exportable: val(r.exportable())?,
         created_unix_ms: val(r.created_unix_ms())?,
         grants_packed: bytes(r.grants())?,
+        locked: val(r.locked())?,
     })
 }
 
@@ -227,6 +230,7 @@ pub(crate) fn write_slots(
                 e.exportable,
                 e.created_unix_ms,
                 e.grants_packed,
+                e.locked,
             )
         })
         .collect();
@@ -271,6 +275,7 @@ mod tests {
             exportable: false,
             created_unix_ms: 0,
             grants_packed: &packed,
+            locked: false,
         };
         assert_eq!(
             e.grants().collect::<Vec<_>>(),

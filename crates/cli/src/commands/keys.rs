@@ -154,18 +154,19 @@ pub fn list(stack: &CryptoStack) -> Result<Report, Failure> {
         .list_slots()
         .map_err(Failure::from_client)?;
     let mut text = format!(
-        "{:<24} {:<20} {:>6}  {:<28} {}\n",
-        "SLOT", "ALGORITHM", "OWNER", "YOUR PERMISSIONS", "EXPORTABLE"
+        "{:<24} {:<20} {:>6}  {:<28} {:<10} {}\n",
+        "SLOT", "ALGORITHM", "OWNER", "YOUR PERMISSIONS", "EXPORTABLE", "STATE"
     );
     let mut items = Vec::new();
     for s in &slots {
         text.push_str(&format!(
-            "{:<24} {:<20} {:>6}  {:<28} {}\n",
+            "{:<24} {:<20} {:>6}  {:<28} {:<10} {}\n",
             s.name,
             s.algorithm.name(),
             s.owner_uid,
             s.effective.to_string(),
-            if s.exportable { "yes" } else { "no" }
+            if s.exportable { "yes" } else { "no" },
+            if s.locked { "locked" } else { "occupied" }
         ));
         items.push(json!({
             "slot": s.name,
@@ -176,6 +177,7 @@ pub fn list(stack: &CryptoStack) -> Result<Report, Failure> {
             "exportable": s.exportable,
             "grants": s.grants.iter().map(|(uid, p)| json!({"uid": uid, "permissions": p.to_string()})).collect::<Vec<_>>(),
             "created_unix_ms": s.created_unix_ms,
+            "locked": s.locked,
         }));
     }
     if slots.is_empty() {

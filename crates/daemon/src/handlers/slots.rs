@@ -344,6 +344,7 @@ pub(crate) fn list(
             exportable: m.exportable,
             created_unix_ms: m.created_unix_ms,
             grants_packed: g,
+            locked: m.state == warden_store::SlotState::Locked,
         })
         .collect();
     state.out.reply(&Response::SlotList {

@@ -17865,6 +17865,8 @@ mod root {
                 pub created_unix_ms: u64,
                 /// The field `grants` in the table `SlotEntry`
                 pub grants: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+                ///  Since 1.1: the slot is locked (its key grants no use until unlocked).
+                pub locked: bool,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -17879,6 +17881,7 @@ mod root {
                         exportable: false,
                         created_unix_ms: 0,
                         grants: ::core::default::Default::default(),
+                        locked: false,
                     }
                 }
             }
@@ -17903,6 +17906,7 @@ mod root {
                     field_exportable: impl ::planus::WriteAsDefault<bool, bool>,
                     field_created_unix_ms: impl ::planus::WriteAsDefault<u64, u64>,
                     field_grants: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    field_locked: impl ::planus::WriteAsDefault<bool, bool>,
                 ) -> ::planus::Offset<Self> {
                     let prepared_name = field_name.prepare(builder);
                     let prepared_algorithm = field_algorithm.prepare(builder);
@@ -17912,8 +17916,9 @@ mod root {
                     let prepared_exportable = field_exportable.prepare(builder, &false);
                     let prepared_created_unix_ms = field_created_unix_ms.prepare(builder, &0);
                     let prepared_grants = field_grants.prepare(builder);
+                    let prepared_locked = field_locked.prepare(builder, &false);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<20> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<22> =
                         ::core::default::Default::default();
                     if prepared_created_unix_ms.is_some() {
                         table_writer.write_entry::<u64>(6);
@@ -17938,6 +17943,9 @@ mod root {
                     }
                     if prepared_exportable.is_some() {
                         table_writer.write_entry::<bool>(5);
+                    }
+                    if prepared_locked.is_some() {
+                        table_writer.write_entry::<bool>(8);
                     }
 
                     unsafe {
@@ -17977,6 +17985,9 @@ mod root {
                                 prepared_exportable
                             {
                                 object_writer.write::<_, _, 1>(&prepared_exportable);
+                            }
+                            if let ::core::option::Option::Some(prepared_locked) = prepared_locked {
+                                object_writer.write::<_, _, 1>(&prepared_locked);
                             }
                         });
                     }
@@ -18018,6 +18029,7 @@ mod root {
                         self.exportable,
                         self.created_unix_ms,
                         &self.grants,
+                        self.locked,
                     )
                 }
             }
@@ -18207,6 +18219,32 @@ mod root {
             }
 
             impl<T0, T1, T2, T3, T4, T5, T6, T7> SlotEntryBuilder<(T0, T1, T2, T3, T4, T5, T6, T7)> {
+                /// Setter for the [`locked` field](SlotEntry#structfield.locked).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn locked<T8>(
+                    self,
+                    value: T8,
+                ) -> SlotEntryBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)>
+                where
+                    T8: ::planus::WriteAsDefault<bool, bool>,
+                {
+                    let (v0, v1, v2, v3, v4, v5, v6, v7) = self.0;
+                    SlotEntryBuilder((v0, v1, v2, v3, v4, v5, v6, v7, value))
+                }
+
+                /// Sets the [`locked` field](SlotEntry#structfield.locked) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn locked_as_default(
+                    self,
+                ) -> SlotEntryBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, ::planus::DefaultValue)>
+                {
+                    self.locked(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6, T7, T8> SlotEntryBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)> {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [SlotEntry].
                 #[inline]
                 pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<SlotEntry>
@@ -18226,8 +18264,9 @@ mod root {
                     T5: ::planus::WriteAsDefault<bool, bool>,
                     T6: ::planus::WriteAsDefault<u64, u64>,
                     T7: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T8: ::planus::WriteAsDefault<bool, bool>,
                 > ::planus::WriteAs<::planus::Offset<SlotEntry>>
-                for SlotEntryBuilder<(T0, T1, T2, T3, T4, T5, T6, T7)>
+                for SlotEntryBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)>
             {
                 type Prepared = ::planus::Offset<SlotEntry>;
 
@@ -18246,8 +18285,9 @@ mod root {
                     T5: ::planus::WriteAsDefault<bool, bool>,
                     T6: ::planus::WriteAsDefault<u64, u64>,
                     T7: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T8: ::planus::WriteAsDefault<bool, bool>,
                 > ::planus::WriteAsOptional<::planus::Offset<SlotEntry>>
-                for SlotEntryBuilder<(T0, T1, T2, T3, T4, T5, T6, T7)>
+                for SlotEntryBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)>
             {
                 type Prepared = ::planus::Offset<SlotEntry>;
 
@@ -18269,13 +18309,14 @@ mod root {
                     T5: ::planus::WriteAsDefault<bool, bool>,
                     T6: ::planus::WriteAsDefault<u64, u64>,
                     T7: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T8: ::planus::WriteAsDefault<bool, bool>,
                 > ::planus::WriteAsOffset<SlotEntry>
-                for SlotEntryBuilder<(T0, T1, T2, T3, T4, T5, T6, T7)>
+                for SlotEntryBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)>
             {
                 #[inline]
                 fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<SlotEntry> {
-                    let (v0, v1, v2, v3, v4, v5, v6, v7) = &self.0;
-                    SlotEntry::create(builder, v0, v1, v2, v3, v4, v5, v6, v7)
+                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8) = &self.0;
+                    SlotEntry::create(builder, v0, v1, v2, v3, v4, v5, v6, v7, v8)
                 }
             }
 
@@ -18351,6 +18392,14 @@ mod root {
                 pub fn grants(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
                     self.0.access(7, "SlotEntry", "grants")
                 }
+
+                /// Getter for the [`locked` field](SlotEntry#structfield.locked).
+                #[inline]
+                pub fn locked(&self) -> ::planus::Result<bool> {
+                    ::core::result::Result::Ok(
+                        self.0.access(8, "SlotEntry", "locked")?.unwrap_or(false),
+                    )
+                }
             }
 
             impl<'a> ::core::fmt::Debug for SlotEntryRef<'a> {
@@ -18372,6 +18421,7 @@ mod root {
                     if let ::core::option::Option::Some(field_grants) = self.grants().transpose() {
                         f.field("grants", &field_grants);
                     }
+                    f.field("locked", &self.locked());
                     f.finish()
                 }
             }
@@ -18392,6 +18442,7 @@ mod root {
                             value.created_unix_ms()?,
                         )?,
                         grants: value.grants()?.map(|v| v.to_vec()),
+                        locked: ::core::convert::TryInto::try_into(value.locked()?)?,
                     })
                 }
             }
@@ -18472,7 +18523,7 @@ mod root {
             ///  Reply to SlotList. `more`: further slots follow the last one listed.
             ///
             /// Generated from these locations:
-            /// * Table `SlotListResponse` in the file `slots.fbs:53`
+            /// * Table `SlotListResponse` in the file `slots.fbs:55`
             #[derive(
                 Clone,
                 Debug,
@@ -18829,7 +18880,7 @@ mod root {
             ///  Opcode SlotGrant (0x0404) (answered with Empty).
             ///
             /// Generated from these locations:
-            /// * Table `SlotGrantRequest` in the file `slots.fbs:59`
+            /// * Table `SlotGrantRequest` in the file `slots.fbs:61`
             #[derive(
                 Clone,
                 Debug,
@@ -19215,7 +19266,7 @@ mod root {
             ///  Opcode SlotRevoke (0x0405) (answered with Empty).
             ///
             /// Generated from these locations:
-            /// * Table `SlotRevokeRequest` in the file `slots.fbs:66`
+            /// * Table `SlotRevokeRequest` in the file `slots.fbs:68`
             #[derive(
                 Clone,
                 Debug,
@@ -19552,7 +19603,7 @@ mod root {
             ///  key but may not be used, resolved or have its grants changed until unlocked.
             ///
             /// Generated from these locations:
-            /// * Table `SlotSetLockedRequest` in the file `slots.fbs:73`
+            /// * Table `SlotSetLockedRequest` in the file `slots.fbs:75`
             #[derive(
                 Clone,
                 Debug,

@@ -446,6 +446,7 @@ pub const SLOTS: &[SlotEntry<'static>] = &[
         exportable: false,
         created_unix_ms: 1_800_000_000_000,
         grants_packed: &[0xE9, 0x03, 0, 0, 0x20, 0, 0, 0],
+        locked: false,
     },
     SlotEntry {
         name: "b",
@@ -456,6 +457,7 @@ pub const SLOTS: &[SlotEntry<'static>] = &[
         exportable: true,
         created_unix_ms: 0,
         grants_packed: &[],
+        locked: true,
     },
 ];
 
