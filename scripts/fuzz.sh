@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs each cargo-fuzz target in fuzz/ for a bounded time.
 # Usage: scripts/fuzz.sh [target...]        (default: every target `cargo fuzz list` reports:
-#        frame_decoder, request_decoder, dispatch, dispatch_ops)
+#        frame_decoder, request_decoder, dispatch, dispatch_ops, socket_stream)
 # Env:   FUZZ_SECONDS   time per target in seconds (default 60)
 #        FUZZ_JOBS      parallel libFuzzer jobs per target (default 1; the build box has 2 cores)
 #        FUZZ_ARGS      extra libFuzzer arguments

@@ -60,6 +60,8 @@ pub(crate) struct Connection {
     carry_len: usize,
     /// When the version handshake must be complete (set by the worker that owns it).
     pub(crate) handshake_due: Instant,
+    /// The poller reported the peer's end of stream (or an error): serve until a read sees it.
+    pub(crate) peer_closed: bool,
 }
 
 /// Serves one complete request frame that is already in arena memory: dispatches it,
@@ -101,6 +103,7 @@ impl Connection {
             carry: [0; HEADER_LEN],
             carry_len: 0,
             handshake_due: Instant::now(),
+            peer_closed: false,
         }
     }
 

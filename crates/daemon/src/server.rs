@@ -321,7 +321,18 @@ impl Worker {
             for ev in events.iter() {
                 match ev.token() {
                     WAKE => self.take_new(),
-                    Token(i) => self.ready.push_back(i),
+                    Token(i) => {
+                        // Edge-triggered: the peer's shutdown is reported once, possibly in the
+                        // same event as its last request. Remember it, or a turn that drains
+                        // that request (a short read, no EOF seen) would park the connection
+                        // waiting for an edge that never comes.
+                        if (ev.is_read_closed() || ev.is_error())
+                            && let Some(Some(c)) = self.conns.get_mut(i)
+                        {
+                            c.peer_closed = true;
+                        }
+                        self.ready.push_back(i);
+                    }
                 }
             }
             // Serve this round's connections once each; a connection that used its whole
@@ -398,6 +409,8 @@ impl Worker {
             return;
         };
         match conn.serve(&self.shared) {
+            // One more turn reads the end of stream and closes.
+            Flow::Idle if conn.peer_closed => self.ready.push_back(idx),
             Flow::Idle => {}
             Flow::Continue => self.ready.push_back(idx),
             Flow::Close => self.close(idx),

@@ -172,3 +172,57 @@ fn default_context_budget_comes_from_config() {
     .unwrap();
     assert_eq!(update(&mut c, m), Err(ErrorCode::OperationTimedOut));
 }
+
+/// Regression (found by the `socket_stream` fuzz target): a client that sends its last
+/// requests and shuts down its writing half while the worker is busy. Edge-triggered polling
+/// reports data and end of stream in one event; the turn that serves the requests ends on a
+/// short read that has not seen the end of stream yet, and without remembering the event the
+/// connection was parked forever (its arena with it). The daemon must answer and close.
+#[test]
+fn a_half_closed_peer_is_closed_after_its_last_reply() {
+    use std::io::{Read, Write};
+    use std::net::Shutdown;
+    use warden_wire::{Builder, FrameHeader, Opcode, PROTOCOL_VERSION, encode_request};
+
+    let slow = Arc::new(SlowProvider::new(Arc::new(AwsLcProvider::new()), DELAY));
+    // One worker: the busy connection and the victim share it.
+    let (_dir, d) = start_with(|c| c.limits.worker_threads = 1, Some(slow));
+    let mut victim = common::connect(&d);
+    // Let the worker register the victim and find nothing to read yet.
+    std::thread::sleep(Duration::from_millis(50));
+    let busy = {
+        let mut c = Conn::open(&d);
+        std::thread::spawn(move || mac_key(&mut c)) // sleeps DELAY in the provider
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    let mut frames = Vec::new();
+    let hello = common::hello_body(PROTOCOL_VERSION, PROTOCOL_VERSION);
+    let ping = encode_request(&mut Builder::new(), &Request::Ping { data: b"last" }).to_vec();
+    for (id, op, body) in [(1, Opcode::Hello, &hello), (2, Opcode::Ping, &ping)] {
+        let h = FrameHeader {
+            body_len: body.len() as u32,
+            ..FrameHeader::request(PROTOCOL_VERSION, id, op.as_u16())
+        };
+        frames.extend_from_slice(&h.to_bytes());
+        frames.extend_from_slice(body);
+    }
+    victim.write_all(&frames).unwrap();
+    victim.shutdown(Shutdown::Write).unwrap();
+    busy.join().unwrap();
+
+    victim
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .unwrap();
+    let mut replies = Vec::new();
+    let r = victim.read_to_end(&mut replies);
+    assert!(
+        r.is_ok(),
+        "daemon kept a half-closed connection open after {} reply bytes: {r:?}",
+        replies.len()
+    );
+    let first = FrameHeader::decode(&replies[..32], u32::MAX).unwrap();
+    assert_eq!(first.status, 0, "hello answered");
+    let second =
+        FrameHeader::decode(&replies[32 + first.body_len as usize..][..32], u32::MAX).unwrap();
+    assert_eq!((second.request_id, second.status), (2, 0), "ping answered");
+}
