@@ -178,6 +178,61 @@ fn used_not_capacity() {
     );
 }
 
+/// The session end alone: `K` sessions are opened and filled to N untimed, then dropping all
+/// `K` is timed against `write_bytes` of N bytes on `K` buffers (same total bytes, same cache
+/// level). The A/B above also times opening the session and the allocation, which are not the
+/// session end but cost a fixed ≈10 ns that is a third of a 4 KiB memset.
+fn session_end_only() {
+    println!(
+        "\ninterleaved A/B, session end only: drop K filled sessions vs write_bytes on K buffers"
+    );
+    const K: usize = 64;
+    for n in [4usize << 10, 64 << 10] {
+        let Ok(layout) = Layout::array::<u8>(n) else {
+            continue;
+        };
+        let Ok(mut arenas) = (0..K)
+            .map(|_| Arena::with_capacity(n))
+            .collect::<Result<Vec<_>, _>>()
+        else {
+            eprintln!("cannot map {K} arenas of {n} bytes; skipping");
+            continue;
+        };
+        let mut bufs: Vec<Vec<u8>> = (0..K).map(|_| vec![1u8; n]).collect();
+        let (mut ta, mut tb, mut ratio) = (vec![], vec![], vec![]);
+        for _ in 0..201 {
+            let sessions: Vec<_> = arenas.iter_mut().map(|a| a.session()).collect();
+            for s in &sessions {
+                black_box(s.try_alloc_layout(layout).is_ok());
+            }
+            let t = Instant::now();
+            drop(black_box(sessions));
+            let a = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            for b in &mut bufs {
+                let p = black_box(b.as_mut_ptr());
+                // SAFETY: `p` points to `b`, which is valid for `n` bytes.
+                unsafe { core::ptr::write_bytes(p, 0, n) };
+                black_box(p);
+            }
+            let b = t.elapsed().as_secs_f64();
+            ta.push(a * 1e9 / K as f64);
+            tb.push(b * 1e9 / K as f64);
+            ratio.push(a / b.max(1e-12));
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+        };
+        println!(
+            "  N = {n:>6}: session end {:>7.1} ns, write_bytes {:>7.1} ns per item; median ratio {:.3}",
+            median(&mut ta),
+            median(&mut tb),
+            median(&mut ratio)
+        );
+    }
+}
+
 criterion_group!(benches, zeroing);
 
 fn main() {
@@ -187,5 +242,6 @@ fn main() {
         Criterion::default().configure_from_args().final_summary();
     }
     interleaved_ratio();
+    session_end_only();
     used_not_capacity();
 }
