@@ -208,19 +208,9 @@ pub(crate) fn finalize(
             c.set_tag(tag)?;
         }
         let n = c.finalize(input, out)?;
-        // AEAD encryption hands out its tag; every other context has none.
-        let tag_len = match c.kind() {
-            ContextKind::Aead => c.get_tag(&mut tag_out).unwrap_or(0),
-            _ => 0,
-        };
-        Ok((n, tag_len))
+        Ok((n, aead_tag(c, &mut tag_out)))
     })?;
-    let output = out.get(..n).ok_or(ErrorCode::InternalError)?;
-    let tag = tag_out.get(..tag_len).ok_or(ErrorCode::InternalError)?;
-    state.out.reply(&Response::Output {
-        output: Payload::Inline(output),
-        tag,
-    })
+    reply_output(state, out, n, &tag_out, tag_len)
 }
 
 /// What a `Process` request carries besides the context id.
@@ -268,12 +258,27 @@ pub(crate) fn process(
         }
         let rest = out.get_mut(head..).ok_or(ErrorCode::InternalError)?;
         let n = head + c.finalize(a.last, rest)?;
-        let tag_len = match c.kind() {
-            ContextKind::Aead => c.get_tag(&mut tag_out).unwrap_or(0),
-            _ => 0,
-        };
-        Ok((n, tag_len))
+        Ok((n, aead_tag(c, &mut tag_out)))
     })?;
+    reply_output(state, out, n, &tag_out, tag_len)
+}
+
+/// After a finalize: the tag an AEAD encryption hands out (every other context has none).
+fn aead_tag(c: &mut dyn CryptoContext, tag_out: &mut [u8; MAX_TAG]) -> usize {
+    match c.kind() {
+        ContextKind::Aead => c.get_tag(tag_out).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// The `Output` reply: the first `n` bytes of `out` and the first `tag_len` of `tag_out`.
+fn reply_output(
+    state: &mut ConnState,
+    out: &[u8],
+    n: usize,
+    tag_out: &[u8],
+    tag_len: usize,
+) -> Result<(), Error> {
     let output = out.get(..n).ok_or(ErrorCode::InternalError)?;
     let tag = tag_out.get(..tag_len).ok_or(ErrorCode::InternalError)?;
     state.out.reply(&Response::Output {
