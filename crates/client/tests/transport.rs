@@ -371,3 +371,50 @@ fn a_caller_whose_budget_runs_out_in_the_queue_does_not_break_the_connection() {
     assert_eq!(slow.join().unwrap(), b"slow");
     assert_eq!(hasty.ping(b"later").unwrap(), b"later");
 }
+
+/// Against a 1.0 daemon (it negotiates 1.0): the operations of 1.1 fail locally with
+/// `UnsupportedOperation` and nothing reaches the wire; 1.0 operations still work, in the
+/// negotiated version.
+#[test]
+fn operations_newer_than_the_negotiated_version_are_refused_before_sending() {
+    fn server(mut s: UnixStream) {
+        let v10 = Version::new(1, 0);
+        let (h, _) = read_frame(&mut s).unwrap();
+        let ack = HelloAck {
+            version: v10,
+            daemon_version: v10,
+            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+        };
+        write_frame(&mut s, h.response(0, 0), &ack.encode());
+        // Only pings may arrive, each in version 1.0.
+        while let Some((h, body)) = read_frame(&mut s) {
+            assert_eq!(
+                h.opcode,
+                Opcode::Ping.as_u16(),
+                "a 1.1 opcode reached a 1.0 daemon"
+            );
+            assert_eq!(h.version, v10);
+            ping_reply(&h, &body, &mut s);
+        }
+    }
+    let (_d, path) = fake(server);
+    let stack = CryptoStack::connect(
+        StackConfig::new()
+            .socket_path(&path)
+            .dedicated_connection(true),
+    )
+    .unwrap();
+    assert_eq!(
+        stack.export_receipts(1).unwrap_err().code(),
+        ErrorCode::UnsupportedOperation
+    );
+    assert_eq!(
+        stack
+            .key_management()
+            .set_slot_locked("s", true)
+            .unwrap_err()
+            .code(),
+        ErrorCode::UnsupportedOperation
+    );
+    assert_eq!(stack.ping(b"still 1.0").unwrap(), b"still 1.0");
+}
