@@ -11,6 +11,12 @@
 //!   ([`StackConfig::default_timeout`]), a per-context override in the [`ContextConfig`], and an
 //!   explicit disable. The deadline travels in every request and the daemon enforces it; the
 //!   client also stops waiting after the deadline plus a grace period.
+//! - **One request per operation** (protocol 1.1): [`HashContext::digest`],
+//!   [`MacContext::compute`] / [`MacContext::check`], [`SignContext::sign`],
+//!   [`VerifyContext::verify`], [`AeadContext::seal`] / [`AeadContext::open`] and
+//!   [`CipherContext::apply`] run a whole operation on a reusable context in one round trip
+//!   (the streaming calls need three or four); against a 1.0 daemon or for data larger than a
+//!   frame they fall back to the streaming requests.
 //! - **Errors** carry the stable protocol code: [`Error::code`].
 //!
 //! ```
