@@ -66,6 +66,7 @@ mod tests {
             exportable,
             grants: BTreeMap::from([(2000, 0x1 | EXPORT_BIT), (3000, 0x1 | 0x10)]),
             state: SlotState::Occupied,
+            locked_by_admin: false,
             created_unix_ms: 0,
         }
     }

@@ -26,6 +26,8 @@ pub enum StoreError {
     AccessDenied,
     /// The caller sees the slot but lacks the permission bits for the operation.
     NotPermitted,
+    /// A per-owner quota (slots, grants) would be exceeded; names which one.
+    QuotaExceeded(&'static str),
     /// A stored record (or the store's key check) failed authentication: tampered,
     /// swapped between slots, truncated or otherwise corrupt. Opaque on purpose.
     Integrity,
@@ -92,6 +94,7 @@ impl fmt::Display for StoreError {
             Self::SlotLocked => f.write_str("key slot is locked"),
             Self::AccessDenied => f.write_str("access denied"),
             Self::NotPermitted => f.write_str("key operation not permitted"),
+            Self::QuotaExceeded(what) => write!(f, "quota exceeded: {what}"),
             Self::Integrity => f.write_str("stored record failed integrity check"),
             Self::WrongMasterKey => f.write_str("master key does not open this store"),
             Self::UnsupportedSchema { found, supported } => write!(
@@ -131,7 +134,7 @@ impl fmt::Display for StoreError {
 impl From<StoreError> for warden_core::Error {
     fn from(e: StoreError) -> Self {
         let detail = match &e {
-            StoreError::InvalidArgument(what) => what,
+            StoreError::InvalidArgument(what) | StoreError::QuotaExceeded(what) => what,
             StoreError::Integrity => "stored record failed integrity check",
             StoreError::SlotLocked => "key slot is locked",
             StoreError::PermitReplayed => "permit already used",
@@ -167,6 +170,7 @@ impl StoreError {
             Self::KeySlotEmpty => ErrorCode::KeySlotEmpty,
             Self::AccessDenied | Self::SlotLocked | Self::PermitReplayed => ErrorCode::AccessDenied,
             Self::NotPermitted => ErrorCode::KeyOperationNotPermitted,
+            Self::QuotaExceeded(_) => ErrorCode::QuotaExceeded,
             Self::InsecurePermissions { .. } | Self::WrongOwner { .. } => ErrorCode::AccessDenied,
             Self::Integrity | Self::WrongMasterKey | Self::ChainConflict { .. } | Self::Rng => {
                 ErrorCode::OperationFailed

@@ -7,6 +7,7 @@ use zeroize::Zeroizing;
 use crate::acl::{SlotAccess, access};
 use crate::error::StoreError;
 use crate::record::SlotMeta;
+use crate::slot_ref::SlotRef;
 use crate::store::SlotStore;
 
 /// Who is asking: the peer's uid and whether config names it an admin.
@@ -23,14 +24,14 @@ impl SlotStore {
     /// `AccessDenied` for non-admins (admins get `KeySlotEmpty` for a missing slot).
     pub fn meta_for(
         &self,
-        name: &str,
+        slot: SlotRef<'_>,
         caller: Caller,
     ) -> Result<(SlotMeta, SlotAccess), StoreError> {
         // The daemon's own slots do not exist for callers, admins included.
-        if crate::validate::is_reserved_slot_name(name) {
+        if crate::validate::is_reserved_slot_name(slot.name) {
             return Err(StoreError::AccessDenied);
         }
-        let meta = match self.meta(name) {
+        let meta = match self.meta(slot) {
             Ok(m) => m,
             Err(StoreError::KeySlotEmpty) if !caller.is_admin => {
                 return Err(StoreError::AccessDenied);
@@ -51,15 +52,15 @@ impl SlotStore {
     /// secret must be limited to the returned `SlotAccess::operations`.
     pub fn load_for(
         &self,
-        name: &str,
+        slot: SlotRef<'_>,
         caller: Caller,
         required: u32,
     ) -> Result<(SlotMeta, SlotAccess, Zeroizing<Vec<u8>>), StoreError> {
-        let (_, rights) = self.meta_for(name, caller)?;
+        let (_, rights) = self.meta_for(slot, caller)?;
         if rights.operations == 0 || required & !rights.operations != 0 {
             return Err(StoreError::NotPermitted);
         }
-        let (meta, secret) = self.load(name)?;
+        let (meta, secret) = self.load(slot)?;
         // Re-derive from what was actually loaded: the record may have changed in between.
         let rights = access(&meta, caller.uid, caller.is_admin);
         if rights.operations == 0 || required & !rights.operations != 0 {
@@ -79,45 +80,46 @@ impl SlotStore {
     }
 
     /// Deletes if the caller is the owner or an admin.
-    pub fn delete_for(&self, name: &str, caller: Caller) -> Result<(), StoreError> {
+    pub fn delete_for(&self, slot: SlotRef<'_>, caller: Caller) -> Result<(), StoreError> {
         // The first check gives the existence-hiding error; the second, inside the deleting
         // transaction, makes the right and the delete one atomic step (a slot deleted and
         // re-created by someone else in between is judged on its new owner).
-        self.meta_for(name, caller)?;
-        let result = self.delete_if(name, |m| require(m, caller, |r| r.manage));
+        self.meta_for(slot, caller)?;
+        let result = self.delete_if(slot, |m| require(m, caller, |r| r.manage));
         hide_missing(result, caller)
     }
 
     /// Grants if the caller is the owner.
     pub fn grant_for(
         &self,
-        name: &str,
+        slot: SlotRef<'_>,
         caller: Caller,
         uid: u32,
         permissions: u32,
     ) -> Result<SlotMeta, StoreError> {
-        self.meta_for(name, caller)?;
-        let result = self.grant_if(name, uid, permissions, |m| require(m, caller, |r| r.grant));
+        self.meta_for(slot, caller)?;
+        let result = self.grant_if(slot, uid, permissions, |m| require(m, caller, |r| r.grant));
         hide_missing(result, caller)
     }
 
     /// Locks or unlocks if the caller is the owner or an admin (the same right as delete: an
-    /// operator can freeze a key without being able to use it).
+    /// operator can freeze a key without being able to use it). An admin's lock is recorded
+    /// as such: the owner cannot lift it ([`StoreError::SlotLocked`]).
     pub fn set_locked_for(
         &self,
-        name: &str,
+        slot: SlotRef<'_>,
         caller: Caller,
         locked: bool,
     ) -> Result<SlotMeta, StoreError> {
-        self.meta_for(name, caller)?;
-        let result = self.set_locked_if(name, locked, |m| require(m, caller, |r| r.manage));
+        self.meta_for(slot, caller)?;
+        let result = self.set_locked_if(slot, locked, caller.is_admin, |m| require(m, caller, |r| r.manage));
         hide_missing(result, caller)
     }
 
     /// Revokes if the caller is the owner.
-    pub fn revoke_for(&self, name: &str, caller: Caller, uid: u32) -> Result<bool, StoreError> {
-        self.meta_for(name, caller)?;
-        let result = self.revoke_if(name, uid, |m| require(m, caller, |r| r.grant));
+    pub fn revoke_for(&self, slot: SlotRef<'_>, caller: Caller, uid: u32) -> Result<bool, StoreError> {
+        self.meta_for(slot, caller)?;
+        let result = self.revoke_if(slot, uid, |m| require(m, caller, |r| r.grant));
         hide_missing(result, caller)
     }
 }
@@ -153,7 +155,7 @@ mod tests {
 
     use super::*;
     use crate::FileMasterKey;
-    use crate::record::NewSlot;
+    use crate::record::{NewSlot, SlotState};
 
     fn slot(owner: u32) -> NewSlot {
         NewSlot {
@@ -165,9 +167,12 @@ mod tests {
         }
     }
 
+    const SHARED: SlotRef<'static> = SlotRef::new(1, "shared");
+
     /// The race the in-transaction check closes: uid 1 passes the first check on its slot,
-    /// then uid 2 deletes and re-creates the name before uid 1's write. The write phase judges
-    /// the record it actually changes, so uid 1 can neither grant on nor delete uid 2's slot.
+    /// then an admin deletes it and uid 2 creates a slot of that name in its own namespace
+    /// before uid 1's write. The write phase judges the record it actually changes (and
+    /// names are per owner), so uid 1 can neither grant on nor delete uid 2's slot.
     #[test]
     fn the_write_phase_rechecks_the_record_it_changes() {
         let dir = tempfile::tempdir().unwrap();
@@ -177,36 +182,44 @@ mod tests {
             is_admin: false,
         };
         store.create_slot(&slot(1), &[7u8; 32]).unwrap();
-        let (_, rights) = store.meta_for("shared", one).unwrap();
+        let (_, rights) = store.meta_for(SHARED, one).unwrap();
         assert!(rights.grant && rights.manage, "uid 1 owns the first slot");
 
-        store.delete("shared").unwrap();
+        store.delete(SHARED).unwrap();
         store.create_slot(&slot(2), &[8u8; 32]).unwrap();
+        let theirs = SlotRef::new(2, "shared");
 
-        let grant = store.grant_if("shared", 3, 0x20, |m| require(m, one, |r| r.grant));
+        let grant = store.grant_if(SHARED, 3, 0x20, |m| require(m, one, |r| r.grant));
+        assert!(matches!(grant, Err(StoreError::KeySlotEmpty)), "{grant:?}");
+        let grant = store.grant_if(theirs, 3, 0x20, |m| require(m, one, |r| r.grant));
         assert!(matches!(grant, Err(StoreError::AccessDenied)), "{grant:?}");
-        let revoke = store.revoke_if("shared", 3, |m| require(m, one, |r| r.grant));
+        let revoke = store.revoke_if(theirs, 3, |m| require(m, one, |r| r.grant));
         assert!(
             matches!(revoke, Err(StoreError::AccessDenied)),
             "{revoke:?}"
         );
-        let delete = store.delete_if("shared", |m| require(m, one, |r| r.manage));
+        let delete = store.delete_if(theirs, |m| require(m, one, |r| r.manage));
         assert!(
             matches!(delete, Err(StoreError::AccessDenied)),
             "{delete:?}"
         );
-        let meta = store.meta("shared").unwrap();
+        let meta = store.meta(theirs).unwrap();
         assert_eq!((meta.owner_uid, meta.grants.len()), (2, 0));
+        // uid 1's bare name is its own namespace: it never reaches uid 2's slot.
+        assert!(matches!(
+            store.meta_for(SlotRef::parse("shared", 1).unwrap(), one),
+            Err(StoreError::AccessDenied)
+        ));
 
         // The owner's own calls still go through, and a vanished slot stays hidden.
         let two = Caller {
             uid: 2,
             is_admin: false,
         };
-        store.grant_for("shared", two, 3, 0x20).unwrap();
-        store.delete_for("shared", two).unwrap();
+        store.grant_for(theirs, two, 3, 0x20).unwrap();
+        store.delete_for(theirs, two).unwrap();
         assert!(matches!(
-            store.delete_for("shared", two),
+            store.delete_for(theirs, two),
             Err(StoreError::AccessDenied)
         ));
     }
@@ -217,27 +230,45 @@ mod tests {
         let store = SlotStore::open(dir.path(), &FileMasterKey::in_dir(dir.path())).unwrap();
         let caller = |uid, is_admin| Caller { uid, is_admin };
         store.create_slot(&slot(1), &[7u8; 32]).unwrap();
-        store
-            .grant_for("shared", caller(1, false), 3, 0x20)
-            .unwrap();
+        store.grant_for(SHARED, caller(1, false), 3, 0x20).unwrap();
         // A grantee sees the slot but may not lock it; a stranger learns nothing.
-        let e = store.set_locked_for("shared", caller(3, false), true);
+        let e = store.set_locked_for(SHARED, caller(3, false), true);
         assert!(matches!(e, Err(StoreError::AccessDenied)), "{e:?}");
-        let e = store.set_locked_for("shared", caller(4, false), true);
+        let e = store.set_locked_for(SHARED, caller(4, false), true);
         assert!(matches!(e, Err(StoreError::AccessDenied)), "{e:?}");
-        let e = store.set_locked_for("missing", caller(4, false), true);
+        let e = store.set_locked_for(SlotRef::new(1, "missing"), caller(4, false), true);
         assert!(matches!(e, Err(StoreError::AccessDenied)), "{e:?}");
         // The owner locks: nobody may use it, grants are frozen; an admin may unlock.
-        store
-            .set_locked_for("shared", caller(1, false), true)
-            .unwrap();
-        let e = store.load_for("shared", caller(3, false), 0x20);
+        store.set_locked_for(SHARED, caller(1, false), true).unwrap();
+        let e = store.load_for(SHARED, caller(3, false), 0x20);
         assert!(matches!(e, Err(StoreError::NotPermitted)), "{e:?}");
-        let e = store.grant_for("shared", caller(1, false), 5, 0x20);
+        let e = store.grant_for(SHARED, caller(1, false), 5, 0x20);
         assert!(matches!(e, Err(StoreError::SlotLocked)), "{e:?}");
-        store
-            .set_locked_for("shared", caller(9, true), false)
-            .unwrap();
-        store.load_for("shared", caller(3, false), 0x20).unwrap();
+        store.set_locked_for(SHARED, caller(9, true), false).unwrap();
+        store.load_for(SHARED, caller(3, false), 0x20).unwrap();
+    }
+
+    #[test]
+    fn an_admin_lock_is_not_the_owners_to_lift() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SlotStore::open(dir.path(), &FileMasterKey::in_dir(dir.path())).unwrap();
+        let caller = |uid, is_admin| Caller { uid, is_admin };
+        store.create_slot(&slot(1), &[7u8; 32]).unwrap();
+        let m = store.set_locked_for(SHARED, caller(9, true), true).unwrap();
+        assert!(m.locked_by_admin);
+        let e = store.set_locked_for(SHARED, caller(1, false), false);
+        assert!(matches!(e, Err(StoreError::SlotLocked)), "{e:?}");
+        assert_eq!(store.meta(SHARED).unwrap().state, SlotState::Locked);
+        // Re-locking as the owner does not downgrade the admin's lock.
+        store.set_locked_for(SHARED, caller(1, false), true).unwrap();
+        assert!(store.meta(SHARED).unwrap().locked_by_admin);
+        // An owner lock can be lifted by the owner; an admin lock survives reopening.
+        drop(store);
+        let store = SlotStore::open(dir.path(), &FileMasterKey::in_dir(dir.path())).unwrap();
+        assert!(store.meta(SHARED).unwrap().locked_by_admin);
+        store.set_locked_for(SHARED, caller(9, true), false).unwrap();
+        store.set_locked_for(SHARED, caller(1, false), true).unwrap();
+        assert!(!store.meta(SHARED).unwrap().locked_by_admin);
+        store.set_locked_for(SHARED, caller(1, false), false).unwrap();
     }
 }

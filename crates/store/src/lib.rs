@@ -24,6 +24,7 @@ mod guarded;
 mod master_key;
 mod record;
 mod schema;
+mod slot_ref;
 mod store;
 mod validate;
 
@@ -38,8 +39,9 @@ pub use guarded::Caller;
 pub use master_key::{FileMasterKey, MASTER_KEY_FILE, MASTER_KEY_LEN, MasterKey, MasterKeySource};
 pub use record::{MAX_GRANTS, MAX_SECRET_LEN, NewSlot, RECORD_VERSION, SlotMeta, SlotState};
 pub use schema::SCHEMA_VERSION;
+pub use slot_ref::{OWNER_SEPARATOR, SlotRef};
 pub use store::{
-    DATA_DIR_ENV, DB_FILE, DEFAULT_DATA_DIR, SlotStore, StoreOptions, resolve_data_dir,
+    DATA_DIR_ENV, DB_FILE, DEFAULT_DATA_DIR, SlotQuotas, SlotStore, StoreOptions, resolve_data_dir,
 };
 pub use validate::{
     ALL_PERMISSION_BITS, EXPORT_BIT, MAX_SLOT_NAME_LEN, RESERVED_SLOT_PREFIX,

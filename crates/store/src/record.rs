@@ -1,10 +1,12 @@
 //! Slot metadata and the sealed on-disk record format.
 //!
-//! Record layout (format version 1), stored as the value under the slot name:
+//! Record layout (format version 1), stored as the value under the key `"<owner>/<name>"`
+//! (see [`crate::SlotRef`]):
 //!
 //! ```text
 //! version: u8 = 1 | nonce: [u8; 12] | meta_len: u32 LE | meta: [u8; meta_len] | ciphertext || tag(16)
 //! meta = owner u32 | permissions u32 | exportable u8 | state u8 | created_unix_ms u64
+//!        (state: 1 occupied, 2 locked by its owner, 3 locked by an admin)
 //!        | alg_len u8 | algorithm name | grant_count u32 | (uid u32, permissions u32) * grant_count
 //! ```
 //!
@@ -12,7 +14,9 @@
 //! associated data is `"warden-store/slot" | version | name_len u8 | name | meta`, so the slot
 //! name, owner, algorithm, record version and every other metadata field (permissions,
 //! exportable flag, grants, state) are authenticated: editing any of them, or moving a record
-//! under another name, makes decryption fail.
+//! under another name, makes decryption fail. The owner is not in the associated data's name
+//! field but in `meta`; the store checks it against the namespace the record was read from, so
+//! a record moved into another owner's namespace fails too.
 
 use std::collections::BTreeMap;
 
@@ -44,16 +48,20 @@ pub enum SlotState {
 }
 
 impl SlotState {
-    fn to_byte(self) -> u8 {
-        match self {
-            Self::Occupied => 1,
-            Self::Locked => 2,
+    /// The stored state byte: 1 occupied, 2 locked by its owner, 3 locked by an admin.
+    fn to_byte(self, locked_by_admin: bool) -> u8 {
+        match (self, locked_by_admin) {
+            (Self::Occupied, _) => 1,
+            (Self::Locked, false) => 2,
+            (Self::Locked, true) => 3,
         }
     }
-    fn from_byte(b: u8) -> Option<Self> {
+    /// State and whether an admin holds the lock.
+    fn from_byte(b: u8) -> Option<(Self, bool)> {
         match b {
-            1 => Some(Self::Occupied),
-            2 => Some(Self::Locked),
+            1 => Some((Self::Occupied, false)),
+            2 => Some((Self::Locked, false)),
+            3 => Some((Self::Locked, true)),
             _ => None,
         }
     }
@@ -91,6 +99,8 @@ pub struct SlotMeta {
     pub grants: BTreeMap<u32, u32>,
     /// Occupied or locked.
     pub state: SlotState,
+    /// A locked slot's lock was set by an admin: the owner cannot lift it.
+    pub locked_by_admin: bool,
     /// Creation time, milliseconds since the Unix epoch.
     pub created_unix_ms: u64,
 }
@@ -107,8 +117,14 @@ impl SlotMeta {
             exportable: new.exportable,
             grants: BTreeMap::new(),
             state: SlotState::Occupied,
+            locked_by_admin: false,
             created_unix_ms,
         })
+    }
+
+    /// The slot's address (owner namespace and name).
+    pub fn slot(&self) -> crate::SlotRef<'_> {
+        crate::SlotRef::new(self.owner_uid, &self.name)
     }
 
     fn encode(&self) -> Result<Vec<u8>, StoreError> {
@@ -121,7 +137,7 @@ impl SlotMeta {
         out.extend_from_slice(&self.owner_uid.to_le_bytes());
         out.extend_from_slice(&self.permissions.to_le_bytes());
         out.push(u8::from(self.exportable));
-        out.push(self.state.to_byte());
+        out.push(self.state.to_byte(self.locked_by_admin));
         out.extend_from_slice(&self.created_unix_ms.to_le_bytes());
         out.push(alg_len);
         out.extend_from_slice(alg);
@@ -142,7 +158,8 @@ impl SlotMeta {
             1 => true,
             _ => return Err(StoreError::Integrity),
         };
-        let state = SlotState::from_byte(r.u8()?).ok_or(StoreError::Integrity)?;
+        let (state, locked_by_admin) =
+            SlotState::from_byte(r.u8()?).ok_or(StoreError::Integrity)?;
         let created_unix_ms = r.u64()?;
         let alg_len = usize::from(r.u8()?);
         let algorithm = std::str::from_utf8(r.take(alg_len)?)
@@ -172,9 +189,21 @@ impl SlotMeta {
             exportable,
             grants,
             state,
+            locked_by_admin,
             created_unix_ms,
         })
     }
+}
+
+/// The owner uid in a sealed record's (plaintext, authenticated-on-open) metadata header,
+/// without decrypting: for re-keying records during a schema migration only.
+pub(crate) fn peek_owner(record: &[u8]) -> Option<u32> {
+    let mut r = Reader(record);
+    if r.u8().ok()? != RECORD_VERSION {
+        return None;
+    }
+    r.take(NONCE_LEN + 4).ok()?;
+    r.u32().ok()
 }
 
 /// Bounds-checked little-endian reader: every short read is an integrity failure.

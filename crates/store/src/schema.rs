@@ -12,9 +12,9 @@ use crate::error::{StoreError, db};
 use crate::record::RecordCipher;
 
 /// Schema version written by this build.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 
-/// Slot name -> sealed record.
+/// `"<owner uid>/<slot name>"` -> sealed record (schema 2; schema 1 keyed by bare name).
 pub(crate) const SLOTS: TableDefinition<&str, &[u8]> = TableDefinition::new("slots");
 /// Store-wide metadata: `schema_version` (u64 LE), `key_check` (sealed check value).
 pub(crate) const STORE_META: TableDefinition<&str, &[u8]> = TableDefinition::new("store_meta");
@@ -44,10 +44,46 @@ pub(crate) struct Migration {
 }
 
 /// The real migration list of this build.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    from: 0,
-    run: migrate_v0_to_v1,
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        from: 0,
+        run: migrate_v0_to_v1,
+    },
+    Migration {
+        from: 1,
+        run: migrate_v1_to_v2,
+    },
+];
+
+/// Owner namespace for v1 records whose owner cannot even be read (truncated header): they
+/// land where no caller's bare name reaches, fail authentication on use like before, and an
+/// admin can still delete them as `4294967295/<name>`.
+const UNREADABLE_OWNER: u32 = u32::MAX;
+
+/// v1 -> v2: per-owner namespaces. Slot names were global; every record moves from key
+/// `name` to key `"<owner>/<name>"`. The owner is read from the record's metadata header
+/// without decrypting (it is authenticated on every later read, and a mismatch with the
+/// namespace fails then), so a store whose master key is wrong or which holds a tampered
+/// record still migrates: nothing is lost or silently repaired. Old names were unique, so
+/// no two records can collide.
+fn migrate_v1_to_v2(txn: &WriteTransaction, _: &MigrationContext<'_>) -> Result<(), StoreError> {
+    let mut slots = txn.open_table(SLOTS).map_err(db)?;
+    let mut old: Vec<(String, Vec<u8>)> = Vec::new();
+    for entry in slots.iter().map_err(db)? {
+        let (name, record) = entry.map_err(db)?;
+        let name = name.value();
+        if crate::slot_ref::split_key(name).is_none() {
+            old.push((name.to_owned(), record.value().to_vec()));
+        }
+    }
+    for (name, record) in old {
+        let owner = crate::record::peek_owner(&record).unwrap_or(UNREADABLE_OWNER);
+        let key = crate::slot_ref::SlotRef::new(owner, &name).key();
+        slots.remove(name.as_str()).map_err(db)?;
+        slots.insert(key.as_str(), record.as_slice()).map_err(db)?;
+    }
+    Ok(())
+}
 
 /// v0 -> v1: create every table (keeping any rows a pre-versioned store already has) and
 /// record the master-key check value.
@@ -186,7 +222,7 @@ mod tests {
             migrate(&txn, &ctx, MIGRATIONS, SCHEMA_VERSION),
             Err(StoreError::UnsupportedSchema {
                 found: 5,
-                supported: 1
+                supported: 2
             })
         ));
         write_version(&txn, 0).unwrap();

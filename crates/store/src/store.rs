@@ -13,6 +13,7 @@ use crate::record::{MAX_GRANTS, NewSlot, RecordCipher, SlotMeta, SlotState};
 use crate::schema::{
     self, KEY_KEY_CHECK, MIGRATIONS, MigrationContext, SCHEMA_VERSION, SLOTS, STORE_META,
 };
+use crate::slot_ref::{SlotRef, owner_range};
 use crate::validate::{validate_permissions, validate_slot_name};
 
 /// File name of the database inside the data directory.
@@ -44,6 +45,8 @@ pub struct StoreOptions {
     /// commit slot, then flip and fsync the god byte, so recovery never has to trust a
     /// non-cryptographic checksum to pick the valid commit. `false` exists to measure its cost.
     pub two_phase_commit: bool,
+    /// Per-owner bounds on durable growth.
+    pub quotas: SlotQuotas,
 }
 
 impl Default for StoreOptions {
@@ -51,6 +54,27 @@ impl Default for StoreOptions {
         Self {
             fsync: true,
             two_phase_commit: true,
+            quotas: SlotQuotas::default(),
+        }
+    }
+}
+
+/// Per-owner bounds, so no uid can grow the store without limit. Checked inside the writing
+/// transaction (no race between count and insert).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotQuotas {
+    /// Slots one uid may own (default 256).
+    pub max_slots_per_owner: u32,
+    /// Grants one uid may have issued, summed over all its slots (default 1024; one slot
+    /// holds at most [`crate::MAX_GRANTS`]).
+    pub max_grants_per_owner: u32,
+}
+
+impl Default for SlotQuotas {
+    fn default() -> Self {
+        Self {
+            max_slots_per_owner: 256,
+            max_grants_per_owner: 1024,
         }
     }
 }
@@ -205,41 +229,68 @@ impl SlotStore {
         begin_write(&self.db, self.options)
     }
 
-    /// Stores a new key. Fails with [`StoreError::KeySlotOccupied`] if the name holds a key.
-    /// Returns after the write is durable.
+    /// The quotas this store enforces.
+    pub fn quotas(&self) -> SlotQuotas {
+        self.options.quotas
+    }
+
+    /// Stores a new key in slot `new.name` of `new.owner_uid`'s namespace. Fails with
+    /// [`StoreError::KeySlotOccupied`] if that slot holds a key and with
+    /// [`StoreError::QuotaExceeded`] if the owner has its quota of slots. Returns after the
+    /// write is durable.
     pub fn create_slot(&self, new: &NewSlot, secret: &[u8]) -> Result<SlotMeta, StoreError> {
         let meta = SlotMeta::from_new(new, now_unix_ms())?;
         let record = self.cipher.seal(&meta, secret)?;
+        let key = meta.slot().key();
         let txn = self.begin_write()?;
         {
             let mut slots = txn.open_table(SLOTS).map_err(db)?;
-            if slots.get(meta.name.as_str()).map_err(db)?.is_some() {
+            if slots.get(key.as_str()).map_err(db)?.is_some() {
                 return Err(StoreError::KeySlotOccupied);
             }
-            slots
-                .insert(meta.name.as_str(), record.as_slice())
-                .map_err(db)?;
+            let (lo, hi) = owner_range(meta.owner_uid);
+            let owned = slots.range(lo.as_str()..hi.as_str()).map_err(db)?.count();
+            if owned >= self.options.quotas.max_slots_per_owner as usize {
+                return Err(StoreError::QuotaExceeded(
+                    "this uid owns its quota of slots ([limits] max_slots_per_uid)",
+                ));
+            }
+            slots.insert(key.as_str(), record.as_slice()).map_err(db)?;
         }
         txn.commit().map_err(db)?;
         Ok(meta)
     }
 
-    fn read_record(&self, name: &str) -> Result<(SlotMeta, Zeroizing<Vec<u8>>), StoreError> {
-        validate_slot_name(name)?;
+    /// Authenticates a record read under `slot`'s key: the owner is bound inside the record,
+    /// so a record moved into another namespace fails like any other tampering.
+    pub(crate) fn open_record(
+        &self,
+        slot: SlotRef<'_>,
+        record: &[u8],
+    ) -> Result<(SlotMeta, Zeroizing<Vec<u8>>), StoreError> {
+        let (meta, secret) = self.cipher.open(slot.name, record)?;
+        if meta.owner_uid != slot.owner {
+            return Err(StoreError::Integrity);
+        }
+        Ok((meta, secret))
+    }
+
+    fn read_record(&self, slot: SlotRef<'_>) -> Result<(SlotMeta, Zeroizing<Vec<u8>>), StoreError> {
+        validate_slot_name(slot.name)?;
         let txn = self.db.begin_read().map_err(db)?;
         let slots = txn.open_table(SLOTS).map_err(db)?;
         let record = slots
-            .get(name)
+            .get(slot.key().as_str())
             .map_err(db)?
             .ok_or(StoreError::KeySlotEmpty)?;
-        self.cipher.open(name, record.value())
+        self.open_record(slot, record.value())
     }
 
     /// Loads a slot's metadata and decrypted secret. Locked slots fail with
     /// [`StoreError::SlotLocked`]; tampered records with [`StoreError::Integrity`].
     /// Access control is the caller's job (see [`crate::acl`]).
-    pub fn load(&self, name: &str) -> Result<(SlotMeta, Zeroizing<Vec<u8>>), StoreError> {
-        let (meta, secret) = self.read_record(name)?;
+    pub fn load(&self, slot: SlotRef<'_>) -> Result<(SlotMeta, Zeroizing<Vec<u8>>), StoreError> {
+        let (meta, secret) = self.read_record(slot)?;
         if meta.state == SlotState::Locked {
             return Err(StoreError::SlotLocked);
         }
@@ -247,25 +298,25 @@ impl SlotStore {
     }
 
     /// A slot's metadata, authenticated (the record is decrypted and the secret discarded).
-    pub fn meta(&self, name: &str) -> Result<SlotMeta, StoreError> {
-        Ok(self.read_record(name)?.0)
+    pub fn meta(&self, slot: SlotRef<'_>) -> Result<SlotMeta, StoreError> {
+        Ok(self.read_record(slot)?.0)
     }
 
-    /// Whether `name` holds a key (no authentication; use [`Self::meta`] for trusted data).
-    pub fn contains(&self, name: &str) -> Result<bool, StoreError> {
-        validate_slot_name(name)?;
+    /// Whether `slot` holds a key (no authentication; use [`Self::meta`] for trusted data).
+    pub fn contains(&self, slot: SlotRef<'_>) -> Result<bool, StoreError> {
+        validate_slot_name(slot.name)?;
         let txn = self.db.begin_read().map_err(db)?;
         let slots = txn.open_table(SLOTS).map_err(db)?;
-        Ok(slots.get(name).map_err(db)?.is_some())
+        Ok(slots.get(slot.key().as_str()).map_err(db)?.is_some())
     }
 
     /// Deletes a slot (locked or not). [`StoreError::KeySlotEmpty`] if there is none.
-    pub fn delete(&self, name: &str) -> Result<(), StoreError> {
-        validate_slot_name(name)?;
+    pub fn delete(&self, slot: SlotRef<'_>) -> Result<(), StoreError> {
+        validate_slot_name(slot.name)?;
         let txn = self.begin_write()?;
         {
             let mut slots = txn.open_table(SLOTS).map_err(db)?;
-            if slots.remove(name).map_err(db)?.is_none() {
+            if slots.remove(slot.key().as_str()).map_err(db)?.is_none() {
                 return Err(StoreError::KeySlotEmpty);
             }
         }
@@ -276,27 +327,28 @@ impl SlotStore {
     /// deleting transaction, so no other writer can swap the record between check and delete.
     pub(crate) fn delete_if(
         &self,
-        name: &str,
+        slot: SlotRef<'_>,
         allow: impl FnOnce(&SlotMeta) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        validate_slot_name(name)?;
+        validate_slot_name(slot.name)?;
+        let key = slot.key();
         let txn = self.begin_write()?;
         {
             let mut slots = txn.open_table(SLOTS).map_err(db)?;
             let meta = {
                 let record = slots
-                    .get(name)
+                    .get(key.as_str())
                     .map_err(db)?
                     .ok_or(StoreError::KeySlotEmpty)?;
-                self.cipher.open(name, record.value())?.0
+                self.open_record(slot, record.value())?.0
             };
             allow(&meta)?;
-            slots.remove(name).map_err(db)?;
+            slots.remove(key.as_str()).map_err(db)?;
         }
         txn.commit().map_err(db)
     }
 
-    /// Every slot's authenticated metadata, sorted by name. Fails closed: one record that
+    /// Every slot's authenticated metadata, sorted by owner, then name. Fails closed: one record that
     /// does not authenticate makes the whole listing fail with [`StoreError::Integrity`]
     /// (delete it by name to recover).
     pub fn list(&self) -> Result<Vec<SlotMeta>, StoreError> {
@@ -304,29 +356,48 @@ impl SlotStore {
         let slots = txn.open_table(SLOTS).map_err(db)?;
         let mut out = Vec::new();
         for entry in slots.iter().map_err(db)? {
-            let (name, record) = entry.map_err(db)?;
-            out.push(self.cipher.open(name.value(), record.value())?.0);
+            let (key, record) = entry.map_err(db)?;
+            let slot = crate::slot_ref::split_key(key.value()).ok_or(StoreError::Integrity)?;
+            out.push(self.open_record(slot, record.value())?.0);
         }
+        out.sort_by(|a, b| a.slot().cmp(&b.slot()));
         Ok(out)
+    }
+
+    /// Grants issued by `owner` over all its slots, as the transaction `slots` sees them.
+    fn grants_issued(
+        &self,
+        slots: &impl ReadableTable<&'static str, &'static [u8]>,
+        owner: u32,
+    ) -> Result<usize, StoreError> {
+        let (lo, hi) = owner_range(owner);
+        let mut total = 0usize;
+        for entry in slots.range(lo.as_str()..hi.as_str()).map_err(db)? {
+            let (key, record) = entry.map_err(db)?;
+            let slot = crate::slot_ref::split_key(key.value()).ok_or(StoreError::Integrity)?;
+            total = total.saturating_add(self.open_record(slot, record.value())?.0.grants.len());
+        }
+        Ok(total)
     }
 
     /// Read-modify-write of one slot's metadata in a single durable transaction; the secret
     /// is re-sealed with a fresh nonce under the new metadata.
     fn update_meta(
         &self,
-        name: &str,
+        slot: SlotRef<'_>,
         change: impl FnOnce(&mut SlotMeta) -> Result<(), StoreError>,
     ) -> Result<SlotMeta, StoreError> {
-        validate_slot_name(name)?;
+        validate_slot_name(slot.name)?;
+        let key = slot.key();
         let txn = self.begin_write()?;
         let meta = {
             let mut slots = txn.open_table(SLOTS).map_err(db)?;
             let (mut meta, secret) = {
                 let record = slots
-                    .get(name)
+                    .get(key.as_str())
                     .map_err(db)?
                     .ok_or(StoreError::KeySlotEmpty)?;
-                self.cipher.open(name, record.value())?
+                self.open_record(slot, record.value())?
             };
             let before = meta.clone();
             change(&mut meta)?;
@@ -336,8 +407,18 @@ impl SlotStore {
                 txn.abort().map_err(db)?;
                 return Ok(meta);
             }
+            if meta.grants.len() > before.grants.len() {
+                let issued = self.grants_issued(&slots, meta.owner_uid)?;
+                let added = meta.grants.len() - before.grants.len();
+                if issued.saturating_add(added) > self.options.quotas.max_grants_per_owner as usize
+                {
+                    return Err(StoreError::QuotaExceeded(
+                        "this uid has issued its quota of grants ([limits] max_grants_per_uid)",
+                    ));
+                }
+            }
             let record = self.cipher.seal(&meta, &secret)?;
-            slots.insert(name, record.as_slice()).map_err(db)?;
+            slots.insert(key.as_str(), record.as_slice()).map_err(db)?;
             meta
         };
         txn.commit().map_err(db)?;
@@ -347,21 +428,26 @@ impl SlotStore {
     /// Grants `uid` the permission bits `permissions`, which must be a non-empty subset of
     /// the slot's own bits ([`StoreError::InvalidArgument`] otherwise, also for the owner).
     /// Replaces an existing grant for `uid`.
-    pub fn grant(&self, name: &str, uid: u32, permissions: u32) -> Result<SlotMeta, StoreError> {
-        self.grant_if(name, uid, permissions, |_| Ok(()))
+    pub fn grant(
+        &self,
+        slot: SlotRef<'_>,
+        uid: u32,
+        permissions: u32,
+    ) -> Result<SlotMeta, StoreError> {
+        self.grant_if(slot, uid, permissions, |_| Ok(()))
     }
 
     /// [`Self::grant`] if `allow` accepts the slot's metadata as read inside the writing
     /// transaction (the caller's right is checked atomically with the change).
     pub(crate) fn grant_if(
         &self,
-        name: &str,
+        slot: SlotRef<'_>,
         uid: u32,
         permissions: u32,
         allow: impl FnOnce(&SlotMeta) -> Result<(), StoreError>,
     ) -> Result<SlotMeta, StoreError> {
         validate_permissions(permissions)?;
-        self.update_meta(name, |meta| {
+        self.update_meta(slot, |meta| {
             allow(meta)?;
             if meta.state == SlotState::Locked {
                 return Err(StoreError::SlotLocked);
@@ -390,20 +476,20 @@ impl SlotStore {
     }
 
     /// Removes `uid`'s grant. Returns whether there was one.
-    pub fn revoke(&self, name: &str, uid: u32) -> Result<bool, StoreError> {
-        self.revoke_if(name, uid, |_| Ok(()))
+    pub fn revoke(&self, slot: SlotRef<'_>, uid: u32) -> Result<bool, StoreError> {
+        self.revoke_if(slot, uid, |_| Ok(()))
     }
 
     /// [`Self::revoke`] if `allow` accepts the slot's metadata as read inside the writing
     /// transaction.
     pub(crate) fn revoke_if(
         &self,
-        name: &str,
+        slot: SlotRef<'_>,
         uid: u32,
         allow: impl FnOnce(&SlotMeta) -> Result<(), StoreError>,
     ) -> Result<bool, StoreError> {
         let mut removed = false;
-        self.update_meta(name, |meta| {
+        self.update_meta(slot, |meta| {
             allow(meta)?;
             if meta.state == SlotState::Locked {
                 return Err(StoreError::SlotLocked);
@@ -414,25 +500,34 @@ impl SlotStore {
         Ok(removed)
     }
 
-    /// Locks or unlocks a slot.
-    pub fn set_locked(&self, name: &str, locked: bool) -> Result<SlotMeta, StoreError> {
-        self.set_locked_if(name, locked, |_| Ok(()))
+    /// Locks or unlocks a slot as its owner would (an owner lock).
+    pub fn set_locked(&self, slot: SlotRef<'_>, locked: bool) -> Result<SlotMeta, StoreError> {
+        self.set_locked_if(slot, locked, false, |_| Ok(()))
     }
 
-    /// Locks or unlocks a slot if `allow` accepts its record as the writing transaction sees it.
+    /// Locks or unlocks a slot if `allow` accepts its record as the writing transaction sees
+    /// it. `by_admin`: the lock is an admin's (only an admin can lift it); locking an
+    /// owner-locked slot as admin turns it into an admin lock.
     pub(crate) fn set_locked_if(
         &self,
-        name: &str,
+        slot: SlotRef<'_>,
         locked: bool,
+        by_admin: bool,
         allow: impl FnOnce(&SlotMeta) -> Result<(), StoreError>,
     ) -> Result<SlotMeta, StoreError> {
-        self.update_meta(name, |meta| {
+        self.update_meta(slot, |meta| {
             allow(meta)?;
-            meta.state = if locked {
-                SlotState::Locked
+            if locked {
+                meta.state = SlotState::Locked;
+                meta.locked_by_admin |= by_admin;
             } else {
-                SlotState::Occupied
-            };
+                if meta.state == SlotState::Locked && meta.locked_by_admin && !by_admin {
+                    // An operator's freeze is not the owner's to lift.
+                    return Err(StoreError::SlotLocked);
+                }
+                meta.state = SlotState::Occupied;
+                meta.locked_by_admin = false;
+            }
             Ok(())
         })
     }

@@ -3,7 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use warden_core::{Algorithm, ErrorCode, KeyOperationPermission as P};
-use warden_store::{Caller, FileMasterKey, NewSlot, SlotStore, StoreError};
+use warden_store::{Caller, FileMasterKey, NewSlot, SlotRef, SlotStore, StoreError};
+
+/// The owner's slot.
+const K: SlotRef<'static> = SlotRef::new(1000, "k");
 
 const OWNER: Caller = Caller {
     uid: 1000,
@@ -37,33 +40,33 @@ fn store_with_key(exportable: bool) -> (tempfile::TempDir, SlotStore) {
             b"pkcs8 bytes",
         )
         .unwrap();
-    store.grant("k", GRANTEE.uid, P::VERIFY.bits()).unwrap();
+    store.grant(K, GRANTEE.uid, P::VERIFY.bits()).unwrap();
     (tmp, store)
 }
 
 #[test]
 fn stranger_cannot_tell_missing_from_forbidden() {
     let (_t, store) = store_with_key(false);
-    let existing = store.meta_for("k", STRANGER).unwrap_err();
-    let missing = store.meta_for("nope", STRANGER).unwrap_err();
+    let existing = store.meta_for(K, STRANGER).unwrap_err();
+    let missing = store.meta_for(SlotRef::new(OWNER.uid, "nope"), STRANGER).unwrap_err();
     assert!(matches!(existing, StoreError::AccessDenied));
     assert!(matches!(missing, StoreError::AccessDenied));
     assert_eq!(existing.to_string(), missing.to_string());
     assert_eq!(existing.code(), ErrorCode::AccessDenied);
     for e in [
-        store.load_for("k", STRANGER, 0).unwrap_err(),
-        store.delete_for("k", STRANGER).unwrap_err(),
+        store.load_for(K, STRANGER, 0).unwrap_err(),
+        store.delete_for(K, STRANGER).unwrap_err(),
         store
-            .grant_for("k", STRANGER, 3000, P::VERIFY.bits())
+            .grant_for(K, STRANGER, 3000, P::VERIFY.bits())
             .unwrap_err(),
-        store.revoke_for("k", STRANGER, 2000).unwrap_err(),
+        store.revoke_for(K, STRANGER, 2000).unwrap_err(),
     ] {
         assert!(matches!(e, StoreError::AccessDenied), "{e}");
     }
     assert!(store.list_for(STRANGER).unwrap().is_empty());
     // Admins may learn that a slot is missing.
     assert!(matches!(
-        store.meta_for("nope", ADMIN),
+        store.meta_for(SlotRef::new(OWNER.uid, "nope"), ADMIN),
         Err(StoreError::KeySlotEmpty)
     ));
 }
@@ -71,18 +74,18 @@ fn stranger_cannot_tell_missing_from_forbidden() {
 #[test]
 fn grantee_uses_only_its_subset_and_cannot_manage() {
     let (_t, store) = store_with_key(true);
-    let (_, rights, secret) = store.load_for("k", GRANTEE, P::VERIFY.bits()).unwrap();
+    let (_, rights, secret) = store.load_for(K, GRANTEE, P::VERIFY.bits()).unwrap();
     assert_eq!(rights.operations, P::VERIFY.bits());
     assert_eq!(&secret[..], b"pkcs8 bytes");
-    let e = store.load_for("k", GRANTEE, P::SIGN.bits()).unwrap_err();
+    let e = store.load_for(K, GRANTEE, P::SIGN.bits()).unwrap_err();
     assert!(matches!(e, StoreError::NotPermitted));
     assert_eq!(e.code(), ErrorCode::KeyOperationNotPermitted);
     assert!(matches!(
-        store.delete_for("k", GRANTEE),
+        store.delete_for(K, GRANTEE),
         Err(StoreError::AccessDenied)
     ));
     assert!(matches!(
-        store.grant_for("k", GRANTEE, 4000, P::VERIFY.bits()),
+        store.grant_for(K, GRANTEE, 4000, P::VERIFY.bits()),
         Err(StoreError::AccessDenied)
     ));
     assert_eq!(store.list_for(GRANTEE).unwrap().len(), 1);
@@ -93,48 +96,48 @@ fn admin_lists_and_deletes_but_never_exports_a_non_exportable_key() {
     let (_t, store) = store_with_key(false);
     assert_eq!(store.list_for(ADMIN).unwrap().len(), 1);
     assert!(matches!(
-        store.load_for("k", ADMIN, P::EXPORT.bits()),
+        store.load_for(K, ADMIN, P::EXPORT.bits()),
         Err(StoreError::NotPermitted)
     ));
     assert!(matches!(
-        store.load_for("k", ADMIN, 0),
+        store.load_for(K, ADMIN, 0),
         Err(StoreError::NotPermitted)
     ));
     // Not even the owner may export a non-exportable key.
     assert!(matches!(
-        store.load_for("k", OWNER, P::EXPORT.bits()),
+        store.load_for(K, OWNER, P::EXPORT.bits()),
         Err(StoreError::NotPermitted)
     ));
-    let (_, rights, _) = store.load_for("k", OWNER, P::SIGN.bits()).unwrap();
+    let (_, rights, _) = store.load_for(K, OWNER, P::SIGN.bits()).unwrap();
     assert_eq!(rights.operations, (P::SIGN | P::VERIFY).bits());
     assert!(matches!(
-        store.grant_for("k", ADMIN, 0, P::SIGN.bits()),
+        store.grant_for(K, ADMIN, 0, P::SIGN.bits()),
         Err(StoreError::AccessDenied)
     ));
-    store.delete_for("k", ADMIN).unwrap();
+    store.delete_for(K, ADMIN).unwrap();
     assert!(store.list_for(ADMIN).unwrap().is_empty());
 }
 
 #[test]
 fn owner_exports_an_exportable_key_and_manages_grants() {
     let (_t, store) = store_with_key(true);
-    store.load_for("k", OWNER, P::EXPORT.bits()).unwrap();
+    store.load_for(K, OWNER, P::EXPORT.bits()).unwrap();
     assert!(matches!(
-        store.load_for("k", ADMIN, P::EXPORT.bits()),
+        store.load_for(K, ADMIN, P::EXPORT.bits()),
         Err(StoreError::NotPermitted)
     ));
-    assert!(store.revoke_for("k", OWNER, GRANTEE.uid).unwrap());
+    assert!(store.revoke_for(K, OWNER, GRANTEE.uid).unwrap());
     assert!(matches!(
-        store.load_for("k", GRANTEE, 0),
+        store.load_for(K, GRANTEE, 0),
         Err(StoreError::AccessDenied)
     ));
     store
-        .grant_for("k", OWNER, GRANTEE.uid, P::SIGN.bits())
+        .grant_for(K, OWNER, GRANTEE.uid, P::SIGN.bits())
         .unwrap();
-    store.load_for("k", GRANTEE, P::SIGN.bits()).unwrap();
-    store.delete_for("k", OWNER).unwrap();
+    store.load_for(K, GRANTEE, P::SIGN.bits()).unwrap();
+    store.delete_for(K, OWNER).unwrap();
     assert!(matches!(
-        store.meta_for("k", OWNER),
+        store.meta_for(K, OWNER),
         Err(StoreError::AccessDenied)
     ));
 }
@@ -157,11 +160,11 @@ fn reserved_daemon_slots_are_invisible_to_every_caller() {
         .unwrap();
     for caller in [OWNER, STRANGER, ADMIN] {
         assert!(matches!(
-            store.meta_for(&reserved, caller),
+            store.meta_for(SlotRef::new(u32::MAX, &reserved), caller),
             Err(StoreError::AccessDenied)
         ));
         assert!(matches!(
-            store.delete_for(&reserved, caller),
+            store.delete_for(SlotRef::new(u32::MAX, &reserved), caller),
             Err(StoreError::AccessDenied)
         ));
         assert!(
@@ -173,5 +176,5 @@ fn reserved_daemon_slots_are_invisible_to_every_caller() {
         );
     }
     // Still there for the daemon itself.
-    assert!(store.contains(&reserved).unwrap());
+    assert!(store.contains(SlotRef::new(u32::MAX, &reserved)).unwrap());
 }

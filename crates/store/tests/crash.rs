@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use warden_core::{Algorithm, KeyOperationPermission as P};
-use warden_store::{FileMasterKey, NewSlot, SlotStore, StoreError};
+use warden_store::{FileMasterKey, NewSlot, SlotQuotas, SlotRef, SlotStore, StoreError, StoreOptions};
 
 const CHILD_ENV: &str = "WARDEN_STORE_CRASH_CHILD";
 const TRIAL_ENV: &str = "WARDEN_STORE_CRASH_TRIAL";
@@ -30,10 +30,24 @@ fn secret_for(name: &str) -> Vec<u8> {
     s
 }
 
+/// Owner of every slot the child writes.
+const OWNER: u32 = 1000;
+
+/// The child writes until killed: no quota may stop it first.
+fn unbounded() -> StoreOptions {
+    StoreOptions {
+        quotas: SlotQuotas {
+            max_slots_per_owner: u32::MAX,
+            max_grants_per_owner: u32::MAX,
+        },
+        ..StoreOptions::default()
+    }
+}
+
 fn new_slot(name: &str) -> NewSlot {
     NewSlot {
         name: name.into(),
-        owner_uid: 1000,
+        owner_uid: OWNER,
         algorithm: Algorithm::HmacKey,
         permissions: (P::MAC | P::EXPORT).bits(),
         exportable: true,
@@ -48,7 +62,7 @@ fn child(dir: &Path, trial: u32) -> Result<(), StoreError> {
         let _ = out.flush();
     }
     let t = Instant::now();
-    let store = SlotStore::open(dir, &FileMasterKey::in_dir(dir))?;
+    let store = SlotStore::open_with(dir, &FileMasterKey::in_dir(dir), unbounded())?;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "OPENED {}", t.elapsed().as_micros());
     for i in 0u32.. {
@@ -56,7 +70,7 @@ fn child(dir: &Path, trial: u32) -> Result<(), StoreError> {
         store.create_slot(&new_slot(&name), &secret_for(&name))?;
         let _ = writeln!(out, "CREATE {name}");
         if i % 3 == 2 {
-            store.grant(&name, 2000 + i, P::MAC.bits())?;
+            store.grant(SlotRef::new(OWNER, &name), 2000 + i, P::MAC.bits())?;
             let _ = writeln!(out, "GRANT {name} {}", 2000 + i);
         }
         if i % 5 == 4 {
@@ -64,7 +78,7 @@ fn child(dir: &Path, trial: u32) -> Result<(), StoreError> {
             // Announce it first: if the kill lands mid-delete, the slot may be either way.
             let _ = writeln!(out, "TRY-DELETE {victim}");
             let _ = out.flush();
-            store.delete(&victim)?;
+            store.delete(SlotRef::new(OWNER, &victim))?;
             let _ = writeln!(out, "DELETE {victim}");
         }
         let _ = out.flush();
@@ -114,7 +128,7 @@ fn verify(dir: &Path, expected: &Expected) {
     let store = SlotStore::open(dir, &FileMasterKey::in_dir(dir)).expect("store opens after crash");
     for (name, grants) in &expected.present {
         let (meta, secret) = store
-            .load(name)
+            .load(SlotRef::new(OWNER, name))
             .unwrap_or_else(|e| panic!("acknowledged {name}: {e}"));
         assert_eq!(*secret, secret_for(name), "{name} intact");
         for uid in grants {
@@ -126,13 +140,13 @@ fn verify(dir: &Path, expected: &Expected) {
     }
     for name in &expected.deleted {
         assert!(
-            matches!(store.load(name), Err(StoreError::KeySlotEmpty)),
+            matches!(store.load(SlotRef::new(OWNER, name)), Err(StoreError::KeySlotEmpty)),
             "acknowledged delete of {name} lost"
         );
     }
     // Unacknowledged writes may or may not be there, but whatever is there authenticates.
     for meta in store.list().expect("every stored record authenticates") {
-        let (_, secret) = store.load(&meta.name).expect("listed slot loads");
+        let (_, secret) = store.load(meta.slot()).expect("listed slot loads");
         assert_eq!(*secret, secret_for(&meta.name));
     }
 }

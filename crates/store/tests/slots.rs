@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use warden_core::{Algorithm, ErrorCode, KeyOperationPermission as P};
-use warden_store::{
+use warden_store::{SlotQuotas, SlotRef, StoreOptions, 
     DB_FILE, EXPORT_BIT, FileMasterKey, MASTER_KEY_FILE, NewSlot, SCHEMA_VERSION, SlotState,
     SlotStore, StoreError, effective_permissions,
 };
@@ -48,17 +48,17 @@ fn round_trip_and_persistence_across_reopen() {
             .unwrap();
         assert_eq!(meta.state, SlotState::Occupied);
         assert!(meta.created_unix_ms > 0);
-        let (m, s) = store.load("signer").unwrap();
+        let (m, s) = store.load(SlotRef::new(1000, "signer")).unwrap();
         assert_eq!(m, meta);
         assert_eq!(*s, *secret(1));
     }
     let store = open(&dir);
-    let (m, s) = store.load("signer").unwrap();
+    let (m, s) = store.load(SlotRef::new(1000, "signer")).unwrap();
     assert_eq!(m.owner_uid, 1000);
     assert_eq!(m.algorithm, Algorithm::Ed25519);
     assert!(!m.exportable);
     assert_eq!(*s, *secret(1));
-    assert_eq!(store.meta("signer").unwrap(), m);
+    assert_eq!(store.meta(SlotRef::new(1000, "signer")).unwrap(), m);
     assert_eq!(store.list().unwrap(), vec![m]);
 }
 
@@ -84,18 +84,22 @@ fn occupied_empty_and_bad_names() {
     let store = open(tmp.path());
     store.create_slot(&new_slot("a", 1), &secret(1)).unwrap();
     let e = store
-        .create_slot(&new_slot("a", 2), &secret(2))
+        .create_slot(&new_slot("a", 1), &secret(2))
         .unwrap_err();
     assert!(matches!(e, StoreError::KeySlotOccupied));
     assert_eq!(e.code(), ErrorCode::KeySlotOccupied);
     // The failed create did not touch the original.
-    assert_eq!(*store.load("a").unwrap().1, *secret(1));
+    assert_eq!(*store.load(SlotRef::new(1, "a")).unwrap().1, *secret(1));
 
     for e in [
-        store.load("missing").unwrap_err(),
-        store.meta("missing").unwrap_err(),
-        store.delete("missing").unwrap_err(),
-        store.grant("missing", 5, P::SIGN.bits()).unwrap_err(),
+        store.load(SlotRef::new(1, "missing")).unwrap_err(),
+        store.meta(SlotRef::new(1, "missing")).unwrap_err(),
+        store.delete(SlotRef::new(1, "missing")).unwrap_err(),
+        store
+            .grant(SlotRef::new(1, "missing"), 5, P::SIGN.bits())
+            .unwrap_err(),
+        // Names are per owner: uid 2 has no "a".
+        store.load(SlotRef::new(2, "a")).unwrap_err(),
     ] {
         assert!(matches!(e, StoreError::KeySlotEmpty), "{e}");
         assert_eq!(e.code(), ErrorCode::KeySlotEmpty);
@@ -107,7 +111,7 @@ fn occupied_empty_and_bad_names() {
             .unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidArgument, "{bad:?}");
         assert_eq!(
-            store.load(bad).unwrap_err().code(),
+            store.load(SlotRef::new(1, bad)).unwrap_err().code(),
             ErrorCode::InvalidArgument
         );
     }
@@ -128,10 +132,14 @@ fn occupied_empty_and_bad_names() {
         ErrorCode::InvalidArgument
     );
 
-    store.delete("a").unwrap();
-    assert!(matches!(store.load("a"), Err(StoreError::KeySlotEmpty)));
+    store.delete(SlotRef::new(1, "a")).unwrap();
+    assert!(matches!(store.load(SlotRef::new(1, "a")), Err(StoreError::KeySlotEmpty)));
     // The name is free again.
-    store.create_slot(&new_slot("a", 3), &secret(3)).unwrap();
+    store.create_slot(&new_slot("a", 1), &secret(3)).unwrap();
+    // Another owner's "a" is a different slot that takes nothing from uid 1's.
+    store.create_slot(&new_slot("a", 2), &secret(4)).unwrap();
+    assert_eq!(*store.load(SlotRef::new(1, "a")).unwrap().1, *secret(3));
+    assert_eq!(*store.load(SlotRef::new(2, "a")).unwrap().1, *secret(4));
 }
 
 #[test]
@@ -140,7 +148,7 @@ fn grants_must_be_subsets_and_persist() {
     {
         let store = open(tmp.path());
         store.create_slot(&new_slot("k", 1000), &secret(1)).unwrap();
-        let m = store.grant("k", 2000, P::VERIFY.bits()).unwrap();
+        let m = store.grant(SlotRef::new(1000, "k"), 2000, P::VERIFY.bits()).unwrap();
         assert_eq!(m.grants.get(&2000), Some(&P::VERIFY.bits()));
         for (uid, bits) in [
             (2000, P::ENCRYPT.bits()),
@@ -149,7 +157,7 @@ fn grants_must_be_subsets_and_persist() {
             (1000, P::SIGN.bits()),
             (2000, 0x1000),
         ] {
-            let e = store.grant("k", uid, bits).unwrap_err();
+            let e = store.grant(SlotRef::new(1000, "k"), uid, bits).unwrap_err();
             assert_eq!(
                 e.code(),
                 ErrorCode::InvalidArgument,
@@ -157,10 +165,10 @@ fn grants_must_be_subsets_and_persist() {
             );
         }
         // Still only the valid grant.
-        assert_eq!(store.meta("k").unwrap().grants.len(), 1);
+        assert_eq!(store.meta(SlotRef::new(1000, "k")).unwrap().grants.len(), 1);
     }
     let store = open(tmp.path());
-    let m = store.meta("k").unwrap();
+    let m = store.meta(SlotRef::new(1000, "k")).unwrap();
     assert_eq!(effective_permissions(&m, 2000, false), P::VERIFY.bits());
     assert_eq!(
         effective_permissions(&m, 1000, false),
@@ -172,14 +180,14 @@ fn grants_must_be_subsets_and_persist() {
         0,
         "admin gains no use rights"
     );
-    assert!(store.revoke("k", 2000).unwrap());
-    assert!(!store.revoke("k", 2000).unwrap());
+    assert!(store.revoke(SlotRef::new(1000, "k"), 2000).unwrap());
+    assert!(!store.revoke(SlotRef::new(1000, "k"), 2000).unwrap());
     assert_eq!(
-        effective_permissions(&store.meta("k").unwrap(), 2000, false),
+        effective_permissions(&store.meta(SlotRef::new(1000, "k")).unwrap(), 2000, false),
         0
     );
     // The secret survived the metadata rewrites.
-    assert_eq!(*store.load("k").unwrap().1, *secret(1));
+    assert_eq!(*store.load(SlotRef::new(1000, "k")).unwrap().1, *secret(1));
 }
 
 #[test]
@@ -199,19 +207,19 @@ fn locked_slot_refuses_load_and_grants() {
     let store = open(tmp.path());
     store.create_slot(&new_slot("l", 1), &secret(1)).unwrap();
     assert_eq!(
-        store.set_locked("l", true).unwrap().state,
+        store.set_locked(SlotRef::new(1, "l"), true).unwrap().state,
         SlotState::Locked
     );
-    let e = store.load("l").unwrap_err();
+    let e = store.load(SlotRef::new(1, "l")).unwrap_err();
     assert!(matches!(e, StoreError::SlotLocked));
     assert_eq!(e.code(), ErrorCode::AccessDenied);
     assert!(matches!(
-        store.grant("l", 2, P::SIGN.bits()),
+        store.grant(SlotRef::new(1, "l"), 2, P::SIGN.bits()),
         Err(StoreError::SlotLocked)
     ));
-    assert_eq!(store.meta("l").unwrap().state, SlotState::Locked);
-    store.set_locked("l", false).unwrap();
-    assert_eq!(*store.load("l").unwrap().1, *secret(1));
+    assert_eq!(store.meta(SlotRef::new(1, "l")).unwrap().state, SlotState::Locked);
+    store.set_locked(SlotRef::new(1, "l"), false).unwrap();
+    assert_eq!(*store.load(SlotRef::new(1, "l")).unwrap().1, *secret(1));
 }
 
 /// Every 16-byte window of `needle` searched in `hay`.
@@ -228,10 +236,10 @@ fn store_files_never_contain_the_plaintext_secret() {
         let store = open(tmp.path());
         store.create_slot(&new_slot("s", 1), &plain).unwrap();
         // Metadata rewrites re-seal the secret; none may leave plaintext behind either.
-        store.grant("s", 2, P::SIGN.bits()).unwrap();
-        store.set_locked("s", true).unwrap();
-        store.set_locked("s", false).unwrap();
-        assert_eq!(*store.load("s").unwrap().1, *plain);
+        store.grant(SlotRef::new(1, "s"), 2, P::SIGN.bits()).unwrap();
+        store.set_locked(SlotRef::new(1, "s"), true).unwrap();
+        store.set_locked(SlotRef::new(1, "s"), false).unwrap();
+        assert_eq!(*store.load(SlotRef::new(1, "s")).unwrap().1, *plain);
     }
     let mut scanned = 0;
     for entry in std::fs::read_dir(tmp.path()).unwrap() {
@@ -271,44 +279,59 @@ fn tampered_and_swapped_records_are_detected() {
         store
             .create_slot(&new_slot("dave", 4000), &secret(4))
             .unwrap();
+        store
+            .create_slot(&new_slot("eve", 5000), &secret(5))
+            .unwrap();
     }
     with_raw_db(tmp.path(), |db| {
         let txn = db.begin_write().unwrap();
         {
             let mut t = txn.open_table(RAW_SLOTS).unwrap();
             // Swap alice's and bob's records.
-            let a = t.get("alice").unwrap().unwrap().value().to_vec();
-            let b = t.get("bob").unwrap().unwrap().value().to_vec();
-            t.insert("alice", b.as_slice()).unwrap();
-            t.insert("bob", a.as_slice()).unwrap();
+            let a = t.get("1000/alice").unwrap().unwrap().value().to_vec();
+            let b = t.get("2000/bob").unwrap().unwrap().value().to_vec();
+            t.insert("1000/alice", b.as_slice()).unwrap();
+            t.insert("2000/bob", a.as_slice()).unwrap();
             // Flip one bit of carol's ciphertext (last byte before the 16-byte tag).
-            let mut c = t.get("carol").unwrap().unwrap().value().to_vec();
+            let mut c = t.get("3000/carol").unwrap().unwrap().value().to_vec();
             let i = c.len() - 17;
             c[i] ^= 0x80;
-            t.insert("carol", c.as_slice()).unwrap();
+            t.insert("3000/carol", c.as_slice()).unwrap();
             // Make dave's key exportable in the clear metadata (byte 8 of meta = exportable).
-            let mut d = t.get("dave").unwrap().unwrap().value().to_vec();
+            let mut d = t.get("4000/dave").unwrap().unwrap().value().to_vec();
             let exportable_at = 1 + 12 + 4 + 8;
             assert_eq!(d[exportable_at], 0);
             d[exportable_at] = 1;
-            t.insert("dave", d.as_slice()).unwrap();
+            t.insert("4000/dave", d.as_slice()).unwrap();
+            // Copy eve's record, unchanged, into another owner's namespace under the same name.
+            let e = t.get("5000/eve").unwrap().unwrap().value().to_vec();
+            t.insert("6000/eve", e.as_slice()).unwrap();
         }
         txn.commit().unwrap();
     });
     let store = open(tmp.path());
-    for name in ["alice", "bob", "carol", "dave"] {
-        let e = store.load(name).unwrap_err();
-        assert!(matches!(e, StoreError::Integrity), "{name}: {e}");
+    let tampered = [
+        SlotRef::new(1000, "alice"),
+        SlotRef::new(2000, "bob"),
+        SlotRef::new(3000, "carol"),
+        SlotRef::new(4000, "dave"),
+        SlotRef::new(6000, "eve"),
+    ];
+    for slot in tampered {
+        let e = store.load(slot).unwrap_err();
+        assert!(matches!(e, StoreError::Integrity), "{slot}: {e}");
         assert_eq!(e.code(), ErrorCode::OperationFailed);
-        assert!(matches!(store.meta(name), Err(StoreError::Integrity)));
+        assert!(matches!(store.meta(slot), Err(StoreError::Integrity)));
         assert_eq!(e.to_string(), "stored record failed integrity check");
     }
+    // The original of the moved record is untouched.
+    assert_eq!(*store.load(SlotRef::new(5000, "eve")).unwrap().1, *secret(5));
     assert!(matches!(store.list(), Err(StoreError::Integrity)));
     // Recovery path: tampered slots can still be deleted.
-    for name in ["alice", "bob", "carol", "dave"] {
-        store.delete(name).unwrap();
+    for slot in tampered {
+        store.delete(slot).unwrap();
     }
-    assert!(store.list().unwrap().is_empty());
+    assert_eq!(store.list().unwrap().len(), 1);
 }
 
 #[test]
@@ -325,7 +348,7 @@ fn flipped_byte_in_the_db_file_is_never_silently_accepted() {
             rec = txn
                 .open_table(RAW_SLOTS)
                 .unwrap()
-                .get("victim")
+                .get("1/victim")
                 .unwrap()
                 .unwrap()
                 .value()
@@ -349,7 +372,7 @@ fn flipped_byte_in_the_db_file_is_never_silently_accepted() {
             eprintln!("db file flip refused at open: {e}");
             assert_eq!(e.code(), ErrorCode::PersistFailed, "{e}")
         }
-        Ok(store) => match store.load("victim") {
+        Ok(store) => match store.load(SlotRef::new(1, "victim")) {
             Err(e) => {
                 eprintln!("db file flip refused by the record AEAD: {e}");
                 assert!(matches!(e, StoreError::Integrity), "{e}")
@@ -553,7 +576,7 @@ fn concurrent_writers_all_land() {
         h.join().unwrap();
     }
     assert_eq!(store.list().unwrap().len(), 40);
-    assert_eq!(*store.load("t3-9").unwrap().1, *secret(9));
+    assert_eq!(*store.load(SlotRef::new(3, "t3-9")).unwrap().1, *secret(9));
 }
 
 #[test]
@@ -564,4 +587,116 @@ fn debug_output_redacts() {
     assert_eq!(format!("{key:?}"), "MasterKey([REDACTED])");
     let dbg = format!("{store:?}");
     assert!(dbg.contains("SlotStore") && !dbg.to_lowercase().contains("ab, ab"));
+}
+
+/// Schema 1 keyed slots by a global name; schema 2 keys them by owner. A v1 store (made here
+/// by rewriting a fresh store's keys and version back to v1) opens migrated: every slot in its
+/// owner's namespace, secrets, grants and locks intact, the old keys gone.
+#[test]
+fn v1_store_with_global_names_is_migrated_to_owner_namespaces() {
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let store = open(tmp.path());
+        store
+            .create_slot(&new_slot("backup.key", 1000), &secret(1))
+            .unwrap();
+        store.create_slot(&new_slot("other", 2000), &secret(2)).unwrap();
+        store
+            .grant(SlotRef::new(1000, "backup.key"), 3000, P::SIGN.bits())
+            .unwrap();
+        store.set_locked(SlotRef::new(2000, "other"), true).unwrap();
+    }
+    with_raw_db(tmp.path(), |db| {
+        let txn = db.begin_write().unwrap();
+        {
+            let mut t = txn.open_table(RAW_SLOTS).unwrap();
+            for (v2, v1) in [("1000/backup.key", "backup.key"), ("2000/other", "other")] {
+                let rec = t.remove(v2).unwrap().unwrap().value().to_vec();
+                t.insert(v1, rec.as_slice()).unwrap();
+            }
+            // A v1 record too short to name its owner: kept, under the unreadable owner.
+            t.insert("stub", [1u8, 2, 3].as_slice()).unwrap();
+            txn.open_table(RAW_META)
+                .unwrap()
+                .insert("schema_version", 1u64.to_le_bytes().as_slice())
+                .unwrap();
+        }
+        txn.commit().unwrap();
+    });
+    let store = open(tmp.path());
+    let (m, s) = store.load(SlotRef::new(1000, "backup.key")).unwrap();
+    assert_eq!(*s, *secret(1));
+    assert_eq!(m.grants.get(&3000), Some(&P::SIGN.bits()));
+    assert_eq!(
+        store.meta(SlotRef::new(2000, "other")).unwrap().state,
+        SlotState::Locked
+    );
+    assert!(matches!(
+        store.load(SlotRef::new(3000, "backup.key")),
+        Err(StoreError::KeySlotEmpty)
+    ));
+    assert!(matches!(
+        store.meta(SlotRef::new(u32::MAX, "stub")),
+        Err(StoreError::Integrity)
+    ));
+    store.delete(SlotRef::new(u32::MAX, "stub")).unwrap();
+    assert_eq!(store.list().unwrap().len(), 2);
+    drop(store);
+    with_raw_db(tmp.path(), |db| {
+        let txn = db.begin_read().unwrap();
+        let t = txn.open_table(RAW_SLOTS).unwrap();
+        let keys: Vec<String> = t
+            .iter()
+            .unwrap()
+            .map(|e| e.unwrap().0.value().to_owned())
+            .collect();
+        assert_eq!(keys, ["1000/backup.key", "2000/other"]);
+        let v = txn
+            .open_table(RAW_META)
+            .unwrap()
+            .get("schema_version")
+            .unwrap()
+            .unwrap()
+            .value()
+            .to_vec();
+        assert_eq!(v, SCHEMA_VERSION.to_le_bytes());
+    });
+}
+
+#[test]
+fn per_owner_slot_and_grant_quotas() {
+    let tmp = tempfile::tempdir().unwrap();
+    let options = StoreOptions {
+        quotas: SlotQuotas {
+            max_slots_per_owner: 2,
+            max_grants_per_owner: 3,
+        },
+        ..StoreOptions::default()
+    };
+    let store =
+        SlotStore::open_with(tmp.path(), &FileMasterKey::in_dir(tmp.path()), options).unwrap();
+    store.create_slot(&new_slot("a", 1), &secret(1)).unwrap();
+    store.create_slot(&new_slot("b", 1), &secret(2)).unwrap();
+    let e = store.create_slot(&new_slot("c", 1), &secret(3)).unwrap_err();
+    assert!(matches!(e, StoreError::QuotaExceeded(_)), "{e}");
+    assert_eq!(e.code(), ErrorCode::QuotaExceeded);
+    // Other owners (including uids whose decimal form extends this one's) are unaffected.
+    store.create_slot(&new_slot("c", 10), &secret(3)).unwrap();
+    store.create_slot(&new_slot("c", 11), &secret(3)).unwrap();
+    // Deleting frees quota.
+    store.delete(SlotRef::new(1, "b")).unwrap();
+    store.create_slot(&new_slot("c", 1), &secret(3)).unwrap();
+    assert_eq!(store.list().unwrap().len(), 4);
+
+    // Grants count over all of an owner's slots; replacing a grant adds nothing.
+    let (a, c) = (SlotRef::new(1, "a"), SlotRef::new(1, "c"));
+    store.grant(a, 100, P::SIGN.bits()).unwrap();
+    store.grant(a, 101, P::SIGN.bits()).unwrap();
+    store.grant(c, 102, P::SIGN.bits()).unwrap();
+    store.grant(c, 102, P::VERIFY.bits()).unwrap();
+    let e = store.grant(c, 103, P::SIGN.bits()).unwrap_err();
+    assert!(matches!(e, StoreError::QuotaExceeded(_)), "{e}");
+    store.grant(SlotRef::new(10, "c"), 103, P::SIGN.bits()).unwrap();
+    assert!(store.revoke(a, 100).unwrap());
+    store.grant(c, 103, P::SIGN.bits()).unwrap();
 }
