@@ -203,10 +203,15 @@ fn resolve_persist_list_delete() {
         "\"op\":\"slot.delete\"",
         "\"op\":\"slot.resolve\"",
         "\"result\":\"KeySlotOccupied\"",
-        "\"op\":\"key.use.sign\",\"slot\":\"copied\"",
     ] {
         assert!(log.contains(needle), "audit log lacks {needle}:\n{log}");
     }
+    // Audit lines name a slot fully qualified (owner/name).
+    let used = format!(
+        "\"op\":\"key.use.sign\",\"slot\":\"{}/copied\"",
+        rustix_uid()
+    );
+    assert!(log.contains(&used), "audit log lacks {used}:\n{log}");
     assert!(
         !log.contains("4242424242"),
         "audit log must not carry key bytes"
@@ -386,24 +391,27 @@ fn other_uid_client() {
     match script.as_str() {
         "granted" => {
             // Not granted and nonexistent look exactly alike.
-            assert_eq!(code(km.resolve("private")), ErrorCode::AccessDenied);
-            assert_eq!(code(km.resolve("no-such-slot")), ErrorCode::AccessDenied);
-            assert_eq!(code(km.delete_slot("private")), ErrorCode::AccessDenied);
-            // Granted SIGN only on "shared".
-            let k = km.resolve("shared").unwrap();
+            assert_eq!(code(km.resolve("0/private")), ErrorCode::AccessDenied);
+            assert_eq!(code(km.resolve("0/no-such-slot")), ErrorCode::AccessDenied);
+            assert_eq!(code(km.delete_slot("0/private")), ErrorCode::AccessDenied);
+            // A bare name is this uid's own namespace: root's "shared" is not reached by it.
+            assert_eq!(code(km.resolve("shared")), ErrorCode::AccessDenied);
+            // Granted SIGN only on root's "shared", addressed with its owner.
+            let k = km.resolve("0/shared").unwrap();
             sign(&s, k.id(), b"by the grantee").unwrap();
             assert_eq!(
                 code(verify(&s, k.id(), b"x", &[0u8; 64])),
                 ErrorCode::KeyOperationNotPermitted
             );
-            assert_eq!(code(km.delete_slot("shared")), ErrorCode::AccessDenied);
+            assert_eq!(code(km.delete_slot("0/shared")), ErrorCode::AccessDenied);
             assert_eq!(
-                code(km.grant("shared", 7, P::SIGN)),
+                code(km.grant("0/shared", 7, P::SIGN)),
                 ErrorCode::AccessDenied
             );
             let list = km.list_slots().unwrap();
             assert_eq!(list.len(), 1, "{list:?}");
-            assert_eq!(list[0].name, "shared");
+            assert_eq!(list[0].name, "0/shared", "listed the way it is addressed");
+            assert_eq!(list[0].owner_uid, 0);
             assert_eq!(list[0].effective, P::SIGN);
             assert!(list[0].grants.is_empty(), "grants are the owner's business");
             // Own slot: owner is this uid.
@@ -411,20 +419,22 @@ fn other_uid_client() {
                 .unwrap();
         }
         "revoked" => {
-            assert_eq!(code(km.resolve("shared")), ErrorCode::AccessDenied);
-            assert_eq!(km.list_slots().unwrap().len(), 1); // only child-own
+            assert_eq!(code(km.resolve("0/shared")), ErrorCode::AccessDenied);
+            let list = km.list_slots().unwrap();
+            assert_eq!(list.len(), 1, "{list:?}"); // only child-own
+            assert_eq!(list[0].name, "child-own");
         }
         "admin" => {
             // An admin sees and may delete everything, but uses nobody else's key.
             let list = km.list_slots().unwrap();
             assert!(list.len() >= 3, "{list:?}");
-            let secret = list.iter().find(|i| i.name == "exportable").unwrap();
+            let secret = list.iter().find(|i| i.name == "0/exportable").unwrap();
             assert_eq!(secret.effective, P::NONE);
             assert_eq!(
-                code(km.resolve("exportable")),
+                code(km.resolve("0/exportable")),
                 ErrorCode::KeyOperationNotPermitted
             );
-            km.delete_slot("private").unwrap();
+            km.delete_slot("0/private").unwrap();
         }
         other => panic!("unknown child script {other}"),
     }
@@ -485,7 +495,7 @@ fn two_uids_see_only_what_they_are_granted() {
         })
         .collect();
     assert!(
-        denied.iter().any(|l| l.contains("\"slot\":\"private\"")),
+        denied.iter().any(|l| l.contains("\"slot\":\"0/private\"")),
         "{log:#?}"
     );
     assert!(

@@ -244,7 +244,7 @@ pub enum KeyCommand {
     Generate(GenerateArgs),
     /// Import key material into a new slot.
     Import(ImportArgs),
-    /// List the slots you may see.
+    /// List the slots you may see (others' slots as UID/NAME, the way you address them).
     List,
     /// Export a slot's public key.
     Public(PublicArgs),
@@ -263,7 +263,8 @@ pub enum KeyCommand {
 /// A slot name.
 #[derive(Debug, Args)]
 pub struct SlotArg {
-    /// Slot name (`[A-Za-z0-9._-]{1,64}`).
+    /// Slot: `NAME` for one of your own (`[A-Za-z0-9._-]{1,64}`), `UID/NAME` for another
+    /// uid's slot shared with you (as `warden key list` shows it).
     #[arg(long)]
     pub slot: String,
 }

@@ -82,6 +82,10 @@ pub struct Limits {
     /// Lock every session arena into RAM (`mlock`) so request data never reaches swap.
     /// Start-up fails, naming `RLIMIT_MEMLOCK`, when the total does not fit the limit.
     pub lock_arenas: bool,
+    /// Slots one uid may own; the next `create` gets `QuotaExceeded` (bounds durable growth).
+    pub max_slots_per_uid: u32,
+    /// Grants one uid may have issued over all its slots; the next gets `QuotaExceeded`.
+    pub max_grants_per_uid: u32,
 }
 
 /// Timeouts in milliseconds.
@@ -275,6 +279,8 @@ impl Default for Limits {
             worker_threads: 0,
             arena_bytes: 256 * 1024,
             lock_arenas: false,
+            max_slots_per_uid: 256,
+            max_grants_per_uid: 1024,
         }
     }
 }

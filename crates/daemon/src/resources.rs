@@ -26,9 +26,26 @@ pub(crate) trait IdSource {
 /// Tries before giving up on finding an unused id (a collision needs ~2^32 live ids).
 const ID_ATTEMPTS: usize = 8;
 
+/// The slot (and incarnation of it) a key was loaded from or stored into. It lives in the
+/// key's own table entry, so it lasts exactly as long as anything (a client guard or a bound
+/// context) references the key: no bookkeeping elsewhere can lose it and turn a slot key into
+/// an "ephemeral" one that escapes the per-use re-check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SlotOrigin {
+    /// Owner uid of the slot (the namespace).
+    pub(crate) owner: u32,
+    /// Slot name inside the owner's namespace.
+    pub(crate) name: Box<str>,
+    /// Creation time of the slot: a slot deleted and re-created under the same name is a
+    /// different key.
+    pub(crate) created_ms: u64,
+}
+
 enum Entry<K, C> {
     Key {
         key: Arc<K>,
+        /// `Some` for a slot key (see [`SlotOrigin`]), `None` for an ephemeral key.
+        origin: Option<SlotOrigin>,
         /// Client guards holding a reference: 1 at creation, one more for each repeated
         /// resolve of the same slot on this connection (each client handle releases once).
         guards: u32,
@@ -85,10 +102,12 @@ impl<K, C> ResourceTable<K, C> {
         }
     }
 
-    /// Adds a key with the guard's reference (ref = 1) and returns its id.
+    /// Adds a key with the guard's reference (ref = 1) and returns its id. `origin` is the
+    /// slot it came from (`None`: an ephemeral key).
     pub(crate) fn insert_key(
         &mut self,
         key: K,
+        origin: Option<SlotOrigin>,
         ids: &(impl IdSource + ?Sized),
     ) -> Result<u64, ErrorCode> {
         let id = self.fresh_id(ids)?;
@@ -96,6 +115,7 @@ impl<K, C> ResourceTable<K, C> {
             id,
             Entry::Key {
                 key: Arc::new(key),
+                origin,
                 guards: 1,
                 refs: 1,
             },
@@ -120,6 +140,15 @@ impl<K, C> ResourceTable<K, C> {
             Some(Entry::Key { key, .. }) => Ok(key),
             None => Err(ErrorCode::ResourceNotFound),
             Some(_) => Err(ErrorCode::InvalidResourceType),
+        }
+    }
+
+    /// The slot a live key came from (`None` for ephemeral keys and non-key ids). Valid for
+    /// as long as the key is referenced by a guard or a context.
+    pub(crate) fn key_origin(&self, id: u64) -> Option<&SlotOrigin> {
+        match self.entries.get(&id) {
+            Some(Entry::Key { origin, .. }) => origin.as_ref(),
+            _ => None,
         }
     }
 
@@ -328,7 +357,7 @@ mod tests {
     fn guard_and_contexts_share_the_key() {
         let ids = Counter(Cell::new(1));
         let (mut t, stats) = table(16);
-        let k = t.insert_key("k", &ids).unwrap();
+        let k = t.insert_key("k", None, &ids).unwrap();
         let c1 = t
             .insert_context(1, ResourceKind::SignContext, Some(k), &ids)
             .unwrap();
@@ -357,7 +386,7 @@ mod tests {
     fn a_repeated_guard_needs_as_many_releases() {
         let ids = Counter(Cell::new(1));
         let (mut t, _stats) = table(16);
-        let k = t.insert_key("k", &ids).unwrap();
+        let k = t.insert_key("k", None, &ids).unwrap();
         t.add_guard(k).unwrap();
         assert_eq!(t.key_refs(k), Some(2));
         t.release(k).unwrap();
@@ -373,7 +402,7 @@ mod tests {
     fn context_release_before_guard_keeps_key() {
         let ids = Counter(Cell::new(5));
         let (mut t, _) = table(16);
-        let k = t.insert_key("k", &ids).unwrap();
+        let k = t.insert_key("k", None, &ids).unwrap();
         let c = t
             .insert_context(1, ResourceKind::MacContext, Some(k), &ids)
             .unwrap();
@@ -387,11 +416,11 @@ mod tests {
     fn quota_and_type_errors() {
         let ids = Counter(Cell::new(9));
         let (mut t, _) = table(2);
-        let k = t.insert_key("k", &ids).unwrap();
+        let k = t.insert_key("k", None, &ids).unwrap();
         let c = t
             .insert_context(1, ResourceKind::HashContext, None, &ids)
             .unwrap();
-        assert_eq!(t.insert_key("x", &ids), Err(ErrorCode::QuotaExceeded));
+        assert_eq!(t.insert_key("x", None, &ids), Err(ErrorCode::QuotaExceeded));
         assert_eq!(t.check_quota(), Err(ErrorCode::QuotaExceeded));
         assert_eq!(t.context_mut(k).err(), Some(ErrorCode::InvalidResourceType));
         assert_eq!(t.guarded_key(c).err(), Some(ErrorCode::InvalidResourceType));
@@ -399,14 +428,14 @@ mod tests {
         assert_eq!(t.destroy_context(k), Err(ErrorCode::InvalidResourceType));
         t.destroy_context(c).unwrap();
         assert_eq!(t.destroy_context(c), Err(ErrorCode::ResourceNotFound));
-        t.insert_key("y", &ids).unwrap();
+        t.insert_key("y", None, &ids).unwrap();
     }
 
     #[test]
     fn failed_context_releases_key_and_reports_its_code() {
         let ids = Counter(Cell::new(3));
         let (mut t, stats) = table(8);
-        let k = t.insert_key("k", &ids).unwrap();
+        let k = t.insert_key("k", None, &ids).unwrap();
         let c = t
             .insert_context(1, ResourceKind::AeadContext, Some(k), &ids)
             .unwrap();
@@ -425,7 +454,7 @@ mod tests {
     fn drop_frees_everything_and_ids_are_never_zero() {
         let ids = Counter(Cell::new(0)); // first draw is 0: must be skipped
         let (mut t, stats) = table(64);
-        let k = t.insert_key("k", &ids).unwrap();
+        let k = t.insert_key("k", None, &ids).unwrap();
         assert_ne!(k, 0);
         for i in 0..10 {
             t.insert_context(i, ResourceKind::SignContext, Some(k), &ids)
@@ -439,7 +468,10 @@ mod tests {
     #[test]
     fn stuck_rng_fails_cleanly() {
         let (mut t, _) = table(8);
-        t.insert_key("a", &Stuck).unwrap();
-        assert_eq!(t.insert_key("b", &Stuck), Err(ErrorCode::InternalError));
+        t.insert_key("a", None, &Stuck).unwrap();
+        assert_eq!(
+            t.insert_key("b", None, &Stuck),
+            Err(ErrorCode::InternalError)
+        );
     }
 }

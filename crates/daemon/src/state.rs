@@ -15,7 +15,8 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use warden_core::{Error, ErrorCode};
 use warden_permits::{PermitConfig, PermitService, SigAlg};
 use warden_store::{
-    AuditEvent, AuditLog, AuditOutcome, Caller, FileMasterKey, SlotStore, StoreError,
+    AuditEvent, AuditLog, AuditOutcome, Caller, FileMasterKey, SlotQuotas, SlotStore, StoreError,
+    StoreOptions,
 };
 
 use crate::DaemonError;
@@ -47,7 +48,14 @@ impl Persistent {
     /// directory is used instead, and stderr says so.
     pub(crate) fn open(config: &Config) -> Result<Self, DaemonError> {
         let mut dir = config.data_dir();
-        let opened = match SlotStore::open(&dir, &FileMasterKey::in_dir(&dir)) {
+        let options = StoreOptions {
+            quotas: SlotQuotas {
+                max_slots_per_owner: config.limits.max_slots_per_uid,
+                max_grants_per_owner: config.limits.max_grants_per_uid,
+            },
+            ..StoreOptions::default()
+        };
+        let opened = match SlotStore::open_with(&dir, &FileMasterKey::in_dir(&dir), options) {
             // Only "cannot create / not a directory / I/O": never on integrity, key or
             // permission-safety errors, which must stop start-up.
             Err(e @ (StoreError::Io { .. } | StoreError::InvalidArgument(_)))
@@ -60,7 +68,7 @@ impl Persistent {
                     fallback.display()
                 );
                 dir = fallback;
-                SlotStore::open(&dir, &FileMasterKey::in_dir(&dir))
+                SlotStore::open_with(&dir, &FileMasterKey::in_dir(&dir), options)
             }
             other => other,
         };

@@ -88,7 +88,10 @@ impl AttestationKey {
     /// Loads the key from its slot, or creates and stores it on first start.
     pub(crate) fn load_or_create(store: &SlotStore, alg: SigAlg) -> Result<Self, PermitError> {
         let configured = slot_algorithm(alg)?;
-        let (stored_alg, pkcs8) = match store.load(ATTESTATION_SLOT) {
+        let (stored_alg, pkcs8) = match store.load(warden_store::SlotRef::new(
+            RESERVED_OWNER_UID,
+            ATTESTATION_SLOT,
+        )) {
             Ok((meta, pkcs8)) => (meta.algorithm, pkcs8),
             Err(StoreError::KeySlotEmpty) => {
                 let pkcs8 = generate_pkcs8(alg)?;

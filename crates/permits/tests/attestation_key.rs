@@ -48,7 +48,9 @@ fn key_survives_restart_and_is_not_stored_in_the_clear() {
 
     // Read the sealed key through the store (which decrypts it) to know what to look for.
     let store: Arc<SlotStore> = open_store(dir.path());
-    let (meta, pkcs8) = store.load(ATTESTATION_SLOT).unwrap();
+    let (meta, pkcs8) = store
+        .load(warden_store::SlotRef::new(u32::MAX, ATTESTATION_SLOT))
+        .unwrap();
     assert_eq!(meta.permissions, 0, "no client may use the attestation key");
     assert!(!meta.exportable);
     let parsed = LocalSigner::from_pkcs8(SigAlg::Ed25519, &pkcs8).unwrap();

@@ -112,12 +112,19 @@ impl SlotStore {
         locked: bool,
     ) -> Result<SlotMeta, StoreError> {
         self.meta_for(slot, caller)?;
-        let result = self.set_locked_if(slot, locked, caller.is_admin, |m| require(m, caller, |r| r.manage));
+        let result = self.set_locked_if(slot, locked, caller.is_admin, |m| {
+            require(m, caller, |r| r.manage)
+        });
         hide_missing(result, caller)
     }
 
     /// Revokes if the caller is the owner.
-    pub fn revoke_for(&self, slot: SlotRef<'_>, caller: Caller, uid: u32) -> Result<bool, StoreError> {
+    pub fn revoke_for(
+        &self,
+        slot: SlotRef<'_>,
+        caller: Caller,
+        uid: u32,
+    ) -> Result<bool, StoreError> {
         self.meta_for(slot, caller)?;
         let result = self.revoke_if(slot, uid, |m| require(m, caller, |r| r.grant));
         hide_missing(result, caller)
@@ -239,12 +246,16 @@ mod tests {
         let e = store.set_locked_for(SlotRef::new(1, "missing"), caller(4, false), true);
         assert!(matches!(e, Err(StoreError::AccessDenied)), "{e:?}");
         // The owner locks: nobody may use it, grants are frozen; an admin may unlock.
-        store.set_locked_for(SHARED, caller(1, false), true).unwrap();
+        store
+            .set_locked_for(SHARED, caller(1, false), true)
+            .unwrap();
         let e = store.load_for(SHARED, caller(3, false), 0x20);
         assert!(matches!(e, Err(StoreError::NotPermitted)), "{e:?}");
         let e = store.grant_for(SHARED, caller(1, false), 5, 0x20);
         assert!(matches!(e, Err(StoreError::SlotLocked)), "{e:?}");
-        store.set_locked_for(SHARED, caller(9, true), false).unwrap();
+        store
+            .set_locked_for(SHARED, caller(9, true), false)
+            .unwrap();
         store.load_for(SHARED, caller(3, false), 0x20).unwrap();
     }
 
@@ -260,15 +271,23 @@ mod tests {
         assert!(matches!(e, Err(StoreError::SlotLocked)), "{e:?}");
         assert_eq!(store.meta(SHARED).unwrap().state, SlotState::Locked);
         // Re-locking as the owner does not downgrade the admin's lock.
-        store.set_locked_for(SHARED, caller(1, false), true).unwrap();
+        store
+            .set_locked_for(SHARED, caller(1, false), true)
+            .unwrap();
         assert!(store.meta(SHARED).unwrap().locked_by_admin);
         // An owner lock can be lifted by the owner; an admin lock survives reopening.
         drop(store);
         let store = SlotStore::open(dir.path(), &FileMasterKey::in_dir(dir.path())).unwrap();
         assert!(store.meta(SHARED).unwrap().locked_by_admin);
-        store.set_locked_for(SHARED, caller(9, true), false).unwrap();
-        store.set_locked_for(SHARED, caller(1, false), true).unwrap();
+        store
+            .set_locked_for(SHARED, caller(9, true), false)
+            .unwrap();
+        store
+            .set_locked_for(SHARED, caller(1, false), true)
+            .unwrap();
         assert!(!store.meta(SHARED).unwrap().locked_by_admin);
-        store.set_locked_for(SHARED, caller(1, false), false).unwrap();
+        store
+            .set_locked_for(SHARED, caller(1, false), false)
+            .unwrap();
     }
 }

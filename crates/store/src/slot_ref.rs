@@ -102,10 +102,7 @@ mod tests {
             SlotRef::parse("2000/backup.key", 1000).unwrap(),
             SlotRef::new(2000, "backup.key")
         );
-        assert_eq!(
-            SlotRef::parse("0/k", 5).unwrap(),
-            SlotRef::new(0, "k")
-        );
+        assert_eq!(SlotRef::parse("0/k", 5).unwrap(), SlotRef::new(0, "k"));
         assert_eq!(
             SlotRef::parse("4294967295/k", 5).unwrap(),
             SlotRef::new(u32::MAX, "k")
@@ -115,7 +112,16 @@ mod tests {
     #[test]
     fn malformed_addresses_are_refused() {
         for bad in [
-            "", "/k", "1000/", "x/k", "+1/k", "01/k", "-1/k", "4294967296/k", "1/2/k", "1 /k",
+            "",
+            "/k",
+            "1000/",
+            "x/k",
+            "+1/k",
+            "01/k",
+            "-1/k",
+            "4294967296/k",
+            "1/2/k",
+            "1 /k",
             "1/a b",
         ] {
             assert!(

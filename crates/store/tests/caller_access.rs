@@ -48,7 +48,9 @@ fn store_with_key(exportable: bool) -> (tempfile::TempDir, SlotStore) {
 fn stranger_cannot_tell_missing_from_forbidden() {
     let (_t, store) = store_with_key(false);
     let existing = store.meta_for(K, STRANGER).unwrap_err();
-    let missing = store.meta_for(SlotRef::new(OWNER.uid, "nope"), STRANGER).unwrap_err();
+    let missing = store
+        .meta_for(SlotRef::new(OWNER.uid, "nope"), STRANGER)
+        .unwrap_err();
     assert!(matches!(existing, StoreError::AccessDenied));
     assert!(matches!(missing, StoreError::AccessDenied));
     assert_eq!(existing.to_string(), missing.to_string());

@@ -16,7 +16,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use warden_core::{Algorithm, KeyOperationPermission as P};
-use warden_store::{FileMasterKey, NewSlot, SlotQuotas, SlotRef, SlotStore, StoreError, StoreOptions};
+use warden_store::{
+    FileMasterKey, NewSlot, SlotQuotas, SlotRef, SlotStore, StoreError, StoreOptions,
+};
 
 const CHILD_ENV: &str = "WARDEN_STORE_CRASH_CHILD";
 const TRIAL_ENV: &str = "WARDEN_STORE_CRASH_TRIAL";
@@ -140,7 +142,10 @@ fn verify(dir: &Path, expected: &Expected) {
     }
     for name in &expected.deleted {
         assert!(
-            matches!(store.load(SlotRef::new(OWNER, name)), Err(StoreError::KeySlotEmpty)),
+            matches!(
+                store.load(SlotRef::new(OWNER, name)),
+                Err(StoreError::KeySlotEmpty)
+            ),
             "acknowledged delete of {name} lost"
         );
     }

@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use warden_core::{Algorithm, ErrorCode, KeyOperationPermission as P};
-use warden_store::{SlotQuotas, SlotRef, StoreOptions, 
-    DB_FILE, EXPORT_BIT, FileMasterKey, MASTER_KEY_FILE, NewSlot, SCHEMA_VERSION, SlotState,
-    SlotStore, StoreError, effective_permissions,
+use warden_store::{
+    DB_FILE, EXPORT_BIT, FileMasterKey, MASTER_KEY_FILE, NewSlot, SCHEMA_VERSION, SlotQuotas,
+    SlotRef, SlotState, SlotStore, StoreError, StoreOptions, effective_permissions,
 };
 use zeroize::Zeroizing;
 
@@ -133,7 +133,10 @@ fn occupied_empty_and_bad_names() {
     );
 
     store.delete(SlotRef::new(1, "a")).unwrap();
-    assert!(matches!(store.load(SlotRef::new(1, "a")), Err(StoreError::KeySlotEmpty)));
+    assert!(matches!(
+        store.load(SlotRef::new(1, "a")),
+        Err(StoreError::KeySlotEmpty)
+    ));
     // The name is free again.
     store.create_slot(&new_slot("a", 1), &secret(3)).unwrap();
     // Another owner's "a" is a different slot that takes nothing from uid 1's.
@@ -148,7 +151,9 @@ fn grants_must_be_subsets_and_persist() {
     {
         let store = open(tmp.path());
         store.create_slot(&new_slot("k", 1000), &secret(1)).unwrap();
-        let m = store.grant(SlotRef::new(1000, "k"), 2000, P::VERIFY.bits()).unwrap();
+        let m = store
+            .grant(SlotRef::new(1000, "k"), 2000, P::VERIFY.bits())
+            .unwrap();
         assert_eq!(m.grants.get(&2000), Some(&P::VERIFY.bits()));
         for (uid, bits) in [
             (2000, P::ENCRYPT.bits()),
@@ -217,7 +222,10 @@ fn locked_slot_refuses_load_and_grants() {
         store.grant(SlotRef::new(1, "l"), 2, P::SIGN.bits()),
         Err(StoreError::SlotLocked)
     ));
-    assert_eq!(store.meta(SlotRef::new(1, "l")).unwrap().state, SlotState::Locked);
+    assert_eq!(
+        store.meta(SlotRef::new(1, "l")).unwrap().state,
+        SlotState::Locked
+    );
     store.set_locked(SlotRef::new(1, "l"), false).unwrap();
     assert_eq!(*store.load(SlotRef::new(1, "l")).unwrap().1, *secret(1));
 }
@@ -236,7 +244,9 @@ fn store_files_never_contain_the_plaintext_secret() {
         let store = open(tmp.path());
         store.create_slot(&new_slot("s", 1), &plain).unwrap();
         // Metadata rewrites re-seal the secret; none may leave plaintext behind either.
-        store.grant(SlotRef::new(1, "s"), 2, P::SIGN.bits()).unwrap();
+        store
+            .grant(SlotRef::new(1, "s"), 2, P::SIGN.bits())
+            .unwrap();
         store.set_locked(SlotRef::new(1, "s"), true).unwrap();
         store.set_locked(SlotRef::new(1, "s"), false).unwrap();
         assert_eq!(*store.load(SlotRef::new(1, "s")).unwrap().1, *plain);
@@ -325,7 +335,10 @@ fn tampered_and_swapped_records_are_detected() {
         assert_eq!(e.to_string(), "stored record failed integrity check");
     }
     // The original of the moved record is untouched.
-    assert_eq!(*store.load(SlotRef::new(5000, "eve")).unwrap().1, *secret(5));
+    assert_eq!(
+        *store.load(SlotRef::new(5000, "eve")).unwrap().1,
+        *secret(5)
+    );
     assert!(matches!(store.list(), Err(StoreError::Integrity)));
     // Recovery path: tampered slots can still be deleted.
     for slot in tampered {
@@ -600,7 +613,9 @@ fn v1_store_with_global_names_is_migrated_to_owner_namespaces() {
         store
             .create_slot(&new_slot("backup.key", 1000), &secret(1))
             .unwrap();
-        store.create_slot(&new_slot("other", 2000), &secret(2)).unwrap();
+        store
+            .create_slot(&new_slot("other", 2000), &secret(2))
+            .unwrap();
         store
             .grant(SlotRef::new(1000, "backup.key"), 3000, P::SIGN.bits())
             .unwrap();
@@ -677,7 +692,9 @@ fn per_owner_slot_and_grant_quotas() {
         SlotStore::open_with(tmp.path(), &FileMasterKey::in_dir(tmp.path()), options).unwrap();
     store.create_slot(&new_slot("a", 1), &secret(1)).unwrap();
     store.create_slot(&new_slot("b", 1), &secret(2)).unwrap();
-    let e = store.create_slot(&new_slot("c", 1), &secret(3)).unwrap_err();
+    let e = store
+        .create_slot(&new_slot("c", 1), &secret(3))
+        .unwrap_err();
     assert!(matches!(e, StoreError::QuotaExceeded(_)), "{e}");
     assert_eq!(e.code(), ErrorCode::QuotaExceeded);
     // Other owners (including uids whose decimal form extends this one's) are unaffected.
@@ -696,7 +713,9 @@ fn per_owner_slot_and_grant_quotas() {
     store.grant(c, 102, P::VERIFY.bits()).unwrap();
     let e = store.grant(c, 103, P::SIGN.bits()).unwrap_err();
     assert!(matches!(e, StoreError::QuotaExceeded(_)), "{e}");
-    store.grant(SlotRef::new(10, "c"), 103, P::SIGN.bits()).unwrap();
+    store
+        .grant(SlotRef::new(10, "c"), 103, P::SIGN.bits())
+        .unwrap();
     assert!(store.revoke(a, 100).unwrap());
     store.grant(c, 103, P::SIGN.bits()).unwrap();
 }

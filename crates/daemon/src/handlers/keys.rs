@@ -33,8 +33,9 @@ struct Spec<'a> {
 
 fn spec<'a>(s: &KeySpec<'a>) -> Result<Spec<'a>, Error> {
     if let Some(name) = s.slot {
-        // Refuse a bad name before any key is made.
-        warden_store::validate_slot_name(name)?;
+        // Refuse a bad name before any key is made (whose namespace it may be in is
+        // decided when it is stored: only the caller's own).
+        warden_store::SlotRef::parse(name, 0)?;
     }
     Ok(Spec {
         algorithm: Algorithm::from_name(s.algorithm)?,
@@ -56,7 +57,9 @@ fn admit(
         return crate::handlers::slots::admit_into_slot(state, ctx, name, key);
     }
     ctx.deadline.check()?;
-    Ok(state.resources.insert_key(key, &*ctx.shared.provider)?)
+    Ok(state
+        .resources
+        .insert_key(key, None, &*ctx.shared.provider)?)
 }
 
 fn created(state: &mut ConnState, key_id: u64) -> Result<(), Error> {

@@ -5,67 +5,72 @@
 //! (`warden_store::acl`), including existence hiding: a caller with no right to a slot gets
 //! `AccessDenied` whether it exists or not.
 //!
-//! A resolved slot key enters the connection's resource table like an ephemeral key, but
-//! rebuilt with only the caller's effective permission bits, so the provider itself refuses
-//! anything else. Because rights can change after a resolve (revoke, delete, re-create),
-//! every request that names a slot key re-reads the slot's authenticated metadata first
-//! ([`check_uses`]); narrowed rights or a replaced slot deny the use (resolve again to get a
-//! key with the current rights). Every key-management action and every denial is audited.
+//! Names are per owner ([`SlotRef`]): a bare name is the caller's own slot, another owner's
+//! slot is addressed as `uid/name`, so a name never silently resolves to someone else's key.
+//! Listings show each slot the way the caller must address it.
+//!
+//! A resolved slot key enters the connection's resource table rebuilt with only the caller's
+//! effective permission bits, so the provider itself refuses anything else, and its table
+//! entry carries its [`SlotOrigin`] for as long as anything references the key. Because
+//! rights can change after a resolve (revoke, lock, delete, re-create), every request that
+//! uses a slot key — directly or through a context bound to it — re-reads the slot's
+//! authenticated metadata first ([`check_uses`]); narrowed rights or a replaced slot deny the
+//! use (resolve again to get a key with the current rights). Every key-management action and
+//! every denial is audited.
 
 use std::collections::HashMap;
 
 use warden_core::{Algorithm, Error, ErrorCode};
 use warden_crypto::Key;
-use warden_store::{EXPORT_BIT, NewSlot, SlotMeta, StoreError, access};
+use warden_store::{EXPORT_BIT, NewSlot, SlotMeta, SlotRef, StoreError, access};
 use warden_wire::Response;
 use warden_wire::admin::{SlotEntries, SlotEntry, pack_grants};
 use warden_wire::messages::{self, Request};
 
 use crate::connection::ConnState;
 use crate::dispatch::Ctx;
+use crate::resources::SlotOrigin;
 use crate::state::Persistent;
 
-/// Stale bindings are pruned once a connection holds this many.
+/// Stale entries of the resolve cache are pruned once a connection holds this many.
 const PRUNE_AT: usize = 256;
 
-/// Which slot (and which incarnation of it) a per-connection key id stands for.
-struct Binding {
-    name: String,
-    /// Creation time of the slot the key was loaded from: a slot deleted and re-created
-    /// under the same name is a different key.
-    created_ms: u64,
-}
-
-/// Per-connection name ↔ id map of slot keys.
+/// Per-connection cache of the last id each slot resolved to, so a repeated resolve hands out
+/// the same id with one more guard. Only a cache: which slot a key belongs to lives in the
+/// key's own table entry ([`SlotOrigin`]), so pruning here can never make a slot key look
+/// ephemeral.
 #[derive(Default)]
 pub(crate) struct SlotBindings {
-    by_name: HashMap<String, u64>,
-    by_id: HashMap<u64, Binding>,
+    by_slot: HashMap<(u32, Box<str>), u64>,
 }
 
 impl SlotBindings {
-    fn bind(&mut self, name: &str, id: u64, created_ms: u64, state: &crate::provider::Resources) {
-        if self.by_id.len() >= PRUNE_AT {
-            self.by_id.retain(|id, _| state.guarded_key(*id).is_ok());
-            let by_id = &self.by_id;
-            self.by_name.retain(|_, id| by_id.contains_key(id));
+    fn bind(&mut self, slot: SlotRef<'_>, id: u64, state: &crate::provider::Resources) {
+        if self.by_slot.len() >= PRUNE_AT {
+            self.by_slot.retain(|_, id| state.guarded_key(*id).is_ok());
         }
-        // An older id of the same name keeps its binding: it must still be checked (and
-        // denied) on use, never mistaken for an ephemeral key.
-        self.by_name.insert(name.to_owned(), id);
-        self.by_id.insert(
-            id,
-            Binding {
-                name: name.to_owned(),
-                created_ms,
-            },
-        );
+        self.by_slot.insert((slot.owner, slot.name.into()), id);
     }
 
-    /// Whether `id` is a slot key of this connection.
-    pub(crate) fn is_slot_key(&self, id: u64) -> bool {
-        self.by_id.contains_key(&id)
+    fn cached(&self, slot: SlotRef<'_>) -> Option<u64> {
+        self.by_slot
+            .get(&(slot.owner, Box::from(slot.name)))
+            .copied()
     }
+}
+
+/// The table-entry origin of a key loaded from (or stored into) `meta`'s slot.
+fn origin(meta: &SlotMeta) -> SlotOrigin {
+    SlotOrigin {
+        owner: meta.owner_uid,
+        name: meta.name.as_str().into(),
+        created_ms: meta.created_unix_ms,
+    }
+}
+
+/// The slot a request names: a bare name in the caller's namespace, or `uid/name`.
+fn parse<'a>(state: &ConnState, name: &'a str) -> Result<SlotRef<'a>, Error> {
+    Ok(SlotRef::parse(name, state.peer.uid)?)
 }
 
 fn persistent<'a>(ctx: &'a Ctx<'_, '_>) -> Result<&'a Persistent, Error> {
@@ -113,19 +118,26 @@ fn needed_bits(key: &Key) -> u32 {
 /// reference, while a guard lives and the caller's rights are unchanged).
 pub(crate) fn resolve(state: &mut ConnState, ctx: &Ctx<'_, '_>, name: &str) -> Result<(), Error> {
     let p = persistent(ctx)?;
+    let slot = parse(state, name)?;
+    let audit_name = slot.to_string();
     let caller = p.caller(&state.peer);
-    let loaded = p.store.load_for(name, caller, 0);
+    let loaded = p.store.load_for(slot, caller, 0);
     let (meta, rights, secret) = match loaded {
         Ok(v) => v,
         Err(e) => {
             let e = Error::from(e);
-            p.audit(&state.peer, "slot.resolve", Some(name), None, Err(e.code()));
+            p.audit(
+                &state.peer,
+                "slot.resolve",
+                Some(&audit_name),
+                None,
+                Err(e.code()),
+            );
             return Err(e);
         }
     };
-    if let Some(&id) = state.slots.by_name.get(name)
-        && let Some(b) = state.slots.by_id.get(&id)
-        && b.created_ms == meta.created_unix_ms
+    if let Some(id) = state.slots.cached(slot)
+        && state.resources.key_origin(id) == Some(&origin(&meta))
         && let Ok(k) = state.resources.guarded_key(id)
         && k.permissions().bits() == rights.operations
     {
@@ -137,23 +149,31 @@ pub(crate) fn resolve(state: &mut ConnState, ctx: &Ctx<'_, '_>, name: &str) -> R
     state.resources.check_quota()?;
     let key = restricted_key(&secret, rights.operations, meta.algorithm)?;
     drop(secret);
-    let id = state.resources.insert_key(key, &*ctx.shared.provider)?;
-    state
-        .slots
-        .bind(name, id, meta.created_unix_ms, &state.resources);
+    let id = state
+        .resources
+        .insert_key(key, Some(origin(&meta)), &*ctx.shared.provider)?;
+    state.slots.bind(slot, id, &state.resources);
     p.audit(
         &state.peer,
         "slot.resolve",
-        Some(name),
+        Some(&audit_name),
         Some(meta.algorithm),
         Ok(()),
     );
     state.out.reply(&Response::KeyCreated { key_id: id })
 }
 
-/// Stores `key` durably in a new slot owned by the caller.
+/// Stores `key` durably in a new slot of the caller's own namespace (`name` may spell the
+/// caller's uid out; any other owner is refused: nobody creates keys in another's namespace).
 fn store_key(p: &Persistent, state: &ConnState, name: &str, key: &Key) -> Result<SlotMeta, Error> {
-    if warden_store::is_reserved_slot_name(name) {
+    let slot = parse(state, name)?;
+    if slot.owner != state.peer.uid {
+        return Err(Error::new(
+            ErrorCode::AccessDenied,
+            "slots are created in the caller's own namespace (use a bare name)",
+        ));
+    }
+    if warden_store::is_reserved_slot_name(slot.name) {
         return Err(Error::new(
             ErrorCode::AccessDenied,
             "slot names starting with _warden. are reserved",
@@ -161,13 +181,18 @@ fn store_key(p: &Persistent, state: &ConnState, name: &str, key: &Key) -> Result
     }
     let secret = key.danger_storage_bytes()?;
     let new = NewSlot {
-        name: name.to_owned(),
+        name: slot.name.to_owned(),
         owner_uid: state.peer.uid,
         algorithm: key.algorithm(),
         permissions: key.permissions().bits(),
         exportable: key.exportable(),
     };
     Ok(p.store.create_slot(&new, &secret)?)
+}
+
+/// The fully qualified name for audit lines (the text as given if it does not parse).
+fn audit_name(state: &ConnState, name: &str) -> String {
+    parse(state, name).map_or_else(|_| name.to_owned(), |s| s.to_string())
 }
 
 /// Creates a freshly made key directly in slot `name` (the "into slot" overloads): durable
@@ -187,16 +212,16 @@ pub(crate) fn admit_into_slot(
     p.audit(
         &state.peer,
         "slot.create",
-        Some(name),
+        Some(&audit_name(state, name)),
         Some(algorithm),
         code(&stored),
     );
     let meta = stored?;
     // The slot is durable now; the reply must not claim otherwise even if time ran out.
-    let id = state.resources.insert_key(key, &*ctx.shared.provider)?;
-    state
-        .slots
-        .bind(name, id, meta.created_unix_ms, &state.resources);
+    let id = state
+        .resources
+        .insert_key(key, Some(origin(&meta)), &*ctx.shared.provider)?;
+    state.slots.bind(meta.slot(), id, &state.resources);
     Ok(id)
 }
 
@@ -209,7 +234,7 @@ pub(crate) fn persist(
 ) -> Result<(), Error> {
     let p = persistent(ctx)?;
     let key = state.resources.guarded_key(key_id)?.clone();
-    let result = if state.slots.is_slot_key(key_id) {
+    let result = if state.resources.key_origin(key_id).is_some() {
         // A grantee must not become the owner of a copy it could then grant onwards.
         Err(Error::new(
             ErrorCode::KeyOperationNotPermitted,
@@ -221,7 +246,7 @@ pub(crate) fn persist(
     p.audit(
         &state.peer,
         "slot.persist",
-        Some(name),
+        Some(&audit_name(state, name)),
         Some(key.algorithm()),
         code(&result),
     );
@@ -232,17 +257,18 @@ pub(crate) fn persist(
 /// Delete (owner or admin).
 pub(crate) fn delete(state: &mut ConnState, ctx: &Ctx<'_, '_>, name: &str) -> Result<(), Error> {
     let p = persistent(ctx)?;
+    let slot = parse(state, name)?;
     let caller = p.caller(&state.peer);
     let algorithm = p
         .store
-        .meta_for(name, caller)
+        .meta_for(slot, caller)
         .ok()
         .map(|(m, _)| m.algorithm);
-    let result = p.store.delete_for(name, caller).map_err(Error::from);
+    let result = p.store.delete_for(slot, caller).map_err(Error::from);
     p.audit(
         &state.peer,
         "slot.delete",
-        Some(name),
+        Some(&slot.to_string()),
         algorithm,
         code(&result),
     );
@@ -252,7 +278,8 @@ pub(crate) fn delete(state: &mut ConnState, ctx: &Ctx<'_, '_>, name: &str) -> Re
 
 /// Locks or unlocks a slot (owner or admin). A locked slot keeps its key but grants no use
 /// (resolving it or using a resolved id fails `KeyOperationNotPermitted`) and its grants
-/// are frozen until it is unlocked.
+/// are frozen until it is unlocked (grant and revoke answer `AccessDenied`, "key slot is
+/// locked"). An admin's lock is recorded as such and only an admin can lift it.
 pub(crate) fn set_locked(
     state: &mut ConnState,
     ctx: &Ctx<'_, '_>,
@@ -260,14 +287,21 @@ pub(crate) fn set_locked(
     locked: bool,
 ) -> Result<(), Error> {
     let p = persistent(ctx)?;
+    let slot = parse(state, name)?;
     let caller = p.caller(&state.peer);
     let result = p
         .store
-        .set_locked_for(name, caller, locked)
+        .set_locked_for(slot, caller, locked)
         .map_err(Error::from);
     let algorithm = result.as_ref().ok().map(|m| m.algorithm);
     let op = if locked { "slot.lock" } else { "slot.unlock" };
-    p.audit(&state.peer, op, Some(name), algorithm, code(&result));
+    p.audit(
+        &state.peer,
+        op,
+        Some(&slot.to_string()),
+        algorithm,
+        code(&result),
+    );
     result?;
     state.out.reply(&Response::Done)
 }
@@ -292,15 +326,21 @@ pub(crate) fn list(
 ) -> Result<(), Error> {
     let p = persistent(ctx)?;
     let caller = p.caller(&state.peer);
-    let mut metas = if only.is_empty() {
+    let metas = if only.is_empty() {
         p.store.list_for(caller)?
     } else {
         // One record read (and authenticated), not the whole store: `AccessDenied` exactly
         // as for a resolve, so the filter reveals nothing a listing would not.
-        vec![p.store.meta_for(only, caller)?.0]
+        vec![p.store.meta_for(parse(state, only)?, caller)?.0]
     };
-    metas.sort_by(|a, b| a.name.cmp(&b.name));
-    metas.retain(|m| start_after.is_empty() || m.name.as_str() > start_after);
+    // Each slot under the name the caller must use for it (bare for its own, `uid/name` for
+    // others'); pages are in that name's order.
+    let mut metas: Vec<(String, SlotMeta)> = metas
+        .into_iter()
+        .map(|m| (m.slot().display_for(caller.uid), m))
+        .filter(|(shown, _)| start_after.is_empty() || shown.as_str() > start_after)
+        .collect();
+    metas.sort_by(|a, b| a.0.cmp(&b.0));
     let budget = usize::try_from(ctx.shared.config.limits.max_frame_size)
         .unwrap_or(usize::MAX)
         .saturating_sub(PAGE_SLACK);
@@ -311,8 +351,8 @@ pub(crate) fn list(
     };
     let mut used = 0usize;
     let mut fit = 0usize;
-    for m in &metas {
-        let cost = entry_cost(m);
+    for (shown, m) in &metas {
+        let cost = entry_cost(m) + shown.len();
         if fit == max_entries || used + cost > budget {
             break;
         }
@@ -323,7 +363,7 @@ pub(crate) fn list(
     metas.truncate(fit);
     let packed: Vec<Vec<u8>> = metas
         .iter()
-        .map(|m| {
+        .map(|(_, m)| {
             if access(m, caller.uid, caller.is_admin).manage {
                 let grants: Vec<(u32, u32)> = m.grants.iter().map(|(u, b)| (*u, *b)).collect();
                 pack_grants(&grants)
@@ -335,8 +375,8 @@ pub(crate) fn list(
     let entries: Vec<SlotEntry<'_>> = metas
         .iter()
         .zip(&packed)
-        .map(|(m, g)| SlotEntry {
-            name: &m.name,
+        .map(|((shown, m), g)| SlotEntry {
+            name: shown,
             algorithm: m.algorithm.name(),
             owner_uid: m.owner_uid,
             permissions: m.permissions,
@@ -362,14 +402,15 @@ pub(crate) fn grant(
     permissions: u32,
 ) -> Result<(), Error> {
     let p = persistent(ctx)?;
+    let slot = parse(state, name)?;
     let caller = p.caller(&state.peer);
-    let result = p.store.grant_for(name, caller, uid, permissions);
+    let result = p.store.grant_for(slot, caller, uid, permissions);
     let algorithm = result.as_ref().ok().map(|m| m.algorithm);
     let result = result.map(|_| ()).map_err(Error::from);
     p.audit(
         &state.peer,
         "slot.grant",
-        Some(name),
+        Some(&slot.to_string()),
         algorithm,
         code(&result),
     );
@@ -385,13 +426,20 @@ pub(crate) fn revoke(
     uid: u32,
 ) -> Result<(), Error> {
     let p = persistent(ctx)?;
+    let slot = parse(state, name)?;
     let caller = p.caller(&state.peer);
     let result = p
         .store
-        .revoke_for(name, caller, uid)
+        .revoke_for(slot, caller, uid)
         .map(|_| ())
         .map_err(Error::from);
-    p.audit(&state.peer, "slot.revoke", Some(name), None, code(&result));
+    p.audit(
+        &state.peer,
+        "slot.revoke",
+        Some(&slot.to_string()),
+        None,
+        code(&result),
+    );
     result?;
     state.out.reply(&Response::Done)
 }
@@ -436,10 +484,12 @@ fn used_keys(req: &Request<'_>, state: &ConnState) -> (&'static str, [Option<u64
     }
 }
 
-/// Re-checks the caller's rights on every slot key `req` uses, against the slot's current
-/// authenticated metadata. Denials are audited and returned; `Ok(Some(_))` is a use to audit
-/// once its outcome is known ([`audit_use`]). Requests without slot keys cost two lookups in
-/// an (often empty) map.
+/// Re-checks the caller's rights on every slot key `req` uses (directly, or through the
+/// context it names), against the slot's current authenticated metadata. Which slot a key
+/// came from is read from the key's own table entry, so nothing the client does with its
+/// guards or other resolves can make a slot key skip this. Denials are audited and
+/// returned; `Ok(Some(_))` is a use to audit once its outcome is known ([`audit_use`]).
+/// Requests without slot keys cost a lookup or two in the connection's table.
 pub(crate) fn check_uses(
     req: &Request<'_>,
     state: &ConnState,
@@ -448,15 +498,16 @@ pub(crate) fn check_uses(
     let (operation, ids) = used_keys(req, state);
     let mut first = None;
     for id in ids.into_iter().flatten() {
-        let Some(binding) = state.slots.by_id.get(&id) else {
+        let Some(origin) = state.resources.key_origin(id) else {
             continue;
         };
         let p = persistent(ctx)?;
         let caller = p.caller(&state.peer);
         let key = state.resources.live_key(id)?;
-        let verdict = match p.store.meta_for(&binding.name, caller) {
+        let slot = SlotRef::new(origin.owner, &origin.name);
+        let verdict = match p.store.meta_for(slot, caller) {
             Err(e) => Err(Error::from(e)),
-            Ok((meta, _)) if meta.created_unix_ms != binding.created_ms => Err(Error::new(
+            Ok((meta, _)) if meta.created_unix_ms != origin.created_ms => Err(Error::new(
                 ErrorCode::KeySlotEmpty,
                 "the slot was deleted since it was resolved",
             )),
@@ -469,7 +520,7 @@ pub(crate) fn check_uses(
             p.audit_use(
                 &state.peer,
                 operation,
-                &binding.name,
+                &slot.to_string(),
                 Some(key.algorithm()),
                 Err(e.code()),
             );
@@ -478,7 +529,7 @@ pub(crate) fn check_uses(
         if first.is_none() {
             first = Some(SlotUse {
                 operation,
-                slot: binding.name.clone(),
+                slot: slot.to_string(),
                 algorithm: key.algorithm(),
             });
         }
