@@ -1,5 +1,11 @@
-//! Persistent key slots (issue 5): resolve, persist, create keys directly in a slot, list,
-//! delete, grant, revoke. Slot keys are used exactly like ephemeral ones once resolved.
+//! Persistent key slots: resolve, persist, create keys directly in a slot, list, delete,
+//! grant, revoke, lock. Slot keys are used exactly like ephemeral ones once resolved.
+//!
+//! Slot names are per owner. Every `slot` argument is either a bare name (`backup.key`: a
+//! slot of the calling uid) or `uid/name` (`1000/backup.key`: a slot of uid 1000 that it
+//! shared with the caller). A bare name therefore never reaches a key another uid created,
+//! whatever it named its slot or granted. New slots are always created in the caller's own
+//! namespace. [`KeyManagement::list_slots`] names each slot the way it must be addressed.
 
 use warden_core::{
     Algorithm, DeriveKeyParams, ErrorCode, GenerateKeyParams, ImportKeyParams,
@@ -15,7 +21,8 @@ use crate::stack::unexpected;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SlotInfo {
-    /// Slot name.
+    /// The name to address the slot with: bare for the caller's own slots, `uid/name` for
+    /// another owner's.
     pub name: String,
     /// Algorithm of its key.
     pub algorithm: Algorithm,

@@ -399,6 +399,29 @@ mod tests {
     }
 
     #[test]
+    fn a_slot_origin_lives_exactly_as_long_as_the_key() {
+        let ids = Counter(Cell::new(3));
+        let (mut t, _) = table(16);
+        let origin = SlotOrigin {
+            owner: 1000,
+            name: "k".into(),
+            created_ms: 7,
+        };
+        let k = t.insert_key("k", Some(origin.clone()), &ids).unwrap();
+        let e = t.insert_key("e", None, &ids).unwrap();
+        assert_eq!(t.key_origin(e), None, "ephemeral");
+        let c = t
+            .insert_context(1, ResourceKind::SignContext, Some(k), &ids)
+            .unwrap();
+        t.release(k).unwrap();
+        // Only the context holds the key now: it is still a slot key.
+        assert_eq!(t.key_origin(k), Some(&origin));
+        assert_eq!(t.context_key_id(c), Some(k));
+        t.release(c).unwrap();
+        assert_eq!(t.key_origin(k), None, "gone with the last reference");
+    }
+
+    #[test]
     fn context_release_before_guard_keeps_key() {
         let ids = Counter(Cell::new(5));
         let (mut t, _) = table(16);

@@ -8,7 +8,24 @@ use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use warden_core::{Algorithm, KeyOperationPermission as P};
-use warden_store::{FileMasterKey, NewSlot, SlotStore, StoreError, StoreOptions};
+use warden_store::{
+    FileMasterKey, NewSlot, SlotQuotas, SlotRef, SlotStore, StoreError, StoreOptions,
+};
+
+/// The benches create thousands of slots for one owner: lift the per-owner quotas (the
+/// quota check itself is still on the measured path).
+const UNBOUNDED: SlotQuotas = SlotQuotas {
+    max_slots_per_owner: u32::MAX,
+    max_grants_per_owner: u32::MAX,
+};
+
+fn options(fsync: bool, two_phase_commit: bool) -> StoreOptions {
+    StoreOptions {
+        fsync,
+        two_phase_commit,
+        quotas: UNBOUNDED,
+    }
+}
 
 fn slot(name: String) -> NewSlot {
     NewSlot {
@@ -37,21 +54,9 @@ fn open(dir: &Path, options: StoreOptions) -> Result<SlotStore, StoreError> {
 fn writes(c: &mut Criterion) -> Result<(), StoreError> {
     let mut group = c.benchmark_group("slot_write");
     let variants = [
-        ("create/fsync+2pc (default)", StoreOptions::default()),
-        (
-            "create/fsync+1pc",
-            StoreOptions {
-                fsync: true,
-                two_phase_commit: false,
-            },
-        ),
-        (
-            "create/no-fsync",
-            StoreOptions {
-                fsync: false,
-                two_phase_commit: false,
-            },
-        ),
+        ("create/fsync+2pc (default)", options(true, true)),
+        ("create/fsync+1pc", options(true, false)),
+        ("create/no-fsync", options(false, false)),
     ];
     for (label, options) in variants {
         let tmp = tempfile::tempdir().map_err(tmp_err)?;
@@ -65,13 +70,13 @@ fn writes(c: &mut Criterion) -> Result<(), StoreError> {
         });
     }
     let tmp = tempfile::tempdir().map_err(tmp_err)?;
-    let store = open(tmp.path(), StoreOptions::default())?;
+    let store = open(tmp.path(), options(true, true))?;
     store.create_slot(&slot("g".into()), &SECRET)?;
     let mut uid = 0u32;
     group.bench_function("grant/fsync+2pc (read-modify-write)", |b| {
         b.iter(|| {
             uid = uid.wrapping_add(1) % 200 + 2000;
-            black_box(store.grant("g", uid, P::VERIFY.bits()))
+            black_box(store.grant(SlotRef::new(1000, "g"), uid, P::VERIFY.bits()))
         })
     });
     let mut n = 0u64;
@@ -91,16 +96,16 @@ fn writes(c: &mut Criterion) -> Result<(), StoreError> {
 
 fn reads(c: &mut Criterion) -> Result<(), StoreError> {
     let tmp = tempfile::tempdir().map_err(tmp_err)?;
-    let store = open(tmp.path(), StoreOptions::default())?;
+    let store = open(tmp.path(), options(true, true))?;
     for i in 0..1000 {
         store.create_slot(&slot(format!("k{i}")), &SECRET)?;
     }
     let mut group = c.benchmark_group("slot_read");
     group.bench_function("load (1000 slots)", |b| {
-        b.iter(|| black_box(store.load(black_box("k500"))))
+        b.iter(|| black_box(store.load(black_box(SlotRef::new(1000, "k500")))))
     });
     group.bench_function("contains (no decrypt)", |b| {
-        b.iter(|| black_box(store.contains(black_box("k500"))))
+        b.iter(|| black_box(store.contains(black_box(SlotRef::new(1000, "k500")))))
     });
     group.finish();
     Ok(())
