@@ -27,7 +27,8 @@ pub struct Cli {
 pub enum Command {
     /// Check that the daemon answers, and how fast.
     Ping,
-    /// Daemon status: connections, live resources, arena pool, requests, errors.
+    /// Daemon status: connections, live resources, arena pool, requests, errors (daemon-wide
+    /// for admins, your own uid's share otherwise).
     Status,
     /// Manage key slots.
     #[command(subcommand)]

@@ -73,6 +73,11 @@ impl Link {
 }
 
 /// Daemon counters returned by [`CryptoStack::status`].
+///
+/// Scope: an admin (a uid in the daemon's `access.admin_uids`, or the daemon's own uid) sees
+/// daemon-wide figures; any other caller sees only its own uid's connections, requests,
+/// errors, live resources and arenas ("all connections" below then means its own), counted
+/// from when the first of its currently open connections was made.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DaemonStatus {

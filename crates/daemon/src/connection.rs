@@ -48,6 +48,8 @@ pub(crate) struct ConnState {
     pub(crate) out: Out,
     /// Slot keys resolved or created on this connection (name ↔ id).
     pub(crate) slots: crate::handlers::slots::SlotBindings,
+    /// This connection in its uid's counters (and the daemon's) while it lives.
+    pub(crate) counted: crate::stats::ConnectionCount,
 }
 
 /// A connection owned by the event loop or, for one turn, by one worker.
@@ -77,7 +79,7 @@ pub(crate) fn process(
 ) -> ([u8; HEADER_LEN], Flow) {
     let dispatch::Outcome { status, flow } =
         dispatch::dispatch(state, shared, header, body, deadline, session);
-    shared.stats.request_served(status);
+    state.counted.stats().request_served(status);
     let body_len = u32::try_from(state.out.body().len()).unwrap_or(0);
     let reply = header.response(status.map_or(0, ErrorCode::as_u32), body_len);
     (reply.to_bytes(), flow)
@@ -141,7 +143,10 @@ impl Connection {
             Ok(h) => h,
             Err(e) => {
                 // The stream cannot be resynchronised after a bad header: answer and close.
-                shared.stats.request_served(Some(e.error_code()));
+                self.state
+                    .counted
+                    .stats()
+                    .request_served(Some(e.error_code()));
                 let reply = undecodable_reply(&head, e.error_code());
                 let _ = write_all_timeout(&mut self.stream, &reply, io_timeout);
                 return Flow::Close;

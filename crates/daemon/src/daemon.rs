@@ -20,6 +20,7 @@ pub struct Daemon {
     provider: Option<ProviderRef>,
     signals: bool,
     open_state: bool,
+    harden: bool,
 }
 
 /// A daemon serving its socket on a background thread. Dropping it shuts it down.
@@ -38,6 +39,7 @@ impl Daemon {
             provider: None,
             signals: false,
             open_state: false,
+            harden: false,
         }
     }
 
@@ -54,6 +56,14 @@ impl Daemon {
         self
     }
 
+    /// Disables core dumps and ptrace/`/proc` access by other processes of the same uid
+    /// before anything secret is loaded (`RLIMIT_CORE` 0, `PR_SET_DUMPABLE` 0; the binary
+    /// does this). Process-wide: a test harness embedding the daemon leaves it off.
+    pub fn harden_process(mut self) -> Self {
+        self.harden = true;
+        self
+    }
+
     /// Opens the key store, permit service and audit log before serving, so a bad data
     /// directory stops start-up (the binary does this). Without it they open on the first
     /// slot or permit request, and in-process daemons that never use slots need no data
@@ -66,6 +76,9 @@ impl Daemon {
     /// Validates the config, claims the arena pool, binds the socket and starts serving.
     pub fn launch(self) -> Result<RunningDaemon, DaemonError> {
         self.config.validate()?;
+        if self.harden {
+            crate::hardening::disable_core_dumps()?;
+        }
         let provider = match self.provider {
             Some(p) => p,
             None => default_provider(),

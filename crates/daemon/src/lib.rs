@@ -28,6 +28,7 @@ mod daemon;
 mod dispatch;
 mod error;
 mod handlers;
+mod hardening;
 mod listener;
 mod loopback;
 mod provider;

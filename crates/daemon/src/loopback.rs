@@ -59,7 +59,6 @@ impl Loopback {
             pid: rustix::process::getpid().as_raw_nonzero().get(),
         };
         let state = shared.new_conn_state(peer);
-        shared.stats.connection_opened();
         Ok(Self {
             shared,
             arena,
@@ -95,7 +94,10 @@ impl Loopback {
         let header = match FrameHeader::decode(&head, self.shared.config.limits.max_frame_size) {
             Ok(h) => h,
             Err(e) => {
-                self.shared.stats.request_served(Some(e.error_code()));
+                self.state
+                    .counted
+                    .stats()
+                    .request_served(Some(e.error_code()));
                 self.closed = true;
                 return Some(reply(&undecodable_reply(&head, e.error_code()), &[]));
             }
@@ -120,11 +122,5 @@ impl Loopback {
             self.closed = true;
         }
         Some(r)
-    }
-}
-
-impl Drop for Loopback {
-    fn drop(&mut self) {
-        self.shared.stats.connection_closed();
     }
 }

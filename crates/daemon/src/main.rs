@@ -53,6 +53,7 @@ fn main() -> ExitCode {
     let max = config.limits.max_connections;
     let admins = config.access.admin_uids.clone();
     match Daemon::new(config)
+        .harden_process()
         .handle_signals()
         .open_store_at_start()
         .launch()

@@ -31,7 +31,7 @@ use crate::config::Config;
 use crate::connection::{ConnState, Connection, Flow, write_all_timeout};
 use crate::listener::BoundSocket;
 use crate::provider::{ProviderRef, Resources};
-use crate::stats::{Stats, StatusSnapshot};
+use crate::stats::{ConnectionCount, PerUidStats, Stats, StatusSnapshot};
 
 const LISTENER: Token = Token(usize::MAX - 1);
 const WAKE: Token = Token(usize::MAX - 2);
@@ -41,6 +41,8 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) provider: ProviderRef,
     pub(crate) stats: Arc<Stats>,
+    /// Each uid's share of `stats` (what a non-admin's Status shows).
+    pub(crate) per_uid: PerUidStats,
     pub(crate) pool: ArenaPool,
     pub(crate) started: Instant,
     /// Key store, permit service and audit log (opened at start-up or on first use).
@@ -58,12 +60,14 @@ impl Shared {
         };
         let pool = ArenaPool::with_options(l.max_connections, l.arena_bytes, options)
             .map_err(|e| DaemonError::Arena(e.to_string()))?;
+        let stats = Arc::new(Stats::default());
         Ok(Self {
             auth: Authenticator::new(&config.access),
             persistent: crate::state::PersistentCell::new(config.clone()),
             config,
             provider,
-            stats: Arc::new(Stats::default()),
+            per_uid: PerUidStats::new(stats.clone()),
+            stats,
             pool,
             started: Instant::now(),
             stop: AtomicBool::new(false),
@@ -80,15 +84,18 @@ impl Shared {
         s
     }
 
-    /// A fresh per-connection state for `peer`.
+    /// A fresh per-connection state for `peer`, counted as an open connection of its uid
+    /// until dropped.
     pub(crate) fn new_conn_state(&self, peer: crate::PeerIdentity) -> ConnState {
+        let counted = ConnectionCount::open(self.per_uid.for_uid(peer.uid));
         ConnState {
             peer,
             version: None,
             resources: Resources::new(
                 self.config.limits.max_resources_per_connection,
-                self.stats.clone(),
+                counted.stats().clone(),
             ),
+            counted,
             out: Out::new(self.config.limits.max_frame_size),
             slots: Default::default(),
         }
@@ -245,15 +252,11 @@ impl EventLoop {
             return;
         };
         w.load.fetch_add(1, Ordering::Relaxed);
-        self.shared.stats.connection_opened();
-        match w.inbox.try_send(conn) {
-            Ok(()) => {
-                let _ = w.waker.wake();
-            }
-            Err(_) => {
-                w.load.fetch_sub(1, Ordering::Relaxed);
-                self.shared.stats.connection_closed();
-            }
+        // On failure the connection is dropped here, which uncounts it.
+        if w.inbox.try_send(conn).is_ok() {
+            let _ = w.waker.wake();
+        } else {
+            w.load.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
@@ -425,9 +428,8 @@ impl Worker {
         };
         let fd = conn.stream.as_raw_fd();
         let _ = self.poll.registry().deregister(&mut SourceFd(&fd));
-        drop(conn);
+        drop(conn); // uncounts it (ConnectionCount)
         self.free.push(idx);
         self.load.fetch_sub(1, Ordering::Relaxed);
-        self.shared.stats.connection_closed();
     }
 }

@@ -1,9 +1,17 @@
-//! Daemon-wide counters behind the status operation.
+//! Counters behind the status operation: daemon-wide, and per uid.
 //!
 //! Plain relaxed atomics: each counter is independent, the status reply is a snapshot for
 //! operators and tests, and updating one must cost no more than an uncontended add.
+//!
+//! Status must not show one uid another's activity (issue 11): every connection counts into
+//! the [`Stats`] of its peer uid, which forwards each update to the daemon-wide parent.
+//! Admins see the daemon-wide figures, everyone else their own uid's ([`PerUidStats`]). A
+//! uid's counters live while any of its connections does (the registry holds only `Weak`s),
+//! so the registry is bounded by the connection limit, not by how many uids ever connected.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use warden_core::ErrorCode;
 
@@ -84,6 +92,8 @@ pub struct Stats {
     requests: AtomicU64,
     live: [AtomicU64; RESOURCE_KINDS],
     errors: [AtomicU64; ERROR_SLOTS],
+    /// The daemon-wide counters a per-uid `Stats` forwards every update to.
+    parent: Option<Arc<Stats>>,
 }
 
 /// A point-in-time copy of [`Stats`], plus the arena pool figures.
@@ -141,6 +151,7 @@ impl Default for Stats {
             requests: AtomicU64::new(0),
             live: [const { AtomicU64::new(0) }; RESOURCE_KINDS],
             errors: [const { AtomicU64::new(0) }; ERROR_SLOTS],
+            parent: None,
         }
     }
 }
@@ -154,32 +165,57 @@ fn error_slot(code: ErrorCode) -> usize {
 }
 
 impl Stats {
+    /// Counters that also count into `parent` (a uid's share of the daemon-wide figures).
+    pub(crate) fn child_of(parent: Arc<Stats>) -> Self {
+        Self {
+            parent: Some(parent),
+            ..Self::default()
+        }
+    }
+
+    /// This and the parent, if any.
+    fn chain(&self) -> impl Iterator<Item = &Stats> {
+        std::iter::once(self).chain(self.parent.as_deref())
+    }
+
     pub(crate) fn connection_opened(&self) {
-        self.connections_open.fetch_add(1, Relaxed);
-        self.connections_total.fetch_add(1, Relaxed);
+        for s in self.chain() {
+            s.connections_open.fetch_add(1, Relaxed);
+            s.connections_total.fetch_add(1, Relaxed);
+        }
     }
 
     pub(crate) fn connection_closed(&self) {
-        self.connections_open.fetch_sub(1, Relaxed);
+        for s in self.chain() {
+            s.connections_open.fetch_sub(1, Relaxed);
+        }
     }
 
     pub(crate) fn connection_refused(&self) {
-        self.connections_refused.fetch_add(1, Relaxed);
+        for s in self.chain() {
+            s.connections_refused.fetch_add(1, Relaxed);
+        }
     }
 
     pub(crate) fn request_served(&self, status: Option<ErrorCode>) {
-        self.requests.fetch_add(1, Relaxed);
-        if let Some(code) = status {
-            self.errors[error_slot(code)].fetch_add(1, Relaxed);
+        for s in self.chain() {
+            s.requests.fetch_add(1, Relaxed);
+            if let Some(code) = status {
+                s.errors[error_slot(code)].fetch_add(1, Relaxed);
+            }
         }
     }
 
     pub(crate) fn resource_added(&self, kind: ResourceKind) {
-        self.live[kind.index()].fetch_add(1, Relaxed);
+        for s in self.chain() {
+            s.live[kind.index()].fetch_add(1, Relaxed);
+        }
     }
 
     pub(crate) fn resource_removed(&self, kind: ResourceKind) {
-        self.live[kind.index()].fetch_sub(1, Relaxed);
+        for s in self.chain() {
+            s.live[kind.index()].fetch_sub(1, Relaxed);
+        }
     }
 
     /// Copies the counters (the arena figures are filled in by the caller that owns the pool).
@@ -205,6 +241,73 @@ impl Stats {
             arenas_total: 0,
             arena_bytes: 0,
         }
+    }
+}
+
+/// The per-uid counters of the uids that have a connection open.
+#[derive(Debug)]
+pub(crate) struct PerUidStats {
+    global: Arc<Stats>,
+    by_uid: Mutex<HashMap<u32, Weak<Stats>>>,
+}
+
+/// Dead entries are swept when the registry reaches this size (then at twice the live
+/// count), so the sweep is amortised O(1) per connection.
+const SWEEP_AT: usize = 64;
+
+impl PerUidStats {
+    pub(crate) fn new(global: Arc<Stats>) -> Self {
+        Self {
+            global,
+            by_uid: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The counters of `uid`, shared by all its open connections.
+    pub(crate) fn for_uid(&self, uid: u32) -> Arc<Stats> {
+        // A poisoned lock only means another thread panicked mid-insert; the map is still
+        // a valid map of weak pointers.
+        let mut map = self.by_uid.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(live) = map.get(&uid).and_then(Weak::upgrade) {
+            return live;
+        }
+        if map.len() >= SWEEP_AT {
+            map.retain(|_, w| w.strong_count() > 0);
+        }
+        let fresh = Arc::new(Stats::child_of(self.global.clone()));
+        map.insert(uid, Arc::downgrade(&fresh));
+        fresh
+    }
+
+    #[cfg(test)]
+    fn tracked(&self) -> usize {
+        self.by_uid
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+}
+
+/// One open connection in the counters of its uid (and so the daemon's): counted when
+/// made, uncounted when dropped, whichever path drops it.
+#[derive(Debug)]
+pub(crate) struct ConnectionCount(Arc<Stats>);
+
+impl ConnectionCount {
+    pub(crate) fn open(stats: Arc<Stats>) -> Self {
+        stats.connection_opened();
+        Self(stats)
+    }
+
+    /// The uid's counters.
+    pub(crate) fn stats(&self) -> &Arc<Stats> {
+        &self.0
+    }
+}
+
+impl Drop for ConnectionCount {
+    fn drop(&mut self) {
+        self.0.connection_closed();
     }
 }
 
@@ -249,5 +352,54 @@ mod tests {
         assert_eq!(snap.live_of(ResourceKind::Key), 1);
         assert_eq!(snap.live_of(ResourceKind::SignContext), 1);
         assert_eq!(snap.live_total(), 2);
+    }
+
+    #[test]
+    fn a_uid_sees_its_own_counters_and_the_daemon_sees_all() {
+        let global = Arc::new(Stats::default());
+        let per_uid = PerUidStats::new(global.clone());
+        let a1 = ConnectionCount::open(per_uid.for_uid(1000));
+        let a2 = ConnectionCount::open(per_uid.for_uid(1000));
+        let b = ConnectionCount::open(per_uid.for_uid(2000));
+        a1.stats().request_served(None);
+        a2.stats().resource_added(ResourceKind::Key);
+        b.stats().request_served(Some(ErrorCode::AccessDenied));
+        b.stats().resource_added(ResourceKind::SignContext);
+
+        let a = a1.stats().snapshot();
+        assert_eq!((a.connections_open, a.requests, a.live_total()), (2, 1, 1));
+        assert_eq!(
+            a.errors_of(ErrorCode::AccessDenied),
+            0,
+            "b's error leaked to a"
+        );
+        let bs = b.stats().snapshot();
+        assert_eq!(
+            (bs.connections_open, bs.requests, bs.live_total()),
+            (1, 1, 1)
+        );
+        let all = global.snapshot();
+        assert_eq!(
+            (all.connections_open, all.requests, all.live_total()),
+            (3, 2, 2)
+        );
+
+        drop(b);
+        assert_eq!(global.snapshot().connections_open, 2);
+    }
+
+    #[test]
+    fn the_registry_forgets_uids_without_connections() {
+        let global = Arc::new(Stats::default());
+        let per_uid = PerUidStats::new(global.clone());
+        for uid in 0..10 * SWEEP_AT as u32 {
+            drop(ConnectionCount::open(per_uid.for_uid(uid)));
+        }
+        assert!(per_uid.tracked() <= SWEEP_AT, "{}", per_uid.tracked());
+        assert_eq!(global.snapshot().connections_open, 0);
+        assert_eq!(global.snapshot().connections_total, 10 * SWEEP_AT as u64);
+        // A uid that comes back starts from zero: counters live with the connections.
+        let again = ConnectionCount::open(per_uid.for_uid(3));
+        assert_eq!(again.stats().snapshot().connections_total, 1);
     }
 }

@@ -665,7 +665,8 @@ impl LiveCounts {
     }
 }
 
-/// Daemon counters (reply to Status).
+/// Daemon counters (reply to Status). Daemon-wide for admins; for any other uid, that uid's
+/// own connections, requests, errors, live resources and arenas only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct StatusReport<'a> {
     /// Milliseconds since the daemon started.

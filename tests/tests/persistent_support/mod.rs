@@ -27,6 +27,18 @@ impl Wardend {
 
     /// Starts wardend; `Err(stderr)` if it exits before accepting connections.
     pub fn try_start(root: &Path, config: &str) -> Result<Wardend, String> {
+        Self::try_start_as(root, config, None)
+    }
+
+    /// Starts wardend as `uid` (gid 0; the caller must be root), with `root` handed to that
+    /// uid so the daemon owns its socket and data directories.
+    pub fn start_as(root: &Path, config: &str, uid: u32) -> Wardend {
+        std::os::unix::fs::chown(root, Some(uid), Some(0)).unwrap();
+        Self::try_start_as(root, config, Some(uid))
+            .unwrap_or_else(|e| panic!("wardend did not start as uid {uid}: {e}"))
+    }
+
+    fn try_start_as(root: &Path, config: &str, uid: Option<u32>) -> Result<Wardend, String> {
         let socket = root.join("wardend.sock");
         let data = root.join("data");
         let cfg = root.join("wardend.toml");
@@ -36,7 +48,12 @@ impl Wardend {
             .append(true)
             .open(root.join("stderr.log"))
             .unwrap();
-        let child = Command::new(warden_e2e::wardend_path().unwrap())
+        let mut cmd = Command::new(warden_e2e::wardend_path().unwrap());
+        if let Some(uid) = uid {
+            std::os::unix::process::CommandExt::uid(&mut cmd, uid);
+            std::os::unix::process::CommandExt::gid(&mut cmd, 0);
+        }
+        let child = cmd
             .arg("--socket")
             .arg(&socket)
             .arg("--data-dir")

@@ -55,10 +55,23 @@ pub(crate) fn ping(state: &mut ConnState, data: &[u8]) -> Result<(), Error> {
     state.out.reply(&Response::Ping { data })
 }
 
-/// Status: counters for operators and tests.
+/// Status: counters for operators and tests. Admins (and the daemon's own uid) see the
+/// daemon-wide figures; anyone else sees only its own uid's connections, requests, errors,
+/// live resources and arenas, so Status is no window on other tenants' activity.
 pub(crate) fn status(state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Result<(), Error> {
     let shared = ctx.shared;
-    let snap = shared.snapshot();
+    let uid = state.peer.uid;
+    let sees_all = shared.config.access.admin_uids.contains(&uid)
+        || uid == rustix::process::geteuid().as_raw();
+    let snap = if sees_all {
+        shared.snapshot()
+    } else {
+        let mut own = state.counted.stats().snapshot();
+        // One arena per open connection: the uid's share of the pool.
+        own.arenas_in_use = own.connections_open;
+        own.arenas_total = shared.pool.stats().arenas as u64;
+        own
+    };
     let errors: Vec<ErrorCount> = snap
         .errors
         .iter()
