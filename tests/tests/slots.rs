@@ -665,6 +665,12 @@ fn locked_slots_grant_no_use_until_unlocked() {
     assert_eq!(info.algorithm, Algorithm::Ed25519);
     assert!(info.effective.is_empty(), "a locked slot grants nothing");
     assert!(info.locked);
+    // Its grants are frozen, as documented: grant and revoke answer AccessDenied.
+    assert_eq!(
+        code(km.grant("frozen", 4321, P::VERIFY)),
+        ErrorCode::AccessDenied
+    );
+    assert_eq!(code(km.revoke("frozen", 4321)), ErrorCode::AccessDenied);
     assert_eq!(code(km.slot_info("no-such-slot")), ErrorCode::AccessDenied);
     assert_eq!(
         code(km.set_slot_locked("no-such-slot", true)),

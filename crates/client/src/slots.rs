@@ -233,7 +233,9 @@ impl KeyManagement {
         })
     }
 
-    /// Grants `uid` a subset of the slot's permissions (owner only).
+    /// Grants `uid` a subset of the slot's permissions (owner only). While the slot is
+    /// locked its grants are frozen: grant and revoke answer `AccessDenied` ("key slot is
+    /// locked").
     pub fn grant(&self, slot: &str, uid: u32, permissions: KeyOperationPermission) -> Result<()> {
         self.done(&Request::SlotGrant {
             name: slot,
@@ -242,7 +244,7 @@ impl KeyManagement {
         })
     }
 
-    /// Revokes `uid`'s grant on the slot (owner only).
+    /// Revokes `uid`'s grant on the slot (owner only; `AccessDenied` while it is locked).
     pub fn revoke(&self, slot: &str, uid: u32) -> Result<()> {
         self.done(&Request::SlotRevoke { name: slot, uid })
     }
