@@ -5,7 +5,7 @@ use core::ptr::NonNull;
 
 use crate::asan;
 #[cfg(feature = "std")]
-use crate::error::ArenaError;
+use crate::error::{ArenaError, ArenaFull};
 #[cfg(feature = "std")]
 use crate::os_region::{ArenaOptions, OsRegion};
 use crate::session::Session;
@@ -35,8 +35,9 @@ pub struct ArenaStats {
 
 /// One fixed, pre-claimed memory region; allocate from it through a [`Session`].
 ///
-/// The region is all zeros whenever no session is live: it is zeroed once when the arena is
-/// created and each session zeroes the bytes it used when it ends.
+/// The region is all zeros whenever no session is live, except for a pending inbox (see
+/// [`Arena::inbox`]): it is zeroed once when the arena is created and each session zeroes
+/// the bytes it used, inbox included, when it ends.
 pub struct Arena {
     /// Start of the region. Only raw pointers to it are kept, never a Rust reference, so
     /// blocks handed out by sessions do not alias any borrow.
@@ -45,6 +46,9 @@ pub struct Arena {
     /// Set while a session is live; still set at the next `session()` only if the previous
     /// session was leaked without running its destructor.
     pub(crate) session_open: bool,
+    /// Length of the inbox at the start of the region (0 = none): bytes kept between
+    /// sessions, handed to the next session as [`Session::inbox`] and zeroed when it ends.
+    pub(crate) inbox_len: usize,
     pub(crate) stats: ArenaStats,
     /// Keeps the OS mapping alive (dropped after `Arena::drop` has run).
     #[cfg(feature = "std")]
@@ -72,6 +76,7 @@ impl Arena {
             base,
             capacity,
             session_open: false,
+            inbox_len: 0,
             stats: ArenaStats::default(),
             #[cfg(feature = "std")]
             _region: None,
@@ -101,6 +106,7 @@ impl Arena {
             base: region.as_ptr(),
             capacity: bytes,
             session_open: false,
+            inbox_len: 0,
             stats: ArenaStats::default(),
             _region: Some(region),
         })
@@ -120,6 +126,53 @@ impl Arena {
         self.session_open = true;
         self.stats.sessions += 1;
         Session::new(self)
+    }
+
+    /// The first `len` bytes of the region, kept while no session is live: a receive
+    /// buffer for a frame that arrives over several reads (the daemon's one copy of a request
+    /// stays in arena memory even when a slow client sends it in pieces). Bytes written stay
+    /// across calls; growing it adds zero bytes. The next [`session`](Self::session) sees
+    /// them as [`Session::inbox`], allocates after them and zeroes them when it ends;
+    /// [`discard_inbox`](Self::discard_inbox) zeroes them without a session.
+    ///
+    /// # Errors
+    /// [`ArenaFull`] when `len` exceeds the capacity.
+    pub fn inbox(&mut self, len: usize) -> Result<&mut [u8], ArenaFull> {
+        if self.session_open {
+            self.recover_leaked_session();
+        }
+        if len > self.capacity {
+            return Err(ArenaFull {
+                requested: len,
+                remaining: self.capacity,
+            });
+        }
+        self.inbox_len = self.inbox_len.max(len);
+        asan::unpoison(self.base.as_ptr(), len);
+        // SAFETY: `len <= capacity`, so the range is inside the region, which is initialised
+        // (zeroed at creation, written only through sessions and this method). `&mut self`
+        // means no session, and so no block handed out by one, is live; the slice borrows
+        // `self` mutably, so no session can start while it exists.
+        Ok(unsafe { core::slice::from_raw_parts_mut(self.base.as_ptr(), len) })
+    }
+
+    /// Bytes currently held in the inbox (0 when none).
+    pub fn inbox_len(&self) -> usize {
+        self.inbox_len
+    }
+
+    /// Zeroes and forgets the inbox (a connection closed mid-frame). O(inbox length).
+    pub fn discard_inbox(&mut self) {
+        if self.inbox_len == 0 {
+            return;
+        }
+        asan::unpoison(self.base.as_ptr(), self.inbox_len);
+        // SAFETY: `inbox_len <= capacity` (checked in `inbox`); `&mut self` means no session
+        // and no inbox slice is live.
+        unsafe { zero_bytes(self.base.as_ptr(), self.inbox_len) };
+        self.stats.bytes_zeroed += self.inbox_len as u64;
+        asan::poison(self.base.as_ptr(), self.inbox_len);
+        self.inbox_len = 0;
     }
 
     /// Usable bytes in the region.
@@ -160,6 +213,7 @@ impl Arena {
         self.stats.leaked_sessions += 1;
         self.stats.bytes_zeroed += self.capacity as u64;
         self.session_open = false;
+        self.inbox_len = 0;
     }
 }
 
@@ -168,6 +222,7 @@ impl Drop for Arena {
         if self.session_open {
             self.recover_leaked_session();
         }
+        self.discard_inbox();
         // The memory goes back to its owner (OS or leaked static): leave it addressable.
         asan::unpoison(self.base.as_ptr(), self.capacity);
     }

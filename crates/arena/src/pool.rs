@@ -180,7 +180,9 @@ impl DerefMut for PooledArena {
 impl Drop for PooledArena {
     fn drop(&mut self) {
         // SAFETY: `arena` is taken exactly once, here, and `self` is never used afterwards.
-        let arena = unsafe { ManuallyDrop::take(&mut self.arena) };
+        let mut arena = unsafe { ManuallyDrop::take(&mut self.arena) };
+        // A connection closed mid-frame: the next user gets a zeroed arena.
+        arena.discard_inbox();
         let mut state = self.pool.lock();
         // Never reallocates: capacity was reserved for every arena of the pool.
         state.free.push(arena);

@@ -35,6 +35,8 @@ pub struct Session<'a> {
     /// Highest offset of `next` before the last roll-back; the true high-water mark is
     /// `max(high_mark, used())`, so the fast path never has to update it.
     high_mark: Cell<usize>,
+    /// Bytes at the start of the region that hold the arena's inbox (never allocated).
+    inbox_len: usize,
     allocations: Cell<u64>,
     failed_allocations: Cell<u64>,
 }
@@ -48,14 +50,19 @@ impl<'a> Session<'a> {
     #[inline]
     pub(crate) fn new(arena: &'a mut Arena) -> Self {
         asan::poison(arena.base.as_ptr(), arena.capacity);
+        let inbox_len = arena.inbox_len;
+        asan::unpoison(arena.base.as_ptr(), inbox_len);
         let start = arena.base.as_ptr().addr();
+        debug_assert!(inbox_len <= arena.capacity, "inbox larger than the region");
         Session {
             base: arena.base,
             capacity: arena.capacity,
             limit: start + arena.capacity,
-            next: Cell::new(start),
+            // Allocation starts after the inbox, so `used()` and the zeroing cover it.
+            next: Cell::new(start + inbox_len),
             arena,
             high_mark: Cell::new(0),
+            inbox_len,
             allocations: Cell::new(0),
             failed_allocations: Cell::new(0),
         }
@@ -200,7 +207,17 @@ impl<'a> Session<'a> {
         self.bump(layout.size(), layout.align())
     }
 
-    /// Bytes allocated so far (including alignment padding).
+    /// The bytes the arena's inbox held when the session opened (see [`Arena::inbox`]);
+    /// empty if none. Zeroed with everything else when the session ends.
+    #[inline]
+    pub fn inbox(&self) -> &[u8] {
+        // SAFETY: `inbox_len <= capacity`; the bump cursor starts at `inbox_len` and never
+        // goes below it (`set_cursor` asserts), so no allocation aliases these bytes, and
+        // the zeroing in `drop` needs `&mut self`, which ends this borrow first.
+        unsafe { core::slice::from_raw_parts(self.base.as_ptr(), self.inbox_len) }
+    }
+
+    /// Bytes allocated so far (including alignment padding, and the inbox).
     #[inline]
     pub fn used(&self) -> usize {
         self.next.get() - self.base.as_ptr().addr()
@@ -253,6 +270,7 @@ impl<'a> Session<'a> {
     #[inline]
     pub(crate) fn set_cursor(&self, offset: usize) {
         debug_assert!(offset <= self.capacity);
+        debug_assert!(offset >= self.inbox_len, "cursor moved into the inbox");
         let old = self.used();
         let base = self.base.as_ptr();
         if offset < old {
@@ -279,6 +297,7 @@ impl Drop for Session<'_> {
         stats.peak_bytes = stats.peak_bytes.max(used);
         stats.bytes_zeroed += used as u64;
         self.arena.session_open = false;
+        self.arena.inbox_len = 0;
         // Between sessions nothing may touch the region (until `inspect_region`).
         asan::poison(self.base.as_ptr(), self.capacity);
     }
