@@ -1,10 +1,17 @@
 //! One client connection: its socket, its session arena, its resource namespace, and the
 //! framing of requests into that arena.
 //!
-//! Control-plane rule (seed decision 11): the header is read into a fixed stack buffer and
-//! decoded once; the body is read from the socket straight into memory of the connection's
-//! session arena, the only copy. Handlers get borrowed views of that copy; the response is
-//! encoded into the same session; the session is zeroed when the request ends.
+//! Control-plane rule (seed decision 11): the header is read into a fixed buffer and decoded
+//! once; the body is read from the socket straight into the connection's arena (its inbox,
+//! kept across reads), the only copy. Handlers get borrowed views of that copy; the response
+//! is encoded into the connection's reply buffer; the session is zeroed when the request ends.
+//!
+//! No socket operation ever waits (issue 12): the socket is non-blocking, a frame that
+//! arrives in pieces is resumed on the next readiness report, and a reply the client does not
+//! read is kept and finished on writability, with no new request read meanwhile. A frame or
+//! reply that does not complete within `timeouts.io_ms` of its first byte closes the
+//! connection: the worker's stall timer ([`Connection::stall_due`]) sees to it, so a slow
+//! or stalled client costs its worker nothing but a timer entry.
 
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -57,13 +64,34 @@ pub(crate) struct Connection {
     pub(crate) stream: UnixStream,
     arena: PooledArena,
     pub(crate) state: ConnState,
-    /// Start of the next frame's header, read together with the previous body.
-    carry: [u8; HEADER_LEN],
-    carry_len: usize,
+    /// The header being received (the previous body read may have taken its start).
+    head: [u8; HEADER_LEN],
+    head_have: usize,
+    /// A decoded header whose body is being received into the arena inbox, with the instant
+    /// the header completed (the request deadline counts from there).
+    body_of: Option<(FrameHeader, Instant)>,
+    body_have: usize,
+    /// A reply not yet fully written; no request is read until it is.
+    unsent: Option<Unsent>,
     /// When the version handshake must be complete (set by the worker that owns it).
     pub(crate) handshake_due: Instant,
+    /// When the frame or reply in progress must be complete; `None` when nothing is.
+    stall_due: Option<Instant>,
+    /// Worker bookkeeping: the due instant last put on the worker's stall timer queue.
+    pub(crate) stall_armed: Option<Instant>,
+    /// Worker bookkeeping: the socket is registered for write readiness too.
+    pub(crate) write_interest: bool,
     /// The poller reported the peer's end of stream (or an error): serve until a read sees it.
     pub(crate) peer_closed: bool,
+}
+
+/// The part of a reply still to be written.
+struct Unsent {
+    head: [u8; HEADER_LEN],
+    /// Bytes of header then body already written.
+    done: usize,
+    /// Close once it is written (a refused handshake).
+    then_close: bool,
 }
 
 /// Serves one complete request frame that is already in arena memory: dispatches it,
@@ -102,14 +130,31 @@ impl Connection {
             stream,
             arena,
             state,
-            carry: [0; HEADER_LEN],
-            carry_len: 0,
+            head: [0; HEADER_LEN],
+            head_have: 0,
+            body_of: None,
+            body_have: 0,
+            unsent: None,
             handshake_due: Instant::now(),
+            stall_due: None,
+            stall_armed: None,
+            write_interest: false,
             peer_closed: false,
         }
     }
 
-    /// One worker turn: serve frames until the socket has no complete input pending.
+    /// When the frame or reply in progress must be complete, if one is in progress.
+    pub(crate) fn stall_due(&self) -> Option<Instant> {
+        self.stall_due
+    }
+
+    /// A reply is waiting for the socket to become writable.
+    pub(crate) fn wants_write(&self) -> bool {
+        self.unsent.is_some()
+    }
+
+    /// One worker turn: serve frames until the socket has no complete input pending (or
+    /// the client does not take its replies). Never waits on the socket.
     pub(crate) fn serve(&mut self, shared: &Shared) -> Flow {
         for _ in 0..FRAMES_PER_TURN {
             match self.serve_frame(shared) {
@@ -120,120 +165,163 @@ impl Connection {
         Flow::Continue
     }
 
+    /// Starts the stall clock if it is not running (something is now in progress).
+    fn in_progress(&mut self, shared: &Shared) {
+        if self.stall_due.is_none() {
+            let budget = Duration::from_millis(u64::from(shared.config.timeouts.io_ms));
+            self.stall_due = Some(Instant::now() + budget);
+        }
+    }
+
     fn serve_frame(&mut self, shared: &Shared) -> Flow {
-        let io_timeout = Duration::from_millis(u64::from(shared.config.timeouts.io_ms));
-        let mut head = [0u8; HEADER_LEN];
-        let carried = std::mem::take(&mut self.carry_len);
-        if carried > 0 {
-            // The previous body read already took (part of) this header.
-            let (have, rest) = head.split_at_mut(carried.min(HEADER_LEN));
-            have.copy_from_slice(self.carry.get(..have.len()).unwrap_or_default());
-            if read_exact_timeout(&mut self.stream, rest, io_timeout).is_err() {
-                return Flow::Close;
-            }
-        } else {
-            match read_frame_start(&mut self.stream, &mut head, io_timeout) {
-                Ok(true) => {}
-                Ok(false) => return Flow::Idle,
+        if self.unsent.is_some() {
+            match self.flush() {
+                Ok(Some(flow)) => return flow,
+                Ok(None) => {}
                 Err(_) => return Flow::Close,
             }
         }
+        let (header, received) = match self.body_of {
+            Some(frame) => frame,
+            None => match self.receive_header(shared) {
+                Ok(Some(frame)) => frame,
+                Ok(None) => return Flow::Idle,
+                Err(flow) => return flow,
+            },
+        };
+        let drained = match self.receive_body(header.body_len as usize) {
+            Ok(Some(drained)) => drained,
+            Ok(None) => {
+                self.in_progress(shared);
+                return Flow::Idle;
+            }
+            Err(_) => return Flow::Close,
+        };
+        self.body_of = None;
+        self.stall_due = None;
+        if self.head_have > 0 {
+            self.in_progress(shared); // the next frame has started
+        }
+        let deadline = Deadline::from_header(received, header.deadline_ms);
+        let session = self.arena.session();
+        let body = session.inbox();
+        let (reply, flow) = process(&mut self.state, shared, &header, body, deadline, &session);
+        let total = HEADER_LEN + self.state.out.body().len();
+        let sent = match write_frame_now(&mut self.stream, &reply, self.state.out.body(), 0) {
+            Ok(n) => n,
+            Err(_) => return Flow::Close,
+        };
+        if sent < total {
+            // The client is not reading: keep the reply (it lives in `state.out`, not in the
+            // session) and finish it on writability. Scrubbing waits until it is sent.
+            drop(session);
+            self.unsent = Some(Unsent {
+                head: reply,
+                done: sent,
+                then_close: flow == Flow::Close,
+            });
+            self.stall_due = None;
+            self.in_progress(shared);
+            return Flow::Idle;
+        }
+        self.state.out.scrub(&session);
+        drop(session); // zeroes the request copy and every scratch buffer
+        match flow {
+            // The socket was empty after this frame: wait for readiness instead of paying a
+            // read that would only say so (edge-triggered polling reports any later data).
+            Flow::Continue if drained && self.head_have == 0 => Flow::Idle,
+            flow => flow,
+        }
+    }
+
+    /// Reads what is available of the header. `Ok(None)`: incomplete, wait for readiness.
+    /// `Err(flow)`: the connection ends (EOF, socket error, undecodable header).
+    fn receive_header(&mut self, shared: &Shared) -> Result<Option<(FrameHeader, Instant)>, Flow> {
+        while self.head_have < HEADER_LEN {
+            let rest = self.head.get_mut(self.head_have..).unwrap_or_default();
+            match self.stream.read(rest) {
+                Ok(0) => return Err(Flow::Close),
+                Ok(n) => {
+                    self.head_have += n;
+                    self.in_progress(shared);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Err(Flow::Close),
+            }
+        }
         let received = Instant::now();
-        let header = match FrameHeader::decode(&head, shared.config.limits.max_frame_size) {
-            Ok(h) => h,
+        self.head_have = 0;
+        match FrameHeader::decode(&self.head, shared.config.limits.max_frame_size) {
+            Ok(header) => {
+                self.body_of = Some((header, received));
+                self.body_have = 0;
+                Ok(Some((header, received)))
+            }
             Err(e) => {
-                // The stream cannot be resynchronised after a bad header: answer and close.
+                // The stream cannot be resynchronised after a bad header: answer (if the
+                // socket takes it now) and close.
                 self.state
                     .counted
                     .stats()
                     .request_served(Some(e.error_code()));
-                let reply = undecodable_reply(&head, e.error_code());
-                let _ = write_all_timeout(&mut self.stream, &reply, io_timeout);
-                return Flow::Close;
+                let reply = undecodable_reply(&self.head, e.error_code());
+                let _ = write_frame_now(&mut self.stream, &reply, &[], 0);
+                Err(Flow::Close)
             }
+        }
+    }
+
+    /// Reads what is available of a `len`-byte body into the arena inbox and, in the same
+    /// `readv`, up to a header's worth of the next frame. `Ok(None)`: incomplete. `Ok(Some(
+    /// drained))`: complete, and whether the socket was drained (a stream read returns less
+    /// than asked only when nothing more is queued; an empty body never proves it).
+    fn receive_body(&mut self, len: usize) -> io::Result<Option<bool>> {
+        if len == 0 {
+            return Ok(Some(false));
+        }
+        // Config validation guarantees room for a max-size frame in every arena.
+        let inbox = self
+            .arena
+            .inbox(len)
+            .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
+        loop {
+            let rest = inbox.get_mut(self.body_have..).unwrap_or_default();
+            let rest_len = rest.len();
+            let mut bufs = [IoSliceMut::new(rest), IoSliceMut::new(&mut self.head[..])];
+            match self.stream.read_vectored(&mut bufs) {
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(n) if n >= rest_len => {
+                    self.body_have = len;
+                    self.head_have = n - rest_len;
+                    return Ok(Some(self.head_have < HEADER_LEN));
+                }
+                Ok(n) => self.body_have += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Writes what the socket takes of the unsent reply. `Ok(None)`: all written, carry on
+    /// reading. `Ok(Some(flow))`: stop this turn with `flow` (still blocked, or close now).
+    fn flush(&mut self) -> io::Result<Option<Flow>> {
+        let Some(unsent) = &mut self.unsent else {
+            return Ok(None);
         };
-        let deadline = Deadline::from_header(received, header.deadline_ms);
+        let body = self.state.out.body();
+        unsent.done = write_frame_now(&mut self.stream, &unsent.head, body, unsent.done)?;
+        if unsent.done < HEADER_LEN + body.len() {
+            return Ok(Some(Flow::Idle));
+        }
+        let then_close = unsent.then_close;
+        self.unsent = None;
+        self.stall_due = None;
         let session = self.arena.session();
-        // The one copy: socket -> session arena.
-        let Ok(body) = session.try_alloc_zeroed_slice(header.body_len as usize) else {
-            return Flow::Close; // cannot happen: config guarantees room for a max frame
-        };
-        let drained = match read_body(&mut self.stream, body, &mut self.carry, io_timeout) {
-            Ok((carry_len, drained)) => {
-                self.carry_len = carry_len;
-                drained
-            }
-            Err(_) => return Flow::Close,
-        };
-        let body: &[u8] = body;
-        let (reply, flow) = process(&mut self.state, shared, &header, body, deadline, &session);
-        let sent = write_frame(&mut self.stream, &reply, self.state.out.body(), io_timeout);
         self.state.out.scrub(&session);
-        drop(session); // zeroes the request copy and every scratch buffer
-        match (sent, flow) {
-            (Err(_), _) => Flow::Close,
-            // The socket was empty after this frame: wait for readiness instead of paying a
-            // read that would only say so (edge-triggered polling reports any later data).
-            (Ok(()), Flow::Continue) if drained && self.carry_len == 0 => Flow::Idle,
-            (Ok(()), flow) => flow,
-        }
-    }
-}
-
-/// Reads the first header byte without blocking; if a frame has started, finishes the
-/// header within `timeout`. `Ok(false)` = nothing pending. EOF is an error (`UnexpectedEof`).
-fn read_frame_start(
-    stream: &mut UnixStream,
-    head: &mut [u8; HEADER_LEN],
-    timeout: Duration,
-) -> io::Result<bool> {
-    let n = loop {
-        match stream.read(head) {
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) => break n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    };
-    if n < HEADER_LEN {
-        read_exact_timeout(stream, head.get_mut(n..).unwrap_or_default(), timeout)?;
-    }
-    Ok(true)
-}
-
-/// Fills `body` (arena memory) and, in the same `readv`, takes up to a header's worth of the
-/// next frame into `carry`. Returns how many carry bytes were read and whether the socket
-/// was drained: a stream read returns less than asked only when nothing more is queued.
-/// An empty body is never "drained" (no read was made to prove it).
-fn read_body(
-    stream: &mut UnixStream,
-    body: &mut [u8],
-    carry: &mut [u8; HEADER_LEN],
-    timeout: Duration,
-) -> io::Result<(usize, bool)> {
-    if body.is_empty() {
-        return Ok((0, false));
-    }
-    let until = Instant::now() + timeout;
-    let mut done = 0;
-    loop {
-        let rest = body.get_mut(done..).unwrap_or_default();
-        let rest_len = rest.len();
-        let mut bufs = [IoSliceMut::new(rest), IoSliceMut::new(&mut carry[..])];
-        match stream.read_vectored(&mut bufs) {
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) if n >= rest_len => {
-                let extra = n - rest_len;
-                return Ok((extra, extra < HEADER_LEN));
-            }
-            Ok(n) => done += n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                wait(stream, PollFlags::IN, until)?;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
+        drop(session);
+        Ok(then_close.then_some(Flow::Close))
     }
 }
 
@@ -253,28 +341,6 @@ fn wait(stream: &UnixStream, flags: PollFlags, until: Instant) -> io::Result<()>
             Err(e) => return Err(e.into()),
         }
     }
-}
-
-/// Fills `buf` from the non-blocking `stream`, waiting (not spinning) for at most `timeout`.
-fn read_exact_timeout(
-    stream: &mut UnixStream,
-    buf: &mut [u8],
-    timeout: Duration,
-) -> io::Result<()> {
-    let until = Instant::now() + timeout;
-    let mut done = 0;
-    while done < buf.len() {
-        match stream.read(buf.get_mut(done..).unwrap_or_default()) {
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) => done += n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                wait(stream, PollFlags::IN, until)?;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 /// Writes all of `buf` to the non-blocking `stream` within `timeout`.
@@ -299,17 +365,16 @@ pub(crate) fn write_all_timeout(
     Ok(())
 }
 
-/// Writes header and body with as few syscalls as the socket allows (one `writev` normally),
-/// without first copying them together.
-fn write_frame(
+/// Writes header and body from offset `done` with as few syscalls as the socket allows (one
+/// `writev` normally), without first copying them together, until done or the socket is
+/// full. Returns the new offset; never waits.
+fn write_frame_now(
     stream: &mut UnixStream,
     head: &[u8; HEADER_LEN],
     body: &[u8],
-    timeout: Duration,
-) -> io::Result<()> {
-    let until = Instant::now() + timeout;
+    mut done: usize,
+) -> io::Result<usize> {
     let total = HEADER_LEN + body.len();
-    let mut done = 0;
     while done < total {
         let r = if done < HEADER_LEN {
             let bufs = [
@@ -323,10 +388,10 @@ fn write_frame(
         match r {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => done += n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => wait(stream, PollFlags::OUT, until)?,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(done),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    Ok(())
+    Ok(done)
 }

@@ -163,6 +163,7 @@ impl EventLoop {
                 free: Vec::new(),
                 ready: VecDeque::new(),
                 handshakes: VecDeque::new(),
+                stalls: VecDeque::new(),
             };
             let thread = std::thread::Builder::new()
                 .name(format!("wardend-worker-{i}"))
@@ -297,6 +298,9 @@ struct Worker {
     /// New connections in arrival order with the instant their handshake is due. Every
     /// connection gets the same budget, so the front is always the earliest deadline.
     handshakes: VecDeque<(usize, Instant)>,
+    /// Connections with a frame or reply in progress, with the instant it must complete
+    /// (`timeouts.io_ms` after it started: one budget for all, so again sorted).
+    stalls: VecDeque<(usize, Instant)>,
 }
 
 impl Worker {
@@ -306,9 +310,13 @@ impl Worker {
             // Connections still owed a turn: collect new readiness without blocking. Otherwise
             // sleep until readiness or the earliest handshake deadline.
             let timeout = if self.ready.is_empty() {
-                self.handshakes
-                    .front()
-                    .map(|&(_, due)| due.saturating_duration_since(Instant::now()))
+                let handshake = self.handshakes.front().map(|&(_, due)| due);
+                let stall = self.stalls.front().map(|&(_, due)| due);
+                let next = match (handshake, stall) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                next.map(|due| due.saturating_duration_since(Instant::now()))
             } else {
                 Some(Duration::ZERO)
             };
@@ -347,6 +355,7 @@ impl Worker {
                 self.serve(i);
             }
             self.expire_handshakes();
+            self.expire_stalls();
         }
         for i in 0..self.conns.len() {
             self.close(i);
@@ -407,16 +416,64 @@ impl Worker {
         }
     }
 
+    /// Closes connections whose frame or reply did not complete in time (slow or stalled
+    /// clients). Entries for frames that completed, or for a reused slot, do not match the
+    /// connection's current due instant and are skipped.
+    fn expire_stalls(&mut self) {
+        let now = Instant::now();
+        while let Some(&(idx, due)) = self.stalls.front() {
+            if due > now {
+                break;
+            }
+            self.stalls.pop_front();
+            if matches!(self.conns.get(idx), Some(Some(c)) if c.stall_due() == Some(due)) {
+                self.close(idx);
+            }
+        }
+    }
+
     fn serve(&mut self, idx: usize) {
         let Some(Some(conn)) = self.conns.get_mut(idx) else {
             return;
         };
-        match conn.serve(&self.shared) {
-            // One more turn reads the end of stream and closes.
-            Flow::Idle if conn.peer_closed => self.ready.push_back(idx),
-            Flow::Idle => {}
+        let flow = conn.serve(&self.shared);
+        if flow == Flow::Close {
+            self.close(idx);
+            return;
+        }
+        // A frame or reply in progress: arm its timer (once per due instant).
+        if let Some(due) = conn.stall_due()
+            && conn.stall_armed != Some(due)
+        {
+            conn.stall_armed = Some(due);
+            self.stalls.push_back((idx, due));
+        }
+        // Ask for writability only while a reply waits for it: edge-triggered write events
+        // would otherwise cost a turn each time the client reads.
+        if conn.wants_write() != conn.write_interest {
+            let interest = if conn.wants_write() {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            let fd = conn.stream.as_raw_fd();
+            if self
+                .poll
+                .registry()
+                .reregister(&mut SourceFd(&fd), Token(idx), interest)
+                .is_err()
+            {
+                self.close(idx);
+                return;
+            }
+            conn.write_interest = conn.wants_write();
+        }
+        match flow {
+            // One more turn reads the end of stream and closes (unless a reply is stuck,
+            // which the write event or the stall timer settles).
+            Flow::Idle if conn.peer_closed && !conn.wants_write() => self.ready.push_back(idx),
+            Flow::Idle | Flow::Close => {}
             Flow::Continue => self.ready.push_back(idx),
-            Flow::Close => self.close(idx),
         }
     }
 
