@@ -33,6 +33,7 @@ mod loopback;
 mod provider;
 mod resources;
 mod server;
+mod socket_dir;
 mod state;
 mod stats;
 
