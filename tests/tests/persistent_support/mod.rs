@@ -27,7 +27,19 @@ impl Wardend {
 
     /// Starts wardend; `Err(stderr)` if it exits before accepting connections.
     pub fn try_start(root: &Path, config: &str) -> Result<Wardend, String> {
-        let socket = root.join("wardend.sock");
+        Self::try_start_with(root, config, &root.join("wardend.sock"), None)
+    }
+
+    /// Starts wardend listening on `socket`, as `uid` (gid 0) when given; `Err(stderr)` if it
+    /// exits before accepting connections.
+    pub fn try_start_with(
+        root: &Path,
+        config: &str,
+        socket: &Path,
+        uid: Option<u32>,
+    ) -> Result<Wardend, String> {
+        use std::os::unix::process::CommandExt;
+        let socket = socket.to_owned();
         let data = root.join("data");
         let cfg = root.join("wardend.toml");
         std::fs::write(&cfg, config).unwrap();
@@ -36,7 +48,11 @@ impl Wardend {
             .append(true)
             .open(root.join("stderr.log"))
             .unwrap();
-        let child = Command::new(warden_e2e::wardend_path().unwrap())
+        let mut cmd = Command::new(warden_e2e::wardend_path().unwrap());
+        if let Some(uid) = uid {
+            cmd.uid(uid).gid(0);
+        }
+        let child = cmd
             .arg("--socket")
             .arg(&socket)
             .arg("--data-dir")
