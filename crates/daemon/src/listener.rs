@@ -82,7 +82,18 @@ fn prepare_parent(path: &Path) -> Result<(), DaemonError> {
     let me = rustix::process::geteuid();
     if !parent.exists() {
         // Vet what already exists before creating anything inside it.
-        if let Some(existing) = parent.ancestors().skip(1).find(|a| a.exists()) {
+        let existing = parent
+            .ancestors()
+            .skip(1)
+            .map(|a| {
+                if a.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    a
+                }
+            })
+            .find(|a| a.exists());
+        if let Some(existing) = existing {
             check_socket_dir(existing, me.as_raw())?;
         }
         let mode = if me.is_root() { 0o755 } else { 0o700 };
