@@ -14,6 +14,11 @@ pub struct Cli {
     /// Daemon socket (default: $WARDEN_SOCKET, then the daemon's default path).
     #[arg(long, global = true, value_name = "PATH")]
     pub socket: Option<PathBuf>,
+    /// Also trust a daemon running as this uid (repeatable; $WARDEN_DAEMON_UIDS adds more).
+    /// Without it only a daemon running as root or as yourself is spoken to: the socket's
+    /// owner is checked before anything is sent.
+    #[arg(long = "daemon-uid", global = true, value_name = "UID")]
+    pub daemon_uids: Vec<u32>,
     /// Machine-readable JSON on stdout instead of text.
     #[arg(long, global = true)]
     pub json: bool,

@@ -66,6 +66,11 @@ impl Failure {
     pub fn from_client(e: warden_client::Error) -> Failure {
         match e {
             warden_client::Error::Invalid(inner) => Failure::from(inner),
+            // Say how to proceed if the daemon is legitimately run by a service account.
+            e @ warden_client::Error::UntrustedDaemon { uid, .. } => Failure::Daemon(
+                e.code(),
+                format!("{e} (pass --daemon-uid {uid} if that daemon is genuine)"),
+            ),
             other => Failure::Daemon(other.code(), other.to_string()),
         }
     }

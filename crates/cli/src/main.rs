@@ -59,6 +59,7 @@ fn connect(cli: &Cli) -> Result<CryptoStack, Failure> {
     if let Some(path) = &cli.socket {
         config = config.socket_path(path);
     }
+    config = config.trusted_daemon_uids(cli.daemon_uids.iter().copied());
     CryptoStack::connect(config).map_err(Failure::from_client)
 }
 

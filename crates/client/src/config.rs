@@ -6,6 +6,9 @@ use std::time::Duration;
 use warden_core::Timeout;
 use warden_core::limits::DEFAULT_TIMEOUT_MS;
 
+use crate::error::{Error, Result};
+use crate::trust::{DAEMON_UIDS_ENV, DaemonTrust, parse_uid_list};
+
 /// Environment variable naming the daemon's socket (same name `wardend` reads).
 pub const SOCKET_ENV: &str = "WARDEN_SOCKET";
 
@@ -53,6 +56,7 @@ pub struct StackConfig {
     client_grace: Duration,
     connect_timeout: Duration,
     dedicated: bool,
+    trusted_daemon_uids: Vec<u32>,
 }
 
 impl Default for StackConfig {
@@ -70,6 +74,7 @@ impl StackConfig {
             client_grace: DEFAULT_CLIENT_GRACE,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             dedicated: false,
+            trusted_daemon_uids: Vec::new(),
         }
     }
 
@@ -120,6 +125,41 @@ impl StackConfig {
     pub fn dedicated_connection(mut self, dedicated: bool) -> Self {
         self.dedicated = dedicated;
         self
+    }
+
+    /// Also accepts a daemon running as `uid` (for example a system `wardend` under its own
+    /// service account).
+    ///
+    /// Before sending anything, the client checks who listens on the socket (`SO_PEERCRED`):
+    /// by default only root or this process's own effective uid, so a socket path another user
+    /// managed to take over yields [`Error::UntrustedDaemon`] instead of a fake daemon that
+    /// receives imported keys. Uids listed in `WARDEN_DAEMON_UIDS` (comma-separated) are
+    /// trusted as well.
+    pub fn trusted_daemon_uid(mut self, uid: u32) -> Self {
+        self.trusted_daemon_uids.push(uid);
+        self
+    }
+
+    /// [`StackConfig::trusted_daemon_uid`] for each of `uids`.
+    pub fn trusted_daemon_uids(mut self, uids: impl IntoIterator<Item = u32>) -> Self {
+        self.trusted_daemon_uids.extend(uids);
+        self
+    }
+
+    /// Who may serve this config's connection: root, this process's uid, the configured uids
+    /// and those in `WARDEN_DAEMON_UIDS` (a malformed variable is an error, not ignored, so a
+    /// typo never silently narrows or widens the set).
+    pub(crate) fn daemon_trust(&self) -> Result<DaemonTrust> {
+        let mut uids = self.trusted_daemon_uids.clone();
+        if let Some(v) = std::env::var_os(DAEMON_UIDS_ENV) {
+            let listed = v.to_str().and_then(parse_uid_list).ok_or(Error::Invalid(
+                warden_core::Error::invalid_argument(
+                    "WARDEN_DAEMON_UIDS must be a comma-separated list of numeric uids",
+                ),
+            ))?;
+            uids.extend(listed);
+        }
+        Ok(DaemonTrust::new(uids))
     }
 
     pub(crate) fn is_dedicated(&self) -> bool {

@@ -20,6 +20,7 @@ use warden_wire::{
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Error, Result};
+use crate::trust::{DaemonTrust, peer_uid};
 
 /// Lowest protocol version this client speaks: 1.0 daemons are served too, without the
 /// operations added later ([`warden_wire::Opcode::since`]), which fail before sending.
@@ -34,6 +35,8 @@ const READ_CHUNK: usize = 4096;
 /// An established, version-negotiated connection.
 pub(crate) struct Connection {
     path: PathBuf,
+    /// The listener's uid, checked before the first byte was sent.
+    peer_uid: u32,
     version: Version,
     daemon_version: Version,
     /// Largest frame the daemon accepts from us.
@@ -65,12 +68,18 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Connection {
-    /// Connects to `path` and negotiates the protocol version within `bound`.
-    pub(crate) fn open(path: &Path, bound: Duration) -> Result<Self> {
-        let stream = UnixStream::connect(path).map_err(|source| Error::Connect {
+    /// Connects to `path`, checks that `trust` allows the listener's uid, and negotiates the
+    /// protocol version within `bound`.
+    pub(crate) fn open(path: &Path, bound: Duration, trust: &DaemonTrust) -> Result<Self> {
+        let connect_error = |source| Error::Connect {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let stream = UnixStream::connect(path).map_err(connect_error)?;
+        // Before anything is written, not even the hello: an impostor learns nothing but that
+        // a client came (the stream is dropped, i.e. closed, on the error path).
+        let peer_uid = peer_uid(&stream).map_err(connect_error)?;
+        trust.check(path, peer_uid)?;
         let mut inner = Inner {
             stream,
             next_id: 1,
@@ -126,6 +135,7 @@ impl Connection {
         }
         Ok(Connection {
             path: path.to_path_buf(),
+            peer_uid,
             version: ack.version,
             daemon_version: ack.daemon_version,
             max_request_len: ack.max_frame_len,
@@ -140,6 +150,11 @@ impl Connection {
     /// The socket path this connection was opened on.
     pub(crate) fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The uid the daemon runs as (checked against the opener's trust).
+    pub(crate) fn peer_uid(&self) -> u32 {
+        self.peer_uid
     }
 
     /// The negotiated protocol version.

@@ -33,6 +33,15 @@ pub enum Error {
         /// The operating system's reason.
         source: io::Error,
     },
+    /// The process listening on the socket runs as a uid this client does not trust (not
+    /// root, not this process's uid, not configured with
+    /// [`crate::StackConfig::trusted_daemon_uid`] or `WARDEN_DAEMON_UIDS`). Nothing was sent.
+    UntrustedDaemon {
+        /// The socket path that was tried.
+        path: PathBuf,
+        /// The listener's uid, as the kernel reports it.
+        uid: u32,
+    },
     /// The daemon refused every protocol version this client speaks.
     VersionRefused {
         /// The daemon's newest version (it also serves the previous minor).
@@ -53,6 +62,7 @@ impl Error {
             Error::Daemon { code, .. } => *code,
             Error::Invalid(e) => e.code(),
             Error::Connect { .. }
+            | Error::UntrustedDaemon { .. }
             | Error::VersionRefused { .. }
             | Error::ConnectionLost(_)
             | Error::Protocol(_) => ErrorCode::ConnectionFailed,
@@ -83,6 +93,12 @@ impl fmt::Display for Error {
                     path.display()
                 )
             }
+            Error::UntrustedDaemon { path, uid } => write!(
+                f,
+                "refusing the daemon at {}: it runs as uid {uid}, which is neither root, this \
+                 process's uid, nor a trusted daemon uid; nothing was sent",
+                path.display()
+            ),
             Error::VersionRefused { daemon } => write!(
                 f,
                 "wardend {daemon} refused this client's protocol versions ({}..={})",
@@ -143,6 +159,16 @@ mod tests {
         };
         assert_eq!(e.code(), ErrorCode::ConnectionFailed);
         assert!(e.to_string().contains("/nope"));
+        let e = Error::UntrustedDaemon {
+            path: "/tmp/x.sock".into(),
+            uid: 4271,
+        };
+        assert_eq!(e.code(), ErrorCode::ConnectionFailed);
+        let text = e.to_string();
+        assert!(
+            text.contains("/tmp/x.sock") && text.contains("uid 4271"),
+            "{text}"
+        );
     }
 
     #[test]

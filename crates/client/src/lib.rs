@@ -18,6 +18,10 @@
 //!   (the streaming calls need three or four); against a 1.0 daemon or for data larger than a
 //!   frame they fall back to the streaming requests.
 //! - **Errors** carry the stable protocol code: [`Error::code`].
+//! - **Daemon identity**: before sending anything, the client asks the kernel who listens on
+//!   the socket and refuses ([`Error::UntrustedDaemon`]) anyone but root, this process's own
+//!   uid, or a uid named by [`StackConfig::trusted_daemon_uid`] / `WARDEN_DAEMON_UIDS`: a
+//!   socket path another user took over cannot collect imported keys.
 //!
 //! ```
 //! use warden_client::*;
@@ -63,6 +67,7 @@ mod permits;
 mod registry;
 mod slots;
 mod stack;
+mod trust;
 
 pub use config::{
     DEFAULT_CLIENT_GRACE, DEFAULT_CONNECT_TIMEOUT, SOCKET_ENV, SYSTEM_SOCKET_PATH, StackConfig,
@@ -77,6 +82,7 @@ pub use keys::{KeyManagement, ResourceGuard};
 pub use permits::{PermitDecision, PolicyInfo, TrustedIssuer};
 pub use slots::SlotInfo;
 pub use stack::{CryptoStack, DaemonStatus};
+pub use trust::DAEMON_UIDS_ENV;
 
 // The shared vocabulary, so applications need only this crate.
 pub use warden_core::{

@@ -162,15 +162,18 @@ impl std::fmt::Debug for CryptoStack {
 impl CryptoStack {
     /// Connects (or joins this process's existing connection) to the daemon named by `config`.
     ///
-    /// Errors: [`Error::Connect`] if the socket cannot be reached, [`Error::VersionRefused`] if
-    /// no protocol version is common, [`Error::TimedOut`] if the handshake exceeds the connect
-    /// timeout.
+    /// Errors: [`Error::Connect`] if the socket cannot be reached, [`Error::UntrustedDaemon`]
+    /// if the process listening on it runs as an untrusted uid (checked before anything is
+    /// sent), [`Error::VersionRefused`] if no protocol version is common, [`Error::TimedOut`]
+    /// if the handshake exceeds the connect timeout, [`Error::Invalid`] if
+    /// `WARDEN_DAEMON_UIDS` is malformed.
     pub fn connect(config: StackConfig) -> Result<Self> {
         let path = config.resolved_socket_path();
+        let trust = config.daemon_trust()?;
         let conn = if config.is_dedicated() {
-            registry::dedicated(&path, config.connect_bound())?
+            registry::dedicated(&path, config.connect_bound(), &trust)?
         } else {
-            registry::shared(&path, config.connect_bound())?
+            registry::shared(&path, config.connect_bound(), &trust)?
         };
         Ok(CryptoStack {
             link: Link {

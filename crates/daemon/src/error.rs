@@ -24,6 +24,18 @@ pub enum DaemonError {
     AlreadyRunning(PathBuf),
     /// A path is not safe to use (wrong owner, wrong type, too permissive).
     Unsafe(&'static str, PathBuf),
+    /// A directory on the socket's path is controlled by someone else: its owner or anyone
+    /// who may write to it could move the socket away and serve a fake daemon.
+    UnsafeSocketDir {
+        /// The offending directory (or symlink).
+        path: PathBuf,
+        /// Its owner.
+        owner: u32,
+        /// Its permission bits.
+        mode: u32,
+        /// Why it is refused.
+        why: &'static str,
+    },
     /// An OS resource (poller, thread, arena) could not be set up.
     Setup(&'static str, std::io::Error),
     /// The session arena pool could not be claimed.
@@ -53,6 +65,16 @@ impl fmt::Display for DaemonError {
                 write!(f, "another daemon is already listening on {}", p.display())
             }
             Self::Unsafe(why, p) => write!(f, "refusing {}: {why}", p.display()),
+            Self::UnsafeSocketDir {
+                path,
+                owner,
+                mode,
+                why,
+            } => write!(
+                f,
+                "refusing socket directory {} (owner uid {owner}, mode {mode:04o}): {why}",
+                path.display()
+            ),
             Self::Setup(what, e) => write!(f, "cannot set up {what}: {e}"),
             Self::Arena(e) => write!(f, "cannot claim session arenas: {e}"),
             Self::Provider(e) => write!(f, "cannot start crypto provider: {e}"),

@@ -34,6 +34,7 @@ mod loopback;
 mod provider;
 mod resources;
 mod server;
+mod socket_dir;
 mod state;
 mod stats;
 

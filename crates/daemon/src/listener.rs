@@ -8,6 +8,7 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 
 use crate::DaemonError;
+use crate::socket_dir::check_socket_dir;
 
 /// A bound listener plus what is needed to remove its socket file safely.
 #[derive(Debug)]
@@ -67,45 +68,42 @@ fn temp_name(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Creates a missing parent directory and refuses a parent that another user controls, since
-/// whoever controls the directory can swap the socket.
+/// Creates a missing parent directory and refuses a socket directory (or any ancestor) that
+/// another user controls, since whoever controls it can swap the socket (see `socket_dir`).
 ///
 /// A system daemon (root) creates it 0755 so applications of other users can reach the
 /// socket, whose own mode then decides who may connect; a per-user daemon creates it 0700.
 fn prepare_parent(path: &Path) -> Result<(), DaemonError> {
-    let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
-        return Ok(());
-    };
+    // A bare file name lives in the working directory, which must be just as safe.
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let me = rustix::process::geteuid();
     if !parent.exists() {
-        let mode = if rustix::process::geteuid().is_root() {
-            0o755
-        } else {
-            0o700
-        };
+        // Vet what already exists before creating anything inside it.
+        let existing = parent
+            .ancestors()
+            .skip(1)
+            .map(|a| {
+                if a.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    a
+                }
+            })
+            .find(|a| a.exists());
+        if let Some(existing) = existing {
+            check_socket_dir(existing, me.as_raw())?;
+        }
+        let mode = if me.is_root() { 0o755 } else { 0o700 };
         fs::DirBuilder::new()
             .recursive(true)
             .mode(mode)
             .create(parent)
             .map_err(|e| DaemonError::io("create socket directory", parent, e))?;
     }
-    let meta = fs::metadata(parent).map_err(|e| DaemonError::io("stat", parent, e))?;
-    let me = rustix::process::geteuid().as_raw();
-    let sticky = meta.mode() & 0o1000 != 0;
-    let writable_by_others = meta.mode() & 0o022 != 0;
-    // A shared sticky directory (like /tmp) is fine: others cannot rename our entries.
-    if meta.uid() != me && meta.uid() != 0 && !sticky {
-        return Err(DaemonError::Unsafe(
-            "socket directory is owned by another user",
-            parent.into(),
-        ));
-    }
-    if writable_by_others && !sticky {
-        return Err(DaemonError::Unsafe(
-            "socket directory is writable by others",
-            parent.into(),
-        ));
-    }
-    Ok(())
+    check_socket_dir(parent, me.as_raw())
 }
 
 /// Removes a socket left behind by a daemon that died; refuses to touch a live socket or
@@ -193,8 +191,33 @@ mod tests {
         fs::set_permissions(&open, fs::Permissions::from_mode(0o777)).unwrap();
         assert!(matches!(
             BoundSocket::bind(&open.join("s.sock"), 0o600),
-            Err(DaemonError::Unsafe(..))
+            Err(DaemonError::UnsafeSocketDir { .. })
         ));
+        // Nor may a missing directory be created inside it.
+        assert!(matches!(
+            BoundSocket::bind(&open.join("sub/s.sock"), 0o600),
+            Err(DaemonError::UnsafeSocketDir { .. })
+        ));
+        assert!(!open.join("sub").exists());
+    }
+
+    #[test]
+    fn refuses_another_users_sticky_directory() {
+        if !rustix::process::geteuid().is_root() {
+            println!("SKIPPED: chown to another uid needs root");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let sticky = dir.path().join("warden-0");
+        fs::create_dir(&sticky).unwrap();
+        fs::set_permissions(&sticky, fs::Permissions::from_mode(0o1777)).unwrap();
+        std::os::unix::fs::chown(&sticky, Some(4270), None).unwrap();
+        let path = sticky.join("wardend.sock");
+        assert!(matches!(
+            BoundSocket::bind(&path, 0o600),
+            Err(DaemonError::UnsafeSocketDir { owner: 4270, .. })
+        ));
+        assert!(!path.exists());
     }
 
     #[test]

@@ -27,19 +27,27 @@ impl Wardend {
 
     /// Starts wardend; `Err(stderr)` if it exits before accepting connections.
     pub fn try_start(root: &Path, config: &str) -> Result<Wardend, String> {
-        Self::try_start_as(root, config, None)
+        Self::try_start_with(root, config, &root.join("wardend.sock"), None)
     }
 
     /// Starts wardend as `uid` (gid 0; the caller must be root), with `root` handed to that
     /// uid so the daemon owns its socket and data directories.
     pub fn start_as(root: &Path, config: &str, uid: u32) -> Wardend {
         std::os::unix::fs::chown(root, Some(uid), Some(0)).unwrap();
-        Self::try_start_as(root, config, Some(uid))
+        Self::try_start_with(root, config, &root.join("wardend.sock"), Some(uid))
             .unwrap_or_else(|e| panic!("wardend did not start as uid {uid}: {e}"))
     }
 
-    fn try_start_as(root: &Path, config: &str, uid: Option<u32>) -> Result<Wardend, String> {
-        let socket = root.join("wardend.sock");
+    /// Starts wardend listening on `socket`, as `uid` (gid 0) when given; `Err(stderr)` if it
+    /// exits before accepting connections.
+    pub fn try_start_with(
+        root: &Path,
+        config: &str,
+        socket: &Path,
+        uid: Option<u32>,
+    ) -> Result<Wardend, String> {
+        use std::os::unix::process::CommandExt;
+        let socket = socket.to_owned();
         let data = root.join("data");
         let cfg = root.join("wardend.toml");
         std::fs::write(&cfg, config).unwrap();
@@ -50,8 +58,7 @@ impl Wardend {
             .unwrap();
         let mut cmd = Command::new(warden_e2e::wardend_path().unwrap());
         if let Some(uid) = uid {
-            std::os::unix::process::CommandExt::uid(&mut cmd, uid);
-            std::os::unix::process::CommandExt::gid(&mut cmd, 0);
+            cmd.uid(uid).gid(0);
         }
         let child = cmd
             .arg("--socket")
