@@ -181,9 +181,10 @@ impl PermitService {
     /// audience, validity window, intent hash, action, resource, replay / max uses, the last
     /// recorded durably in the store's replay table); then, if a policy is bound to the
     /// action, one sandbox cycle over the input of [`crate::input`] (verdict 1 allows,
-    /// anything else is `PolicyDenied`, a failing cycle is `PolicyFailed`). Every decision,
-    /// allow or deny, is signed as the next receipt of the chain, which is advanced durably
-    /// before this returns.
+    /// anything else is `PolicyDenied`, a failing cycle is `PolicyFailed`). Every decision
+    /// on an authenticated permit (signature verified under a trusted issuer's key), allow
+    /// or deny, is signed as the next receipt of the chain, which is advanced durably before
+    /// this returns. Input that is not such a permit gets no receipt (see Errors).
     ///
     /// A use of the permit is consumed once the permit passed the replay check, also when the
     /// policy then denies: the policy sees an authorised use, and a denied use is not handed
@@ -191,9 +192,10 @@ impl PermitService {
     ///
     /// # Errors
     ///
-    /// Only infrastructure failures: [`PermitError::Store`] (replay table or chain),
-    /// [`PermitError::Attest`] (signing), [`PermitError::Poisoned`]. No receipt is issued
-    /// then, and the caller must deny.
+    /// [`PermitError::Unauthenticated`] for a malformed permit, an untrusted issuer or a bad
+    /// signature (nothing is recorded: no replay entry, no receipt); infrastructure failures:
+    /// [`PermitError::Store`] (replay table or chain), [`PermitError::Attest`] (signing),
+    /// [`PermitError::Poisoned`]. No receipt is issued then, and the caller must deny.
     pub fn verify_permit(
         &self,
         permit: &[u8],
@@ -229,14 +231,19 @@ impl PermitService {
             }
         };
 
+        // Only a permit signed by a trusted issuer earns a chain entry: the claims are
+        // present exactly when the signature verified. Anything else is bytes any local
+        // user can send in bulk, refused with a typed error and left to the audit log.
+        let Some(claims) = &check.claims else {
+            // Fail closed also on an (impossible) allow without claims.
+            let why = check.verdict.err().unwrap_or(DenyReason::Malformed);
+            return Err(PermitError::Unauthenticated(why));
+        };
+
         let mut body = ReceiptBody {
             decision: Decision::Deny,
             reason: 0,
-            permit_id: check
-                .claims
-                .as_ref()
-                .map(|c| c.permit_id.clone())
-                .unwrap_or_default(),
+            permit_id: claims.permit_id.clone(),
             intent_hash: sha256(intent_payload),
             policy_hash: None,
             input_hash: [0; 32],
@@ -245,12 +252,12 @@ impl PermitService {
             prev_hash: [0; 32],
             issued_at: now,
         };
-        let verdict = match (&check.claims, check.verdict) {
-            (_, Err(why)) => Verdict {
+        let verdict = match check.verdict {
+            Err(why) => Verdict {
                 result: Err(why),
                 policy_error: None,
             },
-            (Some(claims), Ok(use_number)) => match self.policies.get(&claims.action)? {
+            Ok(use_number) => match self.policies.get(&claims.action)? {
                 None => Verdict {
                     result: Ok(()),
                     policy_error: None,
@@ -263,11 +270,6 @@ impl PermitService {
                     intent_payload,
                     &mut body,
                 ),
-            },
-            // verify_permit always returns the claims with an allow; fail closed regardless.
-            (None, Ok(_)) => Verdict {
-                result: Err(DenyReason::Malformed),
-                policy_error: None,
             },
         };
         match verdict.result {
