@@ -4,8 +4,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use warden_attest::{
-    ChainState, Decision, DenyReason, Intent, PermitClaims, PublicKey, ReceiptBody, VerifyContext,
-    issue_receipt, sha256,
+    ChainState, Checkpoint, Decision, DenyReason, Intent, PermitClaims, PublicKey, ReceiptBody,
+    VerifyContext, issue_checkpoint, issue_receipt, sha256,
 };
 use warden_sandbox::{Profile, Sandbox, SandboxError, Sha256Hash};
 use warden_store::SlotStore;
@@ -278,6 +278,9 @@ impl PermitService {
         }
 
         let (receipt, counter) = self.append_receipt(&mut body)?;
+        // Best effort: the receipt is already chained and must reach the caller; a failed
+        // prune leaves the log a little longer and is retried on the next decision.
+        let _ = self.prune_receipts(now);
         drop(sandbox);
         Ok(PermitDecision {
             allowed: verdict.result.is_ok(),
@@ -322,8 +325,59 @@ impl PermitService {
         Ok(self.store.receipt_chain().receipts_from(from, limit)?)
     }
 
+    /// The signed retention checkpoint (`warden_attest::verify_checkpoint`) and the counter
+    /// of the last receipt it covers, once receipts were pruned.
+    ///
+    /// # Errors
+    ///
+    /// [`PermitError::Store`].
+    pub fn receipt_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, PermitError> {
+        Ok(self
+            .store
+            .receipt_chain()
+            .checkpoint()?
+            .map(|c| (c.counter, c.anchor)))
+    }
+
+    /// Prunes the stored receipt log down to the newest `receipt_retention` receipts once it
+    /// holds 1/64 more than that (batches keep it to one checkpoint signature per batch).
+    /// The checkpoint, signed first, names the last pruned receipt's counter and hash, so
+    /// the retained chain still verifies from it. Returns how many receipts went. Called
+    /// after each decision; callable directly.
+    ///
+    /// # Errors
+    ///
+    /// [`PermitError::Store`], [`PermitError::Attest`] (signing), [`PermitError::Integrity`]
+    /// when the receipt at the prune point is missing from the log.
+    pub fn prune_receipts(&self, now: i64) -> Result<usize, PermitError> {
+        let keep = self.cfg.receipt_retention;
+        if keep == 0 {
+            return Ok(0);
+        }
+        let chain = self.store.receipt_chain();
+        let head = chain_state(&self.store)?.counter;
+        let pruned = chain.checkpoint()?.map_or(0, |c| c.counter);
+        let slack = (keep / 64).max(1);
+        if head.saturating_sub(pruned) <= keep.saturating_add(slack) {
+            return Ok(0);
+        }
+        let cut = head - keep;
+        let last = chain
+            .receipt(cut)?
+            .ok_or(PermitError::Integrity("receipt log"))?;
+        let checkpoint = Checkpoint {
+            counter: cut,
+            last_hash: sha256(&last),
+            issued_at: now,
+        };
+        let anchor = issue_checkpoint(self.key.signer(), &checkpoint)?;
+        Ok(chain.prune_through(cut, &anchor)?)
+    }
+
     /// [`Self::receipts_from`] as a chain file: the receipts concatenated as a CBOR sequence
     /// (RFC 8742), which `warden_attest::split_chain` splits and `verify_chain` verifies.
+    /// When `from` reaches into the pruned prefix, the file starts with the retention
+    /// checkpoint instead, for `warden_attest::verify_anchored_chain`.
     ///
     /// # Errors
     ///
@@ -331,6 +385,11 @@ impl PermitService {
     pub fn export_chain(&self, from: u64, limit: usize) -> Result<Vec<u8>, PermitError> {
         let receipts = self.receipts_from(from, limit)?;
         let mut out = Vec::with_capacity(receipts.iter().map(|(_, r)| r.len()).sum());
+        if let Some((pruned, anchor)) = self.receipt_checkpoint()?
+            && from <= pruned.saturating_add(1)
+        {
+            out.extend_from_slice(&anchor);
+        }
         for (_, receipt) in receipts {
             out.extend_from_slice(&receipt);
         }
