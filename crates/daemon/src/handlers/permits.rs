@@ -3,12 +3,14 @@
 //!
 //! Loading/unloading policies and editing the trust store are admin operations (uids in
 //! `access.admin_uids`); listing and verifying are open to every connected peer. Admin
-//! actions and denied decisions are audited.
+//! actions and denied decisions are audited. Listings are paged (name order, a cursor and
+//! a page bounded by the frame size in bytes), so no number or length of names can push a
+//! reply past the frame limit.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use warden_core::{Error, ErrorCode};
-use warden_permits::{Profile, PublicKey, SigAlg};
+use warden_permits::{PermitError, Profile, PublicKey, SigAlg};
 use warden_wire::Response;
 use warden_wire::admin::{PolicyEntries, PolicyEntry, TrustEntries, TrustEntry};
 
@@ -165,7 +167,8 @@ fn unix_now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// Verifies a permit; a denial is a normal reply carrying its reason and signed receipt.
+/// Verifies a permit; a denial of an authenticated permit is a normal reply carrying its
+/// reason and signed receipt. Unauthenticated input is an error reply without a receipt.
 pub(crate) fn verify(
     state: &mut ConnState,
     ctx: &Ctx<'_, '_>,
@@ -180,6 +183,13 @@ pub(crate) fn verify(
         .verify_permit(permit, action, resource, intent, unix_now())
     {
         Ok(d) => d,
+        Err(PermitError::Unauthenticated(why)) => {
+            // Not a permit from a trusted issuer: audited (a fixed-size line naming the
+            // reason, none of the caller's bytes), never chained, refused with a typed error.
+            let e = Error::from(PermitError::Unauthenticated(why));
+            p.audit_permit(&state.peer, Err(e.code()), Some(why.name()), None);
+            return Err(e);
+        }
         Err(e) => {
             // No receipt could be issued: the caller must treat this as a denial.
             let e = Error::from(e);
