@@ -557,6 +557,7 @@ fn receipt_export_pages_through_the_chain() {
                 receipts,
                 count,
                 head,
+                ..
             } => (receipts.to_vec(), count, head),
             other => panic!("unexpected {other:?}"),
         })
