@@ -667,8 +667,25 @@ fn permit_loop_with_policy_and_receipts() {
     cli.expect(0, &["policy", "unload", "--action", "read_file"], b"");
     cli.expect(0, &["trust", "remove", "--issuer", "fleet-ops"], b"");
     issue("03", "read_file", "permit3");
-    let untrusted = verify("permit3", "read_file", 1);
-    assert_eq!(untrusted["reason"], "untrusted-issuer");
+    // An issuer no longer trusted: refused with a typed error, no receipt appended.
+    let before = std::fs::read(&chain).unwrap();
+    let out = cli.run(&[
+        "permit",
+        "verify",
+        "--permit",
+        p(&f("permit3")),
+        "--action",
+        "read_file",
+        "--resource",
+        "/etc/motd",
+        "--intent",
+        p(&f("intent")),
+        "--receipt-out",
+        p(&chain),
+    ]);
+    assert_eq!(out.status.code(), Some(3), "untrusted issuer");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("TrustAnchorNotFound"));
+    assert_eq!(std::fs::read(&chain).unwrap(), before);
 }
 
 #[test]

@@ -170,17 +170,6 @@ fn permits_receipts_and_replay_across_restart() {
         ),
         (
             issue_permit(
-                &stranger,
-                &claims("issuer-x", "p4", "read_file", "/etc/motd", intent),
-            )
-            .unwrap(),
-            "read_file",
-            "/etc/motd",
-            intent,
-            DenyReason::UntrustedIssuer,
-        ),
-        (
-            issue_permit(
                 &issuer,
                 &claims("issuer-a", "p5", "read_file", "/etc/motd", intent),
             )
@@ -215,9 +204,21 @@ fn permits_receipts_and_replay_across_restart() {
     .unwrap();
     let last = tampered.len() - 1;
     tampered[last] ^= 1;
-    let dec = verify(&tampered, "read_file", "/etc/motd", intent);
-    assert!(!dec.allowed);
-    assert_eq!(dec.reason, DenyReason::BadSignature.as_u32());
+    // Unauthenticated permits (altered signature, unknown issuer) are refused with a
+    // typed error and get no receipt.
+    let err = s
+        .verify_permit(&tampered, "read_file", "/etc/motd", intent)
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::CertificateVerifyFailed, "{err}");
+    let untrusted = issue_permit(
+        &stranger,
+        &claims("issuer-x", "p4", "read_file", "/etc/motd", intent),
+    )
+    .unwrap();
+    let err = s
+        .verify_permit(&untrusted, "read_file", "/etc/motd", intent)
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::TrustAnchorNotFound, "{err}");
 
     // Max uses.
     let mut twice = claims("issuer-a", "p8", "read_file", "/etc/motd", intent);

@@ -9,7 +9,9 @@
 //! A *receipt* is a COSE_Sign1 by the daemon's attestation key over the decision, the reason,
 //! the hashes of everything the decision looked at, a monotonic counter and the hash of the
 //! previous receipt, so that receipts form a tamper-evident chain that anyone holding the
-//! attestation public key can verify offline ([`verify_receipt`], [`verify_chain`]).
+//! attestation public key can verify offline ([`verify_receipt`], [`verify_chain`]). A daemon
+//! that prunes old receipts signs a [`Checkpoint`] (counter and hash of the last pruned
+//! receipt) from which the retained chain verifies ([`verify_anchored_chain`]).
 //!
 //! The crate knows no daemon, no key store and no sandbox: trust anchors come from a
 //! [`TrustStore`], replay state from a [`ReplayLedger`], signing from a [`Signer`].
@@ -18,11 +20,16 @@
 
 mod alg;
 mod cbor;
+mod checkpoint;
 mod error;
 mod permit;
 mod receipt;
 
 pub use alg::{LocalSigner, PublicKey, SigAlg, Signer};
+pub use checkpoint::{
+    CHECKPOINT_CONTENT_TYPE, Checkpoint, is_checkpoint, issue_checkpoint, verify_anchored_chain,
+    verify_chain_after, verify_checkpoint,
+};
 pub use error::{AttestError, DenyReason};
 pub use permit::{
     Intent, MemoryReplayLedger, PERMIT_CONTENT_TYPE, PermitCheck, PermitClaims, ReplayLedger,

@@ -208,8 +208,9 @@ pub enum ReceiptCommand {
         /// Its algorithm.
         #[arg(long, default_value = "ED25519")]
         alg: String,
-        /// The file must hold the whole chain from the daemon's first receipt (counter 1), so
-        /// a receipt removed at the start is detected.
+        /// The file must hold the whole chain from the daemon's first receipt (counter 1), or
+        /// from the daemon's signed retention checkpoint when older receipts were pruned, so a
+        /// receipt removed at the start is detected.
         #[arg(long)]
         from_genesis: bool,
         /// Counter of the daemon's latest receipt (e.g. from the last `permit verify`): the

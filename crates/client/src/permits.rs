@@ -71,23 +71,40 @@ impl CryptoStack {
         })
     }
 
-    /// The loaded policies.
+    /// The loaded policies, in action order (fetched page by page).
     pub fn policy_list(&self) -> Result<Vec<PolicyInfo>> {
-        self.link
-            .request(&Request::PolicyList, Timeout::Default, |r| match r {
-                Response::PolicyList(list) => list
-                    .iter()
-                    .map(|p| {
-                        Ok(PolicyInfo {
-                            action: p.action.to_owned(),
-                            profile: p.profile.to_owned(),
-                            sha256: hash32(p.sha256)?,
-                            size: p.size,
+        let mut all: Vec<PolicyInfo> = Vec::new();
+        loop {
+            let after = all.last().map(|p| p.action.clone()).unwrap_or_default();
+            let req = Request::PolicyList {
+                start_after: &after,
+                limit: 0,
+            };
+            let (page, more) = self.link.request(&req, Timeout::Default, |r| match r {
+                Response::PolicyList { policies, more } => Ok((
+                    policies
+                        .iter()
+                        .map(|p| {
+                            Ok(PolicyInfo {
+                                action: p.action.to_owned(),
+                                profile: p.profile.to_owned(),
+                                sha256: hash32(p.sha256)?,
+                                size: p.size,
+                            })
                         })
-                    })
-                    .collect(),
+                        .collect::<Result<Vec<_>>>()?,
+                    more,
+                )),
                 _ => Err(unexpected()),
-            })
+            })?;
+            if more && page.is_empty() {
+                return Err(Error::Protocol("empty policy page with more to come"));
+            }
+            all.extend(page);
+            if !more {
+                return Ok(all);
+            }
+        }
     }
 
     /// Unloads the policy bound to `action` (admins).
@@ -105,20 +122,37 @@ impl CryptoStack {
         })
     }
 
-    /// The trusted issuers.
+    /// The trusted issuers, in issuer order (fetched page by page).
     pub fn trust_list(&self) -> Result<Vec<TrustedIssuer>> {
-        self.link
-            .request(&Request::TrustList, Timeout::Default, |r| match r {
-                Response::TrustList(list) => Ok(list
-                    .iter()
-                    .map(|t| TrustedIssuer {
-                        issuer: t.issuer.to_owned(),
-                        alg: t.algorithm.to_owned(),
-                        public_key: t.public_key.to_vec(),
-                    })
-                    .collect()),
+        let mut all: Vec<TrustedIssuer> = Vec::new();
+        loop {
+            let after = all.last().map(|t| t.issuer.clone()).unwrap_or_default();
+            let req = Request::TrustList {
+                start_after: &after,
+                limit: 0,
+            };
+            let (page, more) = self.link.request(&req, Timeout::Default, |r| match r {
+                Response::TrustList { issuers, more } => Ok((
+                    issuers
+                        .iter()
+                        .map(|t| TrustedIssuer {
+                            issuer: t.issuer.to_owned(),
+                            alg: t.algorithm.to_owned(),
+                            public_key: t.public_key.to_vec(),
+                        })
+                        .collect::<Vec<_>>(),
+                    more,
+                )),
                 _ => Err(unexpected()),
-            })
+            })?;
+            if more && page.is_empty() {
+                return Err(Error::Protocol("empty trust page with more to come"));
+            }
+            all.extend(page);
+            if !more {
+                return Ok(all);
+            }
+        }
     }
 
     /// Stops trusting `issuer` (admins).
@@ -171,25 +205,48 @@ impl CryptoStack {
     /// The daemon's receipt chain from counter `from` (1 = genesis) to its head, as one chain
     /// file (receipts concatenated, a CBOR sequence that `warden_attest::split_chain` splits),
     /// plus the head counter. Fetched page by page; admins only. Needs a protocol 1.1 daemon.
+    ///
+    /// When the daemon pruned receipts up to or past `from` (receipt retention), the file
+    /// starts with the daemon's signed retention checkpoint followed by the first retained
+    /// receipt; `warden_attest::verify_anchored_chain` verifies such a file.
     pub fn export_receipts(&self, from: u64) -> Result<(Vec<u8>, u64)> {
         let mut chain = Vec::new();
         let mut next = from.max(1);
+        let mut first = true;
         loop {
             let req = Request::ReceiptExport {
                 from: next,
                 max_bytes: 0,
             };
-            let (count, head) = self.link.request(&req, Timeout::Default, |r| match r {
+            let (count, head, pruned) = self.link.request(&req, Timeout::Default, |r| match r {
                 Response::ReceiptExport {
                     receipts,
                     count,
                     head,
+                    pruned,
+                    checkpoint,
                 } => {
+                    // The checkpoint anchors the file only at its start; later pages
+                    // begin where the previous one ended, after any prune point.
+                    if first && !checkpoint.is_empty() && next <= pruned.saturating_add(1) {
+                        chain.extend_from_slice(checkpoint);
+                    }
                     chain.extend_from_slice(receipts);
-                    Ok((count, head))
+                    Ok((count, head, pruned))
                 }
                 _ => Err(unexpected()),
             })?;
+            if first {
+                // The page was served from the first retained receipt.
+                next = next.max(pruned.saturating_add(1));
+                first = false;
+            } else if pruned >= next {
+                // Retention pruned the counters this page was asked for: the pages would
+                // not join up.
+                return Err(Error::Protocol(
+                    "receipts were pruned during the export; export again",
+                ));
+            }
             if count == 0 {
                 if next <= head {
                     return Err(Error::Protocol("receipt export made no progress"));

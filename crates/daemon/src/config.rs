@@ -227,6 +227,10 @@ pub struct PermitsConfig {
     /// permits that expired (leeway included); 0 = never, and the ledger grows with every
     /// permit seen.
     pub replay_prune_interval_s: u32,
+    /// How many of the newest receipts the store keeps; older ones are pruned behind a
+    /// checkpoint signed by the attestation key, from which the retained chain verifies.
+    /// 0 = keep every receipt (the log then grows with every decision).
+    pub receipt_retention: u64,
     /// Limits of policy modules and of each sandbox cycle.
     pub sandbox: SandboxConfig,
 }
@@ -237,6 +241,7 @@ impl Default for PermitsConfig {
             audience: None,
             attestation_alg: "ED25519".into(),
             replay_prune_interval_s: 600,
+            receipt_retention: warden_permits::DEFAULT_RECEIPT_RETENTION,
             sandbox: SandboxConfig::default(),
         }
     }

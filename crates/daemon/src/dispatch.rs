@@ -172,7 +172,7 @@ fn route(req: &Request<'_>, state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Result<
 }
 
 fn route_op(req: &Request<'_>, state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Result<(), Error> {
-    use handlers::{contexts, keys, permits, session, slots};
+    use handlers::{contexts, keys, permit_lists, permits, session, slots};
     match *req {
         Request::Ping { data } => session::ping(state, data),
         Request::Status => session::status(state, ctx),
@@ -235,14 +235,18 @@ fn route_op(req: &Request<'_>, state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Resu
             profile,
             module,
         } => permits::policy_load(state, ctx, action, profile, module),
-        Request::PolicyList => permits::policy_list(state, ctx),
+        Request::PolicyList { start_after, limit } => {
+            permit_lists::policy_list(state, ctx, start_after, limit)
+        }
         Request::PolicyUnload { action } => permits::policy_unload(state, ctx, action),
         Request::TrustAdd {
             issuer,
             algorithm,
             public_key,
         } => permits::trust_add(state, ctx, issuer, algorithm, public_key),
-        Request::TrustList => permits::trust_list(state, ctx),
+        Request::TrustList { start_after, limit } => {
+            permit_lists::trust_list(state, ctx, start_after, limit)
+        }
         Request::TrustRemove { issuer } => permits::trust_remove(state, ctx, issuer),
         Request::PermitVerify {
             permit,

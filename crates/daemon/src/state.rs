@@ -82,6 +82,7 @@ impl Persistent {
         pcfg.attestation_alg = alg;
         pcfg.sandbox = config.permits.sandbox.limits();
         pcfg.replay_prune_interval_secs = i64::from(config.permits.replay_prune_interval_s);
+        pcfg.receipt_retention = config.permits.receipt_retention;
         let permits = PermitService::open(store.clone(), pcfg)
             .map_err(|e| DaemonError::Storage(format!("permit service: {e}")))?;
         let audit = if config.audit.log == AUDIT_STDERR {

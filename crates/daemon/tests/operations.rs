@@ -528,14 +528,43 @@ fn in_process_daemon_without_data_dir_serves_no_slots() {
 fn receipt_export_pages_through_the_chain() {
     use std::os::unix::fs::MetadataExt;
     let me = std::fs::metadata("/proc/self").unwrap().uid();
-    let (_dir, d) = start(|c| c.access.admin_uids = vec![me]);
+    let (_dir, d) = start(|c| {
+        c.access.admin_uids = vec![me];
+        c.permits.audience = Some("aud".into());
+    });
     let mut c = Conn::open(&d);
-    let mut receipts = Vec::new();
-    for i in 0..3u8 {
-        // Not a permit at all: denied as malformed, but still a signed receipt in the chain.
-        let r = c.call(
+    let issuer = warden_attest::LocalSigner::generate(warden_attest::SigAlg::Ed25519).unwrap();
+    let pk = issuer.public_key().unwrap();
+    c.call(
+        &Request::TrustAdd {
+            issuer: "iss",
+            algorithm: "ED25519",
+            public_key: pk.as_bytes(),
+        },
+        |r| assert!(matches!(r, Response::Done)),
+    )
+    .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let claims = warden_attest::PermitClaims {
+        issuer: "iss".into(),
+        subject: "agent".into(),
+        audience: "aud".into(),
+        not_before: now - 60,
+        expires: now + 600,
+        permit_id: b"once".to_vec(),
+        action: "a".into(),
+        resource: "r".into(),
+        max_uses: None,
+        intent_hash: warden_attest::sha256(b""),
+    };
+    let permit = warden_attest::issue_permit(&issuer, &claims).unwrap();
+    let verify = |c: &mut Conn, permit: &[u8]| {
+        c.call(
             &Request::PermitVerify {
-                permit: &[i; 4],
+                permit,
                 action: "a",
                 resource: "r",
                 intent: b"",
@@ -546,9 +575,18 @@ fn receipt_export_pages_through_the_chain() {
                 } => (allowed, receipt.to_vec()),
                 other => panic!("unexpected {other:?}"),
             },
-        );
-        let (allowed, receipt) = r.unwrap();
-        assert!(!allowed);
+        )
+    };
+    // Not a permit at all: refused, and no receipt (the head below stays at 3).
+    assert_eq!(
+        verify(&mut c, &[7; 4]).unwrap_err(),
+        ErrorCode::InvalidFormat
+    );
+    let mut receipts = Vec::new();
+    for i in 0..3 {
+        // Allowed once, then denied as replays: each decision is a receipt in the chain.
+        let (allowed, receipt) = verify(&mut c, &permit).unwrap();
+        assert_eq!(allowed, i == 0);
         receipts.push(receipt);
     }
     let page = |c: &mut Conn, from: u64, max_bytes: u32| {
@@ -557,6 +595,7 @@ fn receipt_export_pages_through_the_chain() {
                 receipts,
                 count,
                 head,
+                ..
             } => (receipts.to_vec(), count, head),
             other => panic!("unexpected {other:?}"),
         })

@@ -24,11 +24,22 @@ pub struct PermitConfig {
     /// [`crate::PermitService::prune_replay_ledger`] yourself). Keeps the ledger bounded by
     /// the permits still valid instead of growing with every permit ever seen.
     pub replay_prune_interval_secs: i64,
+    /// How many of the newest receipts the store keeps (0 = all, unbounded). Older ones are
+    /// pruned in batches, behind a checkpoint signed by the attestation key (counter and
+    /// hash of the last pruned receipt) from which the retained chain still verifies
+    /// (`warden_attest::verify_anchored_chain`). Export the chain before it ages out if the
+    /// whole history matters.
+    pub receipt_retention: u64,
 }
+
+/// Default [`PermitConfig::receipt_retention`]: bounds the receipt log at roughly 25 MB
+/// with Ed25519 receipts (about 350 MB with ML-DSA-65).
+pub const DEFAULT_RECEIPT_RETENTION: u64 = 100_000;
 
 impl PermitConfig {
     /// The defaults for `audience`: Ed25519, default sandbox limits, 30 s leeway, replay
-    /// ledger pruned at most every 10 minutes.
+    /// ledger pruned at most every 10 minutes, the newest
+    /// [`DEFAULT_RECEIPT_RETENTION`] receipts kept.
     pub fn new(audience: impl Into<String>) -> Self {
         Self {
             audience: audience.into(),
@@ -36,6 +47,7 @@ impl PermitConfig {
             sandbox: SandboxLimits::default(),
             leeway_secs: 30,
             replay_prune_interval_secs: 600,
+            receipt_retention: DEFAULT_RECEIPT_RETENTION,
         }
     }
 

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use warden_attest::AttestError;
+use warden_attest::{AttestError, DenyReason};
 use warden_core::ErrorCode;
 use warden_sandbox::SandboxError;
 use warden_store::StoreError;
@@ -20,6 +20,11 @@ pub enum PermitError {
     InvalidConfig(&'static str),
     /// `policy_load` was given a module the sandbox refuses.
     InvalidPolicy(SandboxError),
+    /// `verify_permit` was given a permit that is not well-formed or whose signature does
+    /// not verify under a trusted issuer's key (the reason is `Malformed`, `UntrustedIssuer`
+    /// or `BadSignature`). No receipt is chained for it: anyone can send such bytes, and a
+    /// chain entry per attempt would let any local user grow the durable chain at will.
+    Unauthenticated(DenyReason),
     /// `policy_unload` named an action without a policy.
     PolicyNotFound,
     /// `trust_remove` named an issuer that is not trusted.
@@ -50,6 +55,7 @@ impl fmt::Display for PermitError {
             Self::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
             Self::InvalidConfig(what) => write!(f, "invalid permit service configuration: {what}"),
             Self::InvalidPolicy(e) => write!(f, "policy module refused: {e}"),
+            Self::Unauthenticated(why) => write!(f, "permit refused unchained: {}", why.name()),
             Self::PolicyNotFound => f.write_str("no policy is bound to this action"),
             Self::IssuerNotFound => f.write_str("issuer is not in the trust store"),
             Self::AttestationAlgMismatch { stored, configured } => write!(
@@ -81,6 +87,9 @@ impl PermitError {
         match self {
             Self::InvalidArgument(_) | Self::InvalidConfig(_) => ErrorCode::InvalidArgument,
             Self::InvalidPolicy(_) => ErrorCode::InvalidFormat,
+            Self::Unauthenticated(DenyReason::UntrustedIssuer) => ErrorCode::TrustAnchorNotFound,
+            Self::Unauthenticated(DenyReason::BadSignature) => ErrorCode::CertificateVerifyFailed,
+            Self::Unauthenticated(_) => ErrorCode::InvalidFormat,
             Self::PolicyNotFound => ErrorCode::ResourceNotFound,
             Self::IssuerNotFound => ErrorCode::TrustAnchorNotFound,
             Self::AttestationAlgMismatch { .. } => ErrorCode::AlgorithmMismatch,
@@ -96,6 +105,13 @@ impl From<PermitError> for warden_core::Error {
         let detail = match &e {
             PermitError::InvalidArgument(what) | PermitError::InvalidConfig(what) => *what,
             PermitError::InvalidPolicy(_) => "policy module refused",
+            PermitError::Unauthenticated(DenyReason::UntrustedIssuer) => {
+                "permit issuer is not trusted"
+            }
+            PermitError::Unauthenticated(DenyReason::BadSignature) => {
+                "permit signature does not verify"
+            }
+            PermitError::Unauthenticated(_) => "permit is malformed",
             PermitError::PolicyNotFound => "no policy is bound to this action",
             PermitError::IssuerNotFound => "issuer is not in the trust store",
             PermitError::Integrity(_) => "stored record failed integrity check",
@@ -132,6 +148,18 @@ mod tests {
             (
                 PermitError::InvalidPolicy(SandboxError::InvalidInput),
                 ErrorCode::InvalidFormat,
+            ),
+            (
+                PermitError::Unauthenticated(DenyReason::Malformed),
+                ErrorCode::InvalidFormat,
+            ),
+            (
+                PermitError::Unauthenticated(DenyReason::UntrustedIssuer),
+                ErrorCode::TrustAnchorNotFound,
+            ),
+            (
+                PermitError::Unauthenticated(DenyReason::BadSignature),
+                ErrorCode::CertificateVerifyFailed,
             ),
             (PermitError::PolicyNotFound, ErrorCode::ResourceNotFound),
             (PermitError::IssuerNotFound, ErrorCode::TrustAnchorNotFound),

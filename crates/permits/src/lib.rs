@@ -10,7 +10,20 @@
 //!   mirrored in memory;
 //! - [`PermitService::verify_permit`]: `warden_attest`'s ordered permit checks with a replay
 //!   ledger in the store (survives restarts), the action's policy in one sandbox cycle, and
-//!   always a signed receipt appended durably to a hash chain with a persisted counter.
+//!   a signed receipt for every decision on an authenticated permit, appended durably to a
+//!   hash chain with a persisted counter. Input that is not a permit signed by a trusted
+//!   issuer is refused with [`PermitError::Unauthenticated`] and never chained, so no caller
+//!   can grow the chain with garbage.
+//!
+//! **Receipt retention.** The store keeps the newest [`PermitConfig::receipt_retention`]
+//! receipts (default [`DEFAULT_RECEIPT_RETENTION`]; 0 keeps all). Older receipts are pruned
+//! in batches; each prune first signs a `warden_attest::Checkpoint` (counter and SHA-256 of
+//! the last pruned receipt) with the attestation key and stores it in the same transaction
+//! as the deletion. [`PermitService::export_chain`] starts with that checkpoint when asked
+//! for pruned counters, and `warden_attest::verify_anchored_chain` verifies the file from
+//! it: the retained receipts stay signed and linked, a receipt removed or altered after the
+//! checkpoint is still detected, and only the pruned prefix is gone (keep exports of it if
+//! the whole history matters).
 //!
 //! The input a policy sees is specified in [`input`].
 
@@ -26,7 +39,7 @@ mod service;
 mod trust;
 
 pub use attestation::ATTESTATION_SLOT;
-pub use config::{MAX_NAME_LEN, PermitConfig};
+pub use config::{DEFAULT_RECEIPT_RETENTION, MAX_NAME_LEN, PermitConfig};
 pub use error::PermitError;
 pub use policy::PolicyInfo;
 pub use service::{PermitDecision, PermitService};

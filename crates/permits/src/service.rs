@@ -4,8 +4,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use warden_attest::{
-    ChainState, Decision, DenyReason, Intent, PermitClaims, PublicKey, ReceiptBody, VerifyContext,
-    issue_receipt, sha256,
+    ChainState, Checkpoint, Decision, DenyReason, Intent, PermitClaims, PublicKey, ReceiptBody,
+    VerifyContext, issue_checkpoint, issue_receipt, sha256,
 };
 use warden_sandbox::{Profile, Sandbox, SandboxError, Sha256Hash};
 use warden_store::SlotStore;
@@ -181,9 +181,10 @@ impl PermitService {
     /// audience, validity window, intent hash, action, resource, replay / max uses, the last
     /// recorded durably in the store's replay table); then, if a policy is bound to the
     /// action, one sandbox cycle over the input of [`crate::input`] (verdict 1 allows,
-    /// anything else is `PolicyDenied`, a failing cycle is `PolicyFailed`). Every decision,
-    /// allow or deny, is signed as the next receipt of the chain, which is advanced durably
-    /// before this returns.
+    /// anything else is `PolicyDenied`, a failing cycle is `PolicyFailed`). Every decision
+    /// on an authenticated permit (signature verified under a trusted issuer's key), allow
+    /// or deny, is signed as the next receipt of the chain, which is advanced durably before
+    /// this returns. Input that is not such a permit gets no receipt (see Errors).
     ///
     /// A use of the permit is consumed once the permit passed the replay check, also when the
     /// policy then denies: the policy sees an authorised use, and a denied use is not handed
@@ -191,9 +192,10 @@ impl PermitService {
     ///
     /// # Errors
     ///
-    /// Only infrastructure failures: [`PermitError::Store`] (replay table or chain),
-    /// [`PermitError::Attest`] (signing), [`PermitError::Poisoned`]. No receipt is issued
-    /// then, and the caller must deny.
+    /// [`PermitError::Unauthenticated`] for a malformed permit, an untrusted issuer or a bad
+    /// signature (nothing is recorded: no replay entry, no receipt); infrastructure failures:
+    /// [`PermitError::Store`] (replay table or chain), [`PermitError::Attest`] (signing),
+    /// [`PermitError::Poisoned`]. No receipt is issued then, and the caller must deny.
     pub fn verify_permit(
         &self,
         permit: &[u8],
@@ -229,14 +231,19 @@ impl PermitService {
             }
         };
 
+        // Only a permit signed by a trusted issuer earns a chain entry: the claims are
+        // present exactly when the signature verified. Anything else is bytes any local
+        // user can send in bulk, refused with a typed error and left to the audit log.
+        let Some(claims) = &check.claims else {
+            // Fail closed also on an (impossible) allow without claims.
+            let why = check.verdict.err().unwrap_or(DenyReason::Malformed);
+            return Err(PermitError::Unauthenticated(why));
+        };
+
         let mut body = ReceiptBody {
             decision: Decision::Deny,
             reason: 0,
-            permit_id: check
-                .claims
-                .as_ref()
-                .map(|c| c.permit_id.clone())
-                .unwrap_or_default(),
+            permit_id: claims.permit_id.clone(),
             intent_hash: sha256(intent_payload),
             policy_hash: None,
             input_hash: [0; 32],
@@ -245,12 +252,12 @@ impl PermitService {
             prev_hash: [0; 32],
             issued_at: now,
         };
-        let verdict = match (&check.claims, check.verdict) {
-            (_, Err(why)) => Verdict {
+        let verdict = match check.verdict {
+            Err(why) => Verdict {
                 result: Err(why),
                 policy_error: None,
             },
-            (Some(claims), Ok(use_number)) => match self.policies.get(&claims.action)? {
+            Ok(use_number) => match self.policies.get(&claims.action)? {
                 None => Verdict {
                     result: Ok(()),
                     policy_error: None,
@@ -264,11 +271,6 @@ impl PermitService {
                     &mut body,
                 ),
             },
-            // verify_permit always returns the claims with an allow; fail closed regardless.
-            (None, Ok(_)) => Verdict {
-                result: Err(DenyReason::Malformed),
-                policy_error: None,
-            },
         };
         match verdict.result {
             Ok(()) => body.decision = Decision::Allow,
@@ -276,6 +278,9 @@ impl PermitService {
         }
 
         let (receipt, counter) = self.append_receipt(&mut body)?;
+        // Best effort: the receipt is already chained and must reach the caller; a failed
+        // prune leaves the log a little longer and is retried on the next decision.
+        let _ = self.prune_receipts(now);
         drop(sandbox);
         Ok(PermitDecision {
             allowed: verdict.result.is_ok(),
@@ -320,8 +325,59 @@ impl PermitService {
         Ok(self.store.receipt_chain().receipts_from(from, limit)?)
     }
 
+    /// The signed retention checkpoint (`warden_attest::verify_checkpoint`) and the counter
+    /// of the last receipt it covers, once receipts were pruned.
+    ///
+    /// # Errors
+    ///
+    /// [`PermitError::Store`].
+    pub fn receipt_checkpoint(&self) -> Result<Option<(u64, Vec<u8>)>, PermitError> {
+        Ok(self
+            .store
+            .receipt_chain()
+            .checkpoint()?
+            .map(|c| (c.counter, c.anchor)))
+    }
+
+    /// Prunes the stored receipt log down to the newest `receipt_retention` receipts once it
+    /// holds 1/64 more than that (batches keep it to one checkpoint signature per batch).
+    /// The checkpoint, signed first, names the last pruned receipt's counter and hash, so
+    /// the retained chain still verifies from it. Returns how many receipts went. Called
+    /// after each decision; callable directly.
+    ///
+    /// # Errors
+    ///
+    /// [`PermitError::Store`], [`PermitError::Attest`] (signing), [`PermitError::Integrity`]
+    /// when the receipt at the prune point is missing from the log.
+    pub fn prune_receipts(&self, now: i64) -> Result<usize, PermitError> {
+        let keep = self.cfg.receipt_retention;
+        if keep == 0 {
+            return Ok(0);
+        }
+        let chain = self.store.receipt_chain();
+        let head = chain_state(&self.store)?.counter;
+        let pruned = chain.checkpoint()?.map_or(0, |c| c.counter);
+        let slack = (keep / 64).max(1);
+        if head.saturating_sub(pruned) <= keep.saturating_add(slack) {
+            return Ok(0);
+        }
+        let cut = head - keep;
+        let last = chain
+            .receipt(cut)?
+            .ok_or(PermitError::Integrity("receipt log"))?;
+        let checkpoint = Checkpoint {
+            counter: cut,
+            last_hash: sha256(&last),
+            issued_at: now,
+        };
+        let anchor = issue_checkpoint(self.key.signer(), &checkpoint)?;
+        Ok(chain.prune_through(cut, &anchor)?)
+    }
+
     /// [`Self::receipts_from`] as a chain file: the receipts concatenated as a CBOR sequence
     /// (RFC 8742), which `warden_attest::split_chain` splits and `verify_chain` verifies.
+    /// When `from` reaches into the pruned prefix, the file starts with the retention
+    /// checkpoint instead, for `warden_attest::verify_anchored_chain`.
     ///
     /// # Errors
     ///
@@ -329,6 +385,11 @@ impl PermitService {
     pub fn export_chain(&self, from: u64, limit: usize) -> Result<Vec<u8>, PermitError> {
         let receipts = self.receipts_from(from, limit)?;
         let mut out = Vec::with_capacity(receipts.iter().map(|(_, r)| r.len()).sum());
+        if let Some((pruned, anchor)) = self.receipt_checkpoint()?
+            && from <= pruned.saturating_add(1)
+        {
+            out.extend_from_slice(&anchor);
+        }
         for (_, receipt) in receipts {
             out.extend_from_slice(&receipt);
         }

@@ -1,12 +1,14 @@
-//! Every deny reason of issue 6's proof list ends up in a receipt that verifies under the
-//! attestation public key; replay is caught also after a restart.
+//! Every deny reason of an authenticated permit ends up in a receipt that verifies under the
+//! attestation public key; unauthenticated input (malformed, untrusted issuer, bad
+//! signature) is refused with a typed error and leaves the chain and replay table alone;
+//! replay is caught also after a restart.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use warden_attest::{
     Decision, DenyReason, LocalSigner, SigAlg, sha256, verify_chain, verify_receipt,
 };
-use warden_permits::{PermitDecision, PermitService};
+use warden_permits::{PermitDecision, PermitError, PermitService};
 
 mod common;
 use common::*;
@@ -46,34 +48,40 @@ fn every_reason_is_signed_into_a_receipt_and_the_chain_verifies() {
     let ok = permit(&signer, &claims("ok-1"));
     assert_receipt(&svc, &decide(&svc, &ok), None, b"ok-1");
 
+    // Unauthenticated input: a typed error, no receipt, the chain head does not move.
+    let refused = |permit: &[u8], why: DenyReason| {
+        let before = svc.chain_head().unwrap();
+        let err = svc
+            .verify_permit(permit, ACTION, RESOURCE, PAYLOAD, NOW)
+            .unwrap_err();
+        assert!(
+            matches!(err, PermitError::Unauthenticated(r) if r == why),
+            "{err:?}"
+        );
+        assert_eq!(svc.chain_head().unwrap(), before, "{why} was chained");
+    };
     // Tampered signature: flip the last byte (inside the signature).
     let mut tampered = permit(&signer, &claims("tampered"));
     *tampered.last_mut().unwrap() ^= 0x01;
-    assert_receipt(
-        &svc,
-        &decide(&svc, &tampered),
-        Some(DenyReason::BadSignature),
-        b"",
-    );
-
+    refused(&tampered, DenyReason::BadSignature);
     // Untrusted issuer: same claims, signed by a key the service does not trust...
     let stranger = LocalSigner::generate(SigAlg::Ed25519).unwrap();
-    let forged = permit(&stranger, &claims("stranger"));
-    assert_receipt(
-        &svc,
-        &decide(&svc, &forged),
-        Some(DenyReason::BadSignature),
-        b"",
+    refused(
+        &permit(&stranger, &claims("stranger")),
+        DenyReason::BadSignature,
     );
     // ...and under an issuer name the trust store does not know.
     let mut c = claims("unknown-issuer");
     c.issuer = "someone-else".into();
-    let p = permit(&signer, &c);
+    refused(&permit(&signer, &c), DenyReason::UntrustedIssuer);
+    // Garbage.
+    refused(b"\xff\x00 not cbor", DenyReason::Malformed);
+    // The refusals recorded no use: the tampered permit's id is still fresh once signed.
     assert_receipt(
         &svc,
-        &decide(&svc, &p),
-        Some(DenyReason::UntrustedIssuer),
-        b"",
+        &decide(&svc, &permit(&signer, &claims("tampered"))),
+        None,
+        b"tampered",
     );
 
     type Edit = fn(&mut warden_attest::PermitClaims);
@@ -136,12 +144,6 @@ fn every_reason_is_signed_into_a_receipt_and_the_chain_verifies() {
         b"thrice",
     );
 
-    // Garbage.
-    let d = svc
-        .verify_permit(b"\xff\x00 not cbor", ACTION, RESOURCE, PAYLOAD, NOW)
-        .unwrap();
-    assert_receipt(&svc, &d, Some(DenyReason::Malformed), b"");
-
     // The whole run is one chain: counters 1..=n, each naming the previous receipt.
     let head = svc.chain_head().unwrap();
     let exported = svc.receipts_from(1, usize::MAX).unwrap();
@@ -153,9 +155,6 @@ fn every_reason_is_signed_into_a_receipt_and_the_chain_verifies() {
     assert_eq!(sha256(receipts.last().unwrap()), head.last_hash);
     let reasons: Vec<u32> = bodies.iter().map(|b| b.reason).collect();
     for reason in [
-        DenyReason::Malformed,
-        DenyReason::UntrustedIssuer,
-        DenyReason::BadSignature,
         DenyReason::WrongAudience,
         DenyReason::NotYetValid,
         DenyReason::Expired,
@@ -168,6 +167,16 @@ fn every_reason_is_signed_into_a_receipt_and_the_chain_verifies() {
         assert!(
             reasons.contains(&reason.as_u32()),
             "{reason} missing from the chain"
+        );
+    }
+    for reason in [
+        DenyReason::Malformed,
+        DenyReason::UntrustedIssuer,
+        DenyReason::BadSignature,
+    ] {
+        assert!(
+            !reasons.contains(&reason.as_u32()),
+            "{reason} must not be chained"
         );
     }
 }

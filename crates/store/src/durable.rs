@@ -18,6 +18,8 @@ pub const MAX_RECORD_LEN: usize = 16 << 20;
 /// Largest stored receipt.
 pub const MAX_RECEIPT_LEN: usize = 64 << 10;
 const CHAIN_KEY: &str = "state";
+/// Key of the retention checkpoint in the chain table.
+const CHECKPOINT_KEY: &str = "checkpoint";
 
 /// Persisted permit use counts: replay protection that survives restarts.
 #[derive(Debug, Clone, Copy)]
@@ -124,6 +126,18 @@ pub struct ReceiptChainState {
     pub prev_hash: Vec<u8>,
 }
 
+/// Where the stored receipt log starts after retention pruning: every receipt with a counter
+/// up to `counter` was deleted. `anchor` is opaque to the store: the permit service keeps its
+/// signed checkpoint there (counter and hash of the last pruned receipt), which lets a
+/// verifier check the retained receipts from that point on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptCheckpoint {
+    /// Counter of the last pruned receipt.
+    pub counter: u64,
+    /// The caller's proof of the pruned prefix (the permit service's signed checkpoint).
+    pub anchor: Vec<u8>,
+}
+
 /// The receipt chain: a monotonic counter and the previous receipt's hash, advanced with a
 /// compare-and-swap, plus the durable log of issued receipts.
 #[derive(Debug, Clone, Copy)]
@@ -201,6 +215,74 @@ impl<'s> ReceiptChain<'s> {
         };
         txn.commit().map_err(db)?;
         Ok(next)
+    }
+
+    /// The latest retention checkpoint, if receipts were ever pruned.
+    pub fn checkpoint(&self) -> Result<Option<ReceiptCheckpoint>, StoreError> {
+        let txn = self.store.db.begin_read().map_err(db)?;
+        let t = txn.open_table(RECEIPT_CHAIN).map_err(db)?;
+        match t.get(CHECKPOINT_KEY).map_err(db)? {
+            Some(v) => {
+                let (counter, anchor) = v
+                    .value()
+                    .split_first_chunk::<8>()
+                    .ok_or(StoreError::Integrity)?;
+                Ok(Some(ReceiptCheckpoint {
+                    counter: u64::from_le_bytes(*counter),
+                    anchor: anchor.to_vec(),
+                }))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Deletes every stored receipt with a counter up to `counter` and records `anchor` as
+    /// the new checkpoint, in one durable transaction; returns how many receipts went.
+    /// `counter` must not pass the chain head (the head receipt is always kept) and must move
+    /// the checkpoint forward, so a stale caller cannot roll it back.
+    pub fn prune_through(&self, counter: u64, anchor: &[u8]) -> Result<usize, StoreError> {
+        if anchor.len() > MAX_RECEIPT_LEN {
+            return Err(StoreError::InvalidArgument("checkpoint too large"));
+        }
+        let txn = self.store.begin_write()?;
+        let removed = {
+            let mut chain = txn.open_table(RECEIPT_CHAIN).map_err(db)?;
+            let head = match chain.get(CHAIN_KEY).map_err(db)? {
+                Some(v) => decode_chain(v.value())?.counter,
+                None => 0,
+            };
+            if counter == 0 || counter >= head {
+                return Err(StoreError::InvalidArgument(
+                    "prune point must be before the chain head",
+                ));
+            }
+            let previous = match chain.get(CHECKPOINT_KEY).map_err(db)? {
+                Some(v) => v
+                    .value()
+                    .first_chunk::<8>()
+                    .map(|c| u64::from_le_bytes(*c))
+                    .ok_or(StoreError::Integrity)?,
+                None => 0,
+            };
+            if counter <= previous {
+                return Err(StoreError::InvalidArgument(
+                    "prune point must move the checkpoint forward",
+                ));
+            }
+            let mut value = counter.to_le_bytes().to_vec();
+            value.extend_from_slice(anchor);
+            chain.insert(CHECKPOINT_KEY, value.as_slice()).map_err(db)?;
+            let mut log = txn.open_table(RECEIPTS).map_err(db)?;
+            let mut removed = 0usize;
+            log.retain_in(..=counter, |_, _| {
+                removed += 1;
+                false
+            })
+            .map_err(db)?;
+            removed
+        };
+        txn.commit().map_err(db)?;
+        Ok(removed)
     }
 
     /// The stored receipt with this counter, if any.

@@ -32,7 +32,7 @@ pub use acl::{SlotAccess, access, effective_permissions};
 pub use audit::{AuditEvent, AuditLog, AuditOutcome};
 pub use durable::{
     DurableRecords, MAX_HASH_LEN, MAX_ISSUER_LEN, MAX_PERMIT_ID_LEN, MAX_RECEIPT_LEN,
-    MAX_RECORD_LEN, PermitUse, ReceiptChain, ReceiptChainState, ReplayTable,
+    MAX_RECORD_LEN, PermitUse, ReceiptChain, ReceiptChainState, ReceiptCheckpoint, ReplayTable,
 };
 pub use error::StoreError;
 pub use guarded::Caller;

@@ -115,6 +115,49 @@ fn receipt_chain_survives_reopen_and_rejects_stale_writers() {
 }
 
 #[test]
+fn pruning_keeps_the_head_moves_the_checkpoint_forward_and_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(dir.path());
+        let chain = store.receipt_chain();
+        assert_eq!(chain.checkpoint().unwrap(), None);
+        for n in 0..5u64 {
+            chain.advance(n, &[n as u8 + 1; 32], b"receipt").unwrap();
+        }
+        // The head receipt (5) is never pruned, nor is anything past it.
+        for bad in [0, 5, 6] {
+            assert_eq!(
+                chain.prune_through(bad, b"cp").unwrap_err().code(),
+                ErrorCode::InvalidArgument,
+                "{bad}"
+            );
+        }
+        assert_eq!(chain.prune_through(3, b"anchor-3").unwrap(), 3);
+        // Not backwards, not in place.
+        for stale in [2, 3] {
+            assert!(chain.prune_through(stale, b"old").is_err(), "{stale}");
+        }
+        assert_eq!(
+            chain.checkpoint().unwrap().unwrap().anchor,
+            b"anchor-3".to_vec()
+        );
+    }
+    let store = open(dir.path());
+    let chain = store.receipt_chain();
+    let cp = chain.checkpoint().unwrap().unwrap();
+    assert_eq!((cp.counter, cp.anchor.as_slice()), (3, &b"anchor-3"[..]));
+    let left: Vec<u64> = chain
+        .receipts_from(1, usize::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect();
+    assert_eq!(left, vec![4, 5]);
+    assert_eq!(chain.receipt(3).unwrap(), None);
+    assert_eq!(chain.state().unwrap().counter, 5, "pruning leaves the head");
+}
+
+#[test]
 fn generic_records_are_namespaced_and_durable() {
     let tmp = tempfile::tempdir().unwrap();
     {

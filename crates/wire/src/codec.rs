@@ -483,8 +483,8 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
             let o = g::PolicyLoadRequest::create(b, action, profile, opt(module));
             b.finish(o, None)
         }
-        Request::PolicyList => {
-            let o = g::PolicyListRequest::create(b);
+        Request::PolicyList { start_after, limit } => {
+            let o = g::PolicyListRequest::create(b, opt_str(start_after), limit);
             b.finish(o, None)
         }
         Request::PolicyUnload { action } => {
@@ -499,8 +499,8 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
             let o = g::TrustAddRequest::create(b, issuer, algorithm, opt(public_key));
             b.finish(o, None)
         }
-        Request::TrustList => {
-            let o = g::TrustListRequest::create(b);
+        Request::TrustList { start_after, limit } => {
+            let o = g::TrustListRequest::create(b, opt_str(start_after), limit);
             b.finish(o, None)
         }
         Request::TrustRemove { issuer } => {
@@ -817,8 +817,11 @@ pub fn decode_request(op: Opcode, body: &[u8]) -> Result<Request<'_>, WireError>
             }
         }
         Opcode::PolicyList => {
-            let _: g::PolicyListRequestRef<'_> = root(body)?;
-            Request::PolicyList
+            let r: g::PolicyListRequestRef<'_> = root(body)?;
+            Request::PolicyList {
+                start_after: val(r.start_after())?.unwrap_or(""),
+                limit: val(r.limit())?,
+            }
         }
         Opcode::PolicyUnload => {
             let r: g::PolicyUnloadRequestRef<'_> = root(body)?;
@@ -835,8 +838,11 @@ pub fn decode_request(op: Opcode, body: &[u8]) -> Result<Request<'_>, WireError>
             }
         }
         Opcode::TrustList => {
-            let _: g::TrustListRequestRef<'_> = root(body)?;
-            Request::TrustList
+            let r: g::TrustListRequestRef<'_> = root(body)?;
+            Request::TrustList {
+                start_after: val(r.start_after())?.unwrap_or(""),
+                limit: val(r.limit())?,
+            }
         }
         Opcode::TrustRemove => {
             let r: g::TrustRemoveRequestRef<'_> = root(body)?;
@@ -924,14 +930,20 @@ pub fn encode_response<'b>(b: &'b mut Builder, resp: &Response<'_>) -> &'b [u8] 
             let o = g::SlotListResponse::create(b, v, more);
             b.finish(o, None)
         }
-        Response::PolicyList(ref list) => {
+        Response::PolicyList {
+            policies: ref list,
+            more,
+        } => {
             let v = crate::admin::write_policies(b, list);
-            let o = g::PolicyListResponse::create(b, v);
+            let o = g::PolicyListResponse::create(b, v, more);
             b.finish(o, None)
         }
-        Response::TrustList(ref list) => {
+        Response::TrustList {
+            issuers: ref list,
+            more,
+        } => {
             let v = crate::admin::write_trust(b, list);
-            let o = g::TrustListResponse::create(b, v);
+            let o = g::TrustListResponse::create(b, v, more);
             b.finish(o, None)
         }
         Response::PermitDecision {
@@ -954,8 +966,17 @@ pub fn encode_response<'b>(b: &'b mut Builder, resp: &Response<'_>) -> &'b [u8] 
             receipts,
             count,
             head,
+            pruned,
+            checkpoint,
         } => {
-            let o = g::ReceiptExportResponse::create(b, opt(receipts), count, head);
+            let o = g::ReceiptExportResponse::create(
+                b,
+                opt(receipts),
+                count,
+                head,
+                pruned,
+                opt(checkpoint),
+            );
             b.finish(o, None)
         }
     }
@@ -1088,17 +1109,23 @@ pub fn decode_response(op: Opcode, body: &[u8]) -> Result<Response<'_>, WireErro
         }
         ResponseKind::PolicyList => {
             let r: g::PolicyListResponseRef<'_> = root(body)?;
-            Response::PolicyList(match val(r.policies())? {
-                Some(v) => crate::admin::PolicyEntries::from_wire(v)?,
-                None => crate::admin::PolicyEntries::default(),
-            })
+            Response::PolicyList {
+                policies: match val(r.policies())? {
+                    Some(v) => crate::admin::PolicyEntries::from_wire(v)?,
+                    None => crate::admin::PolicyEntries::default(),
+                },
+                more: val(r.more())?,
+            }
         }
         ResponseKind::TrustList => {
             let r: g::TrustListResponseRef<'_> = root(body)?;
-            Response::TrustList(match val(r.issuers())? {
-                Some(v) => crate::admin::TrustEntries::from_wire(v)?,
-                None => crate::admin::TrustEntries::default(),
-            })
+            Response::TrustList {
+                issuers: match val(r.issuers())? {
+                    Some(v) => crate::admin::TrustEntries::from_wire(v)?,
+                    None => crate::admin::TrustEntries::default(),
+                },
+                more: val(r.more())?,
+            }
         }
         ResponseKind::PermitDecision => {
             let r: g::PermitDecisionResponseRef<'_> = root(body)?;
@@ -1122,6 +1149,8 @@ pub fn decode_response(op: Opcode, body: &[u8]) -> Result<Response<'_>, WireErro
                 receipts: bytes(r.receipts())?,
                 count: val(r.count())?,
                 head: val(r.head())?,
+                pruned: val(r.pruned())?,
+                checkpoint: bytes(r.checkpoint())?,
             }
         }
     })

@@ -414,8 +414,13 @@ pub enum Request<'a> {
         /// WASM module bytes.
         module: &'a [u8],
     },
-    /// List policies (→ `PolicyList`).
-    PolicyList,
+    /// One page of the policies, in action order (→ `PolicyList`).
+    PolicyList {
+        /// List actions after this one (empty = from the first).
+        start_after: &'a str,
+        /// Most entries wanted (0 = as many as fit in a frame).
+        limit: u32,
+    },
     /// Unload an action's policy (→ `Done`).
     PolicyUnload {
         /// Action.
@@ -430,8 +435,13 @@ pub enum Request<'a> {
         /// Raw public key.
         public_key: &'a [u8],
     },
-    /// List trusted issuers (→ `TrustList`).
-    TrustList,
+    /// One page of the trusted issuers, in issuer order (→ `TrustList`).
+    TrustList {
+        /// List issuers after this one (empty = from the first).
+        start_after: &'a str,
+        /// Most entries wanted (0 = as many as fit in a frame).
+        limit: u32,
+    },
     /// Stop trusting an issuer (→ `Done`).
     TrustRemove {
         /// Issuer name.
@@ -500,10 +510,10 @@ impl Request<'_> {
             Request::SlotRevoke { .. } => Opcode::SlotRevoke,
             Request::SlotSetLocked { .. } => Opcode::SlotSetLocked,
             Request::PolicyLoad { .. } => Opcode::PolicyLoad,
-            Request::PolicyList => Opcode::PolicyList,
+            Request::PolicyList { .. } => Opcode::PolicyList,
             Request::PolicyUnload { .. } => Opcode::PolicyUnload,
             Request::TrustAdd { .. } => Opcode::TrustAdd,
-            Request::TrustList => Opcode::TrustList,
+            Request::TrustList { .. } => Opcode::TrustList,
             Request::TrustRemove { .. } => Opcode::TrustRemove,
             Request::PermitVerify { .. } => Opcode::PermitVerify,
             Request::AttestPublicKey => Opcode::AttestPublicKey,
@@ -742,10 +752,20 @@ pub enum Response<'a> {
         /// Further slots follow the last one listed.
         more: bool,
     },
-    /// Loaded policies.
-    PolicyList(crate::admin::PolicyEntries<'a>),
-    /// Trusted issuers.
-    TrustList(crate::admin::TrustEntries<'a>),
+    /// One page of the loaded policies.
+    PolicyList {
+        /// The entries, in action order.
+        policies: crate::admin::PolicyEntries<'a>,
+        /// Further policies follow the last one listed.
+        more: bool,
+    },
+    /// One page of the trusted issuers.
+    TrustList {
+        /// The entries, in issuer order.
+        issuers: crate::admin::TrustEntries<'a>,
+        /// Further issuers follow the last one listed.
+        more: bool,
+    },
     /// A permit decision and its signed receipt.
     PermitDecision {
         /// Whether the action is allowed.
@@ -772,6 +792,10 @@ pub enum Response<'a> {
         count: u32,
         /// Counter of the newest receipt in the chain (0 = none yet).
         head: u64,
+        /// Counter of the last receipt pruned by retention (0 = none).
+        pruned: u64,
+        /// The signed retention checkpoint for `pruned` (empty when none).
+        checkpoint: &'a [u8],
     },
 }
 
@@ -806,8 +830,8 @@ impl Response<'_> {
             Response::Output { .. } => ResponseKind::Output,
             Response::Done => ResponseKind::Done,
             Response::SlotList { .. } => ResponseKind::SlotList,
-            Response::PolicyList(_) => ResponseKind::PolicyList,
-            Response::TrustList(_) => ResponseKind::TrustList,
+            Response::PolicyList { .. } => ResponseKind::PolicyList,
+            Response::TrustList { .. } => ResponseKind::TrustList,
             Response::PermitDecision { .. } => ResponseKind::PermitDecision,
             Response::AttestPublicKey { .. } => ResponseKind::AttestPublicKey,
             Response::ReceiptExport { .. } => ResponseKind::ReceiptExport,

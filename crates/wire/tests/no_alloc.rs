@@ -107,7 +107,7 @@ fn encoding_with_a_warm_builder_does_not_allocate() {
         use warden_wire::Response as R;
         if matches!(
             resp,
-            R::Status(_) | R::SlotList { .. } | R::PolicyList(_) | R::TrustList(_)
+            R::Status(_) | R::SlotList { .. } | R::PolicyList { .. } | R::TrustList { .. }
         ) {
             continue;
         }

@@ -5,7 +5,8 @@ use std::path::Path;
 
 use serde_json::json;
 use warden_attest::{
-    Decision, DenyReason, PublicKey, SigAlg, split_chain, verify_chain, verify_complete_chain,
+    Decision, DenyReason, PublicKey, SigAlg, is_checkpoint, split_chain, verify_anchored_chain,
+    verify_chain,
 };
 
 use crate::failure::Failure;
@@ -18,7 +19,8 @@ const MAX_CHAIN_FILE: usize = 64 * 1024 * 1024;
 /// How much of the chain the file must hold.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Anchor {
-    /// The first receipt must be the daemon's first (counter 1).
+    /// The first receipt must be the daemon's first (counter 1), or follow the daemon's
+    /// signed retention checkpoint at the start of the file.
     pub from_genesis: bool,
     /// The last receipt must carry this counter.
     pub head: Option<u64>,
@@ -42,12 +44,15 @@ pub fn verify(input: &Path, key: &Path, alg: &str, anchor: Anchor) -> Result<Rep
             input.display()
         )));
     }
-    let checked = if anchor.from_genesis {
-        verify_complete_chain(&receipts, &key, anchor.head)
+    // A file that starts with a retention checkpoint is always checked against it (a
+    // checkpoint is not a receipt); otherwise `--from-genesis` asks for counter 1.
+    let anchored = anchor.from_genesis || receipts.first().is_some_and(|r| is_checkpoint(r));
+    let checked = if anchored {
+        verify_anchored_chain(&receipts, &key, anchor.head)
     } else {
-        verify_chain(&receipts, &key)
+        verify_chain(&receipts, &key).map(|b| (None, b))
     };
-    let bodies = match checked {
+    let (checkpoint, bodies) = match checked {
         Ok(b) => b,
         Err(e) => {
             eprintln!("warden: {e}");
@@ -81,10 +86,20 @@ pub fn verify(input: &Path, key: &Path, alg: &str, anchor: Anchor) -> Result<Rep
             "issued_at": b.issued_at,
         }));
     }
+    if let Some(cp) = checkpoint {
+        text.push_str(&format!(
+            "ok: retention checkpoint verified (receipts up to #{} pruned)\n",
+            cp.counter
+        ));
+    }
     text.push_str(&format!("ok: {} receipt(s) verified\n", bodies.len()));
     Ok(Report::new(
         text,
-        json!({ "verified": true, "receipts": items }),
+        json!({
+            "verified": true,
+            "pruned_through": checkpoint.map(|c| c.counter),
+            "receipts": items,
+        }),
     ))
 }
 
@@ -95,9 +110,10 @@ pub fn export(
     from: u64,
 ) -> Result<Report, Failure> {
     let (chain, head) = stack.export_receipts(from).map_err(Failure::from_client)?;
-    let count = split_chain(&chain)
-        .map_err(|_| Failure::Internal("the daemon exported a malformed chain"))?
-        .len();
+    let items = split_chain(&chain)
+        .map_err(|_| Failure::Internal("the daemon exported a malformed chain"))?;
+    // A leading retention checkpoint is not a receipt.
+    let count = items.len() - usize::from(items.first().is_some_and(|i| is_checkpoint(i)));
     write_private(out, &chain).map_err(|e| Failure::io(out, e))?;
     Ok(Report::new(
         format!(

@@ -2,10 +2,11 @@
 //!
 //! `slots` serves persistent key slots (opcodes 0x04xx and `KeySpec::slot`, backed by
 //! `warden-store`); `permits` serves policies, the trust store and permit verification
-//! (0x05xx, backed by `warden-permits`).
+//! (0x05xx, backed by `warden-permits`), whose paged listings are in `permit_lists`.
 
 pub(crate) mod contexts;
 pub(crate) mod keys;
+pub(crate) mod permit_lists;
 pub(crate) mod permits;
 pub(crate) mod session;
 pub(crate) mod slots;

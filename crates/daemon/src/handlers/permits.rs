@@ -3,20 +3,21 @@
 //!
 //! Loading/unloading policies and editing the trust store are admin operations (uids in
 //! `access.admin_uids`); listing and verifying are open to every connected peer. Admin
-//! actions and denied decisions are audited.
+//! actions and denied decisions are audited. Listings are paged (name order, a cursor and
+//! a page bounded by the frame size in bytes), so no number or length of names can push a
+//! reply past the frame limit.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use warden_core::{Error, ErrorCode};
-use warden_permits::{Profile, PublicKey, SigAlg};
+use warden_permits::{PermitError, Profile, PublicKey, SigAlg};
 use warden_wire::Response;
-use warden_wire::admin::{PolicyEntries, PolicyEntry, TrustEntries, TrustEntry};
 
 use crate::connection::ConnState;
 use crate::dispatch::Ctx;
 use crate::state::Persistent;
 
-fn persistent<'a>(ctx: &'a Ctx<'_, '_>) -> Result<&'a Persistent, Error> {
+pub(super) fn persistent<'a>(ctx: &'a Ctx<'_, '_>) -> Result<&'a Persistent, Error> {
     Ok(ctx.shared.persistent.get()?.as_ref())
 }
 
@@ -55,7 +56,7 @@ fn profile(name: &str) -> Result<Profile, Error> {
     }
 }
 
-fn profile_name(p: Profile) -> &'static str {
+pub(super) fn profile_name(p: Profile) -> &'static str {
     match p {
         Profile::Warden => "warden",
         Profile::Aether => "aether",
@@ -79,23 +80,6 @@ pub(crate) fn policy_load(
         Ok(())
     })?;
     state.out.reply(&Response::KeyBytes { data: &hash })
-}
-
-pub(crate) fn policy_list(state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Result<(), Error> {
-    let p = persistent(ctx)?;
-    let infos = p.permits.policy_list()?;
-    let entries: Vec<PolicyEntry<'_>> = infos
-        .iter()
-        .map(|i| PolicyEntry {
-            action: &i.action,
-            profile: profile_name(i.profile),
-            sha256: &i.hash.0,
-            size: i.len as u64,
-        })
-        .collect();
-    state
-        .out
-        .reply(&Response::PolicyList(PolicyEntries::from_slice(&entries)))
 }
 
 pub(crate) fn policy_unload(
@@ -131,22 +115,6 @@ pub(crate) fn trust_add(
     state.out.reply(&Response::Done)
 }
 
-pub(crate) fn trust_list(state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Result<(), Error> {
-    let p = persistent(ctx)?;
-    let issuers = p.permits.trust_list()?;
-    let entries: Vec<TrustEntry<'_>> = issuers
-        .iter()
-        .map(|(issuer, key)| TrustEntry {
-            issuer,
-            algorithm: key.alg().name(),
-            public_key: key.as_bytes(),
-        })
-        .collect();
-    state
-        .out
-        .reply(&Response::TrustList(TrustEntries::from_slice(&entries)))
-}
-
 pub(crate) fn trust_remove(
     state: &mut ConnState,
     ctx: &Ctx<'_, '_>,
@@ -165,7 +133,8 @@ fn unix_now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// Verifies a permit; a denial is a normal reply carrying its reason and signed receipt.
+/// Verifies a permit; a denial of an authenticated permit is a normal reply carrying its
+/// reason and signed receipt. Unauthenticated input is an error reply without a receipt.
 pub(crate) fn verify(
     state: &mut ConnState,
     ctx: &Ctx<'_, '_>,
@@ -180,6 +149,13 @@ pub(crate) fn verify(
         .verify_permit(permit, action, resource, intent, unix_now())
     {
         Ok(d) => d,
+        Err(PermitError::Unauthenticated(why)) => {
+            // Not a permit from a trusted issuer: audited (a fixed-size line naming the
+            // reason, none of the caller's bytes), never chained, refused with a typed error.
+            let e = Error::from(PermitError::Unauthenticated(why));
+            p.audit_permit(&state.peer, Err(e.code()), Some(why.name()), None);
+            return Err(e);
+        }
         Err(e) => {
             // No receipt could be issued: the caller must treat this as a denial.
             let e = Error::from(e);
@@ -211,7 +187,7 @@ const EXPORT_SLACK: usize = 1024;
 const EXPORT_BATCH: usize = 256;
 
 /// One page of the receipt chain from counter `from` (admins: the chain records every
-/// agent's decisions). As many whole receipts as fit in a frame (and in `max_bytes` when
+/// agent's decisions), or from the first retained receipt when `from` was pruned. As many whole receipts as fit in a frame (and in `max_bytes` when
 /// non-zero, but always at least one, so paging cannot stall); `head` tells the client
 /// where the chain ends.
 pub(crate) fn receipt_export(
@@ -221,19 +197,28 @@ pub(crate) fn receipt_export(
     max_bytes: u32,
 ) -> Result<(), Error> {
     let p = persistent(ctx)?;
-    let mut page = (Vec::new(), 0u32, 0u64);
+    let mut page = (Vec::new(), 0u32, 0u64, 0u64, Vec::new());
     as_admin(state, p, "receipt.export", || {
         let head = p.permits.chain_head()?.counter;
+        // Counters at or below the retention checkpoint are gone: the page starts after it
+        // and carries the signed checkpoint, the anchor the retained chain verifies from.
+        let (pruned, checkpoint) = match p.permits.receipt_checkpoint()? {
+            Some((pruned, anchor)) if from <= pruned.saturating_add(1) => (pruned, anchor),
+            Some((pruned, _)) => (pruned, Vec::new()),
+            None => (0, Vec::new()),
+        };
         let frame = usize::try_from(ctx.shared.config.limits.max_frame_size)
             .unwrap_or(usize::MAX)
-            .saturating_sub(EXPORT_SLACK);
+            .saturating_sub(EXPORT_SLACK)
+            .saturating_sub(checkpoint.len());
         let budget = match max_bytes {
             0 => frame,
             n => frame.min(n as usize),
         };
         let mut out = Vec::new();
         let mut count = 0u32;
-        for (_, receipt) in p.permits.receipts_from(from.max(1), EXPORT_BATCH)? {
+        let start = from.max(pruned.saturating_add(1)).max(1);
+        for (_, receipt) in p.permits.receipts_from(start, EXPORT_BATCH)? {
             let first = count == 0 && receipt.len() <= frame;
             if !first && out.len() + receipt.len() > budget {
                 break;
@@ -241,14 +226,16 @@ pub(crate) fn receipt_export(
             out.extend_from_slice(&receipt);
             count += 1;
         }
-        page = (out, count, head);
+        page = (out, count, head, pruned, checkpoint);
         Ok(())
     })?;
-    let (receipts, count, head) = page;
+    let (receipts, count, head, pruned, checkpoint) = page;
     state.out.reply(&Response::ReceiptExport {
         receipts: &receipts,
         count,
         head,
+        pruned,
+        checkpoint: &checkpoint,
     })
 }
 

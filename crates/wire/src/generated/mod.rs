@@ -20332,10 +20332,13 @@ mod root {
                 }
             }
 
-            ///  Opcode PolicyList (0x0501).
+            ///  Opcode PolicyList (0x0501): one page of the policies, in action order, starting after
+            ///  `start_after` (empty = from the first). `limit` caps the page (0 = as many as fit in a
+            ///  frame); the daemon may return fewer and says so with `more`. The paging fields were
+            ///  appended later: a daemon without them ignores them and lists everything (`more` false).
             ///
             /// Generated from these locations:
-            /// * Table `PolicyListRequest` in the file `permits.fbs:16`
+            /// * Table `PolicyListRequest` in the file `permits.fbs:19`
             #[derive(
                 Clone,
                 Debug,
@@ -20345,12 +20348,20 @@ mod root {
                 Ord,
                 Hash,
             )]
-            pub struct PolicyListRequest {}
+            pub struct PolicyListRequest {
+                /// The field `start_after` in the table `PolicyListRequest`
+                pub start_after: ::core::option::Option<::planus::alloc::string::String>,
+                /// The field `limit` in the table `PolicyListRequest`
+                pub limit: u32,
+            }
 
             #[allow(clippy::derivable_impls)]
             impl ::core::default::Default for PolicyListRequest {
                 fn default() -> Self {
-                    Self {}
+                    Self {
+                        start_after: ::core::default::Default::default(),
+                        limit: 0,
+                    }
                 }
             }
 
@@ -20362,11 +20373,36 @@ mod root {
                 }
 
                 #[allow(clippy::too_many_arguments)]
-                pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
-                    let table_writer: ::planus::table_writer::TableWriter<4> =
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_start_after: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
+                    field_limit: impl ::planus::WriteAsDefault<u32, u32>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_start_after = field_start_after.prepare(builder);
+                    let prepared_limit = field_limit.prepare(builder, &0);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<8> =
                         ::core::default::Default::default();
+                    if prepared_start_after.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(0);
+                    }
+                    if prepared_limit.is_some() {
+                        table_writer.write_entry::<u32>(1);
+                    }
+
                     unsafe {
-                        table_writer.finish(builder, |_table_writer| {});
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_start_after) =
+                                prepared_start_after
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_start_after);
+                            }
+                            if let ::core::option::Option::Some(prepared_limit) = prepared_limit {
+                                object_writer.write::<_, _, 4>(&prepared_limit);
+                            }
+                        });
                     }
                     builder.current_offset()
                 }
@@ -20402,7 +20438,7 @@ mod root {
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<PolicyListRequest> {
-                    PolicyListRequest::create(builder)
+                    PolicyListRequest::create(builder, &self.start_after, self.limit)
                 }
             }
 
@@ -20414,6 +20450,47 @@ mod root {
             pub struct PolicyListRequestBuilder<State>(State);
 
             impl PolicyListRequestBuilder<()> {
+                /// Setter for the [`start_after` field](PolicyListRequest#structfield.start_after).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn start_after<T0>(self, value: T0) -> PolicyListRequestBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    PolicyListRequestBuilder((value,))
+                }
+
+                /// Sets the [`start_after` field](PolicyListRequest#structfield.start_after) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn start_after_as_null(self) -> PolicyListRequestBuilder<((),)> {
+                    self.start_after(())
+                }
+            }
+
+            impl<T0> PolicyListRequestBuilder<(T0,)> {
+                /// Setter for the [`limit` field](PolicyListRequest#structfield.limit).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn limit<T1>(self, value: T1) -> PolicyListRequestBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                {
+                    let (v0,) = self.0;
+                    PolicyListRequestBuilder((v0, value))
+                }
+
+                /// Sets the [`limit` field](PolicyListRequest#structfield.limit) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn limit_as_default(
+                    self,
+                ) -> PolicyListRequestBuilder<(T0, ::planus::DefaultValue)> {
+                    self.limit(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1> PolicyListRequestBuilder<(T0, T1)> {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [PolicyListRequest].
                 #[inline]
                 pub fn finish(
@@ -20427,7 +20504,12 @@ mod root {
                 }
             }
 
-            impl ::planus::WriteAs<::planus::Offset<PolicyListRequest>> for PolicyListRequestBuilder<()> {
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAs<::planus::Offset<PolicyListRequest>>
+                for PolicyListRequestBuilder<(T0, T1)>
+            {
                 type Prepared = ::planus::Offset<PolicyListRequest>;
 
                 #[inline]
@@ -20439,8 +20521,11 @@ mod root {
                 }
             }
 
-            impl ::planus::WriteAsOptional<::planus::Offset<PolicyListRequest>>
-                for PolicyListRequestBuilder<()>
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAsOptional<::planus::Offset<PolicyListRequest>>
+                for PolicyListRequestBuilder<(T0, T1)>
             {
                 type Prepared = ::planus::Offset<PolicyListRequest>;
 
@@ -20453,13 +20538,19 @@ mod root {
                 }
             }
 
-            impl ::planus::WriteAsOffset<PolicyListRequest> for PolicyListRequestBuilder<()> {
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAsOffset<PolicyListRequest>
+                for PolicyListRequestBuilder<(T0, T1)>
+            {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<PolicyListRequest> {
-                    PolicyListRequest::create(builder)
+                    let (v0, v1) = &self.0;
+                    PolicyListRequest::create(builder, v0, v1)
                 }
             }
 
@@ -20469,12 +20560,34 @@ mod root {
                 #[allow(dead_code)] ::planus::table_reader::Table<'a>,
             );
 
-            impl<'a> PolicyListRequestRef<'a> {}
+            impl<'a> PolicyListRequestRef<'a> {
+                /// Getter for the [`start_after` field](PolicyListRequest#structfield.start_after).
+                #[inline]
+                pub fn start_after(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(0, "PolicyListRequest", "start_after")
+                }
+
+                /// Getter for the [`limit` field](PolicyListRequest#structfield.limit).
+                #[inline]
+                pub fn limit(&self) -> ::planus::Result<u32> {
+                    ::core::result::Result::Ok(
+                        self.0.access(1, "PolicyListRequest", "limit")?.unwrap_or(0),
+                    )
+                }
+            }
 
             impl<'a> ::core::fmt::Debug for PolicyListRequestRef<'a> {
                 fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                     let mut f = f.debug_struct("PolicyListRequestRef");
-
+                    if let ::core::option::Option::Some(field_start_after) =
+                        self.start_after().transpose()
+                    {
+                        f.field("start_after", &field_start_after);
+                    }
+                    f.field("limit", &self.limit());
                     f.finish()
                 }
             }
@@ -20482,8 +20595,12 @@ mod root {
             impl<'a> ::core::convert::TryFrom<PolicyListRequestRef<'a>> for PolicyListRequest {
                 type Error = ::planus::Error;
 
-                fn try_from(_value: PolicyListRequestRef<'a>) -> ::planus::Result<Self> {
-                    ::core::result::Result::Ok(Self {})
+                #[allow(unreachable_code)]
+                fn try_from(value: PolicyListRequestRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        start_after: value.start_after()?.map(::core::convert::Into::into),
+                        limit: ::core::convert::TryInto::try_into(value.limit()?)?,
+                    })
                 }
             }
 
@@ -20563,7 +20680,7 @@ mod root {
             ///  One loaded policy.
             ///
             /// Generated from these locations:
-            /// * Table `PolicyEntry` in the file `permits.fbs:19`
+            /// * Table `PolicyEntry` in the file `permits.fbs:25`
             #[derive(
                 Clone,
                 Debug,
@@ -20996,10 +21113,10 @@ mod root {
                 }
             }
 
-            ///  Reply to PolicyList.
+            ///  Reply to PolicyList. `more`: further policies follow the last one listed.
             ///
             /// Generated from these locations:
-            /// * Table `PolicyListResponse` in the file `permits.fbs:27`
+            /// * Table `PolicyListResponse` in the file `permits.fbs:33`
             #[derive(
                 Clone,
                 Debug,
@@ -21012,6 +21129,8 @@ mod root {
             pub struct PolicyListResponse {
                 /// The field `policies` in the table `PolicyListResponse`
                 pub policies: ::core::option::Option<::planus::alloc::vec::Vec<self::PolicyEntry>>,
+                /// The field `more` in the table `PolicyListResponse`
+                pub more: bool,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -21019,6 +21138,7 @@ mod root {
                 fn default() -> Self {
                     Self {
                         policies: ::core::default::Default::default(),
+                        more: false,
                     }
                 }
             }
@@ -21036,16 +21156,21 @@ mod root {
                     field_policies: impl ::planus::WriteAsOptional<
                         ::planus::Offset<[::planus::Offset<self::PolicyEntry>]>,
                     >,
+                    field_more: impl ::planus::WriteAsDefault<bool, bool>,
                 ) -> ::planus::Offset<Self> {
                     let prepared_policies = field_policies.prepare(builder);
+                    let prepared_more = field_more.prepare(builder, &false);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<6> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<8> =
                         ::core::default::Default::default();
                     if prepared_policies.is_some() {
                         table_writer
                             .write_entry::<::planus::Offset<[::planus::Offset<self::PolicyEntry>]>>(
                                 0,
                             );
+                    }
+                    if prepared_more.is_some() {
+                        table_writer.write_entry::<bool>(1);
                     }
 
                     unsafe {
@@ -21054,6 +21179,9 @@ mod root {
                                 prepared_policies
                             {
                                 object_writer.write::<_, _, 4>(&prepared_policies);
+                            }
+                            if let ::core::option::Option::Some(prepared_more) = prepared_more {
+                                object_writer.write::<_, _, 1>(&prepared_more);
                             }
                         });
                     }
@@ -21091,7 +21219,7 @@ mod root {
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<PolicyListResponse> {
-                    PolicyListResponse::create(builder, &self.policies)
+                    PolicyListResponse::create(builder, &self.policies, self.more)
                 }
             }
 
@@ -21124,6 +21252,28 @@ mod root {
             }
 
             impl<T0> PolicyListResponseBuilder<(T0,)> {
+                /// Setter for the [`more` field](PolicyListResponse#structfield.more).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn more<T1>(self, value: T1) -> PolicyListResponseBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsDefault<bool, bool>,
+                {
+                    let (v0,) = self.0;
+                    PolicyListResponseBuilder((v0, value))
+                }
+
+                /// Sets the [`more` field](PolicyListResponse#structfield.more) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn more_as_default(
+                    self,
+                ) -> PolicyListResponseBuilder<(T0, ::planus::DefaultValue)> {
+                    self.more(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1> PolicyListResponseBuilder<(T0, T1)> {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [PolicyListResponse].
                 #[inline]
                 pub fn finish(
@@ -21141,8 +21291,9 @@ mod root {
                     T0: ::planus::WriteAsOptional<
                         ::planus::Offset<[::planus::Offset<self::PolicyEntry>]>,
                     >,
+                    T1: ::planus::WriteAsDefault<bool, bool>,
                 > ::planus::WriteAs<::planus::Offset<PolicyListResponse>>
-                for PolicyListResponseBuilder<(T0,)>
+                for PolicyListResponseBuilder<(T0, T1)>
             {
                 type Prepared = ::planus::Offset<PolicyListResponse>;
 
@@ -21159,8 +21310,9 @@ mod root {
                     T0: ::planus::WriteAsOptional<
                         ::planus::Offset<[::planus::Offset<self::PolicyEntry>]>,
                     >,
+                    T1: ::planus::WriteAsDefault<bool, bool>,
                 > ::planus::WriteAsOptional<::planus::Offset<PolicyListResponse>>
-                for PolicyListResponseBuilder<(T0,)>
+                for PolicyListResponseBuilder<(T0, T1)>
             {
                 type Prepared = ::planus::Offset<PolicyListResponse>;
 
@@ -21177,15 +21329,17 @@ mod root {
                     T0: ::planus::WriteAsOptional<
                         ::planus::Offset<[::planus::Offset<self::PolicyEntry>]>,
                     >,
-                > ::planus::WriteAsOffset<PolicyListResponse> for PolicyListResponseBuilder<(T0,)>
+                    T1: ::planus::WriteAsDefault<bool, bool>,
+                > ::planus::WriteAsOffset<PolicyListResponse>
+                for PolicyListResponseBuilder<(T0, T1)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<PolicyListResponse> {
-                    let (v0,) = &self.0;
-                    PolicyListResponse::create(builder, v0)
+                    let (v0, v1) = &self.0;
+                    PolicyListResponse::create(builder, v0, v1)
                 }
             }
 
@@ -21207,6 +21361,16 @@ mod root {
                 > {
                     self.0.access(0, "PolicyListResponse", "policies")
                 }
+
+                /// Getter for the [`more` field](PolicyListResponse#structfield.more).
+                #[inline]
+                pub fn more(&self) -> ::planus::Result<bool> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(1, "PolicyListResponse", "more")?
+                            .unwrap_or(false),
+                    )
+                }
             }
 
             impl<'a> ::core::fmt::Debug for PolicyListResponseRef<'a> {
@@ -21217,6 +21381,7 @@ mod root {
                     {
                         f.field("policies", &field_policies);
                     }
+                    f.field("more", &self.more());
                     f.finish()
                 }
             }
@@ -21234,6 +21399,7 @@ mod root {
                         } else {
                             ::core::option::Option::None
                         },
+                        more: ::core::convert::TryInto::try_into(value.more()?)?,
                     })
                 }
             }
@@ -21314,7 +21480,7 @@ mod root {
             ///  Opcode PolicyUnload (0x0502) (answered with Empty).
             ///
             /// Generated from these locations:
-            /// * Table `PolicyUnloadRequest` in the file `permits.fbs:32`
+            /// * Table `PolicyUnloadRequest` in the file `permits.fbs:39`
             #[derive(
                 Clone,
                 Debug,
@@ -21606,7 +21772,7 @@ mod root {
             ///  Opcode TrustAdd (0x0510): trust an issuer's raw public key (answered with Empty).
             ///
             /// Generated from these locations:
-            /// * Table `TrustAddRequest` in the file `permits.fbs:37`
+            /// * Table `TrustAddRequest` in the file `permits.fbs:44`
             #[derive(
                 Clone,
                 Debug,
@@ -22001,10 +22167,11 @@ mod root {
                 }
             }
 
-            ///  Opcode TrustList (0x0511).
+            ///  Opcode TrustList (0x0511): one page of the trusted issuers, in issuer order, paged
+            ///  exactly like PolicyList.
             ///
             /// Generated from these locations:
-            /// * Table `TrustListRequest` in the file `permits.fbs:44`
+            /// * Table `TrustListRequest` in the file `permits.fbs:52`
             #[derive(
                 Clone,
                 Debug,
@@ -22014,12 +22181,20 @@ mod root {
                 Ord,
                 Hash,
             )]
-            pub struct TrustListRequest {}
+            pub struct TrustListRequest {
+                /// The field `start_after` in the table `TrustListRequest`
+                pub start_after: ::core::option::Option<::planus::alloc::string::String>,
+                /// The field `limit` in the table `TrustListRequest`
+                pub limit: u32,
+            }
 
             #[allow(clippy::derivable_impls)]
             impl ::core::default::Default for TrustListRequest {
                 fn default() -> Self {
-                    Self {}
+                    Self {
+                        start_after: ::core::default::Default::default(),
+                        limit: 0,
+                    }
                 }
             }
 
@@ -22031,11 +22206,36 @@ mod root {
                 }
 
                 #[allow(clippy::too_many_arguments)]
-                pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
-                    let table_writer: ::planus::table_writer::TableWriter<4> =
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_start_after: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
+                    field_limit: impl ::planus::WriteAsDefault<u32, u32>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_start_after = field_start_after.prepare(builder);
+                    let prepared_limit = field_limit.prepare(builder, &0);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<8> =
                         ::core::default::Default::default();
+                    if prepared_start_after.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(0);
+                    }
+                    if prepared_limit.is_some() {
+                        table_writer.write_entry::<u32>(1);
+                    }
+
                     unsafe {
-                        table_writer.finish(builder, |_table_writer| {});
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_start_after) =
+                                prepared_start_after
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_start_after);
+                            }
+                            if let ::core::option::Option::Some(prepared_limit) = prepared_limit {
+                                object_writer.write::<_, _, 4>(&prepared_limit);
+                            }
+                        });
                     }
                     builder.current_offset()
                 }
@@ -22071,7 +22271,7 @@ mod root {
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<TrustListRequest> {
-                    TrustListRequest::create(builder)
+                    TrustListRequest::create(builder, &self.start_after, self.limit)
                 }
             }
 
@@ -22083,6 +22283,47 @@ mod root {
             pub struct TrustListRequestBuilder<State>(State);
 
             impl TrustListRequestBuilder<()> {
+                /// Setter for the [`start_after` field](TrustListRequest#structfield.start_after).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn start_after<T0>(self, value: T0) -> TrustListRequestBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    TrustListRequestBuilder((value,))
+                }
+
+                /// Sets the [`start_after` field](TrustListRequest#structfield.start_after) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn start_after_as_null(self) -> TrustListRequestBuilder<((),)> {
+                    self.start_after(())
+                }
+            }
+
+            impl<T0> TrustListRequestBuilder<(T0,)> {
+                /// Setter for the [`limit` field](TrustListRequest#structfield.limit).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn limit<T1>(self, value: T1) -> TrustListRequestBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                {
+                    let (v0,) = self.0;
+                    TrustListRequestBuilder((v0, value))
+                }
+
+                /// Sets the [`limit` field](TrustListRequest#structfield.limit) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn limit_as_default(
+                    self,
+                ) -> TrustListRequestBuilder<(T0, ::planus::DefaultValue)> {
+                    self.limit(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1> TrustListRequestBuilder<(T0, T1)> {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [TrustListRequest].
                 #[inline]
                 pub fn finish(
@@ -22096,7 +22337,12 @@ mod root {
                 }
             }
 
-            impl ::planus::WriteAs<::planus::Offset<TrustListRequest>> for TrustListRequestBuilder<()> {
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAs<::planus::Offset<TrustListRequest>>
+                for TrustListRequestBuilder<(T0, T1)>
+            {
                 type Prepared = ::planus::Offset<TrustListRequest>;
 
                 #[inline]
@@ -22108,7 +22354,12 @@ mod root {
                 }
             }
 
-            impl ::planus::WriteAsOptional<::planus::Offset<TrustListRequest>> for TrustListRequestBuilder<()> {
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAsOptional<::planus::Offset<TrustListRequest>>
+                for TrustListRequestBuilder<(T0, T1)>
+            {
                 type Prepared = ::planus::Offset<TrustListRequest>;
 
                 #[inline]
@@ -22120,13 +22371,18 @@ mod root {
                 }
             }
 
-            impl ::planus::WriteAsOffset<TrustListRequest> for TrustListRequestBuilder<()> {
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAsOffset<TrustListRequest> for TrustListRequestBuilder<(T0, T1)>
+            {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<TrustListRequest> {
-                    TrustListRequest::create(builder)
+                    let (v0, v1) = &self.0;
+                    TrustListRequest::create(builder, v0, v1)
                 }
             }
 
@@ -22136,12 +22392,34 @@ mod root {
                 #[allow(dead_code)] ::planus::table_reader::Table<'a>,
             );
 
-            impl<'a> TrustListRequestRef<'a> {}
+            impl<'a> TrustListRequestRef<'a> {
+                /// Getter for the [`start_after` field](TrustListRequest#structfield.start_after).
+                #[inline]
+                pub fn start_after(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(0, "TrustListRequest", "start_after")
+                }
+
+                /// Getter for the [`limit` field](TrustListRequest#structfield.limit).
+                #[inline]
+                pub fn limit(&self) -> ::planus::Result<u32> {
+                    ::core::result::Result::Ok(
+                        self.0.access(1, "TrustListRequest", "limit")?.unwrap_or(0),
+                    )
+                }
+            }
 
             impl<'a> ::core::fmt::Debug for TrustListRequestRef<'a> {
                 fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                     let mut f = f.debug_struct("TrustListRequestRef");
-
+                    if let ::core::option::Option::Some(field_start_after) =
+                        self.start_after().transpose()
+                    {
+                        f.field("start_after", &field_start_after);
+                    }
+                    f.field("limit", &self.limit());
                     f.finish()
                 }
             }
@@ -22149,8 +22427,12 @@ mod root {
             impl<'a> ::core::convert::TryFrom<TrustListRequestRef<'a>> for TrustListRequest {
                 type Error = ::planus::Error;
 
-                fn try_from(_value: TrustListRequestRef<'a>) -> ::planus::Result<Self> {
-                    ::core::result::Result::Ok(Self {})
+                #[allow(unreachable_code)]
+                fn try_from(value: TrustListRequestRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        start_after: value.start_after()?.map(::core::convert::Into::into),
+                        limit: ::core::convert::TryInto::try_into(value.limit()?)?,
+                    })
                 }
             }
 
@@ -22230,7 +22512,7 @@ mod root {
             ///  One trusted issuer.
             ///
             /// Generated from these locations:
-            /// * Table `TrustEntry` in the file `permits.fbs:47`
+            /// * Table `TrustEntry` in the file `permits.fbs:58`
             #[derive(
                 Clone,
                 Debug,
@@ -22602,10 +22884,10 @@ mod root {
                 }
             }
 
-            ///  Reply to TrustList.
+            ///  Reply to TrustList. `more`: further issuers follow the last one listed.
             ///
             /// Generated from these locations:
-            /// * Table `TrustListResponse` in the file `permits.fbs:54`
+            /// * Table `TrustListResponse` in the file `permits.fbs:65`
             #[derive(
                 Clone,
                 Debug,
@@ -22618,6 +22900,8 @@ mod root {
             pub struct TrustListResponse {
                 /// The field `issuers` in the table `TrustListResponse`
                 pub issuers: ::core::option::Option<::planus::alloc::vec::Vec<self::TrustEntry>>,
+                /// The field `more` in the table `TrustListResponse`
+                pub more: bool,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -22625,6 +22909,7 @@ mod root {
                 fn default() -> Self {
                     Self {
                         issuers: ::core::default::Default::default(),
+                        more: false,
                     }
                 }
             }
@@ -22642,10 +22927,12 @@ mod root {
                     field_issuers: impl ::planus::WriteAsOptional<
                         ::planus::Offset<[::planus::Offset<self::TrustEntry>]>,
                     >,
+                    field_more: impl ::planus::WriteAsDefault<bool, bool>,
                 ) -> ::planus::Offset<Self> {
                     let prepared_issuers = field_issuers.prepare(builder);
+                    let prepared_more = field_more.prepare(builder, &false);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<6> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<8> =
                         ::core::default::Default::default();
                     if prepared_issuers.is_some() {
                         table_writer
@@ -22653,12 +22940,18 @@ mod root {
                                 0,
                             );
                     }
+                    if prepared_more.is_some() {
+                        table_writer.write_entry::<bool>(1);
+                    }
 
                     unsafe {
                         table_writer.finish(builder, |object_writer| {
                             if let ::core::option::Option::Some(prepared_issuers) = prepared_issuers
                             {
                                 object_writer.write::<_, _, 4>(&prepared_issuers);
+                            }
+                            if let ::core::option::Option::Some(prepared_more) = prepared_more {
+                                object_writer.write::<_, _, 1>(&prepared_more);
                             }
                         });
                     }
@@ -22696,7 +22989,7 @@ mod root {
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<TrustListResponse> {
-                    TrustListResponse::create(builder, &self.issuers)
+                    TrustListResponse::create(builder, &self.issuers, self.more)
                 }
             }
 
@@ -22729,6 +23022,28 @@ mod root {
             }
 
             impl<T0> TrustListResponseBuilder<(T0,)> {
+                /// Setter for the [`more` field](TrustListResponse#structfield.more).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn more<T1>(self, value: T1) -> TrustListResponseBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsDefault<bool, bool>,
+                {
+                    let (v0,) = self.0;
+                    TrustListResponseBuilder((v0, value))
+                }
+
+                /// Sets the [`more` field](TrustListResponse#structfield.more) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn more_as_default(
+                    self,
+                ) -> TrustListResponseBuilder<(T0, ::planus::DefaultValue)> {
+                    self.more(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1> TrustListResponseBuilder<(T0, T1)> {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [TrustListResponse].
                 #[inline]
                 pub fn finish(
@@ -22746,8 +23061,9 @@ mod root {
                     T0: ::planus::WriteAsOptional<
                         ::planus::Offset<[::planus::Offset<self::TrustEntry>]>,
                     >,
+                    T1: ::planus::WriteAsDefault<bool, bool>,
                 > ::planus::WriteAs<::planus::Offset<TrustListResponse>>
-                for TrustListResponseBuilder<(T0,)>
+                for TrustListResponseBuilder<(T0, T1)>
             {
                 type Prepared = ::planus::Offset<TrustListResponse>;
 
@@ -22764,8 +23080,9 @@ mod root {
                     T0: ::planus::WriteAsOptional<
                         ::planus::Offset<[::planus::Offset<self::TrustEntry>]>,
                     >,
+                    T1: ::planus::WriteAsDefault<bool, bool>,
                 > ::planus::WriteAsOptional<::planus::Offset<TrustListResponse>>
-                for TrustListResponseBuilder<(T0,)>
+                for TrustListResponseBuilder<(T0, T1)>
             {
                 type Prepared = ::planus::Offset<TrustListResponse>;
 
@@ -22782,15 +23099,17 @@ mod root {
                     T0: ::planus::WriteAsOptional<
                         ::planus::Offset<[::planus::Offset<self::TrustEntry>]>,
                     >,
-                > ::planus::WriteAsOffset<TrustListResponse> for TrustListResponseBuilder<(T0,)>
+                    T1: ::planus::WriteAsDefault<bool, bool>,
+                > ::planus::WriteAsOffset<TrustListResponse>
+                for TrustListResponseBuilder<(T0, T1)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<TrustListResponse> {
-                    let (v0,) = &self.0;
-                    TrustListResponse::create(builder, v0)
+                    let (v0, v1) = &self.0;
+                    TrustListResponse::create(builder, v0, v1)
                 }
             }
 
@@ -22812,6 +23131,16 @@ mod root {
                 > {
                     self.0.access(0, "TrustListResponse", "issuers")
                 }
+
+                /// Getter for the [`more` field](TrustListResponse#structfield.more).
+                #[inline]
+                pub fn more(&self) -> ::planus::Result<bool> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(1, "TrustListResponse", "more")?
+                            .unwrap_or(false),
+                    )
+                }
             }
 
             impl<'a> ::core::fmt::Debug for TrustListResponseRef<'a> {
@@ -22821,6 +23150,7 @@ mod root {
                     {
                         f.field("issuers", &field_issuers);
                     }
+                    f.field("more", &self.more());
                     f.finish()
                 }
             }
@@ -22836,6 +23166,7 @@ mod root {
                         } else {
                             ::core::option::Option::None
                         },
+                        more: ::core::convert::TryInto::try_into(value.more()?)?,
                     })
                 }
             }
@@ -22916,7 +23247,7 @@ mod root {
             ///  Opcode TrustRemove (0x0512) (answered with Empty).
             ///
             /// Generated from these locations:
-            /// * Table `TrustRemoveRequest` in the file `permits.fbs:59`
+            /// * Table `TrustRemoveRequest` in the file `permits.fbs:71`
             #[derive(
                 Clone,
                 Debug,
@@ -23204,7 +23535,7 @@ mod root {
             ///  Opcode PermitVerify (0x0520).
             ///
             /// Generated from these locations:
-            /// * Table `PermitVerifyRequest` in the file `permits.fbs:64`
+            /// * Table `PermitVerifyRequest` in the file `permits.fbs:76`
             #[derive(
                 Clone,
                 Debug,
@@ -23647,7 +23978,7 @@ mod root {
             ///  Reply to PermitVerify: the decision and the signed receipt that records it.
             ///
             /// Generated from these locations:
-            /// * Table `PermitDecisionResponse` in the file `permits.fbs:72`
+            /// * Table `PermitDecisionResponse` in the file `permits.fbs:84`
             #[derive(
                 Clone,
                 Debug,
@@ -24102,7 +24433,7 @@ mod root {
             ///  Opcode AttestPublicKey (0x0530).
             ///
             /// Generated from these locations:
-            /// * Table `AttestPublicKeyRequest` in the file `permits.fbs:80`
+            /// * Table `AttestPublicKeyRequest` in the file `permits.fbs:92`
             #[derive(
                 Clone,
                 Debug,
@@ -24342,7 +24673,7 @@ mod root {
             ///  Reply to AttestPublicKey.
             ///
             /// Generated from these locations:
-            /// * Table `AttestPublicKeyResponse` in the file `permits.fbs:83`
+            /// * Table `AttestPublicKeyResponse` in the file `permits.fbs:95`
             #[derive(
                 Clone,
                 Debug,
@@ -24696,7 +25027,7 @@ mod root {
             ///  Opcode ReceiptExport (0x0531, since 1.1): one page of the receipt chain (admins).
             ///
             /// Generated from these locations:
-            /// * Table `ReceiptExportRequest` in the file `permits.fbs:89`
+            /// * Table `ReceiptExportRequest` in the file `permits.fbs:101`
             #[derive(
                 Clone,
                 Debug,
@@ -25043,7 +25374,7 @@ mod root {
             ///  Reply to ReceiptExport.
             ///
             /// Generated from these locations:
-            /// * Table `ReceiptExportResponse` in the file `permits.fbs:97`
+            /// * Table `ReceiptExportResponse` in the file `permits.fbs:109`
             #[derive(
                 Clone,
                 Debug,
@@ -25060,6 +25391,12 @@ mod root {
                 pub count: u32,
                 ///  Counter of the newest receipt in the chain (0 = none yet).
                 pub head: u64,
+                ///  Counter of the last receipt pruned by retention (0 = none pruned): the stored chain
+                ///  starts after it, and a `from` at or below it is answered from `pruned + 1`.
+                pub pruned: u64,
+                ///  The daemon's signed retention checkpoint for `pruned` (empty when none), the anchor
+                ///  from which the retained chain verifies.
+                pub checkpoint: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -25069,6 +25406,8 @@ mod root {
                         receipts: ::core::default::Default::default(),
                         count: 0,
                         head: 0,
+                        pruned: 0,
+                        checkpoint: ::core::default::Default::default(),
                     }
                 }
             }
@@ -25086,15 +25425,22 @@ mod root {
                     field_receipts: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                     field_count: impl ::planus::WriteAsDefault<u32, u32>,
                     field_head: impl ::planus::WriteAsDefault<u64, u64>,
+                    field_pruned: impl ::planus::WriteAsDefault<u64, u64>,
+                    field_checkpoint: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                 ) -> ::planus::Offset<Self> {
                     let prepared_receipts = field_receipts.prepare(builder);
                     let prepared_count = field_count.prepare(builder, &0);
                     let prepared_head = field_head.prepare(builder, &0);
+                    let prepared_pruned = field_pruned.prepare(builder, &0);
+                    let prepared_checkpoint = field_checkpoint.prepare(builder);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<10> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<14> =
                         ::core::default::Default::default();
                     if prepared_head.is_some() {
                         table_writer.write_entry::<u64>(2);
+                    }
+                    if prepared_pruned.is_some() {
+                        table_writer.write_entry::<u64>(3);
                     }
                     if prepared_receipts.is_some() {
                         table_writer.write_entry::<::planus::Offset<[u8]>>(0);
@@ -25102,11 +25448,17 @@ mod root {
                     if prepared_count.is_some() {
                         table_writer.write_entry::<u32>(1);
                     }
+                    if prepared_checkpoint.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[u8]>>(4);
+                    }
 
                     unsafe {
                         table_writer.finish(builder, |object_writer| {
                             if let ::core::option::Option::Some(prepared_head) = prepared_head {
                                 object_writer.write::<_, _, 8>(&prepared_head);
+                            }
+                            if let ::core::option::Option::Some(prepared_pruned) = prepared_pruned {
+                                object_writer.write::<_, _, 8>(&prepared_pruned);
                             }
                             if let ::core::option::Option::Some(prepared_receipts) =
                                 prepared_receipts
@@ -25115,6 +25467,11 @@ mod root {
                             }
                             if let ::core::option::Option::Some(prepared_count) = prepared_count {
                                 object_writer.write::<_, _, 4>(&prepared_count);
+                            }
+                            if let ::core::option::Option::Some(prepared_checkpoint) =
+                                prepared_checkpoint
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_checkpoint);
                             }
                         });
                     }
@@ -25153,7 +25510,14 @@ mod root {
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<ReceiptExportResponse> {
-                    ReceiptExportResponse::create(builder, &self.receipts, self.count, self.head)
+                    ReceiptExportResponse::create(
+                        builder,
+                        &self.receipts,
+                        self.count,
+                        self.head,
+                        self.pruned,
+                        &self.checkpoint,
+                    )
                 }
             }
 
@@ -25229,6 +25593,54 @@ mod root {
             }
 
             impl<T0, T1, T2> ReceiptExportResponseBuilder<(T0, T1, T2)> {
+                /// Setter for the [`pruned` field](ReceiptExportResponse#structfield.pruned).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn pruned<T3>(self, value: T3) -> ReceiptExportResponseBuilder<(T0, T1, T2, T3)>
+                where
+                    T3: ::planus::WriteAsDefault<u64, u64>,
+                {
+                    let (v0, v1, v2) = self.0;
+                    ReceiptExportResponseBuilder((v0, v1, v2, value))
+                }
+
+                /// Sets the [`pruned` field](ReceiptExportResponse#structfield.pruned) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn pruned_as_default(
+                    self,
+                ) -> ReceiptExportResponseBuilder<(T0, T1, T2, ::planus::DefaultValue)>
+                {
+                    self.pruned(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1, T2, T3> ReceiptExportResponseBuilder<(T0, T1, T2, T3)> {
+                /// Setter for the [`checkpoint` field](ReceiptExportResponse#structfield.checkpoint).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn checkpoint<T4>(
+                    self,
+                    value: T4,
+                ) -> ReceiptExportResponseBuilder<(T0, T1, T2, T3, T4)>
+                where
+                    T4: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                {
+                    let (v0, v1, v2, v3) = self.0;
+                    ReceiptExportResponseBuilder((v0, v1, v2, v3, value))
+                }
+
+                /// Sets the [`checkpoint` field](ReceiptExportResponse#structfield.checkpoint) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn checkpoint_as_null(
+                    self,
+                ) -> ReceiptExportResponseBuilder<(T0, T1, T2, T3, ())> {
+                    self.checkpoint(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4> ReceiptExportResponseBuilder<(T0, T1, T2, T3, T4)> {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [ReceiptExportResponse].
                 #[inline]
                 pub fn finish(
@@ -25246,8 +25658,10 @@ mod root {
                     T0: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                     T1: ::planus::WriteAsDefault<u32, u32>,
                     T2: ::planus::WriteAsDefault<u64, u64>,
+                    T3: ::planus::WriteAsDefault<u64, u64>,
+                    T4: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                 > ::planus::WriteAs<::planus::Offset<ReceiptExportResponse>>
-                for ReceiptExportResponseBuilder<(T0, T1, T2)>
+                for ReceiptExportResponseBuilder<(T0, T1, T2, T3, T4)>
             {
                 type Prepared = ::planus::Offset<ReceiptExportResponse>;
 
@@ -25264,8 +25678,10 @@ mod root {
                     T0: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                     T1: ::planus::WriteAsDefault<u32, u32>,
                     T2: ::planus::WriteAsDefault<u64, u64>,
+                    T3: ::planus::WriteAsDefault<u64, u64>,
+                    T4: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                 > ::planus::WriteAsOptional<::planus::Offset<ReceiptExportResponse>>
-                for ReceiptExportResponseBuilder<(T0, T1, T2)>
+                for ReceiptExportResponseBuilder<(T0, T1, T2, T3, T4)>
             {
                 type Prepared = ::planus::Offset<ReceiptExportResponse>;
 
@@ -25283,16 +25699,18 @@ mod root {
                     T0: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                     T1: ::planus::WriteAsDefault<u32, u32>,
                     T2: ::planus::WriteAsDefault<u64, u64>,
+                    T3: ::planus::WriteAsDefault<u64, u64>,
+                    T4: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                 > ::planus::WriteAsOffset<ReceiptExportResponse>
-                for ReceiptExportResponseBuilder<(T0, T1, T2)>
+                for ReceiptExportResponseBuilder<(T0, T1, T2, T3, T4)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<ReceiptExportResponse> {
-                    let (v0, v1, v2) = &self.0;
-                    ReceiptExportResponse::create(builder, v0, v1, v2)
+                    let (v0, v1, v2, v3, v4) = &self.0;
+                    ReceiptExportResponse::create(builder, v0, v1, v2, v3, v4)
                 }
             }
 
@@ -25328,6 +25746,22 @@ mod root {
                             .unwrap_or(0),
                     )
                 }
+
+                /// Getter for the [`pruned` field](ReceiptExportResponse#structfield.pruned).
+                #[inline]
+                pub fn pruned(&self) -> ::planus::Result<u64> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(3, "ReceiptExportResponse", "pruned")?
+                            .unwrap_or(0),
+                    )
+                }
+
+                /// Getter for the [`checkpoint` field](ReceiptExportResponse#structfield.checkpoint).
+                #[inline]
+                pub fn checkpoint(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
+                    self.0.access(4, "ReceiptExportResponse", "checkpoint")
+                }
             }
 
             impl<'a> ::core::fmt::Debug for ReceiptExportResponseRef<'a> {
@@ -25340,6 +25774,12 @@ mod root {
                     }
                     f.field("count", &self.count());
                     f.field("head", &self.head());
+                    f.field("pruned", &self.pruned());
+                    if let ::core::option::Option::Some(field_checkpoint) =
+                        self.checkpoint().transpose()
+                    {
+                        f.field("checkpoint", &field_checkpoint);
+                    }
                     f.finish()
                 }
             }
@@ -25353,6 +25793,8 @@ mod root {
                         receipts: value.receipts()?.map(|v| v.to_vec()),
                         count: ::core::convert::TryInto::try_into(value.count()?)?,
                         head: ::core::convert::TryInto::try_into(value.head()?)?,
+                        pruned: ::core::convert::TryInto::try_into(value.pruned()?)?,
+                        checkpoint: value.checkpoint()?.map(|v| v.to_vec()),
                     })
                 }
             }

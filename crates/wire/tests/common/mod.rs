@@ -279,7 +279,14 @@ pub fn requests() -> Vec<Request<'static>> {
             profile: "warden",
             module: b"\0asm\x01\0\0\0",
         },
-        Request::PolicyList,
+        Request::PolicyList {
+            start_after: "",
+            limit: 0,
+        },
+        Request::PolicyList {
+            start_after: "actuator.set",
+            limit: 7,
+        },
         Request::PolicyUnload {
             action: "actuator.set",
         },
@@ -288,7 +295,14 @@ pub fn requests() -> Vec<Request<'static>> {
             algorithm: "ED25519",
             public_key: &[7; 32],
         },
-        Request::TrustList,
+        Request::TrustList {
+            start_after: "",
+            limit: 0,
+        },
+        Request::TrustList {
+            start_after: "fleet-ops",
+            limit: 3,
+        },
         Request::TrustRemove {
             issuer: "fleet-ops",
         },
@@ -395,24 +409,30 @@ pub fn responses() -> Vec<Response<'static>> {
             slots: SlotEntries::from_slice(SLOTS),
             more: true,
         },
-        Response::PolicyList(PolicyEntries::from_slice(&[PolicyEntry {
-            action: "actuator.set",
-            profile: "aether",
-            sha256: &[0xAB; 32],
-            size: 1234,
-        }])),
-        Response::TrustList(TrustEntries::from_slice(&[
-            TrustEntry {
-                issuer: "a",
-                algorithm: "ED25519",
-                public_key: &[1; 32],
-            },
-            TrustEntry {
-                issuer: "b",
-                algorithm: "ML-DSA-65",
-                public_key: &[2; 1952],
-            },
-        ])),
+        Response::PolicyList {
+            policies: PolicyEntries::from_slice(&[PolicyEntry {
+                action: "actuator.set",
+                profile: "aether",
+                sha256: &[0xAB; 32],
+                size: 1234,
+            }]),
+            more: true,
+        },
+        Response::TrustList {
+            issuers: TrustEntries::from_slice(&[
+                TrustEntry {
+                    issuer: "a",
+                    algorithm: "ED25519",
+                    public_key: &[1; 32],
+                },
+                TrustEntry {
+                    issuer: "b",
+                    algorithm: "ML-DSA-65",
+                    public_key: &[2; 1952],
+                },
+            ]),
+            more: false,
+        },
         Response::PermitDecision {
             allowed: false,
             reason: 10,
@@ -427,11 +447,22 @@ pub fn responses() -> Vec<Response<'static>> {
             receipts: b"\xd2\x84one\xd2\x84two",
             count: 2,
             head: 7,
+            pruned: 0,
+            checkpoint: b"",
+        },
+        Response::ReceiptExport {
+            receipts: b"\xd2\x84six",
+            count: 1,
+            head: 6,
+            pruned: 5,
+            checkpoint: b"\xd2\x84checkpoint",
         },
         Response::ReceiptExport {
             receipts: b"",
             count: 0,
             head: 0,
+            pruned: 0,
+            checkpoint: b"",
         },
     ]
 }
@@ -474,8 +505,8 @@ pub fn response_opcode(r: &Response<'_>) -> warden_wire::Opcode {
         Response::Output { .. } => Opcode::Update,
         Response::Done => Opcode::ReleaseKey,
         Response::SlotList { .. } => Opcode::SlotList,
-        Response::PolicyList(_) => Opcode::PolicyList,
-        Response::TrustList(_) => Opcode::TrustList,
+        Response::PolicyList { .. } => Opcode::PolicyList,
+        Response::TrustList { .. } => Opcode::TrustList,
         Response::PermitDecision { .. } => Opcode::PermitVerify,
         Response::AttestPublicKey { .. } => Opcode::AttestPublicKey,
         Response::ReceiptExport { .. } => Opcode::ReceiptExport,
