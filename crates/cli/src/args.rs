@@ -36,7 +36,7 @@ pub enum Command {
     Sign(SignArgs),
     /// Verify a signature with a slot's key (exit 1 when it does not verify).
     Verify(VerifyArgs),
-    /// Encrypt with a slot's AEAD key; the random nonce is prepended to the output.
+    /// Encrypt with a slot's AEAD key; the nonce the daemon draws is prepended to the output.
     Encrypt(AeadArgs),
     /// Decrypt what `warden encrypt` produced (exit 1 when authentication fails).
     Decrypt(AeadArgs),

@@ -350,7 +350,7 @@ fn request_path_on_existing_keys_and_contexts_does_not_allocate() {
         });
         d.call(&Request::ResetContext { context_id: seal });
         match decode_response(Opcode::Finalize, &b).unwrap() {
-            Response::Output { output, tag } => {
+            Response::Output { output, tag, .. } => {
                 (output.as_inline().unwrap().to_vec(), tag.to_vec())
             }
             other => panic!("{other:?}"),

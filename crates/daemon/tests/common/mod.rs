@@ -169,7 +169,7 @@ impl Conn {
     /// Output and tag of an Update/Finalize.
     pub fn output(&mut self, req: &Request<'_>) -> Result<(Vec<u8>, Vec<u8>), ErrorCode> {
         self.call(req, |r| match r {
-            Response::Output { output, tag } => {
+            Response::Output { output, tag, .. } => {
                 (output.as_inline().unwrap().to_vec(), tag.to_vec())
             }
             other => panic!("unexpected {other:?}"),
