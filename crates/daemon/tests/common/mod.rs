@@ -166,6 +166,21 @@ impl Conn {
         })
     }
 
+    /// Output, tag and encryption nonce / IV of a Finalize.
+    pub fn output_iv(
+        &mut self,
+        req: &Request<'_>,
+    ) -> Result<(Vec<u8>, Vec<u8>, Vec<u8>), ErrorCode> {
+        self.call(req, |r| match r {
+            Response::Output { output, tag, iv } => (
+                output.as_inline().unwrap().to_vec(),
+                tag.to_vec(),
+                iv.to_vec(),
+            ),
+            other => panic!("unexpected {other:?}"),
+        })
+    }
+
     /// Output and tag of an Update/Finalize.
     pub fn output(&mut self, req: &Request<'_>) -> Result<(Vec<u8>, Vec<u8>), ErrorCode> {
         self.call(req, |r| match r {
