@@ -116,7 +116,7 @@ fn occupied_empty_and_bad_names() {
         );
     }
     let mut unknown_bits = new_slot("b", 1);
-    unknown_bits.permissions = 0x800;
+    unknown_bits.permissions = 0x1000;
     assert_eq!(
         store
             .create_slot(&unknown_bits, &secret(1))
