@@ -167,10 +167,7 @@ impl Conn {
     }
 
     /// Output, tag and encryption nonce / IV of a Finalize.
-    pub fn output_iv(
-        &mut self,
-        req: &Request<'_>,
-    ) -> Result<(Vec<u8>, Vec<u8>, Vec<u8>), ErrorCode> {
+    pub fn output_iv(&mut self, req: &Request<'_>) -> Result<OutputIv, ErrorCode> {
         self.call(req, |r| match r {
             Response::Output { output, tag, iv } => (
                 output.as_inline().unwrap().to_vec(),
@@ -206,3 +203,6 @@ impl Conn {
         self.bytes(&Request::Ping { data }).unwrap()
     }
 }
+
+/// Output, tag and encryption nonce / IV of a Finalize reply.
+pub type OutputIv = (Vec<u8>, Vec<u8>, Vec<u8>);
