@@ -292,8 +292,11 @@ pub struct GenerateArgs {
     /// Slot to create.
     #[arg(long)]
     pub slot: String,
-    /// Permissions, comma separated (e.g. `sign,verify`) or a preset (`all`,
-    /// `data-protection`, `authentication`, `full-lifecycle`). Default: the algorithm's natural set.
+    /// Permissions, comma separated (e.g. `sign,verify`) or a preset (`data-protection`,
+    /// `authentication`, `full-lifecycle`). Only bits the key type can use are accepted (an
+    /// HMAC key macs, a GENERIC-SECRET derives, ...). `caller-nonce` (AES/CHACHA20) is
+    /// dangerous: it lets encrypt callers pick nonces, so ENCRYPT can read other messages.
+    /// Default: the algorithm's natural set.
     #[arg(long)]
     pub permissions: Option<String>,
     /// Allow the secret to be exported later.
