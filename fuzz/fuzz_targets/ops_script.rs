@@ -2,13 +2,13 @@
 //! onto wire values: algorithm names, permission bits, slot names, speed clamps.
 
 use arbitrary::Arbitrary;
-use warden_core::Algorithm;
+use warden_core::{Algorithm, KeyOperationPermission};
 use warden_wire::messages::{ContextKind, KeySpec};
 
 /// `KeyOperationPermission::EXPORT`.
 pub const EXPORT: u32 = 0x200;
 /// `KeyOperationPermission::ALL`.
-pub const ALL_PERMS: u32 = 0x7FF;
+pub const ALL_PERMS: u32 = KeyOperationPermission::ALL.bits();
 /// Slot, action and issuer names (valid and hostile).
 pub const SLOT_NAMES: &[&str] = &[
     "k0",
@@ -326,7 +326,12 @@ pub fn slot_name(i: u8) -> &'static str {
 pub fn key_spec(s: &Spec) -> KeySpec<'_> {
     KeySpec {
         algorithm: alg_name(&s.alg),
-        permissions: perm_bits(&s.perms),
+        // "All" for a new key means every bit its type can carry: key creation refuses
+        // bits a type cannot use, which would leave the script without keys.
+        permissions: match (&s.perms, Algorithm::from_name(alg_name(&s.alg))) {
+            (Perms::All, Ok(alg)) => KeyOperationPermission::applicable_to(alg).bits(),
+            (p, _) => perm_bits(p),
+        },
         exportable: s.exportable,
         slot: s.slot.map(slot_name),
     }

@@ -160,7 +160,10 @@ fn bench_ops(c: &mut Criterion, d: &Daemon) -> std::result::Result<(), BoxErr> {
     // round trips: a MAC's finalize input is an expected tag to verify, not data).
     let (local, secret) = inproc::generate(Algorithm::HmacKey);
     let key = km.import_key(
-        &inproc::import_params(Algorithm::HmacKey, KeyOperationPermission::ALL),
+        &inproc::import_params(
+            Algorithm::HmacKey,
+            KeyOperationPermission::applicable_to(Algorithm::HmacKey),
+        ),
         &secret,
     )?;
     let cfg = ContextConfig::builder()
@@ -201,7 +204,10 @@ fn bench_ops(c: &mut Criterion, d: &Daemon) -> std::result::Result<(), BoxErr> {
     // Ed25519 sign of 64 bytes on a reused context.
     let (local, secret) = inproc::generate(Algorithm::Ed25519);
     let key = km.import_key(
-        &inproc::import_params(Algorithm::Ed25519, KeyOperationPermission::ALL),
+        &inproc::import_params(
+            Algorithm::Ed25519,
+            KeyOperationPermission::applicable_to(Algorithm::Ed25519),
+        ),
         &secret,
     )?;
     let cfg = ContextConfig::builder()
@@ -238,7 +244,10 @@ fn bench_ops(c: &mut Criterion, d: &Daemon) -> std::result::Result<(), BoxErr> {
     // ML-KEM-768 encapsulate: ciphertext + shared-secret key object (released each time).
     let (local, secret) = inproc::generate(Algorithm::MlKem768);
     let key = km.import_key(
-        &inproc::import_params(Algorithm::MlKem768, KeyOperationPermission::ALL),
+        &inproc::import_params(
+            Algorithm::MlKem768,
+            KeyOperationPermission::applicable_to(Algorithm::MlKem768),
+        ),
         &secret,
     )?;
     let params = EncapsulateParams::builder()

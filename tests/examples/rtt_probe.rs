@@ -53,8 +53,11 @@ fn main() -> std::result::Result<(), Box<dyn Error>> {
     let s = d.stack()?;
     let km = s.key_management();
     let (_l, secret) = inproc::generate(Algorithm::MlKem768);
-    let all = KeyOperationPermission::ALL;
-    let kem = km.import_key(&inproc::import_params(Algorithm::MlKem768, all), &secret)?;
+    let all = KeyOperationPermission::applicable_to;
+    let kem = km.import_key(
+        &inproc::import_params(Algorithm::MlKem768, all(Algorithm::MlKem768)),
+        &secret,
+    )?;
     let kem_params = EncapsulateParams::builder()
         .algorithm(Algorithm::MlKem768)
         .output_algorithm(Algorithm::GenericSecret)
@@ -65,7 +68,10 @@ fn main() -> std::result::Result<(), Box<dyn Error>> {
         .permissions(KeyOperationPermission::ENCRYPT)
         .build()?;
     let (_l, secret) = inproc::generate(Algorithm::Ed25519);
-    let ed = km.import_key(&inproc::import_params(Algorithm::Ed25519, all), &secret)?;
+    let ed = km.import_key(
+        &inproc::import_params(Algorithm::Ed25519, all(Algorithm::Ed25519)),
+        &secret,
+    )?;
     let cfg = ContextConfig::builder()
         .algorithm(Algorithm::Ed25519)
         .key(ed.id())

@@ -25,11 +25,12 @@ pub fn secret_format(alg: Algorithm) -> KeyFormat {
     }
 }
 
-/// A fresh in-process key of `alg` with every permission, exportable, and its secret bytes.
+/// A fresh in-process key of `alg` with every permission its type can carry (`CALLER_NONCE`
+/// included, so fixed-nonce comparisons work), exportable, and its secret bytes.
 pub fn generate(alg: Algorithm) -> (Arc<Key>, Vec<u8>) {
     let mut b = GenerateKeyParams::builder()
         .algorithm(alg)
-        .permissions(KeyOperationPermission::ALL)
+        .permissions(KeyOperationPermission::applicable_to(alg))
         .exportable(true);
     if matches!(alg, Algorithm::HmacKey | Algorithm::GenericSecret) {
         b = b.key_len(32);

@@ -178,19 +178,22 @@ fn kem() -> EncapsulateParams {
         .unwrap()
 }
 
+/// An AES-256 key with `perms` cut to what the type can carry (`P::ALL` = all of those).
 fn aes(perms: P, exportable: bool) -> GenerateKeyParams {
     GenerateKeyParams::builder()
         .algorithm(Algorithm::Aes256Key)
-        .permissions(perms)
+        .permissions(perms & P::applicable_to(Algorithm::Aes256Key))
         .exportable(exportable)
         .build()
         .unwrap()
 }
 
+/// A key of `alg` with `perms` cut to what the type can carry: `P::ALL.difference(bit)` is
+/// "everything this key may do but `bit`" (generation refuses bits a type cannot use).
 fn key_with(stack: &CryptoStack, alg: Algorithm, perms: P, exportable: bool) -> ResourceGuard {
     let mut b = GenerateKeyParams::builder()
         .algorithm(alg)
-        .permissions(perms)
+        .permissions(perms & P::applicable_to(alg))
         .exportable(exportable);
     if matches!(alg, Algorithm::HmacKey | Algorithm::GenericSecret) {
         b = b.key_len(32);

@@ -151,7 +151,13 @@ fn mac_sign_verify_in_one_request_each() {
 #[test]
 fn aead_and_cipher_in_one_request_each() {
     let (_d, s) = daemon();
-    let k = key(&s, Algorithm::Aes256Key, P::ENCRYPT | P::DECRYPT);
+    // CALLER_NONCE on purpose: the one-request and streamed forms are compared under one
+    // fixed nonce (without it the daemon draws a fresh nonce per message).
+    let k = key(
+        &s,
+        Algorithm::Aes256Key,
+        P::ENCRYPT | P::DECRYPT | P::CALLER_NONCE,
+    );
     let nonce = [7u8; 12];
     let mut seal = s
         .create_aead_context(&cfg(

@@ -42,7 +42,7 @@ pub enum Command {
     Sign(SignArgs),
     /// Verify a signature with a slot's key (exit 1 when it does not verify).
     Verify(VerifyArgs),
-    /// Encrypt with a slot's AEAD key; the random nonce is prepended to the output.
+    /// Encrypt with a slot's AEAD key; the nonce the daemon draws is prepended to the output.
     Encrypt(AeadArgs),
     /// Decrypt what `warden encrypt` produced (exit 1 when authentication fails).
     Decrypt(AeadArgs),
@@ -299,8 +299,11 @@ pub struct GenerateArgs {
     /// Slot to create.
     #[arg(long)]
     pub slot: String,
-    /// Permissions, comma separated (e.g. `sign,verify`) or a preset (`all`,
-    /// `data-protection`, `authentication`, `full-lifecycle`). Default: the algorithm's natural set.
+    /// Permissions, comma separated (e.g. `sign,verify`) or a preset (`data-protection`,
+    /// `authentication`, `full-lifecycle`). Only bits the key type can use are accepted (an
+    /// HMAC key macs, a GENERIC-SECRET derives, ...). `caller-nonce` (AES/CHACHA20) is
+    /// dangerous: it lets encrypt callers pick nonces, so ENCRYPT can read other messages.
+    /// Default: the algorithm's natural set.
     #[arg(long)]
     pub permissions: Option<String>,
     /// Allow the secret to be exported later.

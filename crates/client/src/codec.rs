@@ -41,11 +41,24 @@ pub(crate) fn error_detail(body: &[u8]) -> Option<String> {
     }
 }
 
-/// The produced bytes and tag of an `Output` response (inline payloads only).
-pub(crate) fn output(r: Response<'_>) -> Result<(Vec<u8>, Vec<u8>)> {
+/// What an `Output` response carries: the produced bytes, the AEAD-encryption tag and the
+/// nonce / IV of an encrypting stream (empty when not applicable).
+#[derive(Debug, Default)]
+pub(crate) struct Produced {
+    pub(crate) data: Vec<u8>,
+    pub(crate) tag: Vec<u8>,
+    pub(crate) iv: Vec<u8>,
+}
+
+/// The contents of an `Output` response (inline payloads only).
+pub(crate) fn output(r: Response<'_>) -> Result<Produced> {
     match r {
-        Response::Output { output, tag } => match output.as_inline() {
-            Some(o) => Ok((o.to_vec(), tag.to_vec())),
+        Response::Output { output, tag, iv } => match output.as_inline() {
+            Some(o) => Ok(Produced {
+                data: o.to_vec(),
+                tag: tag.to_vec(),
+                iv: iv.to_vec(),
+            }),
             None => Err(Error::Protocol("shared-memory output without a data plane")),
         },
         _ => Err(unexpected()),

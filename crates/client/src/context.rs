@@ -11,7 +11,7 @@ use warden_core::{ContextConfig, Timeout};
 use warden_wire::messages::{self as m, Payload, Request, Response};
 use warden_wire::{HEADER_LEN, Opcode};
 
-use crate::codec;
+use crate::codec::{self, Produced};
 use crate::error::Result;
 use crate::stack::{Link, unexpected};
 
@@ -109,7 +109,7 @@ impl ContextCore {
 
     /// `finalize` whose input is message data (not a tag or signature): a large input is
     /// streamed with `update` first and only its last chunk travels with `Finalize`.
-    fn finalize_data(&mut self, input: &[u8], tag: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
+    fn finalize_data(&mut self, input: &[u8], tag: &[u8]) -> Result<Produced> {
         let chunk = self.chunk_len();
         if input.len() <= chunk {
             return self.finalize(input, tag);
@@ -117,9 +117,9 @@ impl ContextCore {
         let split = input.len() - chunk;
         let (head, last) = input.split_at(split);
         let mut out = self.update(head)?;
-        let (rest, tag) = self.finalize(last, tag)?;
-        out.extend(rest);
-        Ok((out, tag))
+        let rest = self.finalize(last, tag)?;
+        out.extend(rest.data);
+        Ok(Produced { data: out, ..rest })
     }
 
     fn update_one(&mut self, input: &[u8]) -> Result<Vec<u8>> {
@@ -128,10 +128,10 @@ impl ContextCore {
             input: Payload::Inline(input),
         };
         self.link
-            .request(&req, self.timeout, |r| codec::output(r).map(|(o, _)| o))
+            .request(&req, self.timeout, |r| codec::output(r).map(|p| p.data))
     }
 
-    fn finalize(&mut self, input: &[u8], tag: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
+    fn finalize(&mut self, input: &[u8], tag: &[u8]) -> Result<Produced> {
         let req = Request::Finalize {
             context_id: self.id,
             input: Payload::Inline(input),
@@ -143,7 +143,7 @@ impl ContextCore {
     /// A whole operation (reset if needed, init, AAD, data, finalize) in one `Process`
     /// request when the daemon speaks 1.1 and everything fits one frame; otherwise the same
     /// steps as separate requests (reset, init, set_aad, update*, finalize). Returns the
-    /// output and the AEAD-encryption tag.
+    /// output, the AEAD-encryption tag and the encryption nonce / IV.
     fn process(
         &mut self,
         iv: &[u8],
@@ -151,7 +151,7 @@ impl ContextCore {
         input: &[u8],
         last: &[u8],
         tag: &[u8],
-    ) -> Result<(Vec<u8>, Vec<u8>)> {
+    ) -> Result<Produced> {
         let size = iv.len() + aad.len() + input.len() + last.len() + tag.len();
         if size <= self.chunk_len() && Opcode::Process.available_in(self.link.version()) {
             let req = Request::Process {
@@ -174,9 +174,9 @@ impl ContextCore {
         } else {
             self.update(input)?
         };
-        let (rest, tag) = self.finalize(last, tag)?;
-        out.extend(rest);
-        Ok((out, tag))
+        let rest = self.finalize(last, tag)?;
+        out.extend(rest.data);
+        Ok(Produced { data: out, ..rest })
     }
 
     fn reset(&mut self) -> Result<()> {
@@ -251,18 +251,18 @@ impl HashContext {
 
     /// Returns the digest.
     pub fn finalize(&mut self) -> Result<Vec<u8>> {
-        self.core.finalize(&[], &[]).map(|(o, _)| o)
+        self.core.finalize(&[], &[]).map(|p| p.data)
     }
 
     /// Absorbs `last` and returns the digest in one round trip (saves an `update` call).
     pub fn finalize_with(&mut self, last: &[u8]) -> Result<Vec<u8>> {
-        self.core.finalize_data(last, &[]).map(|(o, _)| o)
+        self.core.finalize_data(last, &[]).map(|p| p.data)
     }
 
     /// The digest of `data` as a whole operation: one request to a 1.1 daemon (the context
     /// is reset first if a previous operation finished), reusable any number of times.
     pub fn digest(&mut self, data: &[u8]) -> Result<Vec<u8>> {
-        self.core.process(&[], &[], data, &[], &[]).map(|(o, _)| o)
+        self.core.process(&[], &[], data, &[], &[]).map(|p| p.data)
     }
 
     common_methods!();
@@ -291,7 +291,7 @@ impl MacContext {
 
     /// Returns the tag.
     pub fn finalize(&mut self) -> Result<Vec<u8>> {
-        self.core.finalize(&[], &[]).map(|(o, _)| o)
+        self.core.finalize(&[], &[]).map(|p| p.data)
     }
 
     /// Finishes by checking `expected` against the computed tag inside the daemon (constant
@@ -308,7 +308,7 @@ impl MacContext {
 
     /// The tag of `data` as a whole operation (one request to a 1.1 daemon; reusable).
     pub fn compute(&mut self, data: &[u8]) -> Result<Vec<u8>> {
-        self.core.process(&[], &[], data, &[], &[]).map(|(o, _)| o)
+        self.core.process(&[], &[], data, &[], &[]).map(|p| p.data)
     }
 
     /// Checks `expected` against the tag of `data` inside the daemon as a whole operation
@@ -348,18 +348,18 @@ impl SignContext {
 
     /// Returns the signature over everything passed to `update`.
     pub fn finalize(&mut self) -> Result<Vec<u8>> {
-        self.core.finalize(&[], &[]).map(|(o, _)| o)
+        self.core.finalize(&[], &[]).map(|p| p.data)
     }
 
     /// Appends `last` and returns the signature in one round trip.
     pub fn finalize_with(&mut self, last: &[u8]) -> Result<Vec<u8>> {
-        self.core.finalize_data(last, &[]).map(|(o, _)| o)
+        self.core.finalize_data(last, &[]).map(|p| p.data)
     }
 
     /// The signature over `msg` as a whole operation (one request to a 1.1 daemon;
     /// reusable for the next message without a `reset`).
     pub fn sign(&mut self, msg: &[u8]) -> Result<Vec<u8>> {
-        self.core.process(&[], &[], msg, &[], &[]).map(|(o, _)| o)
+        self.core.process(&[], &[], msg, &[], &[]).map(|p| p.data)
     }
 
     common_methods!();
@@ -401,18 +401,29 @@ impl VerifyContext {
 }
 
 /// An unauthenticated cipher context (one type for both directions).
+///
+/// Encryption: pass an empty IV and the daemon draws a fresh one, reported by
+/// [`CipherContext::iv`] after `finalize` / `apply` (store it with the ciphertext). A
+/// caller-chosen encryption IV needs the key's dangerous `CALLER_NONCE` bit, else
+/// `KeyOperationNotPermitted`. Decryption takes the IV the encryption reported.
 #[derive(Debug)]
 pub struct CipherContext {
     core: ContextCore,
+    iv: Vec<u8>,
 }
 
 impl CipherContext {
     pub(crate) fn new(core: ContextCore) -> Self {
-        CipherContext { core }
+        CipherContext {
+            core,
+            iv: Vec::new(),
+        }
     }
 
-    /// Starts a stream with `iv` (empty for RSA-OAEP).
+    /// Starts a stream with `iv`: empty for encryption (the daemon draws one) and for
+    /// RSA-OAEP; the IV to decrypt under otherwise.
     pub fn init(&mut self, iv: &[u8]) -> Result<()> {
+        self.iv.clear();
         self.core.init(iv)
     }
 
@@ -422,22 +433,54 @@ impl CipherContext {
     }
 
     /// Processes the last chunk and returns the remaining output (padding, final block).
+    /// Encryption: the IV is then available from [`CipherContext::iv`].
     pub fn finalize(&mut self, input: &[u8]) -> Result<Vec<u8>> {
-        self.core.finalize_data(input, &[]).map(|(o, _)| o)
+        let p = self.core.finalize_data(input, &[])?;
+        self.iv = p.iv;
+        Ok(p.data)
     }
 
     /// Encrypts or decrypts (the context's direction) all of `input` under `iv` as a whole
-    /// operation (one request to a 1.1 daemon; reusable).
+    /// operation (one request to a 1.1 daemon; reusable). For encryption pass an empty `iv`
+    /// and read the drawn one from [`CipherContext::iv`], or use [`CipherContext::encrypt`].
     pub fn apply(&mut self, iv: &[u8], input: &[u8]) -> Result<Vec<u8>> {
-        self.core.process(iv, &[], input, &[], &[]).map(|(o, _)| o)
+        let p = self.core.process(iv, &[], input, &[], &[])?;
+        self.iv = p.iv;
+        Ok(p.data)
+    }
+
+    /// Encrypts `plaintext` under a fresh IV drawn by the daemon as a whole operation;
+    /// returns `(iv, ciphertext)`. Encrypting contexts only.
+    pub fn encrypt(&mut self, plaintext: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
+        let ct = self.apply(&[], plaintext)?;
+        Ok((self.iv.clone(), ct))
+    }
+
+    /// The IV the last encrypting `finalize` / `apply` used, as the daemon reported it
+    /// (empty before one, for decryption, and from daemons that do not report it).
+    pub fn iv(&self) -> &[u8] {
+        &self.iv
     }
 
     common_methods!();
 }
 
+/// A sealed message: what [`AeadContext::seal_fresh`] returns and `open` needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sealed {
+    /// The nonce the daemon drew for this message.
+    pub nonce: Vec<u8>,
+    /// The ciphertext (same length as the plaintext).
+    pub ciphertext: Vec<u8>,
+    /// The authentication tag.
+    pub tag: Vec<u8>,
+}
+
 /// An AEAD context (one type for seal and open).
 ///
-/// Encrypt: `init(nonce)`, `set_aad`, `update*`, `finalize` then [`AeadContext::tag`].
+/// Encrypt: `init(&[])`, `set_aad`, `update*`, `finalize`, then [`AeadContext::tag`] and
+/// [`AeadContext::nonce`] (the daemon draws a fresh nonce per message; a caller-chosen one
+/// needs the key's dangerous `CALLER_NONCE` bit, else `KeyOperationNotPermitted`).
 /// Decrypt: `init(nonce)`, `set_aad`, `update*`, [`AeadContext::set_tag`], `finalize`; a wrong
 /// tag fails opaquely and releases no plaintext from `finalize`.
 #[derive(Debug)]
@@ -445,6 +488,7 @@ pub struct AeadContext {
     core: ContextCore,
     encrypt: bool,
     tag: Vec<u8>,
+    nonce: Vec<u8>,
 }
 
 impl AeadContext {
@@ -453,12 +497,15 @@ impl AeadContext {
             core,
             encrypt,
             tag: Vec::new(),
+            nonce: Vec::new(),
         }
     }
 
-    /// Starts a message under `nonce`.
+    /// Starts a message: under `nonce` for decryption; with an empty `nonce` for encryption
+    /// (the daemon draws one; a non-empty one needs the key's `CALLER_NONCE` bit).
     pub fn init(&mut self, nonce: &[u8]) -> Result<()> {
         self.tag.clear();
+        self.nonce.clear();
         self.core.init(nonce)
     }
 
@@ -477,14 +524,16 @@ impl AeadContext {
         self.tag = tag.to_vec();
     }
 
-    /// Processes the last chunk. Encrypt: the tag is then available from [`AeadContext::tag`].
+    /// Processes the last chunk. Encrypt: the tag and nonce are then available from
+    /// [`AeadContext::tag`] and [`AeadContext::nonce`].
     pub fn finalize(&mut self, input: &[u8]) -> Result<Vec<u8>> {
         let send = if self.encrypt { &[][..] } else { &self.tag[..] };
-        let (out, tag) = self.core.finalize_data(input, send)?;
+        let p = self.core.finalize_data(input, send)?;
         if self.encrypt {
-            self.tag = tag;
+            self.tag = p.tag;
+            self.nonce = p.iv;
         }
-        Ok(out)
+        Ok(p.data)
     }
 
     /// The tag produced by the last encrypting `finalize` (empty before it).
@@ -492,17 +541,38 @@ impl AeadContext {
         &self.tag
     }
 
+    /// The nonce the last encrypting `finalize` / `seal` used, as the daemon reported it
+    /// (empty before one, for decryption, and from daemons that do not report it).
+    pub fn nonce(&self) -> &[u8] {
+        &self.nonce
+    }
+
     /// Encrypts `plaintext` under `nonce` with `aad` as a whole operation (one request to a
-    /// 1.1 daemon; reusable); returns the ciphertext and the tag. Encrypting contexts only.
+    /// 1.1 daemon; reusable); returns the ciphertext and the tag. Pass an empty `nonce` to
+    /// have the daemon draw one (then read [`AeadContext::nonce`], or use
+    /// [`AeadContext::seal_fresh`]); a non-empty one needs the key's `CALLER_NONCE` bit.
+    /// Encrypting contexts only.
     pub fn seal(
         &mut self,
         nonce: &[u8],
         aad: &[u8],
         plaintext: &[u8],
     ) -> Result<(Vec<u8>, Vec<u8>)> {
-        let (ct, tag) = self.core.process(nonce, aad, plaintext, &[], &[])?;
-        self.tag.clone_from(&tag);
-        Ok((ct, tag))
+        let p = self.core.process(nonce, aad, plaintext, &[], &[])?;
+        self.tag.clone_from(&p.tag);
+        self.nonce = p.iv;
+        Ok((p.data, p.tag))
+    }
+
+    /// Encrypts `plaintext` with `aad` under a fresh nonce drawn by the daemon, as a whole
+    /// operation; returns nonce, ciphertext and tag. Encrypting contexts only.
+    pub fn seal_fresh(&mut self, aad: &[u8], plaintext: &[u8]) -> Result<Sealed> {
+        let (ciphertext, tag) = self.seal(&[], aad, plaintext)?;
+        Ok(Sealed {
+            nonce: self.nonce.clone(),
+            ciphertext,
+            tag,
+        })
     }
 
     /// Decrypts `ciphertext` under `nonce` with `aad`, checking `tag`, as a whole operation
@@ -517,7 +587,7 @@ impl AeadContext {
     ) -> Result<Vec<u8>> {
         self.core
             .process(nonce, aad, ciphertext, &[], tag)
-            .map(|(o, _)| o)
+            .map(|p| p.data)
     }
 
     common_methods!();

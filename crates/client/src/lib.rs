@@ -75,7 +75,7 @@ pub use config::{
 };
 pub use connection::{MAX_VERSION, MIN_VERSION};
 pub use context::{
-    AeadContext, CipherContext, HashContext, MacContext, SignContext, VerifyContext,
+    AeadContext, CipherContext, HashContext, MacContext, Sealed, SignContext, VerifyContext,
 };
 pub use error::{Error, Result};
 pub use keys::{KeyManagement, ResourceGuard};

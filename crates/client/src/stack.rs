@@ -248,7 +248,7 @@ impl CryptoStack {
         })?;
         self.link
             .request(&Request::Random { len }, Timeout::Default, |r| {
-                codec::output(r).map(|(out, _)| out)
+                codec::output(r).map(|p| p.data)
             })
     }
 

@@ -246,7 +246,7 @@ impl Algorithm {
     /// The key algorithms an operation with `self` accepts. Empty for hashes (no key).
     ///
     /// AES-GCM/CTR/CBC/KW take the matching `AES-*` key, `CHACHA20-POLY1305` a `CHACHA20`
-    /// key, HMACs an `HMAC` key, KDFs a `GENERIC-SECRET` or `HMAC` key; asymmetric algorithms
+    /// key, HMACs an `HMAC` key, KDFs only a `GENERIC-SECRET` key; asymmetric algorithms
     /// and key types accept only keys of their own algorithm.
     ///
     /// ```
@@ -270,7 +270,9 @@ impl Algorithm {
             | A::Pbkdf2HmacSha256
             | A::Tls12PrfSha256
             | A::Tls13HkdfSha256
-            | A::Sp800108CtrHmacSha256 => &[A::GenericSecret, A::HmacKey],
+            // Only GENERIC-SECRET: every KDF here is HMAC-based, so a KDF on an HMAC key
+            // would compute that key's MACs (PBKDF2 with one iteration is HMAC(K, salt‖1)).
+            | A::Sp800108CtrHmacSha256 => &[A::GenericSecret],
             A::Ed25519 => &[A::Ed25519],
             A::EcdsaP256Sha256 => &[A::EcdsaP256Sha256],
             A::EcdsaP384Sha384 => &[A::EcdsaP384Sha384],

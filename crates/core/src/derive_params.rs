@@ -270,6 +270,7 @@ impl DeriveKeyParamsBuilder {
                 "output_len exceeds what the KDF can produce",
             ));
         }
+        permissions.check_applicable(output_algorithm)?;
         Ok(DeriveKeyParams {
             kdf,
             output_algorithm,

@@ -130,6 +130,7 @@ impl AgreeKeyParamsBuilder {
                 "agreement output must be GENERIC-SECRET or HMAC",
             ));
         }
+        permissions.check_applicable(output_algorithm)?;
         Ok(AgreeKeyParams {
             algorithm,
             peer_public,
@@ -235,6 +236,7 @@ impl EncapsulateParamsBuilder {
                 "output key type does not fit a KEM secret",
             ));
         }
+        permissions.check_applicable(output_algorithm)?;
         Ok(EncapsulateParams {
             algorithm,
             output_algorithm,
@@ -382,6 +384,7 @@ impl UnwrapKeyParamsBuilder {
                 "unwrapped_algorithm is not a key type",
             ));
         }
+        permissions.check_applicable(unwrapped_algorithm)?;
         Ok(UnwrapKeyParams {
             algorithm,
             unwrapped_algorithm,

@@ -141,7 +141,8 @@ impl GenerateKeyParamsBuilder {
         self
     }
 
-    /// Validates and builds. Every failure is `InvalidArgument`.
+    /// Validates and builds. Every failure is `InvalidArgument`, including a permission bit
+    /// the key type cannot use ([`KeyOperationPermission::check_applicable`]).
     pub fn build(self) -> Result<GenerateKeyParams> {
         let algorithm = self
             .algorithm
@@ -183,6 +184,7 @@ impl GenerateKeyParamsBuilder {
             }
             _ => {}
         }
+        permissions.check_applicable(algorithm)?;
         Ok(GenerateKeyParams {
             algorithm,
             permissions,
@@ -265,7 +267,8 @@ impl ImportKeyParamsBuilder {
     }
 
     /// Validates and builds. Every failure is `InvalidArgument`: missing fields, a
-    /// non-key algorithm, or a non-`Raw` format for a symmetric key.
+    /// non-key algorithm, a non-`Raw` format for a symmetric key, or a permission bit the
+    /// key type cannot use ([`KeyOperationPermission::check_applicable`]).
     pub fn build(self) -> Result<ImportKeyParams> {
         let algorithm = self
             .algorithm
@@ -281,6 +284,7 @@ impl ImportKeyParamsBuilder {
                 "symmetric keys are imported in Raw format",
             ));
         }
+        permissions.check_applicable(algorithm)?;
         Ok(ImportKeyParams {
             algorithm,
             permissions,

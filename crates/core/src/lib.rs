@@ -20,6 +20,7 @@ mod derive_params;
 mod error;
 mod exchange_params;
 mod key_params;
+mod key_usage;
 pub mod limits;
 mod permission;
 mod resource;

@@ -8,8 +8,11 @@ use crate::error::{Error, Result};
 /// The operations a key may be used for, as a `u32` bitmask with stable bit values.
 ///
 /// Names for the CLI: `encrypt`, `decrypt`, `wrap`, `unwrap`, `sign`, `verify`, `mac`,
-/// `agree`, `derive`, `export`, `import`, presets `data-protection`, `authentication`,
-/// `full-lifecycle`, `all`, and `none` for the empty set.
+/// `agree`, `derive`, `export`, `import`, `caller-nonce`, presets `data-protection`,
+/// `authentication`, `full-lifecycle`, `all`, and `none` for the empty set.
+///
+/// Not every bit makes sense for every key: [`KeyOperationPermission::applicable_to`] says
+/// which do, and key creation refuses the others (see `key_usage`).
 ///
 /// ```
 /// use warden_core::{ErrorCode, KeyOperationPermission as P};
@@ -18,7 +21,7 @@ use crate::error::{Error, Result};
 /// assert_eq!(p.to_string(), "sign,verify");
 /// assert!(P::ALL.contains(p));
 /// assert_eq!("sing".parse::<P>().unwrap_err().code(), ErrorCode::InvalidArgument);
-/// assert_eq!(P::from_bits(0x800).unwrap_err().code(), ErrorCode::InvalidArgument);
+/// assert_eq!(P::from_bits(0x1000).unwrap_err().code(), ErrorCode::InvalidArgument);
 /// # Ok::<(), warden_core::Error>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -49,14 +52,21 @@ impl KeyOperationPermission {
     pub const EXPORT: Self = Self(0x200);
     /// Import: the key may be replaced by imported material.
     pub const IMPORT: Self = Self(0x400);
+    /// DANGER: encrypting contexts (AES-GCM, ChaCha20-Poly1305, AES-CTR, AES-CBC) accept a
+    /// nonce / IV chosen by the caller. Without it the daemon draws a fresh one for every
+    /// message and returns it with the output. With it, anyone holding `ENCRYPT` can repeat a
+    /// nonce: re-encrypting zeros under a victim's nonce yields the keystream, so ENCRYPT
+    /// becomes DECRYPT (and GCM's authentication key leaks). Grant it only for protocols that
+    /// fix the nonce themselves (test vectors, TLS record layers with a counter nonce).
+    pub const CALLER_NONCE: Self = Self(0x800);
     /// Preset: encrypt, decrypt, wrap, unwrap (0x00F).
     pub const DATA_PROTECTION: Self = Self(0x00F);
     /// Preset: sign, verify, mac, agree (0x0F0).
     pub const AUTHENTICATION: Self = Self(0x0F0);
     /// Preset: derive, export, import (0x700).
     pub const FULL_LIFECYCLE: Self = Self(0x700);
-    /// Every defined bit (0x7FF).
-    pub const ALL: Self = Self(0x7FF);
+    /// Every defined bit (0xFFF), `CALLER_NONCE` included. No key type accepts all of them.
+    pub const ALL: Self = Self(0xFFF);
 
     /// Single bits with their names, in bit order (used for parsing and formatting).
     pub const NAMED_BITS: &'static [(&'static str, Self)] = &[
@@ -71,6 +81,7 @@ impl KeyOperationPermission {
         ("derive", Self::DERIVE),
         ("export", Self::EXPORT),
         ("import", Self::IMPORT),
+        ("caller-nonce", Self::CALLER_NONCE),
     ];
 
     /// Preset names accepted by the parser.

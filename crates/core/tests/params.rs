@@ -63,7 +63,7 @@ fn generate_rejects_non_key_algorithms() {
     for a in A::ALL.iter().filter(|a| a.is_key_algorithm()) {
         let mut b = GenerateKeyParams::builder()
             .algorithm(*a)
-            .permissions(P::ALL);
+            .permissions(P::applicable_to(*a));
         if a.is_rsa() {
             b = b.rsa_bits(2048);
         }
@@ -367,16 +367,23 @@ fn derive_requires_fields_and_resolves_length() {
         32
     );
     invalid(base().output_algorithm(A::Aes256Key).output_len(16).build());
-    invalid(base().output_algorithm(A::GenericSecret).build());
     invalid(
         base()
             .output_algorithm(A::GenericSecret)
+            .permissions(P::DERIVE)
+            .build(),
+    );
+    invalid(
+        base()
+            .output_algorithm(A::GenericSecret)
+            .permissions(P::DERIVE)
             .output_len(0)
             .build(),
     );
     assert_eq!(
         base()
             .output_algorithm(A::GenericSecret)
+            .permissions(P::DERIVE)
             .output_len(42)
             .build()
             .unwrap()
@@ -386,6 +393,7 @@ fn derive_requires_fields_and_resolves_length() {
     invalid(
         base()
             .output_algorithm(A::GenericSecret)
+            .permissions(P::DERIVE)
             .output_len(limits::MAX_SECRET_KEY_LEN + 1)
             .build(),
     );
@@ -446,6 +454,7 @@ fn agree_rules() {
     invalid(ok().output_algorithm(A::Aes256Key).build());
     assert_eq!(
         ok().output_algorithm(A::HmacKey)
+            .permissions(P::MAC)
             .build()
             .unwrap()
             .output_algorithm(),
@@ -458,11 +467,12 @@ fn encapsulate_rules() {
     let ok = || {
         EncapsulateParams::builder()
             .algorithm(A::MlKem768)
-            .permissions(P::ENCRYPT)
+            .permissions(P::DERIVE)
     };
     assert_eq!(ok().build().unwrap().output_algorithm(), A::GenericSecret);
     assert_eq!(
         ok().output_algorithm(A::Aes256Key)
+            .permissions(P::ENCRYPT)
             .build()
             .unwrap()
             .output_algorithm(),

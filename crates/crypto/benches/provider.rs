@@ -44,7 +44,7 @@ fn config(alg: Algorithm, dir: Option<CipherDirection>) -> ContextConfig {
 fn key(p: &AwsLcProvider, alg: Algorithm) -> Arc<Key> {
     let mut b = GenerateKeyParams::builder()
         .algorithm(alg)
-        .permissions(P::ALL)
+        .permissions(P::applicable_to(alg))
         .exportable(true);
     if alg.is_rsa() {
         b = b.rsa_bits(2048);
@@ -317,7 +317,7 @@ fn key_establishment(c: &mut Criterion) {
             .build());
         let gen_params = ok(GenerateKeyParams::builder()
             .algorithm(alg)
-            .permissions(P::ALL)
+            .permissions(P::applicable_to(alg))
             .build());
         g.bench_function(format!("{}-keygen", alg.name()), |b| {
             b.iter(|| ok(p.generate_key(&gen_params)))
@@ -369,7 +369,7 @@ fn key_management(c: &mut Criterion) {
     ] {
         let params = ok(GenerateKeyParams::builder()
             .algorithm(alg)
-            .permissions(P::ALL)
+            .permissions(P::applicable_to(alg))
             .build());
         g.bench_function(format!("{}-generate", alg.name()), |b| {
             b.iter(|| ok(p.generate_key(&params)))

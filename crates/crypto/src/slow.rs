@@ -139,6 +139,10 @@ impl CryptoContext for SlowContext {
         self.inner.init(iv_or_nonce)
     }
 
+    fn iv(&self) -> &[u8] {
+        self.inner.iv()
+    }
+
     fn set_aad(&mut self, aad: &[u8]) -> Result<()> {
         self.inner.set_aad(aad)
     }

@@ -13,10 +13,12 @@ use warden_core::{
 };
 use warden_crypto::{ContextKind, ContextState, Key, Provider};
 
+/// A key of `alg` with `perms`, cut to the bits its type can carry (so `P::ALL` means
+/// "every bit this key may have"; key creation refuses the others).
 fn generate(p: &dyn Provider, alg: Algorithm, perms: P) -> Key {
     let mut b = GenerateKeyParams::builder()
         .algorithm(alg)
-        .permissions(perms);
+        .permissions(perms & P::applicable_to(alg));
     if alg.is_rsa() {
         b = b.rsa_bits(2048);
     }
@@ -189,7 +191,7 @@ fn context_key_types_are_enforced() {
     let public = import(
         &p,
         Algorithm::Ed25519,
-        P::ALL,
+        P::applicable_to(Algorithm::Ed25519),
         KeyFormat::Raw,
         &pair.public_key(KeyFormat::Raw).unwrap(),
     );
@@ -229,7 +231,7 @@ fn key_management_permission_bits_are_enforced() {
         .generate_key(
             &GenerateKeyParams::builder()
                 .algorithm(Algorithm::Aes256Key)
-                .permissions(P::ALL)
+                .permissions(P::applicable_to(Algorithm::Aes256Key))
                 .exportable(true)
                 .build()
                 .unwrap(),
@@ -373,12 +375,17 @@ fn aead_state_rules() {
         ctx.set_aad(b"a").unwrap_err().code(),
         ErrorCode::StreamNotInitialized
     );
-    assert_eq!(
-        ctx.init(&[0u8; 11]).unwrap_err().code(),
-        ErrorCode::InvalidArgument
-    );
-    assert_eq!(ctx.state(), ContextState::Created);
-    ctx.init(&[0u8; 12]).unwrap();
+    // The key has no CALLER_NONCE: any caller nonce is refused, whatever its length.
+    for nonce in [&[0u8; 11][..], &[0u8; 12]] {
+        assert_eq!(
+            ctx.init(nonce).unwrap_err().code(),
+            ErrorCode::KeyOperationNotPermitted
+        );
+        assert_eq!(ctx.state(), ContextState::Created);
+        assert!(ctx.iv().is_empty());
+    }
+    ctx.init(&[]).unwrap();
+    assert_eq!(ctx.iv().len(), 12);
     ctx.set_aad(b"a").unwrap();
     ctx.update(b"data", &mut []).unwrap();
     assert_eq!(
@@ -465,4 +472,90 @@ fn random_context_and_provider_random() {
             .code(),
         ErrorCode::InvalidArgument
     );
+}
+
+/// Issue 11: encrypting AEAD / CTR / CBC contexts draw their nonce unless the key carries
+/// CALLER_NONCE; the drawn nonce is reported by `iv`, differs per message, and decrypts.
+#[test]
+fn encryption_nonces_are_drawn_unless_the_key_allows_caller_nonces() {
+    let p = provider();
+    let cases = [
+        (
+            ContextKind::Aead,
+            Algorithm::Aes256Gcm,
+            Algorithm::Aes256Key,
+            12,
+        ),
+        (
+            ContextKind::Aead,
+            Algorithm::Aes128Gcm,
+            Algorithm::Aes128Key,
+            12,
+        ),
+        (
+            ContextKind::Aead,
+            Algorithm::ChaCha20Poly1305,
+            Algorithm::ChaCha20Key,
+            12,
+        ),
+        (
+            ContextKind::Cipher,
+            Algorithm::Aes256Ctr,
+            Algorithm::Aes256Key,
+            16,
+        ),
+        (
+            ContextKind::Cipher,
+            Algorithm::Aes256CbcPkcs7,
+            Algorithm::Aes256Key,
+            16,
+        ),
+    ];
+    let enc = Some(CipherDirection::Encrypt);
+    let dec = Some(CipherDirection::Decrypt);
+    for (kind, alg, key_alg, iv_len) in cases {
+        let key = Arc::new(generate(&p, key_alg, P::ENCRYPT | P::DECRYPT));
+        let mut e = context(&p, kind, alg, enc, Some(key.clone()));
+        assert_eq!(
+            e.init(&vec![7u8; iv_len]).unwrap_err().code(),
+            ErrorCode::KeyOperationNotPermitted,
+            "{alg}"
+        );
+        let mut seen = Vec::new();
+        for _ in 0..2 {
+            e.reset().unwrap();
+            let ct = stream(e.as_mut(), &[], b"attack at dawn", 5, &[]);
+            let iv = e.iv().to_vec();
+            assert_eq!(iv.len(), iv_len, "{alg}");
+            assert!(!seen.contains(&iv), "{alg}: nonce repeated");
+            let mut tag = [0u8; 16];
+            let tag_len = if kind == ContextKind::Aead {
+                e.get_tag(&mut tag).unwrap()
+            } else {
+                0
+            };
+            let mut d = context(&p, kind, alg, dec, Some(key.clone()));
+            if kind == ContextKind::Aead {
+                d.init(&iv).unwrap();
+                d.set_tag(&tag[..tag_len]).unwrap();
+                let mut out = vec![0u8; ct.len()];
+                let n = d.finalize(&ct, &mut out).unwrap();
+                assert_eq!(&out[..n], b"attack at dawn", "{alg}");
+            } else {
+                assert_eq!(stream(d.as_mut(), &iv, &ct, 3, &[]), b"attack at dawn");
+            }
+            // Decryption reports no IV: the caller gave it.
+            assert!(d.iv().is_empty());
+            seen.push(iv);
+        }
+        // With CALLER_NONCE the caller's nonce is used (and reported); lengths still count.
+        let trusted = Arc::new(generate(&p, key_alg, P::ENCRYPT | P::CALLER_NONCE));
+        let mut e = context(&p, kind, alg, enc, Some(trusted));
+        assert_eq!(
+            e.init(&vec![7u8; iv_len - 1]).unwrap_err().code(),
+            ErrorCode::InvalidArgument
+        );
+        e.init(&vec![7u8; iv_len]).unwrap();
+        assert_eq!(e.iv(), &vec![7u8; iv_len][..], "{alg}");
+    }
 }

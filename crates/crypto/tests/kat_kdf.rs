@@ -5,7 +5,8 @@ mod common;
 
 use common::*;
 use warden_core::{
-    Algorithm, DeriveKeyParams, ErrorCode, KdfParameters, KeyFormat, KeyOperationPermission as P,
+    Algorithm, DeriveKeyParams, ErrorCode, ImportKeyParams, KdfParameters, KeyFormat,
+    KeyOperationPermission as P,
 };
 use warden_crypto::{Provider, kdf};
 
@@ -183,7 +184,7 @@ fn derive_checks_permission_and_key_type() {
     let no_derive = import(
         &p,
         Algorithm::GenericSecret,
-        P::MAC,
+        P::EXPORT,
         KeyFormat::Raw,
         &[1u8; 32],
     );
@@ -194,7 +195,7 @@ fn derive_checks_permission_and_key_type() {
     let aes = import(
         &p,
         Algorithm::Aes256Key,
-        P::DERIVE,
+        P::ENCRYPT,
         KeyFormat::Raw,
         &[1u8; 32],
     );
@@ -202,9 +203,28 @@ fn derive_checks_permission_and_key_type() {
         p.derive_key(&aes, &params).unwrap_err().code(),
         ErrorCode::IncompatibleKeyType
     );
+    // Issue 11: an HMAC key is never a KDF input (PBKDF2 with one iteration would compute
+    // its MACs), and it cannot even carry DERIVE.
+    let hmac = import(&p, Algorithm::HmacKey, P::MAC, KeyFormat::Raw, &[1u8; 32]);
+    assert_eq!(
+        p.derive_key(&hmac, &params).unwrap_err().code(),
+        ErrorCode::IncompatibleKeyType
+    );
+    for (alg, bits) in [
+        (Algorithm::HmacKey, P::MAC | P::DERIVE),
+        (Algorithm::Aes256Key, P::DERIVE),
+        (Algorithm::GenericSecret, P::DERIVE | P::MAC),
+    ] {
+        let err = ImportKeyParams::builder()
+            .algorithm(alg)
+            .permissions(bits)
+            .build()
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidArgument, "{alg} {bits}");
+    }
     let ok = import(
         &p,
-        Algorithm::HmacKey,
+        Algorithm::GenericSecret,
         P::DERIVE,
         KeyFormat::Raw,
         &[1u8; 32],

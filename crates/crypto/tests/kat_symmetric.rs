@@ -81,7 +81,7 @@ fn aead_vectors_seal_and_open_streamed_and_one_shot() {
         let key = Arc::new(import(
             &p,
             aead_key_alg(alg),
-            P::ENCRYPT.union(P::DECRYPT),
+            P::ENCRYPT.union(P::DECRYPT).union(P::CALLER_NONCE),
             KeyFormat::Raw,
             &b(case, "key"),
         ));
@@ -219,7 +219,7 @@ fn cipher_vectors_ctr_and_cbc() {
         let key = Arc::new(import(
             &p,
             Algorithm::Aes256Key,
-            P::ENCRYPT.union(P::DECRYPT),
+            P::ENCRYPT.union(P::DECRYPT).union(P::CALLER_NONCE),
             KeyFormat::Raw,
             &b(case, "key"),
         ));

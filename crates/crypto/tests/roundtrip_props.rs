@@ -18,7 +18,7 @@ fn aes_key(p: &AwsLcProvider, bytes: &[u8; 32]) -> Arc<Key> {
     Arc::new(import(
         p,
         Algorithm::Aes256Key,
-        P::ENCRYPT.union(P::DECRYPT),
+        P::ENCRYPT.union(P::DECRYPT).union(P::CALLER_NONCE),
         KeyFormat::Raw,
         bytes,
     ))
@@ -38,7 +38,7 @@ proptest! {
         } else {
             (Algorithm::Aes256Gcm, Algorithm::Aes256Key)
         };
-        let k = Arc::new(import(&p, key_alg, P::ENCRYPT.union(P::DECRYPT), KeyFormat::Raw, &key));
+        let k = Arc::new(import(&p, key_alg, P::ENCRYPT.union(P::DECRYPT).union(P::CALLER_NONCE), KeyFormat::Raw, &key));
         let mut enc = context(&p, ContextKind::Aead, alg, Some(CipherDirection::Encrypt), Some(k.clone()));
         enc.init(&nonce).unwrap();
         enc.set_aad(&aad).unwrap();
@@ -110,7 +110,7 @@ proptest! {
         let alg = algs[idx % algs.len()];
         let params = ImportKeyParams::builder()
             .algorithm(alg)
-            .permissions(P::ALL)
+            .permissions(P::applicable_to(alg))
             .format(KeyFormat::from_u8(fmt).unwrap())
             .build();
         if let Ok(params) = params {

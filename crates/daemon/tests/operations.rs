@@ -232,7 +232,6 @@ fn aead_round_trip_and_tamper_is_opaque() {
     let (_dir, d) = start(|_| {});
     let mut c = Conn::open(&d);
     let k = generate(&mut c, "AES-256", P::ENCRYPT.union(P::DECRYPT)).unwrap();
-    let nonce = [7u8; 12];
     let e = create(
         &mut c,
         ContextKind::Aead,
@@ -241,13 +240,27 @@ fn aead_round_trip_and_tamper_is_opaque() {
         Some(CipherDirection::Encrypt),
     )
     .unwrap();
-    init(&mut c, e, &nonce).unwrap();
+    // No CALLER_NONCE on the key: a chosen encryption nonce is refused, an empty one is drawn
+    // by the daemon and comes back with the finalize output.
+    assert_eq!(
+        init(&mut c, e, &[7u8; 12]),
+        Err(ErrorCode::KeyOperationNotPermitted)
+    );
+    init(&mut c, e, &[]).unwrap();
     c.done(&Request::SetAad {
         context_id: e,
         aad: Payload::Inline(b"header"),
     })
     .unwrap();
-    let (ct, tag) = finalize(&mut c, e, b"secret payload", &[]).unwrap();
+    let (ct, tag, nonce) = c
+        .output_iv(&Request::Finalize {
+            context_id: e,
+            input: Payload::Inline(b"secret payload"),
+            tag: &[],
+        })
+        .unwrap();
+    assert_eq!(nonce.len(), 12);
+    assert_ne!(nonce, [0u8; 12]);
     assert_eq!(ct.len(), 14);
     assert_eq!(tag.len(), 16);
     assert_ne!(&ct[..], b"secret payload");

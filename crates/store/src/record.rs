@@ -76,7 +76,7 @@ pub struct NewSlot {
     pub owner_uid: u32,
     /// The key's algorithm (stored by its canonical name).
     pub algorithm: Algorithm,
-    /// Permission bits of the key (`KeyOperationPermission` bits, at most 0x7FF).
+    /// Permission bits of the key (`KeyOperationPermission` bits, at most 0xFFF).
     pub permissions: u32,
     /// Whether the secret may ever be exported.
     pub exportable: bool,

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, WriteTransaction};
+use warden_core::KeyOperationPermission;
 use zeroize::Zeroizing;
 
 use crate::error::{StoreError, db};
@@ -462,6 +463,11 @@ impl SlotStore {
                     "grant must be a subset of the slot's permissions",
                 ));
             }
+            // A slot stored before per-type permission rules may carry bits its key type
+            // cannot use (e.g. derive on an HMAC key); never hand such a bit on.
+            KeyOperationPermission::from_bits(permissions)
+                .and_then(|p| p.check_applicable(meta.algorithm))
+                .map_err(|e| StoreError::InvalidArgument(e.detail()))?;
             if uid == meta.owner_uid {
                 return Err(StoreError::InvalidArgument(
                     "the owner already holds every permission",

@@ -6,7 +6,7 @@ use crate::error::StoreError;
 
 /// Longest slot name accepted.
 pub const MAX_SLOT_NAME_LEN: usize = 64;
-/// Every permission bit the protocol defines (Encrypt 0x1 ... Import 0x400).
+/// Every permission bit the protocol defines (Encrypt 0x1 ... Import 0x400, CallerNonce 0x800).
 pub const ALL_PERMISSION_BITS: u32 = KeyOperationPermission::ALL.bits();
 /// The Export permission bit.
 pub const EXPORT_BIT: u32 = KeyOperationPermission::EXPORT.bits();
@@ -74,7 +74,8 @@ mod tests {
     fn permissions() {
         assert!(validate_permissions(0).is_ok());
         assert!(validate_permissions(ALL_PERMISSION_BITS).is_ok());
-        assert!(validate_permissions(0x800).is_err());
+        assert!(validate_permissions(0x800).is_ok());
+        assert!(validate_permissions(0x1000).is_err());
         assert!(validate_permissions(u32::MAX).is_err());
     }
 }

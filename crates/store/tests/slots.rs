@@ -116,7 +116,7 @@ fn occupied_empty_and_bad_names() {
         );
     }
     let mut unknown_bits = new_slot("b", 1);
-    unknown_bits.permissions = 0x800;
+    unknown_bits.permissions = 0x1000;
     assert_eq!(
         store
             .create_slot(&unknown_bits, &secret(1))
@@ -718,4 +718,29 @@ fn per_owner_slot_and_grant_quotas() {
         .unwrap();
     assert!(store.revoke(a, 100).unwrap());
     store.grant(c, 103, P::SIGN.bits()).unwrap();
+}
+
+/// Issue 11: a slot written before the per-type permission rules may carry a bit its key
+/// type cannot use (DERIVE on an HMAC key, the PBKDF2 MAC-forgery bit). It stays readable,
+/// but the owner cannot hand that bit on; the sensible bits still grant.
+#[test]
+fn grants_refuse_bits_the_key_type_cannot_use() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = open(&tmp.path().join("data"));
+    let legacy = NewSlot {
+        algorithm: Algorithm::HmacKey,
+        permissions: (P::MAC | P::DERIVE).bits(),
+        ..new_slot("legacy", 1000)
+    };
+    store.create_slot(&legacy, &secret(3)).unwrap();
+    let slot = SlotRef::new(1000, "legacy");
+    for bad in [P::DERIVE, P::MAC | P::DERIVE] {
+        let e = store.grant(slot, 2000, bad.bits()).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidArgument, "{bad}");
+    }
+    store.grant(slot, 2000, P::MAC.bits()).unwrap();
+    assert_eq!(
+        store.load(slot).unwrap().0.grants.get(&2000),
+        Some(&P::MAC.bits())
+    );
 }

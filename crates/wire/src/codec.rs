@@ -913,9 +913,9 @@ pub fn encode_response<'b>(b: &'b mut Builder, resp: &Response<'_>) -> &'b [u8] 
             let o = g::ContextCreatedResponse::create(b, context_id);
             b.finish(o, None)
         }
-        Response::Output { output, tag } => {
+        Response::Output { output, tag, iv } => {
             let p = write_payload(b, &output);
-            let o = g::OutputResponse::create(b, p, opt(tag));
+            let o = g::OutputResponse::create(b, p, opt(tag), opt(iv));
             b.finish(o, None)
         }
         Response::Done => {
@@ -1091,6 +1091,7 @@ pub fn decode_response(op: Opcode, body: &[u8]) -> Result<Response<'_>, WireErro
             Response::Output {
                 output: read_payload(r.output())?,
                 tag: bytes(r.tag())?,
+                iv: bytes(r.iv())?,
             }
         }
         ResponseKind::Done => {

@@ -305,7 +305,9 @@ pub enum Request<'a> {
     InitContext {
         /// Context.
         context_id: u64,
-        /// IV or nonce (empty for hash, MAC, sign, verify).
+        /// IV or nonce (empty for hash, MAC, sign, verify). Encryption: empty, and the daemon
+        /// draws one (returned in the `Output` reply's `iv`); a non-empty encryption IV needs
+        /// the key's caller-nonce permission.
         iv: &'a [u8],
     },
     /// AEAD associated data.
@@ -337,7 +339,9 @@ pub enum Request<'a> {
     Process {
         /// Context.
         context_id: u64,
-        /// IV or nonce (empty for hash, MAC, sign, verify).
+        /// IV or nonce (empty for hash, MAC, sign, verify). Encryption: empty, and the daemon
+        /// draws one (returned in the `Output` reply's `iv`); a non-empty encryption IV needs
+        /// the key's caller-nonce permission.
         iv: &'a [u8],
         /// AEAD associated data (may be empty).
         aad: &'a [u8],
@@ -736,12 +740,16 @@ pub enum Response<'a> {
         /// Per-connection id of the context.
         context_id: u64,
     },
-    /// Reply to Update, Finalize and Random.
+    /// Reply to Update, Finalize, Process and Random.
     Output {
         /// Produced bytes (ciphertext, plaintext, digest, MAC, signature, random).
         output: Payload<'a>,
         /// AEAD encryption: the tag; empty otherwise.
         tag: &'a [u8],
+        /// Finalize / Process of an encrypting AEAD or AES-CTR/CBC context: the nonce / IV
+        /// the stream used (drawn by the daemon unless the key allows caller nonces); empty
+        /// otherwise and from daemons before this field.
+        iv: &'a [u8],
     },
     /// Reply with no data (ReleaseKey, InitContext, SetAad, ResetContext, DestroyContext).
     Done,

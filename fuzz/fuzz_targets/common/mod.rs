@@ -182,7 +182,7 @@ fn owned(resp: &warden_wire::Response<'_>) -> Owned {
             data: Some(data.to_vec()),
             ..Owned::default()
         },
-        R::Output { output, tag } => Owned {
+        R::Output { output, tag, .. } => Owned {
             data: inline(output),
             tag: (!tag.is_empty()).then(|| tag.to_vec()),
             ..Owned::default()

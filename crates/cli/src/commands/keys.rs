@@ -61,7 +61,8 @@ fn natural_permissions(alg: Algorithm) -> KeyOperationPermission {
         Algorithm::GenericSecret => P::DERIVE,
         _ => match alg.class() {
             AlgorithmClass::Signature => P::SIGN | P::VERIFY,
-            AlgorithmClass::KeyAgreement => P::AGREE | P::DERIVE,
+            // Not DERIVE: only GENERIC-SECRET keys are KDF inputs (the agreed secret is).
+            AlgorithmClass::KeyAgreement => P::AGREE,
             AlgorithmClass::Kem | AlgorithmClass::AsymmetricEncryption => P::ENCRYPT | P::DECRYPT,
             _ => P::NONE,
         },

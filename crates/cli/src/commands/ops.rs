@@ -171,20 +171,28 @@ pub fn encrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Rep
     let lengths = alg
         .aead_lengths()
         .ok_or_else(|| Failure::Usage(format!("{} is not an AEAD", alg.name())))?;
-    // A fresh random nonce from the daemon's generator for every message.
-    let nonce = stack
-        .random(lengths.nonce_len)
-        .map_err(Failure::from_client)?;
-    ctx.init(&nonce).map_err(Failure::from_client)?;
+    // The daemon draws a fresh nonce for every message (an empty init nonce) and returns it
+    // with the last output; the CLI never picks one, so slot keys need no caller-nonce bit.
+    ctx.init(&[]).map_err(Failure::from_client)?;
     if let Some(aad) = &a.aad {
         ctx.set_aad(aad.as_bytes()).map_err(Failure::from_client)?;
     }
-    let mut out = nonce.clone();
+    let mut body = Vec::new();
     Input::open(a.io.input.as_deref())?.stream(chunk_for(stack.max_frame_len()), |chunk| {
-        out.extend(ctx.update(chunk).map_err(update_failure)?);
+        body.extend(ctx.update(chunk).map_err(update_failure)?);
         Ok(())
     })?;
-    out.extend(ctx.finalize(&[]).map_err(Failure::from_client)?);
+    body.extend(ctx.finalize(&[]).map_err(Failure::from_client)?);
+    if ctx.nonce().len() != lengths.nonce_len {
+        // A daemon from before nonce reporting; the output could never be decrypted.
+        return Err(Failure::Daemon(
+            ErrorCode::UnsupportedOperation,
+            "the daemon did not report the encryption nonce; upgrade wardend".into(),
+        ));
+    }
+    let mut out = Vec::with_capacity(lengths.nonce_len + body.len() + lengths.tag_len);
+    out.extend_from_slice(ctx.nonce());
+    out.extend(body);
     out.extend_from_slice(ctx.tag());
     emit_binary(&out, a.io.out.as_deref(), a.io.hex, json_mode, "ciphertext")
 }

@@ -7,6 +7,8 @@
 //! the buffer), so a one-shot call has no size bound besides `out`. `update` writes nothing.
 //! The tag is separate: `get_tag` after an encrypting `finalize`, `set_tag` before a
 //! decrypting one (missing tag -> `StreamIncomplete`). A failed open zeroes the output.
+//! Encryption draws its nonce at `init` unless the key has `CALLER_NONCE` and one is given
+//! (`super::encryption_iv`); `iv` hands it back for the caller to store with the ciphertext.
 
 use aws_lc_rs::aead::{
     AES_128_GCM, AES_256_GCM, Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey,
@@ -24,6 +26,8 @@ pub(crate) struct AeadEngine {
     alg: Algorithm,
     key: LessSafeKey,
     encrypt: bool,
+    /// The key carries `CALLER_NONCE`: an encrypting `init` may take the caller's nonce.
+    caller_nonce: bool,
     limit: usize,
     nonce: [u8; NONCE_LEN],
     aad: Zeroizing<Vec<u8>>,
@@ -43,7 +47,13 @@ fn quota() -> Error {
 }
 
 impl AeadEngine {
-    pub(crate) fn new(alg: Algorithm, key: &Key, encrypt: bool, limit: usize) -> Result<Self> {
+    pub(crate) fn new(
+        alg: Algorithm,
+        key: &Key,
+        encrypt: bool,
+        caller_nonce: bool,
+        limit: usize,
+    ) -> Result<Self> {
         let aead = match alg {
             Algorithm::Aes128Gcm => &AES_128_GCM,
             Algorithm::Aes256Gcm => &AES_256_GCM,
@@ -55,6 +65,7 @@ impl AeadEngine {
             alg,
             key,
             encrypt,
+            caller_nonce,
             limit,
             nonce: [0; NONCE_LEN],
             aad: Zeroizing::new(Vec::with_capacity(limit.min(4096))),
@@ -113,10 +124,17 @@ impl Engine for AeadEngine {
     }
 
     fn start(&mut self, nonce: &[u8]) -> Result<()> {
+        if self.encrypt {
+            return super::encryption_iv(nonce, self.caller_nonce, &mut self.nonce);
+        }
         self.nonce = nonce
             .try_into()
             .map_err(|_| Error::invalid_argument("nonce must be 12 bytes"))?;
         Ok(())
+    }
+
+    fn iv(&self) -> &[u8] {
+        if self.encrypt { &self.nonce } else { &[] }
     }
 
     fn aad(&mut self, aad: &[u8]) -> Result<()> {

@@ -1,5 +1,7 @@
 //! AES-256-CTR and AES-256-CBC-PKCS7 contexts, one type for both directions, over aws-lc's
-//! streaming `cipher` API. The caller supplies the IV at `init` (16 bytes).
+//! streaming `cipher` API. Decryption takes the IV at `init` (16 bytes); encryption draws
+//! a fresh one unless the key has `CALLER_NONCE` and the caller gives one
+//! (`super::encryption_iv`), and hands it back through `iv`.
 //!
 //! Output sizes follow aws-lc's contract: `update` of `n > 0` bytes needs `n + 15` bytes of
 //! output space (CBC may hold back a block); `finalize` of `n` bytes needs `n + 31` for CBC
@@ -26,6 +28,10 @@ pub(crate) struct CipherEngine {
     alg: Algorithm,
     key: Arc<Key>,
     encrypt: bool,
+    /// The key carries `CALLER_NONCE`: an encrypting `init` may take the caller's IV.
+    caller_nonce: bool,
+    /// The IV of the current stream.
+    iv: [u8; 16],
     active: Option<Active>,
 }
 
@@ -34,7 +40,12 @@ fn failed<E>(_: E) -> Error {
 }
 
 impl CipherEngine {
-    pub(crate) fn new(alg: Algorithm, key: Arc<Key>, encrypt: bool) -> Result<Self> {
+    pub(crate) fn new(
+        alg: Algorithm,
+        key: Arc<Key>,
+        encrypt: bool,
+        caller_nonce: bool,
+    ) -> Result<Self> {
         if !matches!(alg, Algorithm::Aes256Ctr | Algorithm::Aes256CbcPkcs7) {
             return Err(Error::new(
                 ErrorCode::UnsupportedAlgorithm,
@@ -46,6 +57,8 @@ impl CipherEngine {
             alg,
             key,
             encrypt,
+            caller_nonce,
+            iv: [0; 16],
             active: None,
         })
     }
@@ -91,9 +104,14 @@ impl Engine for CipherEngine {
     }
 
     fn start(&mut self, iv: &[u8]) -> Result<()> {
-        let iv: [u8; 16] = iv
-            .try_into()
-            .map_err(|_| Error::invalid_argument("IV must be 16 bytes"))?;
+        if self.encrypt {
+            super::encryption_iv(iv, self.caller_nonce, &mut self.iv)?;
+        } else {
+            self.iv = iv
+                .try_into()
+                .map_err(|_| Error::invalid_argument("IV must be 16 bytes"))?;
+        }
+        let iv = self.iv;
         let key = UnboundCipherKey::new(&AES_256, self.key.secret_bytes()?).map_err(failed)?;
         let iv = FixedLength::from(iv);
         self.active = Some(match (self.encrypt, self.is_cbc()) {
@@ -142,6 +160,10 @@ impl Engine for CipherEngine {
         let dst = out.get_mut(written..written + n).ok_or_else(too_small)?;
         dst.copy_from_slice(src);
         Ok(written + n)
+    }
+
+    fn iv(&self) -> &[u8] {
+        if self.encrypt { &self.iv } else { &[] }
     }
 
     fn clear(&mut self) {

@@ -89,7 +89,16 @@ pub trait CryptoContext: Send {
     /// Current state.
     fn state(&self) -> ContextState;
     /// Starts a stream. Nonce / IV for AEAD and ciphers, empty otherwise.
+    ///
+    /// Encrypting AEAD and AES-CTR/CBC streams take an empty `iv_or_nonce` and draw a fresh
+    /// one from the system generator (read it back with [`CryptoContext::iv`]); a non-empty one
+    /// needs the key's `CALLER_NONCE` bit, else `KeyOperationNotPermitted`: a caller who picks
+    /// the nonce can repeat a victim's and read the keystream. Decryption takes the nonce.
     fn init(&mut self, iv_or_nonce: &[u8]) -> Result<()>;
+    /// The nonce / IV of the current encrypting AEAD or cipher stream (whether drawn by
+    /// `init` or given by the caller), to return with the ciphertext; empty before `init` and
+    /// for every other context.
+    fn iv(&self) -> &[u8];
     /// Adds associated data (AEAD only; after `init`, before the first `update`).
     fn set_aad(&mut self, aad: &[u8]) -> Result<()>;
     /// Feeds data; returns the number of bytes written to `out` (ciphers may write).
@@ -112,6 +121,10 @@ pub(crate) trait Engine: Send {
     fn kind(&self) -> ContextKind;
     fn algorithm(&self) -> Option<Algorithm>;
     fn start(&mut self, iv: &[u8]) -> Result<()>;
+    /// See [`CryptoContext::iv`].
+    fn iv(&self) -> &[u8] {
+        &[]
+    }
     fn aad(&mut self, _aad: &[u8]) -> Result<()> {
         Err(unsupported())
     }
@@ -144,6 +157,30 @@ pub(crate) fn unsupported() -> Error {
 pub(crate) fn wipe(buf: &mut Vec<u8>) {
     zeroize::Zeroize::zeroize(buf.as_mut_slice());
     buf.clear();
+}
+
+/// The nonce / IV an encrypting stream starts with, written to `out` (its length is the
+/// algorithm's): fresh from the system generator when the caller gave none; the caller's own
+/// only with the key's `CALLER_NONCE` bit (`caller_nonce`), since a repeated nonce turns
+/// ENCRYPT into DECRYPT for CTR-based modes.
+pub(crate) fn encryption_iv(given: &[u8], caller_nonce: bool, out: &mut [u8]) -> Result<()> {
+    use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+    if given.is_empty() {
+        return SystemRandom::new()
+            .fill(out)
+            .map_err(|_| Error::new(ErrorCode::OperationFailed, "random generator failed"));
+    }
+    if !caller_nonce {
+        return Err(Error::new(
+            ErrorCode::KeyOperationNotPermitted,
+            "a caller-chosen encryption nonce needs the caller-nonce permission",
+        ));
+    }
+    if given.len() != out.len() {
+        return Err(Error::invalid_argument("nonce / IV has the wrong length"));
+    }
+    out.copy_from_slice(given);
+    Ok(())
 }
 
 pub(crate) fn too_small() -> Error {
@@ -233,6 +270,13 @@ impl<E: Engine> CryptoContext for Stream<E> {
             self.engine.clear();
         }
         r
+    }
+
+    fn iv(&self) -> &[u8] {
+        match self.state {
+            ContextState::Created => &[],
+            _ => self.engine.iv(),
+        }
     }
 
     fn set_aad(&mut self, aad: &[u8]) -> Result<()> {
@@ -343,6 +387,11 @@ pub(crate) fn create(
         }
     };
     let encrypt = cfg.direction() != Some(CipherDirection::Decrypt);
+    // Whether encrypting streams accept the caller's nonce (see `encryption_iv`).
+    let caller_nonce = key.as_ref().is_some_and(|k| {
+        k.permissions()
+            .contains(warden_core::KeyOperationPermission::CALLER_NONCE)
+    });
     let need = || key.clone().ok_or(Error::from(ErrorCode::InternalError));
     Ok(match kind {
         ContextKind::Hash => Box::new(Stream::new(hash::HashEngine::new(alg)?)),
@@ -354,11 +403,13 @@ pub(crate) fn create(
             alg,
             need()?,
             encrypt,
+            caller_nonce,
         )?)),
         ContextKind::Aead => Box::new(Stream::new(aead::AeadEngine::new(
             alg,
             &*need()?,
             encrypt,
+            caller_nonce,
             buffer_limit,
         )?)),
         ContextKind::Sign => Box::new(Stream::new(sign::SignEngine::new(

@@ -7,6 +7,12 @@
 //! deadline and the context's own budget. Past it, the context moves to the failed state —
 //! its provider state and key reference are released at once — and the client gets
 //! `OperationTimedOut`; later calls on it get the same code until it is destroyed.
+//!
+//! Nonces (issue 11): an encrypting AEAD or AES-CTR/CBC context initialised with an empty IV
+//! gets a fresh one from the provider's generator (the crypto layer draws it), and the
+//! Finalize / Process reply carries it in `iv`. A caller-chosen encryption IV is refused with
+//! `KeyOperationNotPermitted` unless the key has the dangerous `CALLER_NONCE` bit: with it an
+//! ENCRYPT-only holder could re-encrypt under a victim's nonce and read the keystream.
 
 use warden_core::{
     Algorithm, CipherDirection, ContextConfig, Error, ErrorCode, Persistence, ResourceId,
@@ -24,6 +30,8 @@ use crate::provider::{ContextEntry, resource_kind};
 const OUTPUT_OVERHEAD: usize = 128;
 /// Longest AEAD tag any algorithm produces.
 const MAX_TAG: usize = 16;
+/// Longest nonce / IV any context uses (AES-CTR/CBC; AEADs take 12).
+const MAX_IV: usize = 16;
 
 fn kind(k: messages::ContextKind) -> Result<ContextKind, Error> {
     Ok(match k {
@@ -184,6 +192,7 @@ pub(crate) fn update(
     state.out.reply(&Response::Output {
         output: Payload::Inline(output),
         tag: &[],
+        iv: &[],
     })
 }
 
@@ -203,14 +212,15 @@ pub(crate) fn finalize(
         .max_output_len(input.len());
     let out = scratch(ctx, max_body, need)?;
     let mut tag_out = [0u8; MAX_TAG];
-    let (n, tag_len) = run(state, ctx, id, |c| {
+    let mut iv_out = [0u8; MAX_IV];
+    let (n, tag_len, iv_len) = run(state, ctx, id, |c| {
         if !tag.is_empty() {
             c.set_tag(tag)?;
         }
         let n = c.finalize(input, out)?;
-        Ok((n, aead_tag(c, &mut tag_out)))
+        Ok((n, aead_tag(c, &mut tag_out), stream_iv(c, &mut iv_out)?))
     })?;
-    reply_output(state, out, n, &tag_out, tag_len)
+    reply_output(state, out, n, tag_out.get(..tag_len), iv_out.get(..iv_len))
 }
 
 /// What a `Process` request carries besides the context id.
@@ -240,7 +250,8 @@ pub(crate) fn process(
         .saturating_add(c.max_output_len(a.last.len()));
     let out = scratch(ctx, max_body, need)?;
     let mut tag_out = [0u8; MAX_TAG];
-    let (n, tag_len) = run(state, ctx, id, |c| {
+    let mut iv_out = [0u8; MAX_IV];
+    let (n, tag_len, iv_len) = run(state, ctx, id, |c| {
         if matches!(c.state(), ContextState::Finalized | ContextState::Failed) {
             c.reset()?;
         }
@@ -258,9 +269,9 @@ pub(crate) fn process(
         }
         let rest = out.get_mut(head..).ok_or(ErrorCode::InternalError)?;
         let n = head + c.finalize(a.last, rest)?;
-        Ok((n, aead_tag(c, &mut tag_out)))
+        Ok((n, aead_tag(c, &mut tag_out), stream_iv(c, &mut iv_out)?))
     })?;
-    reply_output(state, out, n, &tag_out, tag_len)
+    reply_output(state, out, n, tag_out.get(..tag_len), iv_out.get(..iv_len))
 }
 
 /// After a finalize: the tag an AEAD encryption hands out (every other context has none).
@@ -271,19 +282,31 @@ fn aead_tag(c: &mut dyn CryptoContext, tag_out: &mut [u8; MAX_TAG]) -> usize {
     }
 }
 
-/// The `Output` reply: the first `n` bytes of `out` and the first `tag_len` of `tag_out`.
+/// After a finalize: the nonce / IV of an encrypting stream, for the client to keep with the
+/// ciphertext (empty for every other context).
+fn stream_iv(c: &mut dyn CryptoContext, iv_out: &mut [u8; MAX_IV]) -> Result<usize, Error> {
+    let iv = c.iv();
+    iv_out
+        .get_mut(..iv.len())
+        .ok_or(ErrorCode::InternalError)?
+        .copy_from_slice(iv);
+    Ok(iv.len())
+}
+
+/// The `Output` reply: the first `n` bytes of `out`, the tag and the IV (`None` only if a
+/// length was out of range, which the callers' fixed buffers rule out).
 fn reply_output(
     state: &mut ConnState,
     out: &[u8],
     n: usize,
-    tag_out: &[u8],
-    tag_len: usize,
+    tag: Option<&[u8]>,
+    iv: Option<&[u8]>,
 ) -> Result<(), Error> {
     let output = out.get(..n).ok_or(ErrorCode::InternalError)?;
-    let tag = tag_out.get(..tag_len).ok_or(ErrorCode::InternalError)?;
     state.out.reply(&Response::Output {
         output: Payload::Inline(output),
-        tag,
+        tag: tag.ok_or(ErrorCode::InternalError)?,
+        iv: iv.ok_or(ErrorCode::InternalError)?,
     })
 }
 
@@ -305,5 +328,6 @@ pub(crate) fn random(state: &mut ConnState, ctx: &Ctx<'_, '_>, len: u32) -> Resu
     state.out.reply(&Response::Output {
         output: Payload::Inline(out),
         tag: &[],
+        iv: &[],
     })
 }

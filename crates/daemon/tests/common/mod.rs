@@ -166,10 +166,22 @@ impl Conn {
         })
     }
 
+    /// Output, tag and encryption nonce / IV of a Finalize.
+    pub fn output_iv(&mut self, req: &Request<'_>) -> Result<OutputIv, ErrorCode> {
+        self.call(req, |r| match r {
+            Response::Output { output, tag, iv } => (
+                output.as_inline().unwrap().to_vec(),
+                tag.to_vec(),
+                iv.to_vec(),
+            ),
+            other => panic!("unexpected {other:?}"),
+        })
+    }
+
     /// Output and tag of an Update/Finalize.
     pub fn output(&mut self, req: &Request<'_>) -> Result<(Vec<u8>, Vec<u8>), ErrorCode> {
         self.call(req, |r| match r {
-            Response::Output { output, tag } => {
+            Response::Output { output, tag, .. } => {
                 (output.as_inline().unwrap().to_vec(), tag.to_vec())
             }
             other => panic!("unexpected {other:?}"),
@@ -191,3 +203,6 @@ impl Conn {
         self.bytes(&Request::Ping { data }).unwrap()
     }
 }
+
+/// Output, tag and encryption nonce / IV of a Finalize reply.
+pub type OutputIv = (Vec<u8>, Vec<u8>, Vec<u8>);

@@ -13361,10 +13361,12 @@ mod root {
                 }
             }
 
-            ///  Opcode InitContext (0x0201): IV or nonce, empty for hash/MAC/sign/verify.
+            ///  Opcode InitContext (0x0201): IV or nonce, empty for hash/MAC/sign/verify. For encryption
+            ///  send it empty: the daemon draws one (returned in the Finalize reply's `iv`); a non-empty
+            ///  encryption IV needs the key's caller-nonce permission (else KeyOperationNotPermitted).
             ///
             /// Generated from these locations:
-            /// * Table `InitContextRequest` in the file `contexts.fbs:48`
+            /// * Table `InitContextRequest` in the file `contexts.fbs:50`
             #[derive(
                 Clone,
                 Debug,
@@ -13701,7 +13703,7 @@ mod root {
             ///  Opcode SetAad (0x0202).
             ///
             /// Generated from these locations:
-            /// * Table `SetAadRequest` in the file `contexts.fbs:54`
+            /// * Table `SetAadRequest` in the file `contexts.fbs:56`
             #[derive(
                 Clone,
                 Debug,
@@ -14048,7 +14050,7 @@ mod root {
             ///  Opcode Update (0x0203).
             ///
             /// Generated from these locations:
-            /// * Table `UpdateRequest` in the file `contexts.fbs:60`
+            /// * Table `UpdateRequest` in the file `contexts.fbs:62`
             #[derive(
                 Clone,
                 Debug,
@@ -14395,7 +14397,7 @@ mod root {
             ///  Opcode Finalize (0x0204): optional last input (Verify: the signature), AEAD decrypt tag.
             ///
             /// Generated from these locations:
-            /// * Table `FinalizeRequest` in the file `contexts.fbs:66`
+            /// * Table `FinalizeRequest` in the file `contexts.fbs:68`
             #[derive(
                 Clone,
                 Debug,
@@ -14793,7 +14795,7 @@ mod root {
             ///  and the tag of an AEAD encryption. A context in the middle of a stream is refused by init.
             ///
             /// Generated from these locations:
-            /// * Table `ProcessRequest` in the file `contexts.fbs:77`
+            /// * Table `ProcessRequest` in the file `contexts.fbs:79`
             #[derive(
                 Clone,
                 Debug,
@@ -15325,7 +15327,7 @@ mod root {
             ///  Opcode ResetContext (0x0205).
             ///
             /// Generated from these locations:
-            /// * Table `ResetContextRequest` in the file `contexts.fbs:87`
+            /// * Table `ResetContextRequest` in the file `contexts.fbs:89`
             #[derive(
                 Clone,
                 Debug,
@@ -15616,7 +15618,7 @@ mod root {
             ///  Opcode DestroyContext (0x0206).
             ///
             /// Generated from these locations:
-            /// * Table `DestroyContextRequest` in the file `contexts.fbs:92`
+            /// * Table `DestroyContextRequest` in the file `contexts.fbs:94`
             #[derive(
                 Clone,
                 Debug,
@@ -15909,10 +15911,11 @@ mod root {
                 }
             }
 
-            ///  Reply to Update, Finalize and Random: produced bytes and, for AEAD encryption, the tag.
+            ///  Reply to Update, Finalize, Process and Random: produced bytes and, for AEAD encryption,
+            ///  the tag.
             ///
             /// Generated from these locations:
-            /// * Table `OutputResponse` in the file `contexts.fbs:97`
+            /// * Table `OutputResponse` in the file `contexts.fbs:100`
             #[derive(
                 Clone,
                 Debug,
@@ -15927,6 +15930,11 @@ mod root {
                 pub output: ::core::option::Option<self::Payload>,
                 /// The field `tag` in the table `OutputResponse`
                 pub tag: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+                ///  Appended (evolution rule 1): the nonce / IV an encrypting AEAD or AES-CTR/CBC stream
+                ///  used, on Finalize and Process replies. The daemon draws it when the caller sent an empty
+                ///  IV; a caller-chosen one needs the key's caller-nonce permission. Empty otherwise; old
+                ///  clients ignore it.
+                pub iv: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -15935,6 +15943,7 @@ mod root {
                     Self {
                         output: ::core::default::Default::default(),
                         tag: ::core::default::Default::default(),
+                        iv: ::core::default::Default::default(),
                     }
                 }
             }
@@ -15951,17 +15960,22 @@ mod root {
                     builder: &mut ::planus::Builder,
                     field_output: impl ::planus::WriteAsOptionalUnion<self::Payload>,
                     field_tag: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    field_iv: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                 ) -> ::planus::Offset<Self> {
                     let prepared_output = field_output.prepare(builder);
                     let prepared_tag = field_tag.prepare(builder);
+                    let prepared_iv = field_iv.prepare(builder);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<10> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<12> =
                         ::core::default::Default::default();
                     if prepared_output.is_some() {
                         table_writer.write_entry::<::planus::Offset<self::Payload>>(1);
                     }
                     if prepared_tag.is_some() {
                         table_writer.write_entry::<::planus::Offset<[u8]>>(2);
+                    }
+                    if prepared_iv.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[u8]>>(3);
                     }
                     if prepared_output.is_some() {
                         table_writer.write_entry::<u8>(0);
@@ -15974,6 +15988,9 @@ mod root {
                             }
                             if let ::core::option::Option::Some(prepared_tag) = prepared_tag {
                                 object_writer.write::<_, _, 4>(&prepared_tag);
+                            }
+                            if let ::core::option::Option::Some(prepared_iv) = prepared_iv {
+                                object_writer.write::<_, _, 4>(&prepared_iv);
                             }
                             if let ::core::option::Option::Some(prepared_output) = prepared_output {
                                 object_writer.write::<_, _, 1>(&prepared_output.tag());
@@ -16014,7 +16031,7 @@ mod root {
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<OutputResponse> {
-                    OutputResponse::create(builder, &self.output, &self.tag)
+                    OutputResponse::create(builder, &self.output, &self.tag, &self.iv)
                 }
             }
 
@@ -16065,6 +16082,26 @@ mod root {
             }
 
             impl<T0, T1> OutputResponseBuilder<(T0, T1)> {
+                /// Setter for the [`iv` field](OutputResponse#structfield.iv).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn iv<T2>(self, value: T2) -> OutputResponseBuilder<(T0, T1, T2)>
+                where
+                    T2: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                {
+                    let (v0, v1) = self.0;
+                    OutputResponseBuilder((v0, v1, value))
+                }
+
+                /// Sets the [`iv` field](OutputResponse#structfield.iv) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn iv_as_null(self) -> OutputResponseBuilder<(T0, T1, ())> {
+                    self.iv(())
+                }
+            }
+
+            impl<T0, T1, T2> OutputResponseBuilder<(T0, T1, T2)> {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [OutputResponse].
                 #[inline]
                 pub fn finish(
@@ -16081,8 +16118,9 @@ mod root {
             impl<
                     T0: ::planus::WriteAsOptionalUnion<self::Payload>,
                     T1: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                 > ::planus::WriteAs<::planus::Offset<OutputResponse>>
-                for OutputResponseBuilder<(T0, T1)>
+                for OutputResponseBuilder<(T0, T1, T2)>
             {
                 type Prepared = ::planus::Offset<OutputResponse>;
 
@@ -16098,8 +16136,9 @@ mod root {
             impl<
                     T0: ::planus::WriteAsOptionalUnion<self::Payload>,
                     T1: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                 > ::planus::WriteAsOptional<::planus::Offset<OutputResponse>>
-                for OutputResponseBuilder<(T0, T1)>
+                for OutputResponseBuilder<(T0, T1, T2)>
             {
                 type Prepared = ::planus::Offset<OutputResponse>;
 
@@ -16115,15 +16154,16 @@ mod root {
             impl<
                     T0: ::planus::WriteAsOptionalUnion<self::Payload>,
                     T1: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
-                > ::planus::WriteAsOffset<OutputResponse> for OutputResponseBuilder<(T0, T1)>
+                    T2: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                > ::planus::WriteAsOffset<OutputResponse> for OutputResponseBuilder<(T0, T1, T2)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<OutputResponse> {
-                    let (v0, v1) = &self.0;
-                    OutputResponse::create(builder, v0, v1)
+                    let (v0, v1, v2) = &self.0;
+                    OutputResponse::create(builder, v0, v1, v2)
                 }
             }
 
@@ -16146,6 +16186,12 @@ mod root {
                 pub fn tag(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
                     self.0.access(2, "OutputResponse", "tag")
                 }
+
+                /// Getter for the [`iv` field](OutputResponse#structfield.iv).
+                #[inline]
+                pub fn iv(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
+                    self.0.access(3, "OutputResponse", "iv")
+                }
             }
 
             impl<'a> ::core::fmt::Debug for OutputResponseRef<'a> {
@@ -16156,6 +16202,9 @@ mod root {
                     }
                     if let ::core::option::Option::Some(field_tag) = self.tag().transpose() {
                         f.field("tag", &field_tag);
+                    }
+                    if let ::core::option::Option::Some(field_iv) = self.iv().transpose() {
+                        f.field("iv", &field_iv);
                     }
                     f.finish()
                 }
@@ -16175,6 +16224,7 @@ mod root {
                             ::core::option::Option::None
                         },
                         tag: value.tag()?.map(|v| v.to_vec()),
+                        iv: value.iv()?.map(|v| v.to_vec()),
                     })
                 }
             }
@@ -16255,7 +16305,7 @@ mod root {
             ///  Opcode Random (0x0300).
             ///
             /// Generated from these locations:
-            /// * Table `RandomRequest` in the file `contexts.fbs:103`
+            /// * Table `RandomRequest` in the file `contexts.fbs:111`
             #[derive(
                 Clone,
                 Debug,

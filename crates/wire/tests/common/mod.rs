@@ -391,14 +391,17 @@ pub fn responses() -> Vec<Response<'static>> {
         Response::Output {
             output: Payload::Inline(&[2; 64]),
             tag: b"",
+            iv: b"",
         },
         Response::Output {
             output: Payload::Inline(b""),
             tag: &[3; 16],
+            iv: &[4; 12],
         },
         Response::Output {
             output: SHM,
             tag: b"",
+            iv: &[5; 16],
         },
         Response::Done,
         Response::SlotList {
