@@ -5,7 +5,8 @@ use core::ptr::NonNull;
 
 use crate::asan;
 #[cfg(feature = "std")]
-use crate::error::{ArenaError, ArenaFull};
+use crate::error::ArenaError;
+use crate::error::ArenaFull;
 #[cfg(feature = "std")]
 use crate::os_region::{ArenaOptions, OsRegion};
 use crate::session::Session;
