@@ -200,7 +200,12 @@ impl Daemon {
             if let Some(_status) = self.child.try_wait()? {
                 return Err(HarnessError::Exited(self.stderr()));
             }
-            if UnixStream::connect(&self.socket).is_ok() {
+            if let Ok(mut probe) = UnixStream::connect(&self.socket) {
+                // Wait for the daemon to close the probe, so it is no longer counted in the
+                // status the test may read next.
+                let _ = probe.shutdown(std::net::Shutdown::Write);
+                let _ = probe.set_read_timeout(Some(Duration::from_secs(2)));
+                let _ = std::io::Read::read(&mut probe, &mut [0u8; 64]);
                 return Ok(());
             }
             if start.elapsed() > READY_TIMEOUT {

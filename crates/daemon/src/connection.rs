@@ -61,9 +61,11 @@ pub(crate) struct ConnState {
 
 /// A connection owned by the event loop or, for one turn, by one worker.
 pub(crate) struct Connection {
-    pub(crate) stream: UnixStream,
-    arena: PooledArena,
+    // Drop order is declaration order: resources and counters go before the socket closes,
+    // so a client that sees the close also sees them released.
     pub(crate) state: ConnState,
+    arena: PooledArena,
+    pub(crate) stream: UnixStream,
     /// The header being received (the previous body read may have taken its start).
     head: [u8; HEADER_LEN],
     head_have: usize,

@@ -85,7 +85,12 @@ impl Wardend {
             if d.child.try_wait().unwrap().is_some() {
                 return Err(d.stderr());
             }
-            if UnixStream::connect(&d.socket).is_ok() {
+            if let Ok(mut probe) = UnixStream::connect(&d.socket) {
+                // Wait for the daemon to close the probe, so it is not counted in a status
+                // the test reads next.
+                let _ = probe.shutdown(std::net::Shutdown::Write);
+                let _ = probe.set_read_timeout(Some(Duration::from_secs(2)));
+                let _ = std::io::Read::read(&mut probe, &mut [0u8; 64]);
                 return Ok(d);
             }
             if start.elapsed() > Duration::from_secs(30) {
