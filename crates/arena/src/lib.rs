@@ -81,3 +81,7 @@ pub use os_region::ArenaOptions;
 #[cfg(feature = "std")]
 pub use pool::{ArenaPool, PoolStats, PooledArena};
 pub use session::Session;
+
+/// How this crate works and why (design notes; the short overview is `ARCHITECTURE.md`).
+#[doc = include_str!("design.md")]
+pub mod design {}

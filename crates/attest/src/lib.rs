@@ -39,3 +39,7 @@ pub use receipt::{
     ChainState, Decision, ReceiptBody, issue_receipt, split_chain, verify_chain,
     verify_complete_chain, verify_receipt,
 };
+
+/// How this crate works and why (design notes; the short overview is `ARCHITECTURE.md`).
+#[doc = include_str!("design.md")]
+pub mod design {}

@@ -91,3 +91,7 @@ pub use warden_core::{
     KeyOperationPermission, Persistence, ResourceId, ResourceType, Timeout, UnwrapKeyParams,
     WrapKeyParams,
 };
+
+/// How this crate works and why (design notes; the short overview is `ARCHITECTURE.md`).
+#[doc = include_str!("design.md")]
+pub mod design {}

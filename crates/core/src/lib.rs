@@ -42,3 +42,7 @@ pub use key_params::{
 };
 pub use permission::KeyOperationPermission;
 pub use resource::{Persistence, ResourceId, ResourceType};
+
+/// How this crate works and why (design notes; the short overview is `ARCHITECTURE.md`).
+#[doc = include_str!("design.md")]
+pub mod design {}

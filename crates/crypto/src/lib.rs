@@ -9,8 +9,7 @@
 //! * `slow::SlowProvider` (feature `test-util`): a test double that sleeps per operation.
 //!
 //! Design notes (encodings, permission mapping, streaming vs buffered contexts, heap use, FFI
-//! trust zones, which tests are full known-answer tests) are in the `warden-crypto` section of
-//! ARCHITECTURE.md.
+//! trust zones, which tests are full known-answer tests) are in [`design`].
 //!
 //! Errors are the protocol's [`warden_core::Error`] codes.
 
@@ -33,3 +32,7 @@ pub use keygen::{DEFAULT_SECRET_LEN, MAX_SECRET_LEN};
 pub use provider::{
     Capability, MAX_PROVIDER_NAME_LEN, Operations, Provider, ProviderInfo, ProviderType,
 };
+
+/// How this crate works and why (design notes; the short overview is `ARCHITECTURE.md`).
+#[doc = include_str!("design.md")]
+pub mod design {}

@@ -44,3 +44,7 @@ pub use daemon::{Daemon, RunningDaemon};
 pub use error::DaemonError;
 pub use loopback::Loopback;
 pub use stats::{ResourceKind, StatusSnapshot};
+
+/// How this crate works and why (design notes; the short overview is `ARCHITECTURE.md`).
+#[doc = include_str!("design.md")]
+pub mod design {}

@@ -47,3 +47,7 @@ pub use service::{PermitDecision, PermitService};
 // Re-exported so that callers need not depend on the crates directly for the common types.
 pub use warden_attest::{ChainState, DenyReason, PublicKey, SigAlg};
 pub use warden_sandbox::{Profile, SandboxLimits, Sha256Hash};
+
+/// How this crate works and why (design notes; the short overview is `ARCHITECTURE.md`).
+#[doc = include_str!("design.md")]
+pub mod design {}

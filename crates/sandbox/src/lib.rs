@@ -44,3 +44,7 @@ pub use limits::{AETHER_TELEMETRY_MAX, SandboxLimits, TELEMETRY_CAPACITY, WASM_P
 pub use module::{PolicyModule, Sha256Hash};
 pub use profile::{AetherReadings, Profile};
 pub use sandbox::{CycleOutcome, Sandbox, ScrubEvidence, ScrubReport, Telemetry};
+
+/// How this crate works and why (design notes; the short overview is `ARCHITECTURE.md`).
+#[doc = include_str!("design.md")]
+pub mod design {}

@@ -47,3 +47,7 @@ pub use validate::{
     ALL_PERMISSION_BITS, EXPORT_BIT, MAX_SLOT_NAME_LEN, RESERVED_SLOT_PREFIX,
     is_reserved_slot_name, validate_slot_name,
 };
+
+/// How this crate works and why (design notes; the short overview is `ARCHITECTURE.md`).
+#[doc = include_str!("design.md")]
+pub mod design {}

@@ -225,7 +225,7 @@ impl SlotStore {
     }
 
     /// A write transaction with this store's durability: `commit()` returns only once the data
-    /// is on stable storage (two fsyncs: two-phase commit, see ARCHITECTURE.md).
+    /// is on stable storage (two fsyncs: two-phase commit, see `crate::design`).
     pub(crate) fn begin_write(&self) -> Result<WriteTransaction, StoreError> {
         begin_write(&self.db, self.options)
     }

@@ -72,3 +72,7 @@ pub use header::{
 pub use messages::{Payload, Request, Response};
 pub use opcode::{Opcode, reserved};
 pub use version::{PROTOCOL_VERSION, Version, negotiate};
+
+/// How this crate works and why (design notes; the short overview is `ARCHITECTURE.md`).
+#[doc = include_str!("design.md")]
+pub mod design {}
