@@ -12,7 +12,7 @@ use warden_daemon::{Config, Daemon};
 #[command(name = "wardend", version, about)]
 struct Args {
     /// Unix socket path (default: $WARDEN_SOCKET, then /run/warden/wardend.sock as root,
-    /// else $XDG_RUNTIME_DIR/warden.sock or /tmp/warden-<uid>/wardend.sock).
+    /// else $XDG_RUNTIME_DIR/warden.sock or /tmp/warden-UID/wardend.sock).
     #[arg(long, value_name = "PATH")]
     socket: Option<PathBuf>,
     /// TOML configuration file (default: none, embedded secure defaults).

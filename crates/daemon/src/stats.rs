@@ -96,7 +96,7 @@ pub struct Stats {
     parent: Option<Arc<Stats>>,
 }
 
-/// A point-in-time copy of [`Stats`], plus the arena pool figures.
+/// A point-in-time copy of the daemon's counters, plus the arena pool figures.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusSnapshot {
     /// Connections currently open.
