@@ -22,6 +22,8 @@ mod exchange_params;
 mod key_params;
 mod key_usage;
 pub mod limits;
+#[cfg(feature = "std")]
+pub mod paths;
 mod permission;
 mod resource;
 

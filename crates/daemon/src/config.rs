@@ -11,14 +11,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use warden_permits::SandboxLimits;
 
-/// Environment variable naming the socket path (used when `--socket` is absent).
-pub const SOCKET_ENV: &str = "WARDEN_SOCKET";
-/// Environment variable naming the data directory (used when `--data-dir` is absent).
-pub const DATA_DIR_ENV: &str = "WARDEN_DATA_DIR";
-/// Socket path used by a daemon running as root.
-pub const SYSTEM_SOCKET_PATH: &str = "/run/warden/wardend.sock";
-/// Data directory used by a daemon running as root.
-pub const SYSTEM_DATA_DIR: &str = "/var/lib/warden";
+/// The environment variables and root's paths, shared with the client
+/// (`warden_core::paths`): `--socket`/`--data-dir` fall back to `WARDEN_SOCKET` /
+/// `WARDEN_DATA_DIR`, then to the defaults below.
+pub use warden_core::paths::{DATA_DIR_ENV, SOCKET_ENV, SYSTEM_DATA_DIR, SYSTEM_SOCKET_PATH};
 
 /// Smallest frame limit accepted: a header plus a useful body.
 const MIN_FRAME_SIZE: u32 = 4096;
@@ -468,35 +464,30 @@ fn effective_uid() -> u32 {
 /// Default socket path: `/run/warden/wardend.sock` for root; otherwise
 /// `$XDG_RUNTIME_DIR/warden.sock`, else `/tmp/warden-<uid>/wardend.sock`.
 pub fn default_socket_path() -> PathBuf {
-    let uid = effective_uid();
-    if uid == 0 {
-        return PathBuf::from(SYSTEM_SOCKET_PATH);
-    }
-    match std::env::var_os("XDG_RUNTIME_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d).join("warden.sock"),
-        _ => PathBuf::from(format!("/tmp/warden-{uid}/wardend.sock")),
-    }
+    warden_core::paths::default_socket_path(
+        effective_uid(),
+        std::env::var_os("XDG_RUNTIME_DIR").as_deref(),
+    )
 }
 
 /// Default data directory: `/var/lib/warden` for root, else
 /// `$XDG_DATA_HOME/warden`, else `$HOME/.local/share/warden`.
 pub fn default_data_dir() -> PathBuf {
-    if effective_uid() == 0 {
-        return PathBuf::from(SYSTEM_DATA_DIR);
-    }
-    user_data_dir()
+    warden_core::paths::default_data_dir(
+        effective_uid(),
+        std::env::var_os("XDG_DATA_HOME").as_deref(),
+        std::env::var_os("HOME").as_deref(),
+    )
 }
 
 /// The per-user data directory: `$XDG_DATA_HOME/warden`, else `$HOME/.local/share/warden`,
 /// else `/tmp/warden-<uid>/data`. Also the fallback when the system default is unusable.
 pub fn user_data_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(d).join("warden");
-    }
-    match std::env::var_os("HOME") {
-        Some(h) if !h.is_empty() => PathBuf::from(h).join(".local/share/warden"),
-        _ => PathBuf::from(format!("/tmp/warden-{}/data", effective_uid())),
-    }
+    warden_core::paths::user_data_dir(
+        effective_uid(),
+        std::env::var_os("XDG_DATA_HOME").as_deref(),
+        std::env::var_os("HOME").as_deref(),
+    )
 }
 
 #[cfg(test)]

@@ -40,9 +40,7 @@ pub use master_key::{FileMasterKey, MASTER_KEY_FILE, MASTER_KEY_LEN, MasterKey, 
 pub use record::{MAX_GRANTS, MAX_SECRET_LEN, NewSlot, RECORD_VERSION, SlotMeta, SlotState};
 pub use schema::SCHEMA_VERSION;
 pub use slot_ref::{OWNER_SEPARATOR, SlotRef};
-pub use store::{
-    DATA_DIR_ENV, DB_FILE, DEFAULT_DATA_DIR, SlotQuotas, SlotStore, StoreOptions, resolve_data_dir,
-};
+pub use store::{DB_FILE, SlotQuotas, SlotStore, StoreOptions};
 pub use validate::{
     ALL_PERMISSION_BITS, EXPORT_BIT, MAX_SLOT_NAME_LEN, RESERVED_SLOT_PREFIX,
     is_reserved_slot_name, validate_slot_name,
