@@ -66,6 +66,8 @@ extern crate std;
 mod allocator;
 mod arena;
 mod asan;
+#[cfg(feature = "std")]
+mod chunks;
 mod error;
 #[cfg(feature = "std")]
 mod os_region;
@@ -77,7 +79,10 @@ mod zeroing;
 pub use arena::{Arena, ArenaStats};
 pub use error::{ArenaError, ArenaFull, PoolExhausted};
 #[cfg(feature = "std")]
+pub use chunks::{Account, Chunk, ChunkError, ChunkPool};
+#[cfg(feature = "std")]
 pub use os_region::ArenaOptions;
 #[cfg(feature = "std")]
 pub use pool::{ArenaPool, PoolStats, PooledArena};
 pub use session::Session;
+pub use zeroing::wipe;
