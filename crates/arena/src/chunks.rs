@@ -366,6 +366,9 @@ mod tests {
         // `as_slice` only shows written bytes, so look at the whole chunk directly.
         // SAFETY (test): the chunk owns `capacity()` bytes at its base.
         let raw = unsafe { core::slice::from_raw_parts(again.base(), again.capacity()) };
-        assert!(raw.iter().all(|&b| b == 0), "previous holder's bytes were wiped");
+        assert!(
+            raw.iter().all(|&b| b == 0),
+            "previous holder's bytes were wiped"
+        );
     }
 }

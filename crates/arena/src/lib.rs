@@ -77,9 +77,9 @@ mod session;
 mod zeroing;
 
 pub use arena::{Arena, ArenaStats};
-pub use error::{ArenaError, ArenaFull, PoolExhausted};
 #[cfg(feature = "std")]
 pub use chunks::{Account, Chunk, ChunkError, ChunkPool};
+pub use error::{ArenaError, ArenaFull, PoolExhausted};
 #[cfg(feature = "std")]
 pub use os_region::ArenaOptions;
 #[cfg(feature = "std")]
