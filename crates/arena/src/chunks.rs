@@ -364,7 +364,8 @@ mod tests {
         drop(c);
         let again = p.take(&a).unwrap();
         // `as_slice` only shows written bytes, so look at the whole chunk directly.
-        // SAFETY (test): the chunk owns `capacity()` bytes at its base.
+        // SAFETY: the chunk owns `capacity()` bytes at its base, and nothing writes them
+        // while `raw` lives.
         let raw = unsafe { core::slice::from_raw_parts(again.base(), again.capacity()) };
         assert!(
             raw.iter().all(|&b| b == 0),

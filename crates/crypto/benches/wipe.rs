@@ -49,7 +49,12 @@ fn seal(c: &mut Criterion) {
     };
     let cfg = ContextConfig::builder()
         .algorithm(Algorithm::Aes256Gcm)
-        .key(ResourceId::new(1, ResourceType::Key, Persistence::Ephemeral, 0))
+        .key(ResourceId::new(
+            1,
+            ResourceType::Key,
+            Persistence::Ephemeral,
+            0,
+        ))
         .direction(CipherDirection::Encrypt)
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
