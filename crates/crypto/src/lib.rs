@@ -26,7 +26,7 @@ mod provider;
 pub mod slow;
 
 pub use aws_lc::AwsLcProvider;
-pub use context::{ContextKind, ContextState, CryptoContext, DEFAULT_BUFFER_LIMIT};
+pub use context::{BufferSource, ContextKind, ContextState, CryptoContext, DEFAULT_BUFFER_LIMIT};
 pub use key::Key;
 pub use keygen::{DEFAULT_SECRET_LEN, MAX_SECRET_LEN};
 pub use provider::{

@@ -82,6 +82,14 @@ pub struct Limits {
     pub max_slots_per_uid: u32,
     /// Grants one uid may have issued over all its slots; the next gets `QuotaExceeded`.
     pub max_grants_per_uid: u32,
+    /// Bytes of buffered context data (AEAD, Ed25519 / ML-DSA / SLH-DSA streams) one
+    /// connection may hold, in 64 KiB chunks; the next buffering context gets `QuotaExceeded`.
+    pub context_buffer_bytes_per_connection: usize,
+    /// The same bound over all connections of one uid.
+    pub context_buffer_bytes_per_uid: usize,
+    /// The same bound over the daemon: the chunk pool claimed (and, with `lock_arenas`,
+    /// locked) at start-up.
+    pub context_buffer_bytes_total: usize,
 }
 
 /// Timeouts in milliseconds.
@@ -282,6 +290,11 @@ impl Default for Limits {
             lock_arenas: false,
             max_slots_per_uid: 256,
             max_grants_per_uid: 1024,
+            // 16 buffering contexts per connection, 64 per uid, 256 in all: one uid cannot
+            // take more than a quarter of the pool.
+            context_buffer_bytes_per_connection: 1 << 20,
+            context_buffer_bytes_per_uid: 4 << 20,
+            context_buffer_bytes_total: 16 << 20,
         }
     }
 }
@@ -380,6 +393,18 @@ impl Config {
         if l.arena_bytes < 3 * frame + ARENA_SLACK {
             return Err(ConfigError::Invalid(
                 "limits.arena_bytes must be at least 3 * max_frame_size + 16 KiB",
+            ));
+        }
+        let chunk = warden_crypto::DEFAULT_BUFFER_LIMIT;
+        let (conn, uid, total) = (
+            l.context_buffer_bytes_per_connection,
+            l.context_buffer_bytes_per_uid,
+            l.context_buffer_bytes_total,
+        );
+        if !(chunk <= conn && conn <= uid && uid <= total && total <= 1 << 32) {
+            return Err(ConfigError::Invalid(
+                "limits.context_buffer_bytes_* must satisfy 64 KiB <= per_connection <= \
+                 per_uid <= total <= 4 GiB",
             ));
         }
         if self.timeouts.io_ms == 0 {
@@ -600,6 +625,9 @@ mod tests {
             "[permits.sandbox]\nmax_input_bytes = 999999999\n",
             "[permits.sandbox]\nunknown = 1\n",
             "[timeouts]\nhandshake_ms = 0\n",
+            "[limits]\ncontext_buffer_bytes_per_connection = 1024\n",
+            "[limits]\ncontext_buffer_bytes_per_uid = 524288\n",
+            "[limits]\ncontext_buffer_bytes_total = 2097152\n",
             "[timeouts]\nhandshake_ms = 60001\n",
         ] {
             assert!(Config::from_toml(bad).is_err(), "{bad}");

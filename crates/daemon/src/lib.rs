@@ -22,6 +22,7 @@
 pub mod config;
 
 mod auth;
+mod budget;
 mod codec;
 mod connection;
 mod daemon;
@@ -39,6 +40,7 @@ mod state;
 mod stats;
 
 pub use auth::PeerIdentity;
+pub use budget::MemoryBudget;
 pub use config::Config;
 pub use daemon::{Daemon, RunningDaemon};
 pub use error::DaemonError;

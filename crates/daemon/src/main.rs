@@ -67,6 +67,7 @@ fn main() -> ExitCode {
                 daemon.socket_path().display()
             );
             let _ = writeln!(std::io::stderr(), "wardend: admin uids: {admins:?}");
+            let _ = writeln!(std::io::stderr(), "wardend: {}", daemon.memory_budget());
             daemon.wait();
             let _ = writeln!(std::io::stderr(), "wardend: stopped");
             ExitCode::SUCCESS

@@ -81,7 +81,11 @@ pub(crate) fn create(
     };
     state.resources.check_quota()?;
     // The provider checks algorithm, key type and permission bits (KeyOperationNotPermitted).
-    let crypto = ctx.shared.provider.create_context(kind, &config, key)?;
+    // Buffered data comes from this connection's budget (issue 12), never from growth.
+    let crypto = ctx
+        .shared
+        .provider
+        .create_context_in(kind, &config, key, &state.buffers)?;
     ctx.deadline.check()?;
     let entry = ContextEntry {
         ctx: crypto,
