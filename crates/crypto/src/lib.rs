@@ -14,6 +14,10 @@
 //! Errors are the protocol's [`warden_core::Error`] codes.
 
 #![forbid(unsafe_code)]
+// Client, file and network bytes reach this crate: no indexing or panics that could
+// turn them into a crash (tests may).
+#![deny(clippy::indexing_slicing, clippy::panic)]
+#![cfg_attr(test, allow(clippy::indexing_slicing, clippy::panic))]
 
 mod aws_lc;
 mod context;
