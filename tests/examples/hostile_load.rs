@@ -273,22 +273,32 @@ fn main() {
         }
     );
     let stderr = d.stderr();
-    if let Some(line) = stderr.lines().find(|l| l.contains("memory budget")) {
-        println!("{line}");
-    }
-    println!("| scenario | pings | failed | p50 | p99 | max | p99 / idle p99 | daemon RSS max |");
-    println!("|---|---|---|---|---|---|---|---|");
+    let budget_mib: Option<f64> = stderr
+        .lines()
+        .find(|l| l.contains("memory budget"))
+        .inspect(|line| println!("{line}"))
+        .and_then(|l| l.split("memory budget: ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok());
+    println!(
+        "| scenario | pings | failed | p50 | p99 | max | p99 / idle p99 | daemon RSS max | within budget |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
     let idle = measure(&victim, pid, secs);
     let row = |name: &str, s: &Sample, idle_p99: Duration| {
+        let rss_mib = s.rss_max_kib as f64 / 1024.0;
+        let within = budget_mib.map_or("no budget logged".to_owned(), |b| {
+            format!("{} ({b:.1} MiB)", if rss_mib <= b { "yes" } else { "NO" })
+        });
         println!(
-            "| {name} | {} | {} | {:.1} µs | {:.1} µs | {:.1} ms | {:.2}× | {:.1} MiB |",
+            "| {name} | {} | {} | {:.1} µs | {:.1} µs | {:.1} ms | {:.2}× | {:.1} MiB | {within} |",
             s.pings,
             s.failures,
             s.p50.as_secs_f64() * 1e6,
             s.p99.as_secs_f64() * 1e6,
             s.max.as_secs_f64() * 1e3,
             s.p99.as_secs_f64() / idle_p99.as_secs_f64().max(1e-9),
-            s.rss_max_kib as f64 / 1024.0
+            rss_mib
         );
     };
     row("idle", &idle, idle.p99);
