@@ -235,6 +235,11 @@ pub struct PermitsConfig {
     /// checkpoint signed by the attestation key, from which the retained chain verifies.
     /// 0 = keep every receipt (the log then grows with every decision).
     pub receipt_retention: u64,
+    /// Permit verifications one uid may make per second, sustained (each appends a receipt
+    /// to the shared chain); 0 = unlimited.
+    pub verify_per_second_per_uid: u32,
+    /// Verifications one uid may make in a burst above that rate.
+    pub verify_burst_per_uid: u32,
     /// Limits of policy modules and of each sandbox cycle.
     pub sandbox: SandboxConfig,
 }
@@ -246,6 +251,8 @@ impl Default for PermitsConfig {
             attestation_alg: "ED25519".into(),
             replay_prune_interval_s: 600,
             receipt_retention: warden_permits::DEFAULT_RECEIPT_RETENTION,
+            verify_per_second_per_uid: 50,
+            verify_burst_per_uid: 200,
             sandbox: SandboxConfig::default(),
         }
     }

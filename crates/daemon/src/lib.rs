@@ -37,6 +37,7 @@ mod hardening;
 mod listener;
 mod loopback;
 mod provider;
+mod rate;
 mod resources;
 mod server;
 mod socket_dir;
