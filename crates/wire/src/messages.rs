@@ -129,26 +129,9 @@ pub enum ContextKind {
     Verify,
 }
 
-/// Direction of a cipher or AEAD context.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CipherDirection {
-    /// Encrypt.
-    Encrypt,
-    /// Decrypt.
-    Decrypt,
-}
-
-/// Per-context timeout (seed decision 7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Timeout {
-    /// The stack-wide default.
-    #[default]
-    Default,
-    /// This many milliseconds per operation.
-    Millis(u32),
-    /// No timeout (long operations).
-    Disabled,
-}
+/// Direction of a cipher or AEAD context, and the per-context timeout: core's types, so the
+/// protocol and the API cannot drift apart.
+pub use warden_core::{CipherDirection, Timeout};
 
 /// GenerateKey request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
