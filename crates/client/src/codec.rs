@@ -5,8 +5,8 @@ use std::cell::RefCell;
 
 use warden_wire::{Builder, Opcode, Response, WireError};
 
+use crate::error::unexpected;
 use crate::error::{Error, Result};
-use crate::stack::unexpected;
 
 thread_local! {
     // One builder per thread keeps its capacity, so steady-state encoding does not allocate.

@@ -14,19 +14,12 @@ use std::time::{Duration, Instant};
 
 use warden_core::ErrorCode;
 use warden_wire::handshake::{Hello, HelloReply};
-use warden_wire::{
-    DEFAULT_MAX_FRAME_LEN, FrameHeader, HEADER_LEN, Opcode, PROTOCOL_VERSION, Version, WireError,
-};
+use warden_wire::{DEFAULT_MAX_FRAME_LEN, FrameHeader, HEADER_LEN, Opcode, Version, WireError};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Error, Result};
+use crate::protocol::{MAX_VERSION, MIN_VERSION};
 use crate::trust::{DaemonTrust, peer_uid};
-
-/// Lowest protocol version this client speaks: 1.0 daemons are served too, without the
-/// operations added later ([`warden_wire::Opcode::since`]), which fail before sending.
-pub const MIN_VERSION: Version = Version::new(1, 0);
-/// Highest protocol version this client speaks.
-pub const MAX_VERSION: Version = PROTOCOL_VERSION;
 
 /// Read chunk when the size of the next frame is not known yet: one syscall fetches the header
 /// and any small body together.

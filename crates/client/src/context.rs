@@ -13,7 +13,8 @@ use warden_wire::{HEADER_LEN, Opcode};
 
 use crate::codec::{self, Produced};
 use crate::error::Result;
-use crate::stack::{Link, unexpected};
+use crate::error::unexpected;
+use crate::link::Link;
 
 /// State shared by every context kind: the daemon-side id and how to reach it.
 pub(crate) struct ContextCore {

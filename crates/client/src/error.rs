@@ -102,8 +102,8 @@ impl fmt::Display for Error {
             Error::VersionRefused { daemon } => write!(
                 f,
                 "wardend {daemon} refused this client's protocol versions ({}..={})",
-                crate::connection::MIN_VERSION,
-                crate::connection::MAX_VERSION
+                crate::protocol::MIN_VERSION,
+                crate::protocol::MAX_VERSION
             ),
             Error::ConnectionLost(Some(e)) => write!(f, "connection to wardend lost: {e}"),
             Error::ConnectionLost(None) => f.write_str("connection to wardend lost"),
@@ -176,4 +176,9 @@ mod tests {
         let e = Error::daemon(ErrorCode::ResourceNotFound);
         assert_eq!(e.to_string(), "daemon returned ResourceNotFound");
     }
+}
+
+/// The daemon answered with a body of the wrong shape for the request.
+pub(crate) fn unexpected() -> Error {
+    Error::Protocol("response body does not match the request")
 }

@@ -10,8 +10,9 @@ use zeroize::Zeroizing;
 
 use warden_core::ErrorCode;
 
+use crate::error::unexpected;
 use crate::error::{Error, Result};
-use crate::stack::{Link, unexpected};
+use crate::link::Link;
 
 /// A key object in the daemon, owned by this handle (seed decision 2).
 ///

@@ -67,7 +67,9 @@ mod connection;
 mod context;
 mod error;
 mod keys;
+mod link;
 mod permits;
+mod protocol;
 mod registry;
 mod slots;
 mod stack;
@@ -77,13 +79,13 @@ pub use config::{
     DEFAULT_CLIENT_GRACE, DEFAULT_CONNECT_TIMEOUT, SOCKET_ENV, SYSTEM_SOCKET_PATH, StackConfig,
     default_socket_path,
 };
-pub use connection::{MAX_VERSION, MIN_VERSION};
 pub use context::{
     AeadContext, CipherContext, HashContext, MacContext, Sealed, SignContext, VerifyContext,
 };
 pub use error::{Error, Result};
 pub use keys::{KeyManagement, ResourceGuard};
 pub use permits::{PermitDecision, PolicyInfo, TrustedIssuer};
+pub use protocol::{MAX_VERSION, MIN_VERSION};
 pub use slots::SlotInfo;
 pub use stack::{CryptoStack, DaemonStatus};
 pub use trust::DAEMON_UIDS_ENV;

@@ -3,8 +3,9 @@
 use warden_core::Timeout;
 use warden_wire::messages::{Request, Response};
 
+use crate::error::unexpected;
 use crate::error::{Error, Result};
-use crate::stack::{CryptoStack, unexpected};
+use crate::stack::CryptoStack;
 
 /// A loaded policy module ([`CryptoStack::policy_list`]).
 #[derive(Debug, Clone, PartialEq, Eq)]

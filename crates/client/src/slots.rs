@@ -13,9 +13,9 @@ use warden_core::{
 };
 use warden_wire::messages::{self as m, Request, Response};
 
+use crate::error::unexpected;
 use crate::error::{Error, Result};
 use crate::keys::{KeyManagement, ResourceGuard, kdf, spec};
-use crate::stack::unexpected;
 
 /// One slot as the caller may see it ([`KeyManagement::list_slots`]).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,67 +10,13 @@ use warden_wire::messages::{self as m, Request, Response, live_kind_name};
 
 use crate::codec;
 use crate::config::StackConfig;
-use crate::connection::Connection;
 use crate::context::{
     AeadContext, CipherContext, ContextCore, HashContext, MacContext, SignContext, VerifyContext,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, unexpected};
 use crate::keys::KeyManagement;
+use crate::link::Link;
 use crate::registry;
-
-/// What every handle (stack, guard, context) needs to talk to the daemon: the shared
-/// connection and the stack's configuration (for the default timeout).
-#[derive(Clone)]
-pub(crate) struct Link {
-    conn: Arc<Connection>,
-    config: Arc<StackConfig>,
-}
-
-impl Link {
-    /// The protocol version negotiated on the shared connection.
-    pub(crate) fn version(&self) -> Version {
-        self.conn.version()
-    }
-
-    /// Sends `req` with timeout setting `timeout` and hands the decoded answer to `f`.
-    pub(crate) fn request<T>(
-        &self,
-        req: &Request<'_>,
-        timeout: Timeout,
-        f: impl FnOnce(Response<'_>) -> Result<T>,
-    ) -> Result<T> {
-        let op = req.opcode();
-        if !op.available_in(self.conn.version()) {
-            return Err(Error::Invalid(warden_core::Error::new(
-                ErrorCode::UnsupportedOperation,
-                "the daemon's protocol version predates this operation",
-            )));
-        }
-        let deadline = self.config.effective(timeout);
-        let reply = codec::with_encoded(req, |body| {
-            self.conn.call(op, body, deadline, self.config.grace())
-        })?;
-        f(codec::decode(op, &reply)?)
-    }
-
-    /// `t` with `Default` replaced by this stack's default (a number or `Disabled`): what a
-    /// context must tell the daemon, which otherwise applies *its* configured default.
-    pub(crate) fn resolve_timeout(&self, t: Timeout) -> Timeout {
-        match self.config.effective(t) {
-            Some(ms) => Timeout::Millis(ms),
-            None => Timeout::Disabled,
-        }
-    }
-
-    /// The largest request frame the daemon accepts.
-    pub(crate) fn max_request_len(&self) -> u32 {
-        self.conn.max_request_len()
-    }
-
-    pub(crate) fn same_connection(&self, other: &Link) -> bool {
-        Arc::ptr_eq(&self.conn, &other.conn)
-    }
-}
 
 /// Daemon counters returned by [`CryptoStack::status`].
 ///
@@ -153,8 +99,8 @@ pub struct CryptoStack {
 impl std::fmt::Debug for CryptoStack {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CryptoStack")
-            .field("socket", &self.link.conn.path())
-            .field("version", &self.link.conn.version())
+            .field("socket", &self.link.path())
+            .field("version", &self.link.version())
             .finish()
     }
 }
@@ -176,31 +122,28 @@ impl CryptoStack {
             registry::shared(&path, config.connect_bound(), &trust)?
         };
         Ok(CryptoStack {
-            link: Link {
-                conn,
-                config: Arc::new(config),
-            },
+            link: Link::new(conn, Arc::new(config)),
         })
     }
 
     /// The socket path of the underlying connection.
     pub fn socket_path(&self) -> &Path {
-        self.link.conn.path()
+        self.link.path()
     }
 
     /// The negotiated protocol version.
     pub fn protocol_version(&self) -> Version {
-        self.link.conn.version()
+        self.link.version()
     }
 
     /// The daemon's own protocol version.
     pub fn daemon_version(&self) -> Version {
-        self.link.conn.daemon_version()
+        self.link.daemon_version()
     }
 
     /// The largest request frame the daemon accepts (header plus body).
     pub fn max_frame_len(&self) -> u32 {
-        self.link.conn.max_request_len()
+        self.link.max_request_len()
     }
 
     /// Whether two stacks use the same daemon connection (and so the same id namespace).
@@ -318,9 +261,4 @@ impl CryptoStack {
         ctx.update(data)?;
         ctx.finalize()
     }
-}
-
-/// The daemon answered with a body of the wrong shape for the request.
-pub(crate) fn unexpected() -> Error {
-    Error::Protocol("response body does not match the request")
 }
