@@ -133,6 +133,11 @@ impl From<warden_core::Error> for Error {
 /// Result alias of the client.
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// The daemon answered with a body of the wrong shape for the request.
+pub(crate) fn unexpected() -> Error {
+    Error::Protocol("response body does not match the request")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,9 +181,4 @@ mod tests {
         let e = Error::daemon(ErrorCode::ResourceNotFound);
         assert_eq!(e.to_string(), "daemon returned ResourceNotFound");
     }
-}
-
-/// The daemon answered with a body of the wrong shape for the request.
-pub(crate) fn unexpected() -> Error {
-    Error::Protocol("response body does not match the request")
 }
