@@ -60,15 +60,20 @@ fn shared_root() -> tempfile::TempDir {
     root
 }
 
+/// A dedicated connection whose requests carry a `timeout_ms` deadline (0 = none) and whose
+/// client waits `grace` past it. Connecting may take long: only the victim's connections
+/// (see [`victim_connect`]) must be quick.
 fn connect(socket: &std::path::Path, timeout_ms: u32, grace: Duration) -> CryptoStack {
-    CryptoStack::connect(
-        StackConfig::new()
-            .socket_path(socket)
-            .dedicated_connection(true)
-            .default_timeout_ms(timeout_ms)
-            .client_grace(grace),
-    )
-    .unwrap()
+    CryptoStack::connect(stack_config(socket, timeout_ms, grace)).unwrap()
+}
+
+fn stack_config(socket: &std::path::Path, timeout_ms: u32, grace: Duration) -> StackConfig {
+    StackConfig::new()
+        .socket_path(socket)
+        .dedicated_connection(true)
+        .default_timeout_ms(timeout_ms)
+        .client_grace(grace)
+        .connect_timeout(Duration::from_secs(120))
 }
 
 fn pbkdf2(iterations: u32) -> DeriveKeyParams {
@@ -199,9 +204,15 @@ fn start_hogs(d: &Wardend, kind: &str) -> Hogs {
     }
     for child in &mut hogs.0 {
         let out = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(out).lines();
-        let ready = lines.any(|l| l.is_ok_and(|l| l.starts_with("CHILD-READY")));
-        assert!(ready, "a {kind} hog child did not get ready");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(out).lines();
+            let ready = lines.any(|l| l.is_ok_and(|l| l.starts_with("CHILD-READY")));
+            let _ = tx.send(ready);
+        });
+        // Bounded, so a broken child fails the test instead of hanging it.
+        let ready = rx.recv_timeout(Duration::from_secs(120));
+        assert_eq!(ready, Ok(true), "a {kind} hog child did not get ready");
     }
     // Let the hogs' first long operations be in flight.
     std::thread::sleep(Duration::from_millis(300));
@@ -212,7 +223,12 @@ fn start_hogs(d: &Wardend, kind: &str) -> Hogs {
 /// ones, is answered within its 300 ms deadline (+100 ms client grace) for ~3 s of attack.
 fn victim_is_served(d: &Wardend, kind: &str) {
     let grace = Duration::from_millis(100);
-    let s = connect(&d.socket, 300, grace);
+    let quick = |what: &str| {
+        let cfg = stack_config(&d.socket, 300, grace).connect_timeout(Duration::from_millis(400));
+        CryptoStack::connect(cfg)
+            .unwrap_or_else(|e| panic!("{what} during the {kind} attack not served: {e}"))
+    };
+    let s = quick("the victim's connection");
     for i in 0..30 {
         let r = s.ping(b"victim");
         assert_eq!(
