@@ -79,6 +79,11 @@ impl Shared {
         })
     }
 
+    /// Whether the daemon is shutting down (long work stops early rather than delay it).
+    pub(crate) fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
     /// Counters plus arena pool figures.
     pub(crate) fn snapshot(&self) -> StatusSnapshot {
         let mut s = self.stats.snapshot();

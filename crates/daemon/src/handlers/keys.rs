@@ -175,8 +175,9 @@ pub(crate) fn derive(
         .build()?;
     state.resources.check_quota()?;
     // PBKDF2's work factor is the caller's: the provider checks the deadline between chunks
-    // and stops with OperationTimedOut rather than run seconds past it (issue 12).
-    let expired = || ctx.deadline.expired();
+    // and stops with OperationTimedOut rather than run seconds past it (issue 12), or
+    // delay a shutdown by seconds.
+    let expired = || ctx.deadline.expired() || ctx.shared.stopping();
     let derived = ctx
         .shared
         .provider
