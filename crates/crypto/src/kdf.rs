@@ -129,12 +129,12 @@ fn pbkdf2_blocks(
         ctx.update(salt);
         ctx.update(&index.to_be_bytes());
         u.copy_from_slice(ctx.sign().as_ref());
-        t.copy_from_slice(&u[..]);
+        t.copy_from_slice(u.as_slice());
         for j in 1..iterations {
             if j % PBKDF2_CHUNK == 0 && expired() {
                 return Err(timed_out());
             }
-            hmac::sign_to_buffer(&key, &u[..], &mut next[..]).map_err(failed)?;
+            hmac::sign_to_buffer(&key, u.as_slice(), next.as_mut_slice()).map_err(failed)?;
             for (a, b) in t.iter_mut().zip(next.iter()) {
                 *a ^= b;
             }
