@@ -717,8 +717,14 @@ impl Session {
                     dl,
                 );
             }
-            Op::PolicyList => {
-                self.send(&Request::PolicyList, dl);
+            Op::PolicyList { after, limit } => {
+                self.send(
+                    &Request::PolicyList {
+                        start_after: after.map_or("", slot_name),
+                        limit: u32::from(*limit),
+                    },
+                    dl,
+                );
             }
             Op::PolicyUnload(a) => {
                 self.send(
@@ -741,8 +747,14 @@ impl Session {
                 };
                 self.send(&r, dl);
             }
-            Op::TrustList => {
-                self.send(&Request::TrustList, dl);
+            Op::TrustList { after, limit } => {
+                self.send(
+                    &Request::TrustList {
+                        start_after: after.map_or("", slot_name),
+                        limit: u32::from(*limit),
+                    },
+                    dl,
+                );
             }
             Op::TrustRemove(i) => {
                 self.send(

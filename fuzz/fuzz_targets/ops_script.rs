@@ -281,14 +281,22 @@ pub enum Op {
         profile: bool,
         module: Vec<u8>,
     },
-    PolicyList,
+    /// One page: after the action named by the byte (none for `None`), at most `limit`.
+    PolicyList {
+        after: Option<u8>,
+        limit: u8,
+    },
     PolicyUnload(u8),
     TrustAdd {
         issuer: u8,
         alg: Alg,
         public_key: Bytes,
     },
-    TrustList,
+    /// One page: after the issuer named by the byte (none for `None`), at most `limit`.
+    TrustList {
+        after: Option<u8>,
+        limit: u8,
+    },
     TrustRemove(u8),
     PermitVerify {
         permit: Bytes,

@@ -3,6 +3,9 @@
 //!   trusted issuer earns a receipt: garbage, forged and unknown-issuer permits from a
 //!   non-admin uid get typed errors and fixed-size audit lines, and the receipt chain (the
 //!   durable store) does not grow;
+//! - a uid replaying a genuine permit it holds (each replay is a chained "replayed" denial)
+//!   is held to `permits.verify_per_second_per_uid`, so it cannot push everyone else's
+//!   receipts out of the retention window; other uids keep their own rate;
 //! - `warden trust list` and `warden policy list` (the real CLI) list hundreds of entries
 //!   with maximum-length names, which no longer fit in one frame, page by page.
 
@@ -22,6 +25,12 @@ use warden_e2e::wardend_path;
 /// The spare uid the hostile child runs as (no account needed).
 const SPAMMER_UID: u32 = 4281;
 const CHILD_SOCKET: &str = "WARDEN_GROWTH_CHILD_SOCKET";
+const CHILD_PERMIT: &str = "WARDEN_GROWTH_CHILD_PERMIT";
+const REPLAYER_UID: u32 = 4282;
+/// The rate the replay test configures: 5 per second, bursts of 20.
+const RATE: u32 = 5;
+const BURST: u32 = 20;
+const REPLAYS: usize = 300;
 const AUDIENCE: &str = "wardend@e2e"; // set by persistent_support::config
 const INTENT: &[u8] = b"{\"op\":\"go\"}";
 /// Bytes no audit line may echo.
@@ -107,7 +116,10 @@ fn garbage_permits_from_any_uid_do_not_grow_the_chain() {
         std::os::unix::fs::PermissionsExt::from_mode(0o750),
     )
     .unwrap();
-    let d = Wardend::start(root.path(), &config(&[my_uid()]));
+    // This test counts every refusal: the per-uid verification rate is off here (it has
+    // its own test below).
+    let cfg = config(&[my_uid()]) + "verify_per_second_per_uid = 0\n";
+    let d = Wardend::start(root.path(), &cfg);
     let s = d.stack();
     let issuer = LocalSigner::generate(SigAlg::Ed25519).unwrap();
     s.trust_add("ops", "ED25519", issuer.public_key().unwrap().as_bytes())
@@ -169,6 +181,121 @@ fn garbage_permits_from_any_uid_do_not_grow_the_chain() {
         assert!(l.len() < 400, "audit line not bounded: {l}");
         assert!(!l.contains(&marker) && !l.contains("nobody"), "{l}");
     }
+}
+
+#[test]
+#[ignore = "helper: run as another uid by a_uid_replaying_a_permit_is_held_to_its_rate"]
+fn replay_child() {
+    let (Ok(socket), Ok(permit_file)) = (std::env::var(CHILD_SOCKET), std::env::var(CHILD_PERMIT))
+    else {
+        println!("not started as a child: nothing to do");
+        return;
+    };
+    let permit = std::fs::read(permit_file).unwrap();
+    let s = CryptoStack::connect(StackConfig::new().socket_path(socket)).unwrap();
+    let (mut chained, mut refused) = (0, 0);
+    for i in 0..REPLAYS {
+        match s.verify_permit(&permit, "act", "r", INTENT) {
+            Ok(d) => {
+                assert!(!d.allowed, "replay {i} was allowed");
+                chained += 1;
+            }
+            Err(e) => {
+                assert_eq!(e.code(), ErrorCode::QuotaExceeded, "replay {i}: {e}");
+                refused += 1;
+            }
+        }
+    }
+    println!("RESULT {chained} {refused}");
+    println!("CHILD-DONE");
+}
+
+/// Item 5 (follow-up): a uid holding one genuine permit and replaying it gets a chained
+/// "replayed" denial for each — until its verification rate runs out. Then QuotaExceeded,
+/// audited once per episode, nothing chained; another uid is unaffected.
+#[test]
+fn a_uid_replaying_a_permit_is_held_to_its_rate() {
+    if !is_root() {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        root.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o750),
+    )
+    .unwrap();
+    let cfg = config(&[my_uid()])
+        + &format!("verify_per_second_per_uid = {RATE}\nverify_burst_per_uid = {BURST}\n");
+    let d = Wardend::start(root.path(), &cfg);
+    let s = d.stack();
+    let issuer = LocalSigner::generate(SigAlg::Ed25519).unwrap();
+    s.trust_add("ops", "ED25519", issuer.public_key().unwrap().as_bytes())
+        .unwrap();
+    let permit = issue_permit(&issuer, &claims("ops", "held")).unwrap();
+    assert!(
+        s.verify_permit(&permit, "act", "r", INTENT)
+            .unwrap()
+            .allowed
+    );
+    let permit_file = root.path().join("permit.cose");
+    std::fs::write(&permit_file, &permit).unwrap();
+    let (head_before, _) = chain(&s);
+
+    let started = std::time::Instant::now();
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "replay_child",
+            "--include-ignored",
+            "--nocapture",
+        ])
+        .env(CHILD_SOCKET, &d.socket)
+        .env(CHILD_PERMIT, &permit_file)
+        .uid(REPLAYER_UID)
+        .gid(0)
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed().as_secs_f64();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("CHILD-DONE"),
+        "child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let counts: Vec<u64> = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .unwrap()
+        .split(' ')
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let (chained, refused) = (counts[0], counts[1]);
+    // The burst plus what the rate refilled while the child ran, nothing more.
+    let allowance = u64::from(BURST) + (f64::from(RATE) * elapsed).ceil() as u64;
+    assert!(
+        chained <= allowance && refused > 0,
+        "{chained} chained, {refused} refused in {elapsed:.2} s (allowance {allowance})"
+    );
+    let (head_after, _) = chain(&s);
+    assert_eq!(
+        head_after,
+        head_before + chained,
+        "only the allowed replays are chained"
+    );
+    let quota_lines = audit_lines(&d)
+        .into_iter()
+        .filter(|l| l.contains(&format!("\"uid\":{REPLAYER_UID}")) && l.contains("QuotaExceeded"))
+        .count();
+    // One line per episode (a new one can start each time a token refills), not one per
+    // refusal.
+    let episodes = 1 + (f64::from(RATE) * elapsed).ceil() as usize;
+    assert!(
+        quota_lines >= 1 && quota_lines <= episodes && (quota_lines as u64) < refused,
+        "rate refusals must be audited once per episode: {quota_lines} lines, {refused} refusals"
+    );
+    // Root has its own bucket.
+    let next = issue_permit(&issuer, &claims("ops", "root-next")).unwrap();
+    assert!(s.verify_permit(&next, "act", "r", INTENT).unwrap().allowed);
 }
 
 fn warden_bin() -> PathBuf {

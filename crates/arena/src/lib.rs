@@ -66,6 +66,8 @@ extern crate std;
 mod allocator;
 mod arena;
 mod asan;
+#[cfg(feature = "std")]
+mod chunks;
 mod error;
 #[cfg(feature = "std")]
 mod os_region;
@@ -75,9 +77,16 @@ mod session;
 mod zeroing;
 
 pub use arena::{Arena, ArenaStats};
+#[cfg(feature = "std")]
+pub use chunks::{Account, Chunk, ChunkError, ChunkPool};
 pub use error::{ArenaError, ArenaFull, PoolExhausted};
 #[cfg(feature = "std")]
 pub use os_region::ArenaOptions;
 #[cfg(feature = "std")]
 pub use pool::{ArenaPool, PoolStats, PooledArena};
 pub use session::Session;
+pub use zeroing::wipe;
+
+/// How this crate works and why (design notes; the short overview is `ARCHITECTURE.md`).
+#[doc = include_str!("design.md")]
+pub mod design {}

@@ -17,6 +17,10 @@
 //! [`TrustStore`], replay state from a [`ReplayLedger`], signing from a [`Signer`].
 
 #![forbid(unsafe_code)]
+// Client, file and network bytes reach this crate: no indexing or panics that could
+// turn them into a crash (tests may).
+#![deny(clippy::indexing_slicing, clippy::panic)]
+#![cfg_attr(test, allow(clippy::indexing_slicing, clippy::panic))]
 
 mod alg;
 mod cbor;
@@ -39,3 +43,7 @@ pub use receipt::{
     ChainState, Decision, ReceiptBody, issue_receipt, split_chain, verify_chain,
     verify_complete_chain, verify_receipt,
 };
+
+/// How this crate works and why (design notes; the short overview is `ARCHITECTURE.md`).
+#[doc = include_str!("design.md")]
+pub mod design {}

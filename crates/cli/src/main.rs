@@ -1,6 +1,9 @@
 //! `warden`: the command-line interface to wardend.
 
 #![forbid(unsafe_code)]
+// Files and daemon replies reach this binary: no indexing or panics on them (tests may).
+#![deny(clippy::indexing_slicing, clippy::panic)]
+#![cfg_attr(test, allow(clippy::indexing_slicing, clippy::panic))]
 
 mod args;
 mod commands;

@@ -40,8 +40,9 @@ fn base64_encode(data: &[u8]) -> String {
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         let idx = [(n >> 18) & 63, (n >> 12) & 63, (n >> 6) & 63, n & 63];
         for (i, &k) in idx.iter().enumerate() {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[k as usize]));
+            // `k` is six bits, ALPHABET has 64 entries: `get` never misses.
+            if let (true, Some(&c)) = (i <= chunk.len(), ALPHABET.get(k as usize)) {
+                out.push(char::from(c));
             } else {
                 out.push('=');
             }

@@ -9,11 +9,9 @@ use warden_core::limits::DEFAULT_TIMEOUT_MS;
 use crate::error::{Error, Result};
 use crate::trust::{DAEMON_UIDS_ENV, DaemonTrust, parse_uid_list};
 
-/// Environment variable naming the daemon's socket (same name `wardend` reads).
-pub const SOCKET_ENV: &str = "WARDEN_SOCKET";
-
-/// The socket path root uses by default (matches `wardend`'s documented default).
-pub const SYSTEM_SOCKET_PATH: &str = "/run/warden/wardend.sock";
+/// Environment variable naming the daemon's socket, and the socket root's daemon uses
+/// (one definition with `wardend`'s, in `warden_core::paths`).
+pub use warden_core::paths::{SOCKET_ENV, SYSTEM_SOCKET_PATH};
 
 /// How long the client waits past an operation's deadline for the daemon's own
 /// `OperationTimedOut` answer before it gives up itself (the daemon enforces the deadline; this
@@ -27,14 +25,10 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// `/run/warden/wardend.sock` for root; otherwise `$XDG_RUNTIME_DIR/warden.sock`, else
 /// `/tmp/warden-<uid>/wardend.sock`.
 pub fn default_socket_path() -> PathBuf {
-    let uid = rustix::process::geteuid().as_raw();
-    if uid == 0 {
-        return PathBuf::from(SYSTEM_SOCKET_PATH);
-    }
-    match std::env::var_os("XDG_RUNTIME_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d).join("warden.sock"),
-        _ => PathBuf::from(format!("/tmp/warden-{uid}/wardend.sock")),
-    }
+    warden_core::paths::default_socket_path(
+        rustix::process::geteuid().as_raw(),
+        std::env::var_os("XDG_RUNTIME_DIR").as_deref(),
+    )
 }
 
 /// Configuration of a [`crate::CryptoStack`].

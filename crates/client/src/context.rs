@@ -23,21 +23,6 @@ pub(crate) struct ContextCore {
     alive: bool,
 }
 
-fn wire_timeout(t: Timeout) -> m::Timeout {
-    match t {
-        Timeout::Millis(ms) => m::Timeout::Millis(ms),
-        Timeout::Disabled => m::Timeout::Disabled,
-        _ => m::Timeout::Default,
-    }
-}
-
-fn wire_direction(d: warden_core::CipherDirection) -> m::CipherDirection {
-    match d {
-        warden_core::CipherDirection::Decrypt => m::CipherDirection::Decrypt,
-        _ => m::CipherDirection::Encrypt,
-    }
-}
-
 fn done(r: Response<'_>) -> Result<()> {
     match r {
         Response::Done => Ok(()),
@@ -55,8 +40,8 @@ impl ContextCore {
             kind,
             algorithm: cfg.algorithm().name(),
             key_id: cfg.key().map(|k| k.id),
-            direction: cfg.direction().map(wire_direction),
-            timeout: wire_timeout(timeout),
+            direction: cfg.direction(),
+            timeout,
         });
         let id = link.request(&req, timeout, |r| match r {
             Response::ContextCreated { context_id } => Ok(context_id),

@@ -56,6 +56,10 @@
 //! `WARDEN_SOCKET` variable or the default path).
 
 #![forbid(unsafe_code)]
+// Client, file and network bytes reach this crate: no indexing or panics that could
+// turn them into a crash (tests may).
+#![deny(clippy::indexing_slicing, clippy::panic)]
+#![cfg_attr(test, allow(clippy::indexing_slicing, clippy::panic))]
 
 mod codec;
 mod config;
@@ -91,3 +95,7 @@ pub use warden_core::{
     KeyOperationPermission, Persistence, ResourceId, ResourceType, Timeout, UnwrapKeyParams,
     WrapKeyParams,
 };
+
+/// How this crate works and why (design notes; the short overview is `ARCHITECTURE.md`).
+#[doc = include_str!("design.md")]
+pub mod design {}

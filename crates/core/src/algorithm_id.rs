@@ -35,6 +35,9 @@ impl AlgorithmId {
     }
 
     /// Like [`AlgorithmId::new`], for bytes received from the wire.
+    // A `const fn` cannot use `get`: both indexes are below `name.len() <= CAPACITY`, checked
+    // first.
+    #[allow(clippy::indexing_slicing)]
     pub const fn from_bytes(name: &[u8]) -> Result<Self> {
         if name.len() > Self::CAPACITY {
             return Err(Error::new(

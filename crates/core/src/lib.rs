@@ -8,6 +8,10 @@
 
 #![no_std]
 #![forbid(unsafe_code)]
+// Client, file and network bytes reach this crate: no indexing or panics that could
+// turn them into a crash (tests may).
+#![deny(clippy::indexing_slicing, clippy::panic)]
+#![cfg_attr(test, allow(clippy::indexing_slicing, clippy::panic))]
 
 extern crate alloc;
 #[cfg(feature = "std")]
@@ -22,6 +26,8 @@ mod exchange_params;
 mod key_params;
 mod key_usage;
 pub mod limits;
+#[cfg(feature = "std")]
+pub mod paths;
 mod permission;
 mod resource;
 
@@ -42,3 +48,7 @@ pub use key_params::{
 };
 pub use permission::KeyOperationPermission;
 pub use resource::{Persistence, ResourceId, ResourceType};
+
+/// How this crate works and why (design notes; the short overview is `ARCHITECTURE.md`).
+#[doc = include_str!("design.md")]
+pub mod design {}

@@ -146,7 +146,9 @@ impl ResourceId {
         let (ty, rest) = rest.split_at_mut(2);
         ty.copy_from_slice(&self.resource_type.as_u16().to_le_bytes());
         let (pers, rest) = rest.split_at_mut(2);
-        pers[0] = self.persistence.as_u8();
+        if let Some(p) = pers.first_mut() {
+            *p = self.persistence.as_u8();
+        }
         let (prov, _) = rest.split_at_mut(2);
         prov.copy_from_slice(&self.provider.to_le_bytes());
         out

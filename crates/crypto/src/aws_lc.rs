@@ -14,7 +14,7 @@ use warden_core::{
 };
 use zeroize::Zeroizing;
 
-use crate::context::{self, ContextKind, CryptoContext, DEFAULT_BUFFER_LIMIT};
+use crate::context::{self, BufferSource, ContextKind, CryptoContext, DEFAULT_BUFFER_LIMIT};
 use crate::key::{Key, Material};
 use crate::keygen::{self, agreement_alg, mlkem_alg};
 use crate::provider::{Capability, Operations as O, Provider, ProviderInfo, ProviderType};
@@ -24,7 +24,12 @@ pub struct AwsLcProvider {
     info: ProviderInfo,
     capabilities: Vec<Capability>,
     buffer_limit: usize,
+    /// The pool `create_context` buffers into, mapped on first use.
+    own_buffers: std::sync::OnceLock<BufferSource>,
 }
+
+/// Contexts of one in-process provider that may buffer data at the same time.
+const IN_PROCESS_BUFFERS: usize = 64;
 
 impl Default for AwsLcProvider {
     fn default() -> Self {
@@ -38,14 +43,24 @@ impl AwsLcProvider {
         Self::with_buffer_limit(DEFAULT_BUFFER_LIMIT)
     }
 
-    /// The provider with `limit` bytes of buffer per AEAD / buffered-signature context.
-    /// Each such context reserves `limit` bytes when created, so `update` never allocates.
+    /// The provider with `limit` bytes of buffer per AEAD / buffered-signature context in
+    /// its own pool (used by [`Provider::create_context`]): up to 64 such contexts buffer at
+    /// once, the next gets `QuotaExceeded` until one ends.
     pub fn with_buffer_limit(limit: usize) -> Self {
         AwsLcProvider {
             info: SOFTWARE_INFO,
             capabilities: capability_table(),
             buffer_limit: limit,
+            own_buffers: std::sync::OnceLock::new(),
         }
+    }
+
+    fn own_buffers(&self) -> Result<&BufferSource> {
+        if let Some(b) = self.own_buffers.get() {
+            return Ok(b);
+        }
+        let b = BufferSource::private(IN_PROCESS_BUFFERS, self.buffer_limit.max(1))?;
+        Ok(self.own_buffers.get_or_init(|| b))
     }
 }
 
@@ -305,12 +320,22 @@ impl Provider for AwsLcProvider {
         config: &ContextConfig,
         key: Option<Arc<Key>>,
     ) -> Result<Box<dyn CryptoContext>> {
+        self.create_context_in(kind, config, key, self.own_buffers()?)
+    }
+
+    fn create_context_in(
+        &self,
+        kind: ContextKind,
+        config: &ContextConfig,
+        key: Option<Arc<Key>>,
+        buffers: &BufferSource,
+    ) -> Result<Box<dyn CryptoContext>> {
         if kind == ContextKind::Random {
             return Err(Error::invalid_argument("use create_random_context"));
         }
         // Class, key type and permission are checked there; every streaming algorithm of
         // the capability table has an engine.
-        context::create(kind, config, key, self.buffer_limit)
+        context::create(kind, config, key, buffers)
     }
 
     fn create_random_context(&self) -> Result<Box<dyn CryptoContext>> {

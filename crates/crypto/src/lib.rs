@@ -9,12 +9,15 @@
 //! * `slow::SlowProvider` (feature `test-util`): a test double that sleeps per operation.
 //!
 //! Design notes (encodings, permission mapping, streaming vs buffered contexts, heap use, FFI
-//! trust zones, which tests are full known-answer tests) are in the `warden-crypto` section of
-//! ARCHITECTURE.md.
+//! trust zones, which tests are full known-answer tests) are in [`design`].
 //!
 //! Errors are the protocol's [`warden_core::Error`] codes.
 
 #![forbid(unsafe_code)]
+// Client, file and network bytes reach this crate: no indexing or panics that could
+// turn them into a crash (tests may).
+#![deny(clippy::indexing_slicing, clippy::panic)]
+#![cfg_attr(test, allow(clippy::indexing_slicing, clippy::panic))]
 
 mod aws_lc;
 mod context;
@@ -27,9 +30,13 @@ mod provider;
 pub mod slow;
 
 pub use aws_lc::AwsLcProvider;
-pub use context::{ContextKind, ContextState, CryptoContext, DEFAULT_BUFFER_LIMIT};
+pub use context::{BufferSource, ContextKind, ContextState, CryptoContext, DEFAULT_BUFFER_LIMIT};
 pub use key::Key;
 pub use keygen::{DEFAULT_SECRET_LEN, MAX_SECRET_LEN};
 pub use provider::{
     Capability, MAX_PROVIDER_NAME_LEN, Operations, Provider, ProviderInfo, ProviderType,
 };
+
+/// How this crate works and why (design notes; the short overview is `ARCHITECTURE.md`).
+#[doc = include_str!("design.md")]
+pub mod design {}

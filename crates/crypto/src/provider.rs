@@ -7,7 +7,7 @@ use warden_core::{
     GenerateKeyParams, ImportKeyParams, Result, UnwrapKeyParams, WrapKeyParams,
 };
 
-use crate::context::{ContextKind, CryptoContext};
+use crate::context::{BufferSource, ContextKind, CryptoContext};
 use crate::key::Key;
 
 /// Longest provider name, in bytes.
@@ -193,12 +193,24 @@ pub trait Provider: Send + Sync {
         params: &EncapsulateParams,
     ) -> Result<Key>;
     /// A streaming context of `kind` (not Random: see [`Provider::create_random_context`]).
-    /// `key` is required for every kind except Hash.
+    /// `key` is required for every kind except Hash. Buffered data (AEAD, Ed25519 / ML-DSA /
+    /// SLH-DSA messages) comes from the provider's own pool, limited only by its size: for
+    /// in-process use. A daemon uses [`Provider::create_context_in`].
     fn create_context(
         &self,
         kind: ContextKind,
         config: &ContextConfig,
         key: Option<Arc<Key>>,
+    ) -> Result<Box<dyn CryptoContext>>;
+    /// As [`Provider::create_context`], with every byte the context buffers taken from
+    /// `buffers` (the caller's budget): at its limit the context answers `QuotaExceeded`,
+    /// it never grows. Required, so no provider can bypass a daemon's memory budget.
+    fn create_context_in(
+        &self,
+        kind: ContextKind,
+        config: &ContextConfig,
+        key: Option<Arc<Key>>,
+        buffers: &BufferSource,
     ) -> Result<Box<dyn CryptoContext>>;
     /// A Random context (`init(&[])`, then `update`/`finalize` fill the output buffer).
     fn create_random_context(&self) -> Result<Box<dyn CryptoContext>>;

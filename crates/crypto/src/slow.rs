@@ -101,6 +101,21 @@ impl Provider for SlowProvider {
         }))
     }
 
+    fn create_context_in(
+        &self,
+        kind: ContextKind,
+        config: &ContextConfig,
+        key: Option<Arc<Key>>,
+        buffers: &crate::BufferSource,
+    ) -> Result<Box<dyn CryptoContext>> {
+        self.pause();
+        let inner = self.inner.create_context_in(kind, config, key, buffers)?;
+        Ok(Box::new(SlowContext {
+            inner,
+            delay: self.delay,
+        }))
+    }
+
     fn create_random_context(&self) -> Result<Box<dyn CryptoContext>> {
         self.pause();
         let inner = self.inner.create_random_context()?;

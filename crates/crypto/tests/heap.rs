@@ -2,7 +2,7 @@
 //! heap-free with a counting allocator; this test pins down the provider's share: `update` and
 //! `finalize` of Hash, MAC, AEAD, Cipher, Sign and Verify make no Rust-heap allocation, with
 //! the exceptions listed in `EXPECTED_ALLOCATING` (asserted, so a change is noticed).
-//! aws-lc's own `malloc` calls (C heap) are not visible here; see ARCHITECTURE.md.
+//! aws-lc's own `malloc` calls (C heap) are not visible here; see `warden_crypto::design`.
 //!
 //! One test function only: the counting allocator is process-wide.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns

@@ -1,7 +1,8 @@
-//! The authenticator: who is on the other end of a connection.
-//!
-//! Identity is the kernel's record of the peer (SO_PEERCRED), taken once at accept time; it
-//! cannot be forged by the client. Later issues key slot ownership and ACLs on `uid`.
+//! The authenticator: who is on the other end of a connection. It runs at accept time, in
+//! the event loop, before a connection reaches a worker: the identity is the kernel's record
+//! of the peer (SO_PEERCRED), taken once and never from the client, and the optional uid/gid
+//! allow-list refuses a peer before it can send a request. Everything downstream keys on
+//! `uid`: slot namespaces and ACLs, admin rights, per-uid quotas and counters, audit lines.
 
 use std::os::fd::AsFd;
 

@@ -11,14 +11,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use warden_permits::SandboxLimits;
 
-/// Environment variable naming the socket path (used when `--socket` is absent).
-pub const SOCKET_ENV: &str = "WARDEN_SOCKET";
-/// Environment variable naming the data directory (used when `--data-dir` is absent).
-pub const DATA_DIR_ENV: &str = "WARDEN_DATA_DIR";
-/// Socket path used by a daemon running as root.
-pub const SYSTEM_SOCKET_PATH: &str = "/run/warden/wardend.sock";
-/// Data directory used by a daemon running as root.
-pub const SYSTEM_DATA_DIR: &str = "/var/lib/warden";
+/// The environment variables and root's paths, shared with the client
+/// (`warden_core::paths`): `--socket`/`--data-dir` fall back to `WARDEN_SOCKET` /
+/// `WARDEN_DATA_DIR`, then to the defaults below.
+pub use warden_core::paths::{DATA_DIR_ENV, SOCKET_ENV, SYSTEM_DATA_DIR, SYSTEM_SOCKET_PATH};
 
 /// Smallest frame limit accepted: a header plus a useful body.
 const MIN_FRAME_SIZE: u32 = 4096;
@@ -94,6 +90,14 @@ pub struct Limits {
     pub max_slots_per_uid: u32,
     /// Grants one uid may have issued over all its slots; the next gets `QuotaExceeded`.
     pub max_grants_per_uid: u32,
+    /// Bytes of buffered context data (AEAD, Ed25519 / ML-DSA / SLH-DSA streams) one
+    /// connection may hold, in 64 KiB chunks; the next buffering context gets `QuotaExceeded`.
+    pub context_buffer_bytes_per_connection: usize,
+    /// The same bound over all connections of one uid.
+    pub context_buffer_bytes_per_uid: usize,
+    /// The same bound over the daemon: the chunk pool claimed (and, with `lock_arenas`,
+    /// locked) at start-up.
+    pub context_buffer_bytes_total: usize,
 }
 
 /// Timeouts in milliseconds.
@@ -239,6 +243,11 @@ pub struct PermitsConfig {
     /// checkpoint signed by the attestation key, from which the retained chain verifies.
     /// 0 = keep every receipt (the log then grows with every decision).
     pub receipt_retention: u64,
+    /// Permit verifications one uid may make per second, sustained (each appends a receipt
+    /// to the shared chain); 0 = unlimited.
+    pub verify_per_second_per_uid: u32,
+    /// Verifications one uid may make in a burst above that rate.
+    pub verify_burst_per_uid: u32,
     /// Limits of policy modules and of each sandbox cycle.
     pub sandbox: SandboxConfig,
 }
@@ -250,6 +259,8 @@ impl Default for PermitsConfig {
             attestation_alg: "ED25519".into(),
             replay_prune_interval_s: 600,
             receipt_retention: warden_permits::DEFAULT_RECEIPT_RETENTION,
+            verify_per_second_per_uid: 50,
+            verify_burst_per_uid: 200,
             sandbox: SandboxConfig::default(),
         }
     }
@@ -296,6 +307,11 @@ impl Default for Limits {
             lock_arenas: false,
             max_slots_per_uid: 256,
             max_grants_per_uid: 1024,
+            // 16 buffering contexts per connection, 64 per uid, 256 in all: one uid cannot
+            // take more than a quarter of the pool.
+            context_buffer_bytes_per_connection: 1 << 20,
+            context_buffer_bytes_per_uid: 4 << 20,
+            context_buffer_bytes_total: 16 << 20,
         }
     }
 }
@@ -406,6 +422,18 @@ impl Config {
                 "limits.arena_bytes must be at least 3 * max_frame_size + 16 KiB",
             ));
         }
+        let chunk = warden_crypto::DEFAULT_BUFFER_LIMIT;
+        let (conn, uid, total) = (
+            l.context_buffer_bytes_per_connection,
+            l.context_buffer_bytes_per_uid,
+            l.context_buffer_bytes_total,
+        );
+        if !(chunk <= conn && conn <= uid && uid <= total && total <= 1 << 32) {
+            return Err(ConfigError::Invalid(
+                "limits.context_buffer_bytes_* must satisfy 64 KiB <= per_connection <= \
+                 per_uid <= total <= 4 GiB",
+            ));
+        }
         if self.timeouts.io_ms == 0 {
             return Err(ConfigError::Invalid("timeouts.io_ms must be > 0"));
         }
@@ -488,35 +516,30 @@ fn effective_uid() -> u32 {
 /// Default socket path: `/run/warden/wardend.sock` for root; otherwise
 /// `$XDG_RUNTIME_DIR/warden.sock`, else `/tmp/warden-<uid>/wardend.sock`.
 pub fn default_socket_path() -> PathBuf {
-    let uid = effective_uid();
-    if uid == 0 {
-        return PathBuf::from(SYSTEM_SOCKET_PATH);
-    }
-    match std::env::var_os("XDG_RUNTIME_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d).join("warden.sock"),
-        _ => PathBuf::from(format!("/tmp/warden-{uid}/wardend.sock")),
-    }
+    warden_core::paths::default_socket_path(
+        effective_uid(),
+        std::env::var_os("XDG_RUNTIME_DIR").as_deref(),
+    )
 }
 
 /// Default data directory: `/var/lib/warden` for root, else
 /// `$XDG_DATA_HOME/warden`, else `$HOME/.local/share/warden`.
 pub fn default_data_dir() -> PathBuf {
-    if effective_uid() == 0 {
-        return PathBuf::from(SYSTEM_DATA_DIR);
-    }
-    user_data_dir()
+    warden_core::paths::default_data_dir(
+        effective_uid(),
+        std::env::var_os("XDG_DATA_HOME").as_deref(),
+        std::env::var_os("HOME").as_deref(),
+    )
 }
 
 /// The per-user data directory: `$XDG_DATA_HOME/warden`, else `$HOME/.local/share/warden`,
 /// else `/tmp/warden-<uid>/data`. Also the fallback when the system default is unusable.
 pub fn user_data_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(d).join("warden");
-    }
-    match std::env::var_os("HOME") {
-        Some(h) if !h.is_empty() => PathBuf::from(h).join(".local/share/warden"),
-        _ => PathBuf::from(format!("/tmp/warden-{}/data", effective_uid())),
-    }
+    warden_core::paths::user_data_dir(
+        effective_uid(),
+        std::env::var_os("XDG_DATA_HOME").as_deref(),
+        std::env::var_os("HOME").as_deref(),
+    )
 }
 
 #[cfg(test)]
@@ -637,6 +660,9 @@ mod tests {
             "[permits.sandbox]\nmax_input_bytes = 999999999\n",
             "[permits.sandbox]\nunknown = 1\n",
             "[timeouts]\nhandshake_ms = 0\n",
+            "[limits]\ncontext_buffer_bytes_per_connection = 1024\n",
+            "[limits]\ncontext_buffer_bytes_per_uid = 524288\n",
+            "[limits]\ncontext_buffer_bytes_total = 2097152\n",
             "[timeouts]\nhandshake_ms = 60001\n",
         ] {
             assert!(Config::from_toml(bad).is_err(), "{bad}");

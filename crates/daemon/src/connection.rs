@@ -56,6 +56,8 @@ pub(crate) struct ConnState {
     pub(crate) resources: Resources,
     /// Reply encoder (sized once for the largest frame).
     pub(crate) out: Out,
+    /// Where this connection's contexts buffer data: its account inside its uid's.
+    pub(crate) buffers: warden_crypto::BufferSource,
     /// Slot keys resolved or created on this connection (name ↔ id).
     pub(crate) slots: crate::handlers::slots::SlotBindings,
     /// This connection in its uid's counters (and the daemon's) while it lives.

@@ -162,6 +162,11 @@ impl RunningDaemon {
         self.shared.snapshot()
     }
 
+    /// What the daemon can ever use (computed at start-up; `wardend` logs it).
+    pub fn memory_budget(&self) -> crate::MemoryBudget {
+        self.shared.budget
+    }
+
     /// Blocks until the daemon stops (signal or [`RunningDaemon::shutdown`] elsewhere).
     pub fn wait(mut self) {
         if let Some(t) = self.thread.take() {

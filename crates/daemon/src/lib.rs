@@ -19,10 +19,15 @@
 //! ```
 
 #![forbid(unsafe_code)]
+// Client, file and network bytes reach this crate: no indexing or panics that could
+// turn them into a crash (tests may).
+#![deny(clippy::indexing_slicing, clippy::panic)]
+#![cfg_attr(test, allow(clippy::indexing_slicing, clippy::panic))]
 
 pub mod config;
 
 mod auth;
+mod budget;
 mod codec;
 mod connection;
 mod daemon;
@@ -34,6 +39,7 @@ mod lane;
 mod listener;
 mod loopback;
 mod provider;
+mod rate;
 mod resources;
 mod server;
 mod socket_dir;
@@ -41,8 +47,13 @@ mod state;
 mod stats;
 
 pub use auth::PeerIdentity;
+pub use budget::MemoryBudget;
 pub use config::Config;
 pub use daemon::{Daemon, RunningDaemon};
 pub use error::DaemonError;
 pub use loopback::Loopback;
 pub use stats::{ResourceKind, StatusSnapshot};
+
+/// How this crate works and why (design notes; the short overview is `ARCHITECTURE.md`).
+#[doc = include_str!("design.md")]
+pub mod design {}

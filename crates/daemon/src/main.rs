@@ -1,5 +1,7 @@
 //! `wardend`: the warden crypto daemon.
 
+#![forbid(unsafe_code)]
+
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,7 +14,7 @@ use warden_daemon::{Config, Daemon};
 #[command(name = "wardend", version, about)]
 struct Args {
     /// Unix socket path (default: $WARDEN_SOCKET, then /run/warden/wardend.sock as root,
-    /// else $XDG_RUNTIME_DIR/warden.sock or /tmp/warden-<uid>/wardend.sock).
+    /// else $XDG_RUNTIME_DIR/warden.sock or /tmp/warden-UID/wardend.sock).
     #[arg(long, value_name = "PATH")]
     socket: Option<PathBuf>,
     /// TOML configuration file (default: none, embedded secure defaults).
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
                 daemon.socket_path().display()
             );
             let _ = writeln!(std::io::stderr(), "wardend: admin uids: {admins:?}");
+            let _ = writeln!(std::io::stderr(), "wardend: {}", daemon.memory_budget());
             daemon.wait();
             let _ = writeln!(std::io::stderr(), "wardend: stopped");
             ExitCode::SUCCESS

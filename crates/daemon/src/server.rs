@@ -49,6 +49,10 @@ pub(crate) struct Shared {
     /// Each uid's share of `stats` (what a non-admin's Status shows).
     pub(crate) per_uid: PerUidStats,
     pub(crate) pool: ArenaPool,
+    /// Context buffer chunks, per uid and per connection (issue 12).
+    pub(crate) buffers: crate::budget::ContextBuffers,
+    /// What the daemon can ever use, computed before the pools were claimed.
+    pub(crate) budget: crate::budget::MemoryBudget,
     pub(crate) started: Instant,
     /// Key store, permit service and audit log (opened at start-up or on first use).
     pub(crate) persistent: crate::state::PersistentCell,
@@ -59,12 +63,15 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new(config: Config, provider: ProviderRef) -> Result<Self, DaemonError> {
         let l = &config.limits;
+        let budget =
+            crate::budget::MemoryBudget::for_config(&config, crate::budget::resident_bytes());
         let options = ArenaOptions {
             mlock: l.lock_arenas,
             ..ArenaOptions::new()
         };
         let pool = ArenaPool::with_options(l.max_connections, l.arena_bytes, options)
             .map_err(|e| DaemonError::Arena(e.to_string()))?;
+        let buffers = crate::budget::ContextBuffers::new(&config, options)?;
         let stats = Arc::new(Stats::default());
         Ok(Self {
             auth: Authenticator::new(&config.access),
@@ -74,6 +81,8 @@ impl Shared {
             per_uid: PerUidStats::new(stats.clone()),
             stats,
             pool,
+            buffers,
+            budget,
             started: Instant::now(),
             stop: AtomicBool::new(false),
         })
@@ -107,6 +116,7 @@ impl Shared {
             ),
             counted,
             out: Out::new(self.config.limits.max_frame_size),
+            buffers: self.buffers.for_connection(peer.uid),
             slots: Default::default(),
         }
     }

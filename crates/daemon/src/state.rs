@@ -37,6 +37,8 @@ pub(crate) struct Persistent {
     pub(crate) store: Arc<SlotStore>,
     pub(crate) permits: PermitService,
     pub(crate) audit: AuditLog,
+    /// Per-uid bound on permit verifications (each appends a shared receipt).
+    pub(crate) verify_rate: crate::rate::UidRateLimiter,
     admins: Vec<u32>,
 }
 
@@ -96,6 +98,10 @@ impl Persistent {
             store,
             permits,
             audit,
+            verify_rate: crate::rate::UidRateLimiter::new(
+                config.permits.verify_per_second_per_uid,
+                config.permits.verify_burst_per_uid,
+            ),
             admins: config.access.admin_uids.clone(),
         })
     }

@@ -96,7 +96,7 @@ pub struct Stats {
     parent: Option<Arc<Stats>>,
 }
 
-/// A point-in-time copy of [`Stats`], plus the arena pool figures.
+/// A point-in-time copy of the daemon's counters, plus the arena pool figures.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusSnapshot {
     /// Connections currently open.
@@ -200,21 +200,25 @@ impl Stats {
     pub(crate) fn request_served(&self, status: Option<ErrorCode>) {
         for s in self.chain() {
             s.requests.fetch_add(1, Relaxed);
-            if let Some(code) = status {
-                s.errors[error_slot(code)].fetch_add(1, Relaxed);
+            if let Some(slot) = status.and_then(|code| s.errors.get(error_slot(code))) {
+                slot.fetch_add(1, Relaxed);
             }
         }
     }
 
     pub(crate) fn resource_added(&self, kind: ResourceKind) {
         for s in self.chain() {
-            s.live[kind.index()].fetch_add(1, Relaxed);
+            if let Some(n) = s.live.get(kind.index()) {
+                n.fetch_add(1, Relaxed);
+            }
         }
     }
 
     pub(crate) fn resource_removed(&self, kind: ResourceKind) {
         for s in self.chain() {
-            s.live[kind.index()].fetch_sub(1, Relaxed);
+            if let Some(n) = s.live.get(kind.index()) {
+                n.fetch_sub(1, Relaxed);
+            }
         }
     }
 
@@ -222,12 +226,18 @@ impl Stats {
     pub(crate) fn snapshot(&self) -> StatusSnapshot {
         let live = ResourceKind::ALL
             .iter()
-            .map(|k| (*k, self.live[k.index()].load(Relaxed)))
+            .map(|k| (*k, self.live.get(k.index()).map_or(0, |n| n.load(Relaxed))))
             .filter(|(_, n)| *n > 0)
             .collect();
         let errors = ErrorCode::ALL
             .iter()
-            .map(|c| (*c, self.errors[error_slot(*c)].load(Relaxed)))
+            .map(|c| {
+                let n = self
+                    .errors
+                    .get(error_slot(*c))
+                    .map_or(0, |n| n.load(Relaxed));
+                (*c, n)
+            })
             .filter(|(_, n)| *n > 0)
             .collect();
         StatusSnapshot {

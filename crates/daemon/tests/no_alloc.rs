@@ -164,6 +164,16 @@ impl Provider for Attributed {
         let ctx = inside(|| self.0.create_context(kind, cfg, key))?;
         Ok(Box::new(AttributedCtx(ctx)))
     }
+    fn create_context_in(
+        &self,
+        kind: CK,
+        cfg: &ContextConfig,
+        key: Option<Arc<Key>>,
+        buffers: &warden_crypto::BufferSource,
+    ) -> Result<Box<dyn CryptoContext>> {
+        let ctx = inside(|| self.0.create_context_in(kind, cfg, key, buffers))?;
+        Ok(Box::new(AttributedCtx(ctx)))
+    }
     fn create_random_context(&self) -> Result<Box<dyn CryptoContext>> {
         inside(|| self.0.create_random_context())
     }

@@ -28,6 +28,10 @@
 //! The input a policy sees is specified in [`input`].
 
 #![forbid(unsafe_code)]
+// Client, file and network bytes reach this crate: no indexing or panics that could
+// turn them into a crash (tests may).
+#![deny(clippy::indexing_slicing, clippy::panic)]
+#![cfg_attr(test, allow(clippy::indexing_slicing, clippy::panic))]
 
 mod attestation;
 mod config;
@@ -47,3 +51,7 @@ pub use service::{PermitDecision, PermitService};
 // Re-exported so that callers need not depend on the crates directly for the common types.
 pub use warden_attest::{ChainState, DenyReason, PublicKey, SigAlg};
 pub use warden_sandbox::{Profile, SandboxLimits, Sha256Hash};
+
+/// How this crate works and why (design notes; the short overview is `ARCHITECTURE.md`).
+#[doc = include_str!("design.md")]
+pub mod design {}

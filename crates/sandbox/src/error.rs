@@ -159,7 +159,7 @@ pub enum SandboxError {
         limit: u64,
     },
     /// The guest needed more linear memory than the cycle allows
-    /// (any `memory.grow` that would enlarge memory, see ARCHITECTURE.md).
+    /// (any `memory.grow` that would enlarge memory, see the crate's `design` notes).
     MemoryLimit {
         /// Cap in bytes.
         max_bytes: usize,

@@ -48,7 +48,7 @@ impl ResourceLimiter for HostState<'_> {
     ) -> Result<bool, LimiterError> {
         // The creation of the memory is the only "growth" allowed, and only within the cap.
         // Any later enlargement is refused: wasmi backs memory with a `Vec`, and growing it
-        // may `realloc`, leaving the old, unscrubbed buffer in the heap (ARCHITECTURE.md).
+        // may `realloc`, leaving the old, unscrubbed buffer in the heap (see `design`, "What the scrub does not reach").
         // The first call is the creation, whatever its size: a `(memory 0)` must not leave
         // the door open for one later growth.
         let creating = !self.memory_created && current == 0;

@@ -26,6 +26,10 @@
 
 #![no_std]
 #![forbid(unsafe_code)]
+// Client, file and network bytes reach this crate: no indexing or panics that could
+// turn them into a crash (tests may).
+#![deny(clippy::indexing_slicing, clippy::panic)]
+#![cfg_attr(test, allow(clippy::indexing_slicing, clippy::panic))]
 
 extern crate alloc;
 #[cfg(feature = "std")]
@@ -44,3 +48,7 @@ pub use limits::{AETHER_TELEMETRY_MAX, SandboxLimits, TELEMETRY_CAPACITY, WASM_P
 pub use module::{PolicyModule, Sha256Hash};
 pub use profile::{AetherReadings, Profile};
 pub use sandbox::{CycleOutcome, Sandbox, ScrubEvidence, ScrubReport, Telemetry};
+
+/// How this crate works and why (design notes; the short overview is `ARCHITECTURE.md`).
+#[doc = include_str!("design.md")]
+pub mod design {}

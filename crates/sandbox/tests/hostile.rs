@@ -140,7 +140,7 @@ fn memory_grow_past_cap_is_memory_limit() {
 
 #[test]
 fn any_memory_growth_is_refused() {
-    // Growth inside the cap is refused too (no realloc residue; see ARCHITECTURE.md).
+    // Growth inside the cap is refused too (no realloc residue; see the crate's `design` notes).
     let module = load(
         &hostile("(drop (memory.grow (i32.const 1))) (i32.const 0)", ""),
         Profile::Warden,

@@ -14,6 +14,10 @@
 //! serialisation) per slot.
 
 #![forbid(unsafe_code)]
+// Client, file and network bytes reach this crate: no indexing or panics that could
+// turn them into a crash (tests may).
+#![deny(clippy::indexing_slicing, clippy::panic)]
+#![cfg_attr(test, allow(clippy::indexing_slicing, clippy::panic))]
 
 pub mod acl;
 pub mod audit;
@@ -40,10 +44,12 @@ pub use master_key::{FileMasterKey, MASTER_KEY_FILE, MASTER_KEY_LEN, MasterKey, 
 pub use record::{MAX_GRANTS, MAX_SECRET_LEN, NewSlot, RECORD_VERSION, SlotMeta, SlotState};
 pub use schema::SCHEMA_VERSION;
 pub use slot_ref::{OWNER_SEPARATOR, SlotRef};
-pub use store::{
-    DATA_DIR_ENV, DB_FILE, DEFAULT_DATA_DIR, SlotQuotas, SlotStore, StoreOptions, resolve_data_dir,
-};
+pub use store::{DB_FILE, SlotQuotas, SlotStore, StoreOptions};
 pub use validate::{
     ALL_PERMISSION_BITS, EXPORT_BIT, MAX_SLOT_NAME_LEN, RESERVED_SLOT_PREFIX,
     is_reserved_slot_name, validate_slot_name,
 };
+
+/// How this crate works and why (design notes; the short overview is `ARCHITECTURE.md`).
+#[doc = include_str!("design.md")]
+pub mod design {}

@@ -20,22 +20,6 @@ use crate::validate::{validate_permissions, validate_slot_name};
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "store.redb";
 
-/// Data directory used when neither `--data-dir` nor `WARDEN_DATA_DIR` is given.
-pub const DEFAULT_DATA_DIR: &str = "/var/lib/warden";
-
-/// Environment variable naming the data directory.
-pub const DATA_DIR_ENV: &str = "WARDEN_DATA_DIR";
-
-/// The data directory by precedence: the command-line value, then the `WARDEN_DATA_DIR` value
-/// (`env`, pass `std::env::var_os(DATA_DIR_ENV)`), then [`DEFAULT_DATA_DIR`]. Empty values
-/// count as absent.
-pub fn resolve_data_dir(cli: Option<&Path>, env: Option<&std::ffi::OsStr>) -> PathBuf {
-    cli.filter(|p| !p.as_os_str().is_empty())
-        .map(Path::to_path_buf)
-        .or_else(|| env.filter(|e| !e.is_empty()).map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))
-}
-
 /// How the store opens. [`StoreOptions::default`] is what the daemon must use.
 #[derive(Debug, Clone, Copy)]
 pub struct StoreOptions {
@@ -225,7 +209,7 @@ impl SlotStore {
     }
 
     /// A write transaction with this store's durability: `commit()` returns only once the data
-    /// is on stable storage (two fsyncs: two-phase commit, see ARCHITECTURE.md).
+    /// is on stable storage (two fsyncs: two-phase commit, see `crate::design`).
     pub(crate) fn begin_write(&self) -> Result<WriteTransaction, StoreError> {
         begin_write(&self.db, self.options)
     }
@@ -536,34 +520,5 @@ impl SlotStore {
             }
             Ok(())
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::ffi::OsStr;
-
-    #[test]
-    fn data_dir_precedence() {
-        let cli = Path::new("/cli");
-        let env = OsStr::new("/env");
-        assert_eq!(
-            resolve_data_dir(Some(cli), Some(env)),
-            PathBuf::from("/cli")
-        );
-        assert_eq!(resolve_data_dir(None, Some(env)), PathBuf::from("/env"));
-        assert_eq!(
-            resolve_data_dir(Some(Path::new("")), Some(env)),
-            PathBuf::from("/env")
-        );
-        assert_eq!(
-            resolve_data_dir(None, Some(OsStr::new(""))),
-            PathBuf::from(DEFAULT_DATA_DIR)
-        );
-        assert_eq!(
-            resolve_data_dir(None, None),
-            PathBuf::from(DEFAULT_DATA_DIR)
-        );
     }
 }

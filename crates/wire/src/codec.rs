@@ -141,6 +141,9 @@ fn write_direction(d: Option<CipherDirection>) -> g::CipherDirection {
         None => g::CipherDirection::Unspecified,
         Some(CipherDirection::Encrypt) => g::CipherDirection::Encrypt,
         Some(CipherDirection::Decrypt) => g::CipherDirection::Decrypt,
+        // A direction this protocol version cannot carry: the daemon then sees none and
+        // refuses a cipher context without one.
+        Some(_) => g::CipherDirection::Unspecified,
     }
 }
 
@@ -157,6 +160,8 @@ fn write_timeout(t: Timeout) -> (g::TimeoutMode, u32) {
         Timeout::Default => (g::TimeoutMode::Default, 0),
         Timeout::Millis(ms) => (g::TimeoutMode::Millis, ms),
         Timeout::Disabled => (g::TimeoutMode::Disabled, 0),
+        // A mode this protocol version cannot carry: the daemon's default applies.
+        _ => (g::TimeoutMode::Default, 0),
     }
 }
 

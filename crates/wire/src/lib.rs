@@ -38,6 +38,10 @@
 // the code generator (unchecked writes in its serialisers). Hand-written code has none;
 // `tests/unsafe_only_in_generated.rs` keeps it that way.
 #![deny(unsafe_code)]
+// Client, file and network bytes reach this crate: no indexing or panics that could
+// turn them into a crash (tests may).
+#![deny(clippy::indexing_slicing, clippy::panic)]
+#![cfg_attr(test, allow(clippy::indexing_slicing, clippy::panic))]
 
 mod codec;
 mod error;
@@ -72,3 +76,7 @@ pub use header::{
 pub use messages::{Payload, Request, Response};
 pub use opcode::{Opcode, reserved};
 pub use version::{PROTOCOL_VERSION, Version, negotiate};
+
+/// How this crate works and why (design notes; the short overview is `ARCHITECTURE.md`).
+#[doc = include_str!("design.md")]
+pub mod design {}

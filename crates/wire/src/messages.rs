@@ -7,6 +7,8 @@
 //! Absent byte fields decode as empty slices and an absent [`Payload`] as `Inline(&[])`;
 //! absent required strings (algorithm names) are [`crate::WireError::MissingField`].
 
+use core::fmt;
+
 use warden_core::KeyFormat;
 
 use crate::generated::warden::wire as g;
@@ -127,26 +129,9 @@ pub enum ContextKind {
     Verify,
 }
 
-/// Direction of a cipher or AEAD context.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CipherDirection {
-    /// Encrypt.
-    Encrypt,
-    /// Decrypt.
-    Decrypt,
-}
-
-/// Per-context timeout (seed decision 7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Timeout {
-    /// The stack-wide default.
-    #[default]
-    Default,
-    /// This many milliseconds per operation.
-    Millis(u32),
-    /// No timeout (long operations).
-    Disabled,
-}
+/// Direction of a cipher or AEAD context, and the per-context timeout: core's types, so the
+/// protocol and the API cannot drift apart.
+pub use warden_core::{CipherDirection, Timeout};
 
 /// GenerateKey request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,8 +144,8 @@ pub struct GenerateKey<'a> {
     pub key_len: Option<u32>,
 }
 
-/// ImportKey request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// ImportKey request. `Debug` leaves out `material` (key bytes).
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct ImportKey<'a> {
     /// The new key.
     pub key: KeySpec<'a>,
@@ -168,6 +153,19 @@ pub struct ImportKey<'a> {
     pub format: KeyFormat,
     /// Key material (secret for private/symmetric keys: the daemon zeroes its arena copy).
     pub material: &'a [u8],
+}
+
+impl fmt::Debug for ImportKey<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ImportKey")
+            .field("key", &self.key)
+            .field("format", &self.format)
+            .field(
+                "material",
+                &format_args!("<{} bytes redacted>", self.material.len()),
+            )
+            .finish()
+    }
 }
 
 /// DeriveKey request.
@@ -256,8 +254,11 @@ pub struct CreateContext<'a> {
 }
 
 /// A request body, one variant per operation (the header's opcode selects it on decode).
+///
+/// `Debug` names the operation only: bodies carry key material, plaintexts and signatures,
+/// and a request printed by mistake (a log line, a test failure) must not show them.
 #[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Request<'a> {
     /// Liveness check; the daemon echoes `data`.
     Ping {
@@ -708,8 +709,10 @@ pub struct StatusReport<'a> {
 
 /// A successful response body. (Errors travel as a non-zero header status with an optional
 /// detail string, see [`crate::encode_error_detail`].)
+///
+/// `Debug` names the response shape only (replies carry exported keys and outputs).
 #[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Response<'a> {
     /// Reply to Ping.
     Ping {
@@ -826,6 +829,22 @@ pub(crate) enum ResponseKind {
     ReceiptExport,
 }
 
+impl fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("opcode", &self.opcode())
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Response<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("kind", &self.kind())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Response<'_> {
     pub(crate) fn kind(&self) -> ResponseKind {
         match self {
@@ -889,4 +908,40 @@ pub(crate) fn response_kind(op: Opcode) -> Option<ResponseKind> {
         Opcode::AttestPublicKey => ResponseKind::AttestPublicKey,
         Opcode::ReceiptExport => ResponseKind::ReceiptExport,
     })
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_key_or_payload_bytes() {
+        let secret = [0xA7u8; 32];
+        let import = ImportKey {
+            key: KeySpec {
+                algorithm: "AES-256",
+                permissions: 0,
+                exportable: false,
+                slot: None,
+            },
+            format: KeyFormat::Raw,
+            material: &secret,
+        };
+        let texts = [
+            format!("{:?}", Request::ImportKey(import)),
+            format!("{import:?}"),
+            format!("{:#?}", Request::Ping { data: &secret }),
+            format!("{:?}", Response::KeyBytes { data: &secret }),
+            format!("{:?}", Response::Ping { data: &secret }),
+        ];
+        for t in &texts {
+            assert!(
+                !t.contains("167") && !t.to_lowercase().contains("a7"),
+                "{t}"
+            );
+        }
+        assert!(texts[0].contains("ImportKey"), "{}", texts[0]);
+        assert!(texts[1].contains("32 bytes redacted"), "{}", texts[1]);
+        assert!(texts[3].contains("KeyBytes"), "{}", texts[3]);
+    }
 }

@@ -1,4 +1,4 @@
-//! Operation codes and the ranges reserved for later issues.
+//! Operation codes, by family range.
 //!
 //! Ranges (the high byte names the family, so a range can grow without renumbering):
 //!
@@ -9,8 +9,8 @@
 //! | `0x0100..=0x01FF` | key management | assigned |
 //! | `0x0200..=0x02FF` | crypto contexts | assigned |
 //! | `0x0300..=0x03FF` | stateless operations (random) | assigned |
-//! | `0x0400..=0x04FF` | persistent slots, grants (issue 5) | assigned |
-//! | `0x0500..=0x05FF` | policies, trust store, permits, attestation (issue 6) | assigned |
+//! | `0x0400..=0x04FF` | persistent slots, grants, locks | assigned |
+//! | `0x0500..=0x05FF` | policies, trust store, permits, attestation, receipts | assigned |
 //! | `0x0600..=0xEFFF` | unassigned | |
 //! | `0xF000..=0xFFFF` | private use (tests, experiments); never assigned by the protocol | |
 //!

@@ -1,8 +1,9 @@
 //! AEAD contexts (AES-128/256-GCM, ChaCha20-Poly1305), one type for both directions.
 //!
-//! aws-lc's AEAD is one-shot, so the stream is buffered: data given to `update` is copied into
-//! a buffer reserved at creation (bound: the provider's `buffer_limit`; more fails with
-//! `QuotaExceeded`), and `finalize` seals or opens everything at once into the caller's buffer.
+//! aws-lc's AEAD is one-shot, so the stream is buffered: AAD and data given to `update` are
+//! copied into one budgeted chunk (`super::buffer`: taken on the first byte, AAD first, then
+//! data; past the chunk or the caller's budget `QuotaExceeded`), and `finalize` seals or opens
+//! everything at once into the caller's buffer, then gives the chunk back wiped.
 //! When nothing was buffered, `finalize(input, out)` works directly on `input` (no copy into
 //! the buffer), so a one-shot call has no size bound besides `out`. `update` writes nothing.
 //! The tag is separate: `get_tag` after an encrypting `finalize`, `set_tag` before a
@@ -14,9 +15,10 @@ use aws_lc_rs::aead::{
     AES_128_GCM, AES_256_GCM, Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey,
 };
 use warden_core::{Algorithm, Error, ErrorCode, Result};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroize;
 
-use super::{ContextKind, Engine, too_small, wipe};
+use super::buffer::{BufferSource, Buffered};
+use super::{ContextKind, Engine, too_small};
 use crate::key::Key;
 
 const TAG_LEN: usize = 16;
@@ -28,22 +30,15 @@ pub(crate) struct AeadEngine {
     encrypt: bool,
     /// The key carries `CALLER_NONCE`: an encrypting `init` may take the caller's nonce.
     caller_nonce: bool,
-    limit: usize,
     nonce: [u8; NONCE_LEN],
-    aad: Zeroizing<Vec<u8>>,
-    data: Zeroizing<Vec<u8>>,
+    /// AAD (the first `aad_len` bytes) then data.
+    buf: Buffered,
+    aad_len: usize,
     tag: Option<[u8; TAG_LEN]>,
 }
 
 fn failed<E>(_: E) -> Error {
     Error::new(ErrorCode::OperationFailed, "AEAD operation failed")
-}
-
-fn quota() -> Error {
-    Error::new(
-        ErrorCode::QuotaExceeded,
-        "streamed AEAD data exceeds the buffer limit",
-    )
 }
 
 impl AeadEngine {
@@ -52,7 +47,7 @@ impl AeadEngine {
         key: &Key,
         encrypt: bool,
         caller_nonce: bool,
-        limit: usize,
+        buffers: BufferSource,
     ) -> Result<Self> {
         let aead = match alg {
             Algorithm::Aes128Gcm => &AES_128_GCM,
@@ -66,29 +61,29 @@ impl AeadEngine {
             key,
             encrypt,
             caller_nonce,
-            limit,
             nonce: [0; NONCE_LEN],
-            aad: Zeroizing::new(Vec::with_capacity(limit.min(4096))),
-            data: Zeroizing::new(Vec::with_capacity(limit)),
+            buf: Buffered::new(buffers),
+            aad_len: 0,
             tag: None,
         })
     }
 
-    fn append(buf: &mut Vec<u8>, input: &[u8], limit: usize) -> Result<()> {
-        if buf.len().saturating_add(input.len()) > limit {
-            return Err(quota());
-        }
-        buf.extend_from_slice(input);
-        Ok(())
+    fn buffered_data_len(&self) -> usize {
+        self.buf.len().saturating_sub(self.aad_len)
     }
 
-    /// Seals or opens `data` into `out` (exactly `data.len()` bytes are written).
+    /// Seals or opens the buffered data, or `data_from_input`, into `out` (exactly the
+    /// data's length is written).
     fn run(&mut self, data_from_input: Option<&[u8]>, out: &mut [u8]) -> Result<usize> {
-        let data: &[u8] = data_from_input.unwrap_or(&self.data);
+        let all = self.buf.as_slice();
+        let (aad, buffered) = all
+            .split_at_checked(self.aad_len)
+            .ok_or(ErrorCode::InternalError)?;
+        let data: &[u8] = data_from_input.unwrap_or(buffered);
         let n = data.len();
         let dst = out.get_mut(..n).ok_or_else(too_small)?;
         let nonce = Nonce::assume_unique_for_key(self.nonce);
-        let aad = Aad::from(self.aad.as_slice());
+        let aad = Aad::from(aad);
         if self.encrypt {
             // Out of place: no copy of the plaintext into `out` first.
             let mut t = [0u8; TAG_LEN];
@@ -137,27 +132,33 @@ impl Engine for AeadEngine {
         if self.encrypt { &self.nonce } else { &[] }
     }
 
+    /// The stream only allows AAD before the first data, so AAD stays in front.
     fn aad(&mut self, aad: &[u8]) -> Result<()> {
-        let limit = self.limit;
-        Self::append(&mut self.aad, aad, limit)
+        self.buf.extend(aad)?;
+        self.aad_len += aad.len();
+        Ok(())
     }
 
     fn update(&mut self, input: &[u8], _out: &mut [u8]) -> Result<usize> {
-        let limit = self.limit;
-        Self::append(&mut self.data, input, limit)?;
+        self.buf.extend(input)?;
         Ok(0)
     }
 
     fn finish(&mut self, input: &[u8], out: &mut [u8]) -> Result<usize> {
-        if out.len() < self.data.len().saturating_add(input.len()) {
+        if out.len() < self.buffered_data_len().saturating_add(input.len()) {
             return Err(too_small());
         }
-        if self.data.is_empty() {
-            return self.run(Some(input), out);
-        }
-        let limit = self.limit;
-        Self::append(&mut self.data, input, limit)?;
-        self.run(None, out)
+        let r = if self.buffered_data_len() == 0 {
+            self.run(Some(input), out)
+        } else {
+            self.buf.extend(input)?;
+            self.run(None, out)
+        };
+        // The stream is over: the plaintext goes (wiped) and the chunk returns to the pool
+        // now, not at the next reset. The tag stays for `get_tag`.
+        self.buf.release();
+        self.aad_len = 0;
+        r
     }
 
     fn set_tag(&mut self, tag: &[u8]) -> Result<()> {
@@ -190,15 +191,15 @@ impl Engine for AeadEngine {
         Ok(TAG_LEN)
     }
 
-    /// Wipes buffered data, AAD, nonce and tag; capacity (no secrets) is kept for reuse.
+    /// Wipes buffered data and AAD (the chunk goes back to its pool), nonce and tag.
     fn clear(&mut self) {
-        wipe(&mut self.data);
-        wipe(&mut self.aad);
+        self.buf.release();
+        self.aad_len = 0;
         self.nonce = [0; NONCE_LEN];
         self.tag = None;
     }
 
     fn max_output_len(&self, input_len: usize) -> usize {
-        self.data.len().saturating_add(input_len)
+        self.buffered_data_len().saturating_add(input_len)
     }
 }

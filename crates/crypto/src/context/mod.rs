@@ -22,6 +22,7 @@
 //! so the caller may retry with a larger one; `max_output_len` says how large.
 
 mod aead;
+mod buffer;
 mod cipher;
 mod hash;
 mod mac;
@@ -36,10 +37,12 @@ use warden_core::{
 };
 
 use crate::key::Key;
+pub use buffer::BufferSource;
 
 /// Default bound (bytes) on data a context buffers because the library API is one-shot:
-/// AEAD (aws-lc seals in one call), Ed25519 / ML-DSA / SLH-DSA messages, RSA-OAEP input.
-/// The buffer is reserved when the context is created, so `update` never allocates.
+/// AEAD (aws-lc seals in one call; AAD and data together), Ed25519 / ML-DSA / SLH-DSA
+/// messages. The buffer is a chunk of a pool claimed up front ([`BufferSource`]), so
+/// `update` never allocates.
 pub const DEFAULT_BUFFER_LIMIT: usize = 64 * 1024;
 
 /// What a context does.
@@ -151,11 +154,11 @@ pub(crate) fn unsupported() -> Error {
 /// Zeroes the used part of a reusable buffer and empties it, keeping its capacity.
 ///
 /// Only `len` bytes are wiped: the spare capacity never holds data that was not wiped by an
-/// earlier call (every stream ends here), and zeroing a whole reserved buffer (`zeroize` on a
-/// `Vec` does the full capacity, byte-wise volatile) cost ~0.6 ms per reset for a 1 MiB limit.
-/// The full capacity is still wiped once, when the `Zeroizing` buffer is dropped.
+/// earlier call (every stream ends here). The stores are an optimised memset behind a
+/// compiler barrier (`warden_arena::wipe`), not `zeroize`'s byte-wise volatile loop, which
+/// cost 17 % of a 16 KiB seal (BENCHMARKS.md, "context wipe").
 pub(crate) fn wipe(buf: &mut Vec<u8>) {
-    zeroize::Zeroize::zeroize(buf.as_mut_slice());
+    warden_arena::wipe(buf.as_mut_slice());
     buf.clear();
 }
 
@@ -365,7 +368,7 @@ pub(crate) fn create(
     kind: ContextKind,
     cfg: &ContextConfig,
     key: Option<Arc<Key>>,
-    buffer_limit: usize,
+    buffers: &BufferSource,
 ) -> Result<Box<dyn CryptoContext>> {
     let alg = cfg.algorithm();
     let (class, permission) = required(kind, cfg)?;
@@ -410,17 +413,17 @@ pub(crate) fn create(
             &*need()?,
             encrypt,
             caller_nonce,
-            buffer_limit,
+            buffers.clone(),
         )?)),
         ContextKind::Sign => Box::new(Stream::new(sign::SignEngine::new(
             alg,
             need()?,
-            buffer_limit,
+            buffers.clone(),
         )?)),
         ContextKind::Verify => Box::new(Stream::new(sign::VerifyEngine::new(
             alg,
             &*need()?,
-            buffer_limit,
+            buffers.clone(),
         )?)),
         ContextKind::Random => return Err(Error::from(ErrorCode::InternalError)),
     })

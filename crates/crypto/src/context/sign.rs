@@ -6,8 +6,9 @@
 //!
 //! Buffered (the algorithms hash the whole message inside the signature, so it cannot be
 //! pre-hashed without changing the scheme): Ed25519, ML-DSA-*, SLH-DSA-*. Data passed to
-//! `update` is copied into a buffer reserved when the context is created (bound: the
-//! provider's `buffer_limit`, beyond it `QuotaExceeded`). If nothing was buffered,
+//! `update` is copied into a budgeted chunk taken on the first byte (`super::buffer`; beyond
+//! the chunk or the caller's budget `QuotaExceeded`) and given back, wiped, when the stream
+//! ends. If nothing was buffered,
 //! `finalize(input, ..)` signs `input` directly, so one-shot calls have no bound.
 //!
 //! Signature encodings: ECDSA fixed-length `r || s` (IEEE P1363: 64 / 96 bytes), RSA-PSS with
@@ -16,15 +17,14 @@
 
 use std::sync::Arc;
 
+use super::buffer::{BufferSource, Buffered};
+use super::{ContextKind, Engine, too_small};
+use crate::key::{Key, Material, verification_alg};
 use aws_lc_rs::digest;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::signature::{self, ParsedPublicKey};
 use slh_dsa::{Sha2_128f, Sha2_128s};
 use warden_core::{Algorithm, Error, ErrorCode, KeyFormat, Result};
-use zeroize::Zeroizing;
-
-use super::{ContextKind, Engine, too_small, wipe};
-use crate::key::{Key, Material, verification_alg};
 
 /// Signature length (maximum for RSA: the modulus length).
 fn signature_len(alg: Algorithm, key: &Key) -> usize {
@@ -54,19 +54,11 @@ fn failed<E>(_: E) -> Error {
     Error::new(ErrorCode::OperationFailed, "signature operation failed")
 }
 
-fn quota() -> Error {
-    Error::new(
-        ErrorCode::QuotaExceeded,
-        "buffered message exceeds the buffer limit",
-    )
-}
-
 /// Message accumulation shared by Sign and Verify.
 struct Message {
     prehash: Option<&'static digest::Algorithm>,
     hasher: Option<digest::Context>,
-    buffer: Zeroizing<Vec<u8>>,
-    limit: usize,
+    buffer: Buffered,
 }
 
 enum Whole<'a> {
@@ -75,14 +67,11 @@ enum Whole<'a> {
 }
 
 impl Message {
-    fn new(alg: Algorithm, limit: usize) -> Self {
-        let prehash = prehash_alg(alg);
-        let reserve = if prehash.is_some() { 0 } else { limit };
+    fn new(alg: Algorithm, buffers: BufferSource) -> Self {
         Message {
-            prehash,
+            prehash: prehash_alg(alg),
             hasher: None,
-            buffer: Zeroizing::new(Vec::with_capacity(reserve)),
-            limit,
+            buffer: Buffered::new(buffers),
         }
     }
 
@@ -95,11 +84,7 @@ impl Message {
             h.update(input);
             return Ok(());
         }
-        if self.buffer.len().saturating_add(input.len()) > self.limit {
-            return Err(quota());
-        }
-        self.buffer.extend_from_slice(input);
-        Ok(())
+        self.buffer.extend(input)
     }
 
     /// The whole message: its digest (pre-hash algorithms) or the bytes (buffered ones).
@@ -115,12 +100,12 @@ impl Message {
             return Ok(Whole::Bytes(last));
         }
         self.add(last)?;
-        Ok(Whole::Bytes(&self.buffer))
+        Ok(Whole::Bytes(self.buffer.as_slice()))
     }
 
     fn clear(&mut self) {
         self.hasher = None;
-        wipe(&mut self.buffer);
+        self.buffer.release();
     }
 }
 
@@ -132,7 +117,7 @@ pub(crate) struct SignEngine {
 }
 
 impl SignEngine {
-    pub(crate) fn new(alg: Algorithm, key: Arc<Key>, limit: usize) -> Result<Self> {
+    pub(crate) fn new(alg: Algorithm, key: Arc<Key>, buffers: BufferSource) -> Result<Self> {
         if key.is_public_only() {
             return Err(Error::new(
                 ErrorCode::IncompatibleKeyType,
@@ -142,7 +127,7 @@ impl SignEngine {
         let sig_len = signature_len(alg, &key);
         Ok(SignEngine {
             alg,
-            msg: Message::new(alg, limit),
+            msg: Message::new(alg, buffers),
             key,
             sig_len,
         })
@@ -258,7 +243,7 @@ pub(crate) struct VerifyEngine {
 }
 
 impl VerifyEngine {
-    pub(crate) fn new(alg: Algorithm, key: &Key, limit: usize) -> Result<Self> {
+    pub(crate) fn new(alg: Algorithm, key: &Key, buffers: BufferSource) -> Result<Self> {
         let raw = key.public_key(KeyFormat::Raw)?;
         fn bad<E>(_: E) -> Error {
             Error::new(ErrorCode::InvalidFormat, "public key rejected")
@@ -279,7 +264,7 @@ impl VerifyEngine {
         Ok(VerifyEngine {
             alg,
             verifier,
-            msg: Message::new(alg, limit),
+            msg: Message::new(alg, buffers),
         })
     }
 }

@@ -15,8 +15,7 @@
 //! ENCRYPT-only holder could re-encrypt under a victim's nonce and read the keystream.
 
 use warden_core::{
-    Algorithm, CipherDirection, ContextConfig, Error, ErrorCode, Persistence, ResourceId,
-    ResourceType, Timeout,
+    Algorithm, ContextConfig, Error, ErrorCode, Persistence, ResourceId, ResourceType,
 };
 use warden_crypto::{ContextKind, ContextState, CryptoContext};
 use warden_wire::messages::{self, CreateContext};
@@ -51,14 +50,9 @@ pub(crate) fn create(
     r: &CreateContext<'_>,
 ) -> Result<(), Error> {
     let kind = kind(r.kind)?;
-    let timeout = match r.timeout {
-        messages::Timeout::Default => Timeout::Default,
-        messages::Timeout::Millis(ms) => Timeout::Millis(ms),
-        messages::Timeout::Disabled => Timeout::Disabled,
-    };
     let mut b = ContextConfig::builder()
         .algorithm(Algorithm::from_name(r.algorithm)?)
-        .timeout(timeout);
+        .timeout(r.timeout);
     if let Some(id) = r.key_id {
         b = b.key(ResourceId::new(
             id,
@@ -68,10 +62,7 @@ pub(crate) fn create(
         ));
     }
     if let Some(d) = r.direction {
-        b = b.direction(match d {
-            messages::CipherDirection::Encrypt => CipherDirection::Encrypt,
-            messages::CipherDirection::Decrypt => CipherDirection::Decrypt,
-        });
+        b = b.direction(d);
     }
     let config = b.build()?;
     // The guard must still be alive now (seed decision 2): a released key is not found.
@@ -81,11 +72,17 @@ pub(crate) fn create(
     };
     state.resources.check_quota()?;
     // The provider checks algorithm, key type and permission bits (KeyOperationNotPermitted).
-    let crypto = ctx.shared.provider.create_context(kind, &config, key)?;
+    // Buffered data comes from this connection's budget (issue 12), never from growth.
+    let crypto = ctx
+        .shared
+        .provider
+        .create_context_in(kind, &config, key, &state.buffers)?;
     ctx.deadline.check()?;
     let entry = ContextEntry {
         ctx: crypto,
-        budget_ms: timeout.effective_ms(ctx.shared.config.timeouts.default_ms),
+        budget_ms: r
+            .timeout
+            .effective_ms(ctx.shared.config.timeouts.default_ms),
     };
     let id = state.resources.insert_context(
         entry,

@@ -7,7 +7,7 @@
 //! a page bounded by the frame size in bytes), so no number or length of names can push a
 //! reply past the frame limit.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use warden_core::{Error, ErrorCode};
 use warden_permits::{PermitError, Profile, PublicKey, SigAlg};
@@ -15,6 +15,7 @@ use warden_wire::Response;
 
 use crate::connection::ConnState;
 use crate::dispatch::Ctx;
+use crate::rate::Verdict;
 use crate::state::Persistent;
 
 pub(super) fn persistent<'a>(ctx: &'a Ctx<'_, '_>) -> Result<&'a Persistent, Error> {
@@ -144,6 +145,22 @@ pub(crate) fn verify(
     intent: &[u8],
 ) -> Result<(), Error> {
     let p = persistent(ctx)?;
+    // Before anything is chained or audited: one uid cannot flood the shared receipt chain.
+    if let Verdict::Refused { first } = p.verify_rate.take(state.peer.uid, Instant::now()) {
+        if first {
+            p.audit(
+                &state.peer,
+                "permit.verify",
+                None,
+                None,
+                Err(ErrorCode::QuotaExceeded),
+            );
+        }
+        return Err(Error::new(
+            ErrorCode::QuotaExceeded,
+            "permit verifications over this uid's rate",
+        ));
+    }
     let decision = match p
         .permits
         .verify_permit(permit, action, resource, intent, unix_now())
