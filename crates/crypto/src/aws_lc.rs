@@ -164,11 +164,20 @@ impl Provider for AwsLcProvider {
     }
 
     fn derive_key(&self, base: &Key, p: &DeriveKeyParams) -> Result<Key> {
+        self.derive_key_within(base, p, &|| false)
+    }
+
+    fn derive_key_within(
+        &self,
+        base: &Key,
+        p: &DeriveKeyParams,
+        expired: &dyn Fn() -> bool,
+    ) -> Result<Key> {
         base.check(p.kdf_algorithm(), P::DERIVE)?;
         let len =
             usize::try_from(p.output_len()).map_err(|_| Error::invalid_argument("output_len"))?;
         let mut out = Zeroizing::new(vec![0u8; len]);
-        crate::kdf::derive(p.kdf(), base.secret_bytes()?, &mut out)?;
+        crate::kdf::derive_within(p.kdf(), base.secret_bytes()?, &mut out, expired)?;
         secret_key(p.output_algorithm(), out, p.permissions(), p.exportable())
     }
 

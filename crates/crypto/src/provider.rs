@@ -159,6 +159,24 @@ pub trait Provider: Send + Sync {
     fn import_key(&self, params: &ImportKeyParams, material: &[u8]) -> Result<Key>;
     /// A symmetric key derived from `base` by the KDF in `params`.
     fn derive_key(&self, base: &Key, params: &DeriveKeyParams) -> Result<Key>;
+    /// [`Provider::derive_key`] under a deadline: `OperationTimedOut` once `expired()` says
+    /// so. A provider whose KDFs can run long (PBKDF2's caller-chosen work factor) asks it
+    /// between chunks of work, so a request past its deadline stops promptly and frees its
+    /// thread (issue 12). This default only asks before starting.
+    fn derive_key_within(
+        &self,
+        base: &Key,
+        params: &DeriveKeyParams,
+        expired: &dyn Fn() -> bool,
+    ) -> Result<Key> {
+        if expired() {
+            return Err(warden_core::Error::new(
+                warden_core::ErrorCode::OperationTimedOut,
+                "deadline passed",
+            ));
+        }
+        self.derive_key(base, params)
+    }
     /// The raw shared secret of `private` and `params.peer_public()` as a key object.
     fn agree_key(&self, private: &Key, params: &AgreeKeyParams) -> Result<Key>;
     /// `target`'s canonical secret encoding wrapped under `kek` (RFC 3394 / 5649).

@@ -237,3 +237,84 @@ fn derive_checks_permission_and_key_type() {
         ErrorCode::KeyNotExportable
     );
 }
+
+#[test]
+fn pbkdf2_within_rfc7914_and_deadline() {
+    let file = vectors("kdf.json");
+    for case in cases(&file, "pbkdf2_sha256") {
+        let dk = b(case, "dk");
+        let iterations = u32::try_from(case["iterations"].as_u64().unwrap()).unwrap();
+        let mut out = vec![0u8; dk.len()];
+        kdf::pbkdf2_hmac_sha256_within(
+            &b(case, "password"),
+            &b(case, "salt"),
+            iterations,
+            &mut out,
+            &|| false,
+        )
+        .unwrap();
+        assert_eq!(out, dk);
+    }
+    // A deadline that passes mid-way stops the work with OperationTimedOut and no output.
+    let calls = std::cell::Cell::new(0u32);
+    let mut out = [0xAAu8; 40];
+    let err = kdf::pbkdf2_hmac_sha256_within(b"p", b"s", 10_000_000, &mut out, &|| {
+        calls.set(calls.get() + 1);
+        calls.get() > 3
+    })
+    .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::OperationTimedOut);
+    assert_eq!(calls.get(), 4, "asked before starting and once per chunk");
+    assert_eq!(out, [0u8; 40]);
+    // Already past: nothing runs.
+    let err = kdf::pbkdf2_hmac_sha256_within(b"p", b"s", 1, &mut out, &|| true).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::OperationTimedOut);
+    // Through the provider: the deadline reaches the KDF; without one the result is aws-lc's.
+    let p = provider();
+    let base = import(
+        &p,
+        Algorithm::GenericSecret,
+        P::DERIVE,
+        KeyFormat::Raw,
+        b"pw",
+    );
+    let params = DeriveKeyParams::builder()
+        .kdf(KdfParameters::Pbkdf2 {
+            salt: b"salt".to_vec(),
+            iterations: 10_000_000,
+        })
+        .output_algorithm(Algorithm::GenericSecret)
+        .output_len(32)
+        .permissions(P::EXPORT)
+        .exportable(true)
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let deadline = started + std::time::Duration::from_millis(20);
+    let err = p
+        .derive_key_within(&base, &params, &|| std::time::Instant::now() >= deadline)
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::OperationTimedOut);
+    // 10M iterations take seconds; stopping took about the deadline (generous bound for CI).
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// The chunked PBKDF2 equals aws-lc's one-call `pbkdf2::derive` on arbitrary inputs,
+    /// including outputs that end mid-block and iteration counts across chunk borders.
+    #[test]
+    fn pbkdf2_within_matches_aws_lc(
+        password in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80),
+        salt in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+        iterations in 1u32..3000,
+        len in 1usize..100,
+    ) {
+        let mut ours = vec![0u8; len];
+        let mut theirs = vec![0u8; len];
+        kdf::pbkdf2_hmac_sha256_within(&password, &salt, iterations, &mut ours, &|| false)
+            .unwrap();
+        kdf::pbkdf2_hmac_sha256(&password, &salt, iterations, &mut theirs).unwrap();
+        proptest::prop_assert_eq!(ours, theirs);
+    }
+}

@@ -73,6 +73,14 @@ pub struct Limits {
     pub max_resources_per_connection: usize,
     /// Worker threads serving requests; 0 = one per available CPU.
     pub worker_threads: usize,
+    /// Threads of the long lane, which runs the operations that take milliseconds to
+    /// seconds (RSA and SLH-DSA key generation and private-key use, PBKDF2 with a large
+    /// work factor) so they never hold a worker (issue 12; see `lane`). 0 runs them on the
+    /// workers, where they stall every connection sharing the worker: not for production.
+    pub long_lane_threads: usize,
+    /// Long operations one uid may have queued or running at once; the next gets
+    /// `QuotaExceeded`. Bounds how much of the lane one uid can claim.
+    pub max_long_ops_per_uid: usize,
     /// Bytes of the session arena each connection owns (claimed once at start-up).
     pub arena_bytes: usize,
     /// Lock every session arena into RAM (`mlock`) so request data never reaches swap.
@@ -293,6 +301,8 @@ impl Default for Limits {
             max_frame_size: 64 * 1024,
             max_resources_per_connection: 1024,
             worker_threads: 0,
+            long_lane_threads: 2,
+            max_long_ops_per_uid: 2,
             arena_bytes: 256 * 1024,
             lock_arenas: false,
             max_slots_per_uid: 256,
@@ -392,6 +402,16 @@ impl Config {
         if l.worker_threads > 1024 {
             return Err(ConfigError::Invalid(
                 "limits.worker_threads must be 0..=1024",
+            ));
+        }
+        if l.long_lane_threads > 64 {
+            return Err(ConfigError::Invalid(
+                "limits.long_lane_threads must be 0..=64",
+            ));
+        }
+        if !(1..=1024).contains(&l.max_long_ops_per_uid) {
+            return Err(ConfigError::Invalid(
+                "limits.max_long_ops_per_uid must be 1..=1024",
             ));
         }
         // The arena holds the request copy, the provider's output and the zeros that scrub
@@ -564,6 +584,14 @@ mod tests {
         ));
         assert!(matches!(
             Config::from_toml("[limits]\nmax_frame_size = 100"),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert!(matches!(
+            Config::from_toml("[limits]\nmax_long_ops_per_uid = 0"),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert!(matches!(
+            Config::from_toml("[limits]\nlong_lane_threads = 65"),
             Err(ConfigError::Invalid(_))
         ));
     }

@@ -41,6 +41,9 @@ pub(crate) enum Flow {
     Continue,
     /// Close the connection (EOF, error, protocol violation, handshake refusal).
     Close,
+    /// A complete request is long work (`lane::is_long`): hand the connection to the long
+    /// lane, which answers it ([`Connection::answer_pending`]) and sends it back.
+    Handoff,
 }
 
 /// Per-connection protocol state: what handlers see.
@@ -77,6 +80,8 @@ pub(crate) struct Connection {
     body_have: usize,
     /// A reply not yet fully written; no request is read until it is.
     unsent: Option<Unsent>,
+    /// A complete request (body in the arena inbox) waiting for the long lane.
+    pending: Option<(FrameHeader, Deadline)>,
     /// When the version handshake must be complete (set by the worker that owns it).
     pub(crate) handshake_due: Instant,
     /// When the frame or reply in progress must be complete; `None` when nothing is.
@@ -87,6 +92,14 @@ pub(crate) struct Connection {
     pub(crate) write_interest: bool,
     /// The poller reported the peer's end of stream (or an error): serve until a read sees it.
     pub(crate) peer_closed: bool,
+}
+
+/// How [`Connection::answer`] produces the reply.
+enum Answer<'a> {
+    /// Run the request, then call the hook before the reply is written.
+    Dispatch(&'a dyn Fn()),
+    /// Do not run it: reply with this code.
+    Refuse(ErrorCode),
 }
 
 /// The part of a reply still to be written.
@@ -139,6 +152,7 @@ impl Connection {
             body_of: None,
             body_have: 0,
             unsent: None,
+            pending: None,
             handshake_due: Instant::now(),
             stall_due: None,
             stall_armed: None,
@@ -203,13 +217,75 @@ impl Connection {
         };
         self.body_of = None;
         self.stall_due = None;
+        let deadline = Deadline::from_header(received, header.deadline_ms);
+        if shared.config.limits.long_lane_threads > 0 {
+            // The request is in the inbox (no session yet, so nothing is zeroed by looking).
+            let len = header.body_len as usize;
+            let long = match self.arena.inbox(len) {
+                Ok(body) => crate::lane::is_long(&self.state, &header, body),
+                Err(_) => false,
+            };
+            if long {
+                self.pending = Some((header, deadline));
+                return Flow::Handoff;
+            }
+        }
+        self.answer(shared, &header, deadline, drained, Answer::Dispatch(&|| {}))
+    }
+
+    /// Serves the request parked by [`Flow::Handoff`] (on a long-lane thread): dispatches it,
+    /// calls `before_reply`, then writes the reply as a worker would.
+    pub(crate) fn answer_pending(&mut self, shared: &Shared, before_reply: &dyn Fn()) -> Flow {
+        let Some((header, deadline)) = self.pending.take() else {
+            before_reply();
+            return Flow::Close;
+        };
+        self.answer(
+            shared,
+            &header,
+            deadline,
+            false,
+            Answer::Dispatch(before_reply),
+        )
+    }
+
+    /// Answers the request parked by [`Flow::Handoff`] with `code` without running it (its
+    /// uid is at its long-operation limit).
+    pub(crate) fn refuse_pending(&mut self, shared: &Shared, code: ErrorCode) -> Flow {
+        let Some((header, deadline)) = self.pending.take() else {
+            return Flow::Close;
+        };
+        self.answer(shared, &header, deadline, false, Answer::Refuse(code))
+    }
+
+    /// Replies to the request whose body is in the inbox, then zeroes the request.
+    /// `drained`: the read that completed the request found the socket empty.
+    fn answer(
+        &mut self,
+        shared: &Shared,
+        header: &FrameHeader,
+        deadline: Deadline,
+        drained: bool,
+        how: Answer<'_>,
+    ) -> Flow {
         if self.head_have > 0 {
             self.in_progress(shared); // the next frame has started
         }
-        let deadline = Deadline::from_header(received, header.deadline_ms);
         let session = self.arena.session();
         let body = session.inbox();
-        let (reply, flow) = process(&mut self.state, shared, &header, body, deadline, &session);
+        let (reply, flow) = match how {
+            Answer::Dispatch(before_reply) => {
+                let r = process(&mut self.state, shared, header, body, deadline, &session);
+                before_reply();
+                r
+            }
+            Answer::Refuse(code) => {
+                self.state.counted.stats().request_served(Some(code));
+                self.state.out.clear();
+                let reply = header.response(code.as_u32(), 0).to_bytes();
+                (reply, Flow::Continue)
+            }
+        };
         let total = HEADER_LEN + self.state.out.body().len();
         let sent = match write_frame_now(&mut self.stream, &reply, self.state.out.body(), 0) {
             Ok(n) => n,

@@ -3,7 +3,8 @@
 //! A request travels, one module per stage: [`config`] → `listener` (Unix socket) →
 //! `server` (event loop + worker pool) → `connection` (per-connection arena and resource
 //! namespace) → `auth` (peer credentials) → `dispatch` (opcode → handler, deadline check)
-//! → `handlers` → provider (`warden-crypto`) → `resources` (per-connection refcounted
+//! → `handlers` (long work — RSA/SLH-DSA, large PBKDF2 — on the `lane` threads instead of
+//! the worker) → provider (`warden-crypto`) → `resources` (per-connection refcounted
 //! table). Slot and permit handlers also reach `state` (the `warden-store` slot store with
 //! its ACL, the `warden-permits` service and the audit log).
 //!
@@ -34,6 +35,7 @@ mod dispatch;
 mod error;
 mod handlers;
 mod hardening;
+mod lane;
 mod listener;
 mod loopback;
 mod provider;

@@ -6,15 +6,19 @@
 //! thread: read into the arena, dispatch, reply. No hand-over per request, no thread per
 //! request or per connection, no locks around connection state (one owner), one request in
 //! flight per connection, and no sleep-polling anywhere.
+//!
+//! The one exception is long work (RSA and SLH-DSA, large PBKDF2): its connection is handed
+//! whole to the long lane (`lane`) and comes back through the worker's return channel, so
+//! the worker goes on serving its other connections (issue 12).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::io::Write as _;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -29,6 +33,7 @@ use crate::auth::{Authenticator, peer_identity};
 use crate::codec::Out;
 use crate::config::Config;
 use crate::connection::{ConnState, Connection, Flow, write_all_timeout};
+use crate::lane::{Home, Job, Lane, Returned};
 use crate::listener::BoundSocket;
 use crate::provider::{ProviderRef, Resources};
 use crate::stats::{ConnectionCount, PerUidStats, Stats, StatusSnapshot};
@@ -81,6 +86,11 @@ impl Shared {
             started: Instant::now(),
             stop: AtomicBool::new(false),
         })
+    }
+
+    /// Whether the daemon is shutting down (long work stops early rather than delay it).
+    pub(crate) fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
     }
 
     /// Counters plus arena pool figures.
@@ -141,6 +151,8 @@ pub(crate) struct EventLoop {
     shared: Arc<Shared>,
     waker: Arc<Waker>,
     workers: Vec<WorkerHandle>,
+    lane: Arc<Lane>,
+    lane_threads: Vec<JoinHandle<()>>,
 }
 
 impl EventLoop {
@@ -154,6 +166,9 @@ impl EventLoop {
             .register(&mut SourceFd(&lfd), LISTENER, Interest::READABLE)
             .map_err(|e| DaemonError::Setup("listener registration", e))?;
         let max = shared.config.limits.max_connections;
+        let lane = Arc::new(Lane::new(shared.config.limits.max_long_ops_per_uid));
+        let lane_threads =
+            crate::lane::spawn(&lane, &shared, shared.config.limits.long_lane_threads)?;
         let mut workers = Vec::new();
         for i in 0..shared.config.effective_workers() {
             let wpoll = Poll::new().map_err(|e| DaemonError::Setup("worker poller", e))?;
@@ -164,9 +179,15 @@ impl EventLoop {
             // Capacity = connection limit: a hand-over never blocks the acceptor.
             let (tx, rx) = sync_channel::<Connection>(max);
             let load = Arc::new(AtomicUsize::new(0));
+            let (home_tx, returns) = channel::<Returned>();
             let mut worker = Worker {
                 poll: wpoll,
                 inbox: rx,
+                lane: lane.clone(),
+                home_tx,
+                returns,
+                waker: wwaker.clone(),
+                away: HashMap::new(),
                 shared: shared.clone(),
                 load: load.clone(),
                 conns: Vec::new(),
@@ -192,6 +213,8 @@ impl EventLoop {
             shared,
             waker,
             workers,
+            lane,
+            lane_threads,
         })
     }
 
@@ -283,6 +306,10 @@ impl EventLoop {
         let lfd = self.socket.listener.as_raw_fd();
         let _ = self.poll.registry().deregister(&mut SourceFd(&lfd));
         self.socket.remove();
+        self.lane.stop();
+        for t in self.lane_threads.drain(..) {
+            let _ = t.join();
+        }
         for w in &self.workers {
             let _ = w.waker.wake();
         }
@@ -300,6 +327,15 @@ struct Worker {
     poll: Poll,
     inbox: Receiver<Connection>,
     shared: Arc<Shared>,
+    /// Where long requests go; connections come back on `returns` (sent to `home_tx`,
+    /// announced on `waker`).
+    lane: Arc<Lane>,
+    home_tx: Sender<Returned>,
+    returns: Receiver<Returned>,
+    waker: Arc<Waker>,
+    /// Slots whose connection is on the lane, and whether the peer's end of stream was
+    /// reported meanwhile (edge-triggered: the report is not repeated).
+    away: HashMap<usize, bool>,
     load: Arc<AtomicUsize>,
     conns: Vec<Option<Connection>>,
     free: Vec<usize>,
@@ -341,8 +377,15 @@ impl Worker {
             }
             for ev in events.iter() {
                 match ev.token() {
-                    WAKE => self.take_new(),
+                    WAKE => {
+                        self.take_new();
+                        self.take_returned();
+                    }
                     Token(i) => {
+                        if let Some(closed) = self.away.get_mut(&i) {
+                            *closed |= ev.is_read_closed() || ev.is_error();
+                            continue;
+                        }
                         // Edge-triggered: the peer's shutdown is reported once, possibly in the
                         // same event as its last request. Remember it, or a turn that drains
                         // that request (a short read, no EOF seen) would park the connection
@@ -447,10 +490,64 @@ impl Worker {
             return;
         };
         let flow = conn.serve(&self.shared);
+        self.settle(idx, flow);
+    }
+
+    /// Connections back from the long lane: their reply is written (or pending), and the
+    /// client may have sent more meanwhile, so each gets a turn.
+    fn take_returned(&mut self) {
+        while let Ok(Returned {
+            idx,
+            mut conn,
+            flow,
+        }) = self.returns.try_recv()
+        {
+            conn.peer_closed |= self.away.remove(&idx).unwrap_or(false);
+            if let Some(slot) = self.conns.get_mut(idx) {
+                *slot = Some(conn);
+            }
+            self.settle(idx, flow);
+        }
+    }
+
+    /// Sends the connection in `idx` to the long lane, or answers `QuotaExceeded` when its
+    /// uid already has its share of the lane.
+    fn hand_off(&mut self, idx: usize) {
+        let Some(conn) = self.conns.get_mut(idx).and_then(Option::take) else {
+            return;
+        };
+        let home = Home {
+            idx,
+            tx: self.home_tx.clone(),
+            waker: self.waker.clone(),
+        };
+        match self.lane.submit(Job { conn, home }) {
+            Ok(()) => {
+                self.away.insert(idx, false);
+            }
+            Err(job) => {
+                let mut conn = job.conn;
+                let flow = conn.refuse_pending(&self.shared, ErrorCode::QuotaExceeded);
+                if let Some(slot) = self.conns.get_mut(idx) {
+                    *slot = Some(conn);
+                }
+                self.settle(idx, flow);
+            }
+        }
+    }
+
+    /// What follows a turn (or a return from the lane) with outcome `flow`.
+    fn settle(&mut self, idx: usize, flow: Flow) {
+        if flow == Flow::Handoff {
+            return self.hand_off(idx);
+        }
         if flow == Flow::Close {
             self.close(idx);
             return;
         }
+        let Some(Some(conn)) = self.conns.get_mut(idx) else {
+            return;
+        };
         // A frame or reply in progress: arm its timer (once per due instant).
         if let Some(due) = conn.stall_due()
             && conn.stall_armed != Some(due)
@@ -482,7 +579,7 @@ impl Worker {
             // One more turn reads the end of stream and closes (unless a reply is stuck,
             // which the write event or the stall timer settles).
             Flow::Idle if conn.peer_closed && !conn.wants_write() => self.ready.push_back(idx),
-            Flow::Idle | Flow::Close => {}
+            Flow::Idle | Flow::Close | Flow::Handoff => {}
             Flow::Continue => self.ready.push_back(idx),
         }
     }

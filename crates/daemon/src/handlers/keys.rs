@@ -3,7 +3,8 @@
 //! New keys enter the connection's resource table with the client guard's reference. A key
 //! produced after the request's deadline is dropped, never handed out. A key spec naming a
 //! slot (seed decision 12's "into slot" overloads) stores the new key durably in that slot
-//! before the reply (see `slots::admit_into_slot`).
+//! before the reply (see `slots::admit_into_slot`). Long kinds (RSA/SLH-DSA, large PBKDF2)
+//! are served here too, but on a long-lane thread (see `lane`).
 
 use std::sync::Arc;
 
@@ -173,7 +174,14 @@ pub(crate) fn derive(
         .output_len(r.output_len)
         .build()?;
     state.resources.check_quota()?;
-    let derived = ctx.shared.provider.derive_key(&base, &params)?;
+    // PBKDF2's work factor is the caller's: the provider checks the deadline between chunks
+    // and stops with OperationTimedOut rather than run seconds past it (issue 12), or
+    // delay a shutdown by seconds.
+    let expired = || ctx.deadline.expired() || ctx.shared.stopping();
+    let derived = ctx
+        .shared
+        .provider
+        .derive_key_within(&base, &params, &expired)?;
     let id = admit(state, ctx, derived, s.slot)?;
     created(state, id)
 }
