@@ -230,7 +230,7 @@ pub fn derive(params: &KdfParameters, secret: &[u8], out: &mut [u8]) -> Result<(
     derive_within(params, secret, out, &|| false)
 }
 
-/// [`derive`] under a deadline: PBKDF2 (the only KDF with a caller-chosen work factor) stops
+/// [`derive()`] under a deadline: PBKDF2 (the only KDF with a caller-chosen work factor) stops
 /// with `OperationTimedOut` once `expired()` says so; the others take microseconds and
 /// run whole. `expired()` is asked before any work starts.
 pub fn derive_within(
