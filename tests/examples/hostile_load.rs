@@ -16,6 +16,8 @@
 //! Run (release daemon first):
 //! `cargo build --release -p warden-daemon --bin wardend &&
 //!  cargo run --release -p warden-e2e --example hostile_load`
+//! Env: `WARDEN_HOSTILE_SECS` (per scenario), `WARDEN_HOSTILE_ONLY` (comma list of scenario
+//! prefixes), `WARDEN_HOSTILE_CONFIG` (daemon TOML, e.g. `[limits]` `long_lane_threads = 0`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark driver, not product code
 
@@ -29,7 +31,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use warden_client::*;
-use warden_e2e::{Daemon, vm_rss_kib};
+use warden_e2e::{Daemon, DaemonOptions, vm_rss_kib};
 
 const ATTACK_ENV: &str = "WARDEN_HOSTILE_ATTACK";
 const SOCKET_ENV: &str = "WARDEN_HOSTILE_SOCKET";
@@ -259,7 +261,13 @@ fn main() {
         .unwrap_or(4);
     let as_root =
         std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").unwrap()) == 0;
-    let d = Daemon::start().unwrap();
+    // WARDEN_HOSTILE_CONFIG: extra TOML for the daemon, e.g. `[limits]\nlong_lane_threads = 0`
+    // for the no-lane baseline.
+    let d = Daemon::start_with(DaemonOptions {
+        config_toml: std::env::var("WARDEN_HOSTILE_CONFIG").ok(),
+        ..DaemonOptions::default()
+    })
+    .unwrap();
     // Let the attacker's uid (gid 0) reach the socket (mode 0660, group root).
     std::fs::set_permissions(d.dir(), std::os::unix::fs::PermissionsExt::from_mode(0o750)).unwrap();
     let victim = d.stack().unwrap();

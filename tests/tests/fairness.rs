@@ -324,13 +324,14 @@ fn a_long_operation_past_its_deadline_times_out_and_frees_the_lane() {
     assert!(derived.is_ok(), "follow-up long operation: {derived:?}");
 }
 
-/// A uid at `max_long_ops_per_uid` (default 2) long operations gets `QuotaExceeded` for the
-/// next one at once; its short operations are still served.
+/// A uid at `max_long_ops_per_uid` (2 here; default 8) long operations gets
+/// `QuotaExceeded` for the next one at once; its short operations are still served.
 #[test]
 fn long_operations_beyond_the_per_uid_limit_get_quota_exceeded() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let root = tempfile::tempdir().unwrap();
-    let d = Wardend::start(root.path(), &config(&[]));
+    let cfg = config(&[]) + "[limits]\nmax_long_ops_per_uid = 2\n";
+    let d = Wardend::start(root.path(), &cfg);
     let socket = d.socket.clone();
     let started = Arc::new(Barrier::new(3));
     let hogs: Vec<_> = (0..2)

@@ -79,7 +79,9 @@ pub struct Limits {
     /// workers, where they stall every connection sharing the worker: not for production.
     pub long_lane_threads: usize,
     /// Long operations one uid may have queued or running at once; the next gets
-    /// `QuotaExceeded`. Bounds how much of the lane one uid can claim.
+    /// `QuotaExceeded`. Bounds how much of the lane queue one uid can claim (uids take turns
+    /// at the threads whatever their queue length). Queued requests wait rather than being
+    /// refused, so a hog's connections idle instead of spinning on refusals.
     pub max_long_ops_per_uid: usize,
     /// Bytes of the session arena each connection owns (claimed once at start-up).
     pub arena_bytes: usize,
@@ -302,7 +304,7 @@ impl Default for Limits {
             max_resources_per_connection: 1024,
             worker_threads: 0,
             long_lane_threads: 2,
-            max_long_ops_per_uid: 2,
+            max_long_ops_per_uid: 8,
             arena_bytes: 256 * 1024,
             lock_arenas: false,
             max_slots_per_uid: 256,
