@@ -20,49 +20,15 @@ use std::time::{Duration, Instant};
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use warden_arena::{PooledArena, Session};
 use warden_core::ErrorCode;
-use warden_wire::{FrameHeader, HEADER_LEN, PROTOCOL_VERSION, Version};
+use warden_wire::{FrameHeader, HEADER_LEN, PROTOCOL_VERSION};
 
-use crate::auth::PeerIdentity;
-use crate::codec::Out;
-use crate::dispatch::{self, Deadline};
-use crate::provider::Resources;
-use crate::server::Shared;
+use crate::dispatch;
+use crate::request::{ConnState, Deadline, Flow};
+use crate::shared::Shared;
 
 /// Frames served per worker turn before the connection goes back to the queue, so one
 /// busy client cannot starve others.
 const FRAMES_PER_TURN: usize = 8;
-
-/// What the event loop should do with a connection after a worker turn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Flow {
-    /// No more input right now: wait for readiness.
-    Idle,
-    /// Input may be pending: queue another turn.
-    Continue,
-    /// Close the connection (EOF, error, protocol violation, handshake refusal).
-    Close,
-    /// A complete request is long work (`lane::is_long`): hand the connection to the long
-    /// lane, which answers it ([`Connection::answer_pending`]) and sends it back.
-    Handoff,
-}
-
-/// Per-connection protocol state: what handlers see.
-pub(crate) struct ConnState {
-    /// Who is connected (from the kernel, at accept time): slot ownership, ACLs, audit.
-    pub(crate) peer: PeerIdentity,
-    /// Version agreed in the handshake; `None` until then.
-    pub(crate) version: Option<Version>,
-    /// Keys and contexts of this connection.
-    pub(crate) resources: Resources,
-    /// Reply encoder (sized once for the largest frame).
-    pub(crate) out: Out,
-    /// Where this connection's contexts buffer data: its account inside its uid's.
-    pub(crate) buffers: warden_crypto::BufferSource,
-    /// Slot keys resolved or created on this connection (name ↔ id).
-    pub(crate) slots: crate::handlers::slots::SlotBindings,
-    /// This connection in its uid's counters (and the daemon's) while it lives.
-    pub(crate) counted: crate::stats::ConnectionCount,
-}
 
 /// A connection owned by the event loop or, for one turn, by one worker.
 pub(crate) struct Connection {
@@ -122,7 +88,7 @@ pub(crate) fn process(
     deadline: Deadline,
     session: &Session<'_>,
 ) -> ([u8; HEADER_LEN], Flow) {
-    let dispatch::Outcome { status, flow } =
+    let crate::request::Outcome { status, flow } =
         dispatch::dispatch(state, shared, header, body, deadline, session);
     state.counted.stats().request_served(status);
     let body_len = u32::try_from(state.out.body().len()).unwrap_or(0);
@@ -222,7 +188,7 @@ impl Connection {
             // The request is in the inbox (no session yet, so nothing is zeroed by looking).
             let len = header.body_len as usize;
             let long = match self.arena.inbox(len) {
-                Ok(body) => crate::lane::is_long(&self.state, &header, body),
+                Ok(body) => crate::long_ops::is_long(&self.state, &header, body),
                 Err(_) => false,
             };
             if long {

@@ -11,7 +11,8 @@ use crate::DaemonError;
 use crate::config::Config;
 use crate::listener::BoundSocket;
 use crate::provider::{ProviderRef, default_provider};
-use crate::server::{EventLoop, Shared, StopHandle};
+use crate::server::{EventLoop, StopHandle};
+use crate::shared::Shared;
 use crate::stats::StatusSnapshot;
 
 /// Builder for a daemon instance.
@@ -102,7 +103,7 @@ impl Daemon {
         if let Some(rx) = signal_pipe {
             watch_signals(rx, stop.clone())?;
             // SIGHUP reopens the audit log file (rotation).
-            crate::state::watch_sighup(shared.clone())?;
+            watch_sighup(shared.clone())?;
         }
         let thread = std::thread::Builder::new()
             .name("wardend-io".into())
@@ -200,4 +201,36 @@ impl std::fmt::Debug for RunningDaemon {
             .field("socket", &self.socket)
             .finish_non_exhaustive()
     }
+}
+
+/// Reopens the audit log file whenever SIGHUP arrives (log rotation).
+fn watch_sighup(state: Arc<Shared>) -> Result<(), DaemonError> {
+    use std::io::Read;
+    let (mut rx, tx) =
+        std::os::unix::net::UnixStream::pair().map_err(|e| DaemonError::Setup("sighup pipe", e))?;
+    signal_hook::low_level::pipe::register(signal_hook::consts::SIGHUP, tx)
+        .map_err(|e| DaemonError::Setup("sighup handler", e))?;
+    std::thread::Builder::new()
+        .name("wardend-sighup".into())
+        .spawn(move || {
+            let mut b = [0u8; 1];
+            while rx.read(&mut b).is_ok_and(|n| n > 0) {
+                if let Some(p) = state.persistent.opened() {
+                    match p.audit.reopen() {
+                        Ok(()) => eprintln_quiet("wardend: SIGHUP, audit log reopened"),
+                        Err(e) => eprintln_quiet(&format!(
+                            "wardend: SIGHUP, cannot reopen audit log: {e}"
+                        )),
+                    }
+                }
+            }
+        })
+        .map_err(|e| DaemonError::Setup("sighup thread", e))?;
+    Ok(())
+}
+
+/// One line to stderr; a closed stderr must not bring the daemon down.
+fn eprintln_quiet(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }

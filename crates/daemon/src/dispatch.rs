@@ -3,86 +3,13 @@
 //! Every request goes through [`dispatch`], which never panics and always yields a status;
 //! a handler error becomes an empty-bodied reply carrying the error code.
 
-use std::time::{Duration, Instant};
-
 use warden_arena::Session;
 use warden_core::{Error, ErrorCode};
 use warden_wire::{FrameHeader, Opcode, Request, decode_request};
 
-use crate::connection::{ConnState, Flow};
 use crate::handlers;
-use crate::server::Shared;
-
-/// When a request must be done by (seed decision 7). Measured from the moment its header
-/// was read, so time spent queued for a worker counts against the client's budget.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Deadline {
-    received: Instant,
-    at: Option<Instant>,
-}
-
-impl Deadline {
-    /// The deadline carried in a header (`0` = none).
-    pub(crate) fn from_header(received: Instant, deadline_ms: u32) -> Self {
-        let at = (deadline_ms != 0)
-            .then(|| received.checked_add(Duration::from_millis(u64::from(deadline_ms))))
-            .flatten();
-        Self { received, at }
-    }
-
-    /// No deadline.
-    #[cfg(test)]
-    pub(crate) fn none() -> Self {
-        Self {
-            received: Instant::now(),
-            at: None,
-        }
-    }
-
-    /// The tighter of this deadline and a context's own budget of `ms` per operation
-    /// (`None` = the context has no budget of its own).
-    pub(crate) fn tighten(self, ms: Option<u32>) -> Self {
-        let budget = Self::from_header(self.received, ms.unwrap_or(0));
-        match (self.at, budget.at) {
-            (Some(a), Some(b)) => Self {
-                at: Some(a.min(b)),
-                ..self
-            },
-            (None, Some(_)) => budget,
-            _ => self,
-        }
-    }
-
-    /// Whether the deadline has passed.
-    pub(crate) fn expired(&self) -> bool {
-        self.at.is_some_and(|at| Instant::now() >= at)
-    }
-
-    /// `Err(OperationTimedOut)` if the deadline has passed.
-    pub(crate) fn check(&self) -> Result<(), Error> {
-        if self.expired() {
-            Err(Error::new(ErrorCode::OperationTimedOut, "deadline passed"))
-        } else {
-            Ok(())
-        }
-    }
-}
-
-/// Result of dispatching one request.
-pub(crate) struct Outcome {
-    /// `None` = success; otherwise the code the reply carries.
-    pub(crate) status: Option<ErrorCode>,
-    /// What happens to the connection afterwards.
-    pub(crate) flow: Flow,
-}
-
-/// What a handler gets besides the connection state: daemon-wide state, the request's
-/// session (for scratch output buffers) and its deadline.
-pub(crate) struct Ctx<'r, 's> {
-    pub(crate) shared: &'r Shared,
-    pub(crate) session: &'r Session<'s>,
-    pub(crate) deadline: Deadline,
-}
+use crate::request::{ConnState, Ctx, Deadline, Flow, Outcome};
+use crate::shared::Shared;
 
 /// Routes one request. `body` is the arena copy; the reply goes into `state.out`.
 pub(crate) fn dispatch(
@@ -263,36 +190,5 @@ fn route_op(req: &Request<'_>, state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Resu
             ErrorCode::UnsupportedOperation,
             "opcode not served",
         )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn deadlines() {
-        let now = Instant::now();
-        assert!(!Deadline::from_header(now, 0).expired());
-        assert!(Deadline::from_header(now, 0).check().is_ok());
-        assert!(!Deadline::from_header(now, 60_000).expired());
-        let past = now - Duration::from_millis(50);
-        let d = Deadline::from_header(past, 10);
-        assert!(d.expired());
-        assert_eq!(d.check().unwrap_err().code(), ErrorCode::OperationTimedOut);
-        // The tighter of the request's and the context's budget wins.
-        assert!(Deadline::from_header(past, 0).tighten(Some(10)).expired());
-        assert!(
-            Deadline::from_header(past, 60_000)
-                .tighten(Some(10))
-                .expired()
-        );
-        assert!(
-            Deadline::from_header(past, 10)
-                .tighten(Some(60_000))
-                .expired()
-        );
-        assert!(!Deadline::from_header(past, 60_000).tighten(None).expired());
-        assert!(!Deadline::none().tighten(None).expired());
     }
 }

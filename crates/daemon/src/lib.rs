@@ -1,12 +1,18 @@
 //! `wardend`, the warden crypto daemon, as a library.
 //!
-//! A request travels, one module per stage: [`config`] → `listener` (Unix socket) →
-//! `server` (event loop + worker pool) → `connection` (per-connection arena and resource
-//! namespace) → `auth` (peer credentials) → `dispatch` (opcode → handler, deadline check)
-//! → `handlers` (long work — RSA/SLH-DSA, large PBKDF2 — on the `lane` threads instead of
-//! the worker) → provider (`warden-crypto`) → `resources` (per-connection refcounted
-//! table). Slot and permit handlers also reach `state` (the `warden-store` slot store with
-//! its ACL, the `warden-permits` service and the audit log).
+//! A connection is authenticated once, at accept: `listener` (Unix socket in a vetted
+//! directory, `socket_dir`) → `server` (event loop: `auth` reads the peer's credentials from
+//! the kernel and applies the allow-list before anything is read) → a worker. A request then
+//! travels, one module per stage: `connection` (non-blocking framing into the connection's
+//! arena) → `dispatch` (handshake gate, version, deadline, opcode → handler; long work —
+//! RSA/SLH-DSA, large PBKDF2, classified by `long_ops` — goes to the `lane` threads instead)
+//! → `handlers` → provider (`warden-crypto`) → `resources` (per-connection refcounted table).
+//! Slot and permit handlers also reach `state` (the `warden-store` slot store with its ACL,
+//! the `warden-permits` service and the audit log).
+//!
+//! Dependencies run one way along that path: the types every stage shares live in leaves —
+//! `request` (`ConnState`, `Flow`, `Deadline`, `Ctx`, `Outcome`), `shared` (`Shared`, the
+//! state every thread reads), `slot_cache` — so no handler imports an I/O module.
 //!
 //! ```no_run
 //! use warden_daemon::{Config, Daemon};
@@ -37,11 +43,15 @@ mod handlers;
 mod hardening;
 mod lane;
 mod listener;
+mod long_ops;
 mod loopback;
 mod provider;
 mod rate;
+mod request;
 mod resources;
 mod server;
+mod shared;
+mod slot_cache;
 mod socket_dir;
 mod state;
 mod stats;

@@ -13,10 +13,10 @@ use warden_wire::{FrameHeader, HEADER_LEN};
 
 use crate::DaemonError;
 use crate::config::Config;
-use crate::connection::{ConnState, Flow, process, undecodable_reply};
-use crate::dispatch::Deadline;
+use crate::connection::{process, undecodable_reply};
 use crate::provider::default_provider;
-use crate::server::Shared;
+use crate::request::{ConnState, Deadline, Flow};
+use crate::shared::Shared;
 use crate::stats::StatusSnapshot;
 
 /// One in-process connection to a daemon request path.
@@ -58,7 +58,7 @@ impl Loopback {
             gid: rustix::process::getegid().as_raw(),
             pid: rustix::process::getpid().as_raw_nonzero().get(),
         };
-        let state = shared.new_conn_state(peer);
+        let state = ConnState::new(&shared, peer);
         Ok(Self {
             shared,
             arena,

@@ -17,110 +17,26 @@ use std::io::Write as _;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
-use warden_arena::{ArenaOptions, ArenaPool};
 use warden_core::ErrorCode;
 use warden_wire::{FrameHeader, Opcode, PROTOCOL_VERSION};
 
 use crate::DaemonError;
-use crate::auth::{Authenticator, peer_identity};
-use crate::codec::Out;
-use crate::config::Config;
-use crate::connection::{ConnState, Connection, Flow, write_all_timeout};
+use crate::auth::peer_identity;
+use crate::connection::{Connection, write_all_timeout};
 use crate::lane::{Home, Job, Lane, Returned};
 use crate::listener::BoundSocket;
-use crate::provider::{ProviderRef, Resources};
-use crate::stats::{ConnectionCount, PerUidStats, Stats, StatusSnapshot};
+use crate::request::{ConnState, Flow};
+use crate::shared::Shared;
 
 const LISTENER: Token = Token(usize::MAX - 1);
 const WAKE: Token = Token(usize::MAX - 2);
-
-/// State every thread of the daemon reads.
-pub(crate) struct Shared {
-    pub(crate) config: Config,
-    pub(crate) provider: ProviderRef,
-    pub(crate) stats: Arc<Stats>,
-    /// Each uid's share of `stats` (what a non-admin's Status shows).
-    pub(crate) per_uid: PerUidStats,
-    pub(crate) pool: ArenaPool,
-    /// Context buffer chunks, per uid and per connection (issue 12).
-    pub(crate) buffers: crate::budget::ContextBuffers,
-    /// What the daemon can ever use, computed before the pools were claimed.
-    pub(crate) budget: crate::budget::MemoryBudget,
-    pub(crate) started: Instant,
-    /// Key store, permit service and audit log (opened at start-up or on first use).
-    pub(crate) persistent: crate::state::PersistentCell,
-    auth: Authenticator,
-    stop: AtomicBool,
-}
-
-impl Shared {
-    pub(crate) fn new(config: Config, provider: ProviderRef) -> Result<Self, DaemonError> {
-        let l = &config.limits;
-        let budget =
-            crate::budget::MemoryBudget::for_config(&config, crate::budget::resident_bytes());
-        let options = ArenaOptions {
-            mlock: l.lock_arenas,
-            ..ArenaOptions::new()
-        };
-        let pool = ArenaPool::with_options(l.max_connections, l.arena_bytes, options)
-            .map_err(|e| DaemonError::Arena(e.to_string()))?;
-        let buffers = crate::budget::ContextBuffers::new(&config, options)?;
-        let stats = Arc::new(Stats::default());
-        Ok(Self {
-            auth: Authenticator::new(&config.access),
-            persistent: crate::state::PersistentCell::new(config.clone()),
-            config,
-            provider,
-            per_uid: PerUidStats::new(stats.clone()),
-            stats,
-            pool,
-            buffers,
-            budget,
-            started: Instant::now(),
-            stop: AtomicBool::new(false),
-        })
-    }
-
-    /// Whether the daemon is shutting down (long work stops early rather than delay it).
-    pub(crate) fn stopping(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
-    }
-
-    /// Counters plus arena pool figures.
-    pub(crate) fn snapshot(&self) -> StatusSnapshot {
-        let mut s = self.stats.snapshot();
-        let p = self.pool.stats();
-        s.arenas_in_use = p.in_use as u64;
-        s.arenas_total = p.arenas as u64;
-        s.arena_bytes = self.pool.arena_capacity() as u64;
-        s
-    }
-
-    /// A fresh per-connection state for `peer`, counted as an open connection of its uid
-    /// until dropped.
-    pub(crate) fn new_conn_state(&self, peer: crate::PeerIdentity) -> ConnState {
-        let counted = ConnectionCount::open(self.per_uid.for_uid(peer.uid));
-        ConnState {
-            peer,
-            version: None,
-            resources: Resources::new(
-                self.config.limits.max_resources_per_connection,
-                counted.stats().clone(),
-            ),
-            counted,
-            out: Out::new(self.config.limits.max_frame_size),
-            buffers: self.buffers.for_connection(peer.uid),
-            slots: Default::default(),
-        }
-    }
-}
 
 /// Handle to stop the daemon from any thread.
 #[derive(Clone)]
@@ -275,7 +191,7 @@ impl EventLoop {
         let Ok(arena) = self.shared.pool.checkout() else {
             return self.refuse(stream, ErrorCode::ProviderBusy);
         };
-        let state = self.shared.new_conn_state(peer);
+        let state = ConnState::new(&self.shared, peer);
         let conn = Connection::new(stream, arena, state);
         // The least-loaded worker owns the connection for its whole life.
         let Some(w) = self

@@ -247,27 +247,3 @@ impl PersistentCell {
         })
     }
 }
-
-/// Reopens the audit log file whenever SIGHUP arrives (log rotation).
-pub(crate) fn watch_sighup(state: Arc<crate::server::Shared>) -> Result<(), DaemonError> {
-    use std::io::Read;
-    let (mut rx, tx) =
-        std::os::unix::net::UnixStream::pair().map_err(|e| DaemonError::Setup("sighup pipe", e))?;
-    signal_hook::low_level::pipe::register(signal_hook::consts::SIGHUP, tx)
-        .map_err(|e| DaemonError::Setup("sighup handler", e))?;
-    std::thread::Builder::new()
-        .name("wardend-sighup".into())
-        .spawn(move || {
-            let mut b = [0u8; 1];
-            while rx.read(&mut b).is_ok_and(|n| n > 0) {
-                if let Some(p) = state.persistent.opened() {
-                    match p.audit.reopen() {
-                        Ok(()) => say!("wardend: SIGHUP, audit log reopened"),
-                        Err(e) => say!("wardend: SIGHUP, cannot reopen audit log: {e}"),
-                    }
-                }
-            }
-        })
-        .map_err(|e| DaemonError::Setup("sighup thread", e))?;
-    Ok(())
-}

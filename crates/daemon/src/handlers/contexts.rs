@@ -21,9 +21,8 @@ use warden_crypto::{ContextKind, ContextState, CryptoContext};
 use warden_wire::messages::{self, CreateContext};
 use warden_wire::{Payload, Response};
 
-use crate::connection::ConnState;
-use crate::dispatch::Ctx;
 use crate::provider::{ContextEntry, resource_kind};
+use crate::request::{ConnState, Ctx};
 
 /// Room kept for FlatBuffers framing of an output reply (offsets, vtable, tag).
 const OUTPUT_OVERHEAD: usize = 128;

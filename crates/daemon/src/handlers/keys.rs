@@ -20,8 +20,7 @@ use warden_wire::messages::{
     WrapKey,
 };
 
-use crate::connection::ConnState;
-use crate::dispatch::Ctx;
+use crate::request::{ConnState, Ctx};
 
 /// Validated attributes of a key to create.
 struct Spec<'a> {

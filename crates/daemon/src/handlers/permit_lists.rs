@@ -10,8 +10,7 @@ use warden_wire::Response;
 use warden_wire::admin::{PolicyEntries, PolicyEntry, TrustEntries, TrustEntry};
 
 use super::permits::{persistent, profile_name};
-use crate::connection::ConnState;
-use crate::dispatch::Ctx;
+use crate::request::{ConnState, Ctx};
 
 /// Bytes of a listing page kept free for the frame header and FlatBuffers envelope.
 const PAGE_SLACK: usize = 1024;

@@ -13,9 +13,8 @@ use warden_core::{Error, ErrorCode};
 use warden_permits::{PermitError, Profile, PublicKey, SigAlg};
 use warden_wire::Response;
 
-use crate::connection::ConnState;
-use crate::dispatch::Ctx;
 use crate::rate::Verdict;
+use crate::request::{ConnState, Ctx};
 use crate::state::Persistent;
 
 pub(super) fn persistent<'a>(ctx: &'a Ctx<'_, '_>) -> Result<&'a Persistent, Error> {

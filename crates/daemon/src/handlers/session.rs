@@ -5,9 +5,8 @@ use warden_wire::handshake::{Hello, HelloAck, HelloRefusal, REFUSAL_CODE};
 use warden_wire::messages::{ErrorCount, ErrorCounts, LiveCounts, StatusReport};
 use warden_wire::{PROTOCOL_VERSION, Response, negotiate};
 
-use crate::connection::{ConnState, Flow};
-use crate::dispatch::{Ctx, Outcome};
-use crate::server::Shared;
+use crate::request::{ConnState, Ctx, Flow, Outcome};
+use crate::shared::Shared;
 use crate::stats::ResourceKind;
 
 /// Hello: agree on a version (ours or the previous minor) or refuse and close.

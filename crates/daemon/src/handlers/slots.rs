@@ -18,8 +18,6 @@
 //! use (resolve again to get a key with the current rights). Every key-management action and
 //! every denial is audited.
 
-use std::collections::HashMap;
-
 use warden_core::{Algorithm, Error, ErrorCode};
 use warden_crypto::Key;
 use warden_store::{EXPORT_BIT, NewSlot, SlotMeta, SlotRef, StoreError, access};
@@ -27,37 +25,9 @@ use warden_wire::Response;
 use warden_wire::admin::{SlotEntries, SlotEntry, pack_grants};
 use warden_wire::messages::{self, Request};
 
-use crate::connection::ConnState;
-use crate::dispatch::Ctx;
+use crate::request::{ConnState, Ctx};
 use crate::resources::SlotOrigin;
 use crate::state::Persistent;
-
-/// Stale entries of the resolve cache are pruned once a connection holds this many.
-const PRUNE_AT: usize = 256;
-
-/// Per-connection cache of the last id each slot resolved to, so a repeated resolve hands out
-/// the same id with one more guard. Only a cache: which slot a key belongs to lives in the
-/// key's own table entry ([`SlotOrigin`]), so pruning here can never make a slot key look
-/// ephemeral.
-#[derive(Default)]
-pub(crate) struct SlotBindings {
-    by_slot: HashMap<(u32, Box<str>), u64>,
-}
-
-impl SlotBindings {
-    fn bind(&mut self, slot: SlotRef<'_>, id: u64, state: &crate::provider::Resources) {
-        if self.by_slot.len() >= PRUNE_AT {
-            self.by_slot.retain(|_, id| state.guarded_key(*id).is_ok());
-        }
-        self.by_slot.insert((slot.owner, slot.name.into()), id);
-    }
-
-    fn cached(&self, slot: SlotRef<'_>) -> Option<u64> {
-        self.by_slot
-            .get(&(slot.owner, Box::from(slot.name)))
-            .copied()
-    }
-}
 
 /// The table-entry origin of a key loaded from (or stored into) `meta`'s slot.
 fn origin(meta: &SlotMeta) -> SlotOrigin {

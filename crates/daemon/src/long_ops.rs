@@ -1,0 +1,73 @@
+//! Which requests are long work (run on the long lane, see `lane`): decided from what the
+//! request says and the connection's own resources, before dispatch.
+
+use warden_core::Algorithm;
+use warden_wire::messages::Kdf;
+use warden_wire::{FrameHeader, Opcode, Request, decode_request};
+
+use crate::request::ConnState;
+
+/// PBKDF2 iteration counts above this are long work (8192 iterations ≈ 5 ms).
+pub(crate) const LONG_PBKDF2_ITERATIONS: u32 = 8192;
+
+/// Algorithms whose key generation (and import, which validates or expands the key) or
+/// private-key operations take milliseconds to seconds.
+fn slow_algorithm(a: Algorithm) -> bool {
+    a.is_rsa() || matches!(a, Algorithm::SlhDsaSha2_128s | Algorithm::SlhDsaSha2_128f)
+}
+
+fn slow_name(name: &str) -> bool {
+    Algorithm::from_name(name).is_ok_and(slow_algorithm)
+}
+
+/// Whether the request (`header`, `body`) on a connection in `state` is long work. Decides
+/// on what the request says and the connection's own resources; a request that does not
+/// decode is not long (dispatch answers its error on the worker).
+pub(crate) fn is_long(state: &ConnState, header: &FrameHeader, body: &[u8]) -> bool {
+    if state.version.is_none() {
+        return false;
+    }
+    let op = match header.opcode() {
+        Ok(
+            op @ (Opcode::GenerateKey
+            | Opcode::ImportKey
+            | Opcode::DeriveKey
+            | Opcode::Finalize
+            | Opcode::Process),
+        ) => op,
+        _ => return false,
+    };
+    let context_slow = |id: u64| {
+        state
+            .resources
+            .context_key_id(id)
+            .and_then(|k| state.resources.live_key(k).ok())
+            .is_some_and(|k| slow_algorithm(k.algorithm()))
+    };
+    match decode_request(op, body) {
+        Ok(Request::GenerateKey(r)) => slow_name(r.key.algorithm),
+        Ok(Request::ImportKey(r)) => slow_name(r.key.algorithm),
+        Ok(Request::DeriveKey(r)) => {
+            matches!(r.kdf, Kdf::Pbkdf2 { iterations, .. } if iterations > LONG_PBKDF2_ITERATIONS)
+        }
+        // Process always finalizes.
+        Ok(Request::Finalize { context_id, .. } | Request::Process { context_id, .. }) => {
+            context_slow(context_id)
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slow_algorithms() {
+        assert!(slow_name("RSA-PSS-SHA256"));
+        assert!(slow_name("SLH-DSA-SHA2-128S"));
+        assert!(!slow_name("ED25519"));
+        assert!(!slow_name("AES-256-GCM"));
+        assert!(!slow_name("no such algorithm"));
+    }
+}
