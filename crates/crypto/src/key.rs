@@ -117,6 +117,20 @@ impl Key {
         self.permissions
     }
 
+    /// The same key allowed only `permissions`, which must be a subset of its own (a grantee
+    /// gets the slot key with just its granted bits, so the provider itself refuses the
+    /// rest). Widening fails with `KeyOperationNotPermitted`.
+    pub fn narrowed(mut self, permissions: KeyOperationPermission) -> Result<Key> {
+        if !self.permissions.contains(permissions) {
+            return Err(Error::new(
+                ErrorCode::KeyOperationNotPermitted,
+                "permissions can only be narrowed",
+            ));
+        }
+        self.permissions = permissions;
+        Ok(self)
+    }
+
     /// Whether secret material may leave the daemon (also requires the `EXPORT` bit).
     pub fn exportable(&self) -> bool {
         self.exportable

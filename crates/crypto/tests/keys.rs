@@ -178,6 +178,32 @@ fn storage_round_trip_is_not_gated_by_export_and_rejects_garbage() {
 }
 
 #[test]
+fn permissions_can_be_narrowed_never_widened() {
+    let p = provider();
+    let k = generate(
+        &p,
+        Algorithm::Aes256Key,
+        P::ENCRYPT.union(P::DECRYPT),
+        false,
+    );
+    let stored = k.danger_storage_bytes().unwrap();
+    let narrow = Key::from_storage_bytes(&stored)
+        .unwrap()
+        .narrowed(P::DECRYPT)
+        .unwrap();
+    assert_eq!(narrow.permissions(), P::DECRYPT);
+    let wide = Key::from_storage_bytes(&stored)
+        .unwrap()
+        .narrowed(P::DECRYPT.union(P::EXPORT));
+    assert_eq!(
+        wide.unwrap_err().code(),
+        ErrorCode::KeyOperationNotPermitted
+    );
+    // Narrowing twice cannot climb back.
+    assert!(narrow.narrowed(P::ENCRYPT).is_err());
+}
+
+#[test]
 fn debug_never_prints_key_bytes() {
     let p = provider();
     let secret = [0xABu8; 32];

@@ -51,23 +51,18 @@ fn code(r: &Result<impl Sized, Error>) -> Result<(), ErrorCode> {
     r.as_ref().map(|_| ()).map_err(Error::code)
 }
 
-/// A key object from its storage serialisation, with its permission bits replaced by
-/// `operations` (the caller's effective bits). The layout is `warden_crypto::Key`'s
-/// documented storage layout: magic (4), version (1), name length (1), name, permission
-/// bits (u32 LE), exportable (1), ...
+/// A key object from its storage serialisation, allowed only `operations` (the caller's
+/// effective bits, never more than the key's own).
 fn restricted_key(storage: &[u8], operations: u32, algorithm: Algorithm) -> Result<Key, Error> {
     let bad = || Error::new(ErrorCode::OperationFailed, "stored key record is malformed");
-    let name_len = usize::from(*storage.get(5).ok_or_else(bad)?);
-    let at = 6 + name_len;
-    let mut bytes = zeroize::Zeroizing::new(storage.to_vec());
-    bytes
-        .get_mut(at..at + 4)
-        .ok_or_else(bad)?
-        .copy_from_slice(&operations.to_le_bytes());
-    let key = Key::from_storage_bytes(&bytes).map_err(|_| bad())?;
+    let bits = warden_core::KeyOperationPermission::from_bits(operations).map_err(|_| bad())?;
+    let key = Key::from_storage_bytes(storage)
+        .map_err(|_| bad())?
+        .narrowed(bits)
+        .map_err(|_| bad())?;
     // The sealed metadata and the key record must agree (both are authenticated, but by
     // different layers): refuse a key that is not what its slot says.
-    if key.algorithm() != algorithm || key.permissions().bits() != operations {
+    if key.algorithm() != algorithm {
         return Err(bad());
     }
     Ok(key)
