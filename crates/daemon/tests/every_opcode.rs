@@ -3,8 +3,9 @@
 //! `UnsupportedOperation`; this proves no opcode falls into it (a new operation added to the
 //! wire without a handler fails here, not in production).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "../../wire/tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use std::collections::HashSet;
