@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use warden_arena::{PooledArena, Session};
 use warden_core::ErrorCode;
-use warden_wire::{FrameHeader, HEADER_LEN, PROTOCOL_VERSION};
+use warden_wire::{FrameHeader, HEADER_LEN};
 
 use crate::dispatch;
 use crate::request::{ConnState, Deadline, Flow};
@@ -99,12 +99,7 @@ pub(crate) fn process(
 /// An error frame for a header that could not be decoded: echoes what can be read of the
 /// request id and opcode so the client can match it, then the connection closes.
 pub(crate) fn undecodable_reply(raw: &[u8; HEADER_LEN], code: ErrorCode) -> [u8; HEADER_LEN] {
-    let mut req = FrameHeader::request(PROTOCOL_VERSION, 0, 0);
-    if let (Some(id), Some(op)) = (raw.get(8..16), raw.get(16..18)) {
-        req.request_id = id.try_into().map(u64::from_le_bytes).unwrap_or(0);
-        req.opcode = op.try_into().map(u16::from_le_bytes).unwrap_or(0);
-    }
-    req.response(code.as_u32(), 0).to_bytes()
+    FrameHeader::refusal_of(raw, code.as_u32()).to_bytes()
 }
 
 impl Connection {

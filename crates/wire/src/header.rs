@@ -122,6 +122,18 @@ impl FrameHeader {
         out
     }
 
+    /// The response to a header that [`FrameHeader::decode`] refused (bad magic, flags,
+    /// length...): the request id and opcode are read from their fixed places whatever else
+    /// is wrong, so the client can still match the error to its request; our version, status
+    /// `status`, no body.
+    pub fn refusal_of(raw: &[u8; HEADER_LEN], status: u32) -> FrameHeader {
+        let request_id = u64::from_le_bytes([
+            raw[8], raw[9], raw[10], raw[11], raw[12], raw[13], raw[14], raw[15],
+        ]);
+        let opcode = u16::from_le_bytes([raw[16], raw[17]]);
+        FrameHeader::request(crate::PROTOCOL_VERSION, request_id, opcode).response(status, 0)
+    }
+
     /// Decodes a header from the first [`HEADER_LEN`] bytes of `bytes` (extra bytes are
     /// ignored: they are the body) and checks it against `max_frame_len`.
     ///
@@ -241,6 +253,22 @@ pub fn write_frame(header: &FrameHeader, body: &[u8], out: &mut [u8]) -> Result<
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_refused_header_still_names_its_request() {
+        let mut raw =
+            FrameHeader::request(crate::PROTOCOL_VERSION, 0x1122_3344_5566_7788, 0x0203).to_bytes();
+        raw[0] = b'X'; // bad magic: decode refuses it
+        assert!(FrameHeader::decode(&raw, u32::MAX).is_err());
+        let reply = FrameHeader::refusal_of(&raw, 7);
+        assert_eq!(
+            (reply.request_id, reply.opcode),
+            (0x1122_3344_5566_7788, 0x0203)
+        );
+        assert_eq!((reply.status, reply.body_len), (7, 0));
+        assert!(reply.is_response());
+    }
+
     use super::*;
     use crate::PROTOCOL_VERSION;
 
