@@ -1,0 +1,209 @@
+//! Readers and writers shared by every message: scalars, strings, payloads, small enums,
+//! KDFs.
+
+use planus::ReadAsRoot;
+use planus::errors::ErrorKind;
+use warden_core::KeyFormat;
+
+use crate::error::WireError;
+use crate::generated::warden::wire as g;
+use crate::messages::{CipherDirection, ContextKind, Kdf, Payload, ShmSlice, Timeout};
+
+use super::Builder;
+
+pub(super) fn malformed(e: planus::Error) -> WireError {
+    WireError::MalformedBody(match e.error_kind {
+        ErrorKind::InvalidOffset => "invalid offset",
+        ErrorKind::InvalidLength => "invalid length",
+        ErrorKind::UnknownEnumTag { .. } => "unknown enum value",
+        ErrorKind::UnknownUnionTag { .. } => "unknown union variant",
+        ErrorKind::InvalidVtableLength { .. } => "invalid vtable length",
+        ErrorKind::InvalidUtf8 { .. } => "invalid utf-8 string",
+        ErrorKind::MissingNullTerminator => "string without terminator",
+        _ => "invalid flatbuffer",
+    })
+}
+
+pub(super) fn val<T>(r: planus::Result<T>) -> Result<T, WireError> {
+    r.map_err(malformed)
+}
+
+pub(super) fn bytes(r: planus::Result<Option<&[u8]>>) -> Result<&[u8], WireError> {
+    Ok(val(r)?.unwrap_or(&[]))
+}
+
+pub(super) fn string<'a>(
+    r: planus::Result<Option<&'a str>>,
+    field: &'static str,
+) -> Result<&'a str, WireError> {
+    val(r)?.ok_or(WireError::MissingField(field))
+}
+
+/// An optional string field: absent when empty.
+pub(super) fn opt_str(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
+}
+
+pub(super) fn root<'a, T: ReadAsRoot<'a>>(body: &'a [u8]) -> Result<T, WireError> {
+    T::read_as_root(body).map_err(malformed)
+}
+
+/// `None` for an empty slice: an absent vector costs no bytes and decodes as empty.
+pub(super) fn opt(b: &[u8]) -> Option<&[u8]> {
+    if b.is_empty() { None } else { Some(b) }
+}
+
+// ---------------------------------------------------------------- payloads and small enums
+
+pub(super) fn write_payload(b: &mut Builder, p: &Payload<'_>) -> planus::UnionOffset<g::Payload> {
+    match p {
+        Payload::Inline(data) => {
+            let o = g::Inline::create(b, opt(data));
+            g::Payload::create_inline(b, o)
+        }
+        Payload::Shm(s) => {
+            let o = g::Shm::create(b, s.region, s.offset, s.len);
+            g::Payload::create_shm(b, o)
+        }
+    }
+}
+
+pub(super) fn read_payload<'a>(
+    r: planus::Result<Option<g::PayloadRef<'a>>>,
+) -> Result<Payload<'a>, WireError> {
+    Ok(match val(r)? {
+        None => Payload::Inline(&[]),
+        Some(g::PayloadRef::Inline(i)) => Payload::Inline(bytes(i.data())?),
+        Some(g::PayloadRef::Shm(s)) => Payload::Shm(ShmSlice {
+            region: val(s.region())?,
+            offset: val(s.offset())?,
+            len: val(s.len())?,
+        }),
+    })
+}
+
+pub(super) fn write_format(f: Option<KeyFormat>) -> g::KeyFormat {
+    // The wire enum shares warden_core's stable values; 0 is Unspecified.
+    let v = f.map_or(0, KeyFormat::as_u8);
+    g::KeyFormat::try_from(v).unwrap_or(g::KeyFormat::Unspecified)
+}
+
+pub(super) fn read_format(f: g::KeyFormat) -> Result<Option<KeyFormat>, WireError> {
+    match f {
+        g::KeyFormat::Unspecified => Ok(None),
+        other => KeyFormat::from_u8(u8::from(other))
+            .map(Some)
+            .map_err(|_| WireError::MalformedBody("unknown enum value")),
+    }
+}
+
+pub(super) fn write_kind(k: ContextKind) -> g::ContextKind {
+    match k {
+        ContextKind::Hash => g::ContextKind::Hash,
+        ContextKind::Mac => g::ContextKind::Mac,
+        ContextKind::Cipher => g::ContextKind::Cipher,
+        ContextKind::Aead => g::ContextKind::Aead,
+        ContextKind::Sign => g::ContextKind::Sign,
+        ContextKind::Verify => g::ContextKind::Verify,
+    }
+}
+
+pub(super) fn read_kind(k: g::ContextKind) -> Result<ContextKind, WireError> {
+    Ok(match k {
+        g::ContextKind::Unspecified => return Err(WireError::MissingField("context kind")),
+        g::ContextKind::Hash => ContextKind::Hash,
+        g::ContextKind::Mac => ContextKind::Mac,
+        g::ContextKind::Cipher => ContextKind::Cipher,
+        g::ContextKind::Aead => ContextKind::Aead,
+        g::ContextKind::Sign => ContextKind::Sign,
+        g::ContextKind::Verify => ContextKind::Verify,
+    })
+}
+
+pub(super) fn write_direction(d: Option<CipherDirection>) -> g::CipherDirection {
+    match d {
+        None => g::CipherDirection::Unspecified,
+        Some(CipherDirection::Encrypt) => g::CipherDirection::Encrypt,
+        Some(CipherDirection::Decrypt) => g::CipherDirection::Decrypt,
+        // A direction this protocol version cannot carry: the daemon then sees none and
+        // refuses a cipher context without one.
+        Some(_) => g::CipherDirection::Unspecified,
+    }
+}
+
+pub(super) fn read_direction(d: g::CipherDirection) -> Option<CipherDirection> {
+    match d {
+        g::CipherDirection::Unspecified => None,
+        g::CipherDirection::Encrypt => Some(CipherDirection::Encrypt),
+        g::CipherDirection::Decrypt => Some(CipherDirection::Decrypt),
+    }
+}
+
+pub(super) fn write_timeout(t: Timeout) -> (g::TimeoutMode, u32) {
+    match t {
+        Timeout::Default => (g::TimeoutMode::Default, 0),
+        Timeout::Millis(ms) => (g::TimeoutMode::Millis, ms),
+        Timeout::Disabled => (g::TimeoutMode::Disabled, 0),
+        // A mode this protocol version cannot carry: the daemon's default applies.
+        _ => (g::TimeoutMode::Default, 0),
+    }
+}
+
+pub(super) fn read_timeout(mode: g::TimeoutMode, ms: u32) -> Timeout {
+    match mode {
+        g::TimeoutMode::Default => Timeout::Default,
+        g::TimeoutMode::Millis => Timeout::Millis(ms),
+        g::TimeoutMode::Disabled => Timeout::Disabled,
+    }
+}
+
+pub(super) fn write_kdf(b: &mut Builder, kdf: &Kdf<'_>) -> planus::UnionOffset<g::Kdf> {
+    match *kdf {
+        Kdf::Hkdf { hash, salt, info } => {
+            let o = g::HkdfParams::create(b, hash, opt(salt), opt(info));
+            g::Kdf::create_hkdf_params(b, o)
+        }
+        Kdf::Pbkdf2 { salt, iterations } => {
+            let o = g::Pbkdf2Params::create(b, opt(salt), iterations);
+            g::Kdf::create_pbkdf2_params(b, o)
+        }
+        Kdf::Tls12Prf { label, seed } => {
+            let o = g::Tls12PrfParams::create(b, opt(label), opt(seed));
+            g::Kdf::create_tls12_prf_params(b, o)
+        }
+        Kdf::Tls13ExpandLabel { label, context } => {
+            let o = g::Tls13ExpandLabelParams::create(b, opt(label), opt(context));
+            g::Kdf::create_tls13_expand_label_params(b, o)
+        }
+        Kdf::Sp800108CounterHmac { label, context } => {
+            let o = g::Sp800108CounterHmacParams::create(b, opt(label), opt(context));
+            g::Kdf::create_sp800108_counter_hmac_params(b, o)
+        }
+    }
+}
+
+pub(super) fn read_kdf<'a>(r: planus::Result<Option<g::KdfRef<'a>>>) -> Result<Kdf<'a>, WireError> {
+    Ok(match val(r)?.ok_or(WireError::MissingField("kdf"))? {
+        g::KdfRef::HkdfParams(p) => Kdf::Hkdf {
+            hash: string(p.hash(), "hkdf hash")?,
+            salt: bytes(p.salt())?,
+            info: bytes(p.info())?,
+        },
+        g::KdfRef::Pbkdf2Params(p) => Kdf::Pbkdf2 {
+            salt: bytes(p.salt())?,
+            iterations: val(p.iterations())?,
+        },
+        g::KdfRef::Tls12PrfParams(p) => Kdf::Tls12Prf {
+            label: bytes(p.label())?,
+            seed: bytes(p.seed())?,
+        },
+        g::KdfRef::Tls13ExpandLabelParams(p) => Kdf::Tls13ExpandLabel {
+            label: bytes(p.label())?,
+            context: bytes(p.context())?,
+        },
+        g::KdfRef::Sp800108CounterHmacParams(p) => Kdf::Sp800108CounterHmac {
+            label: bytes(p.label())?,
+            context: bytes(p.context())?,
+        },
+    })
+}
