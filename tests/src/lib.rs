@@ -41,6 +41,8 @@
 
 pub mod inproc;
 
+pub mod persistent;
+
 use std::fmt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};

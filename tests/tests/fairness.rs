@@ -13,16 +13,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
-mod persistent_support;
-
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
-use persistent_support::{Wardend, config, my_uid};
 use warden_client::*;
+use warden_e2e::persistent::{Wardend, config, is_root, shared_root};
 
 type P = KeyOperationPermission;
 
@@ -39,25 +37,6 @@ static SERIAL: Mutex<()> = Mutex::new(());
 /// The setting: two workers. Everything else is the default (long lane included).
 fn two_workers() -> String {
     format!("{}[limits]\nworker_threads = 2\n", config(&[]))
-}
-
-fn is_root() -> bool {
-    if my_uid() == 0 {
-        return true;
-    }
-    println!("SKIPPED: needs root to run clients as other uids (running as non-root)");
-    false
-}
-
-/// A data dir the children (gid 0) can reach the socket in.
-fn shared_root() -> tempfile::TempDir {
-    let root = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(
-        root.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o750),
-    )
-    .unwrap();
-    root
 }
 
 /// A dedicated connection whose requests carry a `timeout_ms` deadline (0 = none) and whose

@@ -11,14 +11,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
-mod persistent_support;
-
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
-use persistent_support::{Wardend, audit_lines, config, my_uid};
 use warden_client::*;
+use warden_e2e::persistent::{Wardend, audit_lines, config, is_root, my_uid, shared_root};
 
 type P = KeyOperationPermission;
 
@@ -56,25 +54,6 @@ fn churn(km: &KeyManagement, filler: &str, n: usize) {
     for _ in 0..n {
         km.resolve(filler).unwrap().release().unwrap();
     }
-}
-
-fn is_root() -> bool {
-    if my_uid() == 0 {
-        return true;
-    }
-    println!("SKIPPED: needs root to run a client as another uid (running as non-root)");
-    false
-}
-
-/// A data dir the children (gid 0) can reach the socket in.
-fn shared_root() -> tempfile::TempDir {
-    let root = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(
-        root.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o750),
-    )
-    .unwrap();
-    root
 }
 
 /// A child copy of this test binary running `script` as `uid` (gid 0).

@@ -11,14 +11,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
-mod persistent_support;
-
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
-use persistent_support::{Wardend, config, my_uid};
 use warden_client::*;
+use warden_e2e::persistent::{Wardend, config, is_root, shared_root};
 
 const CHILD_SCRIPT: &str = "WARDEN_E2E_LEAKS_CHILD";
 const CHILD_ARG: &str = "WARDEN_E2E_LEAKS_ARG";
@@ -26,25 +24,6 @@ const CHILD_ARG: &str = "WARDEN_E2E_LEAKS_ARG";
 const BUSY_UID: u32 = 4265;
 const PEEK_UID: u32 = 4266;
 const DAEMON_UID: u32 = 4267;
-
-fn is_root() -> bool {
-    if my_uid() == 0 {
-        return true;
-    }
-    println!("SKIPPED: needs root to run processes as other uids (running as non-root)");
-    false
-}
-
-/// A data dir the children (gid 0) can reach the socket in.
-fn shared_root() -> tempfile::TempDir {
-    let root = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(
-        root.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o750),
-    )
-    .unwrap();
-    root
-}
 
 /// A child copy of this test binary running `script` (with `arg`) as `uid` (gid 0).
 fn child(uid: u32, script: &str, arg: &str) -> Command {

@@ -8,14 +8,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
-mod persistent_support;
-
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
-use persistent_support::{Wardend, config, my_uid};
 use warden_client::*;
+use warden_e2e::persistent::{Wardend, config, is_root};
 
 const CHILD_SCRIPT: &str = "WARDEN_E2E_BUDGET_CHILD";
 const CHILD_SOCKET: &str = "WARDEN_E2E_BUDGET_SOCKET";
@@ -138,14 +136,6 @@ fn fill_one_shot(s: &CryptoStack) -> usize {
     let mut ctx = s.create_aead_context(&cfg).unwrap();
     let sealed = ctx.seal_fresh(b"", &vec![1u8; BUFFERED]).unwrap();
     sealed.ciphertext.len() + sealed.tag.len()
-}
-
-fn is_root() -> bool {
-    if my_uid() == 0 {
-        return true;
-    }
-    println!("SKIPPED: needs root to run a client as another uid (running as non-root)");
-    false
 }
 
 #[test]

@@ -12,16 +12,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
-mod persistent_support;
-
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::time::Duration;
 
-use persistent_support::{Wardend, config, my_uid};
 use warden_client::*;
+use warden_e2e::persistent::{Wardend, config, is_root, my_uid};
 use warden_wire::handshake::Hello;
 use warden_wire::messages::{GenerateKey, ImportKey, KeySpec};
 use warden_wire::{Builder, DEFAULT_MAX_FRAME_LEN, FrameHeader, HEADER_LEN, PROTOCOL_VERSION};
@@ -487,14 +485,6 @@ fn generic_secrets_only_derive_and_other_types_refuse_foreign_bits() {
 }
 
 // ---- cross-uid: a grantee with ENCRYPT on the owner's slot ----------------------------------
-
-fn is_root() -> bool {
-    if my_uid() == 0 {
-        return true;
-    }
-    println!("SKIPPED: needs root to run a client as another uid (running as non-root)");
-    false
-}
 
 #[test]
 #[ignore = "helper: run as another uid by the tests in this file"]

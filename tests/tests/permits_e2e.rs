@@ -4,16 +4,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
-mod persistent_support;
-
-use persistent_support::{Wardend, audit_lines, config, my_uid, now};
 use warden_attest::{
     Decision, DenyReason, LocalSigner, PermitClaims, PublicKey, SigAlg, Signer, issue_permit,
     sha256, verify_chain, verify_receipt,
 };
 use warden_client::{CryptoStack, ErrorCode, PermitDecision};
+use warden_e2e::persistent::{Wardend, audit_lines, config, my_uid, now};
 
-const AUDIENCE: &str = "wardend@e2e"; // set by persistent_support::config
+const AUDIENCE: &str = "wardend@e2e"; // set by warden_e2e::persistent::config
 
 /// A permit, the action/resource/intent presented with it, and the expected denial.
 type Case<'a> = (Vec<u8>, &'a str, &'a str, &'a [u8], DenyReason);

@@ -11,15 +11,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // helpers outside #[test] fns
 
-mod persistent_support;
-
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::Command;
 
-use persistent_support::{Wardend, audit_lines, config, my_uid, now};
 use warden_attest::{LocalSigner, PermitClaims, SigAlg, issue_permit, sha256};
 use warden_client::{CryptoStack, ErrorCode, StackConfig};
+use warden_e2e::persistent::{Wardend, audit_lines, config, is_root, my_uid, now};
 use warden_e2e::wardend_path;
 
 /// The spare uid the hostile child runs as (no account needed).
@@ -31,7 +29,7 @@ const REPLAYER_UID: u32 = 4282;
 const RATE: u32 = 5;
 const BURST: u32 = 20;
 const REPLAYS: usize = 300;
-const AUDIENCE: &str = "wardend@e2e"; // set by persistent_support::config
+const AUDIENCE: &str = "wardend@e2e"; // set by warden_e2e::persistent::config
 const INTENT: &[u8] = b"{\"op\":\"go\"}";
 /// Bytes no audit line may echo.
 const MARKER: &[u8] = b"GROWTH-MARKER-not-a-permit";
@@ -54,14 +52,6 @@ fn claims(issuer: &str, id: &str) -> PermitClaims {
         max_uses: None,
         intent_hash: sha256(INTENT),
     }
-}
-
-fn is_root() -> bool {
-    if my_uid() == 0 {
-        return true;
-    }
-    println!("SKIPPED: needs root to run a client as another uid (running as non-root)");
-    false
 }
 
 /// (head counter, receipts stored) as the admin sees them through `ReceiptExport`.

@@ -6,13 +6,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
-mod persistent_support;
-
-use persistent_support::{Wardend, audit_lines, config, my_uid, now};
 use warden_attest::{DenyReason, LocalSigner, PermitClaims, SigAlg, issue_permit, sha256};
 use warden_client::{CryptoStack, ErrorCode};
+use warden_e2e::persistent::{Wardend, audit_lines, config, my_uid, now};
 
-const AUDIENCE: &str = "wardend@e2e"; // set by persistent_support::config
+const AUDIENCE: &str = "wardend@e2e"; // set by warden_e2e::persistent::config
 const INTENT: &[u8] = b"{\"op\":\"go\"}";
 
 fn permit(issuer: &LocalSigner, id: &str, action: &str) -> Vec<u8> {

@@ -5,14 +5,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
-mod persistent_support;
-
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use persistent_support::{Wardend, audit_lines, config};
 use warden_client::*;
+use warden_e2e::persistent::{Wardend, audit_lines, config};
 
 type P = KeyOperationPermission;
 

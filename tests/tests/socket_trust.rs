@@ -11,8 +11,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
-mod persistent_support;
-
 use std::io::{BufRead, BufReader, Lines, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -21,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use persistent_support::{Wardend, config, my_uid};
 use warden_client::*;
+use warden_e2e::persistent::{Wardend, config, is_root, shared_root};
 
 const CHILD_SOCKET: &str = "WARDEN_E2E_TRUST_SOCKET";
 const CHILD_CONNECTIONS: &str = "WARDEN_E2E_TRUST_CONNECTIONS";
@@ -31,21 +29,6 @@ const CHILD_CONNECTIONS: &str = "WARDEN_E2E_TRUST_CONNECTIONS";
 const SQUATTER_UID: u32 = 4270;
 const FAKE_UID: u32 = 4271;
 const SERVICE_UID: u32 = 4272;
-
-fn is_root() -> bool {
-    if my_uid() == 0 {
-        return true;
-    }
-    println!("SKIPPED: needs root to act as another uid (running as non-root)");
-    false
-}
-
-/// A temporary root that children running as another uid with gid 0 can traverse.
-fn shared_root() -> tempfile::TempDir {
-    let root = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(root.path(), PermissionsExt::from_mode(0o750)).unwrap();
-    root
-}
 
 /// A directory `name` in `root` owned by `uid` with `mode`.
 fn dir_owned_by(root: &Path, name: &str, uid: u32, mode: u32) -> PathBuf {

@@ -1,8 +1,10 @@
 //! A `wardend` on a caller-chosen data directory, so a test can stop, kill (-9) and restart
-//! the daemon over the same persistent state (the shared harness makes a fresh directory per
-//! start).
+//! the daemon over the same persistent state ([`crate::Daemon`] makes a fresh directory per
+//! start), run it as another uid, or point its socket elsewhere; plus the helpers the suites
+//! share (`config`, `audit_lines`, `my_uid`, `now`).
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+// Test-harness code: a failed set-up step is a failed test, so it may unwrap.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -14,8 +16,11 @@ use warden_client::{CryptoStack, StackConfig};
 /// A running daemon over `root/data`, listening on `root/wardend.sock`.
 pub struct Wardend {
     child: Child,
+    /// The directory the daemon runs in (holds the config, stderr log and usually the socket).
     pub root: PathBuf,
+    /// The socket it listens on.
     pub socket: PathBuf,
+    /// Its data directory (`root/data`: store, master key, audit log).
     pub data: PathBuf,
 }
 
@@ -56,7 +61,7 @@ impl Wardend {
             .append(true)
             .open(root.join("stderr.log"))
             .unwrap();
-        let mut cmd = Command::new(warden_e2e::wardend_path().unwrap());
+        let mut cmd = Command::new(crate::wardend_path().unwrap());
         if let Some(uid) = uid {
             cmd.uid(uid).gid(0);
         }
@@ -183,4 +188,26 @@ pub fn now() -> i64 {
 pub fn my_uid() -> u32 {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata("/proc/self").unwrap().uid()
+}
+
+/// Whether this test can act as other uids (it runs as root); otherwise prints a SKIPPED
+/// line naming the test's need, and the test returns early.
+pub fn is_root() -> bool {
+    if my_uid() == 0 {
+        return true;
+    }
+    println!("SKIPPED: needs root to run processes as other uids (running as non-root)");
+    false
+}
+
+/// A fresh daemon root the children of a multi-uid test can reach the socket in (mode 0750,
+/// group root: the children run with gid 0).
+pub fn shared_root() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        root.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o750),
+    )
+    .unwrap();
+    root
 }
