@@ -41,19 +41,16 @@
 
 pub mod inproc;
 
+mod launch;
 pub mod persistent;
 
 use std::fmt;
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 /// Environment variable that overrides where the harness looks for `wardend`.
 pub const WARDEND_BIN_ENV: &str = "WARDEND_BIN";
-
-/// How long [`Daemon::start`] waits for the socket to accept connections.
-const READY_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Why the harness could not provide a running daemon.
 #[derive(Debug)]
@@ -166,55 +163,25 @@ impl Daemon {
 
     /// Starts `wardend` with extra arguments, config or environment.
     pub fn start_with(opts: DaemonOptions) -> Result<Self, HarnessError> {
-        let bin = wardend_path()?;
         let dir = tempfile::Builder::new().prefix("warden-e2e").tempdir()?;
         let socket = dir.path().join("wardend.sock");
         let data_dir = dir.path().join("data");
         std::fs::create_dir_all(&data_dir)?;
-        let stderr = std::fs::File::create(dir.path().join("stderr.log"))?;
-        let mut cmd = Command::new(bin);
-        cmd.arg("--socket")
-            .arg(&socket)
-            .arg("--data-dir")
-            .arg(&data_dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .env_remove("WARDEN_SOCKET");
+        let cfg = dir.path().join("wardend.toml");
         if let Some(toml) = &opts.config_toml {
-            let cfg = dir.path().join("wardend.toml");
             std::fs::write(&cfg, toml)?;
-            cmd.arg("--config").arg(cfg);
         }
-        cmd.args(&opts.args);
-        for (k, v) in &opts.env {
-            cmd.env(k, v);
+        let child = launch::Launch {
+            socket: &socket,
+            data_dir: &data_dir,
+            config: opts.config_toml.as_ref().map(|_| cfg.as_path()),
+            stderr: dir.path().join("stderr.log"),
+            args: &opts.args,
+            env: &opts.env,
+            uid: None,
         }
-        let child = cmd.spawn()?;
-        let mut daemon = Daemon { child, dir, socket };
-        daemon.wait_ready()?;
-        Ok(daemon)
-    }
-
-    fn wait_ready(&mut self) -> Result<(), HarnessError> {
-        let start = Instant::now();
-        loop {
-            if let Some(_status) = self.child.try_wait()? {
-                return Err(HarnessError::Exited(self.stderr()));
-            }
-            if let Ok(mut probe) = UnixStream::connect(&self.socket) {
-                // Wait for the daemon to close the probe, so it is no longer counted in the
-                // status the test may read next.
-                let _ = probe.shutdown(std::net::Shutdown::Write);
-                let _ = probe.set_read_timeout(Some(Duration::from_secs(2)));
-                let _ = std::io::Read::read(&mut probe, &mut [0u8; 64]);
-                return Ok(());
-            }
-            if start.elapsed() > READY_TIMEOUT {
-                return Err(HarnessError::NotReady(self.stderr()));
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        .start()?;
+        Ok(Daemon { child, dir, socket })
     }
 
     /// The daemon's socket path.

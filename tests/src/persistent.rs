@@ -6,9 +6,8 @@
 // Test-harness code: a failed set-up step is a failed test, so it may unwrap.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use warden_client::{CryptoStack, StackConfig};
@@ -51,58 +50,26 @@ impl Wardend {
         socket: &Path,
         uid: Option<u32>,
     ) -> Result<Wardend, String> {
-        use std::os::unix::process::CommandExt;
-        let socket = socket.to_owned();
         let data = root.join("data");
         let cfg = root.join("wardend.toml");
         std::fs::write(&cfg, config).unwrap();
-        let stderr = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(root.join("stderr.log"))
-            .unwrap();
-        let mut cmd = Command::new(crate::wardend_path().unwrap());
-        if let Some(uid) = uid {
-            cmd.uid(uid).gid(0);
+        let child = crate::launch::Launch {
+            socket,
+            data_dir: &data,
+            config: Some(&cfg),
+            stderr: root.join("stderr.log"),
+            args: &[],
+            env: &[],
+            uid,
         }
-        let child = cmd
-            .arg("--socket")
-            .arg(&socket)
-            .arg("--data-dir")
-            .arg(&data)
-            .arg("--config")
-            .arg(&cfg)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .env_remove("WARDEN_SOCKET")
-            .env_remove("WARDEN_DATA_DIR")
-            .spawn()
-            .unwrap();
-        let mut d = Wardend {
+        .start()
+        .map_err(|e| e.to_string())?;
+        Ok(Wardend {
             child,
             root: root.to_owned(),
-            socket,
+            socket: socket.to_owned(),
             data,
-        };
-        let start = Instant::now();
-        loop {
-            if d.child.try_wait().unwrap().is_some() {
-                return Err(d.stderr());
-            }
-            if let Ok(mut probe) = UnixStream::connect(&d.socket) {
-                // Wait for the daemon to close the probe, so it is not counted in a status
-                // the test reads next.
-                let _ = probe.shutdown(std::net::Shutdown::Write);
-                let _ = probe.set_read_timeout(Some(Duration::from_secs(2)));
-                let _ = std::io::Read::read(&mut probe, &mut [0u8; 64]);
-                return Ok(d);
-            }
-            if start.elapsed() > Duration::from_secs(30) {
-                return Err(format!("not ready in time; stderr:\n{}", d.stderr()));
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        })
     }
 
     /// Everything the daemon(s) in this root wrote to stderr.
