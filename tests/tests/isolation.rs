@@ -122,6 +122,28 @@ fn isolation_child() {
                 "a revoked grant must stop a context bound to the slot key"
             );
         }
+        // Item 1, as a grantee with an open decrypt stream (a block oracle while it lives):
+        // revoking must stop the stream mid-way, not only new operations.
+        "grantee-holds-stream" => {
+            let k = km.resolve("0/stream").unwrap();
+            let cfg = ContextConfig::builder()
+                .algorithm(Algorithm::Aes256CbcPkcs7)
+                .key(k.id())
+                .direction(CipherDirection::Decrypt)
+                .build()
+                .unwrap();
+            let mut ctx = s.create_cipher_context(&cfg).unwrap();
+            k.release().unwrap();
+            ctx.init(&[0u8; 16]).unwrap();
+            ctx.update(&[0x11; 32]).unwrap();
+            wait_for_parent("revoke");
+            assert_eq!(
+                code(ctx.update(&[0x22; 32])),
+                ErrorCode::AccessDenied,
+                "a revoked grant must stop an open stream on the slot key"
+            );
+            assert_eq!(code(ctx.finalize(&[0x33; 16])), ErrorCode::AccessDenied);
+        }
         // Item 3, as the attacker: squat the name and push an unsolicited grant to root.
         "squat" => {
             let p = GenerateKeyParams::builder()
@@ -231,8 +253,33 @@ fn revoking_a_grant_stops_the_grantees_old_contexts() {
     km.generate_key_into("filler", &ed25519(P::SIGN)).unwrap();
     km.grant("shared", GRANTEE_UID, P::SIGN).unwrap();
     km.grant("filler", GRANTEE_UID, P::SIGN).unwrap();
+    run_revoked_child(&d, &km, "shared", "grantee-holds-context");
+}
 
-    let mut c = child(&d, GRANTEE_UID, "grantee-holds-context")
+/// Item 1 (red-team finding): a decrypt stream opened before the revoke stops mid-stream.
+#[test]
+fn revoking_a_grant_stops_an_open_stream() {
+    if !is_root() {
+        return;
+    }
+    let root = shared_root();
+    let d = Wardend::start(root.path(), &config(&[]));
+    let s = d.stack();
+    let km = s.key_management();
+    let aes = GenerateKeyParams::builder()
+        .algorithm(Algorithm::Aes256Key)
+        .permissions(P::ENCRYPT | P::DECRYPT)
+        .build()
+        .unwrap();
+    km.generate_key_into("stream", &aes).unwrap();
+    km.grant("stream", GRANTEE_UID, P::DECRYPT).unwrap();
+    run_revoked_child(&d, &km, "stream", "grantee-holds-stream");
+}
+
+/// Runs `script` as the grantee; revokes its grant on `slot` when it asks, then checks it
+/// finished its assertions.
+fn run_revoked_child(d: &Wardend, km: &KeyManagement, slot: &str, script: &str) {
+    let mut c = child(d, GRANTEE_UID, script)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -247,7 +294,7 @@ fn revoking_a_grant_stops_the_grantees_old_contexts() {
         }
         seen.push_str(&line);
         if line.starts_with("CHILD-WAITING revoke") {
-            km.revoke("shared", GRANTEE_UID).unwrap();
+            km.revoke(slot, GRANTEE_UID).unwrap();
             writeln!(c.stdin.as_mut().unwrap(), "go").unwrap();
         }
     }
@@ -255,7 +302,7 @@ fn revoking_a_grant_stops_the_grantees_old_contexts() {
     let mut err = String::new();
     std::io::Read::read_to_string(&mut c.stderr.take().unwrap(), &mut err).unwrap();
     assert!(
-        status.success() && seen.contains("CHILD-DONE grantee-holds-context"),
+        status.success() && seen.contains(&format!("CHILD-DONE {script}")),
         "child failed:\n{seen}\n{err}"
     );
 }

@@ -419,10 +419,15 @@ pub(crate) struct SlotUse {
 /// Key ids a request uses, with the audit name of the use.
 fn used_keys(req: &Request<'_>, state: &ConnState) -> (&'static str, [Option<u64>; 2]) {
     match *req {
-        // Every new operation on a context, not only its creation: a reusable context bound
-        // to a slot key must stop working once the right is revoked or the slot locked
-        // (an operation already started may still finish its stream).
-        Request::InitContext { context_id, .. } | Request::Process { context_id, .. } => (
+        // Every request on a context, not only its creation or a new operation: a context
+        // bound to a slot key must stop working once the right is revoked or the slot locked
+        // or deleted, even mid-stream (an open CBC/CTR decrypt stream is a block or keystream
+        // oracle; a stream that never finalizes would otherwise outlive every revocation).
+        Request::InitContext { context_id, .. }
+        | Request::Process { context_id, .. }
+        | Request::SetAad { context_id, .. }
+        | Request::Update { context_id, .. }
+        | Request::Finalize { context_id, .. } => (
             "key.use.context",
             [state.resources.context_key_id(context_id), None],
         ),
