@@ -179,6 +179,17 @@ fn isolation_child() {
                 code(km.set_slot_locked("frozen", false)),
                 ErrorCode::AccessDenied
             );
+            // Nor by deleting the frozen slot and re-creating the name (red-team finding).
+            assert_eq!(
+                code(km.delete_slot("frozen")),
+                ErrorCode::AccessDenied,
+                "the owner must not delete an admin-locked slot"
+            );
+            // The frozen key is still there: the name cannot be taken over.
+            assert_eq!(
+                code(km.generate_key_into("frozen", &ed25519(P::SIGN))),
+                ErrorCode::KeySlotOccupied
+            );
         }
         "use-frozen" => {
             let k = km.resolve("frozen").unwrap();

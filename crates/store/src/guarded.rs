@@ -79,13 +79,21 @@ impl SlotStore {
             .collect())
     }
 
-    /// Deletes if the caller is the owner or an admin.
+    /// Deletes if the caller is the owner or an admin; an admin-locked slot only by an admin.
     pub fn delete_for(&self, slot: SlotRef<'_>, caller: Caller) -> Result<(), StoreError> {
         // The first check gives the existence-hiding error; the second, inside the deleting
         // transaction, makes the right and the delete one atomic step (a slot deleted and
         // re-created by someone else in between is judged on its new owner).
         self.meta_for(slot, caller)?;
-        let result = self.delete_if(slot, |m| require(m, caller, |r| r.manage));
+        let result = self.delete_if(slot, |m| {
+            require(m, caller, |r| r.manage)?;
+            // An admin's lock freezes the slot for its owner entirely: deleting (and then
+            // re-creating the name) would lift it by other means.
+            if m.locked_by_admin && !caller.is_admin {
+                return Err(StoreError::SlotLocked);
+            }
+            Ok(())
+        });
         hide_missing(result, caller)
     }
 
