@@ -144,6 +144,34 @@ fn isolation_child() {
             );
             assert_eq!(code(ctx.finalize(&[0x33; 16])), ErrorCode::AccessDenied);
         }
+        // A uid trying to take every connection slot (red-team finding): it gets its share.
+        "hog-connections" => {
+            let socket = std::env::var(CHILD_SOCKET).unwrap();
+            let mut held = Vec::new();
+            let mut refused = None;
+            for _ in 0..24 {
+                match CryptoStack::connect(
+                    StackConfig::new()
+                        .socket_path(&socket)
+                        .dedicated_connection(true),
+                ) {
+                    Ok(c) => held.push(c),
+                    Err(e) => {
+                        refused = Some(e.code());
+                        break;
+                    }
+                }
+            }
+            // The first stack (`s`) is one of this uid's connections too.
+            assert_eq!(
+                held.len() + 1,
+                16,
+                "one uid holds at most its 16 connections"
+            );
+            assert_eq!(refused, Some(ErrorCode::QuotaExceeded));
+            wait_for_parent("holding");
+            drop(held);
+        }
         // Item 3, as the attacker: squat the name and push an unsolicited grant to root.
         "squat" => {
             let p = GenerateKeyParams::builder()
@@ -419,4 +447,36 @@ fn an_admin_lock_is_not_the_owners_to_lift() {
     assert!(km.slot_info(&frozen).unwrap().locked);
     km.set_slot_locked(&frozen, false).unwrap();
     run_child(&d, OWNER_UID, "use-frozen");
+}
+
+/// Hostile load (red-team finding): one uid cannot take every connection slot; others (and
+/// root) still connect while it holds its share.
+#[test]
+fn one_uid_gets_its_share_of_the_connections() {
+    if !is_root() {
+        return;
+    }
+    let root = shared_root();
+    let d = Wardend::start(root.path(), &config(&[]));
+    let mut c = child(&d, ATTACKER_UID, "hog-connections")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(c.stdout.take().unwrap()).lines();
+    let waiting = lines
+        .by_ref()
+        .map_while(std::io::Result::ok)
+        .find(|l| l.contains("CHILD-WAITING holding"));
+    assert!(waiting.is_some(), "the hog did not reach its limit");
+    // While it holds its 16, another connection (root, here) is served.
+    assert_eq!(d.stack().ping(b"still room").unwrap(), b"still room");
+    writeln!(c.stdin.take().unwrap()).unwrap();
+    let rest: Vec<String> = lines.map_while(std::io::Result::ok).collect();
+    assert!(c.wait().unwrap().success(), "{rest:?}");
+    assert!(
+        rest.iter()
+            .any(|l| l.contains("CHILD-DONE hog-connections")),
+        "{rest:?}"
+    );
 }

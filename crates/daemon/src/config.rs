@@ -67,6 +67,9 @@ pub struct StorageConfig {
 pub struct Limits {
     /// Concurrent connections; the next one is refused with `ProviderBusy`.
     pub max_connections: usize,
+    /// Concurrent connections one uid may hold (admins and the daemon's own uid exempt);
+    /// the next is refused with `QuotaExceeded`, so one uid cannot take every slot.
+    pub max_connections_per_uid: usize,
     /// Largest frame (header + body) accepted or produced, in bytes.
     pub max_frame_size: u32,
     /// Keys + contexts one connection may hold; the next gets `QuotaExceeded`.
@@ -300,6 +303,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_connections: 64,
+            max_connections_per_uid: 16,
             max_frame_size: 64 * 1024,
             max_resources_per_connection: 1024,
             worker_threads: 0,
@@ -389,6 +393,11 @@ impl Config {
         if l.max_connections == 0 || l.max_connections > 65_536 {
             return Err(ConfigError::Invalid(
                 "limits.max_connections must be 1..=65536",
+            ));
+        }
+        if l.max_connections_per_uid == 0 || l.max_connections_per_uid > l.max_connections {
+            return Err(ConfigError::Invalid(
+                "limits.max_connections_per_uid must be 1..=max_connections",
             ));
         }
         if !(MIN_FRAME_SIZE..=MAX_FRAME_SIZE).contains(&l.max_frame_size) {

@@ -187,6 +187,17 @@ impl EventLoop {
         if !self.shared.auth.admits(&peer) {
             return self.refuse(stream, ErrorCode::AccessDenied);
         }
+        // Per-uid share of the slots (only the acceptor creates connections, so the count
+        // cannot race past the limit). Admins and the daemon's own uid are exempt.
+        let limits = &self.shared.config.limits;
+        let privileged = self.shared.config.access.admin_uids.contains(&peer.uid)
+            || peer.uid == rustix::process::geteuid().as_raw();
+        if !privileged
+            && self.shared.per_uid.open_connections(peer.uid)
+                >= limits.max_connections_per_uid as u64
+        {
+            return self.refuse(stream, ErrorCode::QuotaExceeded);
+        }
         // One arena per connection slot: an exhausted pool is the connection limit.
         let Ok(arena) = self.shared.pool.checkout() else {
             return self.refuse(stream, ErrorCode::ProviderBusy);

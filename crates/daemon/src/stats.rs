@@ -289,6 +289,14 @@ impl PerUidStats {
         fresh
     }
 
+    /// Connections `uid` has open now (0 when it has none).
+    pub(crate) fn open_connections(&self, uid: u32) -> u64 {
+        let map = self.by_uid.lock().unwrap_or_else(PoisonError::into_inner);
+        map.get(&uid)
+            .and_then(Weak::upgrade)
+            .map_or(0, |s| s.connections_open.load(Relaxed))
+    }
+
     #[cfg(test)]
     fn tracked(&self) -> usize {
         self.by_uid
