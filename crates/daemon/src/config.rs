@@ -68,7 +68,8 @@ pub struct Limits {
     /// Concurrent connections; the next one is refused with `ProviderBusy`.
     pub max_connections: usize,
     /// Concurrent connections one uid may hold (admins and the daemon's own uid exempt);
-    /// the next is refused with `QuotaExceeded`, so one uid cannot take every slot.
+    /// the next is refused with `QuotaExceeded`, so one uid cannot take every slot. Above
+    /// `max_connections` it changes nothing.
     pub max_connections_per_uid: usize,
     /// Largest frame (header + body) accepted or produced, in bytes.
     pub max_frame_size: u32,
@@ -395,9 +396,9 @@ impl Config {
                 "limits.max_connections must be 1..=65536",
             ));
         }
-        if l.max_connections_per_uid == 0 || l.max_connections_per_uid > l.max_connections {
+        if l.max_connections_per_uid == 0 {
             return Err(ConfigError::Invalid(
-                "limits.max_connections_per_uid must be 1..=max_connections",
+                "limits.max_connections_per_uid must be at least 1",
             ));
         }
         if !(MIN_FRAME_SIZE..=MAX_FRAME_SIZE).contains(&l.max_frame_size) {
