@@ -21,9 +21,9 @@ const CHILD_SOCKET: &str = "WARDEN_E2E_BUDGET_SOCKET";
 const ATTACKER_UID: u32 = 4295;
 /// What each context buffers: just under the default 64 KiB chunk (and frame).
 const BUFFERED: usize = 60 * 1024;
-/// Chunks of the defaults: 1 MiB per connection, 4 MiB per uid, in 64 KiB chunks.
+/// Chunks of the defaults: 1 MiB per connection, 2 MiB per uid, in 64 KiB chunks.
 const PER_CONNECTION: usize = 16;
-const PER_UID: usize = 64;
+const PER_UID: usize = 32;
 
 /// Creates AEAD contexts on one connection, each buffering 60 KiB, until the daemon refuses
 /// (or `max` succeeded). Returns the contexts held and the first refusal's code.
@@ -232,7 +232,7 @@ fn one_uid_is_held_to_its_budget_and_gets_it_back_on_close() {
     assert_eq!(
         held,
         Some(PER_UID),
-        "32 connections of one uid buffer at most the uid's 4 MiB"
+        "32 connections of one uid buffer at most the uid's 2 MiB"
     );
     let (rss, budget) = (rss_bytes(&d), logged_budget(&d));
     println!("uid attack: RSS {rss} bytes, logged budget {budget} bytes");

@@ -317,8 +317,9 @@ impl Default for Limits {
             // 16 buffering contexts per connection, 64 per uid, 256 in all: one uid cannot
             // take more than a quarter of the pool.
             context_buffer_bytes_per_connection: 1 << 20,
-            context_buffer_bytes_per_uid: 4 << 20,
-            context_buffer_bytes_total: 16 << 20,
+            // total / per_uid = 16 uids must fill their share before another is refused.
+            context_buffer_bytes_per_uid: 2 << 20,
+            context_buffer_bytes_total: 32 << 20,
         }
     }
 }

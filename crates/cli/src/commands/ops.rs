@@ -18,9 +18,11 @@ fn update_failure(e: warden_client::Error) -> Failure {
         return Failure::Daemon(
             e.code(),
             format!(
-                "{e}: this algorithm buffers the whole message in the daemon and the input is \
-                 larger than its bound; use a smaller input, or a streaming algorithm \
-                 (ECDSA/RSA signatures, AES-CTR/CBC)"
+                "{e}: this algorithm buffers the whole message in the daemon, and either the \
+                 input is larger than one buffer (64 KiB: use a smaller input or a streaming \
+                 algorithm such as ECDSA/RSA signatures or AES-CTR/CBC) or the daemon's \
+                 context-buffer budget for your uid or for all uids is in use right now (retry \
+                 later; `warden status` shows your live contexts)"
             ),
         );
     }
