@@ -162,7 +162,7 @@ mod tests {
     fn the_default_budget_is_bounded_and_adds_up() {
         let b = MemoryBudget::for_config(&Config::default(), 10 << 20);
         assert_eq!(b.arenas, 64 * 256 * 1024);
-        assert_eq!(b.context_buffers, 16 << 20);
+        assert_eq!(b.context_buffers, 32 << 20);
         assert_eq!(
             b.total(),
             b.base + b.arenas + b.reply_buffers + b.context_buffers + b.resource_tables

@@ -675,7 +675,7 @@ mod tests {
             "[timeouts]\nhandshake_ms = 0\n",
             "[limits]\ncontext_buffer_bytes_per_connection = 1024\n",
             "[limits]\ncontext_buffer_bytes_per_uid = 524288\n",
-            "[limits]\ncontext_buffer_bytes_total = 2097152\n",
+            "[limits]\ncontext_buffer_bytes_total = 1048576\n",
             "[timeouts]\nhandshake_ms = 60001\n",
         ] {
             assert!(Config::from_toml(bad).is_err(), "{bad}");
