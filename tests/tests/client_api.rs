@@ -286,7 +286,8 @@ fn mac_verify_checks_the_tag_inside_the_daemon() {
 #[test]
 fn connection_limit_gives_a_typed_error_and_frees_up() {
     let d = warden_e2e::Daemon::start_with(warden_e2e::DaemonOptions {
-        config_toml: Some("[limits]\nmax_connections = 2\n".into()),
+        // No admin reserve: this test runs as the daemon's uid, which may use it.
+        config_toml: Some("[limits]\nmax_connections = 2\nreserved_admin_connections = 0\n".into()),
         ..Default::default()
     })
     .unwrap();

@@ -106,7 +106,10 @@ fn silent_connections_are_closed_at_the_handshake_deadline() {
     use std::os::unix::net::UnixStream;
 
     let d = Daemon::start_with(DaemonOptions {
-        config_toml: Some("[limits]\nmax_connections = 2\n[timeouts]\nhandshake_ms = 300\n".into()),
+        config_toml: Some(
+            "[limits]\nmax_connections = 2\nreserved_admin_connections = 0\n[timeouts]\nhandshake_ms = 300\n"
+                .into(),
+        ),
         ..DaemonOptions::default()
     })
     .unwrap();

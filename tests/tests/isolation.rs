@@ -172,6 +172,26 @@ fn isolation_child() {
             wait_for_parent("holding");
             drop(held);
         }
+        // A uid filling every general slot (the daemon allows it 8 of 4 here).
+        "fill-slots" => {
+            let socket = std::env::var(CHILD_SOCKET).unwrap();
+            let mut held = Vec::new();
+            let refused = loop {
+                match CryptoStack::connect(
+                    StackConfig::new()
+                        .socket_path(&socket)
+                        .dedicated_connection(true),
+                ) {
+                    Ok(c) if held.len() < 16 => held.push(c),
+                    Ok(_) => break None,
+                    Err(e) => break Some(e.code()),
+                }
+            };
+            assert_eq!(held.len() + 1, 4, "the general slots are 4");
+            assert_eq!(refused, Some(ErrorCode::ProviderBusy));
+            wait_for_parent("holding");
+            drop(held);
+        }
         // Item 3, as the attacker: squat the name and push an unsolicited grant to root.
         "squat" => {
             let p = GenerateKeyParams::builder()
@@ -477,6 +497,39 @@ fn one_uid_gets_its_share_of_the_connections() {
     assert!(
         rest.iter()
             .any(|l| l.contains("CHILD-DONE hog-connections")),
+        "{rest:?}"
+    );
+}
+
+/// Hostile load: with every general slot taken, an admin still connects (the reserved
+/// admin slots), so an operator can always inspect and lock.
+#[test]
+fn an_admin_still_connects_when_the_general_slots_are_full() {
+    if !is_root() {
+        return;
+    }
+    let root = shared_root();
+    let cfg = config(&[0])
+        + "[limits]\nmax_connections = 4\nmax_connections_per_uid = 8\nreserved_admin_connections = 1\n";
+    let d = Wardend::start(root.path(), &cfg);
+    let mut c = child(&d, ATTACKER_UID, "fill-slots")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(c.stdout.take().unwrap()).lines();
+    let waiting = lines
+        .by_ref()
+        .map_while(std::io::Result::ok)
+        .find(|l| l.contains("CHILD-WAITING holding"));
+    assert!(waiting.is_some(), "the child did not fill the slots");
+    let admin = d.stack();
+    assert_eq!(admin.ping(b"reserved").unwrap(), b"reserved");
+    writeln!(c.stdin.take().unwrap()).unwrap();
+    let rest: Vec<String> = lines.map_while(std::io::Result::ok).collect();
+    assert!(c.wait().unwrap().success(), "{rest:?}");
+    assert!(
+        rest.iter().any(|l| l.contains("CHILD-DONE fill-slots")),
         "{rest:?}"
     );
 }

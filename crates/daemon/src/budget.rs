@@ -1,7 +1,8 @@
 //! The daemon's memory budget (issue 12): what it can ever use, computed at start-up.
 //!
 //! Every per-connection and per-context buffer is claimed up front and bounded:
-//! - session arenas: `max_connections × arena_bytes`, mapped and prefaulted at start-up;
+//! - session arenas: `connection_slots() × arena_bytes` (`max_connections` plus the
+//!   admin reserve), mapped and prefaulted at start-up;
 //! - reply buffers: one FlatBuffers builder of `max_frame_size` + slack per connection,
 //!   claimed when the connection is accepted, never grown (`codec`);
 //! - context buffers: a pool of 64 KiB chunks (`context_buffer_bytes_total`) mapped and
@@ -55,7 +56,7 @@ impl MemoryBudget {
     /// The figures `config` implies, with `base` the measured starting size.
     pub fn for_config(config: &Config, base: u64) -> Self {
         let l = &config.limits;
-        let conns = l.max_connections as u64;
+        let conns = l.connection_slots() as u64;
         let chunks = (l.context_buffer_bytes_total / DEFAULT_BUFFER_LIMIT) as u64;
         Self {
             base,
@@ -161,7 +162,7 @@ mod tests {
     #[test]
     fn the_default_budget_is_bounded_and_adds_up() {
         let b = MemoryBudget::for_config(&Config::default(), 10 << 20);
-        assert_eq!(b.arenas, 64 * 256 * 1024);
+        assert_eq!(b.arenas, (64 + 2) * 256 * 1024);
         assert_eq!(b.context_buffers, 32 << 20);
         assert_eq!(
             b.total(),

@@ -67,6 +67,9 @@ pub struct StorageConfig {
 pub struct Limits {
     /// Concurrent connections; the next one is refused with `ProviderBusy`.
     pub max_connections: usize,
+    /// Connection slots beyond `max_connections` that only admins and the daemon's own uid
+    /// may use, so an operator can always connect, however many other clients hold slots.
+    pub reserved_admin_connections: usize,
     /// Concurrent connections one uid may hold (admins and the daemon's own uid exempt);
     /// the next is refused with `QuotaExceeded`, so one uid cannot take every slot. Above
     /// `max_connections` it changes nothing.
@@ -300,11 +303,20 @@ impl Default for SocketConfig {
     }
 }
 
+impl Limits {
+    /// Arenas (and so connection slots) claimed at start-up: `max_connections` for everyone
+    /// plus `reserved_admin_connections` for admins.
+    pub fn connection_slots(&self) -> usize {
+        self.max_connections + self.reserved_admin_connections
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self {
             max_connections: 64,
             max_connections_per_uid: 16,
+            reserved_admin_connections: 2,
             max_frame_size: 64 * 1024,
             max_resources_per_connection: 1024,
             worker_threads: 0,
@@ -395,6 +407,11 @@ impl Config {
         if l.max_connections == 0 || l.max_connections > 65_536 {
             return Err(ConfigError::Invalid(
                 "limits.max_connections must be 1..=65536",
+            ));
+        }
+        if l.reserved_admin_connections > 64 {
+            return Err(ConfigError::Invalid(
+                "limits.reserved_admin_connections must be 0..=64",
             ));
         }
         if l.max_connections_per_uid == 0 {

@@ -81,7 +81,7 @@ impl EventLoop {
         poll.registry()
             .register(&mut SourceFd(&lfd), LISTENER, Interest::READABLE)
             .map_err(|e| DaemonError::Setup("listener registration", e))?;
-        let max = shared.config.limits.max_connections;
+        let max = shared.config.limits.connection_slots();
         let lane = Arc::new(Lane::new(shared.config.limits.max_long_ops_per_uid));
         let lane_threads =
             crate::lane::spawn(&lane, &shared, shared.config.limits.long_lane_threads)?;
@@ -197,6 +197,10 @@ impl EventLoop {
                 >= limits.max_connections_per_uid as u64
         {
             return self.refuse(stream, ErrorCode::QuotaExceeded);
+        }
+        // The last `reserved_admin_connections` slots are for admins only.
+        if !privileged && self.shared.stats.connections_open() >= limits.max_connections as u64 {
+            return self.refuse(stream, ErrorCode::ProviderBusy);
         }
         // One arena per connection slot: an exhausted pool is the connection limit.
         let Ok(arena) = self.shared.pool.checkout() else {

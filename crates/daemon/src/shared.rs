@@ -43,7 +43,7 @@ impl Shared {
             mlock: l.lock_arenas,
             ..ArenaOptions::new()
         };
-        let pool = ArenaPool::with_options(l.max_connections, l.arena_bytes, options)
+        let pool = ArenaPool::with_options(l.connection_slots(), l.arena_bytes, options)
             .map_err(|e| DaemonError::Arena(e.to_string()))?;
         let buffers = crate::budget::ContextBuffers::new(&config, options)?;
         let stats = Arc::new(Stats::default());

@@ -178,6 +178,11 @@ impl Stats {
         std::iter::once(self).chain(self.parent.as_deref())
     }
 
+    /// Connections open now.
+    pub(crate) fn connections_open(&self) -> u64 {
+        self.connections_open.load(Relaxed)
+    }
+
     pub(crate) fn connection_opened(&self) {
         for s in self.chain() {
             s.connections_open.fetch_add(1, Relaxed);

@@ -199,7 +199,11 @@ fn slow_partial_frame_times_out_without_blocking_others() {
 
 #[test]
 fn connection_limit_gives_provider_busy() {
-    let (_dir, d) = start(|c| c.limits.max_connections = 2);
+    // As root (the daemon's uid) this test may use the admin reserve: none here.
+    let (_dir, d) = start(|c| {
+        c.limits.max_connections = 2;
+        c.limits.reserved_admin_connections = 0;
+    });
     let mut a = connect(&d);
     handshake(&mut a);
     let mut b = connect(&d);
