@@ -192,6 +192,12 @@ fn isolation_child() {
             wait_for_parent("holding");
             drop(held);
         }
+        // Denials are enforced every time but cannot flood the audit log.
+        "deny-spam" => {
+            for _ in 0..2000 {
+                assert_eq!(code(km.resolve("0/secret")), ErrorCode::AccessDenied);
+            }
+        }
         // Item 3, as the attacker: squat the name and push an unsolicited grant to root.
         "squat" => {
             let p = GenerateKeyParams::builder()
@@ -531,5 +537,44 @@ fn an_admin_still_connects_when_the_general_slots_are_full() {
     assert!(
         rest.iter().any(|l| l.contains("CHILD-DONE fill-slots")),
         "{rest:?}"
+    );
+}
+
+/// Hostile load (red-team finding): a uid's denials are each enforced, but past
+/// `audit.denials_per_second_per_uid` they are summarised, not written one line each.
+#[test]
+fn denials_cannot_flood_the_audit_log() {
+    if !is_root() {
+        return;
+    }
+    let root = shared_root();
+    let cfg = config(&[]).replace(
+        "[audit]\n",
+        "[audit]\ndenials_per_second_per_uid = 10\ndenial_burst_per_uid = 50\n",
+    );
+    let d = Wardend::start(root.path(), &cfg);
+    let km = d.stack().key_management();
+    km.generate_key_into("secret", &ed25519(P::SIGN)).unwrap();
+    let started = std::time::Instant::now();
+    run_child(&d, ATTACKER_UID, "deny-spam");
+    let elapsed = started.elapsed().as_secs_f64();
+    let mine: Vec<String> = audit_lines(&d)
+        .into_iter()
+        .filter(|l| l.contains(&format!("\"uid\":{ATTACKER_UID}")))
+        .collect();
+    let markers = mine
+        .iter()
+        .filter(|l| l.contains("audit.rate_limited"))
+        .count();
+    let allowance = 50 + (10.0 * elapsed).ceil() as usize;
+    assert!(
+        markers >= 1,
+        "no rate-limit marker among {} lines",
+        mine.len()
+    );
+    assert!(
+        mine.len() <= allowance + markers,
+        "{} audit lines for 2000 denials in {elapsed:.2} s (allowance {allowance})",
+        mine.len()
     );
 }

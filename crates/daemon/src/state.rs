@@ -39,6 +39,8 @@ pub(crate) struct Persistent {
     pub(crate) audit: AuditLog,
     /// Per-uid bound on permit verifications (each appends a shared receipt).
     pub(crate) verify_rate: crate::rate::UidRateLimiter,
+    /// Per-uid bound on denial lines in the audit log.
+    denial_rate: crate::rate::UidRateLimiter,
     admins: Vec<u32>,
 }
 
@@ -102,6 +104,10 @@ impl Persistent {
                 config.permits.verify_per_second_per_uid,
                 config.permits.verify_burst_per_uid,
             ),
+            denial_rate: crate::rate::UidRateLimiter::new(
+                config.audit.denials_per_second_per_uid,
+                config.audit.denial_burst_per_uid,
+            ),
             admins: config.access.admin_uids.clone(),
         })
     }
@@ -125,8 +131,37 @@ impl Persistent {
         result: Result<(), ErrorCode>,
     ) {
         let event = event(peer, operation, slot, algorithm, result);
-        if let Err(e) = self.audit.record(&event) {
+        if self.denial_within_rate(peer, &event)
+            && let Err(e) = self.audit.record(&event)
+        {
             say!("wardend: audit log write failed: {e}");
+        }
+    }
+
+    /// Whether `event` may be written: always for successes and admins; a non-admin's
+    /// denials within `audit.denials_per_second_per_uid`. The first denial past the rate
+    /// writes one `audit.rate_limited` line instead (the episode's marker).
+    fn denial_within_rate(&self, peer: &PeerIdentity, event: &AuditEvent<'_>) -> bool {
+        if matches!(event.outcome, AuditOutcome::Success) || self.admins.contains(&peer.uid) {
+            return true;
+        }
+        match self.denial_rate.take(peer.uid, std::time::Instant::now()) {
+            crate::rate::Verdict::Allowed => true,
+            crate::rate::Verdict::Refused { first } => {
+                if first {
+                    let marker = crate::state::event(
+                        peer,
+                        "audit.rate_limited",
+                        None,
+                        None,
+                        Err(ErrorCode::QuotaExceeded),
+                    );
+                    if let Err(e) = self.audit.record(&marker) {
+                        say!("wardend: audit log write failed: {e}");
+                    }
+                }
+                false
+            }
         }
     }
 
@@ -144,7 +179,9 @@ impl Persistent {
             policy_error,
             ..event(peer, "permit.verify", None, None, result)
         };
-        if let Err(e) = self.audit.record(&event) {
+        if self.denial_within_rate(peer, &event)
+            && let Err(e) = self.audit.record(&event)
+        {
             say!("wardend: audit log write failed: {e}");
         }
     }
@@ -159,7 +196,9 @@ impl Persistent {
         result: Result<(), ErrorCode>,
     ) {
         let event = event(peer, operation, Some(slot), algorithm, result);
-        if let Err(e) = self.audit.record_use(&event) {
+        if self.denial_within_rate(peer, &event)
+            && let Err(e) = self.audit.record_use(&event)
+        {
             say!("wardend: audit log write failed: {e}");
         }
     }
