@@ -139,6 +139,9 @@ fn initialise(dir: &Path, path: &Path, cipher: &RecordCipher) -> Result<(), Stor
     sync_dir(dir)
 }
 
+/// `STORE_META` key of the last slot creation time handed out (u64 LE, unix ms).
+const LAST_CREATED_KEY: &str = "last_created_ms";
+
 pub(crate) fn now_unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -224,10 +227,29 @@ impl SlotStore {
     /// [`StoreError::QuotaExceeded`] if the owner has its quota of slots. Returns after the
     /// write is durable.
     pub fn create_slot(&self, new: &NewSlot, secret: &[u8]) -> Result<SlotMeta, StoreError> {
-        let meta = SlotMeta::from_new(new, now_unix_ms())?;
+        // Validates the name and fields before any write.
+        SlotMeta::from_new(new, 0)?;
+        let txn = self.begin_write()?;
+        let meta;
+        {
+            // The creation time is the slot's incarnation (what a resolved key is checked
+            // against): strictly increasing across the whole store, so a slot deleted and
+            // re-created within one millisecond (or after the clock stepped back) is still a
+            // new incarnation that old resolves and contexts do not match.
+            let mut store_meta = txn.open_table(STORE_META).map_err(db)?;
+            let last = store_meta
+                .get(LAST_CREATED_KEY)
+                .map_err(db)?
+                .and_then(|v| v.value().try_into().ok().map(u64::from_le_bytes))
+                .unwrap_or(0);
+            let created = now_unix_ms().max(last.saturating_add(1));
+            store_meta
+                .insert(LAST_CREATED_KEY, created.to_le_bytes().as_slice())
+                .map_err(db)?;
+            meta = SlotMeta::from_new(new, created)?;
+        }
         let record = self.cipher.seal(&meta, secret)?;
         let key = meta.slot().key();
-        let txn = self.begin_write()?;
         {
             let mut slots = txn.open_table(SLOTS).map_err(db)?;
             if slots.get(key.as_str()).map_err(db)?.is_some() {

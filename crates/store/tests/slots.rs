@@ -744,3 +744,47 @@ fn grants_refuse_bits_the_key_type_cannot_use() {
         Some(&P::MAC.bits())
     );
 }
+
+/// A slot's creation time is its incarnation: a delete and re-create within one
+/// millisecond (here: a hundred in a row, far faster than the clock ticks) must still give
+/// every incarnation a distinct, increasing value, or a key resolved from an old incarnation
+/// would pass the daemon's re-check against the new one.
+#[test]
+fn every_incarnation_of_a_slot_is_distinct_even_within_a_millisecond() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SlotStore::open_with(
+        dir.path(),
+        &FileMasterKey::in_dir(dir.path()),
+        StoreOptions {
+            fsync: false,
+            two_phase_commit: false,
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap();
+    let slot = SlotRef::new(1000, "again");
+    let mut last = 0;
+    for i in 0..100u8 {
+        let meta = store
+            .create_slot(&new_slot("again", 1000), &secret(i))
+            .unwrap();
+        assert!(
+            meta.created_unix_ms > last,
+            "incarnation {i} reused {}",
+            meta.created_unix_ms
+        );
+        assert_eq!(
+            store.meta(slot).unwrap().created_unix_ms,
+            meta.created_unix_ms
+        );
+        last = meta.created_unix_ms;
+        store.delete(slot).unwrap();
+    }
+    // Across a reopen too.
+    drop(store);
+    let store = open(dir.path());
+    let meta = store
+        .create_slot(&new_slot("again", 1000), &secret(0))
+        .unwrap();
+    assert!(meta.created_unix_ms > last);
+}
