@@ -192,6 +192,14 @@ fn isolation_child() {
             wait_for_parent("holding");
             drop(held);
         }
+        // Successes cannot flood the audit log either (each resolve after a release makes a
+        // new key object and is audited).
+        "resolve-spam" => {
+            km.generate_key_into("mine", &ed25519(P::SIGN)).unwrap();
+            for _ in 0..2000 {
+                km.resolve("mine").unwrap().release().unwrap();
+            }
+        }
         // Denials are enforced every time but cannot flood the audit log.
         "deny-spam" => {
             for _ in 0..2000 {
@@ -540,41 +548,49 @@ fn an_admin_still_connects_when_the_general_slots_are_full() {
     );
 }
 
-/// Hostile load (red-team finding): a uid's denials are each enforced, but past
-/// `audit.denials_per_second_per_uid` they are summarised, not written one line each.
+/// Hostile load (red-team findings): a uid's denials are each enforced and its actions each
+/// take effect, but past `audit.lines_per_second_per_uid` they are summarised (at most one
+/// marker per second), not written one line each.
 #[test]
-fn denials_cannot_flood_the_audit_log() {
+fn audit_lines_cannot_flood_the_log() {
     if !is_root() {
         return;
     }
     let root = shared_root();
     let cfg = config(&[]).replace(
         "[audit]\n",
-        "[audit]\ndenials_per_second_per_uid = 10\ndenial_burst_per_uid = 50\n",
+        "[audit]\nlines_per_second_per_uid = 10\nline_burst_per_uid = 50\n",
     );
     let d = Wardend::start(root.path(), &cfg);
     let km = d.stack().key_management();
     km.generate_key_into("secret", &ed25519(P::SIGN)).unwrap();
-    let started = std::time::Instant::now();
-    run_child(&d, ATTACKER_UID, "deny-spam");
-    let elapsed = started.elapsed().as_secs_f64();
-    let mine: Vec<String> = audit_lines(&d)
-        .into_iter()
-        .filter(|l| l.contains(&format!("\"uid\":{ATTACKER_UID}")))
-        .collect();
-    let markers = mine
-        .iter()
-        .filter(|l| l.contains("audit.rate_limited"))
-        .count();
-    let allowance = 50 + (10.0 * elapsed).ceil() as usize;
-    assert!(
-        markers >= 1,
-        "no rate-limit marker among {} lines",
-        mine.len()
-    );
-    assert!(
-        mine.len() <= allowance + markers,
-        "{} audit lines for 2000 denials in {elapsed:.2} s (allowance {allowance})",
-        mine.len()
-    );
+    for (uid, script) in [(ATTACKER_UID, "deny-spam"), (GRANTEE_UID, "resolve-spam")] {
+        let started = std::time::Instant::now();
+        run_child(&d, uid, script);
+        let elapsed = started.elapsed().as_secs_f64();
+        let mine: Vec<String> = audit_lines(&d)
+            .into_iter()
+            .filter(|l| l.contains(&format!("\"uid\":{uid}")))
+            .collect();
+        let markers = mine
+            .iter()
+            .filter(|l| l.contains("audit.rate_limited"))
+            .count();
+        let allowance = 50 + (10.0 * elapsed).ceil() as usize;
+        assert!(
+            markers >= 1,
+            "{script}: no marker among {} lines",
+            mine.len()
+        );
+        // At most one marker per second.
+        assert!(
+            markers <= 1 + elapsed.ceil() as usize,
+            "{script}: {markers} markers"
+        );
+        assert!(
+            mine.len() <= allowance + markers,
+            "{script}: {} audit lines in {elapsed:.2} s (allowance {allowance})",
+            mine.len()
+        );
+    }
 }

@@ -153,13 +153,14 @@ pub struct AuditConfig {
     pub log: String,
     /// Also log every allowed key use (denied uses are always logged).
     pub log_uses: bool,
-    /// Denial lines one non-admin uid may cause per second, sustained, and in a burst above
-    /// that: past them its denials are counted in one `audit.rate_limited` line per episode
-    /// instead of one line each, so no uid can fill the disk through the audit log.
-    /// 0 = unlimited.
-    pub denials_per_second_per_uid: u32,
-    /// See `denials_per_second_per_uid`.
-    pub denial_burst_per_uid: u32,
+    /// Audit lines one non-admin uid may cause per second (successes and denials alike),
+    /// sustained, and in a burst above that: past them its lines are summarised by one
+    /// `audit.rate_limited` line per second instead of one line each, so no uid can fill the
+    /// disk through the audit log (its actions and denials still take effect). Admins are
+    /// never limited. 0 = unlimited.
+    pub lines_per_second_per_uid: u32,
+    /// See `lines_per_second_per_uid`.
+    pub line_burst_per_uid: u32,
 }
 
 impl Default for AuditConfig {
@@ -167,8 +168,8 @@ impl Default for AuditConfig {
         Self {
             log: AUDIT_STDERR.into(),
             log_uses: false,
-            denials_per_second_per_uid: 100,
-            denial_burst_per_uid: 1000,
+            lines_per_second_per_uid: 100,
+            line_burst_per_uid: 1000,
         }
     }
 }

@@ -24,17 +24,22 @@ struct Bucket {
 pub(crate) enum Verdict {
     /// Within the rate.
     Allowed,
-    /// Refused; `first` is true for the first refusal since the uid last had tokens (audit
-    /// that one, not every refusal, or the audit log becomes the flood's target).
+    /// Refused; `first` is true for at most one refusal per uid per [`MARKER_INTERVAL`]
+    /// (audit that one, not every refusal, or the audit log becomes the flood's target; a
+    /// client spending each refilled token and then one more must not get a marker each).
     Refused { first: bool },
 }
+
+/// At most one `first` refusal per uid in this interval.
+pub(crate) const MARKER_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Token buckets per uid. `per_second == 0` disables the limit.
 #[derive(Debug)]
 pub(crate) struct UidRateLimiter {
     per_second: f64,
     burst: f64,
-    buckets: Mutex<HashMap<u32, (Bucket, bool)>>,
+    /// Each uid's bucket and when its last `first` refusal was reported.
+    buckets: Mutex<HashMap<u32, (Bucket, Option<Instant>)>>,
 }
 
 impl UidRateLimiter {
@@ -61,12 +66,12 @@ impl UidRateLimiter {
         if map.len() >= SWEEP_AT {
             map.retain(|_, (b, _)| self.refill(b, now) < self.burst);
         }
-        let (bucket, refused_before) = map.entry(uid).or_insert((
+        let (bucket, last_marker) = map.entry(uid).or_insert((
             Bucket {
                 tokens: self.burst,
                 at: now,
             },
-            false,
+            None,
         ));
         let tokens = self.refill(bucket, now);
         if tokens >= 1.0 {
@@ -74,12 +79,14 @@ impl UidRateLimiter {
                 tokens: tokens - 1.0,
                 at: now,
             };
-            *refused_before = false;
             Verdict::Allowed
         } else {
             *bucket = Bucket { tokens, at: now };
-            let first = !*refused_before;
-            *refused_before = true;
+            let first =
+                last_marker.is_none_or(|at| now.saturating_duration_since(at) >= MARKER_INTERVAL);
+            if first {
+                *last_marker = Some(now);
+            }
             Verdict::Refused { first }
         }
     }
@@ -110,10 +117,16 @@ mod tests {
         assert_eq!(limiter.take(1000, t0), Verdict::Refused { first: false });
         // Another uid has its own bucket.
         assert_eq!(limiter.take(2000, t0), Verdict::Allowed);
-        // 10/s: one token back after 100 ms, and the next refusal is "first" again.
+        // 10/s: one token back after 100 ms; the next refusal is not reported again within
+        // the marker interval, only after it.
         let t1 = t0 + Duration::from_millis(100);
         assert_eq!(limiter.take(1000, t1), Verdict::Allowed);
-        assert_eq!(limiter.take(1000, t1), Verdict::Refused { first: true });
+        assert_eq!(limiter.take(1000, t1), Verdict::Refused { first: false });
+        let t1b = t0 + MARKER_INTERVAL + Duration::from_millis(100);
+        for _ in 0..5 {
+            let _ = limiter.take(1000, t1b);
+        }
+        assert_eq!(limiter.take(1000, t1b), Verdict::Refused { first: true });
         // Never more than the burst, however long the pause.
         let t2 = t1 + Duration::from_secs(3600);
         for _ in 0..5 {

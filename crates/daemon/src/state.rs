@@ -39,8 +39,8 @@ pub(crate) struct Persistent {
     pub(crate) audit: AuditLog,
     /// Per-uid bound on permit verifications (each appends a shared receipt).
     pub(crate) verify_rate: crate::rate::UidRateLimiter,
-    /// Per-uid bound on denial lines in the audit log.
-    denial_rate: crate::rate::UidRateLimiter,
+    /// Per-uid bound on a non-admin's lines in the audit log.
+    line_rate: crate::rate::UidRateLimiter,
     admins: Vec<u32>,
 }
 
@@ -104,9 +104,9 @@ impl Persistent {
                 config.permits.verify_per_second_per_uid,
                 config.permits.verify_burst_per_uid,
             ),
-            denial_rate: crate::rate::UidRateLimiter::new(
-                config.audit.denials_per_second_per_uid,
-                config.audit.denial_burst_per_uid,
+            line_rate: crate::rate::UidRateLimiter::new(
+                config.audit.lines_per_second_per_uid,
+                config.audit.line_burst_per_uid,
             ),
             admins: config.access.admin_uids.clone(),
         })
@@ -131,21 +131,21 @@ impl Persistent {
         result: Result<(), ErrorCode>,
     ) {
         let event = event(peer, operation, slot, algorithm, result);
-        if self.denial_within_rate(peer, &event)
+        if self.line_within_rate(peer)
             && let Err(e) = self.audit.record(&event)
         {
             say!("wardend: audit log write failed: {e}");
         }
     }
 
-    /// Whether `event` may be written: always for successes and admins; a non-admin's
-    /// denials within `audit.denials_per_second_per_uid`. The first denial past the rate
-    /// writes one `audit.rate_limited` line instead (the episode's marker).
-    fn denial_within_rate(&self, peer: &PeerIdentity, event: &AuditEvent<'_>) -> bool {
-        if matches!(event.outcome, AuditOutcome::Success) || self.admins.contains(&peer.uid) {
+    /// Whether `event` may be written: always for admins; a non-admin's lines (successes and
+    /// denials) within `audit.lines_per_second_per_uid`. Past the rate, at most one
+    /// `audit.rate_limited` line per second says lines were left out.
+    fn line_within_rate(&self, peer: &PeerIdentity) -> bool {
+        if self.admins.contains(&peer.uid) {
             return true;
         }
-        match self.denial_rate.take(peer.uid, std::time::Instant::now()) {
+        match self.line_rate.take(peer.uid, std::time::Instant::now()) {
             crate::rate::Verdict::Allowed => true,
             crate::rate::Verdict::Refused { first } => {
                 if first {
@@ -179,7 +179,7 @@ impl Persistent {
             policy_error,
             ..event(peer, "permit.verify", None, None, result)
         };
-        if self.denial_within_rate(peer, &event)
+        if self.line_within_rate(peer)
             && let Err(e) = self.audit.record(&event)
         {
             say!("wardend: audit log write failed: {e}");
@@ -196,7 +196,10 @@ impl Persistent {
         result: Result<(), ErrorCode>,
     ) {
         let event = event(peer, operation, Some(slot), algorithm, result);
-        if self.denial_within_rate(peer, &event)
+        // Only a line that will be written spends a token: unlogged allowed uses are free.
+        let written = result.is_err() || self.audit.logs_uses();
+        if written
+            && self.line_within_rate(peer)
             && let Err(e) = self.audit.record_use(&event)
         {
             say!("wardend: audit log write failed: {e}");
