@@ -215,3 +215,37 @@ fn aead_and_cipher_in_one_request_each() {
         .unwrap();
     assert_eq!(dec.apply(&iv, &c1).unwrap(), data);
 }
+
+/// A reused AEAD context seals message after message of 60 KiB, about what one frame carries.
+/// Issue 13 reported a reused context refusing anything above ~21 KiB (output sized before
+/// the reset, the previous message counted); since buffers return to the chunk pool at
+/// finalize (issue 12) this holds — the test keeps it so.
+#[test]
+fn a_reused_aead_context_seals_large_messages_again_and_again() {
+    let (_d, s) = daemon();
+    let k = key(&s, Algorithm::Aes256Key, P::ENCRYPT | P::DECRYPT);
+    let mut seal = s
+        .create_aead_context(&cfg(
+            Algorithm::Aes256Gcm,
+            Some(&k),
+            Some(CipherDirection::Encrypt),
+        ))
+        .unwrap();
+    let mut open = s
+        .create_aead_context(&cfg(
+            Algorithm::Aes256Gcm,
+            Some(&k),
+            Some(CipherDirection::Decrypt),
+        ))
+        .unwrap();
+    let message = vec![0x5Au8; 60 * 1024];
+    for round in 0..4 {
+        let sealed = seal
+            .seal_fresh(b"hdr", &message)
+            .unwrap_or_else(|e| panic!("seal {round}: {e}"));
+        let back = open
+            .open(&sealed.nonce, b"hdr", &sealed.ciphertext, &sealed.tag)
+            .unwrap_or_else(|e| panic!("open {round}: {e}"));
+        assert_eq!(back, message, "round {round}");
+    }
+}
