@@ -154,7 +154,8 @@ impl Arena {
         // (zeroed at creation, written only through sessions and this method). `&mut self`
         // means no session, and so no block handed out by one, is live; the slice borrows
         // `self` mutably, so no session can start while it exists.
-        Ok(unsafe { core::slice::from_raw_parts_mut(self.base.as_ptr(), len) })
+        let inbox = unsafe { core::slice::from_raw_parts_mut(self.base.as_ptr(), len) };
+        Ok(inbox)
     }
 
     /// Bytes currently held in the inbox (0 when none).

@@ -15,7 +15,7 @@ use ciborium::value::Value;
 use crate::alg::{PublicKey, Signer};
 use crate::cbor;
 use crate::error::AttestError;
-use crate::receipt::{ReceiptBody, verify_chain, verify_complete_chain};
+use crate::receipt::{ReceiptBody, verified_payload, verify_chain, verify_complete_chain};
 
 /// Content type carried in a checkpoint's protected header.
 pub const CHECKPOINT_CONTENT_TYPE: &str = "application/warden-checkpoint+cbor";
@@ -60,26 +60,8 @@ pub fn is_checkpoint(bytes: &[u8]) -> bool {
 
 /// Verifies a checkpoint's signature under `key` and returns what it states.
 pub fn verify_checkpoint(bytes: &[u8], key: &PublicKey) -> Result<Checkpoint, AttestError> {
-    let sign1 = cbor::parse_sign1(bytes).ok_or(AttestError::MalformedReceipt)?;
-    if cbor::sign1_content_type(&sign1) != Some(CHECKPOINT_CONTENT_TYPE)
-        || cbor::sign1_alg(&sign1) != Some(key.alg())
-    {
-        return Err(AttestError::MalformedReceipt);
-    }
-    sign1
-        .verify_signature(&[], |sig, tbs| {
-            if key.verify(tbs, sig) {
-                Ok(())
-            } else {
-                Err(())
-            }
-        })
-        .map_err(|()| AttestError::BadReceiptSignature)?;
-    let payload = sign1
-        .payload
-        .as_deref()
-        .ok_or(AttestError::MalformedReceipt)?;
-    let Some(Value::Map(m)) = cbor::from_slice(payload) else {
+    let payload = verified_payload(bytes, CHECKPOINT_CONTENT_TYPE, key)?;
+    let Some(Value::Map(m)) = cbor::from_slice(&payload) else {
         return Err(AttestError::MalformedReceipt);
     };
     let get = |k| cbor::map_get(&m, k).ok_or(AttestError::MalformedReceipt);

@@ -139,10 +139,16 @@ pub fn issue_receipt(
     Ok(receipt)
 }
 
-/// Verifies one receipt's signature under `key` and returns what it states.
-pub fn verify_receipt(receipt: &[u8], key: &PublicKey) -> Result<ReceiptBody, AttestError> {
-    let sign1 = cbor::parse_sign1(receipt).ok_or(AttestError::MalformedReceipt)?;
-    if cbor::sign1_content_type(&sign1) != Some(RECEIPT_CONTENT_TYPE)
+/// The payload of a COSE_Sign1 of `content_type` whose signature verifies under `key`
+/// (receipts and retention checkpoints are both such messages). A wrong content type or
+/// algorithm, or no payload, is `MalformedReceipt`; a bad signature `BadReceiptSignature`.
+pub(crate) fn verified_payload(
+    bytes: &[u8],
+    content_type: &str,
+    key: &PublicKey,
+) -> Result<Vec<u8>, AttestError> {
+    let sign1 = cbor::parse_sign1(bytes).ok_or(AttestError::MalformedReceipt)?;
+    if cbor::sign1_content_type(&sign1) != Some(content_type)
         || cbor::sign1_alg(&sign1) != Some(key.alg())
     {
         return Err(AttestError::MalformedReceipt);
@@ -156,11 +162,13 @@ pub fn verify_receipt(receipt: &[u8], key: &PublicKey) -> Result<ReceiptBody, At
             }
         })
         .map_err(|()| AttestError::BadReceiptSignature)?;
-    let payload = sign1
-        .payload
-        .as_deref()
-        .ok_or(AttestError::MalformedReceipt)?;
-    let value = cbor::from_slice(payload).ok_or(AttestError::MalformedReceipt)?;
+    sign1.payload.ok_or(AttestError::MalformedReceipt)
+}
+
+/// Verifies one receipt's signature under `key` and returns what it states.
+pub fn verify_receipt(receipt: &[u8], key: &PublicKey) -> Result<ReceiptBody, AttestError> {
+    let payload = verified_payload(receipt, RECEIPT_CONTENT_TYPE, key)?;
+    let value = cbor::from_slice(&payload).ok_or(AttestError::MalformedReceipt)?;
     ReceiptBody::from_value(&value).ok_or(AttestError::MalformedReceipt)
 }
 
