@@ -352,7 +352,15 @@ fn revoking_a_grant_stops_an_open_stream() {
 /// Runs `script` as the grantee; revokes its grant on `slot` when it asks, then checks it
 /// finished its assertions.
 fn run_revoked_child(d: &Wardend, km: &KeyManagement, slot: &str, script: &str) {
-    let mut c = child(d, GRANTEE_UID, script)
+    while_child_waits(d, GRANTEE_UID, script, || {
+        km.revoke(slot, GRANTEE_UID).unwrap();
+    });
+}
+
+/// Runs `script` as `uid`; when it announces `CHILD-WAITING`, runs `meanwhile` and lets it
+/// go on, then checks that it finished all its assertions.
+fn while_child_waits(d: &Wardend, uid: u32, script: &str, meanwhile: impl FnOnce()) {
+    let mut c = child(d, uid, script)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -360,20 +368,24 @@ fn run_revoked_child(d: &Wardend, km: &KeyManagement, slot: &str, script: &str) 
         .unwrap();
     let mut stdout = BufReader::new(c.stdout.take().unwrap());
     let mut seen = String::new();
+    let mut meanwhile = Some(meanwhile);
     loop {
         let mut line = String::new();
         if stdout.read_line(&mut line).unwrap() == 0 {
             break;
         }
         seen.push_str(&line);
-        if line.starts_with("CHILD-WAITING revoke") {
-            km.revoke(slot, GRANTEE_UID).unwrap();
+        if line.starts_with("CHILD-WAITING")
+            && let Some(f) = meanwhile.take()
+        {
+            f();
             writeln!(c.stdin.as_mut().unwrap(), "go").unwrap();
         }
     }
     let status = c.wait().unwrap();
     let mut err = String::new();
     std::io::Read::read_to_string(&mut c.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(meanwhile.is_none(), "{script} never waited:\n{seen}\n{err}");
     assert!(
         status.success() && seen.contains(&format!("CHILD-DONE {script}")),
         "child failed:\n{seen}\n{err}"
@@ -492,27 +504,10 @@ fn one_uid_gets_its_share_of_the_connections() {
     }
     let root = shared_root();
     let d = Wardend::start(root.path(), &config(&[]));
-    let mut c = child(&d, ATTACKER_UID, "hog-connections")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(c.stdout.take().unwrap()).lines();
-    let waiting = lines
-        .by_ref()
-        .map_while(std::io::Result::ok)
-        .find(|l| l.contains("CHILD-WAITING holding"));
-    assert!(waiting.is_some(), "the hog did not reach its limit");
     // While it holds its 16, another connection (root, here) is served.
-    assert_eq!(d.stack().ping(b"still room").unwrap(), b"still room");
-    writeln!(c.stdin.take().unwrap()).unwrap();
-    let rest: Vec<String> = lines.map_while(std::io::Result::ok).collect();
-    assert!(c.wait().unwrap().success(), "{rest:?}");
-    assert!(
-        rest.iter()
-            .any(|l| l.contains("CHILD-DONE hog-connections")),
-        "{rest:?}"
-    );
+    while_child_waits(&d, ATTACKER_UID, "hog-connections", || {
+        assert_eq!(d.stack().ping(b"still room").unwrap(), b"still room");
+    });
 }
 
 /// Hostile load: with every general slot taken, an admin still connects (the reserved
@@ -526,26 +521,10 @@ fn an_admin_still_connects_when_the_general_slots_are_full() {
     let cfg = config(&[0])
         + "[limits]\nmax_connections = 4\nmax_connections_per_uid = 8\nreserved_admin_connections = 1\n";
     let d = Wardend::start(root.path(), &cfg);
-    let mut c = child(&d, ATTACKER_UID, "fill-slots")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(c.stdout.take().unwrap()).lines();
-    let waiting = lines
-        .by_ref()
-        .map_while(std::io::Result::ok)
-        .find(|l| l.contains("CHILD-WAITING holding"));
-    assert!(waiting.is_some(), "the child did not fill the slots");
-    let admin = d.stack();
-    assert_eq!(admin.ping(b"reserved").unwrap(), b"reserved");
-    writeln!(c.stdin.take().unwrap()).unwrap();
-    let rest: Vec<String> = lines.map_while(std::io::Result::ok).collect();
-    assert!(c.wait().unwrap().success(), "{rest:?}");
-    assert!(
-        rest.iter().any(|l| l.contains("CHILD-DONE fill-slots")),
-        "{rest:?}"
-    );
+    while_child_waits(&d, ATTACKER_UID, "fill-slots", || {
+        let admin = d.stack();
+        assert_eq!(admin.ping(b"reserved").unwrap(), b"reserved");
+    });
 }
 
 /// Hostile load (red-team findings): a uid's denials are each enforced and its actions each

@@ -13,7 +13,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
 use warden_client::*;
-use warden_e2e::persistent::{Wardend, config, is_root};
+use warden_e2e::persistent::{Wardend, config, is_root, shared_root};
 
 const CHILD_SCRIPT: &str = "WARDEN_E2E_BUDGET_CHILD";
 const CHILD_SOCKET: &str = "WARDEN_E2E_BUDGET_SOCKET";
@@ -25,9 +25,9 @@ const BUFFERED: usize = 60 * 1024;
 const PER_CONNECTION: usize = 16;
 const PER_UID: usize = 32;
 
-/// Creates AEAD contexts on one connection, each buffering 60 KiB, until the daemon refuses
-/// (or `max` succeeded). Returns the contexts held and the first refusal's code.
-fn fill(stack: &CryptoStack, max: usize) -> (Vec<AeadContext>, Option<ErrorCode>) {
+/// A fresh ENCRYPT-only AES-256 key and an AES-256-GCM encrypt context configuration for it
+/// (keep the guard while contexts are made).
+fn encryptor(stack: &CryptoStack) -> (ResourceGuard, ContextConfig) {
     let key = stack
         .key_management()
         .generate_key(
@@ -44,6 +44,13 @@ fn fill(stack: &CryptoStack, max: usize) -> (Vec<AeadContext>, Option<ErrorCode>
         .direction(CipherDirection::Encrypt)
         .build()
         .unwrap();
+    (key, cfg)
+}
+
+/// Creates AEAD contexts on one connection, each buffering 60 KiB, until the daemon refuses
+/// (or `max` succeeded). Returns the contexts held and the first refusal's code.
+fn fill(stack: &CryptoStack, max: usize) -> (Vec<AeadContext>, Option<ErrorCode>) {
+    let (key, cfg) = encryptor(stack);
     let data = vec![0x5a; BUFFERED];
     let mut held = Vec::new();
     while held.len() < max {
@@ -117,22 +124,7 @@ fn one_connection_is_held_to_its_context_buffer_budget() {
 }
 
 fn fill_one_shot(s: &CryptoStack) -> usize {
-    let key = s
-        .key_management()
-        .generate_key(
-            &GenerateKeyParams::builder()
-                .algorithm(Algorithm::Aes256Key)
-                .permissions(KeyOperationPermission::ENCRYPT)
-                .build()
-                .unwrap(),
-        )
-        .unwrap();
-    let cfg = ContextConfig::builder()
-        .algorithm(Algorithm::Aes256Gcm)
-        .key(key.id())
-        .direction(CipherDirection::Encrypt)
-        .build()
-        .unwrap();
+    let (_key, cfg) = encryptor(s);
     let mut ctx = s.create_aead_context(&cfg).unwrap();
     let sealed = ctx.seal_fresh(b"", &vec![1u8; BUFFERED]).unwrap();
     sealed.ciphertext.len() + sealed.tag.len()
@@ -181,12 +173,8 @@ fn one_uid_is_held_to_its_budget_and_gets_it_back_on_close() {
     if !is_root() {
         return;
     }
-    let root = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(
-        root.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o750),
-    )
-    .unwrap();
+    // A root the children (gid 0) can reach the socket in.
+    let root = shared_root();
     // The pool holds the attacker's uid budget plus one connection's: once the attacker is
     // at its limit, one victim connection fits and a second does not, until it lets go.
     // WARDEN_E2E_PRE_BUDGET: leave the key out, to run this against a daemon from before

@@ -19,7 +19,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use warden_client::*;
-use warden_e2e::persistent::{Wardend, config, is_root, my_uid};
+use warden_e2e::persistent::{Wardend, config, is_root, my_uid, shared_root};
 use warden_wire::handshake::Hello;
 use warden_wire::messages::{GenerateKey, ImportKey, KeySpec};
 use warden_wire::{Builder, DEFAULT_MAX_FRAME_LEN, FrameHeader, HEADER_LEN, PROTOCOL_VERSION};
@@ -544,12 +544,8 @@ fn a_grantee_with_encrypt_cannot_reuse_the_owners_nonce() {
     if !is_root() {
         return;
     }
-    let root = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(
-        root.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o750),
-    )
-    .unwrap();
+    // A root the children (gid 0) can reach the socket in.
+    let root = shared_root();
     let d = Wardend::start(root.path(), &config(&[]));
     let s = d.stack();
     let km = s.key_management();

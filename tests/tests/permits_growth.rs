@@ -17,7 +17,7 @@ use std::process::Command;
 
 use warden_attest::{LocalSigner, PermitClaims, SigAlg, issue_permit, sha256};
 use warden_client::{CryptoStack, ErrorCode, StackConfig};
-use warden_e2e::persistent::{Wardend, audit_lines, config, is_root, my_uid, now};
+use warden_e2e::persistent::{Wardend, audit_lines, config, is_root, my_uid, now, shared_root};
 use warden_e2e::wardend_path;
 
 /// The spare uid the hostile child runs as (no account needed).
@@ -99,13 +99,8 @@ fn garbage_permits_from_any_uid_do_not_grow_the_chain() {
     if !is_root() {
         return;
     }
-    let root = tempfile::tempdir().unwrap();
-    // The children (gid 0) must reach the socket in the data directory.
-    std::fs::set_permissions(
-        root.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o750),
-    )
-    .unwrap();
+    // A root the children (gid 0) can reach the socket in.
+    let root = shared_root();
     // This test counts every refusal: the per-uid verification rate is off here (it has
     // its own test below).
     let cfg = config(&[my_uid()]) + "verify_per_second_per_uid = 0\n";
@@ -208,12 +203,8 @@ fn a_uid_replaying_a_permit_is_held_to_its_rate() {
     if !is_root() {
         return;
     }
-    let root = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(
-        root.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o750),
-    )
-    .unwrap();
+    // A root the children (gid 0) can reach the socket in.
+    let root = shared_root();
     let cfg = config(&[my_uid()])
         + &format!("verify_per_second_per_uid = {RATE}\nverify_burst_per_uid = {BURST}\n");
     let d = Wardend::start(root.path(), &cfg);

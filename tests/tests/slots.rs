@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use warden_client::*;
-use warden_e2e::persistent::{Wardend, audit_lines, config};
+use warden_e2e::persistent::{Wardend, audit_lines, config, shared_root};
 
 type P = KeyOperationPermission;
 
@@ -445,13 +445,8 @@ fn two_uids_see_only_what_they_are_granted() {
         println!("SKIPPED: needs root to run a client as another uid (running as non-root)");
         return;
     }
-    let root = tempfile::tempdir().unwrap();
-    // The child (gid 0) must reach the socket inside the temp dir.
-    std::fs::set_permissions(
-        root.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o750),
-    )
-    .unwrap();
+    // A root the children (gid 0) can reach the socket in.
+    let root = shared_root();
     let d = Wardend::start(root.path(), &config(&[]));
     let s = d.stack();
     let km = s.key_management();
