@@ -131,14 +131,20 @@ impl Persistent {
         result: Result<(), ErrorCode>,
     ) {
         let event = event(peer, operation, slot, algorithm, result);
+        self.write(peer, &event);
+    }
+
+    /// Writes `event` if `peer`'s line rate allows it. A failing audit write is reported on
+    /// stderr but does not undo the action it describes.
+    fn write(&self, peer: &PeerIdentity, event: &AuditEvent<'_>) {
         if self.line_within_rate(peer)
-            && let Err(e) = self.audit.record(&event)
+            && let Err(e) = self.audit.record(event)
         {
             say!("wardend: audit log write failed: {e}");
         }
     }
 
-    /// Whether `event` may be written: always for admins; a non-admin's lines (successes and
+    /// Whether a line for `peer` may be written: always for admins; a non-admin's lines (successes and
     /// denials) within `audit.lines_per_second_per_uid`. Past the rate, at most one
     /// `audit.rate_limited` line per second says lines were left out.
     fn line_within_rate(&self, peer: &PeerIdentity) -> bool {
@@ -179,11 +185,7 @@ impl Persistent {
             policy_error,
             ..event(peer, "permit.verify", None, None, result)
         };
-        if self.line_within_rate(peer)
-            && let Err(e) = self.audit.record(&event)
-        {
-            say!("wardend: audit log write failed: {e}");
-        }
+        self.write(peer, &event);
     }
 
     /// Logs a key use: denials always, allowed uses only with `audit.log_uses`.
@@ -197,12 +199,8 @@ impl Persistent {
     ) {
         let event = event(peer, operation, Some(slot), algorithm, result);
         // Only a line that will be written spends a token: unlogged allowed uses are free.
-        let written = result.is_err() || self.audit.logs_uses();
-        if written
-            && self.line_within_rate(peer)
-            && let Err(e) = self.audit.record_use(&event)
-        {
-            say!("wardend: audit log write failed: {e}");
+        if result.is_err() || self.audit.logs_uses() {
+            self.write(peer, &event);
         }
     }
 }
