@@ -147,6 +147,7 @@ impl ContextCore {
                 input: Payload::Inline(input),
                 last,
                 tag,
+                output: None,
             };
             return self.link.request(&req, self.timeout, codec::output);
         }

@@ -547,6 +547,7 @@ fn request_path_on_existing_keys_and_contexts_does_not_allocate() {
                 input: Payload::Inline(input),
                 last,
                 tag,
+                output: None,
             },
         );
         push(&mut d, name, Request::ResetContext { context_id: id });
