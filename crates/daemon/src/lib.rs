@@ -47,6 +47,7 @@ mod long_ops;
 mod loopback;
 mod provider;
 mod rate;
+mod regions;
 mod request;
 mod resources;
 mod server;

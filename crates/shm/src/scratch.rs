@@ -43,6 +43,12 @@ impl Scratch {
         Ok(Scratch { ptr, len })
     }
 
+    /// The bytes, read-only.
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: as in `as_mut_slice`; `&self` rules out a mutable view meanwhile.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+
     /// The bytes.
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
         // SAFETY: `ptr..ptr+len` lies inside the private mapping owned by `self`, which no
