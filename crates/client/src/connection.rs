@@ -287,7 +287,10 @@ impl Inner {
             // The descriptor rides on the frame's first byte; the rest (if the socket took
             // only part) follows without it.
             Some(fd) => warden_shm::send_with_fd(&self.stream, &[IoSlice::new(&self.wbuf)], fd)
-                .and_then(|n| self.stream.write_all(self.wbuf.get(n..).unwrap_or_default())),
+                .and_then(|n| {
+                    self.stream
+                        .write_all(self.wbuf.get(n..).unwrap_or_default())
+                }),
         }
         .map_err(|e| timeout_or_lost(&e));
         // Request bodies may carry key material (import, unwrap): never leave it in the buffer.
