@@ -456,3 +456,176 @@ fn data_plane_child() {
     }
     println!("CHILD-DONE {script}");
 }
+
+/// `warden` next to `wardend`.
+fn warden_bin() -> std::path::PathBuf {
+    let p = warden_e2e::wardend_path().unwrap().with_file_name("warden");
+    assert!(p.is_file(), "warden binary not found at {}", p.display());
+    p
+}
+
+fn cli(d: &Wardend, args: &[&str], code: i32) -> Vec<u8> {
+    let out = Command::new(warden_bin())
+        .arg("--socket")
+        .arg(&d.socket)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "warden {args:?}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+#[test]
+fn the_cli_signs_verifies_encrypts_and_decrypts_a_50_mb_file() {
+    let root = tempfile::tempdir().unwrap();
+    let d = start(root.path(), "");
+    let dir = tempfile::tempdir().unwrap();
+    let f = |n: &str| dir.path().join(n).to_str().unwrap().to_owned();
+    let mut big = vec![0u8; MB50];
+    fill(&mut big, 11);
+    std::fs::write(f("big"), &big).unwrap();
+    let mut tampered = big.clone();
+    tampered[MB50 / 2] ^= 1;
+    std::fs::write(f("tampered"), &tampered).unwrap();
+
+    for (alg, slot) in [("ED25519", "big.ed"), ("ML-DSA-65", "big.mldsa")] {
+        cli(&d, &["key", "generate", "--alg", alg, "--slot", slot], 0);
+        cli(
+            &d,
+            &[
+                "sign",
+                "--slot",
+                slot,
+                "--in",
+                &f("big"),
+                "--out",
+                &f("sig"),
+            ],
+            0,
+        );
+        cli(
+            &d,
+            &[
+                "verify",
+                "--slot",
+                slot,
+                "--sig",
+                &f("sig"),
+                "--in",
+                &f("big"),
+            ],
+            0,
+        );
+        cli(
+            &d,
+            &[
+                "verify",
+                "--slot",
+                slot,
+                "--sig",
+                &f("sig"),
+                "--in",
+                &f("tampered"),
+            ],
+            1,
+        );
+    }
+    // Ed25519 (RFC 8032, pure) checks out with openssl over the raw 50 MB message.
+    cli(
+        &d,
+        &[
+            "sign",
+            "--slot",
+            "big.ed",
+            "--in",
+            &f("big"),
+            "--out",
+            &f("sig"),
+        ],
+        0,
+    );
+    let pem = cli(&d, &["key", "public", "--slot", "big.ed"], 0);
+    std::fs::write(f("pub.pem"), pem).unwrap();
+    match Command::new("openssl")
+        .args([
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-inkey",
+            &f("pub.pem"),
+            "-rawin",
+        ])
+        .args(["-in", &f("big"), "-sigfile", &f("sig")])
+        .output()
+    {
+        Ok(out) => assert!(
+            out.status.success(),
+            "openssl: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => println!("SKIPPED openssl cross-check: {e}"),
+    }
+
+    cli(
+        &d,
+        &["key", "generate", "--alg", "AES-256", "--slot", "big.aes"],
+        0,
+    );
+    cli(
+        &d,
+        &[
+            "encrypt",
+            "--slot",
+            "big.aes",
+            "--aad",
+            "h",
+            "--in",
+            &f("big"),
+            "--out",
+            &f("ct"),
+        ],
+        0,
+    );
+    let ct = std::fs::read(f("ct")).unwrap();
+    assert_eq!(ct.len(), MB50 + 12 + 16);
+    cli(
+        &d,
+        &[
+            "decrypt",
+            "--slot",
+            "big.aes",
+            "--aad",
+            "h",
+            "--in",
+            &f("ct"),
+            "--out",
+            &f("back"),
+        ],
+        0,
+    );
+    assert!(std::fs::read(f("back")).unwrap() == big);
+    // Wrong AAD: exit 1, no plaintext written.
+    cli(
+        &d,
+        &[
+            "decrypt",
+            "--slot",
+            "big.aes",
+            "--aad",
+            "x",
+            "--in",
+            &f("ct"),
+            "--out",
+            &f("no"),
+        ],
+        1,
+    );
+    assert!(!std::path::Path::new(&f("no")).exists());
+}

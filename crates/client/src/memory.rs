@@ -63,6 +63,17 @@ impl MemoryAllocator {
         })
     }
 
+    /// An allocator on `stack`'s connection, whatever its configuration (a dedicated
+    /// connection included). The allocator stays a separate object: it holds the connection,
+    /// not the stack.
+    pub fn for_stack(stack: &crate::CryptoStack) -> Self {
+        Self {
+            link: stack.link.clone(),
+            quota: u64::MAX,
+            in_use: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
     /// This allocator with a client-side quota: `allocate` refuses (`QuotaExceeded`) beyond
     /// `bytes` in use, before asking the daemon (which enforces its own quotas regardless).
     #[must_use]
