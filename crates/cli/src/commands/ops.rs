@@ -49,6 +49,23 @@ fn keyed_config(
     Ok((cfg, key))
 }
 
+/// `cfg` with the budget a whole-file (data-plane) operation over `size` bytes gets.
+fn with_timeout(cfg: ContextConfig, size: Option<u64>) -> Result<ContextConfig, Failure> {
+    let Some(t) = regions::timeout_for(size) else {
+        return Ok(cfg);
+    };
+    let mut b = ContextConfig::builder()
+        .algorithm(cfg.algorithm())
+        .timeout(t);
+    if let Some(k) = cfg.key() {
+        b = b.key(k);
+    }
+    if let Some(d) = cfg.direction() {
+        b = b.direction(d);
+    }
+    Ok(b.build()?)
+}
+
 /// Streams the input at `path` (stdin when `None`) through `update`, in chunks that fit the
 /// daemon's frame limit.
 fn feed(
@@ -84,6 +101,7 @@ pub fn sign(stack: &CryptoStack, a: &SignArgs, json_mode: bool) -> Result<Report
         )));
     }
     let (cfg, _key) = keyed_config(stack, &a.slot, alg)?;
+    let cfg = with_timeout(cfg, regions::large_file(stack, a.io.input.as_deref()))?;
     let mut ctx = stack
         .create_sign_context(&cfg)
         .map_err(Failure::from_client)?;
@@ -105,6 +123,7 @@ pub fn verify(stack: &CryptoStack, a: &VerifyArgs, json_mode: bool) -> Result<Re
     let alg = slot_algorithm(stack, &a.slot)?;
     let sig = read_file(&a.sig, MAX_SIG_FILE)?;
     let (cfg, _key) = keyed_config(stack, &a.slot, alg)?;
+    let cfg = with_timeout(cfg, regions::large_file(stack, a.input.as_deref()))?;
     let mut ctx = stack
         .create_verify_context(&cfg)
         .map_err(Failure::from_client)?;
@@ -174,11 +193,14 @@ fn aead_context(
         .key_management()
         .resolve(&a.slot)
         .map_err(Failure::from_client)?;
-    let cfg = ContextConfig::builder()
+    let mut b = ContextConfig::builder()
         .algorithm(alg)
         .key(key.id())
-        .direction(direction)
-        .build()?;
+        .direction(direction);
+    if let Some(t) = regions::timeout_for(regions::large_file(stack, a.io.input.as_deref())) {
+        b = b.timeout(t);
+    }
+    let cfg = b.build()?;
     let ctx = stack
         .create_aead_context(&cfg)
         .map_err(Failure::from_client)?;

@@ -20,6 +20,17 @@ pub fn large_file(stack: &CryptoStack, path: Option<&Path>) -> Option<u64> {
     (meta.is_file() && meta.len() > inline).then_some(meta.len())
 }
 
+/// The per-operation budget for a one-shot over `size` bytes: the stack default covers small
+/// inputs; a whole file takes time in proportion to its size (about 1 s per 2 MiB allowed,
+/// generous for a loaded machine), so its context gets that much more.
+pub fn timeout_for(size: Option<u64>) -> Option<warden_client::Timeout> {
+    let mib = size? >> 20;
+    let ms = 5_000u64.saturating_add(mib.saturating_mul(500));
+    Some(warden_client::Timeout::Millis(
+        u32::try_from(ms).unwrap_or(u32::MAX),
+    ))
+}
+
 fn region_failure(e: warden_client::Error) -> Failure {
     if e.code() == warden_client::ErrorCode::QuotaExceeded {
         return Failure::Daemon(
