@@ -239,3 +239,102 @@ impl Drop for Regions {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    struct Counter(Cell<u64>);
+    impl IdSource for Counter {
+        fn random_u64(&self) -> Result<u64, ErrorCode> {
+            self.0.set(self.0.get() + 1);
+            Ok(self.0.get())
+        }
+    }
+
+    fn region(len: u64) -> (warden_shm::Region, OwnedFd) {
+        let r = warden_shm::Region::create(len).unwrap();
+        let fd = r.fd().try_clone_to_owned().unwrap();
+        (r, fd)
+    }
+
+    #[test]
+    fn registration_charges_every_account_and_release_returns_it() {
+        let mut c = Config::default();
+        c.limits.region_bytes_per_connection = 1 << 20;
+        c.limits.region_bytes_per_uid = 1 << 20;
+        c.limits.region_bytes_total = 2 << 20;
+        c.limits.max_regions_per_connection = 2;
+        let accounts = RegionAccounts::new(&c);
+        let stats = Arc::new(Stats::default());
+        let ids = Counter(Cell::new(0));
+        let mut a = accounts.for_connection(1000, stats.clone());
+        let mut b = accounts.for_connection(1000, stats.clone());
+        let no_fd = a.register(4096, &ids).unwrap_err();
+        assert_eq!(no_fd.code(), ErrorCode::InvalidMemoryRegion);
+        let (_r1, fd) = region(512 << 10);
+        a.descriptor_arrived(fd);
+        let id = a.register(512 << 10, &ids).unwrap();
+        assert_eq!(accounts.mapped(), 512 << 10);
+        let (_r2, fd) = region(768 << 10);
+        b.descriptor_arrived(fd);
+        assert_eq!(
+            b.register(768 << 10, &ids).unwrap_err().code(),
+            ErrorCode::QuotaExceeded,
+            "the uid's megabyte is half used"
+        );
+        a.release(id).unwrap();
+        assert_eq!(
+            a.release(id).unwrap_err().code(),
+            ErrorCode::InvalidMemoryRegion
+        );
+        assert_eq!(accounts.mapped(), 0);
+        let (_r3, fd) = region(4096);
+        a.descriptor_arrived(fd);
+        let id = a.register(4096, &ids).unwrap();
+        let s = ShmSlice {
+            region: id,
+            offset: 4000,
+            len: 97,
+        };
+        assert_eq!(
+            a.input(&s).unwrap_err().code(),
+            ErrorCode::InvalidMemoryRegion
+        );
+        let s = ShmSlice {
+            region: id,
+            offset: u64::MAX,
+            len: 2,
+        };
+        assert_eq!(
+            a.input(&s).unwrap_err().code(),
+            ErrorCode::InvalidMemoryRegion
+        );
+        let s = ShmSlice {
+            region: id ^ 1,
+            offset: 0,
+            len: 1,
+        };
+        assert_eq!(
+            a.input(&s).unwrap_err().code(),
+            ErrorCode::InvalidMemoryRegion
+        );
+        drop(a);
+        assert_eq!(
+            accounts.mapped(),
+            0,
+            "the table's drop unmaps and returns all"
+        );
+        assert_eq!(stats.snapshot().live_of(ResourceKind::Region), 0);
+    }
+
+    #[test]
+    fn default_limits_take_a_megabyte() {
+        let accounts = RegionAccounts::new(&Config::default());
+        let mut a = accounts.for_connection(1, Arc::new(Stats::default()));
+        let (_r, fd) = region(1 << 20);
+        a.descriptor_arrived(fd);
+        a.register(1 << 20, &Counter(Cell::new(0))).unwrap();
+    }
+}

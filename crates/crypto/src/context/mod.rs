@@ -121,7 +121,9 @@ pub trait CryptoContext: Send {
     /// `finalize(last)` (for Verify `last` is the signature, for a MAC check the tag), except
     /// that the kinds which would otherwise buffer the message (AEAD, Ed25519 / ML-DSA /
     /// SLH-DSA sign and verify) work on `data` in place when nothing is buffered, so its size
-    /// is bounded only by `out` (the data plane, issue 13). Returns the bytes written.
+    /// is bounded only by `out` (the data plane, issue 13). Returns the bytes written. A
+    /// context that wraps another must forward this method, or its one-shot path is lost
+    /// (the default buffers, and large inputs get `QuotaExceeded`).
     fn finish_whole(&mut self, data: &[u8], last: &[u8], out: &mut [u8]) -> Result<usize> {
         let n = if data.is_empty() {
             0
