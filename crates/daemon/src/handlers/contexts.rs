@@ -3,6 +3,10 @@
 //! Outputs are written by the provider straight into scratch memory of the request's
 //! session and encoded from there; nothing on this path allocates on the global heap.
 //!
+//! Data plane (issue 13): inputs may be region ranges and a `Process` output may go into a
+//! region range. Signing and decrypting contexts read region input through a private copy
+//! and decryption writes the region only after success (`warden_shm::design` says why).
+//!
 //! Timeouts (seed decision 7): each operation runs under the tighter of the request's
 //! deadline and the context's own budget. Past it, the context moves to the failed state —
 //! its provider state and key reference are released at once — and the client gets
