@@ -15,8 +15,8 @@ use warden_core::{
     Algorithm, ContextConfig, EncapsulateParams, GenerateKeyParams, KeyOperationPermission as P,
     Persistence, ResourceId, ResourceType,
 };
-use warden_crypto::{AwsLcProvider, ContextKind as CK, Provider};
 use warden_daemon::{Config, Daemon, RunningDaemon};
+use warden_provider_awslc::{AwsLcProvider, ContextKind as CK, Provider};
 use warden_wire::messages::{
     ContextKind, CreateContext, Encapsulate, GenerateKey, KeySpec, Timeout,
 };

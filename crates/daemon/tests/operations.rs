@@ -13,8 +13,8 @@ use common::{Conn, start};
 use warden_core::{
     Algorithm, ContextConfig, ErrorCode, ImportKeyParams, KeyFormat, KeyOperationPermission as P,
 };
-use warden_crypto::{AwsLcProvider, ContextKind as CK, Provider};
 use warden_daemon::{ResourceKind, RunningDaemon};
+use warden_provider_awslc::{AwsLcProvider, ContextKind as CK, Provider};
 use warden_wire::messages::{
     CipherDirection, ContextKind, CreateContext, Decapsulate, Encapsulate, GenerateKey, ImportKey,
     KeySpec, Timeout,

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use common::{Conn, start_with};
 use warden_core::{ErrorCode, KeyOperationPermission as P};
-use warden_crypto::AwsLcProvider;
 use warden_crypto::slow::SlowProvider;
 use warden_daemon::ResourceKind;
+use warden_provider_awslc::AwsLcProvider;
 use warden_wire::messages::{ContextKind, CreateContext, GenerateKey, KeySpec, Timeout};
 use warden_wire::{Payload, Request};
 
