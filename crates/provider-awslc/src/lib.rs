@@ -23,6 +23,7 @@ mod der;
 pub mod kdf;
 mod keygen;
 mod material;
+pub mod primitives;
 
 pub use aws_lc::AwsLcProvider;
 pub use keygen::{DEFAULT_SECRET_LEN, MAX_SECRET_LEN};
