@@ -46,3 +46,12 @@ pub mod design {}
 pub fn from_storage_bytes(bytes: &[u8]) -> warden_core::Result<Key> {
     aws_lc::restore(&Key::parse_storage(bytes)?)
 }
+
+/// The DER SubjectPublicKeyInfo of a raw public key of `algorithm` (encodings as in
+/// [`design`]): for providers that hold only a raw public key (a token's EC point).
+pub fn spki_from_raw(
+    algorithm: warden_core::Algorithm,
+    raw: &[u8],
+) -> warden_core::Result<Vec<u8>> {
+    der::spki_from_raw(algorithm, raw)
+}

@@ -41,6 +41,14 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     out
 }
 
+/// SHA-384 of `data` (the pre-hash of ECDSA-P384-SHA384 signatures made elsewhere).
+pub fn sha384(data: &[u8]) -> [u8; 48] {
+    let d = digest::digest(&digest::SHA384, data);
+    let mut out = [0u8; 48];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
 /// AES-256-GCM under a 32-byte key (the store's master key), in place on caller buffers.
 pub struct Aes256Gcm(LessSafeKey);
 
