@@ -155,6 +155,23 @@ pub trait Provider: Send + Sync {
     }
     /// A fresh key.
     fn generate_key(&self, params: &GenerateKeyParams) -> Result<Key>;
+    /// A fresh key in the provider named `provider`: this one if the name is its own (a
+    /// [`crate::Registry`] picks among its members), else `ProviderNotAvailable`.
+    fn generate_key_in(&self, provider: &str, params: &GenerateKeyParams) -> Result<Key> {
+        if provider == self.info().name() {
+            self.generate_key(params)
+        } else {
+            Err(Error::new(
+                ErrorCode::ProviderNotAvailable,
+                "no provider of that name is configured",
+            ))
+        }
+    }
+    /// Calls `f` with the identity and capabilities of every provider behind this one: just
+    /// itself, or each member of a [`crate::Registry`] (for `warden providers`).
+    fn for_each_member(&self, f: &mut dyn FnMut(&ProviderInfo, &[Capability])) {
+        f(self.info(), self.capabilities());
+    }
     /// A key from external bytes (encodings: the provider's documentation).
     fn import_key(&self, params: &ImportKeyParams, material: &[u8]) -> Result<Key>;
     /// The key a storage record of this provider describes ([`Key::parse_storage`]): the

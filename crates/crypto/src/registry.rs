@@ -69,18 +69,6 @@ impl Registry {
     fn owner(&self, key: &Key) -> Result<&Arc<dyn Provider>> {
         self.by_name(key.provider())
     }
-
-    /// A fresh key in the provider named `provider` (`None`: the default).
-    pub fn generate_key_in(
-        &self,
-        provider: Option<&str>,
-        params: &GenerateKeyParams,
-    ) -> Result<Key> {
-        match provider {
-            None => self.default.generate_key(params),
-            Some(name) => self.by_name(name)?.generate_key(params),
-        }
-    }
 }
 
 impl Provider for Registry {
@@ -98,6 +86,16 @@ impl Provider for Registry {
 
     fn generate_key(&self, params: &GenerateKeyParams) -> Result<Key> {
         self.default.generate_key(params)
+    }
+
+    fn generate_key_in(&self, provider: &str, params: &GenerateKeyParams) -> Result<Key> {
+        self.by_name(provider)?.generate_key(params)
+    }
+
+    fn for_each_member(&self, f: &mut dyn FnMut(&ProviderInfo, &[Capability])) {
+        for p in self.all() {
+            p.for_each_member(f);
+        }
     }
 
     fn import_key(&self, params: &ImportKeyParams, material: &[u8]) -> Result<Key> {

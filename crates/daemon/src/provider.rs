@@ -46,10 +46,10 @@ pub(crate) fn resource_kind(kind: ContextKind) -> ResourceKind {
 /// The default provider: aws-lc-rs (RustCrypto where it lacks an algorithm), in a registry
 /// that routes each key's operations to the provider owning it.
 pub(crate) fn default_provider() -> ProviderRef {
-    registry(Arc::new(warden_provider_awslc::AwsLcProvider::new()))
+    Arc::new(Registry::new(software_provider()))
 }
 
-/// `default` alone in a [`Registry`] (further providers are added from the configuration).
-pub(crate) fn registry(default: ProviderRef) -> ProviderRef {
-    Arc::new(Registry::new(default))
+/// The built-in software provider (the registry's default; configured providers join it).
+pub(crate) fn software_provider() -> ProviderRef {
+    Arc::new(warden_provider_awslc::AwsLcProvider::new())
 }

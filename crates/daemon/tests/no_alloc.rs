@@ -272,6 +272,7 @@ fn key(d: &mut Driver, alg: &str, perms: P) -> u64 {
         key,
         rsa_bits: None,
         key_len,
+        provider: None,
     }))
 }
 

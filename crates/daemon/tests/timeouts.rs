@@ -36,6 +36,7 @@ fn mac_key(c: &mut Conn) -> u64 {
         key,
         rsa_bits: None,
         key_len: Some(32),
+        provider: None,
     }))
     .unwrap()
 }
@@ -75,6 +76,7 @@ fn header_deadline_times_out_key_generation_and_drops_the_key() {
         key,
         rsa_bits: None,
         key_len: None,
+        provider: None,
     }));
     assert_eq!(r, Err(ErrorCode::OperationTimedOut));
     assert!(started.elapsed() >= DELAY);
