@@ -35,8 +35,7 @@ fn map_rv(rv: RvError) -> Error {
         | R::SessionClosed
         | R::SessionHandleInvalid
         | R::SlotIdInvalid
-        | R::CryptokiNotInitialized
-        | R::GeneralError => (C::ProviderNotAvailable, "token not available"),
+        | R::CryptokiNotInitialized => (C::ProviderNotAvailable, "token not available"),
         R::PinIncorrect
         | R::PinLocked
         | R::PinExpired
@@ -89,8 +88,7 @@ pub(crate) fn session_lost(e: &CkError) -> bool {
                 | RvError::DeviceRemoved
                 | RvError::DeviceError
                 | RvError::TokenNotPresent
-                | RvError::UserNotLoggedIn
-                | RvError::GeneralError,
+                | RvError::UserNotLoggedIn,
             _
         )
     )
@@ -119,6 +117,13 @@ mod tests {
             ErrorCode::KeyOperationNotPermitted
         );
         assert_eq!(m(RvError::Cancel), ErrorCode::OperationFailed);
+        // SoftHSM answers a GCM tag mismatch with CKR_GENERAL_ERROR: a failed operation,
+        // not a lost token (and not worth a retry on a fresh session).
+        assert_eq!(m(RvError::GeneralError), ErrorCode::OperationFailed);
+        assert!(!session_lost(&CkError::Pkcs11(
+            RvError::GeneralError,
+            Function::Decrypt
+        )));
         assert!(session_lost(&CkError::Pkcs11(
             RvError::DeviceRemoved,
             Function::Sign

@@ -207,6 +207,14 @@ impl Provider for Pkcs11Provider {
 
     fn generate_key(&self, p: &GenerateKeyParams) -> Result<Key> {
         let alg = p.algorithm();
+        if p.exportable() {
+            // Said out loud rather than silently dropped: the caller asked for a key it could
+            // take out, and a token key never leaves the token.
+            return Err(Error::new(
+                ErrorCode::KeyNotExportable,
+                "token keys are never exportable",
+            ));
+        }
         if !self.supports(alg, O::GENERATE) {
             return Err(Error::new(
                 ErrorCode::UnsupportedAlgorithm,
