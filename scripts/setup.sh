@@ -4,6 +4,19 @@ set -euo pipefail
 need_apt=()
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+# The PKCS#11 provider's tests run against a SoftHSMv2 token and check it with OpenSC's
+# pkcs11-tool (issue 14). Installed when we are root (CI is); otherwise those tests skip
+# with a printed reason, so a non-root developer is only told.
+want_apt=()
+command -v softhsm2-util >/dev/null 2>&1 || want_apt+=(softhsm2)
+command -v pkcs11-tool >/dev/null 2>&1 || want_apt+=(opensc)
+if [ ${#want_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    need_apt+=("${want_apt[@]}")
+  else
+    echo "setup: ${want_apt[*]} missing; the PKCS#11 tests will skip (sudo apt-get install ${want_apt[*]})" >&2
+  fi
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
