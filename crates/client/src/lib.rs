@@ -92,6 +92,7 @@ pub use protocol::{MAX_VERSION, MIN_VERSION};
 pub use slots::SlotInfo;
 pub use stack::{CryptoStack, DaemonStatus};
 pub use trust::DAEMON_UIDS_ENV;
+pub use warden_wire::messages::ProviderSummary;
 
 // The shared vocabulary, so applications need only this crate.
 pub use warden_core::{

@@ -225,7 +225,7 @@ mod tests {
     /// An Ed25519 stream with one buffered update (one chunk of `src`), or `None` if the
     /// update was refused.
     fn take(src: &BufferSource) -> Option<Box<dyn warden_crypto::CryptoContext>> {
-        use warden_crypto::{AwsLcProvider, ContextKind, Provider};
+        use warden_provider_awslc::{AwsLcProvider, ContextKind, Provider};
         let p = AwsLcProvider::new();
         let key = p
             .generate_key(

@@ -41,6 +41,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// Action permits and receipts (issue 6).
     pub permits: PermitsConfig,
+    /// Crypto providers beside the built-in software one (PKCS#11 tokens; issue 14).
+    pub providers: crate::providers_config::ProvidersConfig,
 }
 
 /// Socket settings.
@@ -418,6 +420,7 @@ impl Config {
 
     /// Checks ranges and the relations between limits.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.providers.validate()?;
         let l = &self.limits;
         if self.socket.mode & !0o777 != 0 {
             return Err(ConfigError::Invalid(

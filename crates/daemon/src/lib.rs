@@ -46,6 +46,7 @@ mod listener;
 mod long_ops;
 mod loopback;
 mod provider;
+pub mod providers_config;
 mod rate;
 mod regions;
 mod request;

@@ -16,11 +16,12 @@ use warden_core::{
     GenerateKeyParams, ImportKeyParams, KeyOperationPermission as P, Result, UnwrapKeyParams,
     WrapKeyParams,
 };
-use warden_crypto::{
+use warden_crypto::StoredKey;
+use warden_daemon::{Config, Loopback};
+use warden_provider_awslc::{
     AwsLcProvider, Capability, ContextKind as CK, ContextState, CryptoContext, Key, Provider,
     ProviderInfo,
 };
-use warden_daemon::{Config, Loopback};
 use warden_wire::handshake::Hello;
 use warden_wire::messages::{
     CipherDirection, ContextKind, CreateContext, GenerateKey, KeySpec, ShmSlice, Timeout,
@@ -95,6 +96,9 @@ impl Provider for Attributed {
     }
     fn import_key(&self, p: &ImportKeyParams, m: &[u8]) -> Result<Key> {
         inside(|| self.0.import_key(p, m))
+    }
+    fn restore_key(&self, s: &StoredKey<'_>) -> Result<Key> {
+        inside(|| self.0.restore_key(s))
     }
     fn derive_key(&self, b: &Key, p: &DeriveKeyParams) -> Result<Key> {
         inside(|| self.0.derive_key(b, p))
@@ -227,6 +231,7 @@ fn key(d: &mut Driver, alg: &str, perms: P) -> u64 {
         key,
         rsa_bits: None,
         key_len,
+        provider: None,
     }))
 }
 

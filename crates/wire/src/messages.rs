@@ -142,6 +142,8 @@ pub struct GenerateKey<'a> {
     pub rsa_bits: Option<u32>,
     /// Secret length, for `HMAC` and `GENERIC-SECRET`.
     pub key_len: Option<u32>,
+    /// The provider that generates and holds the key, by name; `None` = the default.
+    pub provider: Option<&'a str>,
 }
 
 /// ImportKey request. `Debug` leaves out `material` (key bytes).
@@ -543,6 +545,8 @@ impl Request<'_> {
     }
 }
 
+pub use crate::providers::{ProviderCap, ProviderDesc, ProviderList, ProviderSummary};
+
 /// One error counter of a [`StatusReport`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ErrorCount {
@@ -722,6 +726,8 @@ pub struct StatusReport<'a> {
     /// Live resources per kind (only kinds with a non-zero count); `live_keys` and
     /// `live_contexts` are its two sums.
     pub live_by_kind: LiveCounts,
+    /// The daemon's crypto providers and what each can do, the default first (issue 14).
+    pub providers: ProviderList<'a>,
 }
 
 /// A successful response body. (Errors travel as a non-zero header status with an optional

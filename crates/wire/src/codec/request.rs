@@ -28,6 +28,7 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
             key,
             rsa_bits,
             key_len,
+            provider,
         }) => {
             let o = g::GenerateKeyRequest::create(
                 b,
@@ -37,6 +38,7 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
                 rsa_bits,
                 key_len,
                 key.slot,
+                provider,
             );
             b.finish(o, None)
         }
@@ -378,6 +380,7 @@ pub fn decode_request(op: Opcode, body: &[u8]) -> Result<Request<'_>, WireError>
                 )?,
                 rsa_bits: val(r.rsa_bits())?,
                 key_len: val(r.key_len())?,
+                provider: val(r.provider())?,
             })
         }
         Opcode::ImportKey => {

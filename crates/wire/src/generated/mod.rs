@@ -2833,6 +2833,9 @@ mod root {
                 ///  kinds with a non-zero count.
                 pub live_by_kind:
                     ::core::option::Option<::planus::alloc::vec::Vec<self::ResourceCount>>,
+                ///  Added for issue 14 (appended): the daemon's crypto providers, the default first.
+                pub providers:
+                    ::core::option::Option<::planus::alloc::vec::Vec<self::ProviderEntry>>,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -2849,6 +2852,7 @@ mod root {
                         requests_served: 0,
                         errors: ::core::default::Default::default(),
                         live_by_kind: ::core::default::Default::default(),
+                        providers: ::core::default::Default::default(),
                     }
                 }
             }
@@ -2875,6 +2879,9 @@ mod root {
                     field_live_by_kind: impl ::planus::WriteAsOptional<
                         ::planus::Offset<[self::ResourceCount]>,
                     >,
+                    field_providers: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::ProviderEntry>]>,
+                    >,
                 ) -> ::planus::Offset<Self> {
                     let prepared_uptime_ms = field_uptime_ms.prepare(builder, &0);
                     let prepared_connections = field_connections.prepare(builder, &0);
@@ -2886,8 +2893,9 @@ mod root {
                     let prepared_requests_served = field_requests_served.prepare(builder, &0);
                     let prepared_errors = field_errors.prepare(builder);
                     let prepared_live_by_kind = field_live_by_kind.prepare(builder);
+                    let prepared_providers = field_providers.prepare(builder);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<24> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<26> =
                         ::core::default::Default::default();
                     if prepared_uptime_ms.is_some() {
                         table_writer.write_entry::<u64>(0);
@@ -2918,6 +2926,9 @@ mod root {
                     }
                     if prepared_live_by_kind.is_some() {
                         table_writer.write_entry::<::planus::Offset<[self::ResourceCount]>>(9);
+                    }
+                    if prepared_providers.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[::planus::Offset<self::ProviderEntry>]>>(10);
                     }
 
                     unsafe {
@@ -2970,6 +2981,11 @@ mod root {
                             {
                                 object_writer.write::<_, _, 4>(&prepared_live_by_kind);
                             }
+                            if let ::core::option::Option::Some(prepared_providers) =
+                                prepared_providers
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_providers);
+                            }
                         });
                     }
                     builder.current_offset()
@@ -3018,6 +3034,7 @@ mod root {
                         self.requests_served,
                         &self.errors,
                         &self.live_by_kind,
+                        &self.providers,
                     )
                 }
             }
@@ -3276,6 +3293,36 @@ mod root {
             impl<T0, T1, T2, T3, T4, T5, T6, T7, T8, T9>
                 StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
             {
+                /// Setter for the [`providers` field](StatusResponse#structfield.providers).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn providers<T10>(
+                    self,
+                    value: T10,
+                ) -> StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10)>
+                where
+                    T10: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::ProviderEntry>]>,
+                    >,
+                {
+                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9) = self.0;
+                    StatusResponseBuilder((v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, value))
+                }
+
+                /// Sets the [`providers` field](StatusResponse#structfield.providers) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn providers_as_null(
+                    self,
+                ) -> StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, ())>
+                {
+                    self.providers(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10>
+                StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10)>
+            {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [StatusResponse].
                 #[inline]
                 pub fn finish(
@@ -3300,8 +3347,11 @@ mod root {
                     T7: ::planus::WriteAsDefault<u64, u64>,
                     T8: ::planus::WriteAsOptional<::planus::Offset<[self::ErrorCount]>>,
                     T9: ::planus::WriteAsOptional<::planus::Offset<[self::ResourceCount]>>,
+                    T10: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::ProviderEntry>]>,
+                    >,
                 > ::planus::WriteAs<::planus::Offset<StatusResponse>>
-                for StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
+                for StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10)>
             {
                 type Prepared = ::planus::Offset<StatusResponse>;
 
@@ -3325,8 +3375,11 @@ mod root {
                     T7: ::planus::WriteAsDefault<u64, u64>,
                     T8: ::planus::WriteAsOptional<::planus::Offset<[self::ErrorCount]>>,
                     T9: ::planus::WriteAsOptional<::planus::Offset<[self::ResourceCount]>>,
+                    T10: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::ProviderEntry>]>,
+                    >,
                 > ::planus::WriteAsOptional<::planus::Offset<StatusResponse>>
-                for StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
+                for StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10)>
             {
                 type Prepared = ::planus::Offset<StatusResponse>;
 
@@ -3350,16 +3403,19 @@ mod root {
                     T7: ::planus::WriteAsDefault<u64, u64>,
                     T8: ::planus::WriteAsOptional<::planus::Offset<[self::ErrorCount]>>,
                     T9: ::planus::WriteAsOptional<::planus::Offset<[self::ResourceCount]>>,
+                    T10: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::ProviderEntry>]>,
+                    >,
                 > ::planus::WriteAsOffset<StatusResponse>
-                for StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
+                for StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<StatusResponse> {
-                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9) = &self.0;
-                    StatusResponse::create(builder, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9)
+                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10) = &self.0;
+                    StatusResponse::create(builder, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10)
                 }
             }
 
@@ -3467,6 +3523,18 @@ mod root {
                 > {
                     self.0.access(9, "StatusResponse", "live_by_kind")
                 }
+
+                /// Getter for the [`providers` field](StatusResponse#structfield.providers).
+                #[inline]
+                pub fn providers(
+                    &self,
+                ) -> ::planus::Result<
+                    ::core::option::Option<
+                        ::planus::Vector<'a, ::planus::Result<self::ProviderEntryRef<'a>>>,
+                    >,
+                > {
+                    self.0.access(10, "StatusResponse", "providers")
+                }
             }
 
             impl<'a> ::core::fmt::Debug for StatusResponseRef<'a> {
@@ -3487,6 +3555,11 @@ mod root {
                         self.live_by_kind().transpose()
                     {
                         f.field("live_by_kind", &field_live_by_kind);
+                    }
+                    if let ::core::option::Option::Some(field_providers) =
+                        self.providers().transpose()
+                    {
+                        f.field("providers", &field_providers);
                     }
                     f.finish()
                 }
@@ -3519,6 +3592,13 @@ mod root {
                             value.live_by_kind()?
                         {
                             ::core::option::Option::Some(live_by_kind.to_vec()?)
+                        } else {
+                            ::core::option::Option::None
+                        },
+                        providers: if let ::core::option::Option::Some(providers) =
+                            value.providers()?
+                        {
+                            ::core::option::Option::Some(providers.to_vec_result()?)
                         } else {
                             ::core::option::Option::None
                         },
@@ -3599,6 +3679,762 @@ mod root {
                 }
             }
 
+            ///  One algorithm a provider serves, and what it can do with it.
+            ///
+            /// Generated from these locations:
+            /// * Table `ProviderCapability` in the file `session.fbs:53`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct ProviderCapability {
+                /// The field `algorithm` in the table `ProviderCapability`
+                pub algorithm: ::core::option::Option<::planus::alloc::string::String>,
+                ///  Bit set, as `warden_crypto::Operations`: 1 hash, 2 mac, 4 encrypt, 8 decrypt, 16 sign,
+                ///  32 verify, 64 derive, 128 agree, 256 wrap, 512 unwrap, 1024 encapsulate,
+                ///  2048 decapsulate, 4096 generate, 8192 import.
+                pub operations: u32,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for ProviderCapability {
+                fn default() -> Self {
+                    Self {
+                        algorithm: ::core::default::Default::default(),
+                        operations: 0,
+                    }
+                }
+            }
+
+            impl ProviderCapability {
+                /// Creates a [ProviderCapabilityBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> ProviderCapabilityBuilder<()> {
+                    ProviderCapabilityBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_algorithm: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
+                    field_operations: impl ::planus::WriteAsDefault<u32, u32>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_algorithm = field_algorithm.prepare(builder);
+                    let prepared_operations = field_operations.prepare(builder, &0);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<8> =
+                        ::core::default::Default::default();
+                    if prepared_algorithm.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(0);
+                    }
+                    if prepared_operations.is_some() {
+                        table_writer.write_entry::<u32>(1);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_algorithm) =
+                                prepared_algorithm
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_algorithm);
+                            }
+                            if let ::core::option::Option::Some(prepared_operations) =
+                                prepared_operations
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_operations);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<ProviderCapability>> for ProviderCapability {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ProviderCapability> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<ProviderCapability>> for ProviderCapability {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<ProviderCapability>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<ProviderCapability> for ProviderCapability {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ProviderCapability> {
+                    ProviderCapability::create(builder, &self.algorithm, self.operations)
+                }
+            }
+
+            /// Builder for serializing an instance of the [ProviderCapability] type.
+            ///
+            /// Can be created using the [ProviderCapability::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct ProviderCapabilityBuilder<State>(State);
+
+            impl ProviderCapabilityBuilder<()> {
+                /// Setter for the [`algorithm` field](ProviderCapability#structfield.algorithm).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn algorithm<T0>(self, value: T0) -> ProviderCapabilityBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    ProviderCapabilityBuilder((value,))
+                }
+
+                /// Sets the [`algorithm` field](ProviderCapability#structfield.algorithm) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn algorithm_as_null(self) -> ProviderCapabilityBuilder<((),)> {
+                    self.algorithm(())
+                }
+            }
+
+            impl<T0> ProviderCapabilityBuilder<(T0,)> {
+                /// Setter for the [`operations` field](ProviderCapability#structfield.operations).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn operations<T1>(self, value: T1) -> ProviderCapabilityBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                {
+                    let (v0,) = self.0;
+                    ProviderCapabilityBuilder((v0, value))
+                }
+
+                /// Sets the [`operations` field](ProviderCapability#structfield.operations) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn operations_as_default(
+                    self,
+                ) -> ProviderCapabilityBuilder<(T0, ::planus::DefaultValue)> {
+                    self.operations(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1> ProviderCapabilityBuilder<(T0, T1)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [ProviderCapability].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ProviderCapability>
+                where
+                    Self: ::planus::WriteAsOffset<ProviderCapability>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAs<::planus::Offset<ProviderCapability>>
+                for ProviderCapabilityBuilder<(T0, T1)>
+            {
+                type Prepared = ::planus::Offset<ProviderCapability>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ProviderCapability> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAsOptional<::planus::Offset<ProviderCapability>>
+                for ProviderCapabilityBuilder<(T0, T1)>
+            {
+                type Prepared = ::planus::Offset<ProviderCapability>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<ProviderCapability>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAsOffset<ProviderCapability>
+                for ProviderCapabilityBuilder<(T0, T1)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ProviderCapability> {
+                    let (v0, v1) = &self.0;
+                    ProviderCapability::create(builder, v0, v1)
+                }
+            }
+
+            /// Reference to a deserialized [ProviderCapability].
+            #[derive(Copy, Clone)]
+            pub struct ProviderCapabilityRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> ProviderCapabilityRef<'a> {
+                /// Getter for the [`algorithm` field](ProviderCapability#structfield.algorithm).
+                #[inline]
+                pub fn algorithm(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(0, "ProviderCapability", "algorithm")
+                }
+
+                /// Getter for the [`operations` field](ProviderCapability#structfield.operations).
+                #[inline]
+                pub fn operations(&self) -> ::planus::Result<u32> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(1, "ProviderCapability", "operations")?
+                            .unwrap_or(0),
+                    )
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for ProviderCapabilityRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("ProviderCapabilityRef");
+                    if let ::core::option::Option::Some(field_algorithm) =
+                        self.algorithm().transpose()
+                    {
+                        f.field("algorithm", &field_algorithm);
+                    }
+                    f.field("operations", &self.operations());
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<ProviderCapabilityRef<'a>> for ProviderCapability {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: ProviderCapabilityRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        algorithm: value.algorithm()?.map(::core::convert::Into::into),
+                        operations: ::core::convert::TryInto::try_into(value.operations()?)?,
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for ProviderCapabilityRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for ProviderCapabilityRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[ProviderCapabilityRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<ProviderCapability>> for ProviderCapability {
+                type Value = ::planus::Offset<ProviderCapability>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<ProviderCapability>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for ProviderCapabilityRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location("[ProviderCapabilityRef]", "read_as_root", 0)
+                    })
+                }
+            }
+
+            ///  A crypto provider of the daemon.
+            ///
+            /// Generated from these locations:
+            /// * Table `ProviderEntry` in the file `session.fbs:62`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct ProviderEntry {
+                /// The field `name` in the table `ProviderEntry`
+                pub name: ::core::option::Option<::planus::alloc::string::String>,
+                ///  Keys kept in hardware (a token) rather than process memory.
+                pub hardware: bool,
+                /// The field `capabilities` in the table `ProviderEntry`
+                pub capabilities:
+                    ::core::option::Option<::planus::alloc::vec::Vec<self::ProviderCapability>>,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for ProviderEntry {
+                fn default() -> Self {
+                    Self {
+                        name: ::core::default::Default::default(),
+                        hardware: false,
+                        capabilities: ::core::default::Default::default(),
+                    }
+                }
+            }
+
+            impl ProviderEntry {
+                /// Creates a [ProviderEntryBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> ProviderEntryBuilder<()> {
+                    ProviderEntryBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_name: impl ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    field_hardware: impl ::planus::WriteAsDefault<bool, bool>,
+                    field_capabilities: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::ProviderCapability>]>,
+                    >,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_name = field_name.prepare(builder);
+                    let prepared_hardware = field_hardware.prepare(builder, &false);
+                    let prepared_capabilities = field_capabilities.prepare(builder);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<10> =
+                        ::core::default::Default::default();
+                    if prepared_name.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(0);
+                    }
+                    if prepared_capabilities.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[::planus::Offset<self::ProviderCapability>]>>(2);
+                    }
+                    if prepared_hardware.is_some() {
+                        table_writer.write_entry::<bool>(1);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_name) = prepared_name {
+                                object_writer.write::<_, _, 4>(&prepared_name);
+                            }
+                            if let ::core::option::Option::Some(prepared_capabilities) =
+                                prepared_capabilities
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_capabilities);
+                            }
+                            if let ::core::option::Option::Some(prepared_hardware) =
+                                prepared_hardware
+                            {
+                                object_writer.write::<_, _, 1>(&prepared_hardware);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<ProviderEntry>> for ProviderEntry {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ProviderEntry> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<ProviderEntry>> for ProviderEntry {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<ProviderEntry>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<ProviderEntry> for ProviderEntry {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ProviderEntry> {
+                    ProviderEntry::create(builder, &self.name, self.hardware, &self.capabilities)
+                }
+            }
+
+            /// Builder for serializing an instance of the [ProviderEntry] type.
+            ///
+            /// Can be created using the [ProviderEntry::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct ProviderEntryBuilder<State>(State);
+
+            impl ProviderEntryBuilder<()> {
+                /// Setter for the [`name` field](ProviderEntry#structfield.name).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn name<T0>(self, value: T0) -> ProviderEntryBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    ProviderEntryBuilder((value,))
+                }
+
+                /// Sets the [`name` field](ProviderEntry#structfield.name) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn name_as_null(self) -> ProviderEntryBuilder<((),)> {
+                    self.name(())
+                }
+            }
+
+            impl<T0> ProviderEntryBuilder<(T0,)> {
+                /// Setter for the [`hardware` field](ProviderEntry#structfield.hardware).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn hardware<T1>(self, value: T1) -> ProviderEntryBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsDefault<bool, bool>,
+                {
+                    let (v0,) = self.0;
+                    ProviderEntryBuilder((v0, value))
+                }
+
+                /// Sets the [`hardware` field](ProviderEntry#structfield.hardware) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn hardware_as_default(
+                    self,
+                ) -> ProviderEntryBuilder<(T0, ::planus::DefaultValue)> {
+                    self.hardware(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1> ProviderEntryBuilder<(T0, T1)> {
+                /// Setter for the [`capabilities` field](ProviderEntry#structfield.capabilities).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn capabilities<T2>(self, value: T2) -> ProviderEntryBuilder<(T0, T1, T2)>
+                where
+                    T2: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::ProviderCapability>]>,
+                    >,
+                {
+                    let (v0, v1) = self.0;
+                    ProviderEntryBuilder((v0, v1, value))
+                }
+
+                /// Sets the [`capabilities` field](ProviderEntry#structfield.capabilities) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn capabilities_as_null(self) -> ProviderEntryBuilder<(T0, T1, ())> {
+                    self.capabilities(())
+                }
+            }
+
+            impl<T0, T1, T2> ProviderEntryBuilder<(T0, T1, T2)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [ProviderEntry].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ProviderEntry>
+                where
+                    Self: ::planus::WriteAsOffset<ProviderEntry>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<bool, bool>,
+                    T2: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::ProviderCapability>]>,
+                    >,
+                > ::planus::WriteAs<::planus::Offset<ProviderEntry>>
+                for ProviderEntryBuilder<(T0, T1, T2)>
+            {
+                type Prepared = ::planus::Offset<ProviderEntry>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ProviderEntry> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<bool, bool>,
+                    T2: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::ProviderCapability>]>,
+                    >,
+                > ::planus::WriteAsOptional<::planus::Offset<ProviderEntry>>
+                for ProviderEntryBuilder<(T0, T1, T2)>
+            {
+                type Prepared = ::planus::Offset<ProviderEntry>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<ProviderEntry>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<bool, bool>,
+                    T2: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::ProviderCapability>]>,
+                    >,
+                > ::planus::WriteAsOffset<ProviderEntry> for ProviderEntryBuilder<(T0, T1, T2)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ProviderEntry> {
+                    let (v0, v1, v2) = &self.0;
+                    ProviderEntry::create(builder, v0, v1, v2)
+                }
+            }
+
+            /// Reference to a deserialized [ProviderEntry].
+            #[derive(Copy, Clone)]
+            pub struct ProviderEntryRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+            impl<'a> ProviderEntryRef<'a> {
+                /// Getter for the [`name` field](ProviderEntry#structfield.name).
+                #[inline]
+                pub fn name(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(0, "ProviderEntry", "name")
+                }
+
+                /// Getter for the [`hardware` field](ProviderEntry#structfield.hardware).
+                #[inline]
+                pub fn hardware(&self) -> ::planus::Result<bool> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(1, "ProviderEntry", "hardware")?
+                            .unwrap_or(false),
+                    )
+                }
+
+                /// Getter for the [`capabilities` field](ProviderEntry#structfield.capabilities).
+                #[inline]
+                pub fn capabilities(
+                    &self,
+                ) -> ::planus::Result<
+                    ::core::option::Option<
+                        ::planus::Vector<'a, ::planus::Result<self::ProviderCapabilityRef<'a>>>,
+                    >,
+                > {
+                    self.0.access(2, "ProviderEntry", "capabilities")
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for ProviderEntryRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("ProviderEntryRef");
+                    if let ::core::option::Option::Some(field_name) = self.name().transpose() {
+                        f.field("name", &field_name);
+                    }
+                    f.field("hardware", &self.hardware());
+                    if let ::core::option::Option::Some(field_capabilities) =
+                        self.capabilities().transpose()
+                    {
+                        f.field("capabilities", &field_capabilities);
+                    }
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<ProviderEntryRef<'a>> for ProviderEntry {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: ProviderEntryRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        name: value.name()?.map(::core::convert::Into::into),
+                        hardware: ::core::convert::TryInto::try_into(value.hardware()?)?,
+                        capabilities: if let ::core::option::Option::Some(capabilities) =
+                            value.capabilities()?
+                        {
+                            ::core::option::Option::Some(capabilities.to_vec_result()?)
+                        } else {
+                            ::core::option::Option::None
+                        },
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for ProviderEntryRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for ProviderEntryRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[ProviderEntryRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<ProviderEntry>> for ProviderEntry {
+                type Value = ::planus::Offset<ProviderEntry>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<ProviderEntry>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for ProviderEntryRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location("[ProviderEntryRef]", "read_as_root", 0)
+                    })
+                }
+            }
+
             ///  Opcode GenerateKey (0x0100).
             ///
             /// Generated from these locations:
@@ -3625,6 +4461,9 @@ mod root {
                 pub key_len: ::core::option::Option<u32>,
                 /// The field `slot` in the table `GenerateKeyRequest`
                 pub slot: ::core::option::Option<::planus::alloc::string::String>,
+                ///  Added for issue 14 (appended): the provider that generates and holds the key, by
+                ///  name; absent = the daemon's default (software) provider.
+                pub provider: ::core::option::Option<::planus::alloc::string::String>,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -3637,6 +4476,7 @@ mod root {
                         rsa_bits: ::core::default::Default::default(),
                         key_len: ::core::default::Default::default(),
                         slot: ::core::default::Default::default(),
+                        provider: ::core::default::Default::default(),
                     }
                 }
             }
@@ -3659,6 +4499,9 @@ mod root {
                     field_rsa_bits: impl ::planus::WriteAsOptional<u32>,
                     field_key_len: impl ::planus::WriteAsOptional<u32>,
                     field_slot: impl ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    field_provider: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
                 ) -> ::planus::Offset<Self> {
                     let prepared_algorithm = field_algorithm.prepare(builder);
                     let prepared_permissions = field_permissions.prepare(builder, &0);
@@ -3666,8 +4509,9 @@ mod root {
                     let prepared_rsa_bits = field_rsa_bits.prepare(builder);
                     let prepared_key_len = field_key_len.prepare(builder);
                     let prepared_slot = field_slot.prepare(builder);
+                    let prepared_provider = field_provider.prepare(builder);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<16> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<18> =
                         ::core::default::Default::default();
                     if prepared_algorithm.is_some() {
                         table_writer.write_entry::<::planus::Offset<str>>(0);
@@ -3683,6 +4527,9 @@ mod root {
                     }
                     if prepared_slot.is_some() {
                         table_writer.write_entry::<::planus::Offset<str>>(5);
+                    }
+                    if prepared_provider.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(6);
                     }
                     if prepared_exportable.is_some() {
                         table_writer.write_entry::<bool>(2);
@@ -3711,6 +4558,11 @@ mod root {
                             }
                             if let ::core::option::Option::Some(prepared_slot) = prepared_slot {
                                 object_writer.write::<_, _, 4>(&prepared_slot);
+                            }
+                            if let ::core::option::Option::Some(prepared_provider) =
+                                prepared_provider
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_provider);
                             }
                             if let ::core::option::Option::Some(prepared_exportable) =
                                 prepared_exportable
@@ -3761,6 +4613,7 @@ mod root {
                         self.rsa_bits,
                         self.key_len,
                         &self.slot,
+                        &self.provider,
                     )
                 }
             }
@@ -3902,6 +4755,31 @@ mod root {
             }
 
             impl<T0, T1, T2, T3, T4, T5> GenerateKeyRequestBuilder<(T0, T1, T2, T3, T4, T5)> {
+                /// Setter for the [`provider` field](GenerateKeyRequest#structfield.provider).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn provider<T6>(
+                    self,
+                    value: T6,
+                ) -> GenerateKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
+                where
+                    T6: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    let (v0, v1, v2, v3, v4, v5) = self.0;
+                    GenerateKeyRequestBuilder((v0, v1, v2, v3, v4, v5, value))
+                }
+
+                /// Sets the [`provider` field](GenerateKeyRequest#structfield.provider) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn provider_as_null(
+                    self,
+                ) -> GenerateKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, ())> {
+                    self.provider(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6> GenerateKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)> {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [GenerateKeyRequest].
                 #[inline]
                 pub fn finish(
@@ -3922,8 +4800,9 @@ mod root {
                     T3: ::planus::WriteAsOptional<u32>,
                     T4: ::planus::WriteAsOptional<u32>,
                     T5: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T6: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
                 > ::planus::WriteAs<::planus::Offset<GenerateKeyRequest>>
-                for GenerateKeyRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+                for GenerateKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
             {
                 type Prepared = ::planus::Offset<GenerateKeyRequest>;
 
@@ -3943,8 +4822,9 @@ mod root {
                     T3: ::planus::WriteAsOptional<u32>,
                     T4: ::planus::WriteAsOptional<u32>,
                     T5: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T6: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
                 > ::planus::WriteAsOptional<::planus::Offset<GenerateKeyRequest>>
-                for GenerateKeyRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+                for GenerateKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
             {
                 type Prepared = ::planus::Offset<GenerateKeyRequest>;
 
@@ -3964,16 +4844,17 @@ mod root {
                     T3: ::planus::WriteAsOptional<u32>,
                     T4: ::planus::WriteAsOptional<u32>,
                     T5: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T6: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
                 > ::planus::WriteAsOffset<GenerateKeyRequest>
-                for GenerateKeyRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+                for GenerateKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<GenerateKeyRequest> {
-                    let (v0, v1, v2, v3, v4, v5) = &self.0;
-                    GenerateKeyRequest::create(builder, v0, v1, v2, v3, v4, v5)
+                    let (v0, v1, v2, v3, v4, v5, v6) = &self.0;
+                    GenerateKeyRequest::create(builder, v0, v1, v2, v3, v4, v5, v6)
                 }
             }
 
@@ -4033,6 +4914,15 @@ mod root {
                 {
                     self.0.access(5, "GenerateKeyRequest", "slot")
                 }
+
+                /// Getter for the [`provider` field](GenerateKeyRequest#structfield.provider).
+                #[inline]
+                pub fn provider(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(6, "GenerateKeyRequest", "provider")
+                }
             }
 
             impl<'a> ::core::fmt::Debug for GenerateKeyRequestRef<'a> {
@@ -4056,6 +4946,11 @@ mod root {
                     }
                     if let ::core::option::Option::Some(field_slot) = self.slot().transpose() {
                         f.field("slot", &field_slot);
+                    }
+                    if let ::core::option::Option::Some(field_provider) =
+                        self.provider().transpose()
+                    {
+                        f.field("provider", &field_provider);
                     }
                     f.finish()
                 }
@@ -4087,6 +4982,7 @@ mod root {
                             ::core::option::Option::None
                         },
                         slot: value.slot()?.map(::core::convert::Into::into),
+                        provider: value.provider()?.map(::core::convert::Into::into),
                     })
                 }
             }
@@ -4167,7 +5063,7 @@ mod root {
             ///  Opcode ImportKey (0x0101).
             ///
             /// Generated from these locations:
-            /// * Table `ImportKeyRequest` in the file `keys.fbs:22`
+            /// * Table `ImportKeyRequest` in the file `keys.fbs:25`
             #[derive(
                 Clone,
                 Debug,
@@ -4721,7 +5617,7 @@ mod root {
             ///  Opcode ExportPublicKey (0x0102). `format` Unspecified = the algorithm's default.
             ///
             /// Generated from these locations:
-            /// * Table `ExportPublicKeyRequest` in the file `keys.fbs:32`
+            /// * Table `ExportPublicKeyRequest` in the file `keys.fbs:35`
             #[derive(
                 Clone,
                 Debug,
@@ -5071,7 +5967,7 @@ mod root {
             ///  Opcode ExportSecretKey (0x0103).
             ///
             /// Generated from these locations:
-            /// * Table `ExportSecretKeyRequest` in the file `keys.fbs:38`
+            /// * Table `ExportSecretKeyRequest` in the file `keys.fbs:41`
             #[derive(
                 Clone,
                 Debug,
@@ -5367,7 +6263,7 @@ mod root {
             ///  HKDF (RFC 5869); `hash` is a hash algorithm name.
             ///
             /// Generated from these locations:
-            /// * Table `HkdfParams` in the file `keys.fbs:43`
+            /// * Table `HkdfParams` in the file `keys.fbs:46`
             #[derive(
                 Clone,
                 Debug,
@@ -5727,7 +6623,7 @@ mod root {
             ///  PBKDF2-HMAC-SHA256 (RFC 8018).
             ///
             /// Generated from these locations:
-            /// * Table `Pbkdf2Params` in the file `keys.fbs:50`
+            /// * Table `Pbkdf2Params` in the file `keys.fbs:53`
             #[derive(
                 Clone,
                 Debug,
@@ -6059,7 +6955,7 @@ mod root {
             ///  TLS 1.2 PRF (RFC 5246).
             ///
             /// Generated from these locations:
-            /// * Table `Tls12PrfParams` in the file `keys.fbs:56`
+            /// * Table `Tls12PrfParams` in the file `keys.fbs:59`
             #[derive(
                 Clone,
                 Debug,
@@ -6387,7 +7283,7 @@ mod root {
             ///  TLS 1.3 HKDF-Expand-Label (RFC 8446).
             ///
             /// Generated from these locations:
-            /// * Table `Tls13ExpandLabelParams` in the file `keys.fbs:62`
+            /// * Table `Tls13ExpandLabelParams` in the file `keys.fbs:65`
             #[derive(
                 Clone,
                 Debug,
@@ -6730,7 +7626,7 @@ mod root {
             ///  NIST SP 800-108 counter mode with HMAC.
             ///
             /// Generated from these locations:
-            /// * Table `Sp800108CounterHmacParams` in the file `keys.fbs:68`
+            /// * Table `Sp800108CounterHmacParams` in the file `keys.fbs:71`
             #[derive(
                 Clone,
                 Debug,
@@ -7073,7 +7969,7 @@ mod root {
             ///  The KDF and its public inputs. New KDFs are appended.
             ///
             /// Generated from these locations:
-            /// * Union `Kdf` in the file `keys.fbs:74`
+            /// * Union `Kdf` in the file `keys.fbs:77`
             #[derive(
                 Clone,
                 Debug,
@@ -7448,7 +8344,7 @@ mod root {
             ///  Opcode DeriveKey (0x0104).
             ///
             /// Generated from these locations:
-            /// * Table `DeriveKeyRequest` in the file `keys.fbs:83`
+            /// * Table `DeriveKeyRequest` in the file `keys.fbs:86`
             #[derive(
                 Clone,
                 Debug,
@@ -8070,7 +8966,7 @@ mod root {
             ///  Opcode AgreeKey (0x0105).
             ///
             /// Generated from these locations:
-            /// * Table `AgreeKeyRequest` in the file `keys.fbs:94`
+            /// * Table `AgreeKeyRequest` in the file `keys.fbs:97`
             #[derive(
                 Clone,
                 Debug,
@@ -8691,7 +9587,7 @@ mod root {
             ///  Opcode WrapKey (0x0106).
             ///
             /// Generated from these locations:
-            /// * Table `WrapKeyRequest` in the file `keys.fbs:105`
+            /// * Table `WrapKeyRequest` in the file `keys.fbs:108`
             #[derive(
                 Clone,
                 Debug,
@@ -9083,7 +9979,7 @@ mod root {
             ///  Opcode UnwrapKey (0x0107).
             ///
             /// Generated from these locations:
-            /// * Table `UnwrapKeyRequest` in the file `keys.fbs:112`
+            /// * Table `UnwrapKeyRequest` in the file `keys.fbs:115`
             #[derive(
                 Clone,
                 Debug,
@@ -9698,7 +10594,7 @@ mod root {
             ///  Opcode Encapsulate (0x0108): the shared secret becomes a key object.
             ///
             /// Generated from these locations:
-            /// * Table `EncapsulateRequest` in the file `keys.fbs:123`
+            /// * Table `EncapsulateRequest` in the file `keys.fbs:126`
             #[derive(
                 Clone,
                 Debug,
@@ -10212,7 +11108,7 @@ mod root {
             ///  Opcode Decapsulate (0x0109).
             ///
             /// Generated from these locations:
-            /// * Table `DecapsulateRequest` in the file `keys.fbs:132`
+            /// * Table `DecapsulateRequest` in the file `keys.fbs:135`
             #[derive(
                 Clone,
                 Debug,
@@ -10784,7 +11680,7 @@ mod root {
             ///  Opcode ReleaseKey (0x010A).
             ///
             /// Generated from these locations:
-            /// * Table `ReleaseKeyRequest` in the file `keys.fbs:142`
+            /// * Table `ReleaseKeyRequest` in the file `keys.fbs:145`
             #[derive(
                 Clone,
                 Debug,
@@ -11069,7 +11965,7 @@ mod root {
             ///  Reply to operations that create a key object: its per-connection id.
             ///
             /// Generated from these locations:
-            /// * Table `KeyCreatedResponse` in the file `keys.fbs:147`
+            /// * Table `KeyCreatedResponse` in the file `keys.fbs:150`
             #[derive(
                 Clone,
                 Debug,
@@ -11354,7 +12250,7 @@ mod root {
             ///  Reply carrying key bytes (export public/secret, wrap).
             ///
             /// Generated from these locations:
-            /// * Table `KeyBytesResponse` in the file `keys.fbs:152`
+            /// * Table `KeyBytesResponse` in the file `keys.fbs:155`
             #[derive(
                 Clone,
                 Debug,
@@ -11637,7 +12533,7 @@ mod root {
             ///  Reply to Encapsulate.
             ///
             /// Generated from these locations:
-            /// * Table `EncapsulateResponse` in the file `keys.fbs:157`
+            /// * Table `EncapsulateResponse` in the file `keys.fbs:160`
             #[derive(
                 Clone,
                 Debug,

@@ -76,11 +76,13 @@ pub fn requests() -> Vec<Request<'static>> {
             key: SPEC,
             rsa_bits: None,
             key_len: None,
+            provider: None,
         }),
         Request::GenerateKey(GenerateKey {
             key: SLOT_SPEC,
             rsa_bits: Some(0),
             key_len: Some(64),
+            provider: None,
         }),
         Request::GenerateKey(GenerateKey {
             key: KeySpec {
@@ -91,6 +93,7 @@ pub fn requests() -> Vec<Request<'static>> {
             },
             rsa_bits: Some(3072),
             key_len: None,
+            provider: None,
         }),
         Request::ImportKey(ImportKey {
             key: SPEC,
@@ -372,6 +375,30 @@ pub fn live_counts() -> LiveCounts {
     live
 }
 
+const PROVIDER_CAPS: &[warden_wire::messages::ProviderCap<'static>] = &[
+    warden_wire::messages::ProviderCap {
+        algorithm: "ECDSA-P256-SHA256",
+        operations: 0x1030,
+    },
+    warden_wire::messages::ProviderCap {
+        algorithm: "HMAC-SHA256",
+        operations: 2,
+    },
+];
+
+const PROVIDERS: &[warden_wire::messages::ProviderDesc<'static>] = &[
+    warden_wire::messages::ProviderDesc {
+        name: "aws-lc-rs",
+        hardware: false,
+        capabilities: &[],
+    },
+    warden_wire::messages::ProviderDesc {
+        name: "hsm",
+        hardware: true,
+        capabilities: PROVIDER_CAPS,
+    },
+];
+
 pub fn responses() -> Vec<Response<'static>> {
     vec![
         Response::Ping { data: b"" },
@@ -388,6 +415,7 @@ pub fn responses() -> Vec<Response<'static>> {
             requests_served: 1_000_000,
             errors: ErrorCounts::from_slice(ERRORS),
             live_by_kind: live_counts(),
+            providers: warden_wire::messages::ProviderList::from_slice(PROVIDERS),
         }),
         Response::KeyCreated { key_id: 0 },
         Response::KeyCreated {
