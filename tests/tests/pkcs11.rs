@@ -232,7 +232,10 @@ fn token_keys_sign_encrypt_and_mac_inside_the_token_and_never_leave_it() {
         assert!(access.contains("sensitive"), "{objects}");
         assert!(access.contains("never extractable"), "{objects}");
         assert!(private.contains("sign"), "{objects}");
-        assert!(objects.contains("label:      warden"), "our object label: {objects}");
+        assert!(
+            objects.contains("label:      warden"),
+            "our object label: {objects}"
+        );
     } else {
         println!("NOTE: pkcs11-tool (opensc) not installed; attribute check skipped");
     }
