@@ -119,13 +119,13 @@ impl TokenEngine {
                 let data = self.data();
                 if input.is_empty() {
                     let tag = self.token.with(|s| {
-                        let k = Token::find(s, ObjectClass::SECRET_KEY, &id)?;
+                        let k = self.token.find(s, ObjectClass::SECRET_KEY, &id)?;
                         Ok(s.sign(&mech, k, data)?)
                     })?;
                     copy(&tag, out)
                 } else {
                     self.token.with(|s| {
-                        let k = Token::find(s, ObjectClass::SECRET_KEY, &id)?;
+                        let k = self.token.find(s, ObjectClass::SECRET_KEY, &id)?;
                         Ok(s.verify(&mech, k, data, input)?)
                     })?;
                     Ok(0)
@@ -135,7 +135,7 @@ impl TokenEngine {
                 let tbs = self.to_be_signed();
                 let mech = self.sig_mechanism();
                 let sig = self.token.with(|s| {
-                    let k = Token::find(s, ObjectClass::PRIVATE_KEY, &id)?;
+                    let k = self.token.find(s, ObjectClass::PRIVATE_KEY, &id)?;
                     Ok(s.sign(&mech, k, &tbs)?)
                 })?;
                 copy(&sig, out)
@@ -144,7 +144,7 @@ impl TokenEngine {
                 let tbs = self.to_be_signed();
                 let mech = self.sig_mechanism();
                 self.token.with(|s| {
-                    let k = Token::find(s, ObjectClass::PUBLIC_KEY, &id)?;
+                    let k = self.token.find(s, ObjectClass::PUBLIC_KEY, &id)?;
                     Ok(s.verify(&mech, k, &tbs, input)?)
                 })?;
                 Ok(0)
@@ -165,7 +165,7 @@ impl TokenEngine {
         let mut nonce = self.nonce;
         if self.op == Op::Seal {
             let sealed = self.token.with(|s| {
-                let k = Token::find(s, ObjectClass::SECRET_KEY, &id)?;
+                let k = self.token.find(s, ObjectClass::SECRET_KEY, &id)?;
                 let params = GcmParams::new(&mut nonce, aad, Ulong::from(128u64))?;
                 Ok(s.encrypt(&Mechanism::AesGcm(params), k, data)?)
             })?;
@@ -186,7 +186,7 @@ impl TokenEngine {
             whole.extend_from_slice(data);
             whole.extend_from_slice(&tag);
             let plain = zeroize::Zeroizing::new(self.token.with(|s| {
-                let k = Token::find(s, ObjectClass::SECRET_KEY, &id)?;
+                let k = self.token.find(s, ObjectClass::SECRET_KEY, &id)?;
                 let params = GcmParams::new(&mut nonce, aad, Ulong::from(128u64))?;
                 Ok(s.decrypt(&Mechanism::AesGcm(params), k, &whole)?)
             })?);

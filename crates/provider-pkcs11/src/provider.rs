@@ -256,11 +256,11 @@ impl Provider for Pkcs11Provider {
         let (pair, id) = TokenKey::parse_material(stored.material)?;
         let public = self.token.with(|s| {
             if pair {
-                let h = Token::find(s, ObjectClass::PUBLIC_KEY, &id)?;
-                Token::find(s, ObjectClass::PRIVATE_KEY, &id)?;
+                let h = self.token.find(s, ObjectClass::PUBLIC_KEY, &id)?;
+                self.token.find(s, ObjectClass::PRIVATE_KEY, &id)?;
                 Ok(Some(public_point(s, h)?))
             } else {
-                Token::find(s, ObjectClass::SECRET_KEY, &id)?;
+                self.token.find(s, ObjectClass::SECRET_KEY, &id)?;
                 Ok(None)
             }
         })?;
