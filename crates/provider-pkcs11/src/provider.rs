@@ -180,7 +180,7 @@ impl Pkcs11Provider {
         ];
         let point = self.token.with(|s| {
             let (public, _) = s.generate_key_pair(&mech, &public_t, &private_t)?;
-            Ok(public_point(s, public)?)
+            public_point(s, public)
         })?;
         Ok(self.key(alg, perms, id, Some(point)))
     }
