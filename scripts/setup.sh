@@ -27,3 +27,14 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 # rustfmt and clippy ship with the toolchain; make sure they are present.
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
+# cargo tools CI uses: cargo-deny (dependency policy, scripts/deny.sh) and, where a nightly
+# toolchain is installed, cargo-fuzz (fuzz smoke run, scripts/fuzz.sh). From crates.io, pinned
+# by their own lockfiles; built once (several minutes) and then found on PATH.
+if ! command -v cargo-deny >/dev/null 2>&1; then
+  echo "setup: installing cargo-deny" >&2
+  cargo install --locked cargo-deny
+fi
+if rustup toolchain list 2>/dev/null | grep -q '^nightly' && ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "setup: installing cargo-fuzz" >&2
+  cargo install --locked cargo-fuzz
+fi

@@ -68,6 +68,7 @@ mod context;
 mod error;
 mod keys;
 mod link;
+mod memory;
 mod permits;
 mod protocol;
 mod registry;
@@ -80,10 +81,12 @@ pub use config::{
     default_socket_path,
 };
 pub use context::{
-    AeadContext, CipherContext, HashContext, MacContext, Sealed, SignContext, VerifyContext,
+    AeadContext, CipherContext, HashContext, MacContext, Sealed, SealedRegion, SignContext,
+    VerifyContext,
 };
 pub use error::{Error, Result};
 pub use keys::{KeyManagement, ResourceGuard};
+pub use memory::{MemoryAllocator, MemoryRegion, RegionSlice};
 pub use permits::{PermitDecision, PolicyInfo, TrustedIssuer};
 pub use protocol::{MAX_VERSION, MIN_VERSION};
 pub use slots::SlotInfo;

@@ -48,6 +48,7 @@ mod loopback;
 mod provider;
 pub mod providers_config;
 mod rate;
+mod regions;
 mod request;
 mod resources;
 mod server;

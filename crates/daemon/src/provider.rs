@@ -16,6 +16,9 @@ pub(crate) struct ContextEntry {
     pub(crate) ctx: Box<dyn CryptoContext>,
     /// Milliseconds per operation; `None` = disabled.
     pub(crate) budget_ms: Option<u32>,
+    /// A decrypting cipher or AEAD context (its region input is copied in and its output
+    /// kept private until authenticated; see `warden_shm::design`).
+    pub(crate) decrypt: bool,
 }
 
 /// The per-connection table instantiated with the provider's key and context types.

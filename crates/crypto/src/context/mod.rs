@@ -110,6 +110,22 @@ pub trait CryptoContext: Send {
     /// Upper bound of bytes `update` or `finalize` writes for `input_len` more input bytes,
     /// given the data buffered so far. Size output buffers with it.
     fn max_output_len(&self, input_len: usize) -> usize;
+    /// Ends the stream over a whole message in one call: `update(data)` then
+    /// `finalize(last)` (for Verify `last` is the signature, for a MAC check the tag), except
+    /// that the kinds which would otherwise buffer the message (AEAD, Ed25519 / ML-DSA /
+    /// SLH-DSA sign and verify) work on `data` in place when nothing is buffered, so its size
+    /// is bounded only by `out` (the data plane, issue 13). Returns the bytes written. A
+    /// context that wraps another must forward this method, or its one-shot path is lost
+    /// (the default buffers, and large inputs get `QuotaExceeded`).
+    fn finish_whole(&mut self, data: &[u8], last: &[u8], out: &mut [u8]) -> Result<usize> {
+        let n = if data.is_empty() {
+            0
+        } else {
+            self.update(data, out)?
+        };
+        let rest = out.get_mut(n..).ok_or_else(too_small)?;
+        Ok(n + self.finalize(last, rest)?)
+    }
 }
 
 /// The algorithm-specific part of a context; [`Stream`] wraps it with the state machine, so
@@ -133,6 +149,16 @@ pub trait Engine: Send {
     fn update(&mut self, input: &[u8], out: &mut [u8]) -> Result<usize>;
     /// See [`CryptoContext::finalize`].
     fn finish(&mut self, input: &[u8], out: &mut [u8]) -> Result<usize>;
+    /// See [`CryptoContext::finish_whole`]; engines that buffer override it.
+    fn finish_whole(&mut self, data: &[u8], last: &[u8], out: &mut [u8]) -> Result<usize> {
+        let n = if data.is_empty() {
+            0
+        } else {
+            self.update(data, out)?
+        };
+        let rest = out.get_mut(n..).ok_or_else(too_small)?;
+        Ok(n + self.finish(last, rest)?)
+    }
     /// See [`CryptoContext::set_tag`].
     fn set_tag(&mut self, _tag: &[u8]) -> Result<()> {
         Err(unsupported())
@@ -285,6 +311,12 @@ impl<E: Engine> CryptoContext for Stream<E> {
     fn finalize(&mut self, input: &[u8], out: &mut [u8]) -> Result<usize> {
         self.active()?;
         let r = self.engine.finish(input, out);
+        self.track(r, ContextState::Finalized)
+    }
+
+    fn finish_whole(&mut self, data: &[u8], last: &[u8], out: &mut [u8]) -> Result<usize> {
+        self.active()?;
+        let r = self.engine.finish_whole(data, last, out);
         self.track(r, ContextState::Finalized)
     }
 

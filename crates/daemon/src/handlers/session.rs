@@ -118,7 +118,8 @@ pub(crate) fn status(state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Result<(), Err
         connections: to_u32(snap.connections_open),
         max_connections: to_u32(shared.config.limits.max_connections as u64),
         live_keys: keys,
-        live_contexts: snap.live_total() - keys,
+        // Regions are neither keys nor contexts (they have their own kind code).
+        live_contexts: snap.live_total() - keys - snap.live_of(ResourceKind::Region),
         arenas_in_use: to_u32(snap.arenas_in_use),
         arenas_total: to_u32(snap.arenas_total),
         requests_served: snap.requests,

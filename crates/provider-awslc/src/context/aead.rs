@@ -162,6 +162,15 @@ impl Engine for AeadEngine {
         r
     }
 
+    /// Nothing buffered and no separate last piece: seal / open `data` where it lies.
+    fn finish_whole(&mut self, data: &[u8], last: &[u8], out: &mut [u8]) -> Result<usize> {
+        if last.is_empty() && self.buffered_data_len() == 0 {
+            return self.finish(data, out);
+        }
+        self.update(data, out)?;
+        self.finish(last, out)
+    }
+
     fn set_tag(&mut self, tag: &[u8]) -> Result<()> {
         if self.encrypt {
             return Err(Error::new(

@@ -211,6 +211,15 @@ impl Engine for SignEngine {
         Ok(0)
     }
 
+    /// With no separate last piece the message is signed where it lies (no buffering).
+    fn finish_whole(&mut self, data: &[u8], last: &[u8], out: &mut [u8]) -> Result<usize> {
+        if !last.is_empty() {
+            self.msg.add(data)?;
+            return self.finish(last, out);
+        }
+        self.finish(data, out)
+    }
+
     fn finish(&mut self, input: &[u8], out: &mut [u8]) -> Result<usize> {
         if out.len() < self.sig_len {
             return Err(too_small());
@@ -309,6 +318,21 @@ impl Engine for VerifyEngine {
     fn update(&mut self, input: &[u8], _out: &mut [u8]) -> Result<usize> {
         self.msg.add(input)?;
         Ok(0)
+    }
+
+    /// `data` is the (rest of the) message, `signature` the signature: verified where the
+    /// message lies when nothing was buffered.
+    fn finish_whole(&mut self, data: &[u8], signature: &[u8], _out: &mut [u8]) -> Result<usize> {
+        let r = if self.msg.prehash.is_none() && self.msg.buffer.is_empty() {
+            verify_whole(&self.verifier, Whole::Bytes(data), signature)
+        } else {
+            self.msg.add(data).and_then(|()| {
+                let whole = self.msg.whole(&[])?;
+                verify_whole(&self.verifier, whole, signature)
+            })
+        };
+        self.msg.clear();
+        r.map(|()| 0)
     }
 
     /// `signature` is the signature to check; nothing is written to `out`.

@@ -209,10 +209,20 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
             input,
             last,
             tag,
+            output,
         } => {
             let p = write_payload(b, &input);
-            let o =
-                g::ProcessRequest::create(b, context_id, opt(iv), opt(aad), p, opt(last), opt(tag));
+            let out = output.map(|s| write_shm(b, &s));
+            let o = g::ProcessRequest::create(
+                b,
+                context_id,
+                opt(iv),
+                opt(aad),
+                p,
+                opt(last),
+                opt(tag),
+                out,
+            );
             b.finish(o, None)
         }
         Request::ResetContext { context_id } => {
@@ -310,6 +320,14 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
         }
         Request::AttestPublicKey => {
             let o = g::AttestPublicKeyRequest::create(b);
+            b.finish(o, None)
+        }
+        Request::RegionRegister { len } => {
+            let o = g::RegionRegisterRequest::create(b, len);
+            b.finish(o, None)
+        }
+        Request::RegionRelease { region_id } => {
+            let o = g::RegionReleaseRequest::create(b, region_id);
             b.finish(o, None)
         }
     }
@@ -527,6 +545,7 @@ pub fn decode_request(op: Opcode, body: &[u8]) -> Result<Request<'_>, WireError>
                 input: read_payload(r.input())?,
                 last: bytes(r.last())?,
                 tag: bytes(r.tag())?,
+                output: val(r.output())?.map(read_shm).transpose()?,
             }
         }
         Opcode::ResetContext => {
@@ -655,6 +674,16 @@ pub fn decode_request(op: Opcode, body: &[u8]) -> Result<Request<'_>, WireError>
         Opcode::AttestPublicKey => {
             let _: g::AttestPublicKeyRequestRef<'_> = root(body)?;
             Request::AttestPublicKey
+        }
+        Opcode::RegionRegister => {
+            let r: g::RegionRegisterRequestRef<'_> = root(body)?;
+            Request::RegionRegister { len: val(r.len())? }
+        }
+        Opcode::RegionRelease => {
+            let r: g::RegionReleaseRequestRef<'_> = root(body)?;
+            Request::RegionRelease {
+                region_id: val(r.region_id())?,
+            }
         }
     })
 }

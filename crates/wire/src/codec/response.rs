@@ -99,6 +99,10 @@ pub fn encode_response<'b>(b: &'b mut Builder, resp: &Response<'_>) -> &'b [u8] 
             let o = g::PermitDecisionResponse::create(b, allowed, reason, counter, opt(receipt));
             b.finish(o, None)
         }
+        Response::RegionRegistered { region_id } => {
+            let o = g::RegionRegisteredResponse::create(b, region_id);
+            b.finish(o, None)
+        }
         Response::AttestPublicKey {
             algorithm,
             public_key,
@@ -286,6 +290,12 @@ pub fn decode_response(op: Opcode, body: &[u8]) -> Result<Response<'_>, WireErro
                 reason: val(r.reason())?,
                 counter: val(r.counter())?,
                 receipt: bytes(r.receipt())?,
+            }
+        }
+        ResponseKind::RegionRegistered => {
+            let r: g::RegionRegisteredResponseRef<'_> = root(body)?;
+            Response::RegionRegistered {
+                region_id: val(r.region_id())?,
             }
         }
         ResponseKind::AttestPublicKey => {

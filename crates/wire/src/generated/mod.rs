@@ -27,6 +27,7 @@ mod root {
         /// * File `contexts.fbs`
         /// * File `slots.fbs`
         /// * File `permits.fbs`
+        /// * File `regions.fbs`
         pub mod wire {
             ///  Bytes carried inline in the frame body.
             ///
@@ -292,8 +293,8 @@ mod root {
                 }
             }
 
-            ///  A byte range in a shared-memory region registered on the connection (data plane). Decodes
-            ///  today; the daemon refuses it until the shared-memory issue lands.
+            ///  A byte range in a shared-memory region registered on the connection (data plane, issue
+            ///  13): `region_id` as returned by RegionRegister, then offset and length inside it.
             ///
             /// Generated from these locations:
             /// * Table `Shm` in the file `common.fbs:18`
@@ -307,12 +308,15 @@ mod root {
                 Hash,
             )]
             pub struct Shm {
-                /// The field `region` in the table `Shm`
+                ///  Deprecated before any release: too narrow for an unpredictable id. Written as 0 and
+                ///  ignored; the id travels in `region_id`.
                 pub region: u32,
                 /// The field `offset` in the table `Shm`
                 pub offset: u64,
                 /// The field `len` in the table `Shm`
                 pub len: u64,
+                ///  Appended (evolution rule 1): the region's 64-bit id on this connection.
+                pub region_id: u64,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -322,6 +326,7 @@ mod root {
                         region: 0,
                         offset: 0,
                         len: 0,
+                        region_id: 0,
                     }
                 }
             }
@@ -339,18 +344,23 @@ mod root {
                     field_region: impl ::planus::WriteAsDefault<u32, u32>,
                     field_offset: impl ::planus::WriteAsDefault<u64, u64>,
                     field_len: impl ::planus::WriteAsDefault<u64, u64>,
+                    field_region_id: impl ::planus::WriteAsDefault<u64, u64>,
                 ) -> ::planus::Offset<Self> {
                     let prepared_region = field_region.prepare(builder, &0);
                     let prepared_offset = field_offset.prepare(builder, &0);
                     let prepared_len = field_len.prepare(builder, &0);
+                    let prepared_region_id = field_region_id.prepare(builder, &0);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<10> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<12> =
                         ::core::default::Default::default();
                     if prepared_offset.is_some() {
                         table_writer.write_entry::<u64>(1);
                     }
                     if prepared_len.is_some() {
                         table_writer.write_entry::<u64>(2);
+                    }
+                    if prepared_region_id.is_some() {
+                        table_writer.write_entry::<u64>(3);
                     }
                     if prepared_region.is_some() {
                         table_writer.write_entry::<u32>(0);
@@ -363,6 +373,11 @@ mod root {
                             }
                             if let ::core::option::Option::Some(prepared_len) = prepared_len {
                                 object_writer.write::<_, _, 8>(&prepared_len);
+                            }
+                            if let ::core::option::Option::Some(prepared_region_id) =
+                                prepared_region_id
+                            {
+                                object_writer.write::<_, _, 8>(&prepared_region_id);
                             }
                             if let ::core::option::Option::Some(prepared_region) = prepared_region {
                                 object_writer.write::<_, _, 4>(&prepared_region);
@@ -397,7 +412,7 @@ mod root {
             impl ::planus::WriteAsOffset<Shm> for Shm {
                 #[inline]
                 fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<Shm> {
-                    Shm::create(builder, self.region, self.offset, self.len)
+                    Shm::create(builder, self.region, self.offset, self.len, self.region_id)
                 }
             }
 
@@ -468,6 +483,28 @@ mod root {
             }
 
             impl<T0, T1, T2> ShmBuilder<(T0, T1, T2)> {
+                /// Setter for the [`region_id` field](Shm#structfield.region_id).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn region_id<T3>(self, value: T3) -> ShmBuilder<(T0, T1, T2, T3)>
+                where
+                    T3: ::planus::WriteAsDefault<u64, u64>,
+                {
+                    let (v0, v1, v2) = self.0;
+                    ShmBuilder((v0, v1, v2, value))
+                }
+
+                /// Sets the [`region_id` field](Shm#structfield.region_id) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn region_id_as_default(
+                    self,
+                ) -> ShmBuilder<(T0, T1, T2, ::planus::DefaultValue)> {
+                    self.region_id(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1, T2, T3> ShmBuilder<(T0, T1, T2, T3)> {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [Shm].
                 #[inline]
                 pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<Shm>
@@ -482,7 +519,8 @@ mod root {
                     T0: ::planus::WriteAsDefault<u32, u32>,
                     T1: ::planus::WriteAsDefault<u64, u64>,
                     T2: ::planus::WriteAsDefault<u64, u64>,
-                > ::planus::WriteAs<::planus::Offset<Shm>> for ShmBuilder<(T0, T1, T2)>
+                    T3: ::planus::WriteAsDefault<u64, u64>,
+                > ::planus::WriteAs<::planus::Offset<Shm>> for ShmBuilder<(T0, T1, T2, T3)>
             {
                 type Prepared = ::planus::Offset<Shm>;
 
@@ -496,7 +534,9 @@ mod root {
                     T0: ::planus::WriteAsDefault<u32, u32>,
                     T1: ::planus::WriteAsDefault<u64, u64>,
                     T2: ::planus::WriteAsDefault<u64, u64>,
-                > ::planus::WriteAsOptional<::planus::Offset<Shm>> for ShmBuilder<(T0, T1, T2)>
+                    T3: ::planus::WriteAsDefault<u64, u64>,
+                > ::planus::WriteAsOptional<::planus::Offset<Shm>>
+                for ShmBuilder<(T0, T1, T2, T3)>
             {
                 type Prepared = ::planus::Offset<Shm>;
 
@@ -513,12 +553,13 @@ mod root {
                     T0: ::planus::WriteAsDefault<u32, u32>,
                     T1: ::planus::WriteAsDefault<u64, u64>,
                     T2: ::planus::WriteAsDefault<u64, u64>,
-                > ::planus::WriteAsOffset<Shm> for ShmBuilder<(T0, T1, T2)>
+                    T3: ::planus::WriteAsDefault<u64, u64>,
+                > ::planus::WriteAsOffset<Shm> for ShmBuilder<(T0, T1, T2, T3)>
             {
                 #[inline]
                 fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<Shm> {
-                    let (v0, v1, v2) = &self.0;
-                    Shm::create(builder, v0, v1, v2)
+                    let (v0, v1, v2, v3) = &self.0;
+                    Shm::create(builder, v0, v1, v2, v3)
                 }
             }
 
@@ -544,6 +585,12 @@ mod root {
                 pub fn len(&self) -> ::planus::Result<u64> {
                     ::core::result::Result::Ok(self.0.access(2, "Shm", "len")?.unwrap_or(0))
                 }
+
+                /// Getter for the [`region_id` field](Shm#structfield.region_id).
+                #[inline]
+                pub fn region_id(&self) -> ::planus::Result<u64> {
+                    ::core::result::Result::Ok(self.0.access(3, "Shm", "region_id")?.unwrap_or(0))
+                }
             }
 
             impl<'a> ::core::fmt::Debug for ShmRef<'a> {
@@ -552,6 +599,7 @@ mod root {
                     f.field("region", &self.region());
                     f.field("offset", &self.offset());
                     f.field("len", &self.len());
+                    f.field("region_id", &self.region_id());
                     f.finish()
                 }
             }
@@ -565,6 +613,7 @@ mod root {
                         region: ::core::convert::TryInto::try_into(value.region()?)?,
                         offset: ::core::convert::TryInto::try_into(value.offset()?)?,
                         len: ::core::convert::TryInto::try_into(value.len()?)?,
+                        region_id: ::core::convert::TryInto::try_into(value.region_id()?)?,
                     })
                 }
             }
@@ -641,7 +690,7 @@ mod root {
             ///  Where a data payload lives.
             ///
             /// Generated from these locations:
-            /// * Union `Payload` in the file `common.fbs:25`
+            /// * Union `Payload` in the file `common.fbs:29`
             #[derive(
                 Clone,
                 Debug,
@@ -847,7 +896,7 @@ mod root {
             ///  Encoding of key material; values match `warden_core::KeyFormat`.
             ///
             /// Generated from these locations:
-            /// * Enum `KeyFormat` in the file `common.fbs:28`
+            /// * Enum `KeyFormat` in the file `common.fbs:32`
             #[derive(
                 Copy,
                 Clone,
@@ -1038,7 +1087,7 @@ mod root {
             ///  Body of a response that carries nothing (release, init, reset, destroy...).
             ///
             /// Generated from these locations:
-            /// * Table `Empty` in the file `common.fbs:37`
+            /// * Table `Empty` in the file `common.fbs:41`
             #[derive(
                 Clone,
                 Debug,
@@ -1247,7 +1296,7 @@ mod root {
             ///  Optional body of an error response (header status non-zero): a static, non-secret detail.
             ///
             /// Generated from these locations:
-            /// * Table `ErrorDetail` in the file `common.fbs:40`
+            /// * Table `ErrorDetail` in the file `common.fbs:44`
             #[derive(
                 Clone,
                 Debug,
@@ -15714,6 +15763,10 @@ mod root {
                 pub last: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
                 /// The field `tag` in the table `ProcessRequest`
                 pub tag: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+                ///  Appended (evolution rule 1, issue 13): where the output goes in a registered region
+                ///  instead of inline in the reply; the reply's `output` is then an Shm naming the bytes
+                ///  written. Must not overlap a region `input`.
+                pub output: ::core::option::Option<::planus::alloc::boxed::Box<self::Shm>>,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -15726,6 +15779,7 @@ mod root {
                         input: ::core::default::Default::default(),
                         last: ::core::default::Default::default(),
                         tag: ::core::default::Default::default(),
+                        output: ::core::default::Default::default(),
                     }
                 }
             }
@@ -15746,6 +15800,7 @@ mod root {
                     field_input: impl ::planus::WriteAsOptionalUnion<self::Payload>,
                     field_last: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                     field_tag: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    field_output: impl ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
                 ) -> ::planus::Offset<Self> {
                     let prepared_context_id = field_context_id.prepare(builder, &0);
                     let prepared_iv = field_iv.prepare(builder);
@@ -15753,8 +15808,9 @@ mod root {
                     let prepared_input = field_input.prepare(builder);
                     let prepared_last = field_last.prepare(builder);
                     let prepared_tag = field_tag.prepare(builder);
+                    let prepared_output = field_output.prepare(builder);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<18> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<20> =
                         ::core::default::Default::default();
                     if prepared_context_id.is_some() {
                         table_writer.write_entry::<u64>(0);
@@ -15773,6 +15829,9 @@ mod root {
                     }
                     if prepared_tag.is_some() {
                         table_writer.write_entry::<::planus::Offset<[u8]>>(6);
+                    }
+                    if prepared_output.is_some() {
+                        table_writer.write_entry::<::planus::Offset<self::Shm>>(7);
                     }
                     if prepared_input.is_some() {
                         table_writer.write_entry::<u8>(3);
@@ -15799,6 +15858,9 @@ mod root {
                             }
                             if let ::core::option::Option::Some(prepared_tag) = prepared_tag {
                                 object_writer.write::<_, _, 4>(&prepared_tag);
+                            }
+                            if let ::core::option::Option::Some(prepared_output) = prepared_output {
+                                object_writer.write::<_, _, 4>(&prepared_output);
                             }
                             if let ::core::option::Option::Some(prepared_input) = prepared_input {
                                 object_writer.write::<_, _, 1>(&prepared_input.tag());
@@ -15847,6 +15909,7 @@ mod root {
                         &self.input,
                         &self.last,
                         &self.tag,
+                        &self.output,
                     )
                 }
             }
@@ -15980,6 +16043,29 @@ mod root {
             }
 
             impl<T0, T1, T2, T3, T4, T5> ProcessRequestBuilder<(T0, T1, T2, T3, T4, T5)> {
+                /// Setter for the [`output` field](ProcessRequest#structfield.output).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn output<T6>(
+                    self,
+                    value: T6,
+                ) -> ProcessRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
+                where
+                    T6: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
+                {
+                    let (v0, v1, v2, v3, v4, v5) = self.0;
+                    ProcessRequestBuilder((v0, v1, v2, v3, v4, v5, value))
+                }
+
+                /// Sets the [`output` field](ProcessRequest#structfield.output) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn output_as_null(self) -> ProcessRequestBuilder<(T0, T1, T2, T3, T4, T5, ())> {
+                    self.output(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6> ProcessRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)> {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [ProcessRequest].
                 #[inline]
                 pub fn finish(
@@ -16000,8 +16086,9 @@ mod root {
                     T3: ::planus::WriteAsOptionalUnion<self::Payload>,
                     T4: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                     T5: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T6: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
                 > ::planus::WriteAs<::planus::Offset<ProcessRequest>>
-                for ProcessRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+                for ProcessRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
             {
                 type Prepared = ::planus::Offset<ProcessRequest>;
 
@@ -16021,8 +16108,9 @@ mod root {
                     T3: ::planus::WriteAsOptionalUnion<self::Payload>,
                     T4: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                     T5: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T6: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
                 > ::planus::WriteAsOptional<::planus::Offset<ProcessRequest>>
-                for ProcessRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+                for ProcessRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
             {
                 type Prepared = ::planus::Offset<ProcessRequest>;
 
@@ -16042,16 +16130,17 @@ mod root {
                     T3: ::planus::WriteAsOptionalUnion<self::Payload>,
                     T4: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                     T5: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T6: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
                 > ::planus::WriteAsOffset<ProcessRequest>
-                for ProcessRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+                for ProcessRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<ProcessRequest> {
-                    let (v0, v1, v2, v3, v4, v5) = &self.0;
-                    ProcessRequest::create(builder, v0, v1, v2, v3, v4, v5)
+                    let (v0, v1, v2, v3, v4, v5, v6) = &self.0;
+                    ProcessRequest::create(builder, v0, v1, v2, v3, v4, v5, v6)
                 }
             }
 
@@ -16102,6 +16191,12 @@ mod root {
                 pub fn tag(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
                     self.0.access(6, "ProcessRequest", "tag")
                 }
+
+                /// Getter for the [`output` field](ProcessRequest#structfield.output).
+                #[inline]
+                pub fn output(&self) -> ::planus::Result<::core::option::Option<self::ShmRef<'a>>> {
+                    self.0.access(7, "ProcessRequest", "output")
+                }
             }
 
             impl<'a> ::core::fmt::Debug for ProcessRequestRef<'a> {
@@ -16123,6 +16218,9 @@ mod root {
                     if let ::core::option::Option::Some(field_tag) = self.tag().transpose() {
                         f.field("tag", &field_tag);
                     }
+                    if let ::core::option::Option::Some(field_output) = self.output().transpose() {
+                        f.field("output", &field_output);
+                    }
                     f.finish()
                 }
             }
@@ -16143,6 +16241,13 @@ mod root {
                         },
                         last: value.last()?.map(|v| v.to_vec()),
                         tag: value.tag()?.map(|v| v.to_vec()),
+                        output: if let ::core::option::Option::Some(output) = value.output()? {
+                            ::core::option::Option::Some(::planus::alloc::boxed::Box::new(
+                                ::core::convert::TryInto::try_into(output)?,
+                            ))
+                        } else {
+                            ::core::option::Option::None
+                        },
                     })
                 }
             }
@@ -16223,7 +16328,7 @@ mod root {
             ///  Opcode ResetContext (0x0205).
             ///
             /// Generated from these locations:
-            /// * Table `ResetContextRequest` in the file `contexts.fbs:89`
+            /// * Table `ResetContextRequest` in the file `contexts.fbs:93`
             #[derive(
                 Clone,
                 Debug,
@@ -16514,7 +16619,7 @@ mod root {
             ///  Opcode DestroyContext (0x0206).
             ///
             /// Generated from these locations:
-            /// * Table `DestroyContextRequest` in the file `contexts.fbs:94`
+            /// * Table `DestroyContextRequest` in the file `contexts.fbs:98`
             #[derive(
                 Clone,
                 Debug,
@@ -16811,7 +16916,7 @@ mod root {
             ///  the tag.
             ///
             /// Generated from these locations:
-            /// * Table `OutputResponse` in the file `contexts.fbs:100`
+            /// * Table `OutputResponse` in the file `contexts.fbs:104`
             #[derive(
                 Clone,
                 Debug,
@@ -17201,7 +17306,7 @@ mod root {
             ///  Opcode Random (0x0300).
             ///
             /// Generated from these locations:
-            /// * Table `RandomRequest` in the file `contexts.fbs:111`
+            /// * Table `RandomRequest` in the file `contexts.fbs:115`
             #[derive(
                 Clone,
                 Debug,
@@ -26817,6 +26922,894 @@ mod root {
                     .map_err(|error_kind| {
                         error_kind.with_error_location(
                             "[ReceiptExportResponseRef]",
+                            "read_as_root",
+                            0,
+                        )
+                    })
+                }
+            }
+
+            ///  Opcode RegionRegister (0x0600). The frame carries one memfd by SCM_RIGHTS; `len` is its
+            ///  size. The daemon refuses anything but a memfd sealed against shrinking of exactly `len`
+            ///  bytes (InvalidMemoryRegion), and regions beyond the quotas (QuotaExceeded).
+            ///
+            /// Generated from these locations:
+            /// * Table `RegionRegisterRequest` in the file `regions.fbs:10`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct RegionRegisterRequest {
+                /// The field `len` in the table `RegionRegisterRequest`
+                pub len: u64,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for RegionRegisterRequest {
+                fn default() -> Self {
+                    Self { len: 0 }
+                }
+            }
+
+            impl RegionRegisterRequest {
+                /// Creates a [RegionRegisterRequestBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> RegionRegisterRequestBuilder<()> {
+                    RegionRegisterRequestBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_len: impl ::planus::WriteAsDefault<u64, u64>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_len = field_len.prepare(builder, &0);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<6> =
+                        ::core::default::Default::default();
+                    if prepared_len.is_some() {
+                        table_writer.write_entry::<u64>(0);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_len) = prepared_len {
+                                object_writer.write::<_, _, 8>(&prepared_len);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<RegionRegisterRequest>> for RegionRegisterRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionRegisterRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<RegionRegisterRequest>> for RegionRegisterRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<RegionRegisterRequest>>
+                {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<RegionRegisterRequest> for RegionRegisterRequest {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionRegisterRequest> {
+                    RegionRegisterRequest::create(builder, self.len)
+                }
+            }
+
+            /// Builder for serializing an instance of the [RegionRegisterRequest] type.
+            ///
+            /// Can be created using the [RegionRegisterRequest::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct RegionRegisterRequestBuilder<State>(State);
+
+            impl RegionRegisterRequestBuilder<()> {
+                /// Setter for the [`len` field](RegionRegisterRequest#structfield.len).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn len<T0>(self, value: T0) -> RegionRegisterRequestBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                {
+                    RegionRegisterRequestBuilder((value,))
+                }
+
+                /// Sets the [`len` field](RegionRegisterRequest#structfield.len) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn len_as_default(
+                    self,
+                ) -> RegionRegisterRequestBuilder<(::planus::DefaultValue,)> {
+                    self.len(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0> RegionRegisterRequestBuilder<(T0,)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [RegionRegisterRequest].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionRegisterRequest>
+                where
+                    Self: ::planus::WriteAsOffset<RegionRegisterRequest>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<T0: ::planus::WriteAsDefault<u64, u64>>
+                ::planus::WriteAs<::planus::Offset<RegionRegisterRequest>>
+                for RegionRegisterRequestBuilder<(T0,)>
+            {
+                type Prepared = ::planus::Offset<RegionRegisterRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionRegisterRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<T0: ::planus::WriteAsDefault<u64, u64>>
+                ::planus::WriteAsOptional<::planus::Offset<RegionRegisterRequest>>
+                for RegionRegisterRequestBuilder<(T0,)>
+            {
+                type Prepared = ::planus::Offset<RegionRegisterRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<RegionRegisterRequest>>
+                {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<T0: ::planus::WriteAsDefault<u64, u64>>
+                ::planus::WriteAsOffset<RegionRegisterRequest>
+                for RegionRegisterRequestBuilder<(T0,)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionRegisterRequest> {
+                    let (v0,) = &self.0;
+                    RegionRegisterRequest::create(builder, v0)
+                }
+            }
+
+            /// Reference to a deserialized [RegionRegisterRequest].
+            #[derive(Copy, Clone)]
+            pub struct RegionRegisterRequestRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> RegionRegisterRequestRef<'a> {
+                /// Getter for the [`len` field](RegionRegisterRequest#structfield.len).
+                #[inline]
+                pub fn len(&self) -> ::planus::Result<u64> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(0, "RegionRegisterRequest", "len")?
+                            .unwrap_or(0),
+                    )
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for RegionRegisterRequestRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("RegionRegisterRequestRef");
+                    f.field("len", &self.len());
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<RegionRegisterRequestRef<'a>> for RegionRegisterRequest {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: RegionRegisterRequestRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        len: ::core::convert::TryInto::try_into(value.len()?)?,
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for RegionRegisterRequestRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for RegionRegisterRequestRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[RegionRegisterRequestRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<RegionRegisterRequest>>
+                for RegionRegisterRequest
+            {
+                type Value = ::planus::Offset<RegionRegisterRequest>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<RegionRegisterRequest>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for RegionRegisterRequestRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[RegionRegisterRequestRef]",
+                            "read_as_root",
+                            0,
+                        )
+                    })
+                }
+            }
+
+            ///  Reply to RegionRegister: the region's id on this connection (random, never 0).
+            ///
+            /// Generated from these locations:
+            /// * Table `RegionRegisteredResponse` in the file `regions.fbs:15`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct RegionRegisteredResponse {
+                /// The field `region_id` in the table `RegionRegisteredResponse`
+                pub region_id: u64,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for RegionRegisteredResponse {
+                fn default() -> Self {
+                    Self { region_id: 0 }
+                }
+            }
+
+            impl RegionRegisteredResponse {
+                /// Creates a [RegionRegisteredResponseBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> RegionRegisteredResponseBuilder<()> {
+                    RegionRegisteredResponseBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_region_id: impl ::planus::WriteAsDefault<u64, u64>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_region_id = field_region_id.prepare(builder, &0);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<6> =
+                        ::core::default::Default::default();
+                    if prepared_region_id.is_some() {
+                        table_writer.write_entry::<u64>(0);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_region_id) =
+                                prepared_region_id
+                            {
+                                object_writer.write::<_, _, 8>(&prepared_region_id);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<RegionRegisteredResponse>> for RegionRegisteredResponse {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionRegisteredResponse> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<RegionRegisteredResponse>>
+                for RegionRegisteredResponse
+            {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<RegionRegisteredResponse>>
+                {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<RegionRegisteredResponse> for RegionRegisteredResponse {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionRegisteredResponse> {
+                    RegionRegisteredResponse::create(builder, self.region_id)
+                }
+            }
+
+            /// Builder for serializing an instance of the [RegionRegisteredResponse] type.
+            ///
+            /// Can be created using the [RegionRegisteredResponse::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct RegionRegisteredResponseBuilder<State>(State);
+
+            impl RegionRegisteredResponseBuilder<()> {
+                /// Setter for the [`region_id` field](RegionRegisteredResponse#structfield.region_id).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn region_id<T0>(self, value: T0) -> RegionRegisteredResponseBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                {
+                    RegionRegisteredResponseBuilder((value,))
+                }
+
+                /// Sets the [`region_id` field](RegionRegisteredResponse#structfield.region_id) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn region_id_as_default(
+                    self,
+                ) -> RegionRegisteredResponseBuilder<(::planus::DefaultValue,)> {
+                    self.region_id(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0> RegionRegisteredResponseBuilder<(T0,)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [RegionRegisteredResponse].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionRegisteredResponse>
+                where
+                    Self: ::planus::WriteAsOffset<RegionRegisteredResponse>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<T0: ::planus::WriteAsDefault<u64, u64>>
+                ::planus::WriteAs<::planus::Offset<RegionRegisteredResponse>>
+                for RegionRegisteredResponseBuilder<(T0,)>
+            {
+                type Prepared = ::planus::Offset<RegionRegisteredResponse>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionRegisteredResponse> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<T0: ::planus::WriteAsDefault<u64, u64>>
+                ::planus::WriteAsOptional<::planus::Offset<RegionRegisteredResponse>>
+                for RegionRegisteredResponseBuilder<(T0,)>
+            {
+                type Prepared = ::planus::Offset<RegionRegisteredResponse>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<RegionRegisteredResponse>>
+                {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<T0: ::planus::WriteAsDefault<u64, u64>>
+                ::planus::WriteAsOffset<RegionRegisteredResponse>
+                for RegionRegisteredResponseBuilder<(T0,)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionRegisteredResponse> {
+                    let (v0,) = &self.0;
+                    RegionRegisteredResponse::create(builder, v0)
+                }
+            }
+
+            /// Reference to a deserialized [RegionRegisteredResponse].
+            #[derive(Copy, Clone)]
+            pub struct RegionRegisteredResponseRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> RegionRegisteredResponseRef<'a> {
+                /// Getter for the [`region_id` field](RegionRegisteredResponse#structfield.region_id).
+                #[inline]
+                pub fn region_id(&self) -> ::planus::Result<u64> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(0, "RegionRegisteredResponse", "region_id")?
+                            .unwrap_or(0),
+                    )
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for RegionRegisteredResponseRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("RegionRegisteredResponseRef");
+                    f.field("region_id", &self.region_id());
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<RegionRegisteredResponseRef<'a>> for RegionRegisteredResponse {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: RegionRegisteredResponseRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        region_id: ::core::convert::TryInto::try_into(value.region_id()?)?,
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for RegionRegisteredResponseRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for RegionRegisteredResponseRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[RegionRegisteredResponseRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<RegionRegisteredResponse>>
+                for RegionRegisteredResponse
+            {
+                type Value = ::planus::Offset<RegionRegisteredResponse>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<RegionRegisteredResponse>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for RegionRegisteredResponseRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[RegionRegisteredResponseRef]",
+                            "read_as_root",
+                            0,
+                        )
+                    })
+                }
+            }
+
+            ///  Opcode RegionRelease (0x0601): unmaps the region; answered with Empty.
+            ///
+            /// Generated from these locations:
+            /// * Table `RegionReleaseRequest` in the file `regions.fbs:20`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct RegionReleaseRequest {
+                /// The field `region_id` in the table `RegionReleaseRequest`
+                pub region_id: u64,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for RegionReleaseRequest {
+                fn default() -> Self {
+                    Self { region_id: 0 }
+                }
+            }
+
+            impl RegionReleaseRequest {
+                /// Creates a [RegionReleaseRequestBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> RegionReleaseRequestBuilder<()> {
+                    RegionReleaseRequestBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_region_id: impl ::planus::WriteAsDefault<u64, u64>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_region_id = field_region_id.prepare(builder, &0);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<6> =
+                        ::core::default::Default::default();
+                    if prepared_region_id.is_some() {
+                        table_writer.write_entry::<u64>(0);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_region_id) =
+                                prepared_region_id
+                            {
+                                object_writer.write::<_, _, 8>(&prepared_region_id);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<RegionReleaseRequest>> for RegionReleaseRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionReleaseRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<RegionReleaseRequest>> for RegionReleaseRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<RegionReleaseRequest>>
+                {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<RegionReleaseRequest> for RegionReleaseRequest {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionReleaseRequest> {
+                    RegionReleaseRequest::create(builder, self.region_id)
+                }
+            }
+
+            /// Builder for serializing an instance of the [RegionReleaseRequest] type.
+            ///
+            /// Can be created using the [RegionReleaseRequest::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct RegionReleaseRequestBuilder<State>(State);
+
+            impl RegionReleaseRequestBuilder<()> {
+                /// Setter for the [`region_id` field](RegionReleaseRequest#structfield.region_id).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn region_id<T0>(self, value: T0) -> RegionReleaseRequestBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                {
+                    RegionReleaseRequestBuilder((value,))
+                }
+
+                /// Sets the [`region_id` field](RegionReleaseRequest#structfield.region_id) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn region_id_as_default(
+                    self,
+                ) -> RegionReleaseRequestBuilder<(::planus::DefaultValue,)> {
+                    self.region_id(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0> RegionReleaseRequestBuilder<(T0,)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [RegionReleaseRequest].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionReleaseRequest>
+                where
+                    Self: ::planus::WriteAsOffset<RegionReleaseRequest>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<T0: ::planus::WriteAsDefault<u64, u64>>
+                ::planus::WriteAs<::planus::Offset<RegionReleaseRequest>>
+                for RegionReleaseRequestBuilder<(T0,)>
+            {
+                type Prepared = ::planus::Offset<RegionReleaseRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionReleaseRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<T0: ::planus::WriteAsDefault<u64, u64>>
+                ::planus::WriteAsOptional<::planus::Offset<RegionReleaseRequest>>
+                for RegionReleaseRequestBuilder<(T0,)>
+            {
+                type Prepared = ::planus::Offset<RegionReleaseRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<RegionReleaseRequest>>
+                {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<T0: ::planus::WriteAsDefault<u64, u64>>
+                ::planus::WriteAsOffset<RegionReleaseRequest>
+                for RegionReleaseRequestBuilder<(T0,)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionReleaseRequest> {
+                    let (v0,) = &self.0;
+                    RegionReleaseRequest::create(builder, v0)
+                }
+            }
+
+            /// Reference to a deserialized [RegionReleaseRequest].
+            #[derive(Copy, Clone)]
+            pub struct RegionReleaseRequestRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> RegionReleaseRequestRef<'a> {
+                /// Getter for the [`region_id` field](RegionReleaseRequest#structfield.region_id).
+                #[inline]
+                pub fn region_id(&self) -> ::planus::Result<u64> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(0, "RegionReleaseRequest", "region_id")?
+                            .unwrap_or(0),
+                    )
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for RegionReleaseRequestRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("RegionReleaseRequestRef");
+                    f.field("region_id", &self.region_id());
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<RegionReleaseRequestRef<'a>> for RegionReleaseRequest {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: RegionReleaseRequestRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        region_id: ::core::convert::TryInto::try_into(value.region_id()?)?,
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for RegionReleaseRequestRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for RegionReleaseRequestRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[RegionReleaseRequestRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<RegionReleaseRequest>> for RegionReleaseRequest {
+                type Value = ::planus::Offset<RegionReleaseRequest>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<RegionReleaseRequest>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for RegionReleaseRequestRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[RegionReleaseRequestRef]",
                             "read_as_root",
                             0,
                         )
