@@ -340,3 +340,65 @@ fn a_vanished_token_gives_typed_errors_and_software_keys_keep_working() {
     let hw = stack.key_management().resolve("hw").unwrap();
     sign(&stack, Algorithm::EcdsaP256Sha256, hw.id(), b"after").unwrap();
 }
+
+/// Any local client may generate token keys; one that is never put in a slot must not stay
+/// in the token after its last handle is gone, or a loop of generate/release would fill it
+/// (token storage is small and shared). Slot keys stay until the slot says otherwise.
+#[test]
+fn keys_outside_slots_leave_the_token_with_their_last_handle() {
+    let Some(hsm) = SoftHsm::new() else { return };
+    let Some(before) = hsm.list_objects() else {
+        println!("SKIPPED: pkcs11-tool (opensc) not installed; nothing to count objects with");
+        return;
+    };
+    let count = |s: &str| s.matches("Private Key Object").count();
+    assert_eq!(count(&before), 0);
+    let root = tempfile::tempdir().unwrap();
+    let d = start(&hsm, root.path());
+    let stack = d.stack();
+    let km = stack.key_management();
+    km.generate_key_into_with(
+        "kept",
+        &params(Algorithm::EcdsaP256Sha256, P::SIGN),
+        Some("hsm"),
+    )
+    .unwrap();
+    for _ in 0..5 {
+        let k = km
+            .generate_key_with(&params(Algorithm::EcdsaP256Sha256, P::SIGN), Some("hsm"))
+            .unwrap();
+        // In use by a context after its guard is gone: still there while the context lives.
+        let mut c = stack
+            .create_sign_context(&ctx(Algorithm::EcdsaP256Sha256, k.id(), None))
+            .unwrap();
+        k.release().unwrap();
+        c.init().unwrap();
+        c.finalize_with(b"still usable").unwrap();
+    }
+    // One more, still held: present until released.
+    let held = km
+        .generate_key_with(&params(Algorithm::EcdsaP256Sha256, P::SIGN), Some("hsm"))
+        .unwrap();
+    assert_eq!(
+        count(&hsm.list_objects().unwrap()),
+        2,
+        "the slot key and the held one"
+    );
+    held.release().unwrap();
+    drop(stack);
+    // The slot key is still there, and still works after a restart.
+    let objects = hsm.list_objects().unwrap();
+    assert_eq!(count(&objects), 1, "only the slot key: {objects}");
+    d.stop();
+    let d = start(&hsm, root.path());
+    let stack = d.stack();
+    let k = stack.key_management().resolve("kept").unwrap();
+    sign(&stack, Algorithm::EcdsaP256Sha256, k.id(), b"kept").unwrap();
+    drop((k, stack));
+    d.stop();
+    assert_eq!(
+        count(&hsm.list_objects().unwrap()),
+        1,
+        "a resolved slot key is not destroyed"
+    );
+}

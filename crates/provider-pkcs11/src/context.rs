@@ -13,7 +13,7 @@ use cryptoki::object::ObjectClass;
 use cryptoki::types::Ulong;
 use warden_core::{Algorithm, Error, ErrorCode, Result};
 use warden_crypto::context::{Buffered, Engine, too_small};
-use warden_crypto::{BufferSource, ContextKind};
+use warden_crypto::{BufferSource, ContextKind, Key};
 use warden_provider_awslc::primitives;
 
 use crate::key::ID_LEN;
@@ -38,6 +38,8 @@ pub(crate) enum Op {
 }
 
 pub(crate) struct TokenEngine {
+    /// Held so the key's token objects live as long as the context (see `TokenKey`'s drop).
+    _key: Arc<Key>,
     token: Arc<Token>,
     id: [u8; ID_LEN],
     alg: Algorithm,
@@ -52,6 +54,7 @@ pub(crate) struct TokenEngine {
 
 impl TokenEngine {
     pub(crate) fn new(
+        key: Arc<Key>,
         token: Arc<Token>,
         id: [u8; ID_LEN],
         alg: Algorithm,
@@ -60,6 +63,7 @@ impl TokenEngine {
         buffers: BufferSource,
     ) -> Self {
         TokenEngine {
+            _key: key,
             token,
             id,
             alg,

@@ -164,6 +164,13 @@ impl Token {
         Ok(h)
     }
 
+    /// Drops the cached handles of objects `id` (they were destroyed).
+    pub(crate) fn forget(&self, id: &[u8; ID_LEN]) {
+        if let Ok(mut m) = self.handles.lock() {
+            m.retain(|(_, i), _| i != id);
+        }
+    }
+
     fn forget_handles(&self) {
         if let Ok(mut m) = self.handles.lock() {
             m.clear();
