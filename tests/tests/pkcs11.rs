@@ -402,3 +402,79 @@ fn keys_outside_slots_leave_the_token_with_their_last_handle() {
         "a resolved slot key is not destroyed"
     );
 }
+
+/// The CLI: `warden providers` lists the token and what it can do; `warden key generate
+/// --provider` puts a key in it; an unknown provider is a typed failure.
+#[test]
+fn cli_lists_providers_and_generates_into_the_token() {
+    let Some(hsm) = SoftHsm::new() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let d = start(&hsm, root.path());
+    let warden = warden_e2e::wardend_path().unwrap().with_file_name("warden");
+    let run = |args: &[&str]| {
+        std::process::Command::new(&warden)
+            .arg("--socket")
+            .arg(&d.socket)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--json", "providers"]);
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = v["providers"].as_array().unwrap();
+    assert_eq!(list[0]["name"], "aws-lc-rs");
+    assert_eq!(list[0]["default"], true);
+    let hsm_entry = list.iter().find(|p| p["name"] == "hsm").unwrap();
+    assert_eq!(hsm_entry["hardware"], true);
+    let ecdsa = hsm_entry["capabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["algorithm"] == "ECDSA-P256-SHA256")
+        .unwrap();
+    let ops: Vec<&str> = ecdsa["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o.as_str().unwrap())
+        .collect();
+    assert!(
+        ops.contains(&"sign") && ops.contains(&"generate"),
+        "{ops:?}"
+    );
+
+    let out = run(&[
+        "--json",
+        "key",
+        "generate",
+        "--alg",
+        "ECDSA-P256-SHA256",
+        "--slot",
+        "cli-hsm",
+        "--provider",
+        "hsm",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["provider"], "hsm");
+    if let Some(objects) = hsm.list_objects() {
+        assert!(objects.contains("Private Key Object"), "{objects}");
+    }
+
+    let out = run(&[
+        "key",
+        "generate",
+        "--alg",
+        "ED25519",
+        "--slot",
+        "nowhere",
+        "--provider",
+        "absent",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("ProviderNotAvailable"),
+        "{out:?}"
+    );
+}
