@@ -121,6 +121,30 @@ fn token_keys_sign_encrypt_and_mac_inside_the_token_and_never_leave_it() {
         .unwrap();
     assert!(spki.ends_with(&raw), "SPKI wraps the same point");
 
+    // Ed25519 where the token has EdDSA (SoftHSM built with it does): pure EdDSA in the
+    // token, checked in software.
+    if ops("ED25519") & 0x10 != 0 {
+        let ed = km
+            .generate_key_with(
+                &params(Algorithm::Ed25519, P::SIGN | P::VERIFY),
+                Some("hsm"),
+            )
+            .unwrap();
+        let sig = sign(&stack, Algorithm::Ed25519, ed.id(), msg).unwrap();
+        let raw = km.export_public_key(ed.id(), Some(KeyFormat::Raw)).unwrap();
+        use warden_provider_awslc::primitives::{SignatureAlgorithm, verify as sw_verify};
+        assert!(sw_verify(SignatureAlgorithm::Ed25519, &raw, msg, &sig));
+        assert!(!sw_verify(
+            SignatureAlgorithm::Ed25519,
+            &raw,
+            b"other",
+            &sig
+        ));
+        verify(&stack, Algorithm::Ed25519, ed.id(), msg, &sig).unwrap();
+    } else {
+        println!("NOTE: this token has no EdDSA; Ed25519 not checked");
+    }
+
     // The secret never leaves: not by export, and an exportable token key is refused.
     assert_eq!(
         km.export_secret_key(ec.id()).unwrap_err().code(),
