@@ -614,6 +614,7 @@ impl Session {
                     input: Payload::Inline(&input),
                     last: &last,
                     tag: &tag,
+                    output: None,
                 };
                 self.use_resources(&r, &[], Some(context_id), dl);
             }
