@@ -40,10 +40,10 @@ const ID_RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.11
 /// RSASSA-PSS-params for SHA-256, MGF1-SHA-256, salt 32, trailer 1 (RFC 4055 section 3.1):
 /// the one parameter set warden's RSA-PSS-SHA256 signs with, as a fixed DER constant.
 const PSS_SHA256_PARAMS: [u8; 54] = [
-    0x30, 0x34, 0xa0, 0x0f, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
-    0x02, 0x01, 0x05, 0x00, 0xa1, 0x1c, 0x30, 0x1a, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
-    0x0d, 0x01, 0x01, 0x08, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
-    0x02, 0x01, 0x05, 0x00, 0xa2, 0x03, 0x02, 0x01, 0x20,
+    0x30, 0x34, 0xa0, 0x0f, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+    0x01, 0x05, 0x00, 0xa1, 0x1c, 0x30, 0x1a, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01,
+    0x01, 0x08, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
+    0x00, 0xa2, 0x03, 0x02, 0x01, 0x20,
 ];
 
 /// The X.509 signature AlgorithmIdentifier for a warden signature algorithm.
@@ -135,7 +135,9 @@ fn external(alg: Algorithm, spki_der: &[u8]) -> Result<ExternalKey, CertError> {
 /// Parses an RFC 4514 subject (`CN=device 7,O=Acme`); empty or malformed is refused.
 pub fn subject(text: &str) -> Result<Name, CertError> {
     if text.trim().is_empty() || text.len() > 1024 {
-        return Err(CertError::InvalidArgument("subject must be 1 to 1024 bytes"));
+        return Err(CertError::InvalidArgument(
+            "subject must be 1 to 1024 bytes",
+        ));
     }
     Name::from_str(text).map_err(|_| CertError::InvalidArgument("subject is not an RFC 4514 name"))
 }
@@ -150,8 +152,7 @@ fn signed(
 ) -> Result<BitString, warden_core::Error> {
     let raw = sign(tbs)?;
     let sig = x509_signature(alg, &raw)?;
-    BitString::from_bytes(&sig)
-        .map_err(|_| CertError::Build("signature does not encode").into())
+    BitString::from_bytes(&sig).map_err(|_| CertError::Build("signature does not encode").into())
 }
 
 /// A PKCS#10 request for `subject_text` over the key `spki_der` of algorithm `alg`, signed
@@ -206,8 +207,7 @@ impl BuilderProfile for SelfSigned {
             }
             .to_extension(tbs.subject(), &ext)?,
         );
-        let usage =
-            KeyUsages::DigitalSignature | KeyUsages::KeyCertSign | KeyUsages::CRLSign;
+        let usage = KeyUsages::DigitalSignature | KeyUsages::KeyCertSign | KeyUsages::CRLSign;
         ext.push(KeyUsage(usage).to_extension(tbs.subject(), &ext)?);
         ext.push(SubjectKeyIdentifier::try_from(spk)?.to_extension(tbs.subject(), &ext)?);
         Ok(ext)

@@ -36,7 +36,9 @@ fn unix(t: x509_cert::time::Time) -> i64 {
 /// Decodes one DER certificate (nothing may trail it).
 pub fn decode(der: &[u8]) -> Result<Certificate, CertError> {
     if der.is_empty() || der.len() > MAX_DER_LEN {
-        return Err(CertError::Parse("certificate must be 1 byte to 64 KiB of DER"));
+        return Err(CertError::Parse(
+            "certificate must be 1 byte to 64 KiB of DER",
+        ));
     }
     Certificate::from_der(der).map_err(|_| CertError::Parse("not a DER X.509 certificate"))
 }

@@ -137,8 +137,10 @@ pub fn verify_chain(
     }
     let parsed = decode(leaf)?;
     let eku = RequiredEku(eku_bytes(usage.eku)?);
-    let anchor_ders: Vec<CertificateDer<'_>> =
-        anchors.iter().map(|a| CertificateDer::from(a.as_slice())).collect();
+    let anchor_ders: Vec<CertificateDer<'_>> = anchors
+        .iter()
+        .map(|a| CertificateDer::from(a.as_slice()))
+        .collect();
     let trust: Vec<_> = anchor_ders
         .iter()
         .map(|a| webpki::anchor_from_trusted_cert(a).map_err(|e| map_webpki(&e)))
@@ -170,7 +172,9 @@ pub fn verify_chain(
         && let Some(bits) = key_usage_bits(&parsed)?
         && bits & usage.key_usage != usage.key_usage
     {
-        return Err(CertError::UsageNotAllowed("required key usage not asserted"));
+        return Err(CertError::UsageNotAllowed(
+            "required key usage not asserted",
+        ));
     }
     Ok(())
 }
@@ -237,8 +241,8 @@ pub fn check_crl(
     // webpki must accept it too, or verification would later fail on it.
     OwnedCertRevocationList::from_der(crl)
         .map_err(|_| CertError::CrlImport("malformed or unsupported crl"))?;
-    let list =
-        CertificateList::<x509_cert::certificate::Rfc5280>::from_der(crl).map_err(|_| CertError::CrlImport("malformed crl"))?;
+    let list = CertificateList::<x509_cert::certificate::Rfc5280>::from_der(crl)
+        .map_err(|_| CertError::CrlImport("malformed crl"))?;
     if list.signature_algorithm != list.tbs_cert_list.signature {
         return Err(CertError::CrlImport("signature algorithms disagree"));
     }
@@ -255,11 +259,13 @@ pub fn check_crl(
         .issuer
         .to_der()
         .map_err(|_| CertError::CrlImport("malformed crl issuer"))?;
-    let named = |c: &Certificate| c.tbs_certificate().subject().to_der().ok() == Some(issuer_der.clone());
+    let named =
+        |c: &Certificate| c.tbs_certificate().subject().to_der().ok() == Some(issuer_der.clone());
     let candidates: Vec<&[u8]> = match issuer {
         None => anchors.iter().map(Vec::as_slice).collect(),
         Some(inter) => {
-            let cert = decode(inter).map_err(|_| CertError::CrlImport("issuer is not a certificate"))?;
+            let cert =
+                decode(inter).map_err(|_| CertError::CrlImport("issuer is not a certificate"))?;
             let tbs_c = cert
                 .tbs_certificate()
                 .to_der()
@@ -272,7 +278,9 @@ pub fn check_crl(
                 .iter()
                 .any(|a| signed_by(a, cert.signature_algorithm(), &tbs_c, csig));
             if !by_anchor {
-                return Err(CertError::CrlImport("issuer is not signed by an anchor of the store"));
+                return Err(CertError::CrlImport(
+                    "issuer is not signed by an anchor of the store",
+                ));
             }
             vec![inter]
         }
@@ -282,7 +290,9 @@ pub fn check_crl(
             && signed_by(c, &list.signature_algorithm, &tbs, sig)
     });
     if !ok {
-        return Err(CertError::CrlImport("no crl signer of the store signed this crl"));
+        return Err(CertError::CrlImport(
+            "no crl signer of the store signed this crl",
+        ));
     }
     Ok(CrlInfo {
         issuer: list.tbs_cert_list.issuer.to_string(),

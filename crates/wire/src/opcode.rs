@@ -11,7 +11,8 @@
 //! | `0x0300..=0x03FF` | stateless operations (random) | assigned |
 //! | `0x0400..=0x04FF` | persistent slots, grants, locks | assigned |
 //! | `0x0500..=0x05FF` | policies, trust store, permits, attestation, receipts | assigned |
-//! | `0x0600..=0xEFFF` | unassigned | |
+//! | `0x0600..=0x06FF` | certificates, trust stores, CRLs, CSRs | assigned |
+//! | `0x0700..=0xEFFF` | unassigned | |
 //! | `0xF000..=0xFFFF` | private use (tests, experiments); never assigned by the protocol | |
 //!
 //! A response carries the request's opcode with [`crate::FLAG_RESPONSE`] set. Opcode numbers are
@@ -137,6 +138,35 @@ opcodes! {
     AttestPublicKey = 0x0530,
     /// One page of the receipt chain (admins; since 1.1).
     ReceiptExport = 0x0531,
+
+    /// Store a certificate in a new certificate slot, optionally bound to a key slot.
+    CertImport = 0x0600,
+    /// A certificate slot's DER.
+    CertExport = 0x0601,
+    /// One page of the certificate slots the caller may see.
+    CertList = 0x0602,
+    /// Delete a certificate slot.
+    CertDelete = 0x0603,
+    /// Bind a certificate slot to a key slot (or unbind with an empty key slot).
+    CertBind = 0x0604,
+    /// Let a uid read a certificate slot.
+    CertGrant = 0x0605,
+    /// Withdraw a uid's read grant.
+    CertRevoke = 0x0606,
+    /// A PKCS#10 request signed inside the daemon by a slot key.
+    CertCsr = 0x0610,
+    /// A self-signed certificate for a slot key, signed inside the daemon.
+    CertSelfSign = 0x0611,
+    /// Add a trust anchor to a verification trust store.
+    CertStoreAdd = 0x0620,
+    /// Remove an anchor or CRL from a trust store, or the whole store.
+    CertStoreRemove = 0x0621,
+    /// One page of a trust store's anchors and CRLs.
+    CertStoreList = 0x0622,
+    /// Import a CRL into a trust store (its signature checked against the issuer).
+    CertCrlImport = 0x0623,
+    /// Verify a leaf and intermediates against a trust store.
+    CertVerify = 0x0630,
 }
 
 impl Opcode {
@@ -173,6 +203,8 @@ pub mod reserved {
     /// Policies, trust store, permits, attestation (issue 6): `Opcode::Policy*`, `Trust*`,
     /// `PermitVerify`, `AttestPublicKey`, `ReceiptExport`.
     pub const POLICY: RangeInclusive<u16> = 0x0500..=0x05FF;
+    /// Certificates, trust stores, CRLs, CSRs (issue 16): `Opcode::Cert*`.
+    pub const CERTS: RangeInclusive<u16> = 0x0600..=0x06FF;
     /// Private use: never assigned by the protocol (test-only operations, experiments).
     pub const PRIVATE: RangeInclusive<u16> = 0xF000..=0xFFFF;
 }
@@ -191,7 +223,7 @@ mod tests {
     #[test]
     fn unassigned_and_reserved_values_are_unknown() {
         for v in [
-            0x0000, 0x0004, 0x010B, 0x0208, 0x0407, 0x0503, 0x0532, 0xF000, 0xFFFF,
+            0x0000, 0x0004, 0x010B, 0x0208, 0x0407, 0x0503, 0x0532, 0x0607, 0x0631, 0xF000, 0xFFFF,
         ] {
             assert_eq!(Opcode::from_u16(v), Err(WireError::UnknownOpcode(v)));
         }
@@ -233,6 +265,11 @@ mod tests {
                 .iter()
                 .any(|p| name.starts_with(p));
             assert_eq!(reserved::POLICY.contains(&v), family6, "{op:?}");
+            assert_eq!(
+                reserved::CERTS.contains(&v),
+                name.starts_with("Cert"),
+                "{op:?}"
+            );
         }
         assert!(Opcode::ALL.windows(2).all(|w| w[0] < w[1]));
     }
