@@ -19,8 +19,8 @@ pub use build::{
     signature_algorithm, subject, x509_signature,
 };
 pub use error::CertError;
-pub use parse::{CertInfo, MAX_DER_LEN, decode, ensure_key_matches, key_usage_bits};
-pub use verify::{CrlInfo, Usage, check_crl, verify_chain};
+pub use parse::{CertInfo, MAX_DER_LEN, decode, ensure_key_matches, fingerprint, key_usage_bits};
+pub use verify::{CrlInfo, Usage, check_crl, crl_summary, verify_chain};
 
 /// How this crate works and why.
 #[doc = include_str!("design.md")]

@@ -99,3 +99,12 @@ pub fn key_usage_bits(cert: &Certificate) -> Result<Option<u16>, CertError> {
         .map_err(|_| CertError::Parse("malformed key usage"))?
         .map(|(_, ku)| ku.0.bits()))
 }
+
+/// Lowercase hex SHA-256 of `der`: the id of a trust-store entry.
+pub fn fingerprint(der: &[u8]) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -306,3 +306,14 @@ pub fn check_crl(
             .map_or(0, Vec::len),
     })
 }
+
+/// A stored CRL's issuer (RFC 4514) and thisUpdate (Unix seconds), without checks.
+pub fn crl_summary(crl: &[u8]) -> Result<(String, i64), CertError> {
+    let list = CertificateList::<x509_cert::certificate::Rfc5280>::from_der(crl)
+        .map_err(|_| CertError::CrlImport("malformed crl"))?;
+    Ok((
+        list.tbs_cert_list.issuer.to_string(),
+        i64::try_from(list.tbs_cert_list.this_update.to_unix_duration().as_secs())
+            .unwrap_or(i64::MAX),
+    ))
+}

@@ -53,7 +53,11 @@ fn code(r: &Result<impl Sized, Error>) -> Result<(), ErrorCode> {
 
 /// A key object from its storage serialisation, allowed only `operations` (the caller's
 /// effective bits, never more than the key's own).
-fn restricted_key(storage: &[u8], operations: u32, algorithm: Algorithm) -> Result<Key, Error> {
+pub(crate) fn restricted_key(
+    storage: &[u8],
+    operations: u32,
+    algorithm: Algorithm,
+) -> Result<Key, Error> {
     let bad = || Error::new(ErrorCode::OperationFailed, "stored key record is malformed");
     let bits = warden_core::KeyOperationPermission::from_bits(operations).map_err(|_| bad())?;
     let key = Key::from_storage_bytes(storage)
