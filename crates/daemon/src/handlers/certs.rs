@@ -13,7 +13,9 @@
 use std::sync::Arc;
 
 use warden_cert::{CertInfo, SelfSignedSpec};
-use warden_core::{Algorithm, ContextConfig, Error, ErrorCode, KeyFormat};
+use warden_core::{
+    Algorithm, ContextConfig, Error, ErrorCode, KeyFormat, Persistence, ResourceId, ResourceType,
+};
 use warden_crypto::{ContextKind, Key};
 use warden_store::{Caller, CertSlot, SlotRef, StoreError};
 use warden_wire::Response;
@@ -380,8 +382,16 @@ fn sign_with(
     tbs: &[u8],
 ) -> Result<Vec<u8>, Error> {
     ctx.deadline.check()?;
+    // The config names a key only to pass validation; the key object is given directly and
+    // never enters the connection's table (id 1 is never looked up).
     let config = ContextConfig::builder()
         .algorithm(key.algorithm())
+        .key(ResourceId::new(
+            1,
+            ResourceType::Key,
+            Persistence::Ephemeral,
+            0,
+        ))
         .build()?;
     let mut sc = ctx.shared.provider.create_context_in(
         ContextKind::Sign,
