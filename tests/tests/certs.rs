@@ -305,3 +305,495 @@ fn csrs_and_self_signed_certificates_for_every_signature_family() {
     assert_eq!(e.key_slot, format!("{}/p256", my_uid()));
     assert_eq!(e.subject, "CN=stored");
 }
+
+/// Certificate slots through the CLI: import with a binding that must match the key, show,
+/// list, bind, grant/revoke read to another uid, which can neither see nor change what it
+/// was not given; quota shared with key slots.
+#[test]
+fn certificate_slots_bind_only_matching_keys_and_share_like_key_slots() {
+    if !is_root() {
+        return;
+    }
+    let root = shared_root();
+    let d = Wardend::start(
+        root.path(),
+        &format!("{}[limits]\nmax_slots_per_uid = 4\n", config(&[])),
+    );
+    let stack = d.stack();
+    let km = stack.key_management();
+    signing_key(&km, "dev.key", Algorithm::EcdsaP256Sha256);
+    let dir = root.path().join("pki");
+    let csr = dir.with_extension("csr");
+    std::fs::write(&csr, stack.cert_csr("dev.key", "CN=device 9").unwrap()).unwrap();
+    make_pki(&dir, Some(&csr));
+    let signed = dir.join("csr-signed.der");
+    let signed_s = signed.to_str().unwrap();
+    let other = dir.join("leaf.pem");
+    let other_s = other.to_str().unwrap();
+
+    // A certificate for another key is refused as a binding; garbage is not a certificate.
+    cli_fails(
+        &d,
+        None,
+        &[
+            "cert", "import", "--name", "c1", "--in", other_s, "--key", "dev.key",
+        ],
+        "IncompatibleKeyType",
+    );
+    let junk = dir.join("junk");
+    std::fs::write(&junk, b"not a certificate").unwrap();
+    cli_fails(
+        &d,
+        None,
+        &[
+            "cert",
+            "import",
+            "--name",
+            "c1",
+            "--in",
+            junk.to_str().unwrap(),
+        ],
+        "CertificateParsingFailed",
+    );
+    cli_ok(
+        &d,
+        None,
+        &[
+            "cert", "import", "--name", "dev.cert", "--in", signed_s, "--key", "dev.key",
+        ],
+    );
+    cli_fails(
+        &d,
+        None,
+        &["cert", "import", "--name", "dev.cert", "--in", signed_s],
+        "KeySlotOccupied",
+    );
+    let shown = cli_ok(&d, None, &["cert", "show", "dev.cert"]);
+    assert!(shown.starts_with("-----BEGIN CERTIFICATE-----"), "{shown}");
+    assert_eq!(
+        stack.cert_export("dev.cert").unwrap(),
+        read(&dir, "csr-signed.der")
+    );
+    let listed = cli_ok(&d, None, &["cert", "list"]);
+    assert!(
+        listed.contains("dev.cert") && listed.contains("CN=device 9"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains(&format!("key={}/dev.key", my_uid())),
+        "{listed}"
+    );
+    // Re-binding follows the same rule; unbinding is always allowed.
+    cli_ok(
+        &d,
+        None,
+        &["cert", "import", "--name", "other.cert", "--in", other_s],
+    );
+    cli_fails(
+        &d,
+        None,
+        &["cert", "bind", "other.cert", "--key", "dev.key"],
+        "IncompatibleKeyType",
+    );
+    cli_ok(&d, None, &["cert", "bind", "dev.cert"]);
+    assert!(
+        stack
+            .cert_list()
+            .unwrap()
+            .iter()
+            .all(|c| c.key_slot.is_empty())
+    );
+    cli_ok(&d, None, &["cert", "bind", "dev.cert", "--key", "dev.key"]);
+
+    // Another uid: nothing visible, nothing changeable, until granted read.
+    let me = my_uid().to_string();
+    let theirs = format!("{me}/dev.cert");
+    let u = Some(4211);
+    cli_fails(&d, u, &["cert", "show", &theirs], "AccessDenied");
+    cli_fails(
+        &d,
+        u,
+        &["cert", "show", &format!("{me}/no.such")],
+        "AccessDenied",
+    );
+    assert_eq!(
+        cli_ok(&d, u, &["cert", "list"]).trim(),
+        "no certificate slots"
+    );
+    cli_fails(
+        &d,
+        u,
+        &["cert", "grant", &theirs, "--uid", "4211"],
+        "AccessDenied",
+    );
+    cli_ok(&d, None, &["cert", "grant", "dev.cert", "--uid", "4211"]);
+    assert!(cli_ok(&d, u, &["cert", "show", &theirs]).contains("BEGIN CERTIFICATE"));
+    assert!(cli_ok(&d, u, &["cert", "list"]).contains(&theirs));
+    // Read is all a grant gives.
+    cli_fails(&d, u, &["cert", "delete", &theirs], "AccessDenied");
+    cli_fails(&d, u, &["cert", "bind", &theirs], "AccessDenied");
+    cli_fails(
+        &d,
+        u,
+        &["cert", "grant", &theirs, "--uid", "4212"],
+        "AccessDenied",
+    );
+    // Nobody creates certificate slots in another's namespace.
+    cli_fails(
+        &d,
+        u,
+        &[
+            "cert",
+            "import",
+            "--name",
+            &format!("{me}/planted"),
+            "--in",
+            other_s,
+        ],
+        "AccessDenied",
+    );
+    // The grantee cannot bind its own certificate to the owner's key slot it has no right on.
+    cli_fails(
+        &d,
+        u,
+        &[
+            "cert",
+            "import",
+            "--name",
+            "mine",
+            "--in",
+            signed_s,
+            "--key",
+            &format!("{me}/dev.key"),
+        ],
+        "AccessDenied",
+    );
+    cli_ok(&d, None, &["cert", "revoke", "dev.cert", "--uid", "4211"]);
+    cli_fails(&d, u, &["cert", "show", &theirs], "AccessDenied");
+
+    // Quota 4 covers key and certificate slots together: dev.key, dev.cert, other.cert, +1.
+    cli_ok(
+        &d,
+        None,
+        &["cert", "import", "--name", "c3", "--in", other_s],
+    );
+    cli_fails(
+        &d,
+        None,
+        &["cert", "import", "--name", "c4", "--in", other_s],
+        "QuotaExceeded",
+    );
+    let k = GenerateKeyParams::builder()
+        .algorithm(Algorithm::Ed25519)
+        .permissions(P::SIGN)
+        .build()
+        .unwrap();
+    assert_eq!(
+        code(km.generate_key_into("k2", &k)),
+        ErrorCode::QuotaExceeded
+    );
+    cli_ok(&d, None, &["cert", "delete", "c3"]);
+    km.generate_key_into("k2", &k).unwrap();
+    cli_fails(&d, None, &["cert", "delete", "c3"], "AccessDenied");
+}
+
+/// Chains through a real daemon: per-owner and global stores, intermediates, EKU / keyUsage,
+/// validity at a chosen time, bad signatures, CRLs admitted only when their issuer signed
+/// them, and revocation.
+#[test]
+fn chains_verify_against_trust_stores_with_usage_time_and_revocation() {
+    if !is_root() {
+        return;
+    }
+    let root = shared_root();
+    let admin = my_uid();
+    let d = Wardend::start(root.path(), &config(&[admin]));
+    let stack = d.stack();
+    let dir = root.path().join("pki");
+    make_pki(&dir, None);
+    let der = |n: &str| read(&dir, n);
+    let (leaf, inter, rootc) = (der("leaf.der"), der("inter.der"), der("root.der"));
+    let client = VerifyOptions {
+        eku: Some(CLIENT_AUTH),
+        key_usage: 1,
+        ..VerifyOptions::default()
+    };
+    let verify = |store: &str, leaf: &[u8], chain: &[&[u8]], o: &VerifyOptions<'_>| {
+        stack.cert_verify(store, Leaf::Der(leaf), chain, o)
+    };
+
+    // An empty or unknown store has no anchor.
+    assert_eq!(
+        code(verify("mine", &leaf, &[&inter], &client)),
+        ErrorCode::TrustAnchorNotFound
+    );
+    stack.trust_store_add("mine", &rootc).unwrap();
+    verify("mine", &leaf, &[&inter], &client).unwrap();
+    verify("mine", &leaf, &[&inter], &VerifyOptions::default()).unwrap();
+    // Without the intermediate there is no path; with the wrong anchor neither.
+    assert_eq!(
+        code(verify("mine", &leaf, &[], &client)),
+        ErrorCode::TrustAnchorNotFound
+    );
+    // An anchor named like the intermediate's issuer but with another key: the path's
+    // signature fails. An unrelated anchor (a warden self-signed root): no path at all.
+    stack
+        .trust_store_add("strangers", &der("stranger.der"))
+        .unwrap();
+    assert_eq!(
+        code(verify("strangers", &leaf, &[&inter], &client)),
+        ErrorCode::CertChainVerifyFailed
+    );
+    signing_key(
+        &stack.key_management(),
+        "own.ca",
+        Algorithm::EcdsaP256Sha256,
+    );
+    let own = stack
+        .cert_self_sign("own.ca", "CN=unrelated root", 0, now() as u64 + 3600, None)
+        .unwrap();
+    stack.trust_store_add("unrelated", &own).unwrap();
+    assert_eq!(
+        code(verify("unrelated", &leaf, &[&inter], &client)),
+        ErrorCode::TrustAnchorNotFound
+    );
+    // A leaf warden's self-signed root issued... is the root itself: a CA is no leaf.
+    assert_eq!(
+        code(verify("unrelated", &own, &[], &client)),
+        ErrorCode::CertChainVerifyFailed
+    );
+    // Usage: serverAuth-only leaf for clientAuth; a keyUsage bit the leaf lacks.
+    assert_eq!(
+        code(verify("mine", &der("server.der"), &[&inter], &client)),
+        ErrorCode::CertificateVerifyFailed
+    );
+    let cert_sign = VerifyOptions {
+        key_usage: 32,
+        ..VerifyOptions::default()
+    };
+    assert_eq!(
+        code(verify("mine", &leaf, &[&inter], &cert_sign)),
+        ErrorCode::CertificateVerifyFailed
+    );
+    // Validity: ten years of life; a time past the end or before the start is expired.
+    let later = VerifyOptions {
+        time_unix: now() as u64 + 20 * 365 * 86_400,
+        ..client
+    };
+    assert_eq!(
+        code(verify("mine", &leaf, &[&inter], &later)),
+        ErrorCode::CertificateExpired
+    );
+    let earlier = VerifyOptions {
+        time_unix: 1_000_000_000,
+        ..client
+    };
+    assert_eq!(
+        code(verify("mine", &leaf, &[&inter], &earlier)),
+        ErrorCode::CertificateExpired
+    );
+    // A flipped signature byte breaks the chain; garbage does not parse.
+    assert_eq!(
+        code(verify("mine", &der("badsig.der"), &[&inter], &client)),
+        ErrorCode::CertChainVerifyFailed
+    );
+    assert_eq!(
+        code(verify("mine", b"junk", &[&inter], &client)),
+        ErrorCode::CertificateParsingFailed
+    );
+    // A CA is not a leaf.
+    assert_eq!(
+        code(verify("mine", &inter, &[], &client)),
+        ErrorCode::CertChainVerifyFailed
+    );
+
+    // CRLs: the intermediate's CRL needs the intermediate (signed by the anchor) named.
+    let revoked = der("revoked.der");
+    verify("mine", &revoked, &[&inter], &client).unwrap();
+    assert_eq!(
+        code(stack.crl_import("mine", &der("inter.crl.der"), None)),
+        ErrorCode::CrlImportFailed
+    );
+    // A same-named CA nobody trusts cannot vouch for a CRL, nor sign one.
+    let stranger = der("stranger.der");
+    assert_eq!(
+        code(stack.crl_import("mine", &der("inter.crl.der"), Some(&stranger))),
+        ErrorCode::CrlImportFailed
+    );
+    assert_eq!(
+        code(stack.crl_import("mine", &der("stranger.crl.der"), Some(&inter))),
+        ErrorCode::CrlImportFailed
+    );
+    assert_eq!(
+        code(stack.crl_import("mine", &der("inter-badsig.crl.der"), Some(&inter))),
+        ErrorCode::CrlImportFailed
+    );
+    verify("mine", &revoked, &[&inter], &client).unwrap();
+    stack
+        .crl_import("mine", &der("inter.crl.der"), Some(&inter))
+        .unwrap();
+    assert_eq!(
+        code(verify("mine", &revoked, &[&inter], &client)),
+        ErrorCode::CertificateRevoked
+    );
+    verify("mine", &leaf, &[&inter], &client).unwrap();
+    let listed = stack.trust_store_list("mine").unwrap();
+    assert_eq!(listed.iter().filter(|e| e.kind == "anchor").count(), 1);
+    let crl = listed.iter().find(|e| e.kind == "crl").unwrap();
+    assert_eq!(crl.issuer, "CN=warden test intermediate");
+    // Removing the CRL un-revokes; removing the store leaves no anchor.
+    stack.trust_store_remove("mine", Some(&crl.name)).unwrap();
+    verify("mine", &revoked, &[&inter], &client).unwrap();
+    stack.trust_store_remove("mine", None).unwrap();
+    assert_eq!(
+        code(verify("mine", &leaf, &[&inter], &client)),
+        ErrorCode::TrustAnchorNotFound
+    );
+
+    // A leaf from a certificate slot.
+    stack.trust_store_add("mine", &rootc).unwrap();
+    stack.cert_import("leaf.cert", &leaf, None).unwrap();
+    stack
+        .cert_verify("mine", Leaf::Slot("leaf.cert"), &[&inter], &client)
+        .unwrap();
+
+    // Through the CLI, as another uid: the global store (admins manage, all verify) and the
+    // owner's private store (nobody else's business).
+    let leaf_s = dir.join("leaf.pem");
+    let inter_s = dir.join("inter.pem");
+    let root_s = dir.join("root.pem");
+    let (leaf_s, inter_s, root_s) = (
+        leaf_s.to_str().unwrap(),
+        inter_s.to_str().unwrap(),
+        root_s.to_str().unwrap(),
+    );
+    let u = Some(4213);
+    cli_fails(
+        &d,
+        u,
+        &["cert", "store", "add", "--store", "@roots", "--in", root_s],
+        "AccessDenied",
+    );
+    cli_ok(
+        &d,
+        None,
+        &["cert", "store", "add", "--store", "@roots", "--in", root_s],
+    );
+    let ok = cli_ok(
+        &d,
+        u,
+        &[
+            "cert",
+            "verify",
+            "--store",
+            "@roots",
+            "--in",
+            leaf_s,
+            "--chain",
+            inter_s,
+            "--eku",
+            "clientAuth",
+        ],
+    );
+    assert!(ok.contains("verified"), "{ok}");
+    cli_fails(
+        &d,
+        u,
+        &[
+            "cert",
+            "verify",
+            "--store",
+            "@roots",
+            "--in",
+            leaf_s,
+            "--chain",
+            inter_s,
+            "--eku",
+            "serverAuth",
+        ],
+        "CertificateVerifyFailed",
+    );
+    cli_fails(
+        &d,
+        u,
+        &["cert", "store", "remove", "--store", "@roots"],
+        "AccessDenied",
+    );
+    cli_fails(
+        &d,
+        u,
+        &[
+            "cert",
+            "crl-import",
+            "--store",
+            "@roots",
+            "--in",
+            dir.join("inter.crl").to_str().unwrap(),
+            "--issuer",
+            inter_s,
+        ],
+        "AccessDenied",
+    );
+    let mine = format!("{admin}/mine");
+    cli_fails(
+        &d,
+        u,
+        &[
+            "cert", "verify", "--store", &mine, "--in", leaf_s, "--chain", inter_s,
+        ],
+        "AccessDenied",
+    );
+    cli_fails(
+        &d,
+        u,
+        &["cert", "store", "list", "--store", &mine],
+        "AccessDenied",
+    );
+    cli_fails(
+        &d,
+        u,
+        &[
+            "cert",
+            "store",
+            "add",
+            "--store",
+            &mine,
+            "--in",
+            dir.join("stranger.pem").to_str().unwrap(),
+        ],
+        "AccessDenied",
+    );
+    // The other uid's own store is its own; the owner-less leaf slot stays private.
+    cli_ok(
+        &d,
+        u,
+        &["cert", "store", "add", "--store", "own", "--in", root_s],
+    );
+    cli_ok(
+        &d,
+        u,
+        &[
+            "cert", "verify", "--store", "own", "--in", leaf_s, "--chain", inter_s,
+        ],
+    );
+    cli_fails(
+        &d,
+        u,
+        &[
+            "cert",
+            "verify",
+            "--store",
+            "own",
+            "--slot",
+            &format!("{admin}/leaf.cert"),
+            "--chain",
+            inter_s,
+        ],
+        "AccessDenied",
+    );
+    let listed = cli_ok(&d, u, &["cert", "store", "list", "--store", "@roots"]);
+    assert!(
+        listed.contains("anchor") && listed.contains("CN=warden test root"),
+        "{listed}"
+    );
+}

@@ -17,7 +17,7 @@ use webpki::{
 };
 use x509_cert::Certificate;
 use x509_cert::crl::CertificateList;
-use x509_cert::ext::pkix::{BasicConstraints, KeyUsage};
+use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage};
 use x509_cert::spki::AlgorithmIdentifierOwned;
 
 use crate::error::CertError;
@@ -54,8 +54,11 @@ pub struct Usage<'a> {
     pub key_usage: u16,
 }
 
-/// Requires `oid` among the leaf's key purposes (an owned OID: webpki's own validator wants
-/// a `'static` one).
+/// webpki calls this for every certificate of a path, the anchor's children included, and
+/// cannot say which is the leaf: so it enforces "if a certificate lists key purposes, the
+/// wanted one is among them" (EKU chaining, as webpki's own `required_if_present`), and
+/// [`leaf_lists_eku`] then insists that the leaf itself lists it. Owned OID: webpki's own
+/// validators want a `'static` one.
 struct RequiredEku(Option<Vec<u8>>);
 
 impl ExtendedKeyUsageValidator for RequiredEku {
@@ -66,13 +69,28 @@ impl ExtendedKeyUsageValidator for RequiredEku {
             return Ok(());
         };
         let wanted = webpki::KeyPurposeId::new(want);
+        let mut empty = true;
         for id in iter {
+            empty = false;
             if id? == wanted {
                 return Ok(());
             }
         }
-        Err(webpki::Error::RequiredEkuNotFound)
+        if empty {
+            Ok(())
+        } else {
+            Err(webpki::Error::RequiredEkuNotFound)
+        }
     }
+}
+
+/// Whether the leaf's extendedKeyUsage extension is present and lists `oid`.
+fn leaf_lists_eku(leaf: &Certificate, oid: &[u8]) -> Result<bool, CertError> {
+    let eku = leaf
+        .tbs_certificate()
+        .get_extension::<ExtendedKeyUsage>()
+        .map_err(|_| CertError::Parse("malformed extended key usage"))?;
+    Ok(eku.is_some_and(|(_, e)| e.0.iter().any(|o| o.as_bytes() == oid)))
 }
 
 #[allow(deprecated)] // matching the unit variants webpki still returns in places
@@ -168,6 +186,13 @@ pub fn verify_chain(
     let time = UnixTime::since_unix_epoch(Duration::from_secs(at_unix));
     ee.verify_for_usage(ALGS, &trust, &inter, time, &eku, revocation, None)
         .map_err(|e| map_webpki(&e))?;
+    if let Some(oid) = &eku.0
+        && !leaf_lists_eku(&parsed, oid)?
+    {
+        return Err(CertError::UsageNotAllowed(
+            "required extended key usage not present",
+        ));
+    }
     if usage.key_usage != 0
         && let Some(bits) = key_usage_bits(&parsed)?
         && bits & usage.key_usage != usage.key_usage
