@@ -12,8 +12,7 @@ use std::process::{Command, Output};
 
 use der::{Decode, Encode};
 use warden_client::{
-    Algorithm, CryptoStack, ErrorCode, GenerateKeyParams, KeyOperationPermission as P, Leaf,
-    VerifyOptions,
+    Algorithm, ErrorCode, GenerateKeyParams, KeyOperationPermission as P, Leaf, VerifyOptions,
 };
 use warden_e2e::persistent::{Wardend, config, is_root, my_uid, now, shared_root};
 

@@ -309,6 +309,9 @@ impl<'s> ReceiptChain<'s> {
     }
 }
 
+/// One `(key, value)` of [`DurableRecords::scan`].
+pub type RecordEntry = (Vec<u8>, Vec<u8>);
+
 /// Generic durable records: `(namespace, key) -> bytes`, for data that is public or
 /// integrity-protected elsewhere (trust-store public keys, policy modules). Not encrypted.
 #[derive(Debug, Clone, Copy)]
@@ -381,7 +384,7 @@ impl<'s> DurableRecords<'s> {
     }
 
     /// Every `(key, value)` in this namespace whose key starts with `prefix`, in key order.
-    pub fn scan(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn scan(&self, prefix: &[u8]) -> Result<Vec<RecordEntry>, StoreError> {
         let txn = self.store.db.begin_read().map_err(db)?;
         let t = txn.open_table(RECORDS).map_err(db)?;
         let mut out = Vec::new();

@@ -38,7 +38,8 @@ pub use audit::{AuditEvent, AuditLog, AuditOutcome};
 pub use certs::{CERT_NAMESPACE, CertSlot, MAX_CERT_GRANTS};
 pub use durable::{
     DurableRecords, MAX_HASH_LEN, MAX_ISSUER_LEN, MAX_PERMIT_ID_LEN, MAX_RECEIPT_LEN,
-    MAX_RECORD_LEN, PermitUse, ReceiptChain, ReceiptChainState, ReceiptCheckpoint, ReplayTable,
+    MAX_RECORD_LEN, PermitUse, ReceiptChain, ReceiptChainState, ReceiptCheckpoint, RecordEntry,
+    ReplayTable,
 };
 pub use error::StoreError;
 pub use guarded::Caller;

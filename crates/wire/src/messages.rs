@@ -307,10 +307,10 @@ impl<'a> CertCall<'a> {
         let mut out = Vec::new();
         while !rest.is_empty() {
             let bad = crate::WireError::MalformedBody("certificate chain framing");
-            let (len, tail) = rest.split_at_checked(4).ok_or(bad.clone())?;
+            let (len, tail) = rest.split_at_checked(4).ok_or(bad)?;
             let mut n = [0u8; 4];
             n.copy_from_slice(len);
-            let n = usize::try_from(u32::from_le_bytes(n)).map_err(|_| bad.clone())?;
+            let n = usize::try_from(u32::from_le_bytes(n)).map_err(|_| bad)?;
             let (cert, tail) = tail.split_at_checked(n).ok_or(bad)?;
             out.push(cert);
             rest = tail;

@@ -64,7 +64,7 @@ fn check(store: &StoreRef, caller: Caller, manage: bool) -> Result<(), Error> {
     }
 }
 
-fn entries(p: &Persistent, prefix: &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Error> {
+fn entries(p: &Persistent, prefix: &str) -> Result<Vec<warden_store::RecordEntry>, Error> {
     Ok(p.store.records(NAMESPACE)?.scan(prefix.as_bytes())?)
 }
 
@@ -176,18 +176,24 @@ pub(crate) fn list(
     reply_list(state, &items, more)
 }
 
+/// A store's anchors and CRLs (DER).
+#[derive(Default)]
+struct Material {
+    anchors: Vec<Vec<u8>>,
+    crls: Vec<Vec<u8>>,
+}
+
 /// The anchors and CRLs of a store.
-fn material(p: &Persistent, store: &StoreRef) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>), Error> {
-    let mut anchors = Vec::new();
-    let mut crls = Vec::new();
+fn material(p: &Persistent, store: &StoreRef) -> Result<Material, Error> {
+    let mut m = Material::default();
     for (k, v) in entries(p, &store.prefix)? {
         match k.get(store.prefix.len()..) {
-            Some([b'a', b'/', ..]) => anchors.push(v),
-            Some([b'c', b'/', ..]) => crls.push(v),
+            Some([b'a', b'/', ..]) => m.anchors.push(v),
+            Some([b'c', b'/', ..]) => m.crls.push(v),
             _ => {}
         }
     }
-    Ok((anchors, crls))
+    Ok(m)
 }
 
 /// CertCrlImport: a CRL signed by an anchor of the store (or by the intermediate CA given in
@@ -208,7 +214,7 @@ pub(crate) fn crl_import(
                 "a crl names at most one intermediate issuer",
             ));
         }
-        let (anchors, _) = material(p, &store)?;
+        let anchors = material(p, &store)?.anchors;
         let info = warden_cert::check_crl(c.der, &anchors, chain.first().copied())?;
         let key = format!(
             "{}c/{}",
@@ -259,7 +265,7 @@ pub(crate) fn verify(
     if chain.len() > 16 {
         return Err(Error::invalid_argument("at most 16 intermediates"));
     }
-    let (anchors, crls) = material(p, &store)?;
+    let Material { anchors, crls } = material(p, &store)?;
     let at = if c.time_unix == 0 {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
