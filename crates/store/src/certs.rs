@@ -16,7 +16,7 @@ use crate::store::{SlotStore, now_unix_ms};
 use crate::validate::validate_slot_name;
 
 /// Records namespace of certificate slots.
-pub const CERT_NAMESPACE: &str = "cert";
+pub const CERT_NAMESPACE: &str = "warden.certs";
 /// Grantees one certificate slot may have.
 pub const MAX_CERT_GRANTS: usize = 64;
 

@@ -22,11 +22,11 @@ use crate::request::{ConnState, Ctx};
 use crate::state::Persistent;
 
 /// Records namespace of trust stores.
-pub(crate) const NAMESPACE: &str = "truststore";
+pub(crate) const NAMESPACE: &str = "warden.truststores";
 /// Entries (anchors + CRLs) one store may hold.
 const MAX_ENTRIES_PER_STORE: usize = 256;
 /// Entries one uid's stores may hold together.
-const MAX_ENTRIES_PER_OWNER: usize = 1024;
+const MAX_ENTRIES_PER_OWNER: usize = 256;
 
 /// A parsed store address.
 struct StoreRef {
@@ -81,7 +81,7 @@ fn check_room(p: &Persistent, store: &StoreRef, replacing: bool) -> Result<(), E
         && entries(p, &format!("{owner}/"))?.len() >= MAX_ENTRIES_PER_OWNER
     {
         return Err(full(
-            "a uid's trust stores hold at most 1024 entries together",
+            "a uid's trust stores hold at most 256 entries together",
         ));
     }
     Ok(())
