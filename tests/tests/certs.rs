@@ -566,6 +566,13 @@ fn chains_verify_against_trust_stores_with_usage_time_and_revocation() {
         code(verify("mine", &der("server.der"), &[&inter], &client)),
         ErrorCode::CertificateVerifyFailed
     );
+    // A leaf that lists no key purpose has not the one required (but verifies without it).
+    let noeku = der("noeku.der");
+    assert_eq!(
+        code(verify("mine", &noeku, &[&inter], &client)),
+        ErrorCode::CertificateVerifyFailed
+    );
+    verify("mine", &noeku, &[&inter], &VerifyOptions::default()).unwrap();
     let cert_sign = VerifyOptions {
         key_usage: 32,
         ..VerifyOptions::default()
