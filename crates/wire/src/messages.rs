@@ -1053,3 +1053,36 @@ mod redaction_tests {
         assert!(texts[3].contains("KeyBytes"), "{}", texts[3]);
     }
 }
+
+#[cfg(test)]
+mod chain_tests {
+    use super::*;
+
+    #[test]
+    fn chains_round_trip_and_broken_framing_is_an_error() {
+        let certs: [&[u8]; 3] = [b"one", b"", b"three"];
+        let packed = pack_chain(&certs);
+        let call = CertCall {
+            chain: &packed,
+            ..CertCall::default()
+        };
+        assert_eq!(call.chain_certs().unwrap(), certs);
+        assert!(CertCall::default().chain_certs().unwrap().is_empty());
+        for cut in 1..packed.len() {
+            let call = CertCall {
+                chain: &packed[..cut],
+                ..CertCall::default()
+            };
+            // Every truncation either ends on a certificate boundary or is refused.
+            if let Ok(got) = call.chain_certs() {
+                assert!(got.len() < 3, "cut {cut}");
+            }
+        }
+        let huge = [0xFF, 0xFF, 0xFF, 0xFF, 1];
+        let call = CertCall {
+            chain: &huge,
+            ..CertCall::default()
+        };
+        assert!(call.chain_certs().is_err());
+    }
+}
