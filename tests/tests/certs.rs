@@ -635,9 +635,22 @@ fn chains_verify_against_trust_stores_with_usage_time_and_revocation() {
         ErrorCode::CrlImportFailed
     );
     verify("mine", &revoked, &[&inter], &client).unwrap();
+    // An old (2020, outdated) CRL is admitted while it is the newest; the current one
+    // replaces it and revokes; the old one can then never come back (no un-revoking).
+    let old_crl = der("inter-old.crl.der");
+    stack.crl_import("mine", &old_crl, Some(&inter)).unwrap();
+    verify("mine", &revoked, &[&inter], &client).unwrap();
     stack
         .crl_import("mine", &der("inter.crl.der"), Some(&inter))
         .unwrap();
+    assert_eq!(
+        code(verify("mine", &revoked, &[&inter], &client)),
+        ErrorCode::CertificateRevoked
+    );
+    assert_eq!(
+        code(stack.crl_import("mine", &old_crl, Some(&inter))),
+        ErrorCode::CrlImportFailed
+    );
     assert_eq!(
         code(verify("mine", &revoked, &[&inter], &client)),
         ErrorCode::CertificateRevoked
