@@ -162,3 +162,36 @@ fn verification_without_anchors_or_with_a_ca_leaf_fails_typed() {
         Err(warden_cert::CertError::CrlImport(_))
     ));
 }
+
+/// Every single-byte corruption and every truncation of a real certificate is either still a
+/// certificate or a typed error, through every entry point (a cheap stand-in for the
+/// `cert_parse` fuzz target).
+#[test]
+fn corrupted_certificates_never_panic() {
+    let (kp, spki) = p256();
+    let cert = self_signed(&kp, &spki, 1_700_000_000, 1_800_000_000);
+    let usage = warden_cert::Usage {
+        eku: Some("1.3.6.1.5.5.7.3.2"),
+        key_usage: 1,
+    };
+    let anchors = [cert.clone()];
+    let mut inputs: Vec<Vec<u8>> = (0..cert.len()).map(|n| cert[..n].to_vec()).collect();
+    for i in 0..cert.len() {
+        for mask in [0x01u8, 0x80, 0xFF] {
+            let mut c = cert.clone();
+            c[i] ^= mask;
+            inputs.push(c);
+        }
+    }
+    for c in &inputs {
+        let _ = warden_cert::CertInfo::parse(c);
+        let _ = warden_cert::ensure_key_matches(c, &spki);
+        let _ = warden_cert::check_crl(c, &anchors, Some(c));
+        let _ = warden_cert::crl_summary(c);
+        let r = warden_cert::verify_chain(&anchors, c, &[c.clone()], &[], 1_750_000_000, &usage);
+        assert!(
+            r.is_err(),
+            "a corrupted or CA certificate never verifies as a leaf"
+        );
+    }
+}
