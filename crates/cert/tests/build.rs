@@ -141,7 +141,7 @@ fn verification_without_anchors_or_with_a_ca_leaf_fails_typed() {
     );
     // The self-signed root is a CA: not acceptable as the leaf of a path.
     assert!(matches!(
-        warden_cert::verify_chain(&[cert.clone()], &cert, &[], &[], now, &usage),
+        warden_cert::verify_chain(std::slice::from_ref(&cert), &cert, &[], &[], now, &usage),
         Err(warden_cert::CertError::ChainFailed(_))
     ));
     let bad = warden_cert::Usage {
@@ -149,16 +149,16 @@ fn verification_without_anchors_or_with_a_ca_leaf_fails_typed() {
         key_usage: 0,
     };
     assert!(matches!(
-        warden_cert::verify_chain(&[cert.clone()], &cert, &[], &[], now, &bad),
+        warden_cert::verify_chain(std::slice::from_ref(&cert), &cert, &[], &[], now, &bad),
         Err(warden_cert::CertError::InvalidArgument(_))
     ));
     // A CRL that is not one, and one with no signer in the store.
     assert!(matches!(
-        warden_cert::check_crl(b"\x30\x00", &[cert.clone()], None),
+        warden_cert::check_crl(b"\x30\x00", std::slice::from_ref(&cert), None),
         Err(warden_cert::CertError::CrlImport(_))
     ));
     assert!(matches!(
-        warden_cert::check_crl(&cert, &[cert.clone()], None),
+        warden_cert::check_crl(&cert, std::slice::from_ref(&cert), None),
         Err(warden_cert::CertError::CrlImport(_))
     ));
 }
@@ -188,7 +188,14 @@ fn corrupted_certificates_never_panic() {
         let _ = warden_cert::ensure_key_matches(c, &spki);
         let _ = warden_cert::check_crl(c, &anchors, Some(c));
         let _ = warden_cert::crl_summary(c);
-        let r = warden_cert::verify_chain(&anchors, c, &[c.clone()], &[], 1_750_000_000, &usage);
+        let r = warden_cert::verify_chain(
+            &anchors,
+            c,
+            std::slice::from_ref(c),
+            &[],
+            1_750_000_000,
+            &usage,
+        );
         assert!(
             r.is_err(),
             "a corrupted or CA certificate never verifies as a leaf"

@@ -128,7 +128,7 @@ fn route_cert(
 }
 
 fn route_op(req: &Request<'_>, state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Result<(), Error> {
-    use handlers::{contexts, keys, permit_lists, permits, session, slots};
+    use handlers::{contexts, keys, permit_lists, permits, regions, session, slots};
     match *req {
         Request::Ping { data } => session::ping(state, data),
         Request::Status => session::status(state, ctx),
@@ -159,6 +159,7 @@ fn route_op(req: &Request<'_>, state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Resu
             input,
             last,
             tag,
+            output,
         } => {
             let args = contexts::ProcessArgs {
                 iv,
@@ -166,6 +167,7 @@ fn route_op(req: &Request<'_>, state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Resu
                 input,
                 last,
                 tag,
+                output,
             };
             contexts::process(state, ctx, context_id, &args)
         }
@@ -216,6 +218,8 @@ fn route_op(req: &Request<'_>, state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Resu
             permits::receipt_export(state, ctx, from, max_bytes)
         }
         Request::Cert { op, ref call } => route_cert(op, call, state, ctx),
+        Request::RegionRegister { len } => regions::register(state, ctx, len),
+        Request::RegionRelease { region_id } => regions::release(state, region_id),
         _ => Err(Error::new(
             ErrorCode::UnsupportedOperation,
             "opcode not served",

@@ -11,8 +11,9 @@
 //! | `0x0300..=0x03FF` | stateless operations (random) | assigned |
 //! | `0x0400..=0x04FF` | persistent slots, grants, locks | assigned |
 //! | `0x0500..=0x05FF` | policies, trust store, permits, attestation, receipts | assigned |
-//! | `0x0600..=0x06FF` | certificates, trust stores, CRLs, CSRs | assigned |
-//! | `0x0700..=0xEFFF` | unassigned | |
+//! | `0x0600..=0x06FF` | shared-memory regions (data plane) | assigned |
+//! | `0x0700..=0x07FF` | certificates, trust stores, CRLs, CSRs | assigned |
+//! | `0x0800..=0xEFFF` | unassigned | |
 //! | `0xF000..=0xFFFF` | private use (tests, experiments); never assigned by the protocol | |
 //!
 //! A response carries the request's opcode with [`crate::FLAG_RESPONSE`] set. Opcode numbers are
@@ -139,34 +140,39 @@ opcodes! {
     /// One page of the receipt chain (admins; since 1.1).
     ReceiptExport = 0x0531,
 
+    /// Register a shared-memory region (its memfd travels with the frame; since 1.1).
+    RegionRegister = 0x0600,
+    /// Unmap a registered region (since 1.1).
+    RegionRelease = 0x0601,
+
     /// Store a certificate in a new certificate slot, optionally bound to a key slot.
-    CertImport = 0x0600,
+    CertImport = 0x0700,
     /// A certificate slot's DER.
-    CertExport = 0x0601,
+    CertExport = 0x0701,
     /// One page of the certificate slots the caller may see.
-    CertList = 0x0602,
+    CertList = 0x0702,
     /// Delete a certificate slot.
-    CertDelete = 0x0603,
+    CertDelete = 0x0703,
     /// Bind a certificate slot to a key slot (or unbind with an empty key slot).
-    CertBind = 0x0604,
+    CertBind = 0x0704,
     /// Let a uid read a certificate slot.
-    CertGrant = 0x0605,
+    CertGrant = 0x0705,
     /// Withdraw a uid's read grant.
-    CertRevoke = 0x0606,
+    CertRevoke = 0x0706,
     /// A PKCS#10 request signed inside the daemon by a slot key.
-    CertCsr = 0x0610,
+    CertCsr = 0x0710,
     /// A self-signed certificate for a slot key, signed inside the daemon.
-    CertSelfSign = 0x0611,
+    CertSelfSign = 0x0711,
     /// Add a trust anchor to a verification trust store.
-    CertStoreAdd = 0x0620,
+    CertStoreAdd = 0x0720,
     /// Remove an anchor or CRL from a trust store, or the whole store.
-    CertStoreRemove = 0x0621,
+    CertStoreRemove = 0x0721,
     /// One page of a trust store's anchors and CRLs.
-    CertStoreList = 0x0622,
+    CertStoreList = 0x0722,
     /// Import a CRL into a trust store (its signature checked against the issuer).
-    CertCrlImport = 0x0623,
+    CertCrlImport = 0x0723,
     /// Verify a leaf and intermediates against a trust store.
-    CertVerify = 0x0630,
+    CertVerify = 0x0730,
 }
 
 impl Opcode {
@@ -180,7 +186,13 @@ impl Opcode {
     /// `UnsupportedOperation` and the client refuses before sending.
     pub const fn since(self) -> Version {
         match self {
-            Opcode::Process | Opcode::SlotSetLocked | Opcode::ReceiptExport => Version::new(1, 1),
+            // The region operations were added to 1.1 before any release (like the Status
+            // field appended to 1.0), so they need no minor bump.
+            Opcode::Process
+            | Opcode::SlotSetLocked
+            | Opcode::ReceiptExport
+            | Opcode::RegionRegister
+            | Opcode::RegionRelease => Version::new(1, 1),
             _ => Version::new(1, 0),
         }
     }
@@ -203,8 +215,10 @@ pub mod reserved {
     /// Policies, trust store, permits, attestation (issue 6): `Opcode::Policy*`, `Trust*`,
     /// `PermitVerify`, `AttestPublicKey`, `ReceiptExport`.
     pub const POLICY: RangeInclusive<u16> = 0x0500..=0x05FF;
+    /// Shared-memory regions (the data plane).
+    pub const REGIONS: RangeInclusive<u16> = 0x0600..=0x06FF;
     /// Certificates, trust stores, CRLs, CSRs (issue 16): `Opcode::Cert*`.
-    pub const CERTS: RangeInclusive<u16> = 0x0600..=0x06FF;
+    pub const CERTS: RangeInclusive<u16> = 0x0700..=0x07FF;
     /// Private use: never assigned by the protocol (test-only operations, experiments).
     pub const PRIVATE: RangeInclusive<u16> = 0xF000..=0xFFFF;
 }
@@ -223,7 +237,8 @@ mod tests {
     #[test]
     fn unassigned_and_reserved_values_are_unknown() {
         for v in [
-            0x0000, 0x0004, 0x010B, 0x0208, 0x0407, 0x0503, 0x0532, 0x0607, 0x0631, 0xF000, 0xFFFF,
+            0x0000, 0x0004, 0x010B, 0x0208, 0x0407, 0x0503, 0x0532, 0x0602, 0x0707, 0x0731, 0xF000,
+            0xFFFF,
         ] {
             assert_eq!(Opcode::from_u16(v), Err(WireError::UnknownOpcode(v)));
         }
@@ -237,6 +252,8 @@ mod tests {
             Opcode::Process,
             Opcode::SlotSetLocked,
             Opcode::ReceiptExport,
+            Opcode::RegionRegister,
+            Opcode::RegionRelease,
         ] {
             assert!(!op.available_in(v10), "{op:?}");
             assert!(op.available_in(v11), "{op:?}");
@@ -265,6 +282,11 @@ mod tests {
                 .iter()
                 .any(|p| name.starts_with(p));
             assert_eq!(reserved::POLICY.contains(&v), family6, "{op:?}");
+            assert_eq!(
+                reserved::REGIONS.contains(&v),
+                name.starts_with("Region"),
+                "{op:?}"
+            );
             assert_eq!(
                 reserved::CERTS.contains(&v),
                 name.starts_with("Cert"),

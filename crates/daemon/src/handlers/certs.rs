@@ -95,12 +95,18 @@ pub(crate) fn readable_der(
 fn slot_key(
     p: &Persistent,
     state: &ConnState,
+    ctx: &Ctx<'_, '_>,
     name: &str,
     required: u32,
 ) -> Result<(String, Key), Error> {
     let slot = SlotRef::parse(name, state.peer.uid)?;
     let (meta, rights, secret) = p.store.load_for(slot, p.caller(&state.peer), required)?;
-    let key = restricted_key(&secret, rights.operations, meta.algorithm)?;
+    let key = restricted_key(
+        &secret,
+        rights.operations,
+        meta.algorithm,
+        &*ctx.shared.provider,
+    )?;
     Ok((slot.to_string(), key))
 }
 
@@ -109,10 +115,11 @@ fn slot_key(
 fn check_binding(
     p: &Persistent,
     state: &ConnState,
+    ctx: &Ctx<'_, '_>,
     der: &[u8],
     key_slot: &str,
 ) -> Result<String, Error> {
-    let (qualified, key) = slot_key(p, state, key_slot, 0)?;
+    let (qualified, key) = slot_key(p, state, ctx, key_slot, 0)?;
     let spki = key.public_key(KeyFormat::SubjectPublicKeyInfo)?;
     warden_cert::ensure_key_matches(der, &spki)?;
     Ok(qualified)
@@ -136,13 +143,18 @@ fn own_new_slot<'a>(state: &ConnState, name: &'a str) -> Result<SlotRef<'a>, Err
     Ok(slot)
 }
 
-fn import_inner(p: &Persistent, state: &ConnState, c: &CertCall<'_>) -> Result<(), Error> {
+fn import_inner(
+    p: &Persistent,
+    state: &ConnState,
+    ctx: &Ctx<'_, '_>,
+    c: &CertCall<'_>,
+) -> Result<(), Error> {
     let slot = own_new_slot(state, c.name)?;
     CertInfo::parse(c.der)?;
     let binding = if c.key_slot.is_empty() {
         None
     } else {
-        Some(check_binding(p, state, c.der, c.key_slot)?)
+        Some(check_binding(p, state, ctx, c.der, c.key_slot)?)
     };
     p.store.cert_create(slot, c.der, binding)?;
     Ok(())
@@ -155,7 +167,7 @@ pub(crate) fn import(
     c: &CertCall<'_>,
 ) -> Result<(), Error> {
     let p = persistent(ctx)?;
-    let r = import_inner(p, state, c);
+    let r = import_inner(p, state, ctx, c);
     audited(p, state, "cert.import", c.name, r)?;
     state.out.reply(&Response::Done)
 }
@@ -200,7 +212,7 @@ pub(crate) fn bind(
         let binding = if c.key_slot.is_empty() {
             None
         } else {
-            Some(check_binding(p, state, &current.der, c.key_slot)?)
+            Some(check_binding(p, state, ctx, &current.der, c.key_slot)?)
         };
         p.store.cert_update(slot, |rec| {
             // The record must still be the one whose key was checked.
@@ -410,10 +422,11 @@ fn sign_with(
 fn signer(
     p: &Persistent,
     state: &ConnState,
+    ctx: &Ctx<'_, '_>,
     key_slot: &str,
 ) -> Result<(String, Algorithm, Vec<u8>, Arc<Key>), Error> {
     let sign_bit = warden_core::KeyOperationPermission::SIGN.bits();
-    let (qualified, key) = slot_key(p, state, key_slot, sign_bit)?;
+    let (qualified, key) = slot_key(p, state, ctx, key_slot, sign_bit)?;
     let spki = key.public_key(KeyFormat::SubjectPublicKeyInfo)?;
     Ok((qualified, key.algorithm(), spki, Arc::new(key)))
 }
@@ -422,7 +435,7 @@ fn signer(
 pub(crate) fn csr(state: &mut ConnState, ctx: &Ctx<'_, '_>, c: &CertCall<'_>) -> Result<(), Error> {
     let p = persistent(ctx)?;
     let r = (|| {
-        let (_, alg, spki, key) = signer(p, state, c.key_slot)?;
+        let (_, alg, spki, key) = signer(p, state, ctx, c.key_slot)?;
         let mut sign = |tbs: &[u8]| sign_with(state, ctx, &key, tbs);
         warden_cert::csr(alg, &spki, c.subject, &mut sign)
     })();
@@ -451,7 +464,7 @@ pub(crate) fn self_sign(
         } else {
             Some(own_new_slot(state, c.name)?)
         };
-        let (qualified, alg, spki, key) = signer(p, state, c.key_slot)?;
+        let (qualified, alg, spki, key) = signer(p, state, ctx, c.key_slot)?;
         let mut serial = [0u8; 16];
         ctx.shared.provider.random(&mut serial)?;
         // Positive and without a leading zero byte, so it encodes in exactly 16 bytes.
