@@ -297,6 +297,7 @@ impl Session {
                     key: spec,
                     rsa_bits: rsa_bits(*bits),
                     key_len: key_len(len, spec.algorithm),
+                    provider: None,
                 };
                 self.create_key(&Request::GenerateKey(r), &spec, &[], dl);
             }
