@@ -164,7 +164,7 @@ fn fifty_megabytes_seal_open_sign_verify_through_regions() {
         )
         .unwrap();
     let small = r.slice(0..1000).unwrap();
-    let want = h.digest(&r.as_slice()[..1000].to_vec()).unwrap();
+    let want = h.digest(&r.as_slice()[..1000]).unwrap();
     assert_eq!(h.digest_region(&r, small).unwrap(), want);
 }
 
