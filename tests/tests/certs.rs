@@ -816,3 +816,38 @@ fn chains_verify_against_trust_stores_with_usage_time_and_revocation() {
         "{listed}"
     );
 }
+
+/// A uid's trust stores hold at most 256 entries together (durable growth is bounded per
+/// uid); re-adding a present anchor is free, and removing makes room again.
+#[test]
+fn trust_store_entries_are_bounded_per_uid() {
+    let root = shared_root();
+    let d = Wardend::start(root.path(), &config(&[]));
+    let stack = d.stack();
+    signing_key(&stack.key_management(), "ca", Algorithm::Ed25519);
+    let until = now() as u64 + 3600;
+    let anchor = |i: usize| {
+        stack
+            .cert_self_sign("ca", &format!("CN=anchor {i}"), 0, until, None)
+            .unwrap()
+    };
+    let first = anchor(0);
+    for i in 0..256 {
+        let der = if i == 0 { first.clone() } else { anchor(i) };
+        let store = if i % 2 == 0 { "even" } else { "odd" };
+        stack.trust_store_add(store, &der).unwrap();
+    }
+    let extra = anchor(256);
+    assert_eq!(
+        code(stack.trust_store_add("third", &extra)),
+        ErrorCode::QuotaExceeded
+    );
+    assert_eq!(
+        code(stack.trust_store_add("even", &extra)),
+        ErrorCode::QuotaExceeded
+    );
+    stack.trust_store_add("even", &first).unwrap();
+    assert_eq!(stack.trust_store_list("even").unwrap().len(), 128);
+    stack.trust_store_remove("odd", None).unwrap();
+    stack.trust_store_add("third", &extra).unwrap();
+}
