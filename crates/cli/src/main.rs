@@ -18,7 +18,7 @@ use clap::Parser;
 use warden_client::{CryptoStack, StackConfig};
 
 use crate::args::{Cli, Command, KemCommand, KeyCommand, ReceiptCommand};
-use crate::commands::{exchange, keys, ops, permits, receipt, session};
+use crate::commands::{certs, exchange, keys, ops, permits, receipt, session};
 use crate::failure::Failure;
 use crate::report::Report;
 
@@ -114,6 +114,7 @@ fn run(cli: &Cli) -> Result<Report, Failure> {
         Command::Permit(args::PermitCommand::Issue(a)) => permits::issue(&stack, a, json),
         Command::Permit(args::PermitCommand::Verify(a)) => permits::verify(&stack, a),
         Command::Attest(c) => permits::attest(&stack, c, json),
+        Command::Cert(c) => certs::run(&stack, c, json),
         Command::Receipt(ReceiptCommand::Export { out, from }) => {
             receipt::export(&stack, out, *from)
         }

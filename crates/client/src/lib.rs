@@ -61,6 +61,7 @@
 #![deny(clippy::indexing_slicing, clippy::panic)]
 #![cfg_attr(test, allow(clippy::indexing_slicing, clippy::panic))]
 
+mod certs;
 mod codec;
 mod config;
 mod connection;
@@ -76,6 +77,7 @@ mod slots;
 mod stack;
 mod trust;
 
+pub use certs::{CertInfo, Leaf, VerifyOptions};
 pub use config::{
     DEFAULT_CLIENT_GRACE, DEFAULT_CONNECT_TIMEOUT, SOCKET_ENV, SYSTEM_SOCKET_PATH, StackConfig,
     default_socket_path,

@@ -90,6 +90,14 @@ pub fn encode_response<'b>(b: &'b mut Builder, resp: &Response<'_>) -> &'b [u8] 
             let o = g::TrustListResponse::create(b, v, more);
             b.finish(o, None)
         }
+        Response::CertList {
+            certs: ref list,
+            more,
+        } => {
+            let v = crate::admin::write_certs(b, list);
+            let o = g::CertListResponse::create(b, v, more);
+            b.finish(o, None)
+        }
         Response::PermitDecision {
             allowed,
             reason,
@@ -279,6 +287,16 @@ pub fn decode_response(op: Opcode, body: &[u8]) -> Result<Response<'_>, WireErro
                 issuers: match val(r.issuers())? {
                     Some(v) => crate::admin::TrustEntries::from_wire(v)?,
                     None => crate::admin::TrustEntries::default(),
+                },
+                more: val(r.more())?,
+            }
+        }
+        ResponseKind::CertList => {
+            let r: g::CertListResponseRef<'_> = root(body)?;
+            Response::CertList {
+                certs: match val(r.certs())? {
+                    Some(v) => crate::admin::CertEntries::from_wire(v)?,
+                    None => crate::admin::CertEntries::default(),
                 },
                 more: val(r.more())?,
             }
