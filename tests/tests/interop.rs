@@ -221,3 +221,170 @@ fn key_import_takes_spki_der_from_warden_and_openssl() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn ecdsa_signatures_verify_across_warden_and_openssl() {
+    if !have_openssl() {
+        return;
+    }
+    let d = Daemon::start().unwrap();
+    let cli = Cli { d: &d };
+    let dir = tempfile::tempdir().unwrap();
+    let msg = dir.path().join("msg");
+    std::fs::write(
+        &msg,
+        b"signed by warden, checked by openssl, and back".repeat(999),
+    )
+    .unwrap();
+    for (alg, digest) in [
+        ("ECDSA-P256-SHA256", "-sha256"),
+        ("ECDSA-P384-SHA384", "-sha384"),
+    ] {
+        let tag = alg.to_ascii_lowercase();
+        let slot = format!("{tag}-sig");
+        cli.ok(&["key", "generate", "--alg", alg, "--slot", &slot]);
+        let pubkey = dir.path().join(format!("{tag}.pub.pem"));
+        cli.ok(&["key", "public", "--slot", &slot, "--out", p(&pubkey)]);
+        // warden signs (DER by default) → openssl verifies.
+        let sig = dir.path().join(format!("{tag}.sig"));
+        cli.ok(&["sign", "--slot", &slot, "--in", p(&msg), "--out", p(&sig)]);
+        openssl_ok(&[
+            "dgst",
+            digest,
+            "-verify",
+            p(&pubkey),
+            "-signature",
+            p(&sig),
+            p(&msg),
+        ]);
+        // An explicit --sig-format der is the same encoding; raw r||s is not what openssl
+        // reads, and openssl says so.
+        let raw = dir.path().join(format!("{tag}.raw.sig"));
+        cli.ok(&[
+            "sign",
+            "--slot",
+            &slot,
+            "--sig-format",
+            "raw",
+            "--in",
+            p(&msg),
+            "--out",
+            p(&raw),
+        ]);
+        assert!(
+            !openssl(&[
+                "dgst",
+                digest,
+                "-verify",
+                p(&pubkey),
+                "-signature",
+                p(&raw),
+                p(&msg)
+            ])
+            .status
+            .success()
+        );
+        cli.ok(&[
+            "verify",
+            "--slot",
+            &slot,
+            "--sig-format",
+            "raw",
+            "--sig",
+            p(&raw),
+            "--in",
+            p(&msg),
+        ]);
+        cli.ok(&[
+            "verify",
+            "--slot",
+            &slot,
+            "--sig-format",
+            "der",
+            "--sig",
+            p(&sig),
+            "--in",
+            p(&msg),
+        ]);
+        // openssl signs with its own key → warden verifies with the imported public key.
+        let ossl_key = dir.path().join(format!("{tag}.ossl.pem"));
+        let mut args = vec!["genpkey"];
+        args.extend(genpkey(alg));
+        args.extend(["-out", p(&ossl_key)]);
+        openssl_ok(&args);
+        let ossl_pub = dir.path().join(format!("{tag}.ossl.pub.pem"));
+        openssl_ok(&["pkey", "-in", p(&ossl_key), "-pubout", "-out", p(&ossl_pub)]);
+        let ossl_sig = dir.path().join(format!("{tag}.ossl.sig"));
+        openssl_ok(&[
+            "dgst",
+            digest,
+            "-sign",
+            p(&ossl_key),
+            "-out",
+            p(&ossl_sig),
+            p(&msg),
+        ]);
+        let vslot = format!("{tag}-ossl");
+        cli.ok(&[
+            "key",
+            "import",
+            "--alg",
+            alg,
+            "--slot",
+            &vslot,
+            "--in",
+            p(&ossl_pub),
+        ]);
+        cli.ok(&[
+            "verify",
+            "--slot",
+            &vslot,
+            "--sig",
+            p(&ossl_sig),
+            "--in",
+            p(&msg),
+        ]);
+        // A different message does not verify (exit 1), nor does openssl's signature as raw.
+        let other = dir.path().join("other");
+        std::fs::write(&other, b"something else").unwrap();
+        let out = cli.run(&[
+            "verify",
+            "--slot",
+            &vslot,
+            "--sig",
+            p(&ossl_sig),
+            "--in",
+            p(&other),
+        ]);
+        assert_eq!(out.status.code(), Some(1));
+        let out = cli.run(&[
+            "verify",
+            "--slot",
+            &vslot,
+            "--sig-format",
+            "raw",
+            "--sig",
+            p(&ossl_sig),
+            "--in",
+            p(&msg),
+        ]);
+        assert_eq!(out.status.code(), Some(1));
+    }
+    // --sig-format is for ECDSA keys only: a usage error (exit 2) elsewhere.
+    cli.ok(&["key", "generate", "--alg", "ED25519", "--slot", "ed"]);
+    let out = cli.run(&[
+        "sign",
+        "--slot",
+        "ed",
+        "--sig-format",
+        "der",
+        "--in",
+        p(&msg),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

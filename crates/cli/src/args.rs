@@ -314,6 +314,15 @@ pub struct GenerateArgs {
     pub size: Option<u32>,
 }
 
+/// Encoding of an ECDSA signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SigFormat {
+    /// DER `ECDSA-Sig-Value` (what openssl writes and reads).
+    Der,
+    /// Fixed-length r||s (IEEE P1363, JOSE/COSE).
+    Raw,
+}
+
 /// Format of key material.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum KeyFileFormat {
@@ -397,6 +406,10 @@ pub struct SignArgs {
     /// Slot holding the signing key.
     #[arg(long)]
     pub slot: String,
+    /// ECDSA signature encoding: `der` (X.509, TLS, `openssl dgst`; the default for ECDSA)
+    /// or `raw` fixed-length r||s. Other algorithms have one encoding.
+    #[arg(long, value_enum)]
+    pub sig_format: Option<SigFormat>,
     /// Input and output.
     #[command(flatten)]
     pub io: InOut,
@@ -408,6 +421,9 @@ pub struct VerifyArgs {
     /// Slot holding the key.
     #[arg(long)]
     pub slot: String,
+    /// ECDSA signature encoding of `--sig` (see `sign --sig-format`; default `der`).
+    #[arg(long, value_enum)]
+    pub sig_format: Option<SigFormat>,
     /// File holding the signature.
     #[arg(long, value_name = "FILE")]
     pub sig: PathBuf,

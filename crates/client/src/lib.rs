@@ -92,10 +92,10 @@ pub use trust::DAEMON_UIDS_ENV;
 
 // The shared vocabulary, so applications need only this crate.
 pub use warden_core::{
-    AgreeKeyParams, Algorithm, AlgorithmClass, CipherDirection, ContextConfig, DeriveKeyParams,
-    EncapsulateParams, ErrorCode, GenerateKeyParams, ImportKeyParams, KdfParameters, KeyFormat,
-    KeyOperationPermission, Persistence, ResourceId, ResourceType, Timeout, UnwrapKeyParams,
-    WrapKeyParams,
+    AgreeKeyParams, Algorithm, AlgorithmClass, CipherDirection, ContextConfig, ContextOptions,
+    DeriveKeyParams, EncapsulateParams, ErrorCode, GenerateKeyParams, ImportKeyParams,
+    KdfParameters, KeyFormat, KeyOperationPermission, Persistence, ResourceId, ResourceType,
+    SignatureFormat, Timeout, UnwrapKeyParams, WrapKeyParams,
 };
 
 /// How this crate works and why (design notes; the short overview is `ARCHITECTURE.md`).

@@ -20,6 +20,7 @@ extern crate std;
 mod algorithm;
 mod algorithm_id;
 mod context;
+mod context_options;
 mod derive_params;
 mod error;
 mod exchange_params;
@@ -37,6 +38,7 @@ pub use context::{
     BaseContextConfig, BaseContextConfigBuilder, CipherDirection, ContextConfig,
     ContextConfigBuilder, Timeout,
 };
+pub use context_options::{ContextOptions, SignatureFormat, option_bits};
 pub use derive_params::{DeriveKeyParams, DeriveKeyParamsBuilder, KdfParameters};
 pub use error::{Error, ErrorCode, Result};
 pub use exchange_params::{

@@ -131,7 +131,7 @@ pub enum ContextKind {
 
 /// Direction of a cipher or AEAD context, and the per-context timeout: core's types, so the
 /// protocol and the API cannot drift apart.
-pub use warden_core::{CipherDirection, Timeout};
+pub use warden_core::{CipherDirection, ContextOptions, SignatureFormat, Timeout};
 
 /// GenerateKey request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -251,6 +251,8 @@ pub struct CreateContext<'a> {
     pub direction: Option<CipherDirection>,
     /// Timeout for operations on this context.
     pub timeout: Timeout,
+    /// Per-context options (appended in issue 15; defaults travel as absent fields).
+    pub options: ContextOptions,
 }
 
 /// A request body, one variant per operation (the header's opcode selects it on decode).
@@ -742,6 +744,9 @@ pub enum Response<'a> {
     ContextCreated {
         /// Per-connection id of the context.
         context_id: u64,
+        /// `warden_core::option_bits` of the options the daemon applied (0 from daemons that
+        /// predate options).
+        applied_options: u32,
     },
     /// Reply to Update, Finalize, Process and Random.
     Output {

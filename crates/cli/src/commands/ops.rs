@@ -3,9 +3,10 @@
 use serde_json::json;
 use warden_client::{
     Algorithm, AlgorithmClass, CipherDirection, ContextConfig, CryptoStack, ErrorCode,
+    SignatureFormat,
 };
 
-use crate::args::{AeadArgs, HashArgs, MacArgs, RandomArgs, SignArgs, VerifyArgs};
+use crate::args::{AeadArgs, HashArgs, MacArgs, RandomArgs, SigFormat, SignArgs, VerifyArgs};
 use crate::commands::keys::parse_alg;
 use crate::failure::Failure;
 use crate::io::{Input, chunk_for, emit_binary, read_file};
@@ -36,6 +37,29 @@ fn keyed_config(
     slot: &str,
     alg: Algorithm,
 ) -> Result<(ContextConfig, warden_client::ResourceGuard), Failure> {
+    signing_config(stack, slot, alg, None)
+}
+
+/// [`keyed_config`] for sign / verify: ECDSA signatures are DER unless `--sig-format raw`
+/// (what openssl and X.509 expect); other algorithms take no `--sig-format`.
+fn signing_config(
+    stack: &CryptoStack,
+    slot: &str,
+    alg: Algorithm,
+    sig_format: Option<SigFormat>,
+) -> Result<(ContextConfig, warden_client::ResourceGuard), Failure> {
+    let ecdsa = matches!(alg, Algorithm::EcdsaP256Sha256 | Algorithm::EcdsaP384Sha384);
+    let format = match (sig_format, ecdsa) {
+        (Some(SigFormat::Raw), true) => SignatureFormat::Raw,
+        (Some(SigFormat::Der) | None, true) => SignatureFormat::Der,
+        (None, false) => SignatureFormat::Raw,
+        (Some(_), false) => {
+            return Err(Failure::Usage(format!(
+                "--sig-format applies to ECDSA keys; slot {slot} holds a {} key",
+                alg.name()
+            )));
+        }
+    };
     let key = stack
         .key_management()
         .resolve(slot)
@@ -43,6 +67,7 @@ fn keyed_config(
     let cfg = ContextConfig::builder()
         .algorithm(alg)
         .key(key.id())
+        .signature_format(format)
         .build()?;
     Ok((cfg, key))
 }
@@ -81,7 +106,7 @@ pub fn sign(stack: &CryptoStack, a: &SignArgs, json_mode: bool) -> Result<Report
             alg.name()
         )));
     }
-    let (cfg, _key) = keyed_config(stack, &a.slot, alg)?;
+    let (cfg, _key) = signing_config(stack, &a.slot, alg, a.sig_format)?;
     let mut ctx = stack
         .create_sign_context(&cfg)
         .map_err(Failure::from_client)?;
@@ -95,7 +120,7 @@ pub fn sign(stack: &CryptoStack, a: &SignArgs, json_mode: bool) -> Result<Report
 pub fn verify(stack: &CryptoStack, a: &VerifyArgs, json_mode: bool) -> Result<Report, Failure> {
     let alg = slot_algorithm(stack, &a.slot)?;
     let sig = read_file(&a.sig, MAX_SIG_FILE)?;
-    let (cfg, _key) = keyed_config(stack, &a.slot, alg)?;
+    let (cfg, _key) = signing_config(stack, &a.slot, alg, a.sig_format)?;
     let mut ctx = stack
         .create_verify_context(&cfg)
         .map_err(Failure::from_client)?;

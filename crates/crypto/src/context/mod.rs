@@ -418,11 +418,13 @@ pub(crate) fn create(
         ContextKind::Sign => Box::new(Stream::new(sign::SignEngine::new(
             alg,
             need()?,
+            cfg.options(),
             buffers.clone(),
         )?)),
         ContextKind::Verify => Box::new(Stream::new(sign::VerifyEngine::new(
             alg,
             &*need()?,
+            cfg.options(),
             buffers.clone(),
         )?)),
         ContextKind::Random => return Err(Error::from(ErrorCode::InternalError)),

@@ -11,7 +11,9 @@
 //! ends. If nothing was buffered,
 //! `finalize(input, ..)` signs `input` directly, so one-shot calls have no bound.
 //!
-//! Signature encodings: ECDSA fixed-length `r || s` (IEEE P1363: 64 / 96 bytes), RSA-PSS with
+//! Signature encodings: ECDSA fixed-length `r || s` (IEEE P1363: 64 / 96 bytes) or, with the
+//! context option `SignatureFormat::Der`, DER `ECDSA-Sig-Value` (aws-lc's `*_ASN1` algorithms:
+//! at most 72 / 104 bytes), RSA-PSS with
 //! MGF1-SHA256 and a 32-byte salt, Ed25519 (RFC 8032), ML-DSA pure mode with an empty context
 //! (FIPS 204), SLH-DSA pure mode, empty context, hedged with 16 fresh random bytes (FIPS 205).
 
@@ -22,9 +24,11 @@ use super::{ContextKind, Engine, too_small};
 use crate::key::{Key, Material, verification_alg};
 use aws_lc_rs::digest;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use aws_lc_rs::signature::{self, ParsedPublicKey};
+use aws_lc_rs::signature::{self, EcdsaKeyPair, ParsedPublicKey};
 use slh_dsa::{Sha2_128f, Sha2_128s};
-use warden_core::{Algorithm, Error, ErrorCode, KeyFormat, Result};
+use warden_core::{
+    Algorithm, ContextOptions, Error, ErrorCode, KeyFormat, Result, SignatureFormat,
+};
 
 /// Signature length (maximum for RSA: the modulus length).
 fn signature_len(alg: Algorithm, key: &Key) -> usize {
@@ -39,6 +43,38 @@ fn signature_len(alg: Algorithm, key: &Key) -> usize {
         (Algorithm::SlhDsaSha2_128s, _) => 7856,
         (Algorithm::SlhDsaSha2_128f, _) => 17088,
         _ => 0,
+    }
+}
+
+/// Longest DER `ECDSA-Sig-Value`: SEQUENCE header plus two INTEGERs of the order's length
+/// and a leading zero each (P-256: 2 + 2 × 35 = 72; P-384: 2 + 2 × 51 = 104).
+fn der_signature_len(alg: Algorithm) -> usize {
+    match alg {
+        Algorithm::EcdsaP256Sha256 => 72,
+        Algorithm::EcdsaP384Sha384 => 104,
+        _ => 0,
+    }
+}
+
+/// The aws-lc DER (`ASN1`) signing and verification algorithms of an ECDSA algorithm.
+fn ecdsa_der_algs(
+    alg: Algorithm,
+) -> Result<(
+    &'static signature::EcdsaSigningAlgorithm,
+    &'static signature::EcdsaVerificationAlgorithm,
+)> {
+    match alg {
+        Algorithm::EcdsaP256Sha256 => Ok((
+            &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+            &signature::ECDSA_P256_SHA256_ASN1,
+        )),
+        Algorithm::EcdsaP384Sha384 => Ok((
+            &signature::ECDSA_P384_SHA384_ASN1_SIGNING,
+            &signature::ECDSA_P384_SHA384_ASN1,
+        )),
+        _ => Err(Error::invalid_argument(
+            "the DER signature format applies to ECDSA only",
+        )),
     }
 }
 
@@ -112,35 +148,59 @@ impl Message {
 pub(crate) struct SignEngine {
     alg: Algorithm,
     key: Arc<Key>,
+    /// The same ECDSA key under aws-lc's DER signing algorithm, when the context asked for
+    /// DER signatures (an aws-lc key pair is bound to one encoding at construction).
+    der_pair: Option<EcdsaKeyPair>,
     msg: Message,
     sig_len: usize,
 }
 
 impl SignEngine {
-    pub(crate) fn new(alg: Algorithm, key: Arc<Key>, buffers: BufferSource) -> Result<Self> {
+    pub(crate) fn new(
+        alg: Algorithm,
+        key: Arc<Key>,
+        options: &ContextOptions,
+        buffers: BufferSource,
+    ) -> Result<Self> {
         if key.is_public_only() {
             return Err(Error::new(
                 ErrorCode::IncompatibleKeyType,
                 "signing needs a private key",
             ));
         }
-        let sig_len = signature_len(alg, &key);
+        let (der_pair, sig_len) = match (options.signature_format(), key.material()) {
+            (SignatureFormat::Der, Material::Ecdsa(k)) => {
+                let (signing, _) = ecdsa_der_algs(alg)?;
+                // The PKCS#8 document wipes itself on drop.
+                let pkcs8 = k.to_pkcs8v1().map_err(failed)?;
+                let pair = EcdsaKeyPair::from_pkcs8(signing, pkcs8.as_ref()).map_err(failed)?;
+                (Some(pair), der_signature_len(alg))
+            }
+            (SignatureFormat::Der, _) => {
+                return Err(Error::invalid_argument(
+                    "the DER signature format applies to ECDSA only",
+                ));
+            }
+            _ => (None, signature_len(alg, &key)),
+        };
         Ok(SignEngine {
             alg,
             msg: Message::new(alg, buffers),
             key,
+            der_pair,
             sig_len,
         })
     }
 }
 
+fn copy(sig: &[u8], out: &mut [u8]) -> Result<usize> {
+    out.get_mut(..sig.len())
+        .ok_or_else(too_small)?
+        .copy_from_slice(sig);
+    Ok(sig.len())
+}
+
 fn sign_whole(key: &Key, whole: Whole<'_>, out: &mut [u8]) -> Result<usize> {
-    let copy = |sig: &[u8], out: &mut [u8]| -> Result<usize> {
-        out.get_mut(..sig.len())
-            .ok_or_else(too_small)?
-            .copy_from_slice(sig);
-        Ok(sig.len())
-    };
     match (key.material(), whole) {
         (Material::Ecdsa(k), Whole::Digest(d)) => {
             copy(k.sign_digest(&d).map_err(failed)?.as_ref(), out)
@@ -215,7 +275,14 @@ impl Engine for SignEngine {
             return Err(too_small());
         }
         let whole = self.msg.whole(input)?;
-        let r = sign_whole(&self.key, whole, out);
+        let r = match (&self.der_pair, whole) {
+            (Some(pair), Whole::Digest(d)) => pair
+                .sign_digest(&d)
+                .map_err(failed)
+                .and_then(|sig| copy(sig.as_ref(), out)),
+            (Some(_), Whole::Bytes(_)) => Err(Error::from(ErrorCode::InternalError)),
+            (None, whole) => sign_whole(&self.key, whole, out),
+        };
         self.msg.clear();
         r
     }
@@ -243,12 +310,21 @@ pub(crate) struct VerifyEngine {
 }
 
 impl VerifyEngine {
-    pub(crate) fn new(alg: Algorithm, key: &Key, buffers: BufferSource) -> Result<Self> {
+    pub(crate) fn new(
+        alg: Algorithm,
+        key: &Key,
+        options: &ContextOptions,
+        buffers: BufferSource,
+    ) -> Result<Self> {
         let raw = key.public_key(KeyFormat::Raw)?;
         fn bad<E>(_: E) -> Error {
             Error::new(ErrorCode::InvalidFormat, "public key rejected")
         }
         let verifier = match alg {
+            _ if options.signature_format() == SignatureFormat::Der => {
+                let (_, valg) = ecdsa_der_algs(alg)?;
+                Verifier::AwsLc(ParsedPublicKey::new(valg, &raw).map_err(bad)?)
+            }
             Algorithm::SlhDsaSha2_128s => Verifier::Slh128s(Box::new(
                 slh_dsa::VerifyingKey::try_from(raw.as_slice()).map_err(bad)?,
             )),

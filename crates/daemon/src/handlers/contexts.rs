@@ -63,7 +63,7 @@ pub(crate) fn create(
     if let Some(d) = r.direction {
         b = b.direction(d);
     }
-    let config = b.build()?;
+    let config = b.options(r.options).build()?;
     // The guard must still be alive now (seed decision 2): a released key is not found.
     let key = match r.key_id {
         Some(id) => Some(state.resources.guarded_key(id)?.clone()),
@@ -89,9 +89,11 @@ pub(crate) fn create(
         r.key_id,
         &*ctx.shared.provider,
     )?;
-    state
-        .out
-        .reply(&Response::ContextCreated { context_id: id })
+    state.out.reply(&Response::ContextCreated {
+        context_id: id,
+        // Every option this daemon decodes is applied by the provider (or refused above).
+        applied_options: r.options.set_bits(),
+    })
 }
 
 /// Runs `op` on a context under its deadline; a timeout fails the context.

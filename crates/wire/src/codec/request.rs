@@ -3,8 +3,8 @@
 use crate::error::WireError;
 use crate::generated::warden::wire as g;
 use crate::messages::{
-    AgreeKey, CreateContext, Decapsulate, DeriveKey, Encapsulate, GenerateKey, ImportKey, KeySpec,
-    Request, UnwrapKey, WrapKey,
+    AgreeKey, ContextOptions, CreateContext, Decapsulate, DeriveKey, Encapsulate, GenerateKey,
+    ImportKey, KeySpec, Request, UnwrapKey, WrapKey,
 };
 use crate::opcode::Opcode;
 
@@ -164,6 +164,7 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
             key_id,
             direction,
             timeout,
+            options,
         }) => {
             let (mode, ms) = write_timeout(timeout);
             let o = g::CreateContextRequest::create(
@@ -174,6 +175,7 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
                 write_direction(direction),
                 mode,
                 ms,
+                write_signature_format(options.signature_format()),
             );
             b.finish(o, None)
         }
@@ -484,6 +486,8 @@ pub fn decode_request(op: Opcode, body: &[u8]) -> Result<Request<'_>, WireError>
                 key_id: val(r.key_id())?,
                 direction: read_direction(val(r.direction())?),
                 timeout: read_timeout(val(r.timeout_mode())?, val(r.timeout_ms())?),
+                options: ContextOptions::default()
+                    .with_signature_format(read_signature_format(val(r.signature_format())?)),
             })
         }
         Opcode::InitContext => {

@@ -12484,10 +12484,188 @@ mod root {
                 }
             }
 
+            ///  Encoding of ECDSA signatures on a Sign / Verify context (values match
+            ///  `warden_core::SignatureFormat`); Default = Raw.
+            ///
+            /// Generated from these locations:
+            /// * Enum `SignatureFormat` in the file `contexts.fbs:34`
+            #[derive(
+                Copy,
+                Clone,
+                Debug,
+                PartialEq,
+                Eq,
+                PartialOrd,
+                Ord,
+                Hash,
+            )]
+            #[repr(u8)]
+            pub enum SignatureFormat {
+                /// The variant `Default` in the enum `SignatureFormat`
+                Default = 0,
+
+                /// The variant `Raw` in the enum `SignatureFormat`
+                Raw = 1,
+
+                /// The variant `Der` in the enum `SignatureFormat`
+                Der = 2,
+            }
+
+            impl SignatureFormat {
+                /// Array containing all valid variants of SignatureFormat
+                pub const ENUM_VALUES: [Self; 3] = [Self::Default, Self::Raw, Self::Der];
+            }
+
+            impl ::core::convert::TryFrom<u8> for SignatureFormat {
+                type Error = ::planus::errors::UnknownEnumTagKind;
+                #[inline]
+                fn try_from(
+                    value: u8,
+                ) -> ::core::result::Result<Self, ::planus::errors::UnknownEnumTagKind>
+                {
+                    #[allow(clippy::match_single_binding)]
+                    match value {
+                        0 => ::core::result::Result::Ok(SignatureFormat::Default),
+                        1 => ::core::result::Result::Ok(SignatureFormat::Raw),
+                        2 => ::core::result::Result::Ok(SignatureFormat::Der),
+
+                        _ => ::core::result::Result::Err(::planus::errors::UnknownEnumTagKind {
+                            tag: value as i128,
+                        }),
+                    }
+                }
+            }
+
+            impl ::core::convert::From<SignatureFormat> for u8 {
+                #[inline]
+                fn from(value: SignatureFormat) -> Self {
+                    value as u8
+                }
+            }
+
+            /// # Safety
+            /// The Planus compiler correctly calculates `ALIGNMENT` and `SIZE`.
+            unsafe impl ::planus::Primitive for SignatureFormat {
+                const ALIGNMENT: usize = 1;
+                const SIZE: usize = 1;
+            }
+
+            impl ::planus::WriteAsPrimitive<SignatureFormat> for SignatureFormat {
+                #[inline]
+                fn write<const N: usize>(
+                    &self,
+                    cursor: ::planus::Cursor<'_, N>,
+                    buffer_position: u32,
+                ) {
+                    (*self as u8).write(cursor, buffer_position);
+                }
+            }
+
+            impl ::planus::WriteAs<SignatureFormat> for SignatureFormat {
+                type Prepared = Self;
+
+                #[inline]
+                fn prepare(&self, _builder: &mut ::planus::Builder) -> SignatureFormat {
+                    *self
+                }
+            }
+
+            impl ::planus::WriteAsDefault<SignatureFormat, SignatureFormat> for SignatureFormat {
+                type Prepared = Self;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    _builder: &mut ::planus::Builder,
+                    default: &SignatureFormat,
+                ) -> ::core::option::Option<SignatureFormat> {
+                    if self == default {
+                        ::core::option::Option::None
+                    } else {
+                        ::core::option::Option::Some(*self)
+                    }
+                }
+            }
+
+            impl ::planus::WriteAsOptional<SignatureFormat> for SignatureFormat {
+                type Prepared = Self;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    _builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<SignatureFormat> {
+                    ::core::option::Option::Some(*self)
+                }
+            }
+
+            impl<'buf> ::planus::TableRead<'buf> for SignatureFormat {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'buf>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    let n: u8 = ::planus::TableRead::from_buffer(buffer, offset)?;
+                    ::core::result::Result::Ok(::core::convert::TryInto::try_into(n)?)
+                }
+            }
+
+            impl<'buf> ::planus::VectorReadInner<'buf> for SignatureFormat {
+                type Error = ::planus::errors::UnknownEnumTag;
+                const STRIDE: usize = 1;
+                #[inline]
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'buf>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::UnknownEnumTag>
+                {
+                    let value = unsafe { *buffer.buffer.get_unchecked(offset) };
+                    let value: ::core::result::Result<Self, _> =
+                        ::core::convert::TryInto::try_into(value);
+                    value.map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "SignatureFormat",
+                            "VectorRead::from_buffer",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<SignatureFormat> for SignatureFormat {
+                const STRIDE: usize = 1;
+
+                type Value = Self;
+
+                #[inline]
+                fn prepare(&self, _builder: &mut ::planus::Builder) -> Self {
+                    *self
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[Self],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 1];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - i as u32,
+                        );
+                    }
+                }
+            }
+
             ///  Opcode CreateContext (0x0200).
             ///
             /// Generated from these locations:
-            /// * Table `CreateContextRequest` in the file `contexts.fbs:33`
+            /// * Table `CreateContextRequest` in the file `contexts.fbs:41`
             #[derive(
                 Clone,
                 Debug,
@@ -12510,6 +12688,9 @@ mod root {
                 pub timeout_mode: self::TimeoutMode,
                 /// The field `timeout_ms` in the table `CreateContextRequest`
                 pub timeout_ms: u32,
+                ///  Appended (issue 15): ECDSA `r || s` (Default/Raw) or DER. A daemon that predates the
+                ///  field ignores it, so the reply's `applied_options` says whether it was applied.
+                pub signature_format: self::SignatureFormat,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -12522,6 +12703,7 @@ mod root {
                         direction: self::CipherDirection::Unspecified,
                         timeout_mode: self::TimeoutMode::Default,
                         timeout_ms: 0,
+                        signature_format: self::SignatureFormat::Default,
                     }
                 }
             }
@@ -12550,6 +12732,10 @@ mod root {
                         self::TimeoutMode,
                     >,
                     field_timeout_ms: impl ::planus::WriteAsDefault<u32, u32>,
+                    field_signature_format: impl ::planus::WriteAsDefault<
+                        self::SignatureFormat,
+                        self::SignatureFormat,
+                    >,
                 ) -> ::planus::Offset<Self> {
                     let prepared_kind =
                         field_kind.prepare(builder, &self::ContextKind::Unspecified);
@@ -12560,8 +12746,10 @@ mod root {
                     let prepared_timeout_mode =
                         field_timeout_mode.prepare(builder, &self::TimeoutMode::Default);
                     let prepared_timeout_ms = field_timeout_ms.prepare(builder, &0);
+                    let prepared_signature_format =
+                        field_signature_format.prepare(builder, &self::SignatureFormat::Default);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<16> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<18> =
                         ::core::default::Default::default();
                     if prepared_key_id.is_some() {
                         table_writer.write_entry::<u64>(2);
@@ -12580,6 +12768,9 @@ mod root {
                     }
                     if prepared_timeout_mode.is_some() {
                         table_writer.write_entry::<self::TimeoutMode>(4);
+                    }
+                    if prepared_signature_format.is_some() {
+                        table_writer.write_entry::<self::SignatureFormat>(6);
                     }
 
                     unsafe {
@@ -12609,6 +12800,11 @@ mod root {
                                 prepared_timeout_mode
                             {
                                 object_writer.write::<_, _, 1>(&prepared_timeout_mode);
+                            }
+                            if let ::core::option::Option::Some(prepared_signature_format) =
+                                prepared_signature_format
+                            {
+                                object_writer.write::<_, _, 1>(&prepared_signature_format);
                             }
                         });
                     }
@@ -12655,6 +12851,7 @@ mod root {
                         self.direction,
                         self.timeout_mode,
                         self.timeout_ms,
+                        self.signature_format,
                     )
                 }
             }
@@ -12806,6 +13003,32 @@ mod root {
             }
 
             impl<T0, T1, T2, T3, T4, T5> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5)> {
+                /// Setter for the [`signature_format` field](CreateContextRequest#structfield.signature_format).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn signature_format<T6>(
+                    self,
+                    value: T6,
+                ) -> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
+                where
+                    T6: ::planus::WriteAsDefault<self::SignatureFormat, self::SignatureFormat>,
+                {
+                    let (v0, v1, v2, v3, v4, v5) = self.0;
+                    CreateContextRequestBuilder((v0, v1, v2, v3, v4, v5, value))
+                }
+
+                /// Sets the [`signature_format` field](CreateContextRequest#structfield.signature_format) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn signature_format_as_default(
+                    self,
+                ) -> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, ::planus::DefaultValue)>
+                {
+                    self.signature_format(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)> {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [CreateContextRequest].
                 #[inline]
                 pub fn finish(
@@ -12826,8 +13049,9 @@ mod root {
                     T3: ::planus::WriteAsDefault<self::CipherDirection, self::CipherDirection>,
                     T4: ::planus::WriteAsDefault<self::TimeoutMode, self::TimeoutMode>,
                     T5: ::planus::WriteAsDefault<u32, u32>,
+                    T6: ::planus::WriteAsDefault<self::SignatureFormat, self::SignatureFormat>,
                 > ::planus::WriteAs<::planus::Offset<CreateContextRequest>>
-                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
             {
                 type Prepared = ::planus::Offset<CreateContextRequest>;
 
@@ -12847,8 +13071,9 @@ mod root {
                     T3: ::planus::WriteAsDefault<self::CipherDirection, self::CipherDirection>,
                     T4: ::planus::WriteAsDefault<self::TimeoutMode, self::TimeoutMode>,
                     T5: ::planus::WriteAsDefault<u32, u32>,
+                    T6: ::planus::WriteAsDefault<self::SignatureFormat, self::SignatureFormat>,
                 > ::planus::WriteAsOptional<::planus::Offset<CreateContextRequest>>
-                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
             {
                 type Prepared = ::planus::Offset<CreateContextRequest>;
 
@@ -12869,16 +13094,17 @@ mod root {
                     T3: ::planus::WriteAsDefault<self::CipherDirection, self::CipherDirection>,
                     T4: ::planus::WriteAsDefault<self::TimeoutMode, self::TimeoutMode>,
                     T5: ::planus::WriteAsDefault<u32, u32>,
+                    T6: ::planus::WriteAsDefault<self::SignatureFormat, self::SignatureFormat>,
                 > ::planus::WriteAsOffset<CreateContextRequest>
-                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<CreateContextRequest> {
-                    let (v0, v1, v2, v3, v4, v5) = &self.0;
-                    CreateContextRequest::create(builder, v0, v1, v2, v3, v4, v5)
+                    let (v0, v1, v2, v3, v4, v5, v6) = &self.0;
+                    CreateContextRequest::create(builder, v0, v1, v2, v3, v4, v5, v6)
                 }
             }
 
@@ -12943,6 +13169,16 @@ mod root {
                             .unwrap_or(0),
                     )
                 }
+
+                /// Getter for the [`signature_format` field](CreateContextRequest#structfield.signature_format).
+                #[inline]
+                pub fn signature_format(&self) -> ::planus::Result<self::SignatureFormat> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(6, "CreateContextRequest", "signature_format")?
+                            .unwrap_or(self::SignatureFormat::Default),
+                    )
+                }
             }
 
             impl<'a> ::core::fmt::Debug for CreateContextRequestRef<'a> {
@@ -12960,6 +13196,7 @@ mod root {
                     f.field("direction", &self.direction());
                     f.field("timeout_mode", &self.timeout_mode());
                     f.field("timeout_ms", &self.timeout_ms());
+                    f.field("signature_format", &self.signature_format());
                     f.finish()
                 }
             }
@@ -12982,6 +13219,9 @@ mod root {
                         direction: ::core::convert::TryInto::try_into(value.direction()?)?,
                         timeout_mode: ::core::convert::TryInto::try_into(value.timeout_mode()?)?,
                         timeout_ms: ::core::convert::TryInto::try_into(value.timeout_ms()?)?,
+                        signature_format: ::core::convert::TryInto::try_into(
+                            value.signature_format()?,
+                        )?,
                     })
                 }
             }
@@ -13066,7 +13306,7 @@ mod root {
             ///  Reply to CreateContext.
             ///
             /// Generated from these locations:
-            /// * Table `ContextCreatedResponse` in the file `contexts.fbs:43`
+            /// * Table `ContextCreatedResponse` in the file `contexts.fbs:54`
             #[derive(
                 Clone,
                 Debug,
@@ -13079,12 +13319,19 @@ mod root {
             pub struct ContextCreatedResponse {
                 /// The field `context_id` in the table `ContextCreatedResponse`
                 pub context_id: u64,
+                ///  Appended (issue 15): the `warden_core::option_bits` of the non-default options the daemon
+                ///  applied. Older daemons leave it 0; a client that asked for an option and does not see its
+                ///  bit refuses the context instead of producing the wrong encoding.
+                pub applied_options: u32,
             }
 
             #[allow(clippy::derivable_impls)]
             impl ::core::default::Default for ContextCreatedResponse {
                 fn default() -> Self {
-                    Self { context_id: 0 }
+                    Self {
+                        context_id: 0,
+                        applied_options: 0,
+                    }
                 }
             }
 
@@ -13099,13 +13346,18 @@ mod root {
                 pub fn create(
                     builder: &mut ::planus::Builder,
                     field_context_id: impl ::planus::WriteAsDefault<u64, u64>,
+                    field_applied_options: impl ::planus::WriteAsDefault<u32, u32>,
                 ) -> ::planus::Offset<Self> {
                     let prepared_context_id = field_context_id.prepare(builder, &0);
+                    let prepared_applied_options = field_applied_options.prepare(builder, &0);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<6> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<8> =
                         ::core::default::Default::default();
                     if prepared_context_id.is_some() {
                         table_writer.write_entry::<u64>(0);
+                    }
+                    if prepared_applied_options.is_some() {
+                        table_writer.write_entry::<u32>(1);
                     }
 
                     unsafe {
@@ -13114,6 +13366,11 @@ mod root {
                                 prepared_context_id
                             {
                                 object_writer.write::<_, _, 8>(&prepared_context_id);
+                            }
+                            if let ::core::option::Option::Some(prepared_applied_options) =
+                                prepared_applied_options
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_applied_options);
                             }
                         });
                     }
@@ -13154,7 +13411,7 @@ mod root {
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<ContextCreatedResponse> {
-                    ContextCreatedResponse::create(builder, self.context_id)
+                    ContextCreatedResponse::create(builder, self.context_id, self.applied_options)
                 }
             }
 
@@ -13187,6 +13444,31 @@ mod root {
             }
 
             impl<T0> ContextCreatedResponseBuilder<(T0,)> {
+                /// Setter for the [`applied_options` field](ContextCreatedResponse#structfield.applied_options).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn applied_options<T1>(
+                    self,
+                    value: T1,
+                ) -> ContextCreatedResponseBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                {
+                    let (v0,) = self.0;
+                    ContextCreatedResponseBuilder((v0, value))
+                }
+
+                /// Sets the [`applied_options` field](ContextCreatedResponse#structfield.applied_options) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn applied_options_as_default(
+                    self,
+                ) -> ContextCreatedResponseBuilder<(T0, ::planus::DefaultValue)> {
+                    self.applied_options(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1> ContextCreatedResponseBuilder<(T0, T1)> {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [ContextCreatedResponse].
                 #[inline]
                 pub fn finish(
@@ -13200,9 +13482,11 @@ mod root {
                 }
             }
 
-            impl<T0: ::planus::WriteAsDefault<u64, u64>>
-                ::planus::WriteAs<::planus::Offset<ContextCreatedResponse>>
-                for ContextCreatedResponseBuilder<(T0,)>
+            impl<
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAs<::planus::Offset<ContextCreatedResponse>>
+                for ContextCreatedResponseBuilder<(T0, T1)>
             {
                 type Prepared = ::planus::Offset<ContextCreatedResponse>;
 
@@ -13215,9 +13499,11 @@ mod root {
                 }
             }
 
-            impl<T0: ::planus::WriteAsDefault<u64, u64>>
-                ::planus::WriteAsOptional<::planus::Offset<ContextCreatedResponse>>
-                for ContextCreatedResponseBuilder<(T0,)>
+            impl<
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAsOptional<::planus::Offset<ContextCreatedResponse>>
+                for ContextCreatedResponseBuilder<(T0, T1)>
             {
                 type Prepared = ::planus::Offset<ContextCreatedResponse>;
 
@@ -13231,17 +13517,19 @@ mod root {
                 }
             }
 
-            impl<T0: ::planus::WriteAsDefault<u64, u64>>
-                ::planus::WriteAsOffset<ContextCreatedResponse>
-                for ContextCreatedResponseBuilder<(T0,)>
+            impl<
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAsOffset<ContextCreatedResponse>
+                for ContextCreatedResponseBuilder<(T0, T1)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<ContextCreatedResponse> {
-                    let (v0,) = &self.0;
-                    ContextCreatedResponse::create(builder, v0)
+                    let (v0, v1) = &self.0;
+                    ContextCreatedResponse::create(builder, v0, v1)
                 }
             }
 
@@ -13261,12 +13549,23 @@ mod root {
                             .unwrap_or(0),
                     )
                 }
+
+                /// Getter for the [`applied_options` field](ContextCreatedResponse#structfield.applied_options).
+                #[inline]
+                pub fn applied_options(&self) -> ::planus::Result<u32> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(1, "ContextCreatedResponse", "applied_options")?
+                            .unwrap_or(0),
+                    )
+                }
             }
 
             impl<'a> ::core::fmt::Debug for ContextCreatedResponseRef<'a> {
                 fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                     let mut f = f.debug_struct("ContextCreatedResponseRef");
                     f.field("context_id", &self.context_id());
+                    f.field("applied_options", &self.applied_options());
                     f.finish()
                 }
             }
@@ -13278,6 +13577,9 @@ mod root {
                 fn try_from(value: ContextCreatedResponseRef<'a>) -> ::planus::Result<Self> {
                     ::core::result::Result::Ok(Self {
                         context_id: ::core::convert::TryInto::try_into(value.context_id()?)?,
+                        applied_options: ::core::convert::TryInto::try_into(
+                            value.applied_options()?,
+                        )?,
                     })
                 }
             }
@@ -13366,7 +13668,7 @@ mod root {
             ///  encryption IV needs the key's caller-nonce permission (else KeyOperationNotPermitted).
             ///
             /// Generated from these locations:
-            /// * Table `InitContextRequest` in the file `contexts.fbs:50`
+            /// * Table `InitContextRequest` in the file `contexts.fbs:65`
             #[derive(
                 Clone,
                 Debug,
@@ -13703,7 +14005,7 @@ mod root {
             ///  Opcode SetAad (0x0202).
             ///
             /// Generated from these locations:
-            /// * Table `SetAadRequest` in the file `contexts.fbs:56`
+            /// * Table `SetAadRequest` in the file `contexts.fbs:71`
             #[derive(
                 Clone,
                 Debug,
@@ -14050,7 +14352,7 @@ mod root {
             ///  Opcode Update (0x0203).
             ///
             /// Generated from these locations:
-            /// * Table `UpdateRequest` in the file `contexts.fbs:62`
+            /// * Table `UpdateRequest` in the file `contexts.fbs:77`
             #[derive(
                 Clone,
                 Debug,
@@ -14397,7 +14699,7 @@ mod root {
             ///  Opcode Finalize (0x0204): optional last input (Verify: the signature), AEAD decrypt tag.
             ///
             /// Generated from these locations:
-            /// * Table `FinalizeRequest` in the file `contexts.fbs:68`
+            /// * Table `FinalizeRequest` in the file `contexts.fbs:83`
             #[derive(
                 Clone,
                 Debug,
@@ -14795,7 +15097,7 @@ mod root {
             ///  and the tag of an AEAD encryption. A context in the middle of a stream is refused by init.
             ///
             /// Generated from these locations:
-            /// * Table `ProcessRequest` in the file `contexts.fbs:79`
+            /// * Table `ProcessRequest` in the file `contexts.fbs:94`
             #[derive(
                 Clone,
                 Debug,
@@ -15327,7 +15629,7 @@ mod root {
             ///  Opcode ResetContext (0x0205).
             ///
             /// Generated from these locations:
-            /// * Table `ResetContextRequest` in the file `contexts.fbs:89`
+            /// * Table `ResetContextRequest` in the file `contexts.fbs:104`
             #[derive(
                 Clone,
                 Debug,
@@ -15618,7 +15920,7 @@ mod root {
             ///  Opcode DestroyContext (0x0206).
             ///
             /// Generated from these locations:
-            /// * Table `DestroyContextRequest` in the file `contexts.fbs:94`
+            /// * Table `DestroyContextRequest` in the file `contexts.fbs:109`
             #[derive(
                 Clone,
                 Debug,
@@ -15915,7 +16217,7 @@ mod root {
             ///  the tag.
             ///
             /// Generated from these locations:
-            /// * Table `OutputResponse` in the file `contexts.fbs:100`
+            /// * Table `OutputResponse` in the file `contexts.fbs:115`
             #[derive(
                 Clone,
                 Debug,
@@ -16305,7 +16607,7 @@ mod root {
             ///  Opcode Random (0x0300).
             ///
             /// Generated from these locations:
-            /// * Table `RandomRequest` in the file `contexts.fbs:111`
+            /// * Table `RandomRequest` in the file `contexts.fbs:126`
             #[derive(
                 Clone,
                 Debug,

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use warden_core::KeyFormat;
+use warden_core::{ContextOptions, KeyFormat, SignatureFormat};
 use warden_wire::admin::{
     PolicyEntries, PolicyEntry, SlotEntries, SlotEntry, TrustEntries, TrustEntry,
 };
@@ -188,6 +188,11 @@ pub fn requests() -> Vec<Request<'static>> {
             key_id: if i == 0 { None } else { Some(i as u64) },
             direction: dirs[i % dirs.len()],
             timeout: timeouts[i % timeouts.len()],
+            options: if i % 2 == 0 {
+                ContextOptions::default()
+            } else {
+                ContextOptions::default().with_signature_format(SignatureFormat::Der)
+            },
         }));
     }
     v.extend([
@@ -387,7 +392,10 @@ pub fn responses() -> Vec<Response<'static>> {
             ciphertext: &[1; 1088],
             key_id: 8,
         },
-        Response::ContextCreated { context_id: 99 },
+        Response::ContextCreated {
+            context_id: 99,
+            applied_options: 1,
+        },
         Response::Output {
             output: Payload::Inline(&[2; 64]),
             tag: b"",
