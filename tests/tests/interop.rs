@@ -388,3 +388,155 @@ fn ecdsa_signatures_verify_across_warden_and_openssl() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// `openssl enc` over `input` with a hex key (and IV); returns its output.
+fn openssl_enc(
+    cipher: &str,
+    decrypt: bool,
+    key: &[u8],
+    iv: Option<&str>,
+    input: &[u8],
+    dir: &Path,
+) -> Vec<u8> {
+    let (inp, out) = (dir.join("enc.in"), dir.join("enc.out"));
+    std::fs::write(&inp, input).unwrap();
+    let key = hex(key);
+    let mut args = vec!["enc", cipher, "-K", &key, "-in", p(&inp), "-out", p(&out)];
+    if decrypt {
+        args.push("-d");
+    }
+    if let Some(iv) = iv {
+        args.extend(["-iv", iv]);
+    }
+    openssl_ok(&args);
+    std::fs::read(&out).unwrap()
+}
+
+#[test]
+fn aes_cbc_ctr_kw_kwp_interoperate_with_openssl_enc() {
+    use KeyOperationPermission as P;
+    use warden_client::*;
+    if !have_openssl() {
+        return;
+    }
+    let d = Daemon::start().unwrap();
+    let stack = d.stack().unwrap();
+    let km = stack.key_management();
+    let dir = tempfile::tempdir().unwrap();
+    let msg = b"forty-one bytes of plaintext for openssl.".to_vec();
+    for (key_alg, bits) in [
+        (Algorithm::Aes128Key, 128),
+        (Algorithm::Aes192Key, 192),
+        (Algorithm::Aes256Key, 256),
+    ] {
+        let key = km
+            .generate_key(
+                &GenerateKeyParams::builder()
+                    .algorithm(key_alg)
+                    .permissions(P::ENCRYPT | P::DECRYPT | P::WRAP | P::UNWRAP | P::EXPORT)
+                    .exportable(true)
+                    .build()
+                    .unwrap(),
+            )
+            .unwrap();
+        let secret = km.export_secret_key(key.id()).unwrap().to_vec();
+        assert_eq!(secret.len() * 8, bits);
+        for (mode, ossl) in [("CBC-PKCS7", "cbc"), ("CTR", "ctr")] {
+            let alg = Algorithm::from_name(&format!("AES-{bits}-{mode}")).unwrap();
+            let cipher = format!("-aes-{bits}-{ossl}");
+            let cfg = |dir| {
+                ContextConfig::builder()
+                    .algorithm(alg)
+                    .key(key.id())
+                    .direction(dir)
+                    .build()
+                    .unwrap()
+            };
+            // warden encrypts under an IV it draws → openssl decrypts.
+            let (iv, ct) = stack
+                .create_cipher_context(&cfg(CipherDirection::Encrypt))
+                .unwrap()
+                .encrypt(&msg)
+                .unwrap();
+            assert_eq!(
+                openssl_enc(&cipher, true, &secret, Some(&hex(&iv)), &ct, dir.path()),
+                msg,
+                "{alg}"
+            );
+            // openssl encrypts → warden decrypts.
+            let iv = "000102030405060708090a0b0c0d0e0f";
+            let ct = openssl_enc(&cipher, false, &secret, Some(iv), &msg, dir.path());
+            let got = stack
+                .create_cipher_context(&cfg(CipherDirection::Decrypt))
+                .unwrap()
+                .apply(&unhex(iv), &ct)
+                .unwrap();
+            assert_eq!(got, msg, "{alg}");
+        }
+        for (mode, ossl, iv, target_len) in [
+            ("KW", "wrap", "A6A6A6A6A6A6A6A6", 24),
+            ("KWP", "wrap-pad", "A65959A6", 20),
+        ] {
+            let alg = Algorithm::from_name(&format!("AES-{bits}-{mode}")).unwrap();
+            let cipher = format!("-id-aes{bits}-{ossl}");
+            let target = km
+                .import_key(
+                    &ImportKeyParams::builder()
+                        .algorithm(Algorithm::GenericSecret)
+                        .permissions(P::DERIVE | P::EXPORT)
+                        .exportable(true)
+                        .build()
+                        .unwrap(),
+                    &msg[..target_len],
+                )
+                .unwrap();
+            let wrapped = km
+                .wrap_key(key.id(), target.id(), &WrapKeyParams::new(alg).unwrap())
+                .unwrap();
+            assert_eq!(
+                openssl_enc(&cipher, true, &secret, Some(iv), &wrapped, dir.path()),
+                &msg[..target_len],
+                "{alg}"
+            );
+            let theirs = openssl_enc(
+                &cipher,
+                false,
+                &secret,
+                Some(iv),
+                &msg[..target_len],
+                dir.path(),
+            );
+            let params = UnwrapKeyParams::builder()
+                .algorithm(alg)
+                .unwrapped_algorithm(Algorithm::GenericSecret)
+                .permissions(P::DERIVE | P::EXPORT)
+                .exportable(true)
+                .build()
+                .unwrap();
+            let back = km.unwrap_key(key.id(), &theirs, &params).unwrap();
+            assert_eq!(
+                km.export_secret_key(back.id()).unwrap().as_slice(),
+                &msg[..target_len],
+                "{alg}"
+            );
+            // One flipped bit: openssl's blob no longer unwraps.
+            let mut bad = theirs.clone();
+            bad[3] ^= 1;
+            assert_eq!(
+                km.unwrap_key(key.id(), &bad, &params).unwrap_err().code(),
+                ErrorCode::WrapUnwrapFailed
+            );
+        }
+    }
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}

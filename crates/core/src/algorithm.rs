@@ -156,6 +156,27 @@ algorithms! {
     HmacKey => "HMAC", KeyType;
     /// Secret bytes of any length (KDF input, agreement or KEM output).
     GenericSecret => "GENERIC-SECRET", KeyType;
+    // Issue 15, appended so the existing order (`ALL`, `Ord`) does not move.
+    /// 192-bit AES key.
+    Aes192Key => "AES-192", KeyType;
+    /// AES-192 in GCM mode.
+    Aes192Gcm => "AES-192-GCM", Aead;
+    /// AES-128 in CTR mode (unauthenticated).
+    Aes128Ctr => "AES-128-CTR", Cipher;
+    /// AES-192 in CTR mode (unauthenticated).
+    Aes192Ctr => "AES-192-CTR", Cipher;
+    /// AES-128 in CBC mode with PKCS#7 padding (unauthenticated).
+    Aes128CbcPkcs7 => "AES-128-CBC-PKCS7", Cipher;
+    /// AES-192 in CBC mode with PKCS#7 padding (unauthenticated).
+    Aes192CbcPkcs7 => "AES-192-CBC-PKCS7", Cipher;
+    /// AES-128 key wrap (RFC 3394).
+    Aes128Kw => "AES-128-KW", KeyWrap;
+    /// AES-192 key wrap (RFC 3394).
+    Aes192Kw => "AES-192-KW", KeyWrap;
+    /// AES-128 key wrap with padding (RFC 5649).
+    Aes128Kwp => "AES-128-KWP", KeyWrap;
+    /// AES-192 key wrap with padding (RFC 5649).
+    Aes192Kwp => "AES-192-KWP", KeyWrap;
 }
 
 /// Lengths of an AEAD algorithm, in bytes.
@@ -260,7 +281,12 @@ impl Algorithm {
         match self {
             A::Sha256 | A::Sha384 | A::Sha512 | A::Sha3_256 | A::Sha3_384 | A::Sha3_512 => &[],
             A::HmacSha256 | A::HmacSha384 | A::HmacSha512 => &[A::HmacKey],
-            A::Aes128Gcm => &[A::Aes128Key],
+            A::Aes128Gcm | A::Aes128Ctr | A::Aes128CbcPkcs7 | A::Aes128Kw | A::Aes128Kwp => {
+                &[A::Aes128Key]
+            }
+            A::Aes192Gcm | A::Aes192Ctr | A::Aes192CbcPkcs7 | A::Aes192Kw | A::Aes192Kwp => {
+                &[A::Aes192Key]
+            }
             A::Aes256Gcm | A::Aes256Ctr | A::Aes256CbcPkcs7 | A::Aes256Kw | A::Aes256Kwp => {
                 &[A::Aes256Key]
             }
@@ -291,6 +317,7 @@ impl Algorithm {
             A::SlhDsaSha2_128f => &[A::SlhDsaSha2_128f],
             A::XWing => &[A::XWing],
             A::Aes128Key => &[A::Aes128Key],
+            A::Aes192Key => &[A::Aes192Key],
             A::Aes256Key => &[A::Aes256Key],
             A::ChaCha20Key => &[A::ChaCha20Key],
             A::HmacKey => &[A::HmacKey],
@@ -338,6 +365,7 @@ impl Algorithm {
     pub const fn aead_lengths(self) -> Option<AeadLengths> {
         let key_len = match self {
             Algorithm::Aes128Gcm => 16,
+            Algorithm::Aes192Gcm => 24,
             Algorithm::Aes256Gcm | Algorithm::ChaCha20Poly1305 => 32,
             _ => return None,
         };
@@ -351,7 +379,12 @@ impl Algorithm {
     /// IV / nonce length for AEADs and cipher modes (16 for AES-CTR and AES-CBC).
     pub const fn iv_len(self) -> Option<usize> {
         match self {
-            Algorithm::Aes256Ctr | Algorithm::Aes256CbcPkcs7 => Some(16),
+            Algorithm::Aes128Ctr
+            | Algorithm::Aes192Ctr
+            | Algorithm::Aes256Ctr
+            | Algorithm::Aes128CbcPkcs7
+            | Algorithm::Aes192CbcPkcs7
+            | Algorithm::Aes256CbcPkcs7 => Some(16),
             _ => match self.aead_lengths() {
                 Some(l) => Some(l.nonce_len),
                 None => None,
@@ -363,8 +396,21 @@ impl Algorithm {
     pub const fn block_len(self) -> Option<usize> {
         use Algorithm as A;
         match self {
-            A::Aes128Gcm | A::Aes256Gcm | A::Aes256Ctr | A::Aes256CbcPkcs7 => Some(16),
-            A::Aes256Kw | A::Aes256Kwp => Some(8),
+            A::Aes128Gcm
+            | A::Aes192Gcm
+            | A::Aes256Gcm
+            | A::Aes128Ctr
+            | A::Aes192Ctr
+            | A::Aes256Ctr
+            | A::Aes128CbcPkcs7
+            | A::Aes192CbcPkcs7
+            | A::Aes256CbcPkcs7 => Some(16),
+            A::Aes128Kw
+            | A::Aes192Kw
+            | A::Aes256Kw
+            | A::Aes128Kwp
+            | A::Aes192Kwp
+            | A::Aes256Kwp => Some(8),
             _ => None,
         }
     }
@@ -374,7 +420,18 @@ impl Algorithm {
     pub const fn key_len(self) -> Option<usize> {
         use Algorithm as A;
         match self {
-            A::Aes128Key | A::Aes128Gcm => Some(16),
+            A::Aes128Key
+            | A::Aes128Gcm
+            | A::Aes128Ctr
+            | A::Aes128CbcPkcs7
+            | A::Aes128Kw
+            | A::Aes128Kwp => Some(16),
+            A::Aes192Key
+            | A::Aes192Gcm
+            | A::Aes192Ctr
+            | A::Aes192CbcPkcs7
+            | A::Aes192Kw
+            | A::Aes192Kwp => Some(24),
             A::Aes256Key
             | A::Aes256Gcm
             | A::Aes256Ctr

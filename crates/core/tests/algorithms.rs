@@ -49,6 +49,41 @@ const ISSUE_NAMES: &[(&str, AlgorithmClass)] = &[
     ("GENERIC-SECRET", AlgorithmClass::KeyType),
 ];
 
+/// Names issue 15 added (AES-192, and AES-128 in every mode AES-256 has).
+const ISSUE_15_NAMES: &[(&str, AlgorithmClass, usize)] = &[
+    ("AES-192", AlgorithmClass::KeyType, 24),
+    ("AES-192-GCM", AlgorithmClass::Aead, 24),
+    ("AES-128-CTR", AlgorithmClass::Cipher, 16),
+    ("AES-192-CTR", AlgorithmClass::Cipher, 24),
+    ("AES-128-CBC-PKCS7", AlgorithmClass::Cipher, 16),
+    ("AES-192-CBC-PKCS7", AlgorithmClass::Cipher, 24),
+    ("AES-128-KW", AlgorithmClass::KeyWrap, 16),
+    ("AES-192-KW", AlgorithmClass::KeyWrap, 24),
+    ("AES-128-KWP", AlgorithmClass::KeyWrap, 16),
+    ("AES-192-KWP", AlgorithmClass::KeyWrap, 24),
+];
+
+#[test]
+fn issue_15_aes_names_have_class_key_length_and_key_type() {
+    for &(name, class, key_len) in ISSUE_15_NAMES {
+        let a = Algorithm::from_name(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(a.class(), class, "{name}");
+        assert_eq!(a.key_len(), Some(key_len), "{name}");
+        let key = if key_len == 16 {
+            Algorithm::Aes128Key
+        } else {
+            Algorithm::Aes192Key
+        };
+        if class != AlgorithmClass::KeyType {
+            assert_eq!(a.key_algorithms(), &[key], "{name}");
+            assert!(!a.accepts_key(Algorithm::Aes256Key), "{name}");
+        }
+    }
+    assert_eq!(Algorithm::Aes192Gcm.aead_lengths().unwrap().key_len, 24);
+    assert_eq!(Algorithm::Aes192Ctr.iv_len(), Some(16));
+    assert_eq!(Algorithm::Aes128Kwp.block_len(), Some(8));
+}
+
 #[test]
 fn every_issue_name_resolves_with_the_right_class() {
     for &(name, class) in ISSUE_NAMES {
@@ -73,8 +108,11 @@ fn all_names_are_unique_upper_case_and_round_trip_through_ids() {
         assert_eq!(Algorithm::from_id(&id).unwrap(), *a);
         assert_eq!(Algorithm::try_from(AlgorithmId::from(*a)).unwrap(), *a);
     }
-    // Only one addition beyond the issue's list: the CHACHA20 key type.
-    assert_eq!(Algorithm::ALL.len(), ISSUE_NAMES.len() + 1);
+    // Only one addition beyond issue 3's list, the CHACHA20 key type, then issue 15's names.
+    assert_eq!(
+        Algorithm::ALL.len(),
+        ISSUE_NAMES.len() + 1 + ISSUE_15_NAMES.len()
+    );
     assert_eq!(
         Algorithm::from_name("CHACHA20").unwrap(),
         Algorithm::ChaCha20Key

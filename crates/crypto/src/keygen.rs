@@ -81,6 +81,7 @@ fn mldsa_alg(alg: Algorithm) -> Option<&'static signature::PqdsaSigningAlgorithm
 fn check_secret_len(alg: Algorithm, len: usize) -> Result<()> {
     let ok = match alg {
         Algorithm::Aes128Key => len == 16,
+        Algorithm::Aes192Key => len == 24,
         Algorithm::Aes256Key | Algorithm::ChaCha20Key => len == 32,
         Algorithm::HmacKey | Algorithm::GenericSecret => (1..=MAX_SECRET_LEN).contains(&len),
         _ => {
@@ -132,7 +133,10 @@ pub(crate) fn generate(
         ));
     }
     match alg {
-        Algorithm::Aes128Key | Algorithm::Aes256Key | Algorithm::ChaCha20Key => {
+        Algorithm::Aes128Key
+        | Algorithm::Aes192Key
+        | Algorithm::Aes256Key
+        | Algorithm::ChaCha20Key => {
             let len = alg.key_len().ok_or(Error::from(ErrorCode::InternalError))?;
             Ok(Material::Secret(random_secret(len)?))
         }
@@ -239,6 +243,7 @@ pub(crate) fn private_from_canonical(alg: Algorithm, bytes: &[u8]) -> Result<Mat
     }
     match alg {
         Algorithm::Aes128Key
+        | Algorithm::Aes192Key
         | Algorithm::Aes256Key
         | Algorithm::ChaCha20Key
         | Algorithm::HmacKey

@@ -28,6 +28,7 @@ mod keygen;
 mod provider;
 #[cfg(feature = "test-util")]
 pub mod slow;
+mod wrap;
 
 pub use aws_lc::AwsLcProvider;
 pub use context::{BufferSource, ContextKind, ContextState, CryptoContext, DEFAULT_BUFFER_LIMIT};

@@ -55,9 +55,10 @@ pub fn parse_permissions(
 fn natural_permissions(alg: Algorithm) -> KeyOperationPermission {
     use KeyOperationPermission as P;
     match alg {
-        Algorithm::Aes128Key | Algorithm::Aes256Key | Algorithm::ChaCha20Key => {
-            P::ENCRYPT | P::DECRYPT
-        }
+        Algorithm::Aes128Key
+        | Algorithm::Aes192Key
+        | Algorithm::Aes256Key
+        | Algorithm::ChaCha20Key => P::ENCRYPT | P::DECRYPT,
         Algorithm::HmacKey => P::MAC,
         Algorithm::GenericSecret => P::DERIVE,
         _ => match alg.class() {

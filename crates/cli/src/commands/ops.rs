@@ -155,6 +155,7 @@ fn aead_algorithm(stack: &CryptoStack, a: &AeadArgs) -> Result<Algorithm, Failur
     match slot_algorithm(stack, &a.slot)? {
         Algorithm::Aes256Key => Ok(Algorithm::Aes256Gcm),
         Algorithm::Aes128Key => Ok(Algorithm::Aes128Gcm),
+        Algorithm::Aes192Key => Ok(Algorithm::Aes192Gcm),
         Algorithm::ChaCha20Key => Ok(Algorithm::ChaCha20Poly1305),
         other => Err(Failure::Usage(format!(
             "slot {} holds a {} key; encrypt needs an AES or CHACHA20 key",
