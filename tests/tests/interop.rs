@@ -540,3 +540,194 @@ fn unhex(s: &str) -> Vec<u8> {
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
         .collect()
 }
+
+#[test]
+fn rsa_pss_salts_and_oaep_labels_interoperate_with_openssl() {
+    use KeyOperationPermission as P;
+    use warden_client::*;
+    if !have_openssl() {
+        return;
+    }
+    let d = Daemon::start().unwrap();
+    let stack = d.stack().unwrap();
+    let km = stack.key_management();
+    let dir = tempfile::tempdir().unwrap();
+    let path = |n: &str| dir.path().join(n);
+    // One openssl RSA key, imported into warden as a PSS key and as an OAEP key.
+    openssl_ok(&[
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+        "-out",
+        p(&path("rsa.pem")),
+    ]);
+    openssl_ok(&[
+        "pkcs8",
+        "-topk8",
+        "-nocrypt",
+        "-in",
+        p(&path("rsa.pem")),
+        "-outform",
+        "DER",
+        "-out",
+        p(&path("rsa.p8")),
+    ]);
+    openssl_ok(&[
+        "pkey",
+        "-inform",
+        "DER",
+        "-in",
+        p(&path("rsa.p8")),
+        "-pubout",
+        "-out",
+        p(&path("rsa.pub")),
+    ]);
+    let pkcs8 = std::fs::read(path("rsa.p8")).unwrap();
+    let import = |alg, perms| {
+        let params = ImportKeyParams::builder()
+            .algorithm(alg)
+            .permissions(perms)
+            .format(KeyFormat::Pkcs8)
+            .build()
+            .unwrap();
+        km.import_key(&params, &pkcs8).unwrap()
+    };
+    let pss = import(Algorithm::RsaPssSha256, P::SIGN | P::VERIFY);
+    let msg = b"RSA-PSS with a salt the peer chose".to_vec();
+    std::fs::write(path("msg"), &msg).unwrap();
+    for (alg, md, salt) in [
+        (Algorithm::RsaPssSha256, "sha256", 0u16),
+        (Algorithm::RsaPssSha384, "sha384", 20),
+        (Algorithm::RsaPssSha512, "sha512", 64),
+    ] {
+        let cfg = ContextConfig::builder()
+            .algorithm(alg)
+            .key(pss.id())
+            .pss_salt_len(salt)
+            .build()
+            .unwrap();
+        // warden signs → openssl verifies with the same salt length (and refuses another).
+        let sig = stack.create_sign_context(&cfg).unwrap().sign(&msg).unwrap();
+        std::fs::write(path("sig"), &sig).unwrap();
+        let verify = |salt: &str| {
+            openssl(&[
+                "dgst",
+                &format!("-{md}"),
+                "-sigopt",
+                "rsa_padding_mode:pss",
+                "-sigopt",
+                &format!("rsa_pss_saltlen:{salt}"),
+                "-verify",
+                p(&path("rsa.pub")),
+                "-signature",
+                p(&path("sig")),
+                p(&path("msg")),
+            ])
+            .status
+            .success()
+        };
+        assert!(verify(&salt.to_string()), "{alg} salt {salt}");
+        assert!(!verify(&(salt + 1).to_string()), "{alg} salt {salt}");
+        // openssl signs → warden verifies.
+        openssl_ok(&[
+            "dgst",
+            &format!("-{md}"),
+            "-sigopt",
+            "rsa_padding_mode:pss",
+            "-sigopt",
+            &format!("rsa_pss_saltlen:{salt}"),
+            "-keyform",
+            "DER",
+            "-sign",
+            p(&path("rsa.p8")),
+            "-out",
+            p(&path("ossl.sig")),
+            p(&path("msg")),
+        ]);
+        let theirs = std::fs::read(path("ossl.sig")).unwrap();
+        stack
+            .create_verify_context(&cfg)
+            .unwrap()
+            .verify(&msg, &theirs)
+            .unwrap();
+    }
+    let oaep = import(Algorithm::RsaOaepSha256, P::ENCRYPT | P::DECRYPT);
+    let secret = b"an OAEP-wrapped secret".to_vec();
+    std::fs::write(path("pt"), &secret).unwrap();
+    for (alg, md) in [
+        (Algorithm::RsaOaepSha1, "sha1"),
+        (Algorithm::RsaOaepSha384, "sha384"),
+        (Algorithm::RsaOaepSha512, "sha512"),
+    ] {
+        let label = b"purpose: issue 15";
+        let options = ContextOptions::default().with_oaep_label(label).unwrap();
+        let cfg = |dir| {
+            ContextConfig::builder()
+                .algorithm(alg)
+                .key(oaep.id())
+                .direction(dir)
+                .options(options)
+                .build()
+                .unwrap()
+        };
+        let opts = |args: &mut Vec<String>| {
+            for o in [
+                "rsa_padding_mode:oaep".to_string(),
+                format!("rsa_oaep_md:{md}"),
+                format!("rsa_mgf1_md:{md}"),
+                format!("rsa_oaep_label:{}", hex(label)),
+            ] {
+                args.extend(["-pkeyopt".to_string(), o]);
+            }
+        };
+        // warden encrypts → openssl decrypts.
+        let ct = stack
+            .create_cipher_context(&cfg(CipherDirection::Encrypt))
+            .unwrap()
+            .apply(&[], &secret)
+            .unwrap();
+        std::fs::write(path("ct"), &ct).unwrap();
+        let mut args: Vec<String> = [
+            "pkeyutl",
+            "-decrypt",
+            "-keyform",
+            "DER",
+            "-inkey",
+            p(&path("rsa.p8")),
+            "-in",
+            p(&path("ct")),
+            "-out",
+            p(&path("back")),
+        ]
+        .map(String::from)
+        .to_vec();
+        opts(&mut args);
+        openssl_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(std::fs::read(path("back")).unwrap(), secret, "{alg}");
+        // openssl encrypts → warden decrypts.
+        let mut args: Vec<String> = [
+            "pkeyutl",
+            "-encrypt",
+            "-pubin",
+            "-inkey",
+            p(&path("rsa.pub")),
+            "-in",
+            p(&path("pt")),
+            "-out",
+            p(&path("ossl.ct")),
+        ]
+        .map(String::from)
+        .to_vec();
+        opts(&mut args);
+        openssl_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        let theirs = std::fs::read(path("ossl.ct")).unwrap();
+        let got = stack
+            .create_cipher_context(&cfg(CipherDirection::Decrypt))
+            .unwrap()
+            .apply(&[], &theirs)
+            .unwrap();
+        assert_eq!(got, secret, "{alg}");
+    }
+}

@@ -354,3 +354,154 @@ fn aes_kw_and_kwp_128_192_match_wycheproof() {
     }
     assert!(seen.0 >= 70 && seen.1 >= 150, "{seen:?}");
 }
+
+#[test]
+fn rsa_pss_sha256_384_512_with_chosen_salts_match_wycheproof() {
+    let d = Daemon::start().unwrap();
+    let stack = d.stack().unwrap();
+    let mut seen = (0, 0);
+    for group in vectors("rsa_wycheproof.json")["pss"].as_array().unwrap() {
+        let alg = alg_of(group);
+        let salt = u16::try_from(group["sLen"].as_u64().unwrap()).unwrap();
+        let key = import(
+            &stack,
+            alg,
+            KeyOperationPermission::VERIFY,
+            KeyFormat::SubjectPublicKeyInfo,
+            &h(group, "publicKeyDer"),
+        );
+        let cfg = ContextConfig::builder()
+            .algorithm(alg)
+            .key(key.id())
+            .pss_salt_len(salt)
+            .build()
+            .unwrap();
+        let mut ctx = stack.create_verify_context(&cfg).unwrap();
+        // A context with another salt length refuses the valid signatures.
+        let other = ContextConfig::builder()
+            .algorithm(alg)
+            .key(key.id())
+            .pss_salt_len(salt + 1)
+            .build()
+            .unwrap();
+        let mut wrong_salt = stack.create_verify_context(&other).unwrap();
+        for case in group["tests"].as_array().unwrap() {
+            let tc = case["tcId"].as_u64().unwrap();
+            let (msg, sig) = (h(case, "msg"), h(case, "sig"));
+            let got = ctx.verify(&msg, &sig);
+            if case["result"] == "valid" {
+                got.unwrap_or_else(|e| panic!("{alg} tc {tc}: {e}"));
+                assert!(
+                    wrong_salt.verify(&msg, &sig).is_err(),
+                    "{alg} tc {tc}: salt not checked"
+                );
+                seen.0 += 1;
+            } else {
+                assert!(
+                    got.is_err(),
+                    "{alg} tc {tc} {:?}: invalid signature accepted",
+                    case["flags"]
+                );
+                seen.1 += 1;
+            }
+        }
+    }
+    assert_eq!(seen, (75, 45));
+    // Salt lengths beyond 64 bytes, or on anything but RSA-PSS, are refused before sending.
+    let key = ResourceId::new(1, ResourceType::Key, Persistence::Ephemeral, 0);
+    for (alg, salt) in [
+        (Algorithm::RsaPssSha256, 65),
+        (Algorithm::EcdsaP256Sha256, 0),
+    ] {
+        let e = ContextConfig::builder()
+            .algorithm(alg)
+            .key(key)
+            .pss_salt_len(salt)
+            .build()
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidArgument, "{alg}");
+    }
+}
+
+#[test]
+fn rsa_oaep_sha1_384_512_with_labels_match_wycheproof() {
+    use KeyOperationPermission as P;
+    let d = Daemon::start().unwrap();
+    let stack = d.stack().unwrap();
+    let mut seen = (0, 0, 0);
+    for group in vectors("rsa_wycheproof.json")["oaep"].as_array().unwrap() {
+        let alg = alg_of(group);
+        let key = import(
+            &stack,
+            alg,
+            P::ENCRYPT | P::DECRYPT,
+            KeyFormat::Pkcs8,
+            &h(group, "privateKeyPkcs8"),
+        );
+        for case in group["tests"].as_array().unwrap() {
+            let tc = case["tcId"].as_u64().unwrap();
+            let (msg, ct, label) = (h(case, "msg"), h(case, "ct"), h(case, "label"));
+            let options = ContextOptions::default().with_oaep_label(&label).unwrap();
+            let cfg = |dir| {
+                ContextConfig::builder()
+                    .algorithm(alg)
+                    .key(key.id())
+                    .direction(dir)
+                    .options(options)
+                    .build()
+                    .unwrap()
+            };
+            let got = stack
+                .create_cipher_context(&cfg(CipherDirection::Decrypt))
+                .unwrap()
+                .apply(&[], &ct);
+            if case["result"] == "valid" {
+                assert_eq!(
+                    got.unwrap_or_else(|e| panic!("{alg} tc {tc}: {e}")),
+                    msg,
+                    "{alg} tc {tc}"
+                );
+                // Our own encryption under the same label decrypts back; OAEP is randomised.
+                let again = stack
+                    .create_cipher_context(&cfg(CipherDirection::Encrypt))
+                    .unwrap()
+                    .apply(&[], &msg)
+                    .unwrap();
+                let back = stack
+                    .create_cipher_context(&cfg(CipherDirection::Decrypt))
+                    .unwrap()
+                    .apply(&[], &again)
+                    .unwrap();
+                assert_eq!(back, msg, "{alg} tc {tc}");
+                if !label.is_empty() {
+                    // The label is bound in: without it the ciphertext does not decrypt.
+                    let plain = ContextConfig::builder()
+                        .algorithm(alg)
+                        .key(key.id())
+                        .direction(CipherDirection::Decrypt)
+                        .build()
+                        .unwrap();
+                    assert!(
+                        stack
+                            .create_cipher_context(&plain)
+                            .unwrap()
+                            .apply(&[], &ct)
+                            .is_err(),
+                        "{alg} tc {tc}"
+                    );
+                    seen.2 += 1;
+                }
+                seen.0 += 1;
+            } else {
+                assert!(
+                    got.is_err(),
+                    "{alg} tc {tc} {:?}: invalid ciphertext decrypted",
+                    case["flags"]
+                );
+                seen.1 += 1;
+            }
+        }
+    }
+    assert_eq!(seen.0 + seen.1, 103);
+    assert!(seen.2 >= 6, "{seen:?}");
+}

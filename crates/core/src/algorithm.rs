@@ -177,7 +177,32 @@ algorithms! {
     Aes128Kwp => "AES-128-KWP", KeyWrap;
     /// AES-192 key wrap with padding (RFC 5649).
     Aes192Kwp => "AES-192-KWP", KeyWrap;
+    /// RSASSA-PSS with SHA-384 and MGF1-SHA384 (any RSA-PSS key).
+    RsaPssSha384 => "RSA-PSS-SHA384", Signature;
+    /// RSASSA-PSS with SHA-512 and MGF1-SHA512 (any RSA-PSS key).
+    RsaPssSha512 => "RSA-PSS-SHA512", Signature;
+    /// RSAES-OAEP with SHA-1 and MGF1-SHA1 (any RSA-OAEP key; for peers that need it).
+    RsaOaepSha1 => "RSA-OAEP-SHA1", AsymmetricEncryption;
+    /// RSAES-OAEP with SHA-384 and MGF1-SHA384 (any RSA-OAEP key).
+    RsaOaepSha384 => "RSA-OAEP-SHA384", AsymmetricEncryption;
+    /// RSAES-OAEP with SHA-512 and MGF1-SHA512 (any RSA-OAEP key).
+    RsaOaepSha512 => "RSA-OAEP-SHA512", AsymmetricEncryption;
 }
+
+/// Key algorithms an RSA-PSS operation accepts (any RSA-PSS key, whatever hash it was named for).
+const RSA_PSS_KEYS: &[Algorithm] = &[
+    Algorithm::RsaPssSha256,
+    Algorithm::RsaPssSha384,
+    Algorithm::RsaPssSha512,
+];
+
+/// Key algorithms an RSA-OAEP operation accepts.
+const RSA_OAEP_KEYS: &[Algorithm] = &[
+    Algorithm::RsaOaepSha1,
+    Algorithm::RsaOaepSha256,
+    Algorithm::RsaOaepSha384,
+    Algorithm::RsaOaepSha512,
+];
 
 /// Lengths of an AEAD algorithm, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -302,8 +327,13 @@ impl Algorithm {
             A::Ed25519 => &[A::Ed25519],
             A::EcdsaP256Sha256 => &[A::EcdsaP256Sha256],
             A::EcdsaP384Sha384 => &[A::EcdsaP384Sha384],
-            A::RsaPssSha256 => &[A::RsaPssSha256],
-            A::RsaOaepSha256 => &[A::RsaOaepSha256],
+            // One RSA key serves every hash of its scheme (the hash is a per-message choice,
+            // as in PKCS#11 and X.509's RSASSA-PSS-params); the key's own name is the one it
+            // was created under.
+            A::RsaPssSha256 | A::RsaPssSha384 | A::RsaPssSha512 => RSA_PSS_KEYS,
+            A::RsaOaepSha1 | A::RsaOaepSha256 | A::RsaOaepSha384 | A::RsaOaepSha512 => {
+                RSA_OAEP_KEYS
+            }
             A::X25519 => &[A::X25519],
             A::EcdhP256 => &[A::EcdhP256],
             A::EcdhP384 => &[A::EcdhP384],
@@ -355,8 +385,12 @@ impl Algorithm {
             | A::EcdsaP256Sha256
             | A::RsaPssSha256
             | A::RsaOaepSha256 => Some(A::Sha256),
-            A::HmacSha384 | A::HkdfSha384 | A::EcdsaP384Sha384 => Some(A::Sha384),
-            A::HmacSha512 => Some(A::Sha512),
+            A::HmacSha384
+            | A::HkdfSha384
+            | A::EcdsaP384Sha384
+            | A::RsaPssSha384
+            | A::RsaOaepSha384 => Some(A::Sha384),
+            A::HmacSha512 | A::RsaPssSha512 | A::RsaOaepSha512 => Some(A::Sha512),
             _ => None,
         }
     }
@@ -462,7 +496,16 @@ impl Algorithm {
 
     /// Whether an algorithm is an RSA scheme (and so needs a modulus size at generation).
     pub const fn is_rsa(self) -> bool {
-        matches!(self, Algorithm::RsaPssSha256 | Algorithm::RsaOaepSha256)
+        matches!(
+            self,
+            Algorithm::RsaPssSha256
+                | Algorithm::RsaPssSha384
+                | Algorithm::RsaPssSha512
+                | Algorithm::RsaOaepSha1
+                | Algorithm::RsaOaepSha256
+                | Algorithm::RsaOaepSha384
+                | Algorithm::RsaOaepSha512
+        )
     }
 }
 

@@ -347,6 +347,12 @@ impl ContextConfigBuilder {
         self
     }
 
+    /// Sets the RSA-PSS salt length in bytes (0..=64; default the hash length).
+    pub fn pss_salt_len(mut self, len: u16) -> Self {
+        self.options = self.options.with_pss_salt_len(len);
+        self
+    }
+
     /// Sets every per-context option at once.
     pub fn options(mut self, options: ContextOptions) -> Self {
         self.options = options;

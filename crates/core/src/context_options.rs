@@ -44,9 +44,45 @@ impl SignatureFormat {
 pub mod option_bits {
     /// [`super::ContextOptions::signature_format`] is not the default.
     pub const SIGNATURE_FORMAT: u32 = 1;
+    /// [`super::ContextOptions::pss_salt_len`] is set.
+    pub const PSS_SALT_LEN: u32 = 2;
+    /// [`super::ContextOptions::oaep_label`] is not empty.
+    pub const OAEP_LABEL: u32 = 4;
+}
+
+/// Longest RSA-PSS salt a context may choose, in bytes (the largest hash length; 0 is allowed).
+/// Salts beyond the hash length add nothing to PSS's security proof.
+pub const MAX_PSS_SALT_LEN: u16 = 64;
+
+/// Longest RSA-OAEP label, in bytes. Labels bind a ciphertext to a purpose and are short in
+/// practice (PKCS#11's `pSourceData`, JOSE does not use them); the bound keeps the options a
+/// fixed-size `Copy` value.
+pub const MAX_OAEP_LABEL_LEN: usize = 256;
+
+fn is_pss(a: Algorithm) -> bool {
+    matches!(
+        a,
+        Algorithm::RsaPssSha256 | Algorithm::RsaPssSha384 | Algorithm::RsaPssSha512
+    )
+}
+
+fn is_oaep(a: Algorithm) -> bool {
+    matches!(
+        a,
+        Algorithm::RsaOaepSha1
+            | Algorithm::RsaOaepSha256
+            | Algorithm::RsaOaepSha384
+            | Algorithm::RsaOaepSha512
+    )
 }
 
 /// Options of a context; [`ContextOptions::default`] is the behaviour without options.
+///
+/// | option | algorithms | default |
+/// |---|---|---|
+/// | `signature_format` | ECDSA sign / verify | `Raw` (r‖s) |
+/// | `pss_salt_len` | RSA-PSS-SHA256/384/512 | the hash length; 0..=64 |
+/// | `oaep_label` | RSA-OAEP-SHA1/256/384/512 | empty; at most 256 bytes |
 ///
 /// ```
 /// use warden_core::{Algorithm, ContextOptions, ErrorCode, SignatureFormat};
@@ -57,12 +93,60 @@ pub mod option_bits {
 /// # Ok::<(), warden_core::Error>(())
 /// ```
 #[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ContextOptions {
     signature_format: SignatureFormat,
+    pss_salt_len: Option<u16>,
+    oaep_label_len: u16,
+    oaep_label: [u8; MAX_OAEP_LABEL_LEN],
+}
+
+impl Default for ContextOptions {
+    fn default() -> Self {
+        ContextOptions {
+            signature_format: SignatureFormat::Raw,
+            pss_salt_len: None,
+            oaep_label_len: 0,
+            oaep_label: [0; MAX_OAEP_LABEL_LEN],
+        }
+    }
 }
 
 impl ContextOptions {
+    /// The RSA-PSS salt length in bytes; `None` = the hash length (32 / 48 / 64), the default.
+    pub fn pss_salt_len(&self) -> Option<u16> {
+        self.pss_salt_len
+    }
+
+    /// Sets the RSA-PSS salt length (0..=[`MAX_PSS_SALT_LEN`]; checked by
+    /// [`ContextOptions::check`]).
+    pub fn with_pss_salt_len(mut self, len: u16) -> Self {
+        self.pss_salt_len = Some(len);
+        self
+    }
+
+    /// The RSA-OAEP label (empty by default, as RFC 8017 recommends when none is needed).
+    pub fn oaep_label(&self) -> &[u8] {
+        self.oaep_label
+            .get(..usize::from(self.oaep_label_len))
+            .unwrap_or(&[])
+    }
+
+    /// Sets the RSA-OAEP label; `InvalidArgument` beyond [`MAX_OAEP_LABEL_LEN`] bytes.
+    pub fn with_oaep_label(mut self, label: &[u8]) -> Result<Self> {
+        let slot = self
+            .oaep_label
+            .get_mut(..label.len())
+            .ok_or(Error::invalid_argument(
+                "RSA-OAEP label longer than 256 bytes",
+            ))?;
+        slot.copy_from_slice(label);
+        // Fits: label.len() <= MAX_OAEP_LABEL_LEN (256) was checked by `get_mut`.
+        self.oaep_label_len = u16::try_from(label.len())
+            .map_err(|_| Error::invalid_argument("RSA-OAEP label longer than 256 bytes"))?;
+        Ok(self)
+    }
+
     /// The ECDSA signature encoding (sign and verify contexts).
     pub fn signature_format(&self) -> SignatureFormat {
         self.signature_format
@@ -80,6 +164,12 @@ impl ContextOptions {
         if self.signature_format != SignatureFormat::Raw {
             bits |= option_bits::SIGNATURE_FORMAT;
         }
+        if self.pss_salt_len.is_some() {
+            bits |= option_bits::PSS_SALT_LEN;
+        }
+        if self.oaep_label_len != 0 {
+            bits |= option_bits::OAEP_LABEL;
+        }
         bits
     }
 
@@ -94,6 +184,22 @@ impl ContextOptions {
             return Err(Error::invalid_argument(
                 "the DER signature format applies to ECDSA only",
             ));
+        }
+        match self.pss_salt_len {
+            Some(_) if !is_pss(algorithm) => {
+                return Err(Error::invalid_argument(
+                    "a salt length applies to RSA-PSS only",
+                ));
+            }
+            Some(n) if n > MAX_PSS_SALT_LEN => {
+                return Err(Error::invalid_argument(
+                    "RSA-PSS salt length is 0..=64 bytes",
+                ));
+            }
+            _ => {}
+        }
+        if self.oaep_label_len != 0 && !is_oaep(algorithm) {
+            return Err(Error::invalid_argument("a label applies to RSA-OAEP only"));
         }
         Ok(())
     }

@@ -38,7 +38,9 @@ pub use context::{
     BaseContextConfig, BaseContextConfigBuilder, CipherDirection, ContextConfig,
     ContextConfigBuilder, Timeout,
 };
-pub use context_options::{ContextOptions, SignatureFormat, option_bits};
+pub use context_options::{
+    ContextOptions, MAX_OAEP_LABEL_LEN, MAX_PSS_SALT_LEN, SignatureFormat, option_bits,
+};
 pub use derive_params::{DeriveKeyParams, DeriveKeyParamsBuilder, KdfParameters};
 pub use error::{Error, ErrorCode, Result};
 pub use exchange_params::{

@@ -63,6 +63,35 @@ const ISSUE_15_NAMES: &[(&str, AlgorithmClass, usize)] = &[
     ("AES-192-KWP", AlgorithmClass::KeyWrap, 24),
 ];
 
+/// RSA names issue 15 added; each accepts any key of its scheme.
+const ISSUE_15_RSA: &[(&str, AlgorithmClass)] = &[
+    ("RSA-PSS-SHA384", AlgorithmClass::Signature),
+    ("RSA-PSS-SHA512", AlgorithmClass::Signature),
+    ("RSA-OAEP-SHA1", AlgorithmClass::AsymmetricEncryption),
+    ("RSA-OAEP-SHA384", AlgorithmClass::AsymmetricEncryption),
+    ("RSA-OAEP-SHA512", AlgorithmClass::AsymmetricEncryption),
+];
+
+#[test]
+fn issue_15_rsa_names_take_any_key_of_their_scheme() {
+    for &(name, class) in ISSUE_15_RSA {
+        let a = Algorithm::from_name(name).unwrap();
+        assert_eq!(a.class(), class);
+        assert!(a.is_rsa());
+        let (same, other) = if class == AlgorithmClass::Signature {
+            (Algorithm::RsaPssSha256, Algorithm::RsaOaepSha256)
+        } else {
+            (Algorithm::RsaOaepSha256, Algorithm::RsaPssSha256)
+        };
+        assert!(a.accepts_key(same) && a.accepts_key(a), "{name}");
+        assert!(
+            !a.accepts_key(other),
+            "{name}: PSS and OAEP keys stay apart"
+        );
+    }
+    assert_eq!(Algorithm::RsaPssSha512.hash(), Some(Algorithm::Sha512));
+}
+
 #[test]
 fn issue_15_aes_names_have_class_key_length_and_key_type() {
     for &(name, class, key_len) in ISSUE_15_NAMES {
@@ -111,7 +140,7 @@ fn all_names_are_unique_upper_case_and_round_trip_through_ids() {
     // Only one addition beyond issue 3's list, the CHACHA20 key type, then issue 15's names.
     assert_eq!(
         Algorithm::ALL.len(),
-        ISSUE_NAMES.len() + 1 + ISSUE_15_NAMES.len()
+        ISSUE_NAMES.len() + 1 + ISSUE_15_NAMES.len() + ISSUE_15_RSA.len()
     );
     assert_eq!(
         Algorithm::from_name("CHACHA20").unwrap(),

@@ -376,7 +376,9 @@ pub(crate) fn verification_alg(
         Algorithm::Ed25519 => &signature::ED25519,
         Algorithm::EcdsaP256Sha256 | Algorithm::EcdhP256 => &signature::ECDSA_P256_SHA256_FIXED,
         Algorithm::EcdsaP384Sha384 | Algorithm::EcdhP384 => &signature::ECDSA_P384_SHA384_FIXED,
-        Algorithm::RsaPssSha256 | Algorithm::RsaOaepSha256 => &signature::RSA_PSS_2048_8192_SHA256,
+        // Parses any RSA public key; PSS verification picks its own parameters
+        // (`rsa_params::pss_verification`).
+        a if a.is_rsa() => &signature::RSA_PSS_2048_8192_SHA256,
         Algorithm::MlDsa44 => &signature::ML_DSA_44,
         Algorithm::MlDsa65 => &signature::ML_DSA_65,
         Algorithm::MlDsa87 => &signature::ML_DSA_87,

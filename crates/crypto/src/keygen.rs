@@ -151,7 +151,7 @@ pub(crate) fn generate(
         Algorithm::Ed25519 => Ok(Material::Ed25519(
             Ed25519KeyPair::generate().map_err(gen_failed)?,
         )),
-        Algorithm::RsaPssSha256 | Algorithm::RsaOaepSha256 => {
+        a if a.is_rsa() => {
             let size = match rsa_bits {
                 Some(2048) => rsa::KeySize::Rsa2048,
                 Some(3072) => rsa::KeySize::Rsa3072,
@@ -254,7 +254,7 @@ pub(crate) fn private_from_canonical(alg: Algorithm, bytes: &[u8]) -> Result<Mat
         Algorithm::Ed25519 => Ok(Material::Ed25519(
             Ed25519KeyPair::from_pkcs8(bytes).map_err(rejected)?,
         )),
-        Algorithm::RsaPssSha256 | Algorithm::RsaOaepSha256 => {
+        a if a.is_rsa() => {
             let pair = rsa::KeyPair::from_pkcs8(bytes).map_err(rejected)?;
             let bits = pair.public_modulus_len().saturating_mul(8);
             if !RSA_BITS

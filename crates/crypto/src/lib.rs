@@ -26,6 +26,7 @@ pub mod kdf;
 pub mod key;
 mod keygen;
 mod provider;
+mod rsa_params;
 #[cfg(feature = "test-util")]
 pub mod slow;
 mod wrap;

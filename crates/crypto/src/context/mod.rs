@@ -399,9 +399,14 @@ pub(crate) fn create(
     Ok(match kind {
         ContextKind::Hash => Box::new(Stream::new(hash::HashEngine::new(alg)?)),
         ContextKind::Mac => Box::new(Stream::new(mac::MacEngine::new(alg, &*need()?)?)),
-        ContextKind::Cipher if class == AlgorithmClass::AsymmetricEncryption => Box::new(
-            Stream::new(rsa_oaep::RsaOaepEngine::new(alg, need()?, encrypt)?),
-        ),
+        ContextKind::Cipher if class == AlgorithmClass::AsymmetricEncryption => {
+            Box::new(Stream::new(rsa_oaep::RsaOaepEngine::new(
+                alg,
+                need()?,
+                encrypt,
+                cfg.options(),
+            )?))
+        }
         ContextKind::Cipher => Box::new(Stream::new(cipher::CipherEngine::new(
             alg,
             need()?,

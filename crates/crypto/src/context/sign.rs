@@ -11,6 +11,9 @@
 //! ends. If nothing was buffered,
 //! `finalize(input, ..)` signs `input` directly, so one-shot calls have no bound.
 //!
+//! RSA-PSS signs with SHA-256/384/512 (MGF1 with the same hash) and a salt of the hash length
+//! unless the context chose one (0..=64 bytes, `rsa_params`).
+//!
 //! Signature encodings: ECDSA fixed-length `r || s` (IEEE P1363: 64 / 96 bytes) or, with the
 //! context option `SignatureFormat::Der`, DER `ECDSA-Sig-Value` (aws-lc's `*_ASN1` algorithms:
 //! at most 72 / 104 bytes), RSA-PSS with
@@ -22,6 +25,7 @@ use std::sync::Arc;
 use super::buffer::{BufferSource, Buffered};
 use super::{ContextKind, Engine, too_small};
 use crate::key::{Key, Material, verification_alg};
+use crate::rsa_params;
 use aws_lc_rs::digest;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::signature::{self, EcdsaKeyPair, ParsedPublicKey};
@@ -35,8 +39,8 @@ fn signature_len(alg: Algorithm, key: &Key) -> usize {
     match (alg, key.material()) {
         (Algorithm::EcdsaP256Sha256 | Algorithm::Ed25519, _) => 64,
         (Algorithm::EcdsaP384Sha384, _) => 96,
-        (Algorithm::RsaPssSha256, Material::Rsa { pair, .. }) => pair.public_modulus_len(),
-        (Algorithm::RsaPssSha256, Material::Public(raw)) => raw.len(), // bound: PKCS#1 > modulus
+        (a, Material::Rsa { pair, .. }) if rsa_params::is_pss(a) => pair.public_modulus_len(),
+        (a, Material::Public(raw)) if rsa_params::is_pss(a) => raw.len(), // bound: PKCS#1 > modulus
         (Algorithm::MlDsa44, _) => 2420,
         (Algorithm::MlDsa65, _) => 3309,
         (Algorithm::MlDsa87, _) => 4627,
@@ -80,9 +84,9 @@ fn ecdsa_der_algs(
 
 fn prehash_alg(alg: Algorithm) -> Option<&'static digest::Algorithm> {
     match alg {
-        Algorithm::EcdsaP256Sha256 | Algorithm::RsaPssSha256 => Some(&digest::SHA256),
+        Algorithm::EcdsaP256Sha256 => Some(&digest::SHA256),
         Algorithm::EcdsaP384Sha384 => Some(&digest::SHA384),
-        _ => None,
+        _ => rsa_params::pss_digest(alg),
     }
 }
 
@@ -151,6 +155,8 @@ pub(crate) struct SignEngine {
     /// The same ECDSA key under aws-lc's DER signing algorithm, when the context asked for
     /// DER signatures (an aws-lc key pair is bound to one encoding at construction).
     der_pair: Option<EcdsaKeyPair>,
+    /// RSA-PSS: the encoding with this context's hash and salt length.
+    pss: Option<&'static signature::RsaSignatureEncoding>,
     msg: Message,
     sig_len: usize,
 }
@@ -183,11 +189,17 @@ impl SignEngine {
             }
             _ => (None, signature_len(alg, &key)),
         };
+        let pss = if rsa_params::is_pss(alg) {
+            Some(rsa_params::pss_signing(alg, options.pss_salt_len())?)
+        } else {
+            None
+        };
         Ok(SignEngine {
             alg,
             msg: Message::new(alg, buffers),
             key,
             der_pair,
+            pss,
             sig_len,
         })
     }
@@ -200,16 +212,21 @@ fn copy(sig: &[u8], out: &mut [u8]) -> Result<usize> {
     Ok(sig.len())
 }
 
-fn sign_whole(key: &Key, whole: Whole<'_>, out: &mut [u8]) -> Result<usize> {
+fn sign_whole(
+    key: &Key,
+    pss: Option<&'static signature::RsaSignatureEncoding>,
+    whole: Whole<'_>,
+    out: &mut [u8],
+) -> Result<usize> {
     match (key.material(), whole) {
         (Material::Ecdsa(k), Whole::Digest(d)) => {
             copy(k.sign_digest(&d).map_err(failed)?.as_ref(), out)
         }
         (Material::Rsa { pair, .. }, Whole::Digest(d)) => {
+            let encoding = pss.ok_or(Error::from(ErrorCode::InternalError))?;
             let n = pair.public_modulus_len();
             let dst = out.get_mut(..n).ok_or_else(too_small)?;
-            pair.sign_digest(&signature::RSA_PSS_SHA256, &d, dst)
-                .map_err(failed)?;
+            pair.sign_digest(encoding, &d, dst).map_err(failed)?;
             Ok(n)
         }
         (Material::Ed25519(k), Whole::Bytes(m)) => {
@@ -281,7 +298,7 @@ impl Engine for SignEngine {
                 .map_err(failed)
                 .and_then(|sig| copy(sig.as_ref(), out)),
             (Some(_), Whole::Bytes(_)) => Err(Error::from(ErrorCode::InternalError)),
-            (None, whole) => sign_whole(&self.key, whole, out),
+            (None, whole) => sign_whole(&self.key, self.pss, whole, out),
         };
         self.msg.clear();
         r
@@ -321,6 +338,13 @@ impl VerifyEngine {
             Error::new(ErrorCode::InvalidFormat, "public key rejected")
         }
         let verifier = match alg {
+            a if rsa_params::is_pss(a) => Verifier::AwsLc(
+                ParsedPublicKey::new(
+                    rsa_params::pss_verification(a, options.pss_salt_len())?,
+                    &raw,
+                )
+                .map_err(bad)?,
+            ),
             _ if options.signature_format() == SignatureFormat::Der => {
                 let (_, valg) = ecdsa_der_algs(alg)?;
                 Verifier::AwsLc(ParsedPublicKey::new(valg, &raw).map_err(bad)?)

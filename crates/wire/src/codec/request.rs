@@ -3,8 +3,8 @@
 use crate::error::WireError;
 use crate::generated::warden::wire as g;
 use crate::messages::{
-    AgreeKey, ContextOptions, CreateContext, Decapsulate, DeriveKey, Encapsulate, GenerateKey,
-    ImportKey, KeySpec, Request, UnwrapKey, WrapKey,
+    AgreeKey, CreateContext, Decapsulate, DeriveKey, Encapsulate, GenerateKey, ImportKey, KeySpec,
+    Request, UnwrapKey, WrapKey,
 };
 use crate::opcode::Opcode;
 
@@ -176,6 +176,8 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
                 mode,
                 ms,
                 write_signature_format(options.signature_format()),
+                options.pss_salt_len(),
+                opt(options.oaep_label()),
             );
             b.finish(o, None)
         }
@@ -486,8 +488,11 @@ pub fn decode_request(op: Opcode, body: &[u8]) -> Result<Request<'_>, WireError>
                 key_id: val(r.key_id())?,
                 direction: read_direction(val(r.direction())?),
                 timeout: read_timeout(val(r.timeout_mode())?, val(r.timeout_ms())?),
-                options: ContextOptions::default()
-                    .with_signature_format(read_signature_format(val(r.signature_format())?)),
+                options: read_options(
+                    read_signature_format(val(r.signature_format())?),
+                    val(r.pss_salt_len())?,
+                    bytes(r.oaep_label())?,
+                )?,
             })
         }
         Opcode::InitContext => {

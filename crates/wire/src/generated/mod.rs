@@ -12691,6 +12691,10 @@ mod root {
                 ///  Appended (issue 15): ECDSA `r || s` (Default/Raw) or DER. A daemon that predates the
                 ///  field ignores it, so the reply's `applied_options` says whether it was applied.
                 pub signature_format: self::SignatureFormat,
+                ///  Appended (issue 15): RSA-PSS salt length in bytes; absent = the hash length.
+                pub pss_salt_len: ::core::option::Option<u16>,
+                ///  Appended (issue 15): RSA-OAEP label (at most 256 bytes); absent = empty.
+                pub oaep_label: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -12704,6 +12708,8 @@ mod root {
                         timeout_mode: self::TimeoutMode::Default,
                         timeout_ms: 0,
                         signature_format: self::SignatureFormat::Default,
+                        pss_salt_len: ::core::default::Default::default(),
+                        oaep_label: ::core::default::Default::default(),
                     }
                 }
             }
@@ -12736,6 +12742,8 @@ mod root {
                         self::SignatureFormat,
                         self::SignatureFormat,
                     >,
+                    field_pss_salt_len: impl ::planus::WriteAsOptional<u16>,
+                    field_oaep_label: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                 ) -> ::planus::Offset<Self> {
                     let prepared_kind =
                         field_kind.prepare(builder, &self::ContextKind::Unspecified);
@@ -12748,8 +12756,10 @@ mod root {
                     let prepared_timeout_ms = field_timeout_ms.prepare(builder, &0);
                     let prepared_signature_format =
                         field_signature_format.prepare(builder, &self::SignatureFormat::Default);
+                    let prepared_pss_salt_len = field_pss_salt_len.prepare(builder);
+                    let prepared_oaep_label = field_oaep_label.prepare(builder);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<18> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<22> =
                         ::core::default::Default::default();
                     if prepared_key_id.is_some() {
                         table_writer.write_entry::<u64>(2);
@@ -12759,6 +12769,12 @@ mod root {
                     }
                     if prepared_timeout_ms.is_some() {
                         table_writer.write_entry::<u32>(5);
+                    }
+                    if prepared_oaep_label.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[u8]>>(8);
+                    }
+                    if prepared_pss_salt_len.is_some() {
+                        table_writer.write_entry::<u16>(7);
                     }
                     if prepared_kind.is_some() {
                         table_writer.write_entry::<self::ContextKind>(0);
@@ -12787,6 +12803,16 @@ mod root {
                                 prepared_timeout_ms
                             {
                                 object_writer.write::<_, _, 4>(&prepared_timeout_ms);
+                            }
+                            if let ::core::option::Option::Some(prepared_oaep_label) =
+                                prepared_oaep_label
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_oaep_label);
+                            }
+                            if let ::core::option::Option::Some(prepared_pss_salt_len) =
+                                prepared_pss_salt_len
+                            {
+                                object_writer.write::<_, _, 2>(&prepared_pss_salt_len);
                             }
                             if let ::core::option::Option::Some(prepared_kind) = prepared_kind {
                                 object_writer.write::<_, _, 1>(&prepared_kind);
@@ -12852,6 +12878,8 @@ mod root {
                         self.timeout_mode,
                         self.timeout_ms,
                         self.signature_format,
+                        self.pss_salt_len,
+                        &self.oaep_label,
                     )
                 }
             }
@@ -13029,6 +13057,59 @@ mod root {
             }
 
             impl<T0, T1, T2, T3, T4, T5, T6> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)> {
+                /// Setter for the [`pss_salt_len` field](CreateContextRequest#structfield.pss_salt_len).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn pss_salt_len<T7>(
+                    self,
+                    value: T7,
+                ) -> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7)>
+                where
+                    T7: ::planus::WriteAsOptional<u16>,
+                {
+                    let (v0, v1, v2, v3, v4, v5, v6) = self.0;
+                    CreateContextRequestBuilder((v0, v1, v2, v3, v4, v5, v6, value))
+                }
+
+                /// Sets the [`pss_salt_len` field](CreateContextRequest#structfield.pss_salt_len) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn pss_salt_len_as_null(
+                    self,
+                ) -> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, ())> {
+                    self.pss_salt_len(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6, T7> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7)> {
+                /// Setter for the [`oaep_label` field](CreateContextRequest#structfield.oaep_label).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn oaep_label<T8>(
+                    self,
+                    value: T8,
+                ) -> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)>
+                where
+                    T8: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                {
+                    let (v0, v1, v2, v3, v4, v5, v6, v7) = self.0;
+                    CreateContextRequestBuilder((v0, v1, v2, v3, v4, v5, v6, v7, value))
+                }
+
+                /// Sets the [`oaep_label` field](CreateContextRequest#structfield.oaep_label) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn oaep_label_as_null(
+                    self,
+                ) -> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, ())>
+                {
+                    self.oaep_label(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6, T7, T8>
+                CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)>
+            {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [CreateContextRequest].
                 #[inline]
                 pub fn finish(
@@ -13050,8 +13131,10 @@ mod root {
                     T4: ::planus::WriteAsDefault<self::TimeoutMode, self::TimeoutMode>,
                     T5: ::planus::WriteAsDefault<u32, u32>,
                     T6: ::planus::WriteAsDefault<self::SignatureFormat, self::SignatureFormat>,
+                    T7: ::planus::WriteAsOptional<u16>,
+                    T8: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                 > ::planus::WriteAs<::planus::Offset<CreateContextRequest>>
-                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
+                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)>
             {
                 type Prepared = ::planus::Offset<CreateContextRequest>;
 
@@ -13072,8 +13155,10 @@ mod root {
                     T4: ::planus::WriteAsDefault<self::TimeoutMode, self::TimeoutMode>,
                     T5: ::planus::WriteAsDefault<u32, u32>,
                     T6: ::planus::WriteAsDefault<self::SignatureFormat, self::SignatureFormat>,
+                    T7: ::planus::WriteAsOptional<u16>,
+                    T8: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                 > ::planus::WriteAsOptional<::planus::Offset<CreateContextRequest>>
-                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
+                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)>
             {
                 type Prepared = ::planus::Offset<CreateContextRequest>;
 
@@ -13095,16 +13180,18 @@ mod root {
                     T4: ::planus::WriteAsDefault<self::TimeoutMode, self::TimeoutMode>,
                     T5: ::planus::WriteAsDefault<u32, u32>,
                     T6: ::planus::WriteAsDefault<self::SignatureFormat, self::SignatureFormat>,
+                    T7: ::planus::WriteAsOptional<u16>,
+                    T8: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                 > ::planus::WriteAsOffset<CreateContextRequest>
-                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
+                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<CreateContextRequest> {
-                    let (v0, v1, v2, v3, v4, v5, v6) = &self.0;
-                    CreateContextRequest::create(builder, v0, v1, v2, v3, v4, v5, v6)
+                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8) = &self.0;
+                    CreateContextRequest::create(builder, v0, v1, v2, v3, v4, v5, v6, v7, v8)
                 }
             }
 
@@ -13179,6 +13266,18 @@ mod root {
                             .unwrap_or(self::SignatureFormat::Default),
                     )
                 }
+
+                /// Getter for the [`pss_salt_len` field](CreateContextRequest#structfield.pss_salt_len).
+                #[inline]
+                pub fn pss_salt_len(&self) -> ::planus::Result<::core::option::Option<u16>> {
+                    self.0.access(7, "CreateContextRequest", "pss_salt_len")
+                }
+
+                /// Getter for the [`oaep_label` field](CreateContextRequest#structfield.oaep_label).
+                #[inline]
+                pub fn oaep_label(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
+                    self.0.access(8, "CreateContextRequest", "oaep_label")
+                }
             }
 
             impl<'a> ::core::fmt::Debug for CreateContextRequestRef<'a> {
@@ -13197,6 +13296,16 @@ mod root {
                     f.field("timeout_mode", &self.timeout_mode());
                     f.field("timeout_ms", &self.timeout_ms());
                     f.field("signature_format", &self.signature_format());
+                    if let ::core::option::Option::Some(field_pss_salt_len) =
+                        self.pss_salt_len().transpose()
+                    {
+                        f.field("pss_salt_len", &field_pss_salt_len);
+                    }
+                    if let ::core::option::Option::Some(field_oaep_label) =
+                        self.oaep_label().transpose()
+                    {
+                        f.field("oaep_label", &field_oaep_label);
+                    }
                     f.finish()
                 }
             }
@@ -13222,6 +13331,16 @@ mod root {
                         signature_format: ::core::convert::TryInto::try_into(
                             value.signature_format()?,
                         )?,
+                        pss_salt_len: if let ::core::option::Option::Some(pss_salt_len) =
+                            value.pss_salt_len()?
+                        {
+                            ::core::option::Option::Some(::core::convert::TryInto::try_into(
+                                pss_salt_len,
+                            )?)
+                        } else {
+                            ::core::option::Option::None
+                        },
+                        oaep_label: value.oaep_label()?.map(|v| v.to_vec()),
                     })
                 }
             }
@@ -13306,7 +13425,7 @@ mod root {
             ///  Reply to CreateContext.
             ///
             /// Generated from these locations:
-            /// * Table `ContextCreatedResponse` in the file `contexts.fbs:54`
+            /// * Table `ContextCreatedResponse` in the file `contexts.fbs:58`
             #[derive(
                 Clone,
                 Debug,
@@ -13668,7 +13787,7 @@ mod root {
             ///  encryption IV needs the key's caller-nonce permission (else KeyOperationNotPermitted).
             ///
             /// Generated from these locations:
-            /// * Table `InitContextRequest` in the file `contexts.fbs:65`
+            /// * Table `InitContextRequest` in the file `contexts.fbs:69`
             #[derive(
                 Clone,
                 Debug,
@@ -14005,7 +14124,7 @@ mod root {
             ///  Opcode SetAad (0x0202).
             ///
             /// Generated from these locations:
-            /// * Table `SetAadRequest` in the file `contexts.fbs:71`
+            /// * Table `SetAadRequest` in the file `contexts.fbs:75`
             #[derive(
                 Clone,
                 Debug,
@@ -14352,7 +14471,7 @@ mod root {
             ///  Opcode Update (0x0203).
             ///
             /// Generated from these locations:
-            /// * Table `UpdateRequest` in the file `contexts.fbs:77`
+            /// * Table `UpdateRequest` in the file `contexts.fbs:81`
             #[derive(
                 Clone,
                 Debug,
@@ -14699,7 +14818,7 @@ mod root {
             ///  Opcode Finalize (0x0204): optional last input (Verify: the signature), AEAD decrypt tag.
             ///
             /// Generated from these locations:
-            /// * Table `FinalizeRequest` in the file `contexts.fbs:83`
+            /// * Table `FinalizeRequest` in the file `contexts.fbs:87`
             #[derive(
                 Clone,
                 Debug,
@@ -15097,7 +15216,7 @@ mod root {
             ///  and the tag of an AEAD encryption. A context in the middle of a stream is refused by init.
             ///
             /// Generated from these locations:
-            /// * Table `ProcessRequest` in the file `contexts.fbs:94`
+            /// * Table `ProcessRequest` in the file `contexts.fbs:98`
             #[derive(
                 Clone,
                 Debug,
@@ -15629,7 +15748,7 @@ mod root {
             ///  Opcode ResetContext (0x0205).
             ///
             /// Generated from these locations:
-            /// * Table `ResetContextRequest` in the file `contexts.fbs:104`
+            /// * Table `ResetContextRequest` in the file `contexts.fbs:108`
             #[derive(
                 Clone,
                 Debug,
@@ -15920,7 +16039,7 @@ mod root {
             ///  Opcode DestroyContext (0x0206).
             ///
             /// Generated from these locations:
-            /// * Table `DestroyContextRequest` in the file `contexts.fbs:109`
+            /// * Table `DestroyContextRequest` in the file `contexts.fbs:113`
             #[derive(
                 Clone,
                 Debug,
@@ -16217,7 +16336,7 @@ mod root {
             ///  the tag.
             ///
             /// Generated from these locations:
-            /// * Table `OutputResponse` in the file `contexts.fbs:115`
+            /// * Table `OutputResponse` in the file `contexts.fbs:119`
             #[derive(
                 Clone,
                 Debug,
@@ -16607,7 +16726,7 @@ mod root {
             ///  Opcode Random (0x0300).
             ///
             /// Generated from these locations:
-            /// * Table `RandomRequest` in the file `contexts.fbs:126`
+            /// * Table `RandomRequest` in the file `contexts.fbs:130`
             #[derive(
                 Clone,
                 Debug,

@@ -188,10 +188,14 @@ pub fn requests() -> Vec<Request<'static>> {
             key_id: if i == 0 { None } else { Some(i as u64) },
             direction: dirs[i % dirs.len()],
             timeout: timeouts[i % timeouts.len()],
-            options: if i % 2 == 0 {
-                ContextOptions::default()
-            } else {
-                ContextOptions::default().with_signature_format(SignatureFormat::Der)
+            options: match i % 3 {
+                0 => ContextOptions::default(),
+                1 => ContextOptions::default().with_signature_format(SignatureFormat::Der),
+                // A 5-byte label is within the 256-byte bound, so this never falls back.
+                _ => ContextOptions::default()
+                    .with_pss_salt_len(0)
+                    .with_oaep_label(b"label")
+                    .unwrap_or_default(),
             },
         }));
     }
