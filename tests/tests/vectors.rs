@@ -505,3 +505,55 @@ fn rsa_oaep_sha1_384_512_with_labels_match_wycheproof() {
     assert_eq!(seen.0 + seen.1, 103);
     assert!(seen.2 >= 6, "{seen:?}");
 }
+
+#[test]
+fn hkdf_outputs_up_to_255_hash_lengths_match_rfc5869_and_wycheproof() {
+    use KeyOperationPermission as P;
+    let d = Daemon::start().unwrap();
+    let stack = d.stack().unwrap();
+    let km = stack.key_management();
+    let mut seen = (0, 0, 0);
+    for case in vectors("hkdf_long.json")["cases"].as_array().unwrap() {
+        let hash = Algorithm::from_name(case["hash"].as_str().unwrap()).unwrap();
+        let tc = &case["tcId"];
+        let size = u32::try_from(case["size"].as_u64().unwrap()).unwrap();
+        let ikm = import(
+            &stack,
+            Algorithm::GenericSecret,
+            P::DERIVE,
+            KeyFormat::Raw,
+            &h(case, "ikm"),
+        );
+        let params = DeriveKeyParams::builder()
+            .kdf(KdfParameters::Hkdf {
+                hash,
+                salt: h(case, "salt"),
+                info: h(case, "info"),
+            })
+            .output_algorithm(Algorithm::GenericSecret)
+            .output_len(size)
+            .permissions(P::DERIVE | P::EXPORT)
+            .exportable(true)
+            .build();
+        if case["result"] == "valid" {
+            let key = km
+                .derive_key(ikm.id(), &params.unwrap())
+                .unwrap_or_else(|e| panic!("{hash} tc {tc}: {e}"));
+            let okm = km.export_secret_key(key.id()).unwrap();
+            assert_eq!(okm.as_slice(), h(case, "okm").as_slice(), "{hash} tc {tc}");
+            seen.0 += 1;
+            if size > 1024 {
+                seen.2 += 1;
+            }
+        } else {
+            // One byte beyond 255 hash lengths: refused when the parameters are built.
+            assert_eq!(
+                params.unwrap_err().code(),
+                ErrorCode::InvalidArgument,
+                "{hash} tc {tc}"
+            );
+            seen.1 += 1;
+        }
+    }
+    assert_eq!(seen, (28, 6, 6));
+}

@@ -21,7 +21,7 @@ use crate::key::{Material, verification_alg};
 /// Default length of generated HMAC keys and generic secrets when none is given.
 pub const DEFAULT_SECRET_LEN: usize = 32;
 /// Largest HMAC key / generic secret we generate or import (bytes).
-pub const MAX_SECRET_LEN: usize = 1024;
+pub const MAX_SECRET_LEN: usize = warden_core::limits::MAX_SECRET_KEY_LEN as usize;
 /// RSA modulus sizes accepted for generation and import (bits).
 pub const RSA_BITS: [u32; 3] = [2048, 3072, 4096];
 
