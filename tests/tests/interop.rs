@@ -731,3 +731,71 @@ fn rsa_pss_salts_and_oaep_labels_interoperate_with_openssl() {
         assert_eq!(got, secret, "{alg}");
     }
 }
+
+#[test]
+fn long_hkdf_outputs_match_openssl_kdf() {
+    use KeyOperationPermission as P;
+    use warden_client::*;
+    if !have_openssl() {
+        return;
+    }
+    let d = Daemon::start().unwrap();
+    let stack = d.stack().unwrap();
+    let km = stack.key_management();
+    let ikm = b"input keying material for a long HKDF".to_vec();
+    let base = km
+        .import_key(
+            &ImportKeyParams::builder()
+                .algorithm(Algorithm::GenericSecret)
+                .permissions(P::DERIVE)
+                .build()
+                .unwrap(),
+            &ikm,
+        )
+        .unwrap();
+    for (hash, md, len) in [
+        (Algorithm::Sha256, "SHA256", 255 * 32),
+        (Algorithm::Sha384, "SHA384", 255 * 48),
+        (Algorithm::Sha256, "SHA256", 1500),
+    ] {
+        let params = DeriveKeyParams::builder()
+            .kdf(KdfParameters::Hkdf {
+                hash,
+                salt: b"salt".to_vec(),
+                info: b"info".to_vec(),
+            })
+            .output_algorithm(Algorithm::GenericSecret)
+            .output_len(len)
+            .permissions(P::DERIVE | P::EXPORT)
+            .exportable(true)
+            .build()
+            .unwrap();
+        let key = km.derive_key(base.id(), &params).unwrap();
+        let ours = km.export_secret_key(key.id()).unwrap();
+        let out = openssl(&[
+            "kdf",
+            "-keylen",
+            &len.to_string(),
+            "-kdfopt",
+            &format!("digest:{md}"),
+            "-kdfopt",
+            &format!("hexkey:{}", hex(&ikm)),
+            "-kdfopt",
+            "salt:salt",
+            "-kdfopt",
+            "info:info",
+            "HKDF",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let theirs: String = String::from_utf8(out.stdout)
+            .unwrap()
+            .chars()
+            .filter(char::is_ascii_hexdigit)
+            .collect();
+        assert_eq!(hex(&ours).to_ascii_uppercase(), theirs, "{hash} {len}");
+    }
+}
