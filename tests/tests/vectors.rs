@@ -557,3 +557,105 @@ fn hkdf_outputs_up_to_255_hash_lengths_match_rfc5869_and_wycheproof() {
     }
     assert_eq!(seen, (28, 6, 6));
 }
+
+#[test]
+fn mlkem_seed_keys_match_wycheproof_keygen_and_export_as_seeds() {
+    use KeyOperationPermission as P;
+    let d = Daemon::start().unwrap();
+    let stack = d.stack().unwrap();
+    let km = stack.key_management();
+    let mut seen = 0;
+    for case in vectors("mlkem_seed_wycheproof.json")["cases"]
+        .as_array()
+        .unwrap()
+    {
+        let alg = alg_of(case);
+        let tc = case["tcId"].as_u64().unwrap();
+        let params = |exportable: bool| {
+            ImportKeyParams::builder()
+                .algorithm(alg)
+                .permissions(P::ENCRYPT | P::DECRYPT | P::EXPORT)
+                .exportable(exportable)
+                .format(KeyFormat::Raw)
+                .build()
+                .unwrap()
+        };
+        // keygen from the 64-byte seed (FIPS 203 ML-KEM.KeyGen_internal(d, z)).
+        let from_seed = km.import_key(&params(true), &h(case, "seed")).unwrap();
+        assert_eq!(
+            km.export_public_key(from_seed.id(), Some(KeyFormat::Raw))
+                .unwrap(),
+            h(case, "ek"),
+            "{alg} tc {tc}"
+        );
+        // Export, where permitted, is the seed form.
+        assert_eq!(
+            km.export_secret_key(from_seed.id()).unwrap().as_slice(),
+            h(case, "seed").as_slice(),
+            "{alg} tc {tc}"
+        );
+        let sealed = km.import_key(&params(false), &h(case, "seed")).unwrap();
+        assert_eq!(
+            km.export_secret_key(sealed.id()).unwrap_err().code(),
+            ErrorCode::KeyNotExportable
+        );
+        // The expanded key from the same vector decapsulates to the same shared secret.
+        let expanded = km.import_key(&params(false), &h(case, "dk")).unwrap();
+        let ep = EncapsulateParams::builder()
+            .algorithm(alg)
+            .output_algorithm(Algorithm::GenericSecret)
+            .permissions(P::DERIVE | P::EXPORT)
+            .exportable(true)
+            .build()
+            .unwrap();
+        let (ct, ss) = km.encapsulate(from_seed.id(), &ep).unwrap();
+        let a = km.decapsulate(from_seed.id(), &ct, &ep).unwrap();
+        let b = km.decapsulate(expanded.id(), &ct, &ep).unwrap();
+        let want = km.export_secret_key(ss.id()).unwrap();
+        assert_eq!(km.export_secret_key(a.id()).unwrap(), want, "{alg} tc {tc}");
+        assert_eq!(km.export_secret_key(b.id()).unwrap(), want, "{alg} tc {tc}");
+        seen += 1;
+    }
+    assert_eq!(seen, 12);
+    // A generated key exports its 64-byte seed, and that seed re-imports to the same key.
+    let g = km
+        .generate_key(
+            &GenerateKeyParams::builder()
+                .algorithm(Algorithm::MlKem768)
+                .permissions(P::ENCRYPT | P::DECRYPT | P::EXPORT)
+                .exportable(true)
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    let seed = km.export_secret_key(g.id()).unwrap();
+    assert_eq!(seed.len(), 64);
+    let again = km
+        .import_key(
+            &ImportKeyParams::builder()
+                .algorithm(Algorithm::MlKem768)
+                .permissions(P::ENCRYPT | P::DECRYPT)
+                .build()
+                .unwrap(),
+            &seed,
+        )
+        .unwrap();
+    assert_eq!(
+        km.export_public_key(g.id(), None).unwrap(),
+        km.export_public_key(again.id(), None).unwrap()
+    );
+    // 63 or 65 bytes are neither a seed nor any other ML-KEM encoding.
+    for n in [63, 65] {
+        let e = km
+            .import_key(
+                &ImportKeyParams::builder()
+                    .algorithm(Algorithm::MlKem768)
+                    .permissions(P::DECRYPT)
+                    .build()
+                    .unwrap(),
+                &vec![7; n],
+            )
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidFormat, "{n} bytes");
+    }
+}

@@ -51,6 +51,9 @@ pub(crate) enum Material {
         dk: kem::DecapsulationKey,
         /// The FIPS 203 encoded `ek` (aws-lc cannot recompute it from an imported `dk`).
         ek: Vec<u8>,
+        /// The 64-byte seed `d || z` when the key was generated or imported in seed form;
+        /// then it is the key's export and storage encoding (an expanded-form import has none).
+        seed: Option<Zeroizing<Vec<u8>>>,
     },
     /// ML-DSA key pair.
     MlDsa(PqdsaKeyPair),
@@ -272,6 +275,7 @@ impl Key {
                 let der: Pkcs8V1Der<'static> = k.as_der().map_err(fail)?;
                 der.as_ref().to_vec()
             }
+            Material::MlKem { seed: Some(s), .. } => s.to_vec(),
             Material::MlKem { dk, .. } => dk.key_bytes().map_err(fail)?.as_ref().to_vec(),
             Material::MlDsa(k) => pkcs8(k.to_pkcs8v1().map_err(fail)?.as_ref()),
             Material::SlhDsa128s(k) => {
