@@ -659,3 +659,124 @@ fn mlkem_seed_keys_match_wycheproof_keygen_and_export_as_seeds() {
         assert_eq!(e.code(), ErrorCode::InvalidFormat, "{n} bytes");
     }
 }
+
+#[test]
+fn ed25519ph_matches_rfc8032_streams_and_binds_its_context() {
+    use KeyOperationPermission as P;
+    let d = Daemon::start().unwrap();
+    let stack = d.stack().unwrap();
+    // RFC 8032 section 7.3, "TEST abc": the private key as RFC 8410 PKCS#8.
+    let seed = unhex("833fe62409237b9d62ec77587520911e9a759cec1d19755b7da901b96dca3d42");
+    let public = unhex("ec172b93ad5e563bf4932c70e1245034c35467ef2efd4d64ebf819683467e2bf");
+    let want = unhex(
+        "98a70222f0b8121aa9d30f813d683f809e462b469c7ff87639499bb94e6dae41\
+         31f85042463c2a355a2003d062adf5aaa10b8c61e636062aaad11c2a26083406",
+    );
+    let mut pkcs8 = unhex("302e020100300506032b657004220420");
+    pkcs8.extend(&seed);
+    let key = import(
+        &stack,
+        Algorithm::Ed25519,
+        P::SIGN | P::VERIFY,
+        KeyFormat::Pkcs8,
+        &pkcs8,
+    );
+    assert_eq!(
+        stack
+            .key_management()
+            .export_public_key(key.id(), Some(KeyFormat::Raw))
+            .unwrap(),
+        public
+    );
+    let cfg = |alg, ctx: &[u8]| {
+        let options = ContextOptions::default()
+            .with_signature_context(ctx)
+            .unwrap();
+        ContextConfig::builder()
+            .algorithm(alg)
+            .key(key.id())
+            .options(options)
+            .build()
+            .unwrap()
+    };
+    let ph = Algorithm::Ed25519ph;
+    let sig = stack
+        .create_sign_context(&cfg(ph, b""))
+        .unwrap()
+        .sign(b"abc")
+        .unwrap();
+    assert_eq!(sig, want);
+    let verifier = import(&stack, ph, P::VERIFY, KeyFormat::Raw, &public);
+    let mut v = stack
+        .create_verify_context(
+            &ContextConfig::builder()
+                .algorithm(ph)
+                .key(verifier.id())
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    v.verify(b"abc", &want).unwrap();
+    assert!(v.verify(b"abd", &want).is_err());
+    // Pure Ed25519 is a different scheme over the same key: the ph signature does not verify.
+    let mut pure = stack
+        .create_verify_context(&cfg(Algorithm::Ed25519, b""))
+        .unwrap();
+    assert!(pure.verify(b"abc", &want).is_err());
+    // A context string is bound into the signature.
+    let with_ctx = stack
+        .create_sign_context(&cfg(ph, b"warden"))
+        .unwrap()
+        .sign(b"abc")
+        .unwrap();
+    assert_ne!(with_ctx, want);
+    stack
+        .create_verify_context(&cfg(ph, b"warden"))
+        .unwrap()
+        .verify(b"abc", &with_ctx)
+        .unwrap();
+    assert!(
+        stack
+            .create_verify_context(&cfg(ph, b"other"))
+            .unwrap()
+            .verify(b"abc", &with_ctx)
+            .is_err()
+    );
+    assert!(
+        stack
+            .create_verify_context(&cfg(ph, b""))
+            .unwrap()
+            .verify(b"abc", &with_ctx)
+            .is_err()
+    );
+    // Pre-hashed, so a message far beyond the 64 KiB buffer of pure Ed25519 streams.
+    let big = vec![0x42u8; 1 << 20];
+    let mut s = stack.create_sign_context(&cfg(ph, b"")).unwrap();
+    s.init().unwrap();
+    for piece in big.chunks(100_000) {
+        s.update(piece).unwrap();
+    }
+    let big_sig = s.finalize().unwrap();
+    let mut v = stack.create_verify_context(&cfg(ph, b"")).unwrap();
+    v.init().unwrap();
+    for piece in big.chunks(77_777) {
+        v.update(piece).unwrap();
+    }
+    v.finalize(&big_sig).unwrap();
+    // Contexts longer than 255 bytes, or on other algorithms, are refused.
+    assert!(
+        ContextOptions::default()
+            .with_signature_context(&[0; 256])
+            .is_err()
+    );
+    let options = ContextOptions::default()
+        .with_signature_context(b"x")
+        .unwrap();
+    let e = ContextConfig::builder()
+        .algorithm(Algorithm::Ed25519)
+        .key(key.id())
+        .options(options)
+        .build()
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument);
+}

@@ -43,7 +43,7 @@ impl ContextCore {
             key_id: cfg.key().map(|k| k.id),
             direction: cfg.direction(),
             timeout,
-            options: *cfg.options(),
+            options: m::CreateContextOptions::from(cfg.options()),
         });
         let wanted = cfg.options().set_bits();
         let (id, applied) = link.request(&req, timeout, |r| match r {

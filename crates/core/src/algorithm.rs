@@ -187,6 +187,9 @@ algorithms! {
     RsaOaepSha384 => "RSA-OAEP-SHA384", AsymmetricEncryption;
     /// RSAES-OAEP with SHA-512 and MGF1-SHA512 (any RSA-OAEP key).
     RsaOaepSha512 => "RSA-OAEP-SHA512", AsymmetricEncryption;
+    /// Ed25519ph (RFC 8032 section 5.1: Ed25519 over SHA-512 of the message, so it streams);
+    /// any Ed25519 key.
+    Ed25519ph => "ED25519PH", Signature;
 }
 
 /// Key algorithms an RSA-PSS operation accepts (any RSA-PSS key, whatever hash it was named for).
@@ -293,12 +296,14 @@ impl Algorithm {
     ///
     /// AES-GCM/CTR/CBC/KW take the matching `AES-*` key, `CHACHA20-POLY1305` a `CHACHA20`
     /// key, HMACs an `HMAC` key, KDFs only a `GENERIC-SECRET` key; asymmetric algorithms
-    /// and key types accept only keys of their own algorithm.
+    /// and key types accept only keys of their own algorithm, except the schemes whose hash is
+    /// a per-message choice (issue 15): any RSA-PSS key signs RSA-PSS-SHA256/384/512, any
+    /// RSA-OAEP key serves RSA-OAEP-SHA1/256/384/512, and Ed25519 keys sign ED25519PH too.
     ///
     /// ```
     /// use warden_core::Algorithm;
     /// assert_eq!(Algorithm::Aes256Gcm.key_algorithms(), &[Algorithm::Aes256Key]);
-    /// assert_eq!(Algorithm::Ed25519.key_algorithms(), &[Algorithm::Ed25519]);
+    /// assert_eq!(Algorithm::EcdsaP256Sha256.key_algorithms(), &[Algorithm::EcdsaP256Sha256]);
     /// assert!(Algorithm::Sha256.key_algorithms().is_empty());
     /// ```
     pub const fn key_algorithms(self) -> &'static [Algorithm] {
@@ -324,7 +329,7 @@ impl Algorithm {
             // Only GENERIC-SECRET: every KDF here is HMAC-based, so a KDF on an HMAC key
             // would compute that key's MACs (PBKDF2 with one iteration is HMAC(K, salt‖1)).
             | A::Sp800108CtrHmacSha256 => &[A::GenericSecret],
-            A::Ed25519 => &[A::Ed25519],
+            A::Ed25519 | A::Ed25519ph => &[A::Ed25519, A::Ed25519ph],
             A::EcdsaP256Sha256 => &[A::EcdsaP256Sha256],
             A::EcdsaP384Sha384 => &[A::EcdsaP384Sha384],
             // One RSA key serves every hash of its scheme (the hash is a per-message choice,
@@ -390,7 +395,7 @@ impl Algorithm {
             | A::EcdsaP384Sha384
             | A::RsaPssSha384
             | A::RsaOaepSha384 => Some(A::Sha384),
-            A::HmacSha512 | A::RsaPssSha512 | A::RsaOaepSha512 => Some(A::Sha512),
+            A::HmacSha512 | A::RsaPssSha512 | A::RsaOaepSha512 | A::Ed25519ph => Some(A::Sha512),
             _ => None,
         }
     }

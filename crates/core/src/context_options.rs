@@ -48,7 +48,12 @@ pub mod option_bits {
     pub const PSS_SALT_LEN: u32 = 2;
     /// [`super::ContextOptions::oaep_label`] is not empty.
     pub const OAEP_LABEL: u32 = 4;
+    /// [`super::ContextOptions::signature_context`] is not empty.
+    pub const SIGNATURE_CONTEXT: u32 = 8;
 }
+
+/// Longest signature context string (RFC 8032 Ed25519ph / FIPS 204 ML-DSA `ctx`: 255 bytes).
+pub const MAX_SIGNATURE_CONTEXT_LEN: usize = 255;
 
 /// Longest RSA-PSS salt a context may choose, in bytes (the largest hash length; 0 is allowed).
 /// Salts beyond the hash length add nothing to PSS's security proof.
@@ -83,6 +88,7 @@ fn is_oaep(a: Algorithm) -> bool {
 /// | `signature_format` | ECDSA sign / verify | `Raw` (r‖s) |
 /// | `pss_salt_len` | RSA-PSS-SHA256/384/512 | the hash length; 0..=64 |
 /// | `oaep_label` | RSA-OAEP-SHA1/256/384/512 | empty; at most 256 bytes |
+/// | `signature_context` | ED25519PH | empty; at most 255 bytes |
 ///
 /// ```
 /// use warden_core::{Algorithm, ContextOptions, ErrorCode, SignatureFormat};
@@ -99,6 +105,8 @@ pub struct ContextOptions {
     pss_salt_len: Option<u16>,
     oaep_label_len: u16,
     oaep_label: [u8; MAX_OAEP_LABEL_LEN],
+    context_len: u8,
+    context: [u8; MAX_SIGNATURE_CONTEXT_LEN],
 }
 
 impl Default for ContextOptions {
@@ -108,6 +116,8 @@ impl Default for ContextOptions {
             pss_salt_len: None,
             oaep_label_len: 0,
             oaep_label: [0; MAX_OAEP_LABEL_LEN],
+            context_len: 0,
+            context: [0; MAX_SIGNATURE_CONTEXT_LEN],
         }
     }
 }
@@ -158,6 +168,25 @@ impl ContextOptions {
         self
     }
 
+    /// The signature context string (Ed25519ph; empty by default).
+    pub fn signature_context(&self) -> &[u8] {
+        self.context
+            .get(..usize::from(self.context_len))
+            .unwrap_or(&[])
+    }
+
+    /// Sets the signature context string; `InvalidArgument` beyond 255 bytes.
+    pub fn with_signature_context(mut self, context: &[u8]) -> Result<Self> {
+        const TOO_LONG: &str = "signature context longer than 255 bytes";
+        let len = u8::try_from(context.len()).map_err(|_| Error::invalid_argument(TOO_LONG))?;
+        self.context
+            .get_mut(..context.len())
+            .ok_or(Error::invalid_argument(TOO_LONG))?
+            .copy_from_slice(context);
+        self.context_len = len;
+        Ok(self)
+    }
+
     /// The [`option_bits`] of the options that differ from their defaults.
     pub fn set_bits(&self) -> u32 {
         let mut bits = 0;
@@ -169,6 +198,9 @@ impl ContextOptions {
         }
         if self.oaep_label_len != 0 {
             bits |= option_bits::OAEP_LABEL;
+        }
+        if self.context_len != 0 {
+            bits |= option_bits::SIGNATURE_CONTEXT;
         }
         bits
     }
@@ -200,6 +232,11 @@ impl ContextOptions {
         }
         if self.oaep_label_len != 0 && !is_oaep(algorithm) {
             return Err(Error::invalid_argument("a label applies to RSA-OAEP only"));
+        }
+        if self.context_len != 0 && algorithm != Algorithm::Ed25519ph {
+            return Err(Error::invalid_argument(
+                "a signature context applies to ED25519PH only",
+            ));
         }
         Ok(())
     }

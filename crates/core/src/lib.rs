@@ -39,7 +39,8 @@ pub use context::{
     ContextConfigBuilder, Timeout,
 };
 pub use context_options::{
-    ContextOptions, MAX_OAEP_LABEL_LEN, MAX_PSS_SALT_LEN, SignatureFormat, option_bits,
+    ContextOptions, MAX_OAEP_LABEL_LEN, MAX_PSS_SALT_LEN, MAX_SIGNATURE_CONTEXT_LEN,
+    SignatureFormat, option_bits,
 };
 pub use derive_params::{DeriveKeyParams, DeriveKeyParamsBuilder, KdfParameters};
 pub use error::{Error, ErrorCode, Result};

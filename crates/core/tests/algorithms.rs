@@ -73,6 +73,16 @@ const ISSUE_15_RSA: &[(&str, AlgorithmClass)] = &[
 ];
 
 #[test]
+fn ed25519ph_takes_ed25519_keys_and_prehashes_with_sha512() {
+    let a = Algorithm::from_name("ED25519PH").unwrap();
+    assert_eq!(a, Algorithm::Ed25519ph);
+    assert_eq!(a.class(), AlgorithmClass::Signature);
+    assert!(a.accepts_key(Algorithm::Ed25519) && Algorithm::Ed25519.accepts_key(a));
+    assert!(!a.accepts_key(Algorithm::EcdsaP256Sha256));
+    assert_eq!(a.hash(), Some(Algorithm::Sha512));
+}
+
+#[test]
 fn issue_15_rsa_names_take_any_key_of_their_scheme() {
     for &(name, class) in ISSUE_15_RSA {
         let a = Algorithm::from_name(name).unwrap();
@@ -140,7 +150,7 @@ fn all_names_are_unique_upper_case_and_round_trip_through_ids() {
     // Only one addition beyond issue 3's list, the CHACHA20 key type, then issue 15's names.
     assert_eq!(
         Algorithm::ALL.len(),
-        ISSUE_NAMES.len() + 1 + ISSUE_15_NAMES.len() + ISSUE_15_RSA.len()
+        ISSUE_NAMES.len() + 1 + ISSUE_15_NAMES.len() + ISSUE_15_RSA.len() + 1 // ED25519PH
     );
     assert_eq!(
         Algorithm::from_name("CHACHA20").unwrap(),
@@ -174,7 +184,8 @@ fn key_algorithm_mapping() {
     assert!(!A::Aes128Gcm.accepts_key(A::Aes256Key));
     assert_eq!(A::HmacSha256.key_algorithms(), &[A::HmacKey]);
     assert!(!A::HmacSha256.accepts_key(A::Aes256Key));
-    assert_eq!(A::Ed25519.key_algorithms(), &[A::Ed25519]);
+    // Issue 15: an Ed25519 key also signs ED25519PH.
+    assert_eq!(A::Ed25519.key_algorithms(), &[A::Ed25519, A::Ed25519ph]);
     assert!(!A::Ed25519.accepts_key(A::EcdsaP256Sha256));
     assert_eq!(A::ChaCha20Poly1305.key_algorithms(), &[A::ChaCha20Key]);
     assert!(A::HkdfSha256.accepts_key(A::GenericSecret));

@@ -377,7 +377,7 @@ pub(crate) fn verification_alg(
     alg: Algorithm,
 ) -> Option<&'static dyn signature::VerificationAlgorithm> {
     Some(match alg {
-        Algorithm::Ed25519 => &signature::ED25519,
+        Algorithm::Ed25519 | Algorithm::Ed25519ph => &signature::ED25519,
         Algorithm::EcdsaP256Sha256 | Algorithm::EcdhP256 => &signature::ECDSA_P256_SHA256_FIXED,
         Algorithm::EcdsaP384Sha384 | Algorithm::EcdhP384 => &signature::ECDSA_P384_SHA384_FIXED,
         // Parses any RSA public key; PSS verification picks its own parameters

@@ -144,7 +144,7 @@ pub(crate) fn generate(
             check_secret_len(alg, len)?;
             Ok(Material::Secret(random_secret(len)?))
         }
-        Algorithm::Ed25519 => Ok(Material::Ed25519(
+        Algorithm::Ed25519 | Algorithm::Ed25519ph => Ok(Material::Ed25519(
             Ed25519KeyPair::generate().map_err(gen_failed)?,
         )),
         a if a.is_rsa() => {
@@ -250,7 +250,7 @@ pub(crate) fn private_from_canonical(alg: Algorithm, bytes: &[u8]) -> Result<Mat
             check_secret_len(alg, bytes.len())?;
             Ok(Material::Secret(Zeroizing::new(bytes.to_vec())))
         }
-        Algorithm::Ed25519 => Ok(Material::Ed25519(
+        Algorithm::Ed25519 | Algorithm::Ed25519ph => Ok(Material::Ed25519(
             Ed25519KeyPair::from_pkcs8(bytes).map_err(rejected)?,
         )),
         a if a.is_rsa() => {

@@ -37,7 +37,7 @@ use warden_core::{
 /// Signature length (maximum for RSA: the modulus length).
 fn signature_len(alg: Algorithm, key: &Key) -> usize {
     match (alg, key.material()) {
-        (Algorithm::EcdsaP256Sha256 | Algorithm::Ed25519, _) => 64,
+        (Algorithm::EcdsaP256Sha256 | Algorithm::Ed25519 | Algorithm::Ed25519ph, _) => 64,
         (Algorithm::EcdsaP384Sha384, _) => 96,
         (a, Material::Rsa { pair, .. }) if rsa_params::is_pss(a) => pair.public_modulus_len(),
         (a, Material::Public(raw)) if rsa_params::is_pss(a) => raw.len(), // bound: PKCS#1 > modulus
@@ -98,11 +98,15 @@ fn failed<E>(_: E) -> Error {
 struct Message {
     prehash: Option<&'static digest::Algorithm>,
     hasher: Option<digest::Context>,
+    /// Ed25519ph: ed25519-dalek takes the SHA-512 state itself, so it hashes in RustCrypto's.
+    ph: bool,
+    ph_hasher: Option<sha2::Sha512>,
     buffer: Buffered,
 }
 
 enum Whole<'a> {
     Digest(digest::Digest),
+    Sha512(sha2::Sha512),
     Bytes(&'a [u8]),
 }
 
@@ -111,16 +115,25 @@ impl Message {
         Message {
             prehash: prehash_alg(alg),
             hasher: None,
+            ph: alg == Algorithm::Ed25519ph,
+            ph_hasher: None,
             buffer: Buffered::new(buffers),
         }
     }
 
     fn start(&mut self) {
+        use sha2::Digest;
         self.hasher = self.prehash.map(digest::Context::new);
+        self.ph_hasher = self.ph.then(sha2::Sha512::new);
     }
 
     fn add(&mut self, input: &[u8]) -> Result<()> {
+        use sha2::Digest;
         if let Some(h) = self.hasher.as_mut() {
+            h.update(input);
+            return Ok(());
+        }
+        if let Some(h) = self.ph_hasher.as_mut() {
             h.update(input);
             return Ok(());
         }
@@ -133,7 +146,11 @@ impl Message {
             h.update(last);
             return Ok(Whole::Digest(h.finish()));
         }
-        if self.prehash.is_some() {
+        if let Some(mut h) = self.ph_hasher.take() {
+            sha2::Digest::update(&mut h, last);
+            return Ok(Whole::Sha512(h));
+        }
+        if self.prehash.is_some() || self.ph {
             return Err(Error::from(ErrorCode::StreamNotInitialized));
         }
         if self.buffer.is_empty() {
@@ -145,6 +162,7 @@ impl Message {
 
     fn clear(&mut self) {
         self.hasher = None;
+        self.ph_hasher = None;
         self.buffer.release();
     }
 }
@@ -155,6 +173,8 @@ pub(crate) struct SignEngine {
     /// The same ECDSA key under aws-lc's DER signing algorithm, when the context asked for
     /// DER signatures (an aws-lc key pair is bound to one encoding at construction).
     der_pair: Option<EcdsaKeyPair>,
+    /// Ed25519ph: the context string (RFC 8032 `ctx`, empty by default).
+    context: Vec<u8>,
     /// RSA-PSS: the encoding with this context's hash and salt length.
     pss: Option<&'static signature::RsaSignatureEncoding>,
     msg: Message,
@@ -199,6 +219,7 @@ impl SignEngine {
             msg: Message::new(alg, buffers),
             key,
             der_pair,
+            context: options.signature_context().to_vec(),
             pss,
             sig_len,
         })
@@ -258,6 +279,26 @@ fn sign_whole(
     }
 }
 
+/// RFC 8032 Ed25519ph over the SHA-512 state `h` of the message, with context `ctx`. The
+/// ed25519-dalek signing key is built from the aws-lc key's seed for this one signature and
+/// wipes itself on drop.
+fn ed25519ph_sign(key: &Key, h: sha2::Sha512, ctx: &[u8], out: &mut [u8]) -> Result<usize> {
+    use aws_lc_rs::encoding::{AsBigEndian, Curve25519SeedBin};
+    let Material::Ed25519(k) = key.material() else {
+        return Err(Error::new(
+            ErrorCode::IncompatibleKeyType,
+            "key cannot sign with this algorithm",
+        ));
+    };
+    let seed: Curve25519SeedBin<'static> =
+        k.seed().map_err(failed)?.as_be_bytes().map_err(failed)?;
+    let bytes: zeroize::Zeroizing<[u8; 32]> =
+        zeroize::Zeroizing::new(seed.as_ref().try_into().map_err(failed)?);
+    let signing = ed25519_dalek::SigningKey::from_bytes(&bytes);
+    let sig = signing.sign_prehashed(h, Some(ctx)).map_err(failed)?;
+    copy(&sig.to_bytes(), out)
+}
+
 /// FIPS 205 hedged signing: `opt_rand` of `n` = 16 fresh bytes.
 fn slh_randomizer() -> Result<[u8; 16]> {
     let mut r = [0u8; 16];
@@ -297,7 +338,10 @@ impl Engine for SignEngine {
                 .sign_digest(&d)
                 .map_err(failed)
                 .and_then(|sig| copy(sig.as_ref(), out)),
-            (Some(_), Whole::Bytes(_)) => Err(Error::from(ErrorCode::InternalError)),
+            (Some(_), Whole::Bytes(_) | Whole::Sha512(_)) => {
+                Err(Error::from(ErrorCode::InternalError))
+            }
+            (None, Whole::Sha512(h)) => ed25519ph_sign(&self.key, h, &self.context, out),
             (None, whole) => sign_whole(&self.key, self.pss, whole, out),
         };
         self.msg.clear();
@@ -316,6 +360,8 @@ impl Engine for SignEngine {
 /// The parsed public key a Verify context checks against.
 enum Verifier {
     AwsLc(ParsedPublicKey),
+    /// Ed25519ph public key and context string.
+    Ed25519ph(Box<ed25519_dalek::VerifyingKey>, Vec<u8>),
     Slh128s(Box<slh_dsa::VerifyingKey<Sha2_128s>>),
     Slh128f(Box<slh_dsa::VerifyingKey<Sha2_128f>>),
 }
@@ -338,6 +384,13 @@ impl VerifyEngine {
             Error::new(ErrorCode::InvalidFormat, "public key rejected")
         }
         let verifier = match alg {
+            Algorithm::Ed25519ph => {
+                let arr: [u8; 32] = raw.as_slice().try_into().map_err(bad)?;
+                Verifier::Ed25519ph(
+                    Box::new(ed25519_dalek::VerifyingKey::from_bytes(&arr).map_err(bad)?),
+                    options.signature_context().to_vec(),
+                )
+            }
             a if rsa_params::is_pss(a) => Verifier::AwsLc(
                 ParsedPublicKey::new(
                     rsa_params::pss_verification(a, options.pss_salt_len())?,
@@ -376,6 +429,11 @@ fn verify_whole(verifier: &Verifier, whole: Whole<'_>, sig: &[u8]) -> Result<()>
     match (verifier, whole) {
         (Verifier::AwsLc(k), Whole::Digest(d)) => k.verify_digest_sig(&d, sig).map_err(bad),
         (Verifier::AwsLc(k), Whole::Bytes(m)) => k.verify_sig(m, sig).map_err(bad),
+        // Strict: refuses small-order keys and non-canonical signatures (RFC 8032 5.1.7).
+        (Verifier::Ed25519ph(k, ctx), Whole::Sha512(h)) => {
+            let sig = ed25519_dalek::Signature::from_slice(sig).map_err(bad)?;
+            k.verify_prehashed_strict(h, Some(ctx), &sig).map_err(bad)
+        }
         (Verifier::Slh128s(k), Whole::Bytes(m)) => {
             let sig = slh_dsa::Signature::<Sha2_128s>::try_from(sig).map_err(bad)?;
             k.try_verify_with_context(m, &[], &sig).map_err(bad)

@@ -63,7 +63,8 @@ pub(crate) fn create(
     if let Some(d) = r.direction {
         b = b.direction(d);
     }
-    let config = b.options(r.options).build()?;
+    let options = r.options.to_options()?;
+    let config = b.options(options).build()?;
     // The guard must still be alive now (seed decision 2): a released key is not found.
     let key = match r.key_id {
         Some(id) => Some(state.resources.guarded_key(id)?.clone()),
@@ -92,7 +93,7 @@ pub(crate) fn create(
     state.out.reply(&Response::ContextCreated {
         context_id: id,
         // Every option this daemon decodes is applied by the provider (or refused above).
-        applied_options: r.options.set_bits(),
+        applied_options: options.set_bits(),
     })
 }
 

@@ -8,7 +8,7 @@ use warden_core::KeyFormat;
 use crate::error::WireError;
 use crate::generated::warden::wire as g;
 use crate::messages::{
-    CipherDirection, ContextKind, ContextOptions, Kdf, Payload, ShmSlice, SignatureFormat, Timeout,
+    CipherDirection, ContextKind, Kdf, Payload, ShmSlice, SignatureFormat, Timeout,
 };
 
 use super::Builder;
@@ -147,21 +147,6 @@ pub(super) fn read_signature_format(f: g::SignatureFormat) -> SignatureFormat {
         g::SignatureFormat::Default | g::SignatureFormat::Raw => SignatureFormat::Raw,
         g::SignatureFormat::Der => SignatureFormat::Der,
     }
-}
-
-/// The context options of a CreateContext body. Range checks against the algorithm are the
-/// daemon's (`ContextOptions::check`); only the label's size bound is a decoding matter.
-pub(super) fn read_options(
-    format: SignatureFormat,
-    pss_salt_len: Option<u16>,
-    oaep_label: &[u8],
-) -> Result<ContextOptions, WireError> {
-    let mut o = ContextOptions::default().with_signature_format(format);
-    if let Some(n) = pss_salt_len {
-        o = o.with_pss_salt_len(n);
-    }
-    o.with_oaep_label(oaep_label)
-        .map_err(|_| WireError::MalformedBody("RSA-OAEP label longer than 256 bytes"))
 }
 
 pub(super) fn read_direction(d: g::CipherDirection) -> Option<CipherDirection> {

@@ -12695,6 +12695,8 @@ mod root {
                 pub pss_salt_len: ::core::option::Option<u16>,
                 ///  Appended (issue 15): RSA-OAEP label (at most 256 bytes); absent = empty.
                 pub oaep_label: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+                ///  Appended (issue 15): signature context string (ED25519PH; at most 255 bytes).
+                pub signature_context: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -12710,6 +12712,7 @@ mod root {
                         signature_format: self::SignatureFormat::Default,
                         pss_salt_len: ::core::default::Default::default(),
                         oaep_label: ::core::default::Default::default(),
+                        signature_context: ::core::default::Default::default(),
                     }
                 }
             }
@@ -12744,6 +12747,7 @@ mod root {
                     >,
                     field_pss_salt_len: impl ::planus::WriteAsOptional<u16>,
                     field_oaep_label: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    field_signature_context: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                 ) -> ::planus::Offset<Self> {
                     let prepared_kind =
                         field_kind.prepare(builder, &self::ContextKind::Unspecified);
@@ -12758,8 +12762,9 @@ mod root {
                         field_signature_format.prepare(builder, &self::SignatureFormat::Default);
                     let prepared_pss_salt_len = field_pss_salt_len.prepare(builder);
                     let prepared_oaep_label = field_oaep_label.prepare(builder);
+                    let prepared_signature_context = field_signature_context.prepare(builder);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<22> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<24> =
                         ::core::default::Default::default();
                     if prepared_key_id.is_some() {
                         table_writer.write_entry::<u64>(2);
@@ -12772,6 +12777,9 @@ mod root {
                     }
                     if prepared_oaep_label.is_some() {
                         table_writer.write_entry::<::planus::Offset<[u8]>>(8);
+                    }
+                    if prepared_signature_context.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[u8]>>(9);
                     }
                     if prepared_pss_salt_len.is_some() {
                         table_writer.write_entry::<u16>(7);
@@ -12808,6 +12816,11 @@ mod root {
                                 prepared_oaep_label
                             {
                                 object_writer.write::<_, _, 4>(&prepared_oaep_label);
+                            }
+                            if let ::core::option::Option::Some(prepared_signature_context) =
+                                prepared_signature_context
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_signature_context);
                             }
                             if let ::core::option::Option::Some(prepared_pss_salt_len) =
                                 prepared_pss_salt_len
@@ -12880,6 +12893,7 @@ mod root {
                         self.signature_format,
                         self.pss_salt_len,
                         &self.oaep_label,
+                        &self.signature_context,
                     )
                 }
             }
@@ -13110,6 +13124,34 @@ mod root {
             impl<T0, T1, T2, T3, T4, T5, T6, T7, T8>
                 CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)>
             {
+                /// Setter for the [`signature_context` field](CreateContextRequest#structfield.signature_context).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn signature_context<T9>(
+                    self,
+                    value: T9,
+                ) -> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
+                where
+                    T9: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                {
+                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8) = self.0;
+                    CreateContextRequestBuilder((v0, v1, v2, v3, v4, v5, v6, v7, v8, value))
+                }
+
+                /// Sets the [`signature_context` field](CreateContextRequest#structfield.signature_context) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn signature_context_as_null(
+                    self,
+                ) -> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, ())>
+                {
+                    self.signature_context(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6, T7, T8, T9>
+                CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
+            {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [CreateContextRequest].
                 #[inline]
                 pub fn finish(
@@ -13133,8 +13175,9 @@ mod root {
                     T6: ::planus::WriteAsDefault<self::SignatureFormat, self::SignatureFormat>,
                     T7: ::planus::WriteAsOptional<u16>,
                     T8: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T9: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                 > ::planus::WriteAs<::planus::Offset<CreateContextRequest>>
-                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)>
+                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
             {
                 type Prepared = ::planus::Offset<CreateContextRequest>;
 
@@ -13157,8 +13200,9 @@ mod root {
                     T6: ::planus::WriteAsDefault<self::SignatureFormat, self::SignatureFormat>,
                     T7: ::planus::WriteAsOptional<u16>,
                     T8: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T9: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                 > ::planus::WriteAsOptional<::planus::Offset<CreateContextRequest>>
-                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)>
+                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
             {
                 type Prepared = ::planus::Offset<CreateContextRequest>;
 
@@ -13182,16 +13226,17 @@ mod root {
                     T6: ::planus::WriteAsDefault<self::SignatureFormat, self::SignatureFormat>,
                     T7: ::planus::WriteAsOptional<u16>,
                     T8: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T9: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                 > ::planus::WriteAsOffset<CreateContextRequest>
-                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)>
+                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<CreateContextRequest> {
-                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8) = &self.0;
-                    CreateContextRequest::create(builder, v0, v1, v2, v3, v4, v5, v6, v7, v8)
+                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9) = &self.0;
+                    CreateContextRequest::create(builder, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9)
                 }
             }
 
@@ -13278,6 +13323,15 @@ mod root {
                 pub fn oaep_label(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
                     self.0.access(8, "CreateContextRequest", "oaep_label")
                 }
+
+                /// Getter for the [`signature_context` field](CreateContextRequest#structfield.signature_context).
+                #[inline]
+                pub fn signature_context(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
+                    self.0
+                        .access(9, "CreateContextRequest", "signature_context")
+                }
             }
 
             impl<'a> ::core::fmt::Debug for CreateContextRequestRef<'a> {
@@ -13305,6 +13359,11 @@ mod root {
                         self.oaep_label().transpose()
                     {
                         f.field("oaep_label", &field_oaep_label);
+                    }
+                    if let ::core::option::Option::Some(field_signature_context) =
+                        self.signature_context().transpose()
+                    {
+                        f.field("signature_context", &field_signature_context);
                     }
                     f.finish()
                 }
@@ -13341,6 +13400,7 @@ mod root {
                             ::core::option::Option::None
                         },
                         oaep_label: value.oaep_label()?.map(|v| v.to_vec()),
+                        signature_context: value.signature_context()?.map(|v| v.to_vec()),
                     })
                 }
             }
@@ -13425,7 +13485,7 @@ mod root {
             ///  Reply to CreateContext.
             ///
             /// Generated from these locations:
-            /// * Table `ContextCreatedResponse` in the file `contexts.fbs:58`
+            /// * Table `ContextCreatedResponse` in the file `contexts.fbs:60`
             #[derive(
                 Clone,
                 Debug,
@@ -13787,7 +13847,7 @@ mod root {
             ///  encryption IV needs the key's caller-nonce permission (else KeyOperationNotPermitted).
             ///
             /// Generated from these locations:
-            /// * Table `InitContextRequest` in the file `contexts.fbs:69`
+            /// * Table `InitContextRequest` in the file `contexts.fbs:71`
             #[derive(
                 Clone,
                 Debug,
@@ -14124,7 +14184,7 @@ mod root {
             ///  Opcode SetAad (0x0202).
             ///
             /// Generated from these locations:
-            /// * Table `SetAadRequest` in the file `contexts.fbs:75`
+            /// * Table `SetAadRequest` in the file `contexts.fbs:77`
             #[derive(
                 Clone,
                 Debug,
@@ -14471,7 +14531,7 @@ mod root {
             ///  Opcode Update (0x0203).
             ///
             /// Generated from these locations:
-            /// * Table `UpdateRequest` in the file `contexts.fbs:81`
+            /// * Table `UpdateRequest` in the file `contexts.fbs:83`
             #[derive(
                 Clone,
                 Debug,
@@ -14818,7 +14878,7 @@ mod root {
             ///  Opcode Finalize (0x0204): optional last input (Verify: the signature), AEAD decrypt tag.
             ///
             /// Generated from these locations:
-            /// * Table `FinalizeRequest` in the file `contexts.fbs:87`
+            /// * Table `FinalizeRequest` in the file `contexts.fbs:89`
             #[derive(
                 Clone,
                 Debug,
@@ -15216,7 +15276,7 @@ mod root {
             ///  and the tag of an AEAD encryption. A context in the middle of a stream is refused by init.
             ///
             /// Generated from these locations:
-            /// * Table `ProcessRequest` in the file `contexts.fbs:98`
+            /// * Table `ProcessRequest` in the file `contexts.fbs:100`
             #[derive(
                 Clone,
                 Debug,
@@ -15748,7 +15808,7 @@ mod root {
             ///  Opcode ResetContext (0x0205).
             ///
             /// Generated from these locations:
-            /// * Table `ResetContextRequest` in the file `contexts.fbs:108`
+            /// * Table `ResetContextRequest` in the file `contexts.fbs:110`
             #[derive(
                 Clone,
                 Debug,
@@ -16039,7 +16099,7 @@ mod root {
             ///  Opcode DestroyContext (0x0206).
             ///
             /// Generated from these locations:
-            /// * Table `DestroyContextRequest` in the file `contexts.fbs:113`
+            /// * Table `DestroyContextRequest` in the file `contexts.fbs:115`
             #[derive(
                 Clone,
                 Debug,
@@ -16336,7 +16396,7 @@ mod root {
             ///  the tag.
             ///
             /// Generated from these locations:
-            /// * Table `OutputResponse` in the file `contexts.fbs:119`
+            /// * Table `OutputResponse` in the file `contexts.fbs:121`
             #[derive(
                 Clone,
                 Debug,
@@ -16726,7 +16786,7 @@ mod root {
             ///  Opcode Random (0x0300).
             ///
             /// Generated from these locations:
-            /// * Table `RandomRequest` in the file `contexts.fbs:130`
+            /// * Table `RandomRequest` in the file `contexts.fbs:132`
             #[derive(
                 Clone,
                 Debug,

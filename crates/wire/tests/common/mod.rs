@@ -3,14 +3,14 @@
 
 #![allow(dead_code)]
 
-use warden_core::{ContextOptions, KeyFormat, SignatureFormat};
+use warden_core::{KeyFormat, SignatureFormat};
 use warden_wire::admin::{
     PolicyEntries, PolicyEntry, SlotEntries, SlotEntry, TrustEntries, TrustEntry,
 };
 use warden_wire::messages::{
-    AgreeKey, CipherDirection, ContextKind, CreateContext, Decapsulate, DeriveKey, Encapsulate,
-    ErrorCount, ErrorCounts, GenerateKey, ImportKey, Kdf, KeySpec, LiveCounts, ShmSlice,
-    StatusReport, Timeout, UnwrapKey, WrapKey,
+    AgreeKey, CipherDirection, ContextKind, CreateContext, CreateContextOptions, Decapsulate,
+    DeriveKey, Encapsulate, ErrorCount, ErrorCounts, GenerateKey, ImportKey, Kdf, KeySpec,
+    LiveCounts, ShmSlice, StatusReport, Timeout, UnwrapKey, WrapKey,
 };
 use warden_wire::{Payload, Request, Response};
 
@@ -189,13 +189,17 @@ pub fn requests() -> Vec<Request<'static>> {
             direction: dirs[i % dirs.len()],
             timeout: timeouts[i % timeouts.len()],
             options: match i % 3 {
-                0 => ContextOptions::default(),
-                1 => ContextOptions::default().with_signature_format(SignatureFormat::Der),
-                // A 5-byte label is within the 256-byte bound, so this never falls back.
-                _ => ContextOptions::default()
-                    .with_pss_salt_len(0)
-                    .with_oaep_label(b"label")
-                    .unwrap_or_default(),
+                0 => CreateContextOptions::default(),
+                1 => CreateContextOptions {
+                    signature_format: SignatureFormat::Der,
+                    ..CreateContextOptions::default()
+                },
+                _ => CreateContextOptions {
+                    pss_salt_len: Some(0),
+                    oaep_label: b"label",
+                    signature_context: b"ctx",
+                    ..CreateContextOptions::default()
+                },
             },
         }));
     }
