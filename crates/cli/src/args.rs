@@ -35,6 +35,8 @@ pub enum Command {
     /// Daemon status: connections, live resources, arena pool, requests, errors (daemon-wide
     /// for admins, your own uid's share otherwise).
     Status,
+    /// The daemon's crypto providers (software, PKCS#11 tokens) and what each can do.
+    Providers,
     /// Manage key slots.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -312,6 +314,10 @@ pub struct GenerateArgs {
     /// Key length in bytes (HMAC, GENERIC-SECRET) or bits (RSA).
     #[arg(long)]
     pub size: Option<u32>,
+    /// Provider that generates and keeps the key (see `warden providers`); default: the
+    /// daemon's software provider. A hardware provider's keys never leave its token.
+    #[arg(long)]
+    pub provider: Option<String>,
 }
 
 /// Encoding of an ECDSA signature.

@@ -88,6 +88,7 @@ fn run(cli: &Cli) -> Result<Report, Failure> {
     match &cli.command {
         Command::Ping => session::ping(&stack),
         Command::Status => session::status(&stack),
+        Command::Providers => session::providers(&stack),
         Command::Key(k) => match k {
             KeyCommand::Generate(a) => keys::generate(&stack, a),
             KeyCommand::Import(a) => keys::import(&stack, a),

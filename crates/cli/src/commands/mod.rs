@@ -5,4 +5,5 @@ pub mod keys;
 pub mod ops;
 pub mod permits;
 pub mod receipt;
+pub mod regions;
 pub mod session;

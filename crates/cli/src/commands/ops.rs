@@ -8,6 +8,7 @@ use warden_client::{
 
 use crate::args::{AeadArgs, HashArgs, MacArgs, RandomArgs, SigFormat, SignArgs, VerifyArgs};
 use crate::commands::keys::parse_alg;
+use crate::commands::regions;
 use crate::failure::Failure;
 use crate::io::{Input, chunk_for, emit_binary, read_file};
 use crate::report::Report;
@@ -20,8 +21,9 @@ fn update_failure(e: warden_client::Error) -> Failure {
             e.code(),
             format!(
                 "{e}: this algorithm buffers the whole message in the daemon, and either the \
-                 input is larger than one buffer (64 KiB: use a smaller input or a streaming \
-                 algorithm such as ECDSA/RSA signatures or AES-CTR/CBC) or the daemon's \
+                 input is larger than one buffer (64 KiB: pass the input as a file path, which \
+                 goes through shared memory at any size, or use a streaming algorithm such as \
+                 ECDSA/RSA signatures or AES-CTR/CBC) or the daemon's \
                  context-buffer budget for your uid or for all uids is in use right now (retry \
                  later; `warden status` shows your live contexts)"
             ),
@@ -72,6 +74,25 @@ fn signing_config(
     Ok((cfg, key))
 }
 
+/// `cfg` with the budget a whole-file (data-plane) operation over `size` bytes gets.
+fn with_timeout(cfg: ContextConfig, size: Option<u64>) -> Result<ContextConfig, Failure> {
+    let Some(t) = regions::timeout_for(size) else {
+        return Ok(cfg);
+    };
+    // Everything but the timeout is kept, per-context options (e.g. `--sig-format`) included.
+    let mut b = ContextConfig::builder()
+        .algorithm(cfg.algorithm())
+        .timeout(t)
+        .options(*cfg.options());
+    if let Some(k) = cfg.key() {
+        b = b.key(k);
+    }
+    if let Some(d) = cfg.direction() {
+        b = b.direction(d);
+    }
+    Ok(b.build()?)
+}
+
 /// Streams the input at `path` (stdin when `None`) through `update`, in chunks that fit the
 /// daemon's frame limit.
 fn feed(
@@ -107,9 +128,17 @@ pub fn sign(stack: &CryptoStack, a: &SignArgs, json_mode: bool) -> Result<Report
         )));
     }
     let (cfg, _key) = signing_config(stack, &a.slot, alg, a.sig_format)?;
+    let cfg = with_timeout(cfg, regions::large_file(stack, a.io.input.as_deref()))?;
     let mut ctx = stack
         .create_sign_context(&cfg)
         .map_err(Failure::from_client)?;
+    if let (Some(size), Some(path)) = (
+        regions::large_file(stack, a.io.input.as_deref()),
+        a.io.input.as_deref(),
+    ) {
+        let sig = regions::sign(&mut ctx, stack, path, size)?;
+        return emit_binary(&sig, a.io.out.as_deref(), a.io.hex, json_mode, "signature");
+    }
     ctx.init().map_err(Failure::from_client)?;
     feed(stack, a.io.input.as_deref(), |chunk| ctx.update(chunk))?;
     let sig = ctx.finalize().map_err(Failure::from_client)?;
@@ -121,12 +150,22 @@ pub fn verify(stack: &CryptoStack, a: &VerifyArgs, json_mode: bool) -> Result<Re
     let alg = slot_algorithm(stack, &a.slot)?;
     let sig = read_file(&a.sig, MAX_SIG_FILE)?;
     let (cfg, _key) = signing_config(stack, &a.slot, alg, a.sig_format)?;
+    let cfg = with_timeout(cfg, regions::large_file(stack, a.input.as_deref()))?;
     let mut ctx = stack
         .create_verify_context(&cfg)
         .map_err(Failure::from_client)?;
-    ctx.init().map_err(Failure::from_client)?;
-    feed(stack, a.input.as_deref(), |chunk| ctx.update(chunk))?;
-    match ctx.finalize(&sig) {
+    let result = match (
+        regions::large_file(stack, a.input.as_deref()),
+        a.input.as_deref(),
+    ) {
+        (Some(size), Some(path)) => regions::verify(&mut ctx, stack, path, size, &sig)?,
+        _ => {
+            ctx.init().map_err(Failure::from_client)?;
+            feed(stack, a.input.as_deref(), |chunk| ctx.update(chunk))?;
+            ctx.finalize(&sig)
+        }
+    };
+    match result {
         Ok(()) => Ok(Report::new(
             "signature ok",
             json!({ "slot": a.slot, "valid": true }),
@@ -182,11 +221,14 @@ fn aead_context(
         .key_management()
         .resolve(&a.slot)
         .map_err(Failure::from_client)?;
-    let cfg = ContextConfig::builder()
+    let mut b = ContextConfig::builder()
         .algorithm(alg)
         .key(key.id())
-        .direction(direction)
-        .build()?;
+        .direction(direction);
+    if let Some(t) = regions::timeout_for(regions::large_file(stack, a.io.input.as_deref())) {
+        b = b.timeout(t);
+    }
+    let cfg = b.build()?;
     let ctx = stack
         .create_aead_context(&cfg)
         .map_err(Failure::from_client)?;
@@ -199,6 +241,14 @@ pub fn encrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Rep
     let lengths = alg
         .aead_lengths()
         .ok_or_else(|| Failure::Usage(format!("{} is not an AEAD", alg.name())))?;
+    if let (Some(size), Some(path)) = (
+        regions::large_file(stack, a.io.input.as_deref()),
+        a.io.input.as_deref(),
+    ) {
+        let aad = a.aad.as_deref().map_or(&[][..], str::as_bytes);
+        let out = regions::encrypt(&mut ctx, stack, path, size, aad)?;
+        return emit_binary(&out, a.io.out.as_deref(), a.io.hex, json_mode, "ciphertext");
+    }
     // The daemon draws a fresh nonce for every message (an empty init nonce) and returns it
     // with the last output; the CLI never picks one, so slot keys need no caller-nonce bit.
     ctx.init(&[]).map_err(Failure::from_client)?;
@@ -231,6 +281,27 @@ pub fn decrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Rep
     let lengths = alg
         .aead_lengths()
         .ok_or_else(|| Failure::Usage(format!("{} is not an AEAD", alg.name())))?;
+    if let (Some(size), Some(path)) = (
+        regions::large_file(stack, a.io.input.as_deref()),
+        a.io.input.as_deref(),
+    ) {
+        let aad = a.aad.as_deref().map_or(&[][..], str::as_bytes);
+        let lens = (lengths.nonce_len, lengths.tag_len);
+        return match regions::decrypt(&mut ctx, stack, path, size, lens, aad)? {
+            Ok(plain) => emit_binary(
+                &plain,
+                a.io.out.as_deref(),
+                a.io.hex,
+                json_mode,
+                "plaintext",
+            ),
+            Err(e) if e.code() == ErrorCode::OperationFailed => {
+                eprintln!("warden: decryption failed (wrong key, AAD, or tampered data)");
+                Err(Failure::VerifyFailed)
+            }
+            Err(e) => Err(Failure::from_client(e)),
+        };
+    }
     // Stream: the first bytes are the nonce, the last `tag_len` bytes the tag; everything in
     // between goes to `update` as it arrives. Plaintext is written only after the tag checks.
     let mut pending: Vec<u8> = Vec::new();
