@@ -780,3 +780,121 @@ fn ed25519ph_matches_rfc8032_streams_and_binds_its_context() {
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidArgument);
 }
+
+#[test]
+fn mldsa_context_strings_match_wycheproof_and_bind_signatures() {
+    use KeyOperationPermission as P;
+    let d = Daemon::start().unwrap();
+    let stack = d.stack().unwrap();
+    let km = stack.key_management();
+    let mut seen = (0, 0);
+    for group in vectors("mldsa_ctx_wycheproof.json")["groups"]
+        .as_array()
+        .unwrap()
+    {
+        let alg = alg_of(group);
+        let key = ImportKeyParams::builder()
+            .algorithm(alg)
+            .permissions(P::VERIFY)
+            .build()
+            .unwrap();
+        let key = km.import_key(&key, &h(group, "publicKey"));
+        for case in group["tests"].as_array().unwrap() {
+            let tc = case["tcId"].as_u64().unwrap();
+            let (msg, sig, ctx) = (h(case, "msg"), h(case, "sig"), h(case, "ctx"));
+            // Every step may refuse an invalid case (a public key, a context over 255 bytes).
+            let got = key.as_ref().map_err(|e| e.to_string()).and_then(|key| {
+                let options = ContextOptions::default()
+                    .with_signature_context(&ctx)
+                    .map_err(|e| e.to_string())?;
+                let cfg = ContextConfig::builder()
+                    .algorithm(alg)
+                    .key(key.id())
+                    .options(options)
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                let mut v = stack
+                    .create_verify_context(&cfg)
+                    .map_err(|e| e.to_string())?;
+                v.verify(&msg, &sig).map_err(|e| e.to_string())
+            });
+            if case["result"] == "valid" {
+                got.unwrap_or_else(|e| panic!("{alg} tc {tc}: {e}"));
+                seen.0 += 1;
+            } else {
+                assert!(got.is_err(), "{alg} tc {tc} {:?}: accepted", case["flags"]);
+                seen.1 += 1;
+            }
+        }
+    }
+    assert_eq!(seen, (9, 15));
+    // Signing with a context through the daemon (hedged, RustCrypto ml-dsa): the context is
+    // bound in, and an empty context stays aws-lc's pure ML-DSA.
+    for alg in [Algorithm::MlDsa44, Algorithm::MlDsa65, Algorithm::MlDsa87] {
+        let key = km
+            .generate_key(
+                &GenerateKeyParams::builder()
+                    .algorithm(alg)
+                    .permissions(P::SIGN | P::VERIFY)
+                    .build()
+                    .unwrap(),
+            )
+            .unwrap();
+        let cfg = |ctx: &[u8]| {
+            let options = ContextOptions::default()
+                .with_signature_context(ctx)
+                .unwrap();
+            ContextConfig::builder()
+                .algorithm(alg)
+                .key(key.id())
+                .options(options)
+                .build()
+                .unwrap()
+        };
+        let msg = b"signed under a FIPS 204 context string";
+        let sig = stack
+            .create_sign_context(&cfg(b"warden"))
+            .unwrap()
+            .sign(msg)
+            .unwrap();
+        stack
+            .create_verify_context(&cfg(b"warden"))
+            .unwrap()
+            .verify(msg, &sig)
+            .unwrap();
+        assert!(
+            stack
+                .create_verify_context(&cfg(b"other"))
+                .unwrap()
+                .verify(msg, &sig)
+                .is_err(),
+            "{alg}"
+        );
+        assert!(
+            stack
+                .create_verify_context(&cfg(b""))
+                .unwrap()
+                .verify(msg, &sig)
+                .is_err(),
+            "{alg}"
+        );
+        let plain = stack
+            .create_sign_context(&cfg(b""))
+            .unwrap()
+            .sign(msg)
+            .unwrap();
+        stack
+            .create_verify_context(&cfg(b""))
+            .unwrap()
+            .verify(msg, &plain)
+            .unwrap();
+        assert!(
+            stack
+                .create_verify_context(&cfg(b"warden"))
+                .unwrap()
+                .verify(msg, &plain)
+                .is_err(),
+            "{alg}"
+        );
+    }
+}

@@ -88,7 +88,7 @@ fn is_oaep(a: Algorithm) -> bool {
 /// | `signature_format` | ECDSA sign / verify | `Raw` (r‖s) |
 /// | `pss_salt_len` | RSA-PSS-SHA256/384/512 | the hash length; 0..=64 |
 /// | `oaep_label` | RSA-OAEP-SHA1/256/384/512 | empty; at most 256 bytes |
-/// | `signature_context` | ED25519PH | empty; at most 255 bytes |
+/// | `signature_context` | ED25519PH, ML-DSA-44/65/87 | empty; at most 255 bytes |
 ///
 /// ```
 /// use warden_core::{Algorithm, ContextOptions, ErrorCode, SignatureFormat};
@@ -168,7 +168,7 @@ impl ContextOptions {
         self
     }
 
-    /// The signature context string (Ed25519ph; empty by default).
+    /// The signature context string (Ed25519ph, ML-DSA; empty by default).
     pub fn signature_context(&self) -> &[u8] {
         self.context
             .get(..usize::from(self.context_len))
@@ -233,9 +233,14 @@ impl ContextOptions {
         if self.oaep_label_len != 0 && !is_oaep(algorithm) {
             return Err(Error::invalid_argument("a label applies to RSA-OAEP only"));
         }
-        if self.context_len != 0 && algorithm != Algorithm::Ed25519ph {
+        if self.context_len != 0
+            && !matches!(
+                algorithm,
+                Algorithm::Ed25519ph | Algorithm::MlDsa44 | Algorithm::MlDsa65 | Algorithm::MlDsa87
+            )
+        {
             return Err(Error::invalid_argument(
-                "a signature context applies to ED25519PH only",
+                "a signature context applies to ED25519PH and ML-DSA only",
             ));
         }
         Ok(())

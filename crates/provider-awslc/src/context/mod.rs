@@ -5,6 +5,7 @@ mod aead;
 mod cipher;
 mod hash;
 mod mac;
+mod mldsa_ctx;
 mod random;
 mod rsa_oaep;
 mod sign;

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use warden_crypto::context::{Buffered, Engine, too_small};
 use warden_crypto::{BufferSource, ContextKind, Key};
 
+use super::mldsa_ctx::{CtxSigner, CtxVerifier};
 use crate::material::{AwsLcKey as _, Material, verification_alg};
 use crate::rsa_params;
 use aws_lc_rs::digest;
@@ -174,8 +175,10 @@ pub(crate) struct SignEngine {
     /// The same ECDSA key under aws-lc's DER signing algorithm, when the context asked for
     /// DER signatures (an aws-lc key pair is bound to one encoding at construction).
     der_pair: Option<EcdsaKeyPair>,
-    /// Ed25519ph: the context string (RFC 8032 `ctx`, empty by default).
+    /// Ed25519ph / ML-DSA: the context string (RFC 8032 / FIPS 204 `ctx`, empty by default).
     context: Vec<u8>,
+    /// ML-DSA with a non-empty context: RustCrypto signs (aws-lc has the empty context only).
+    mldsa_ctx: Option<CtxSigner>,
     /// RSA-PSS: the encoding with this context's hash and salt length.
     pss: Option<&'static signature::RsaSignatureEncoding>,
     msg: Message,
@@ -210,6 +213,12 @@ impl SignEngine {
             }
             _ => (None, signature_len(alg, &key)?),
         };
+        let mldsa_ctx = match key.material()? {
+            Material::MlDsa(pair) if !options.signature_context().is_empty() => {
+                Some(CtxSigner::new(alg, pair)?)
+            }
+            _ => None,
+        };
         let pss = if rsa_params::is_pss(alg) {
             Some(rsa_params::pss_signing(alg, options.pss_salt_len())?)
         } else {
@@ -221,6 +230,7 @@ impl SignEngine {
             key,
             der_pair,
             context: options.signature_context().to_vec(),
+            mldsa_ctx,
             pss,
             sig_len,
         })
@@ -352,6 +362,10 @@ impl Engine for SignEngine {
                 Err(Error::from(ErrorCode::InternalError))
             }
             (None, Whole::Sha512(h)) => ed25519ph_sign(&self.key, h, &self.context, out),
+            (None, Whole::Bytes(m)) if self.mldsa_ctx.is_some() => match &self.mldsa_ctx {
+                Some(s) => s.sign(m, &self.context).and_then(|sig| copy(&sig, out)),
+                None => Err(Error::from(ErrorCode::InternalError)),
+            },
             (None, whole) => sign_whole(&self.key, self.pss, whole, out),
         };
         self.msg.clear();
@@ -372,6 +386,8 @@ enum Verifier {
     AwsLc(ParsedPublicKey),
     /// Ed25519ph public key and context string.
     Ed25519ph(Box<ed25519_dalek::VerifyingKey>, Vec<u8>),
+    /// ML-DSA public key and a non-empty context string (RustCrypto `ml-dsa`).
+    MlDsaCtx(CtxVerifier, Vec<u8>),
     Slh128s(Box<slh_dsa::VerifyingKey<Sha2_128s>>),
     Slh128f(Box<slh_dsa::VerifyingKey<Sha2_128f>>),
 }
@@ -398,6 +414,14 @@ impl VerifyEngine {
                 let arr: [u8; 32] = raw.as_slice().try_into().map_err(bad)?;
                 Verifier::Ed25519ph(
                     Box::new(ed25519_dalek::VerifyingKey::from_bytes(&arr).map_err(bad)?),
+                    options.signature_context().to_vec(),
+                )
+            }
+            Algorithm::MlDsa44 | Algorithm::MlDsa65 | Algorithm::MlDsa87
+                if !options.signature_context().is_empty() =>
+            {
+                Verifier::MlDsaCtx(
+                    CtxVerifier::new(alg, &raw)?,
                     options.signature_context().to_vec(),
                 )
             }
@@ -440,6 +464,7 @@ fn verify_whole(verifier: &Verifier, whole: Whole<'_>, sig: &[u8]) -> Result<()>
         (Verifier::AwsLc(k), Whole::Digest(d)) => k.verify_digest_sig(&d, sig).map_err(bad),
         (Verifier::AwsLc(k), Whole::Bytes(m)) => k.verify_sig(m, sig).map_err(bad),
         // Strict: refuses small-order keys and non-canonical signatures (RFC 8032 5.1.7).
+        (Verifier::MlDsaCtx(k, ctx), Whole::Bytes(m)) => k.verify(m, ctx, sig),
         (Verifier::Ed25519ph(k, ctx), Whole::Sha512(h)) => {
             let sig = ed25519_dalek::Signature::from_slice(sig).map_err(bad)?;
             k.verify_prehashed_strict(h, Some(ctx), &sig).map_err(bad)
