@@ -530,6 +530,27 @@ impl CipherContext {
         Ok(p.data)
     }
 
+    /// [`CipherContext::apply`] over region bytes (data plane): `input` is encrypted or
+    /// decrypted into `output` (ranges of `region`, not overlapping; `output` room for the
+    /// padding of CBC encryption). Encryption: pass an empty `iv` and read
+    /// [`CipherContext::iv`]. Returns the bytes written at the start of `output`; a
+    /// decryption's output reaches the region only once it succeeded (CBC padding checked).
+    pub fn apply_region(
+        &mut self,
+        region: &mut MemoryRegion,
+        iv: &[u8],
+        input: RegionSlice,
+        output: RegionSlice,
+    ) -> Result<usize> {
+        let op = RegionOp {
+            iv,
+            ..RegionOp::default()
+        };
+        let (n, p) = self.core.process_region(region, op, input, Some(output))?;
+        self.iv = p.iv;
+        Ok(n)
+    }
+
     /// Encrypts `plaintext` under a fresh IV drawn by the daemon as a whole operation;
     /// returns `(iv, ciphertext)`. Encrypting contexts only.
     pub fn encrypt(&mut self, plaintext: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {

@@ -361,10 +361,9 @@ pub(crate) fn process(
         let input = data(&state.regions, &a.input, copy)?;
         let mut private: Option<Scratch> = None;
         let slot = &mut private;
+        // `need` is the provider's bound (CBC: up to a block of padding more than the result);
+        // only the bytes actually produced must fit the range, checked when copying.
         let (out, f) = whole(&mut state.resources, ctx, id, a, input.bytes(), |need| {
-            if need as u64 > target.len {
-                return Err(too_small());
-            }
             let s =
                 slot.insert(Scratch::new(need).map_err(|_| {
                     Error::new(ErrorCode::AllocationFailed, "private memory refused")
