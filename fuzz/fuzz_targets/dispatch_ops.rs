@@ -259,6 +259,7 @@ impl Session {
             key_id,
             direction,
             timeout,
+            options: Default::default(),
         };
         let Some(out) = self.send(&Request::CreateContext(r), dl) else {
             return;

@@ -502,3 +502,28 @@ fn cli_lists_providers_and_generates_into_the_token() {
         "{out:?}"
     );
 }
+
+#[test]
+fn token_contexts_refuse_context_options_they_cannot_honour() {
+    // Issue 15: the daemon reports a created context's options as applied, so a provider that
+    // cannot produce, say, a DER ECDSA signature must refuse rather than sign r||s.
+    let Some(hsm) = SoftHsm::new() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let d = start(&hsm, root.path());
+    let stack = d.stack();
+    let km = stack.key_management();
+    let alg = Algorithm::EcdsaP256Sha256;
+    let key = km
+        .generate_key_with(&params(alg, P::SIGN | P::VERIFY), Some("hsm"))
+        .unwrap();
+    let der = ContextConfig::builder()
+        .algorithm(alg)
+        .key(key.id())
+        .signature_format(SignatureFormat::Der)
+        .build()
+        .unwrap();
+    let e = stack.create_sign_context(&der).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::UnsupportedOperation, "{e}");
+    // The default encoding still works in the token.
+    assert_eq!(sign(&stack, alg, key.id(), b"m").unwrap().len(), 64);
+}

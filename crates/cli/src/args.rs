@@ -489,6 +489,15 @@ pub struct GenerateArgs {
     pub provider: Option<String>,
 }
 
+/// Encoding of an ECDSA signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SigFormat {
+    /// DER `ECDSA-Sig-Value` (what openssl writes and reads).
+    Der,
+    /// Fixed-length r||s (IEEE P1363, JOSE/COSE).
+    Raw,
+}
+
 /// Format of key material.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum KeyFileFormat {
@@ -512,9 +521,10 @@ pub struct ImportArgs {
     /// File holding the key material.
     #[arg(long = "in", value_name = "FILE")]
     pub input: PathBuf,
-    /// Encoding of the file.
-    #[arg(long, value_enum, default_value = "raw")]
-    pub format: KeyFileFormat,
+    /// Encoding of the file. Default: detected (PEM by its armour; DER — SubjectPublicKeyInfo
+    /// or PKCS#8 — by structure; raw otherwise; symmetric keys are always raw).
+    #[arg(long, value_enum)]
+    pub format: Option<KeyFileFormat>,
     /// Permissions (see `key generate`).
     #[arg(long)]
     pub permissions: Option<String>,
@@ -571,6 +581,10 @@ pub struct SignArgs {
     /// Slot holding the signing key.
     #[arg(long)]
     pub slot: String,
+    /// ECDSA signature encoding: `der` (X.509, TLS, `openssl dgst`; the default for ECDSA)
+    /// or `raw` fixed-length r||s. Other algorithms have one encoding.
+    #[arg(long, value_enum)]
+    pub sig_format: Option<SigFormat>,
     /// Input and output.
     #[command(flatten)]
     pub io: InOut,
@@ -582,6 +596,9 @@ pub struct VerifyArgs {
     /// Slot holding the key.
     #[arg(long)]
     pub slot: String,
+    /// ECDSA signature encoding of `--sig` (see `sign --sig-format`; default `der`).
+    #[arg(long, value_enum)]
+    pub sig_format: Option<SigFormat>,
     /// File holding the signature.
     #[arg(long, value_name = "FILE")]
     pub sig: PathBuf,

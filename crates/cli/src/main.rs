@@ -9,6 +9,7 @@ mod args;
 mod commands;
 mod failure;
 mod io;
+mod keyfile;
 mod pem;
 mod report;
 

@@ -53,11 +53,31 @@ impl ContextCore {
             key_id: cfg.key().map(|k| k.id),
             direction: cfg.direction(),
             timeout,
+            options: m::CreateContextOptions::from(cfg.options()),
         });
-        let id = link.request(&req, timeout, |r| match r {
-            Response::ContextCreated { context_id } => Ok(context_id),
+        let wanted = cfg.options().set_bits();
+        let (id, applied) = link.request(&req, timeout, |r| match r {
+            Response::ContextCreated {
+                context_id,
+                applied_options,
+            } => Ok((context_id, applied_options)),
             _ => Err(unexpected()),
         })?;
+        if applied & wanted != wanted {
+            // A daemon that predates an option ignores it and would, say, sign r || s where
+            // DER was asked for. Give the context back and refuse it.
+            let mut core = ContextCore {
+                link,
+                id,
+                timeout,
+                alive: true,
+            };
+            let _ = core.destroy();
+            return Err(crate::Error::Invalid(warden_core::Error::new(
+                warden_core::ErrorCode::UnsupportedOperation,
+                "the daemon does not support a requested context option; upgrade wardend",
+            )));
+        }
         Ok(ContextCore {
             link,
             id,

@@ -98,10 +98,10 @@ pub use warden_wire::messages::ProviderSummary;
 
 // The shared vocabulary, so applications need only this crate.
 pub use warden_core::{
-    AgreeKeyParams, Algorithm, AlgorithmClass, CipherDirection, ContextConfig, DeriveKeyParams,
-    EncapsulateParams, ErrorCode, GenerateKeyParams, ImportKeyParams, KdfParameters, KeyFormat,
-    KeyOperationPermission, Persistence, ResourceId, ResourceType, Timeout, UnwrapKeyParams,
-    WrapKeyParams,
+    AgreeKeyParams, Algorithm, AlgorithmClass, CipherDirection, ContextConfig, ContextOptions,
+    DeriveKeyParams, EncapsulateParams, ErrorCode, GenerateKeyParams, ImportKeyParams,
+    KdfParameters, KeyFormat, KeyOperationPermission, Persistence, ResourceId, ResourceType,
+    SignatureFormat, Timeout, UnwrapKeyParams, WrapKeyParams,
 };
 
 /// How this crate works and why (design notes; the short overview is `ARCHITECTURE.md`).

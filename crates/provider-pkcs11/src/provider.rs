@@ -330,6 +330,15 @@ impl Provider for Pkcs11Provider {
     ) -> Result<Box<dyn CryptoContext>> {
         let alg = config.algorithm();
         let checked = check_request(kind, config, key)?;
+        // Token contexts produce only the default encodings (ECDSA r||s, no salt, label or
+        // context choice): an option they would silently ignore is refused instead, since the
+        // daemon reports every option of a created context as applied.
+        if config.options().set_bits() != 0 {
+            return Err(Error::new(
+                ErrorCode::UnsupportedOperation,
+                "token keys take no context options (DER signatures, salt length, label, context)",
+            ));
+        }
         let key = checked.key.ok_or(unsupported())?;
         let tk = TokenKey::of(&key)?;
         let op = match kind {

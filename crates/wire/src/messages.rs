@@ -131,7 +131,7 @@ pub enum ContextKind {
 
 /// Direction of a cipher or AEAD context, and the per-context timeout: core's types, so the
 /// protocol and the API cannot drift apart.
-pub use warden_core::{CipherDirection, Timeout};
+pub use warden_core::{CipherDirection, ContextOptions, SignatureFormat, Timeout};
 
 /// GenerateKey request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,6 +253,48 @@ pub struct CreateContext<'a> {
     pub direction: Option<CipherDirection>,
     /// Timeout for operations on this context.
     pub timeout: Timeout,
+    /// Per-context options (appended in issue 15; defaults travel as absent fields).
+    pub options: CreateContextOptions<'a>,
+}
+
+/// The per-context options of a CreateContext body, borrowed from the frame like every other
+/// field ([`ContextOptions`] holds fixed-size copies, too large to travel in every
+/// [`Request`]). Convert with `From<&ContextOptions>` and [`CreateContextOptions::to_options`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CreateContextOptions<'a> {
+    /// ECDSA signature encoding.
+    pub signature_format: SignatureFormat,
+    /// RSA-PSS salt length; `None` = the hash length.
+    pub pss_salt_len: Option<u16>,
+    /// RSA-OAEP label (empty = none).
+    pub oaep_label: &'a [u8],
+    /// Signature context string (empty = none).
+    pub signature_context: &'a [u8],
+}
+
+impl<'a> From<&'a ContextOptions> for CreateContextOptions<'a> {
+    fn from(o: &'a ContextOptions) -> Self {
+        CreateContextOptions {
+            signature_format: o.signature_format(),
+            pss_salt_len: o.pss_salt_len(),
+            oaep_label: o.oaep_label(),
+            signature_context: o.signature_context(),
+        }
+    }
+}
+
+impl CreateContextOptions<'_> {
+    /// The options as `warden_core` holds them; `InvalidArgument` if a label or context
+    /// string is longer than its bound. Whether each option suits the algorithm is checked
+    /// when the context configuration is built.
+    pub fn to_options(&self) -> warden_core::Result<ContextOptions> {
+        let mut o = ContextOptions::default().with_signature_format(self.signature_format);
+        if let Some(n) = self.pss_salt_len {
+            o = o.with_pss_salt_len(n);
+        }
+        o.with_oaep_label(self.oaep_label)?
+            .with_signature_context(self.signature_context)
+    }
 }
 
 /// A certificate operation (opcodes `Cert*`, issue 16). One body shape serves them all;
@@ -851,6 +893,9 @@ pub enum Response<'a> {
     ContextCreated {
         /// Per-connection id of the context.
         context_id: u64,
+        /// `warden_core::option_bits` of the options the daemon applied (0 from daemons that
+        /// predate options).
+        applied_options: u32,
     },
     /// Reply to Update, Finalize, Process and Random.
     Output {

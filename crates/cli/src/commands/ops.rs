@@ -3,9 +3,10 @@
 use serde_json::json;
 use warden_client::{
     Algorithm, AlgorithmClass, CipherDirection, ContextConfig, CryptoStack, ErrorCode,
+    SignatureFormat,
 };
 
-use crate::args::{AeadArgs, HashArgs, MacArgs, RandomArgs, SignArgs, VerifyArgs};
+use crate::args::{AeadArgs, HashArgs, MacArgs, RandomArgs, SigFormat, SignArgs, VerifyArgs};
 use crate::commands::keys::parse_alg;
 use crate::commands::regions;
 use crate::failure::Failure;
@@ -38,6 +39,29 @@ fn keyed_config(
     slot: &str,
     alg: Algorithm,
 ) -> Result<(ContextConfig, warden_client::ResourceGuard), Failure> {
+    signing_config(stack, slot, alg, None)
+}
+
+/// [`keyed_config`] for sign / verify: ECDSA signatures are DER unless `--sig-format raw`
+/// (what openssl and X.509 expect); other algorithms take no `--sig-format`.
+fn signing_config(
+    stack: &CryptoStack,
+    slot: &str,
+    alg: Algorithm,
+    sig_format: Option<SigFormat>,
+) -> Result<(ContextConfig, warden_client::ResourceGuard), Failure> {
+    let ecdsa = matches!(alg, Algorithm::EcdsaP256Sha256 | Algorithm::EcdsaP384Sha384);
+    let format = match (sig_format, ecdsa) {
+        (Some(SigFormat::Raw), true) => SignatureFormat::Raw,
+        (Some(SigFormat::Der) | None, true) => SignatureFormat::Der,
+        (None, false) => SignatureFormat::Raw,
+        (Some(_), false) => {
+            return Err(Failure::Usage(format!(
+                "--sig-format applies to ECDSA keys; slot {slot} holds a {} key",
+                alg.name()
+            )));
+        }
+    };
     let key = stack
         .key_management()
         .resolve(slot)
@@ -45,6 +69,7 @@ fn keyed_config(
     let cfg = ContextConfig::builder()
         .algorithm(alg)
         .key(key.id())
+        .signature_format(format)
         .build()?;
     Ok((cfg, key))
 }
@@ -54,9 +79,11 @@ fn with_timeout(cfg: ContextConfig, size: Option<u64>) -> Result<ContextConfig, 
     let Some(t) = regions::timeout_for(size) else {
         return Ok(cfg);
     };
+    // Everything but the timeout is kept, per-context options (e.g. `--sig-format`) included.
     let mut b = ContextConfig::builder()
         .algorithm(cfg.algorithm())
-        .timeout(t);
+        .timeout(t)
+        .options(*cfg.options());
     if let Some(k) = cfg.key() {
         b = b.key(k);
     }
@@ -100,7 +127,7 @@ pub fn sign(stack: &CryptoStack, a: &SignArgs, json_mode: bool) -> Result<Report
             alg.name()
         )));
     }
-    let (cfg, _key) = keyed_config(stack, &a.slot, alg)?;
+    let (cfg, _key) = signing_config(stack, &a.slot, alg, a.sig_format)?;
     let cfg = with_timeout(cfg, regions::large_file(stack, a.io.input.as_deref()))?;
     let mut ctx = stack
         .create_sign_context(&cfg)
@@ -122,7 +149,7 @@ pub fn sign(stack: &CryptoStack, a: &SignArgs, json_mode: bool) -> Result<Report
 pub fn verify(stack: &CryptoStack, a: &VerifyArgs, json_mode: bool) -> Result<Report, Failure> {
     let alg = slot_algorithm(stack, &a.slot)?;
     let sig = read_file(&a.sig, MAX_SIG_FILE)?;
-    let (cfg, _key) = keyed_config(stack, &a.slot, alg)?;
+    let (cfg, _key) = signing_config(stack, &a.slot, alg, a.sig_format)?;
     let cfg = with_timeout(cfg, regions::large_file(stack, a.input.as_deref()))?;
     let mut ctx = stack
         .create_verify_context(&cfg)
@@ -167,6 +194,7 @@ fn aead_algorithm(stack: &CryptoStack, a: &AeadArgs) -> Result<Algorithm, Failur
     match slot_algorithm(stack, &a.slot)? {
         Algorithm::Aes256Key => Ok(Algorithm::Aes256Gcm),
         Algorithm::Aes128Key => Ok(Algorithm::Aes128Gcm),
+        Algorithm::Aes192Key => Ok(Algorithm::Aes192Gcm),
         Algorithm::ChaCha20Key => Ok(Algorithm::ChaCha20Poly1305),
         other => Err(Failure::Usage(format!(
             "slot {} holds a {} key; encrypt needs an AES or CHACHA20 key",

@@ -3,8 +3,8 @@
 use crate::error::WireError;
 use crate::generated::warden::wire as g;
 use crate::messages::{
-    AgreeKey, CreateContext, Decapsulate, DeriveKey, Encapsulate, GenerateKey, ImportKey, KeySpec,
-    Request, UnwrapKey, WrapKey,
+    AgreeKey, CreateContext, CreateContextOptions, Decapsulate, DeriveKey, Encapsulate,
+    GenerateKey, ImportKey, KeySpec, Request, UnwrapKey, WrapKey,
 };
 use crate::opcode::Opcode;
 
@@ -166,6 +166,7 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
             key_id,
             direction,
             timeout,
+            options,
         }) => {
             let (mode, ms) = write_timeout(timeout);
             let o = g::CreateContextRequest::create(
@@ -176,6 +177,10 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
                 write_direction(direction),
                 mode,
                 ms,
+                write_signature_format(options.signature_format),
+                options.pss_salt_len,
+                opt(options.oaep_label),
+                opt(options.signature_context),
             );
             b.finish(o, None)
         }
@@ -524,6 +529,12 @@ pub fn decode_request(op: Opcode, body: &[u8]) -> Result<Request<'_>, WireError>
                 key_id: val(r.key_id())?,
                 direction: read_direction(val(r.direction())?),
                 timeout: read_timeout(val(r.timeout_mode())?, val(r.timeout_ms())?),
+                options: CreateContextOptions {
+                    signature_format: read_signature_format(val(r.signature_format())?),
+                    pss_salt_len: val(r.pss_salt_len())?,
+                    oaep_label: bytes(r.oaep_label())?,
+                    signature_context: bytes(r.signature_context())?,
+                },
             })
         }
         Opcode::InitContext => {

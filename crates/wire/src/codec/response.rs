@@ -53,8 +53,11 @@ pub fn encode_response<'b>(b: &'b mut Builder, resp: &Response<'_>) -> &'b [u8] 
             let o = g::EncapsulateResponse::create(b, opt(ciphertext), key_id);
             b.finish(o, None)
         }
-        Response::ContextCreated { context_id } => {
-            let o = g::ContextCreatedResponse::create(b, context_id);
+        Response::ContextCreated {
+            context_id,
+            applied_options,
+        } => {
+            let o = g::ContextCreatedResponse::create(b, context_id, applied_options);
             b.finish(o, None)
         }
         Response::Output { output, tag, iv } => {
@@ -247,6 +250,7 @@ pub fn decode_response(op: Opcode, body: &[u8]) -> Result<Response<'_>, WireErro
             let r: g::ContextCreatedResponseRef<'_> = root(body)?;
             Response::ContextCreated {
                 context_id: val(r.context_id())?,
+                applied_options: val(r.applied_options())?,
             }
         }
         ResponseKind::Output => {

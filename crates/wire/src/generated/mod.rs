@@ -13430,10 +13430,188 @@ mod root {
                 }
             }
 
+            ///  Encoding of ECDSA signatures on a Sign / Verify context (values match
+            ///  `warden_core::SignatureFormat`); Default = Raw.
+            ///
+            /// Generated from these locations:
+            /// * Enum `SignatureFormat` in the file `contexts.fbs:34`
+            #[derive(
+                Copy,
+                Clone,
+                Debug,
+                PartialEq,
+                Eq,
+                PartialOrd,
+                Ord,
+                Hash,
+            )]
+            #[repr(u8)]
+            pub enum SignatureFormat {
+                /// The variant `Default` in the enum `SignatureFormat`
+                Default = 0,
+
+                /// The variant `Raw` in the enum `SignatureFormat`
+                Raw = 1,
+
+                /// The variant `Der` in the enum `SignatureFormat`
+                Der = 2,
+            }
+
+            impl SignatureFormat {
+                /// Array containing all valid variants of SignatureFormat
+                pub const ENUM_VALUES: [Self; 3] = [Self::Default, Self::Raw, Self::Der];
+            }
+
+            impl ::core::convert::TryFrom<u8> for SignatureFormat {
+                type Error = ::planus::errors::UnknownEnumTagKind;
+                #[inline]
+                fn try_from(
+                    value: u8,
+                ) -> ::core::result::Result<Self, ::planus::errors::UnknownEnumTagKind>
+                {
+                    #[allow(clippy::match_single_binding)]
+                    match value {
+                        0 => ::core::result::Result::Ok(SignatureFormat::Default),
+                        1 => ::core::result::Result::Ok(SignatureFormat::Raw),
+                        2 => ::core::result::Result::Ok(SignatureFormat::Der),
+
+                        _ => ::core::result::Result::Err(::planus::errors::UnknownEnumTagKind {
+                            tag: value as i128,
+                        }),
+                    }
+                }
+            }
+
+            impl ::core::convert::From<SignatureFormat> for u8 {
+                #[inline]
+                fn from(value: SignatureFormat) -> Self {
+                    value as u8
+                }
+            }
+
+            /// # Safety
+            /// The Planus compiler correctly calculates `ALIGNMENT` and `SIZE`.
+            unsafe impl ::planus::Primitive for SignatureFormat {
+                const ALIGNMENT: usize = 1;
+                const SIZE: usize = 1;
+            }
+
+            impl ::planus::WriteAsPrimitive<SignatureFormat> for SignatureFormat {
+                #[inline]
+                fn write<const N: usize>(
+                    &self,
+                    cursor: ::planus::Cursor<'_, N>,
+                    buffer_position: u32,
+                ) {
+                    (*self as u8).write(cursor, buffer_position);
+                }
+            }
+
+            impl ::planus::WriteAs<SignatureFormat> for SignatureFormat {
+                type Prepared = Self;
+
+                #[inline]
+                fn prepare(&self, _builder: &mut ::planus::Builder) -> SignatureFormat {
+                    *self
+                }
+            }
+
+            impl ::planus::WriteAsDefault<SignatureFormat, SignatureFormat> for SignatureFormat {
+                type Prepared = Self;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    _builder: &mut ::planus::Builder,
+                    default: &SignatureFormat,
+                ) -> ::core::option::Option<SignatureFormat> {
+                    if self == default {
+                        ::core::option::Option::None
+                    } else {
+                        ::core::option::Option::Some(*self)
+                    }
+                }
+            }
+
+            impl ::planus::WriteAsOptional<SignatureFormat> for SignatureFormat {
+                type Prepared = Self;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    _builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<SignatureFormat> {
+                    ::core::option::Option::Some(*self)
+                }
+            }
+
+            impl<'buf> ::planus::TableRead<'buf> for SignatureFormat {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'buf>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    let n: u8 = ::planus::TableRead::from_buffer(buffer, offset)?;
+                    ::core::result::Result::Ok(::core::convert::TryInto::try_into(n)?)
+                }
+            }
+
+            impl<'buf> ::planus::VectorReadInner<'buf> for SignatureFormat {
+                type Error = ::planus::errors::UnknownEnumTag;
+                const STRIDE: usize = 1;
+                #[inline]
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'buf>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::UnknownEnumTag>
+                {
+                    let value = unsafe { *buffer.buffer.get_unchecked(offset) };
+                    let value: ::core::result::Result<Self, _> =
+                        ::core::convert::TryInto::try_into(value);
+                    value.map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "SignatureFormat",
+                            "VectorRead::from_buffer",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<SignatureFormat> for SignatureFormat {
+                const STRIDE: usize = 1;
+
+                type Value = Self;
+
+                #[inline]
+                fn prepare(&self, _builder: &mut ::planus::Builder) -> Self {
+                    *self
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[Self],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 1];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - i as u32,
+                        );
+                    }
+                }
+            }
+
             ///  Opcode CreateContext (0x0200).
             ///
             /// Generated from these locations:
-            /// * Table `CreateContextRequest` in the file `contexts.fbs:33`
+            /// * Table `CreateContextRequest` in the file `contexts.fbs:41`
             #[derive(
                 Clone,
                 Debug,
@@ -13456,6 +13634,15 @@ mod root {
                 pub timeout_mode: self::TimeoutMode,
                 /// The field `timeout_ms` in the table `CreateContextRequest`
                 pub timeout_ms: u32,
+                ///  Appended (issue 15): ECDSA `r || s` (Default/Raw) or DER. A daemon that predates the
+                ///  field ignores it, so the reply's `applied_options` says whether it was applied.
+                pub signature_format: self::SignatureFormat,
+                ///  Appended (issue 15): RSA-PSS salt length in bytes; absent = the hash length.
+                pub pss_salt_len: ::core::option::Option<u16>,
+                ///  Appended (issue 15): RSA-OAEP label (at most 256 bytes); absent = empty.
+                pub oaep_label: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+                ///  Appended (issue 15): signature context string (ED25519PH; at most 255 bytes).
+                pub signature_context: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -13468,6 +13655,10 @@ mod root {
                         direction: self::CipherDirection::Unspecified,
                         timeout_mode: self::TimeoutMode::Default,
                         timeout_ms: 0,
+                        signature_format: self::SignatureFormat::Default,
+                        pss_salt_len: ::core::default::Default::default(),
+                        oaep_label: ::core::default::Default::default(),
+                        signature_context: ::core::default::Default::default(),
                     }
                 }
             }
@@ -13496,6 +13687,13 @@ mod root {
                         self::TimeoutMode,
                     >,
                     field_timeout_ms: impl ::planus::WriteAsDefault<u32, u32>,
+                    field_signature_format: impl ::planus::WriteAsDefault<
+                        self::SignatureFormat,
+                        self::SignatureFormat,
+                    >,
+                    field_pss_salt_len: impl ::planus::WriteAsOptional<u16>,
+                    field_oaep_label: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    field_signature_context: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                 ) -> ::planus::Offset<Self> {
                     let prepared_kind =
                         field_kind.prepare(builder, &self::ContextKind::Unspecified);
@@ -13506,8 +13704,13 @@ mod root {
                     let prepared_timeout_mode =
                         field_timeout_mode.prepare(builder, &self::TimeoutMode::Default);
                     let prepared_timeout_ms = field_timeout_ms.prepare(builder, &0);
+                    let prepared_signature_format =
+                        field_signature_format.prepare(builder, &self::SignatureFormat::Default);
+                    let prepared_pss_salt_len = field_pss_salt_len.prepare(builder);
+                    let prepared_oaep_label = field_oaep_label.prepare(builder);
+                    let prepared_signature_context = field_signature_context.prepare(builder);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<16> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<24> =
                         ::core::default::Default::default();
                     if prepared_key_id.is_some() {
                         table_writer.write_entry::<u64>(2);
@@ -13518,6 +13721,15 @@ mod root {
                     if prepared_timeout_ms.is_some() {
                         table_writer.write_entry::<u32>(5);
                     }
+                    if prepared_oaep_label.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[u8]>>(8);
+                    }
+                    if prepared_signature_context.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[u8]>>(9);
+                    }
+                    if prepared_pss_salt_len.is_some() {
+                        table_writer.write_entry::<u16>(7);
+                    }
                     if prepared_kind.is_some() {
                         table_writer.write_entry::<self::ContextKind>(0);
                     }
@@ -13526,6 +13738,9 @@ mod root {
                     }
                     if prepared_timeout_mode.is_some() {
                         table_writer.write_entry::<self::TimeoutMode>(4);
+                    }
+                    if prepared_signature_format.is_some() {
+                        table_writer.write_entry::<self::SignatureFormat>(6);
                     }
 
                     unsafe {
@@ -13543,6 +13758,21 @@ mod root {
                             {
                                 object_writer.write::<_, _, 4>(&prepared_timeout_ms);
                             }
+                            if let ::core::option::Option::Some(prepared_oaep_label) =
+                                prepared_oaep_label
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_oaep_label);
+                            }
+                            if let ::core::option::Option::Some(prepared_signature_context) =
+                                prepared_signature_context
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_signature_context);
+                            }
+                            if let ::core::option::Option::Some(prepared_pss_salt_len) =
+                                prepared_pss_salt_len
+                            {
+                                object_writer.write::<_, _, 2>(&prepared_pss_salt_len);
+                            }
                             if let ::core::option::Option::Some(prepared_kind) = prepared_kind {
                                 object_writer.write::<_, _, 1>(&prepared_kind);
                             }
@@ -13555,6 +13785,11 @@ mod root {
                                 prepared_timeout_mode
                             {
                                 object_writer.write::<_, _, 1>(&prepared_timeout_mode);
+                            }
+                            if let ::core::option::Option::Some(prepared_signature_format) =
+                                prepared_signature_format
+                            {
+                                object_writer.write::<_, _, 1>(&prepared_signature_format);
                             }
                         });
                     }
@@ -13601,6 +13836,10 @@ mod root {
                         self.direction,
                         self.timeout_mode,
                         self.timeout_ms,
+                        self.signature_format,
+                        self.pss_salt_len,
+                        &self.oaep_label,
+                        &self.signature_context,
                     )
                 }
             }
@@ -13752,6 +13991,113 @@ mod root {
             }
 
             impl<T0, T1, T2, T3, T4, T5> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5)> {
+                /// Setter for the [`signature_format` field](CreateContextRequest#structfield.signature_format).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn signature_format<T6>(
+                    self,
+                    value: T6,
+                ) -> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
+                where
+                    T6: ::planus::WriteAsDefault<self::SignatureFormat, self::SignatureFormat>,
+                {
+                    let (v0, v1, v2, v3, v4, v5) = self.0;
+                    CreateContextRequestBuilder((v0, v1, v2, v3, v4, v5, value))
+                }
+
+                /// Sets the [`signature_format` field](CreateContextRequest#structfield.signature_format) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn signature_format_as_default(
+                    self,
+                ) -> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, ::planus::DefaultValue)>
+                {
+                    self.signature_format(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)> {
+                /// Setter for the [`pss_salt_len` field](CreateContextRequest#structfield.pss_salt_len).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn pss_salt_len<T7>(
+                    self,
+                    value: T7,
+                ) -> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7)>
+                where
+                    T7: ::planus::WriteAsOptional<u16>,
+                {
+                    let (v0, v1, v2, v3, v4, v5, v6) = self.0;
+                    CreateContextRequestBuilder((v0, v1, v2, v3, v4, v5, v6, value))
+                }
+
+                /// Sets the [`pss_salt_len` field](CreateContextRequest#structfield.pss_salt_len) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn pss_salt_len_as_null(
+                    self,
+                ) -> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, ())> {
+                    self.pss_salt_len(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6, T7> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7)> {
+                /// Setter for the [`oaep_label` field](CreateContextRequest#structfield.oaep_label).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn oaep_label<T8>(
+                    self,
+                    value: T8,
+                ) -> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)>
+                where
+                    T8: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                {
+                    let (v0, v1, v2, v3, v4, v5, v6, v7) = self.0;
+                    CreateContextRequestBuilder((v0, v1, v2, v3, v4, v5, v6, v7, value))
+                }
+
+                /// Sets the [`oaep_label` field](CreateContextRequest#structfield.oaep_label) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn oaep_label_as_null(
+                    self,
+                ) -> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, ())>
+                {
+                    self.oaep_label(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6, T7, T8>
+                CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)>
+            {
+                /// Setter for the [`signature_context` field](CreateContextRequest#structfield.signature_context).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn signature_context<T9>(
+                    self,
+                    value: T9,
+                ) -> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
+                where
+                    T9: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                {
+                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8) = self.0;
+                    CreateContextRequestBuilder((v0, v1, v2, v3, v4, v5, v6, v7, v8, value))
+                }
+
+                /// Sets the [`signature_context` field](CreateContextRequest#structfield.signature_context) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn signature_context_as_null(
+                    self,
+                ) -> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, ())>
+                {
+                    self.signature_context(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6, T7, T8, T9>
+                CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
+            {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [CreateContextRequest].
                 #[inline]
                 pub fn finish(
@@ -13772,8 +14118,12 @@ mod root {
                     T3: ::planus::WriteAsDefault<self::CipherDirection, self::CipherDirection>,
                     T4: ::planus::WriteAsDefault<self::TimeoutMode, self::TimeoutMode>,
                     T5: ::planus::WriteAsDefault<u32, u32>,
+                    T6: ::planus::WriteAsDefault<self::SignatureFormat, self::SignatureFormat>,
+                    T7: ::planus::WriteAsOptional<u16>,
+                    T8: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T9: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                 > ::planus::WriteAs<::planus::Offset<CreateContextRequest>>
-                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
             {
                 type Prepared = ::planus::Offset<CreateContextRequest>;
 
@@ -13793,8 +14143,12 @@ mod root {
                     T3: ::planus::WriteAsDefault<self::CipherDirection, self::CipherDirection>,
                     T4: ::planus::WriteAsDefault<self::TimeoutMode, self::TimeoutMode>,
                     T5: ::planus::WriteAsDefault<u32, u32>,
+                    T6: ::planus::WriteAsDefault<self::SignatureFormat, self::SignatureFormat>,
+                    T7: ::planus::WriteAsOptional<u16>,
+                    T8: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T9: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                 > ::planus::WriteAsOptional<::planus::Offset<CreateContextRequest>>
-                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
             {
                 type Prepared = ::planus::Offset<CreateContextRequest>;
 
@@ -13815,16 +14169,20 @@ mod root {
                     T3: ::planus::WriteAsDefault<self::CipherDirection, self::CipherDirection>,
                     T4: ::planus::WriteAsDefault<self::TimeoutMode, self::TimeoutMode>,
                     T5: ::planus::WriteAsDefault<u32, u32>,
+                    T6: ::planus::WriteAsDefault<self::SignatureFormat, self::SignatureFormat>,
+                    T7: ::planus::WriteAsOptional<u16>,
+                    T8: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T9: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                 > ::planus::WriteAsOffset<CreateContextRequest>
-                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<CreateContextRequest> {
-                    let (v0, v1, v2, v3, v4, v5) = &self.0;
-                    CreateContextRequest::create(builder, v0, v1, v2, v3, v4, v5)
+                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9) = &self.0;
+                    CreateContextRequest::create(builder, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9)
                 }
             }
 
@@ -13889,6 +14247,37 @@ mod root {
                             .unwrap_or(0),
                     )
                 }
+
+                /// Getter for the [`signature_format` field](CreateContextRequest#structfield.signature_format).
+                #[inline]
+                pub fn signature_format(&self) -> ::planus::Result<self::SignatureFormat> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(6, "CreateContextRequest", "signature_format")?
+                            .unwrap_or(self::SignatureFormat::Default),
+                    )
+                }
+
+                /// Getter for the [`pss_salt_len` field](CreateContextRequest#structfield.pss_salt_len).
+                #[inline]
+                pub fn pss_salt_len(&self) -> ::planus::Result<::core::option::Option<u16>> {
+                    self.0.access(7, "CreateContextRequest", "pss_salt_len")
+                }
+
+                /// Getter for the [`oaep_label` field](CreateContextRequest#structfield.oaep_label).
+                #[inline]
+                pub fn oaep_label(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
+                    self.0.access(8, "CreateContextRequest", "oaep_label")
+                }
+
+                /// Getter for the [`signature_context` field](CreateContextRequest#structfield.signature_context).
+                #[inline]
+                pub fn signature_context(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
+                    self.0
+                        .access(9, "CreateContextRequest", "signature_context")
+                }
             }
 
             impl<'a> ::core::fmt::Debug for CreateContextRequestRef<'a> {
@@ -13906,6 +14295,22 @@ mod root {
                     f.field("direction", &self.direction());
                     f.field("timeout_mode", &self.timeout_mode());
                     f.field("timeout_ms", &self.timeout_ms());
+                    f.field("signature_format", &self.signature_format());
+                    if let ::core::option::Option::Some(field_pss_salt_len) =
+                        self.pss_salt_len().transpose()
+                    {
+                        f.field("pss_salt_len", &field_pss_salt_len);
+                    }
+                    if let ::core::option::Option::Some(field_oaep_label) =
+                        self.oaep_label().transpose()
+                    {
+                        f.field("oaep_label", &field_oaep_label);
+                    }
+                    if let ::core::option::Option::Some(field_signature_context) =
+                        self.signature_context().transpose()
+                    {
+                        f.field("signature_context", &field_signature_context);
+                    }
                     f.finish()
                 }
             }
@@ -13928,6 +14333,20 @@ mod root {
                         direction: ::core::convert::TryInto::try_into(value.direction()?)?,
                         timeout_mode: ::core::convert::TryInto::try_into(value.timeout_mode()?)?,
                         timeout_ms: ::core::convert::TryInto::try_into(value.timeout_ms()?)?,
+                        signature_format: ::core::convert::TryInto::try_into(
+                            value.signature_format()?,
+                        )?,
+                        pss_salt_len: if let ::core::option::Option::Some(pss_salt_len) =
+                            value.pss_salt_len()?
+                        {
+                            ::core::option::Option::Some(::core::convert::TryInto::try_into(
+                                pss_salt_len,
+                            )?)
+                        } else {
+                            ::core::option::Option::None
+                        },
+                        oaep_label: value.oaep_label()?.map(|v| v.to_vec()),
+                        signature_context: value.signature_context()?.map(|v| v.to_vec()),
                     })
                 }
             }
@@ -14012,7 +14431,7 @@ mod root {
             ///  Reply to CreateContext.
             ///
             /// Generated from these locations:
-            /// * Table `ContextCreatedResponse` in the file `contexts.fbs:43`
+            /// * Table `ContextCreatedResponse` in the file `contexts.fbs:60`
             #[derive(
                 Clone,
                 Debug,
@@ -14025,12 +14444,19 @@ mod root {
             pub struct ContextCreatedResponse {
                 /// The field `context_id` in the table `ContextCreatedResponse`
                 pub context_id: u64,
+                ///  Appended (issue 15): the `warden_core::option_bits` of the non-default options the daemon
+                ///  applied. Older daemons leave it 0; a client that asked for an option and does not see its
+                ///  bit refuses the context instead of producing the wrong encoding.
+                pub applied_options: u32,
             }
 
             #[allow(clippy::derivable_impls)]
             impl ::core::default::Default for ContextCreatedResponse {
                 fn default() -> Self {
-                    Self { context_id: 0 }
+                    Self {
+                        context_id: 0,
+                        applied_options: 0,
+                    }
                 }
             }
 
@@ -14045,13 +14471,18 @@ mod root {
                 pub fn create(
                     builder: &mut ::planus::Builder,
                     field_context_id: impl ::planus::WriteAsDefault<u64, u64>,
+                    field_applied_options: impl ::planus::WriteAsDefault<u32, u32>,
                 ) -> ::planus::Offset<Self> {
                     let prepared_context_id = field_context_id.prepare(builder, &0);
+                    let prepared_applied_options = field_applied_options.prepare(builder, &0);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<6> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<8> =
                         ::core::default::Default::default();
                     if prepared_context_id.is_some() {
                         table_writer.write_entry::<u64>(0);
+                    }
+                    if prepared_applied_options.is_some() {
+                        table_writer.write_entry::<u32>(1);
                     }
 
                     unsafe {
@@ -14060,6 +14491,11 @@ mod root {
                                 prepared_context_id
                             {
                                 object_writer.write::<_, _, 8>(&prepared_context_id);
+                            }
+                            if let ::core::option::Option::Some(prepared_applied_options) =
+                                prepared_applied_options
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_applied_options);
                             }
                         });
                     }
@@ -14100,7 +14536,7 @@ mod root {
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<ContextCreatedResponse> {
-                    ContextCreatedResponse::create(builder, self.context_id)
+                    ContextCreatedResponse::create(builder, self.context_id, self.applied_options)
                 }
             }
 
@@ -14133,6 +14569,31 @@ mod root {
             }
 
             impl<T0> ContextCreatedResponseBuilder<(T0,)> {
+                /// Setter for the [`applied_options` field](ContextCreatedResponse#structfield.applied_options).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn applied_options<T1>(
+                    self,
+                    value: T1,
+                ) -> ContextCreatedResponseBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                {
+                    let (v0,) = self.0;
+                    ContextCreatedResponseBuilder((v0, value))
+                }
+
+                /// Sets the [`applied_options` field](ContextCreatedResponse#structfield.applied_options) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn applied_options_as_default(
+                    self,
+                ) -> ContextCreatedResponseBuilder<(T0, ::planus::DefaultValue)> {
+                    self.applied_options(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1> ContextCreatedResponseBuilder<(T0, T1)> {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [ContextCreatedResponse].
                 #[inline]
                 pub fn finish(
@@ -14146,9 +14607,11 @@ mod root {
                 }
             }
 
-            impl<T0: ::planus::WriteAsDefault<u64, u64>>
-                ::planus::WriteAs<::planus::Offset<ContextCreatedResponse>>
-                for ContextCreatedResponseBuilder<(T0,)>
+            impl<
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAs<::planus::Offset<ContextCreatedResponse>>
+                for ContextCreatedResponseBuilder<(T0, T1)>
             {
                 type Prepared = ::planus::Offset<ContextCreatedResponse>;
 
@@ -14161,9 +14624,11 @@ mod root {
                 }
             }
 
-            impl<T0: ::planus::WriteAsDefault<u64, u64>>
-                ::planus::WriteAsOptional<::planus::Offset<ContextCreatedResponse>>
-                for ContextCreatedResponseBuilder<(T0,)>
+            impl<
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAsOptional<::planus::Offset<ContextCreatedResponse>>
+                for ContextCreatedResponseBuilder<(T0, T1)>
             {
                 type Prepared = ::planus::Offset<ContextCreatedResponse>;
 
@@ -14177,17 +14642,19 @@ mod root {
                 }
             }
 
-            impl<T0: ::planus::WriteAsDefault<u64, u64>>
-                ::planus::WriteAsOffset<ContextCreatedResponse>
-                for ContextCreatedResponseBuilder<(T0,)>
+            impl<
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAsOffset<ContextCreatedResponse>
+                for ContextCreatedResponseBuilder<(T0, T1)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<ContextCreatedResponse> {
-                    let (v0,) = &self.0;
-                    ContextCreatedResponse::create(builder, v0)
+                    let (v0, v1) = &self.0;
+                    ContextCreatedResponse::create(builder, v0, v1)
                 }
             }
 
@@ -14207,12 +14674,23 @@ mod root {
                             .unwrap_or(0),
                     )
                 }
+
+                /// Getter for the [`applied_options` field](ContextCreatedResponse#structfield.applied_options).
+                #[inline]
+                pub fn applied_options(&self) -> ::planus::Result<u32> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(1, "ContextCreatedResponse", "applied_options")?
+                            .unwrap_or(0),
+                    )
+                }
             }
 
             impl<'a> ::core::fmt::Debug for ContextCreatedResponseRef<'a> {
                 fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                     let mut f = f.debug_struct("ContextCreatedResponseRef");
                     f.field("context_id", &self.context_id());
+                    f.field("applied_options", &self.applied_options());
                     f.finish()
                 }
             }
@@ -14224,6 +14702,9 @@ mod root {
                 fn try_from(value: ContextCreatedResponseRef<'a>) -> ::planus::Result<Self> {
                     ::core::result::Result::Ok(Self {
                         context_id: ::core::convert::TryInto::try_into(value.context_id()?)?,
+                        applied_options: ::core::convert::TryInto::try_into(
+                            value.applied_options()?,
+                        )?,
                     })
                 }
             }
@@ -14312,7 +14793,7 @@ mod root {
             ///  encryption IV needs the key's caller-nonce permission (else KeyOperationNotPermitted).
             ///
             /// Generated from these locations:
-            /// * Table `InitContextRequest` in the file `contexts.fbs:50`
+            /// * Table `InitContextRequest` in the file `contexts.fbs:71`
             #[derive(
                 Clone,
                 Debug,
@@ -14649,7 +15130,7 @@ mod root {
             ///  Opcode SetAad (0x0202).
             ///
             /// Generated from these locations:
-            /// * Table `SetAadRequest` in the file `contexts.fbs:56`
+            /// * Table `SetAadRequest` in the file `contexts.fbs:77`
             #[derive(
                 Clone,
                 Debug,
@@ -14996,7 +15477,7 @@ mod root {
             ///  Opcode Update (0x0203).
             ///
             /// Generated from these locations:
-            /// * Table `UpdateRequest` in the file `contexts.fbs:62`
+            /// * Table `UpdateRequest` in the file `contexts.fbs:83`
             #[derive(
                 Clone,
                 Debug,
@@ -15343,7 +15824,7 @@ mod root {
             ///  Opcode Finalize (0x0204): optional last input (Verify: the signature), AEAD decrypt tag.
             ///
             /// Generated from these locations:
-            /// * Table `FinalizeRequest` in the file `contexts.fbs:68`
+            /// * Table `FinalizeRequest` in the file `contexts.fbs:89`
             #[derive(
                 Clone,
                 Debug,
@@ -15741,7 +16222,7 @@ mod root {
             ///  and the tag of an AEAD encryption. A context in the middle of a stream is refused by init.
             ///
             /// Generated from these locations:
-            /// * Table `ProcessRequest` in the file `contexts.fbs:79`
+            /// * Table `ProcessRequest` in the file `contexts.fbs:100`
             #[derive(
                 Clone,
                 Debug,
@@ -16329,7 +16810,7 @@ mod root {
             ///  Opcode ResetContext (0x0205).
             ///
             /// Generated from these locations:
-            /// * Table `ResetContextRequest` in the file `contexts.fbs:93`
+            /// * Table `ResetContextRequest` in the file `contexts.fbs:114`
             #[derive(
                 Clone,
                 Debug,
@@ -16620,7 +17101,7 @@ mod root {
             ///  Opcode DestroyContext (0x0206).
             ///
             /// Generated from these locations:
-            /// * Table `DestroyContextRequest` in the file `contexts.fbs:98`
+            /// * Table `DestroyContextRequest` in the file `contexts.fbs:119`
             #[derive(
                 Clone,
                 Debug,
@@ -16917,7 +17398,7 @@ mod root {
             ///  the tag.
             ///
             /// Generated from these locations:
-            /// * Table `OutputResponse` in the file `contexts.fbs:104`
+            /// * Table `OutputResponse` in the file `contexts.fbs:125`
             #[derive(
                 Clone,
                 Debug,
@@ -17307,7 +17788,7 @@ mod root {
             ///  Opcode Random (0x0300).
             ///
             /// Generated from these locations:
-            /// * Table `RandomRequest` in the file `contexts.fbs:115`
+            /// * Table `RandomRequest` in the file `contexts.fbs:136`
             #[derive(
                 Clone,
                 Debug,

@@ -3,15 +3,15 @@
 
 #![allow(dead_code)]
 
-use warden_core::KeyFormat;
+use warden_core::{KeyFormat, SignatureFormat};
 use warden_wire::admin::{
     CertEntries, CertEntry, PolicyEntries, PolicyEntry, SlotEntries, SlotEntry, TrustEntries,
     TrustEntry,
 };
 use warden_wire::messages::{
-    AgreeKey, CertCall, CipherDirection, ContextKind, CreateContext, Decapsulate, DeriveKey,
-    Encapsulate, ErrorCount, ErrorCounts, GenerateKey, ImportKey, Kdf, KeySpec, LiveCounts,
-    ShmSlice, StatusReport, Timeout, UnwrapKey, WrapKey,
+    AgreeKey, CertCall, CipherDirection, ContextKind, CreateContext, CreateContextOptions,
+    Decapsulate, DeriveKey, Encapsulate, ErrorCount, ErrorCounts, GenerateKey, ImportKey, Kdf,
+    KeySpec, LiveCounts, ShmSlice, StatusReport, Timeout, UnwrapKey, WrapKey,
 };
 use warden_wire::{Opcode, Payload, Request, Response};
 
@@ -192,6 +192,19 @@ pub fn requests() -> Vec<Request<'static>> {
             key_id: if i == 0 { None } else { Some(i as u64) },
             direction: dirs[i % dirs.len()],
             timeout: timeouts[i % timeouts.len()],
+            options: match i % 3 {
+                0 => CreateContextOptions::default(),
+                1 => CreateContextOptions {
+                    signature_format: SignatureFormat::Der,
+                    ..CreateContextOptions::default()
+                },
+                _ => CreateContextOptions {
+                    pss_salt_len: Some(0),
+                    oaep_label: b"label",
+                    signature_context: b"ctx",
+                    ..CreateContextOptions::default()
+                },
+            },
         }));
     }
     v.extend([
@@ -452,7 +465,10 @@ pub fn responses() -> Vec<Response<'static>> {
             ciphertext: &[1; 1088],
             key_id: 8,
         },
-        Response::ContextCreated { context_id: 99 },
+        Response::ContextCreated {
+            context_id: 99,
+            applied_options: 1,
+        },
         Response::Output {
             output: Payload::Inline(&[2; 64]),
             tag: b"",
