@@ -16,6 +16,7 @@
 
 mod context;
 mod error;
+mod exchange;
 mod key;
 mod provider;
 mod token;

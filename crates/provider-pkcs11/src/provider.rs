@@ -30,8 +30,8 @@ const LABEL: &[u8] = b"warden";
 
 /// A provider on one PKCS#11 token.
 pub struct Pkcs11Provider {
-    info: ProviderInfo,
-    token: Arc<Token>,
+    pub(crate) info: ProviderInfo,
+    pub(crate) token: Arc<Token>,
     capabilities: Vec<Capability>,
     own_buffers: OnceLock<BufferSource>,
 }
@@ -44,7 +44,7 @@ impl core::fmt::Debug for Pkcs11Provider {
     }
 }
 
-fn unsupported() -> Error {
+pub(crate) fn unsupported() -> Error {
     Error::new(
         ErrorCode::UnsupportedOperation,
         "not offered by the pkcs#11 provider",
@@ -69,6 +69,16 @@ fn capability_table(mechs: &[MechanismType]) -> Vec<Capability> {
             add(Algorithm::Aes128Gcm, O::ENCRYPT.union(O::DECRYPT));
             add(Algorithm::Aes256Gcm, O::ENCRYPT.union(O::DECRYPT));
         }
+        // Key wrap under a token AES key (exchange.rs): RFC 3394 and RFC 5649.
+        let wrap = O::WRAP.union(O::UNWRAP);
+        if has(MechanismType::AES_KEY_WRAP) {
+            add(Algorithm::Aes128Kw, wrap);
+            add(Algorithm::Aes256Kw, wrap);
+        }
+        if has(MechanismType::AES_KEY_WRAP_PAD) {
+            add(Algorithm::Aes128Kwp, wrap);
+            add(Algorithm::Aes256Kwp, wrap);
+        }
     }
     if has(MechanismType::GENERIC_SECRET_KEY_GEN) {
         add(Algorithm::HmacKey, gen_);
@@ -86,6 +96,10 @@ fn capability_table(mechs: &[MechanismType]) -> Vec<Capability> {
         let ops = gen_.union(O::SIGN).union(O::VERIFY);
         add(Algorithm::EcdsaP256Sha256, ops);
         add(Algorithm::EcdsaP384Sha384, ops);
+    }
+    if has(MechanismType::ECC_KEY_PAIR_GEN) && has(MechanismType::ECDH1_DERIVE) {
+        add(Algorithm::EcdhP256, gen_.union(O::AGREE));
+        add(Algorithm::EcdhP384, gen_.union(O::AGREE));
     }
     if has(MechanismType::ECC_EDWARDS_KEY_PAIR_GEN) && has(MechanismType::EDDSA) {
         add(Algorithm::Ed25519, gen_.union(O::SIGN).union(O::VERIFY));
@@ -114,19 +128,22 @@ impl Pkcs11Provider {
 
     /// A handle on token objects `id`; `persisted` when a slot record already refers to them
     /// (else they are destroyed with the handle unless it gets stored).
-    fn key(
+    /// `wrappable`: the secret key was made CKA_EXTRACTABLE (sensitive still), so it may
+    /// leave the token wrapped under a token KEK; warden's `exportable` flag carries that,
+    /// and plain export stays refused (`TokenKey::export_material`).
+    pub(crate) fn key(
         &self,
         alg: Algorithm,
         perms: P,
+        wrappable: bool,
         id: [u8; ID_LEN],
         public: Option<Vec<u8>>,
         persisted: bool,
     ) -> Key {
-        // Exportable is always false: the token would refuse anyway.
         Key::new(
             alg,
             perms,
-            false,
+            wrappable,
             self.info.name(),
             Box::new(TokenKey {
                 id,
@@ -137,42 +154,64 @@ impl Pkcs11Provider {
         )
     }
 
-    fn fresh_id(&self) -> Result<[u8; ID_LEN]> {
+    pub(crate) fn fresh_id(&self) -> Result<[u8; ID_LEN]> {
         let mut id = [0u8; ID_LEN];
         self.token.random(&mut id)?;
         Ok(id)
     }
 
-    /// The secret-key template: inside the token, persistent, private, sensitive and
-    /// never extractable, usable only for what `perms` allows.
-    fn secret_template(id: &[u8], kt: KeyType, len: u64, perms: P) -> Vec<Attribute> {
-        vec![
+    /// The secret-key template: inside the token, persistent, private, sensitive, usable
+    /// only for what `perms` allows. Extractable only when `wrappable` (the caller asked for
+    /// an exportable key): CKA_SENSITIVE keeps the value from ever being read in clear, so
+    /// such a key leaves the token only wrapped. `len` is `None` where the mechanism sets it
+    /// (unwrap, derive with a fixed output).
+    pub(crate) fn secret_template(
+        id: &[u8],
+        kt: KeyType,
+        len: Option<u64>,
+        perms: P,
+        wrappable: bool,
+    ) -> Vec<Attribute> {
+        let mut t = vec![
             Attribute::Class(ObjectClass::SECRET_KEY),
             Attribute::KeyType(kt),
-            Attribute::ValueLen(Ulong::from(len)),
             Attribute::Token(true),
             Attribute::Private(true),
             Attribute::Sensitive(true),
-            Attribute::Extractable(false),
+            Attribute::Extractable(wrappable),
             Attribute::Id(id.to_vec()),
             Attribute::Label(LABEL.to_vec()),
             Attribute::Encrypt(perms.contains(P::ENCRYPT)),
             Attribute::Decrypt(perms.contains(P::DECRYPT)),
             Attribute::Sign(perms.contains(P::MAC)),
             Attribute::Verify(perms.contains(P::MAC)),
-            Attribute::Wrap(false),
-            Attribute::Unwrap(false),
+            // Only AES keys can hold these bits (key_usage refuses them elsewhere), and only
+            // AES-KW/KWP use them: a KEK cannot be read out, so what it wraps stays usable
+            // only by unwrapping into a token that holds the same KEK.
+            Attribute::Wrap(perms.contains(P::WRAP)),
+            Attribute::Unwrap(perms.contains(P::UNWRAP)),
+            // Nothing here derives from a secret key in the token.
             Attribute::Derive(false),
-        ]
+        ];
+        if let Some(len) = len {
+            t.push(Attribute::ValueLen(Ulong::from(len)));
+        }
+        t
     }
 
     fn generate_pair(&self, alg: Algorithm, perms: P) -> Result<Key> {
         let (mech, params) = match alg {
-            Algorithm::EcdsaP256Sha256 => (Mechanism::EccKeyPairGen, OID_P256),
-            Algorithm::EcdsaP384Sha384 => (Mechanism::EccKeyPairGen, OID_P384),
+            Algorithm::EcdsaP256Sha256 | Algorithm::EcdhP256 => {
+                (Mechanism::EccKeyPairGen, OID_P256)
+            }
+            Algorithm::EcdsaP384Sha384 | Algorithm::EcdhP384 => {
+                (Mechanism::EccKeyPairGen, OID_P384)
+            }
             Algorithm::Ed25519 => (Mechanism::EccEdwardsKeyPairGen, OID_ED25519),
             _ => return Err(Error::from(ErrorCode::UnsupportedAlgorithm)),
         };
+        // One purpose per pair: an ECDH key cannot sign and an ECDSA key cannot derive.
+        let agreement = matches!(alg, Algorithm::EcdhP256 | Algorithm::EcdhP384);
         let id = self.fresh_id()?;
         let public_t = vec![
             Attribute::Token(true),
@@ -180,7 +219,7 @@ impl Pkcs11Provider {
             Attribute::EcParams(params.to_vec()),
             Attribute::Id(id.to_vec()),
             Attribute::Label(LABEL.to_vec()),
-            Attribute::Verify(true),
+            Attribute::Verify(!agreement),
         ];
         let private_t = vec![
             Attribute::Token(true),
@@ -189,14 +228,14 @@ impl Pkcs11Provider {
             Attribute::Extractable(false),
             Attribute::Id(id.to_vec()),
             Attribute::Label(LABEL.to_vec()),
-            Attribute::Sign(perms.contains(P::SIGN)),
-            Attribute::Derive(false),
+            Attribute::Sign(!agreement && perms.contains(P::SIGN)),
+            Attribute::Derive(agreement && perms.contains(P::AGREE)),
         ];
         let point = self.token.with(|s| {
             let (public, _) = s.generate_key_pair(&mech, &public_t, &private_t)?;
             public_point(s, public)
         })?;
-        Ok(self.key(alg, perms, id, Some(point), false))
+        Ok(self.key(alg, perms, false, id, Some(point), false))
     }
 }
 
@@ -221,12 +260,13 @@ impl Provider for Pkcs11Provider {
 
     fn generate_key(&self, p: &GenerateKeyParams) -> Result<Key> {
         let alg = p.algorithm();
-        if p.exportable() {
-            // Said out loud rather than silently dropped: the caller asked for a key it could
-            // take out, and a token key never leaves the token.
+        let wrappable = p.exportable();
+        if wrappable && alg.is_asymmetric() {
+            // Said out loud rather than silently dropped: only secret keys can be made
+            // wrappable here (AES-KW of a private key is not offered).
             return Err(Error::new(
                 ErrorCode::KeyNotExportable,
-                "token keys are never exportable",
+                "token key pairs are never exportable",
             ));
         }
         if !self.supports(alg, O::GENERATE) {
@@ -252,10 +292,10 @@ impl Provider for Pkcs11Provider {
             _ => return self.generate_pair(alg, p.permissions()),
         };
         let id = self.fresh_id()?;
-        let template = Self::secret_template(&id, kt, len, p.permissions());
+        let template = Self::secret_template(&id, kt, Some(len), p.permissions(), wrappable);
         // AES key generation takes CKA_VALUE_LEN too; the key type is implied by the mechanism.
         self.token.with(|s| Ok(s.generate_key(&mech, &template)?))?;
-        Ok(self.key(alg, p.permissions(), id, None, false))
+        Ok(self.key(alg, p.permissions(), wrappable, id, None, false))
     }
 
     /// Keys are born in the token; material from outside would not be a token key.
@@ -278,23 +318,33 @@ impl Provider for Pkcs11Provider {
                 Ok(None)
             }
         })?;
-        Ok(self.key(stored.algorithm, stored.permissions, id, public, true))
+        // The record's exportable flag is only ever true for keys made wrappable; the token
+        // still has the last word (CKA_EXTRACTABLE) when one is wrapped.
+        let wrappable = stored.exportable && !pair;
+        Ok(self.key(
+            stored.algorithm,
+            stored.permissions,
+            wrappable,
+            id,
+            public,
+            true,
+        ))
     }
 
     fn derive_key(&self, _base: &Key, _p: &DeriveKeyParams) -> Result<Key> {
         Err(unsupported())
     }
 
-    fn agree_key(&self, _private: &Key, _p: &AgreeKeyParams) -> Result<Key> {
-        Err(unsupported())
+    fn agree_key(&self, private: &Key, p: &AgreeKeyParams) -> Result<Key> {
+        self.agree(private, p)
     }
 
-    fn wrap_key(&self, _kek: &Key, _target: &Key, _p: &WrapKeyParams) -> Result<Vec<u8>> {
-        Err(unsupported())
+    fn wrap_key(&self, kek: &Key, target: &Key, p: &WrapKeyParams) -> Result<Vec<u8>> {
+        self.wrap(kek, target, p)
     }
 
-    fn unwrap_key(&self, _kek: &Key, _wrapped: &[u8], _p: &UnwrapKeyParams) -> Result<Key> {
-        Err(unsupported())
+    fn unwrap_key(&self, kek: &Key, wrapped: &[u8], p: &UnwrapKeyParams) -> Result<Key> {
+        self.unwrap(kek, wrapped, p)
     }
 
     fn encapsulate(&self, _public: &Key, _p: &EncapsulateParams) -> Result<(Vec<u8>, Key)> {
