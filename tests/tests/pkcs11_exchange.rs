@@ -99,6 +99,16 @@ fn ecdh_in_the_token_agrees_with_a_software_peer() {
             .unwrap();
         assert_ne!(tag, hmac(&stack, with_other.id(), msg).unwrap());
 
+        // OpenSC sees it in the token: sensitive, never extractable.
+        if let Some(objects) = hsm.list_objects() {
+            let secret = objects
+                .split("Secret Key Object")
+                .nth(1)
+                .expect("an agreed secret key object");
+            let access = secret.lines().find(|l| l.contains("Access:")).unwrap();
+            assert!(access.contains("sensitive"), "{objects}");
+            assert!(access.contains("never extractable"), "{objects}");
+        }
         // The agreed key stays in the token.
         assert_eq!(
             km.export_secret_key(in_token.id()).unwrap_err().code(),
@@ -161,16 +171,6 @@ fn ecdh_in_the_token_agrees_with_a_software_peer() {
             .code(),
         ErrorCode::IncompatibleKeyType
     );
-
-    if let Some(objects) = hsm.list_objects() {
-        let secret = objects
-            .split("Secret Key Object")
-            .nth(1)
-            .expect("an agreed secret key object");
-        let access = secret.lines().find(|l| l.contains("Access:")).unwrap();
-        assert!(access.contains("sensitive"), "{objects}");
-        assert!(access.contains("never extractable"), "{objects}");
-    }
 }
 
 fn wrap_params(alg: Algorithm) -> WrapKeyParams {

@@ -19,7 +19,7 @@
 
 use cryptoki::mechanism::Mechanism;
 use cryptoki::mechanism::elliptic_curve::{EcKdf, Ecdh1DeriveParams};
-use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass};
+use cryptoki::object::{Attribute, KeyType, ObjectClass};
 use warden_core::{
     AgreeKeyParams, Algorithm, Error, ErrorCode, KeyOperationPermission as P, Result,
     UnwrapKeyParams, WrapKeyParams,
@@ -28,7 +28,6 @@ use warden_crypto::{Key, Operations as O, Provider};
 
 use crate::key::TokenKey;
 use crate::provider::Pkcs11Provider;
-use crate::token::{Fail, attribute};
 
 /// Largest blob we hand the token to unwrap (a 128-byte HMAC key wraps to 136 bytes).
 const MAX_WRAPPED: usize = 4096;
@@ -42,6 +41,28 @@ fn as_failure(e: Error, code: ErrorCode, detail: &'static str) -> Error {
         | ErrorCode::InvalidArgument
         | ErrorCode::KeyGenerationFailed => Error::new(code, detail),
         _ => e,
+    }
+}
+
+/// Whether a `len`-byte blob can hold a key whose length is in `lens`. The length has to be
+/// read from the blob: SoftHSM leaves CKA_VALUE_LEN of an unwrapped key at 0, and
+/// CKA_VALUE is sensitive. KW (RFC 3394) adds exactly one semiblock, so the key length is
+/// exact and an AES-128 secret never passes as an AES-256 key; KWP (RFC 5649) pads to a
+/// semiblock first, so only the padded length is checked (a 25..=31-byte secret would pass
+/// as AES-256 and then fail in every AES mechanism).
+fn blob_fits(len: usize, alg: Algorithm, lens: &core::ops::RangeInclusive<u64>) -> bool {
+    let Some(inner) = u64::try_from(len)
+        .ok()
+        .filter(|&l| l <= MAX_WRAPPED as u64 && l % 8 == 0)
+        .and_then(|l| l.checked_sub(8))
+    else {
+        return false;
+    };
+    if matches!(alg, Algorithm::Aes128Kwp | Algorithm::Aes256Kwp) {
+        let pad = |n: u64| n.div_ceil(8) * 8;
+        (pad(*lens.start())..=pad(*lens.end())).contains(&inner)
+    } else {
+        lens.contains(&inner)
     }
 }
 
@@ -185,8 +206,11 @@ impl Pkcs11Provider {
                 ));
             }
         };
-        if wrapped.len() < 16 || wrapped.len() > MAX_WRAPPED {
-            return Err(Error::new(ErrorCode::WrapUnwrapFailed, "key unwrap failed"));
+        if !blob_fits(wrapped.len(), p.algorithm(), &lens) {
+            return Err(Error::new(
+                ErrorCode::WrapUnwrapFailed,
+                "wrapped key has the wrong length for its algorithm",
+            ));
         }
         let kek_id = self.own(kek)?.id;
         let id = self.fresh_id()?;
@@ -194,20 +218,7 @@ impl Pkcs11Provider {
         self.token
             .with(|s| {
                 let w = self.token.find(s, ObjectClass::SECRET_KEY, &kek_id)?;
-                let h = s.unwrap_key(&mech, w, wrapped, &template)?;
-                let len = match attribute(s, h, AttributeType::ValueLen)? {
-                    Attribute::ValueLen(l) => u64::from(l),
-                    _ => 0,
-                };
-                // The blob's length decides the key's: an AES-128 secret must not pass as an
-                // AES-256 key (or the reverse), so a mismatch leaves nothing behind.
-                if !lens.contains(&len) {
-                    s.destroy_object(h)?;
-                    return Err(Fail::W(Error::new(
-                        ErrorCode::WrapUnwrapFailed,
-                        "unwrapped key has the wrong length for its algorithm",
-                    )));
-                }
+                s.unwrap_key(&mech, w, wrapped, &template)?;
                 Ok(())
             })
             .map_err(|e| as_failure(e, ErrorCode::WrapUnwrapFailed, "key unwrap failed"))?;
