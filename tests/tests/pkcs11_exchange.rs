@@ -109,6 +109,17 @@ fn ecdh_in_the_token_agrees_with_a_software_peer() {
             assert!(access.contains("sensitive"), "{objects}");
             assert!(access.contains("never extractable"), "{objects}");
         }
+        // The peer knows this value, so it must never serve as a KEK.
+        assert_eq!(
+            km.wrap_key(
+                in_token.id(),
+                in_token.id(),
+                &WrapKeyParams::new(Algorithm::Aes256Kw).unwrap()
+            )
+            .unwrap_err()
+            .code(),
+            ErrorCode::IncompatibleKeyType
+        );
         // The agreed key stays in the token.
         assert_eq!(
             km.export_secret_key(in_token.id()).unwrap_err().code(),
@@ -271,6 +282,22 @@ fn aes_key_wrap_in_the_token_moves_only_wrappable_keys() {
             b"sealed before the wrap",
             "{alg:?}: the unwrapped key is the same key"
         );
+        // OpenSC agrees: of the KEK, the wrappable key and the unwrapped one, only the
+        // wrappable key is extractable, and every one is sensitive.
+        if let Some(objects) = hsm.list_objects() {
+            let keys: Vec<&str> = objects.split("Secret Key Object").skip(1).collect();
+            assert_eq!(keys.len(), 3, "{objects}");
+            let extractable: Vec<&&str> = keys
+                .iter()
+                .filter(|k| k.contains(", extractable"))
+                .collect();
+            assert_eq!(extractable.len(), 1, "{objects}");
+            assert!(extractable[0].contains("encrypt, decrypt"), "{objects}");
+            assert!(
+                keys.iter().all(|k| k.contains("Access:     sensitive")),
+                "{objects}"
+            );
+        }
         // An unwrapped key is never extractable: it cannot be wrapped on.
         assert_eq!(
             km.wrap_key(kek.id(), back.id(), &wrap_params(alg))
