@@ -57,6 +57,29 @@ fn token_ops(stack: &CryptoStack, alg: &str) -> u32 {
         .map_or(0, |(_, b)| *b)
 }
 
+/// The token's digests are reported from its mechanism list; hash requests carry no key and
+/// no provider name, so wardend serves them with the default provider (the token's digest
+/// contexts are tested on the provider itself: provider-pkcs11/tests/softhsm_digest.rs).
+#[test]
+fn token_digests_are_listed_and_hash_requests_still_work() {
+    let Some(hsm) = SoftHsm::new() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let d = start(&hsm, root.path());
+    let stack = d.stack();
+    for alg in ["SHA-256", "SHA-384", "SHA-512"] {
+        assert_eq!(token_ops(&stack, alg), 0x1, "{alg}: hash only");
+    }
+    assert_eq!(token_ops(&stack, "SHA3-256"), 0, "not a token mechanism");
+    let cfg = ContextConfig::builder()
+        .algorithm(Algorithm::Sha256)
+        .build()
+        .unwrap();
+    let mut h = stack.create_hash_context(&cfg).unwrap();
+    h.init().unwrap();
+    let digest = h.finalize_with(b"abc").unwrap();
+    assert_eq!(digest[..4], [0xba, 0x78, 0x16, 0xbf], "SHA-256(\"abc\")");
+}
+
 #[test]
 fn ecdh_in_the_token_agrees_with_a_software_peer() {
     let Some(hsm) = SoftHsm::new() else { return };

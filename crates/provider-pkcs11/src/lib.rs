@@ -15,6 +15,7 @@
 #![cfg_attr(test, allow(clippy::indexing_slicing, clippy::panic))]
 
 mod context;
+mod digest;
 mod error;
 mod exchange;
 mod key;

@@ -18,6 +18,7 @@ use warden_crypto::{
 
 use crate::Pkcs11Config;
 use crate::context::{Op, TokenEngine};
+use crate::digest::DigestEngine;
 use crate::key::{ID_LEN, TokenKey, ec_point_from_der};
 use crate::token::{Fail, Token, attribute};
 
@@ -62,6 +63,17 @@ fn capability_table(mechs: &[MechanismType]) -> Vec<Capability> {
         })
     };
     let gen_ = O::GENERATE;
+    // Served by hash contexts created on this provider (digest.rs); the daemon routes keyless
+    // requests to the default provider, so through wardend this is information only.
+    for (m, a) in [
+        (MechanismType::SHA256, Algorithm::Sha256),
+        (MechanismType::SHA384, Algorithm::Sha384),
+        (MechanismType::SHA512, Algorithm::Sha512),
+    ] {
+        if has(m) {
+            add(a, O::HASH);
+        }
+    }
     if has(MechanismType::AES_KEY_GEN) {
         add(Algorithm::Aes128Key, gen_);
         add(Algorithm::Aes256Key, gen_);
@@ -388,6 +400,19 @@ impl Provider for Pkcs11Provider {
                 ErrorCode::UnsupportedOperation,
                 "token keys take no context options (DER signatures, salt length, label, context)",
             ));
+        }
+        if kind == ContextKind::Hash {
+            if !self.supports(alg, O::HASH) {
+                return Err(Error::new(
+                    ErrorCode::UnsupportedAlgorithm,
+                    "the token lacks the mechanism",
+                ));
+            }
+            return Ok(Box::new(Stream::new(DigestEngine::new(
+                self.token.clone(),
+                alg,
+                buffers.clone(),
+            )?)));
         }
         let key = checked.key.ok_or(unsupported())?;
         let tk = TokenKey::of(&key)?;
