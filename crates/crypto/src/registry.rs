@@ -5,7 +5,8 @@
 //! key never reaches code that cannot read it; keyless operations (hash contexts, random,
 //! ids) and new keys without a chosen provider go to the default. Restoring a stored key goes
 //! to the provider its record names. Wrapping follows the KEK; the target key's own provider
-//! decides whether its secret may leave (a token's never does).
+//! decides whether its secret may leave (a token key only ever leaves wrapped under a KEK of
+//! the same token).
 
 use std::sync::Arc;
 

@@ -1,8 +1,9 @@
 //! A crypto provider whose keys live in a PKCS#11 token (tested against SoftHSMv2).
 //!
 //! * [`Pkcs11Provider`]: generates keys inside the token (CKA_TOKEN, CKA_PRIVATE,
-//!   CKA_SENSITIVE true; CKA_EXTRACTABLE false) and runs MAC, AES-GCM, ECDSA and Ed25519 there;
-//!   its capability table comes from the token's mechanism list.
+//!   CKA_SENSITIVE true; CKA_EXTRACTABLE false unless created exportable, which means
+//!   wrappable only) and runs MAC, AES-GCM, ECDSA, Ed25519, ECDH, AES key wrap and SHA-2
+//!   digests there; its capability table comes from the token's mechanism list.
 //! * [`Pkcs11Config`]: module path, token label, PIN (read by the daemon from a file or an
 //!   environment variable, never the command line).
 //!
