@@ -354,6 +354,22 @@ fn aes_key_wrap_in_the_token_moves_only_wrappable_keys() {
         );
     }
 
+    // A software KEK (whose value a client could know) cannot take the wrappable key out:
+    // the software provider would need the secret in clear, and the token never gives it.
+    let soft_kek = km
+        .generate_key(&gen_params(Algorithm::Aes256Key, P::WRAP, false))
+        .unwrap();
+    assert_eq!(
+        km.wrap_key(
+            soft_kek.id(),
+            movable.id(),
+            &wrap_params(Algorithm::Aes256Kw)
+        )
+        .unwrap_err()
+        .code(),
+        ErrorCode::KeyNotExportable
+    );
+
     // A key created non-exportable stays in the token: the wrap is refused, typed.
     let fixed = km
         .generate_key_with(
@@ -411,7 +427,7 @@ fn aes_key_wrap_in_the_token_moves_only_wrappable_keys() {
 
     // After a restart the slot key is still wrappable (the record's flag and the token's
     // CKA_EXTRACTABLE agree), and its wrap still unwraps under the same KEK.
-    drop((kek, movable, fixed, soft, weak_kek, km, stack));
+    drop((kek, movable, fixed, soft, soft_kek, weak_kek, km, stack));
     d.stop();
     let d = start(&hsm, root.path());
     let stack = d.stack();
