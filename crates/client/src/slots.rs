@@ -118,7 +118,7 @@ impl KeyManagement {
                 slot,
             ),
             format: p.format(),
-            material,
+            material: m::Payload::Inline(material),
         }))
     }
 
@@ -146,7 +146,7 @@ impl KeyManagement {
         self.create_in_slot(&Request::UnwrapKey(m::UnwrapKey {
             kek_id: kek.id,
             algorithm: p.algorithm().name(),
-            wrapped,
+            wrapped: m::Payload::Inline(wrapped),
             key: with_slot(
                 spec(
                     p.unwrapped_algorithm(),

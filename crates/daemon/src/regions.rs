@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use warden_arena::{Account, Claim};
 use warden_core::{Error, ErrorCode};
-use warden_shm::{Mapping, ShmError};
+use warden_shm::{Mapping, Scratch, ShmError};
 use warden_wire::messages::ShmSlice;
 
 use crate::config::Config;
@@ -201,6 +201,33 @@ impl Regions {
             .map
             .bytes_mut(s.offset, s.len)
             .map_err(refused)
+    }
+
+    /// A private copy of the bytes a reference names, for inputs the daemon must see exactly
+    /// once (signing, decryption, key material): read here once, then only the copy is used;
+    /// it is wiped when dropped.
+    pub(crate) fn copy_in(&self, s: &ShmSlice) -> Result<Scratch, Error> {
+        let bytes = self.input(s)?;
+        let mut copy = Scratch::new(bytes.len())
+            .map_err(|_| Error::new(ErrorCode::AllocationFailed, "copy-in memory refused"))?;
+        copy.as_mut_slice().copy_from_slice(bytes);
+        Ok(copy)
+    }
+
+    /// Writes `bytes` at the start of the range `s` names and returns the range written
+    /// (`InsufficientBufferSize` if it does not fit; nothing is written then).
+    pub(crate) fn write_out(&mut self, s: &ShmSlice, bytes: &[u8]) -> Result<ShmSlice, Error> {
+        self.output(s)?
+            .get_mut(..bytes.len())
+            .ok_or(Error::new(
+                ErrorCode::InsufficientBufferSize,
+                "output region range too small",
+            ))?
+            .copy_from_slice(bytes);
+        Ok(ShmSlice {
+            len: bytes.len() as u64,
+            ..*s
+        })
     }
 
     /// An input and an output reference at once (same or different regions); they must not

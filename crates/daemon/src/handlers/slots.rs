@@ -473,7 +473,7 @@ fn used_keys(req: &Request<'_>, state: &ConnState) -> (&'static str, [Option<u64
             (op, [r.key_id, None])
         }
         Request::ExportPublicKey { key_id, .. } => ("key.export_public", [Some(key_id), None]),
-        Request::ExportSecretKey { key_id } => ("key.export_secret", [Some(key_id), None]),
+        Request::ExportSecretKey { key_id, .. } => ("key.export_secret", [Some(key_id), None]),
         Request::DeriveKey(ref r) => ("key.derive", [Some(r.base_key_id), None]),
         Request::AgreeKey(ref r) => ("key.agree", [Some(r.private_key_id), None]),
         Request::WrapKey(ref r) => ("key.wrap", [Some(r.kek_id), Some(r.target_key_id)]),
