@@ -357,6 +357,46 @@ mod tests {
     }
 
     #[test]
+    fn copy_in_is_a_snapshot_and_write_out_writes_only_what_fits() {
+        let accounts = RegionAccounts::new(&Config::default());
+        let mut a = accounts.for_connection(1, Arc::new(Stats::default()));
+        let (mut client, fd) = region(4096);
+        a.descriptor_arrived(fd);
+        let id = a.register(4096, &Counter(Cell::new(0))).unwrap();
+        client.mapping_mut().as_mut_slice()[..4].copy_from_slice(b"once");
+        let at = |offset, len| ShmSlice {
+            region: id,
+            offset,
+            len,
+        };
+        let copy = a.copy_in(&at(0, 4)).unwrap();
+        // The client rewrites its region after the read: the daemon's copy does not change.
+        client.mapping_mut().as_mut_slice()[..4].copy_from_slice(b"twic");
+        assert_eq!(copy.as_slice(), b"once");
+        assert_eq!(
+            a.copy_in(&at(4090, 7)).unwrap_err().code(),
+            ErrorCode::InvalidMemoryRegion
+        );
+
+        let w = a.write_out(&at(100, 8), b"secret").unwrap();
+        assert_eq!((w.offset, w.len), (100, 6));
+        assert_eq!(&client.mapping().as_slice()[100..108], b"secret\0\0");
+        assert_eq!(
+            a.write_out(&at(200, 5), b"secret").unwrap_err().code(),
+            ErrorCode::InsufficientBufferSize
+        );
+        assert!(
+            client.mapping().as_slice()[200..206]
+                .iter()
+                .all(|&b| b == 0)
+        );
+        assert_eq!(
+            a.write_out(&at(4095, 6), b"secret").unwrap_err().code(),
+            ErrorCode::InvalidMemoryRegion
+        );
+    }
+
+    #[test]
     fn default_limits_take_a_megabyte() {
         let accounts = RegionAccounts::new(&Config::default());
         let mut a = accounts.for_connection(1, Arc::new(Stats::default()));
