@@ -137,7 +137,7 @@ pub enum PermitCommand {
 #[derive(Debug, Args)]
 pub struct PermitIssueArgs {
     /// Slot holding the issuer's signing key.
-    #[arg(long)]
+    #[arg(long, value_parser = slot_name)]
     pub slot: String,
     /// Issuer name.
     #[arg(long)]
@@ -272,7 +272,7 @@ pub enum KeyCommand {
 pub struct SlotArg {
     /// Slot: `NAME` for one of your own (`[A-Za-z0-9._-]{1,64}`), `UID/NAME` for another
     /// uid's slot shared with you (as `warden key list` shows it).
-    #[arg(long)]
+    #[arg(long, value_parser = slot_name)]
     pub slot: String,
 }
 
@@ -297,7 +297,7 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub alg: String,
     /// Slot to create.
-    #[arg(long)]
+    #[arg(long, value_parser = slot_name)]
     pub slot: String,
     /// Permissions, comma separated (e.g. `sign,verify`) or a preset (`data-protection`,
     /// `authentication`, `full-lifecycle`). Only bits the key type can use are accepted (an
@@ -332,7 +332,7 @@ pub struct ImportArgs {
     #[arg(long)]
     pub alg: String,
     /// Slot to create.
-    #[arg(long)]
+    #[arg(long, value_parser = slot_name)]
     pub slot: String,
     /// File holding the key material.
     #[arg(long = "in", value_name = "FILE")]
@@ -352,7 +352,7 @@ pub struct ImportArgs {
 #[derive(Debug, Args)]
 pub struct PublicArgs {
     /// Slot holding the key pair.
-    #[arg(long)]
+    #[arg(long, value_parser = slot_name)]
     pub slot: String,
     /// Encoding of the output.
     #[arg(long, value_enum, default_value = "pem")]
@@ -369,7 +369,7 @@ pub struct PublicArgs {
 #[derive(Debug, Args)]
 pub struct GrantArgs {
     /// Slot to share.
-    #[arg(long)]
+    #[arg(long, value_parser = slot_name)]
     pub slot: String,
     /// The uid to grant.
     #[arg(long)]
@@ -383,7 +383,7 @@ pub struct GrantArgs {
 #[derive(Debug, Args)]
 pub struct RevokeArgs {
     /// Slot.
-    #[arg(long)]
+    #[arg(long, value_parser = slot_name)]
     pub slot: String,
     /// The uid whose grant goes.
     #[arg(long)]
@@ -394,7 +394,7 @@ pub struct RevokeArgs {
 #[derive(Debug, Args)]
 pub struct SignArgs {
     /// Slot holding the signing key.
-    #[arg(long)]
+    #[arg(long, value_parser = slot_name)]
     pub slot: String,
     /// Input and output.
     #[command(flatten)]
@@ -405,7 +405,7 @@ pub struct SignArgs {
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// Slot holding the key.
-    #[arg(long)]
+    #[arg(long, value_parser = slot_name)]
     pub slot: String,
     /// File holding the signature.
     #[arg(long, value_name = "FILE")]
@@ -419,7 +419,7 @@ pub struct VerifyArgs {
 #[derive(Debug, Args)]
 pub struct AeadArgs {
     /// Slot holding the AEAD key.
-    #[arg(long)]
+    #[arg(long, value_parser = slot_name)]
     pub slot: String,
     /// Associated data (authenticated, not encrypted).
     #[arg(long)]
@@ -436,7 +436,7 @@ pub struct AeadArgs {
 #[derive(Debug, Args)]
 pub struct MacArgs {
     /// Slot holding the MAC key.
-    #[arg(long)]
+    #[arg(long, value_parser = slot_name)]
     pub slot: String,
     /// MAC algorithm (default: HMAC-SHA256).
     #[arg(long, default_value = "HMAC-SHA256")]
@@ -484,13 +484,13 @@ pub enum KemCommand {
 #[derive(Debug, Args)]
 pub struct EncapArgs {
     /// Slot holding the recipient's KEM key.
-    #[arg(long)]
+    #[arg(long, value_parser = slot_name)]
     pub slot: String,
     /// Where to write the ciphertext.
     #[arg(long, value_name = "FILE")]
     pub out_ct: PathBuf,
     /// New slot for the shared secret.
-    #[arg(long)]
+    #[arg(long, value_parser = slot_name)]
     pub to_slot: String,
     /// Algorithm of the shared-secret key (default: GENERIC-SECRET).
     #[arg(long, default_value = "GENERIC-SECRET")]
@@ -501,13 +501,13 @@ pub struct EncapArgs {
 #[derive(Debug, Args)]
 pub struct DecapArgs {
     /// Slot holding the KEM private key.
-    #[arg(long)]
+    #[arg(long, value_parser = slot_name)]
     pub slot: String,
     /// File holding the ciphertext.
     #[arg(long, value_name = "FILE")]
     pub ct: PathBuf,
     /// New slot for the shared secret.
-    #[arg(long)]
+    #[arg(long, value_parser = slot_name)]
     pub to_slot: String,
     /// Algorithm of the shared-secret key (default: GENERIC-SECRET).
     #[arg(long, default_value = "GENERIC-SECRET")]
@@ -518,7 +518,7 @@ pub struct DecapArgs {
 #[derive(Debug, Args)]
 pub struct DeriveArgs {
     /// Slot holding the base key.
-    #[arg(long)]
+    #[arg(long, value_parser = slot_name)]
     pub slot: String,
     /// KDF, e.g. HKDF-SHA256, SP800-108-CTR-HMAC-SHA256.
     #[arg(long)]
@@ -536,7 +536,7 @@ pub struct DeriveArgs {
     #[arg(long)]
     pub iterations: Option<u32>,
     /// New slot.
-    #[arg(long)]
+    #[arg(long, value_parser = slot_name)]
     pub to_slot: String,
     /// Algorithm of the derived key, e.g. AES-256, HMAC.
     #[arg(long)]
@@ -550,4 +550,73 @@ pub struct DeriveArgs {
     /// Allow the derived secret to be exported.
     #[arg(long)]
     pub exportable: bool,
+}
+
+/// Checks a slot address against the documented rule before anything is sent: `NAME` with
+/// `NAME` in `[A-Za-z0-9._-]{1,64}`, or `UID/NAME` with a decimal uid (no sign, no leading
+/// zero), the same rule the daemon's store applies, so a typo is a usage error that says why.
+pub fn slot_name(text: &str) -> Result<String, String> {
+    let (uid, name) = match text.split_once('/') {
+        Some((uid, name)) => (Some(uid), name),
+        None => (None, text),
+    };
+    if let Some(uid) = uid {
+        let canonical = !uid.is_empty()
+            && uid.bytes().all(|b| b.is_ascii_digit())
+            && (uid == "0" || !uid.starts_with('0'))
+            && uid.parse::<u32>().is_ok();
+        if !canonical {
+            return Err(format!(
+                "{text:?}: the part before '/' must be the owner's decimal uid (UID/NAME)"
+            ));
+        }
+    }
+    if name.is_empty() || name.len() > 64 {
+        return Err(format!(
+            "{text:?}: a slot name is 1 to 64 characters from A-Z a-z 0-9 . _ -"
+        ));
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return Err(format!(
+            "{text:?}: {bad:?} is not allowed in a slot name (use A-Z a-z 0-9 . _ -; \
+             UID/NAME for another uid's slot)"
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slot_name;
+
+    #[test]
+    fn slot_names_follow_the_store_rule() {
+        for ok in [
+            "a",
+            "backup.key",
+            "A-Z_0.9",
+            "1000/k",
+            "0/k",
+            &"x".repeat(64),
+        ] {
+            assert_eq!(slot_name(ok).as_deref(), Ok(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "bad!",
+            "a b",
+            "01/k",
+            "-1/k",
+            "/k",
+            "1000/",
+            "1/2/k",
+            "99999999999/k",
+            &"x".repeat(65),
+        ] {
+            assert!(slot_name(bad).is_err(), "{bad:?} accepted");
+        }
+    }
 }

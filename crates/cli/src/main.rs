@@ -5,6 +5,7 @@
 #![deny(clippy::indexing_slicing, clippy::panic)]
 #![cfg_attr(test, allow(clippy::indexing_slicing, clippy::panic))]
 
+mod advice;
 mod args;
 mod commands;
 mod failure;
@@ -63,11 +64,11 @@ fn connect(cli: &Cli) -> Result<CryptoStack, Failure> {
         config = config.socket_path(path);
     }
     config = config.trusted_daemon_uids(cli.daemon_uids.iter().copied());
-    CryptoStack::connect(config).map_err(Failure::from_client)
+    CryptoStack::connect(config)
+        .map_err(|e| advice::connect_failure(e, advice::SocketSource::of(cli)))
 }
 
 fn run(cli: &Cli) -> Result<Report, Failure> {
-    let json = cli.json;
     // Offline commands first: they need no daemon.
     if let Command::Receipt(ReceiptCommand::Verify {
         input,
@@ -83,38 +84,47 @@ fn run(cli: &Cli) -> Result<Report, Failure> {
         };
         return receipt::verify(input, key, alg, anchor);
     }
+    // Arguments that can be checked locally are, before anything is sent.
+    if let Command::Key(KeyCommand::Generate(a)) = &cli.command {
+        keys::generate_params(a)?;
+    }
     let stack = connect(cli)?;
+    run_connected(cli, &stack).map_err(|f| advice::advise(cli, &stack, f))
+}
+
+fn run_connected(cli: &Cli, stack: &CryptoStack) -> Result<Report, Failure> {
+    let json = cli.json;
     match &cli.command {
-        Command::Ping => session::ping(&stack),
-        Command::Status => session::status(&stack),
+        Command::Ping => session::ping(stack),
+        Command::Status => session::status(stack),
         Command::Key(k) => match k {
-            KeyCommand::Generate(a) => keys::generate(&stack, a),
-            KeyCommand::Import(a) => keys::import(&stack, a),
-            KeyCommand::List => keys::list(&stack),
-            KeyCommand::Public(a) => keys::public(&stack, a, json),
-            KeyCommand::Delete(a) => keys::delete(&stack, &a.slot),
-            KeyCommand::Lock(a) => keys::set_locked(&stack, &a.slot, true),
-            KeyCommand::Unlock(a) => keys::set_locked(&stack, &a.slot, false),
-            KeyCommand::Grant(a) => keys::grant(&stack, a),
-            KeyCommand::Revoke(a) => keys::revoke(&stack, a),
+            KeyCommand::Generate(a) => keys::generate(stack, a),
+            KeyCommand::Import(a) => keys::import(stack, a),
+            KeyCommand::List => keys::list(stack),
+            KeyCommand::Public(a) => keys::public(stack, a, json),
+            KeyCommand::Delete(a) => keys::delete(stack, &a.slot),
+            KeyCommand::Lock(a) => keys::set_locked(stack, &a.slot, true),
+            KeyCommand::Unlock(a) => keys::set_locked(stack, &a.slot, false),
+            KeyCommand::Grant(a) => keys::grant(stack, a),
+            KeyCommand::Revoke(a) => keys::revoke(stack, a),
         },
-        Command::Sign(a) => ops::sign(&stack, a, json),
-        Command::Verify(a) => ops::verify(&stack, a, cli.json),
-        Command::Encrypt(a) => ops::encrypt(&stack, a, json),
-        Command::Decrypt(a) => ops::decrypt(&stack, a, json),
-        Command::Mac(a) => ops::mac(&stack, a, json),
-        Command::Hash(a) => ops::hash(&stack, a, json),
-        Command::Random(a) => ops::random(&stack, a, json),
-        Command::Kem(KemCommand::Encap(a)) => exchange::encap(&stack, a),
-        Command::Kem(KemCommand::Decap(a)) => exchange::decap(&stack, a),
-        Command::Derive(a) => exchange::derive(&stack, a),
-        Command::Policy(c) => permits::policy(&stack, c),
-        Command::Trust(c) => permits::trust(&stack, c),
-        Command::Permit(args::PermitCommand::Issue(a)) => permits::issue(&stack, a, json),
-        Command::Permit(args::PermitCommand::Verify(a)) => permits::verify(&stack, a),
-        Command::Attest(c) => permits::attest(&stack, c, json),
+        Command::Sign(a) => ops::sign(stack, a, json),
+        Command::Verify(a) => ops::verify(stack, a, cli.json),
+        Command::Encrypt(a) => ops::encrypt(stack, a, json),
+        Command::Decrypt(a) => ops::decrypt(stack, a, json),
+        Command::Mac(a) => ops::mac(stack, a, json),
+        Command::Hash(a) => ops::hash(stack, a, json),
+        Command::Random(a) => ops::random(stack, a, json),
+        Command::Kem(KemCommand::Encap(a)) => exchange::encap(stack, a),
+        Command::Kem(KemCommand::Decap(a)) => exchange::decap(stack, a),
+        Command::Derive(a) => exchange::derive(stack, a),
+        Command::Policy(c) => permits::policy(stack, c),
+        Command::Trust(c) => permits::trust(stack, c),
+        Command::Permit(args::PermitCommand::Issue(a)) => permits::issue(stack, a, json),
+        Command::Permit(args::PermitCommand::Verify(a)) => permits::verify(stack, a),
+        Command::Attest(c) => permits::attest(stack, c, json),
         Command::Receipt(ReceiptCommand::Export { out, from }) => {
-            receipt::export(&stack, out, *from)
+            receipt::export(stack, out, *from)
         }
         // Answered above, before connecting: receipts verify offline.
         Command::Receipt(ReceiptCommand::Verify { .. }) => {

@@ -11,22 +11,45 @@ use crate::failure::Failure;
 use crate::io::{Input, chunk_for, emit_binary, read_file};
 use crate::report::Report;
 
+/// What a streamed input feeds, for advice when the daemon's buffer quota stops it.
+#[derive(Clone, Copy)]
+enum Feeding {
+    /// A signature (Ed25519, ML-DSA and SLH-DSA buffer the message; ECDSA and RSA stream).
+    Signature,
+    /// An AEAD message (buffered whole).
+    Aead,
+    /// A MAC (streams; only the shared budgets can stop it).
+    Mac,
+}
+
 /// A failed `update`: a `QuotaExceeded` there means the algorithm buffers the whole message in
-/// the daemon (Ed25519, ML-DSA, SLH-DSA signing; AEAD) and the input is past that bound.
-fn update_failure(e: warden_client::Error) -> Failure {
-    if e.code() == ErrorCode::QuotaExceeded {
-        return Failure::Daemon(
-            e.code(),
-            format!(
-                "{e}: this algorithm buffers the whole message in the daemon, and either the \
-                 input is larger than one buffer (64 KiB: use a smaller input or a streaming \
-                 algorithm such as ECDSA/RSA signatures or AES-CTR/CBC) or the daemon's \
-                 context-buffer budget for your uid or for all uids is in use right now (retry \
-                 later; `warden status` shows your live contexts)"
-            ),
-        );
+/// the daemon and the input is past that bound, or the shared context-buffer budget is in
+/// use. The advice names only what this CLI can do instead.
+fn update_failure(e: warden_client::Error, feeding: Feeding) -> Failure {
+    if e.code() != ErrorCode::QuotaExceeded {
+        return Failure::from_client(e);
     }
-    Failure::from_client(e)
+    let instead = match feeding {
+        Feeding::Signature => {
+            "this key type buffers the whole message in the daemon (at most one 64 KiB \
+             buffer): sign a smaller input, or use an ECDSA-P256-SHA256 / RSA-PSS-SHA256 key, \
+             which streams; or"
+        }
+        Feeding::Aead => {
+            "`warden encrypt` and `warden decrypt` handle one AEAD message, buffered whole in the daemon \
+             (at most one 64 KiB buffer): split larger input into several messages; or"
+        }
+        Feeding::Mac => "",
+    };
+    Failure::Daemon(
+        e.code(),
+        format!(
+            "{instead} the daemon's context-buffer budget for your uid or for all uids is in \
+             use right now (retry later; `warden status` shows your uid's live contexts)"
+        )
+        .trim_start()
+        .to_owned(),
+    )
 }
 
 /// Resolves `slot` and builds a context config for `alg` keyed by it. The returned guard
@@ -52,10 +75,11 @@ fn keyed_config(
 fn feed(
     stack: &CryptoStack,
     path: Option<&std::path::Path>,
+    feeding: Feeding,
     mut update: impl FnMut(&[u8]) -> Result<(), warden_client::Error>,
 ) -> Result<u64, Failure> {
     Input::open(path)?.stream(chunk_for(stack.max_frame_len()), |chunk| {
-        update(chunk).map_err(update_failure)
+        update(chunk).map_err(|e| update_failure(e, feeding))
     })
 }
 
@@ -86,7 +110,9 @@ pub fn sign(stack: &CryptoStack, a: &SignArgs, json_mode: bool) -> Result<Report
         .create_sign_context(&cfg)
         .map_err(Failure::from_client)?;
     ctx.init().map_err(Failure::from_client)?;
-    feed(stack, a.io.input.as_deref(), |chunk| ctx.update(chunk))?;
+    feed(stack, a.io.input.as_deref(), Feeding::Signature, |chunk| {
+        ctx.update(chunk)
+    })?;
     let sig = ctx.finalize().map_err(Failure::from_client)?;
     emit_binary(&sig, a.io.out.as_deref(), a.io.hex, json_mode, "signature")
 }
@@ -100,7 +126,9 @@ pub fn verify(stack: &CryptoStack, a: &VerifyArgs, json_mode: bool) -> Result<Re
         .create_verify_context(&cfg)
         .map_err(Failure::from_client)?;
     ctx.init().map_err(Failure::from_client)?;
-    feed(stack, a.input.as_deref(), |chunk| ctx.update(chunk))?;
+    feed(stack, a.input.as_deref(), Feeding::Signature, |chunk| {
+        ctx.update(chunk)
+    })?;
     match ctx.finalize(&sig) {
         Ok(()) => Ok(Report::new(
             "signature ok",
@@ -181,7 +209,10 @@ pub fn encrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Rep
     }
     let mut body = Vec::new();
     Input::open(a.io.input.as_deref())?.stream(chunk_for(stack.max_frame_len()), |chunk| {
-        body.extend(ctx.update(chunk).map_err(update_failure)?);
+        body.extend(
+            ctx.update(chunk)
+                .map_err(|e| update_failure(e, Feeding::Aead))?,
+        );
         Ok(())
     })?;
     body.extend(ctx.finalize(&[]).map_err(Failure::from_client)?);
@@ -226,7 +257,10 @@ pub fn decrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Rep
         }
         if pending.len() > lengths.tag_len {
             let ready: Vec<u8> = pending.drain(..pending.len() - lengths.tag_len).collect();
-            plain.extend(ctx.update(&ready).map_err(update_failure)?);
+            plain.extend(
+                ctx.update(&ready)
+                    .map_err(|e| update_failure(e, Feeding::Aead))?,
+            );
         }
         Ok(())
     })?;
@@ -262,7 +296,9 @@ pub fn mac(stack: &CryptoStack, a: &MacArgs, json_mode: bool) -> Result<Report, 
         .create_mac_context(&cfg)
         .map_err(Failure::from_client)?;
     ctx.init().map_err(Failure::from_client)?;
-    feed(stack, a.io.input.as_deref(), |chunk| ctx.update(chunk))?;
+    feed(stack, a.io.input.as_deref(), Feeding::Mac, |chunk| {
+        ctx.update(chunk)
+    })?;
     let tag = ctx.finalize().map_err(Failure::from_client)?;
     // A MAC is short and usually wanted as text: hex unless written to a file.
     let hex = a.io.hex || a.io.out.is_none();
@@ -277,7 +313,9 @@ pub fn hash(stack: &CryptoStack, a: &HashArgs, json_mode: bool) -> Result<Report
         .create_hash_context(&cfg)
         .map_err(Failure::from_client)?;
     ctx.init().map_err(Failure::from_client)?;
-    feed(stack, a.io.input.as_deref(), |chunk| ctx.update(chunk))?;
+    feed(stack, a.io.input.as_deref(), Feeding::Mac, |chunk| {
+        ctx.update(chunk)
+    })?;
     let digest = ctx.finalize().map_err(Failure::from_client)?;
     let hex = a.io.hex || a.io.out.is_none();
     emit_binary(&digest, a.io.out.as_deref(), hex, json_mode, "digest")
