@@ -8,7 +8,7 @@ use std::path::Path;
 use warden_client::{CryptoStack, ErrorCode};
 
 use crate::args::{
-    Cli, Command, KemCommand, KeyCommand, PermitCommand, PolicyCommand, ReceiptCommand,
+    Cli, Command, KemCommand, KeyCommand, MacCommand, PermitCommand, PolicyCommand, ReceiptCommand,
     TrustCommand,
 };
 use crate::failure::Failure;
@@ -149,15 +149,20 @@ fn command_slot(cmd: &Command) -> Option<&str> {
     let slot = match cmd {
         Command::Key(k) => match k {
             KeyCommand::Public(a) => &a.slot,
+            KeyCommand::Export(a) => &a.slot,
             KeyCommand::Delete(a) | KeyCommand::Lock(a) | KeyCommand::Unlock(a) => &a.slot,
             KeyCommand::Grant(a) => &a.slot,
             KeyCommand::Revoke(a) => &a.slot,
             _ => return None,
         },
         Command::Sign(a) => &a.slot,
-        Command::Verify(a) => &a.slot,
+        Command::Verify(a) => a.slot.as_ref()?,
         Command::Encrypt(a) | Command::Decrypt(a) => &a.slot,
-        Command::Mac(a) => &a.slot,
+        Command::Mac(m) => match &m.command {
+            Some(MacCommand::Verify(a)) => &a.slot,
+            None => m.args.slot.as_ref()?,
+        },
+        Command::Agree(a) => &a.slot,
         Command::Kem(KemCommand::Encap(a)) => &a.slot,
         Command::Kem(KemCommand::Decap(a)) => &a.slot,
         Command::Derive(a) => &a.slot,

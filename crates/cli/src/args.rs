@@ -40,16 +40,23 @@ pub enum Command {
     Key(KeyCommand),
     /// Sign input with a slot's key.
     Sign(SignArgs),
-    /// Verify a signature with a slot's key (exit 1 when it does not verify).
+    /// Verify a signature with a slot's key, or locally with a public key file and no daemon
+    /// (exit 1 when it does not verify).
     Verify(VerifyArgs),
-    /// Encrypt with a slot's AEAD key; the nonce the daemon draws is prepended to the output.
+    /// Encrypt with a slot's key: AEAD (the nonce the daemon draws is prepended to the
+    /// output) or RSA-OAEP-SHA256 (one short message, e.g. a key, to an RSA-OAEP key).
     Encrypt(AeadArgs),
     /// Decrypt what `warden encrypt` produced (exit 1 when authentication fails).
     Decrypt(AeadArgs),
-    /// MAC input with a slot's key.
-    Mac(MacArgs),
-    /// Hash input.
+    /// MAC input with a slot's key (`warden mac verify` checks a tag).
+    Mac(MacCmd),
+    /// Hash input locally (no daemon needed: hashing uses no key).
     Hash(HashArgs),
+    /// Key agreement (X25519, ECDH-P256/P384): a slot's private key with a peer's public key
+    /// file; the shared secret lands in a new slot.
+    Agree(AgreeArgs),
+    /// The algorithms this build knows and what each can do (no daemon needed).
+    Algorithms,
     /// Random bytes from the daemon's generator.
     Random(RandomArgs),
     /// Key encapsulation.
@@ -255,6 +262,8 @@ pub enum KeyCommand {
     List,
     /// Export a slot's public key.
     Public(PublicArgs),
+    /// Export an exportable slot's secret key (raw bytes; needs the export permission).
+    Export(ExportArgs),
     /// Delete a slot.
     Delete(SlotArg),
     /// Lock a slot: its key stays stored but nobody may use it or change its grants.
@@ -276,13 +285,14 @@ pub struct SlotArg {
     pub slot: String,
 }
 
-/// Where input comes from and output goes.
+/// Where input comes from and output goes. Every FILE argument of this CLI takes `-` for
+/// stdin (inputs) or stdout (outputs).
 #[derive(Debug, Args, Clone)]
 pub struct InOut {
-    /// Input file (default: stdin).
+    /// Input file (default and `-`: stdin).
     #[arg(long = "in", value_name = "FILE")]
     pub input: Option<PathBuf>,
-    /// Output file (default: stdout).
+    /// Output file (default and `-`: stdout).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Write binary output as hex (allowed to a terminal).
@@ -403,11 +413,19 @@ pub struct SignArgs {
 
 /// `warden verify`
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("key").required(true).args(["slot", "pubkey"]))]
 pub struct VerifyArgs {
-    /// Slot holding the key.
+    /// Slot holding the key (verification in the daemon).
     #[arg(long, value_parser = slot_name)]
-    pub slot: String,
-    /// File holding the signature.
+    pub slot: Option<String>,
+    /// Public key file (PEM, DER SubjectPublicKeyInfo, or raw as `warden key public --format
+    /// raw` writes it): verify locally, without a daemon. Needs --alg.
+    #[arg(long, value_name = "FILE", requires = "alg")]
+    pub pubkey: Option<PathBuf>,
+    /// Signature algorithm of --pubkey, e.g. ED25519, ECDSA-P256-SHA256, ML-DSA-65.
+    #[arg(long, requires = "pubkey")]
+    pub alg: Option<String>,
+    /// File holding the signature (`-` = stdin).
     #[arg(long, value_name = "FILE")]
     pub sig: PathBuf,
     /// Signed input (default: stdin).
@@ -432,18 +450,92 @@ pub struct AeadArgs {
     pub io: InOut,
 }
 
+/// `warden mac [verify]`
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct MacCmd {
+    /// `verify`, or nothing to compute a tag.
+    #[command(subcommand)]
+    pub command: Option<MacCommand>,
+    /// Computing a tag.
+    #[command(flatten)]
+    pub args: MacArgs,
+}
+
+/// `warden mac …`
+#[derive(Debug, Subcommand)]
+pub enum MacCommand {
+    /// Check a tag inside the daemon (constant time; exit 1 when it does not match).
+    Verify(MacVerifyArgs),
+}
+
 /// `warden mac`
 #[derive(Debug, Args)]
 pub struct MacArgs {
     /// Slot holding the MAC key.
     #[arg(long, value_parser = slot_name)]
-    pub slot: String,
+    pub slot: Option<String>,
     /// MAC algorithm (default: HMAC-SHA256).
     #[arg(long, default_value = "HMAC-SHA256")]
     pub alg: String,
     /// Input and output.
     #[command(flatten)]
     pub io: InOut,
+}
+
+/// `warden mac verify`
+#[derive(Debug, Args)]
+pub struct MacVerifyArgs {
+    /// Slot holding the MAC key.
+    #[arg(long, value_parser = slot_name)]
+    pub slot: String,
+    /// MAC algorithm (default: HMAC-SHA256).
+    #[arg(long, default_value = "HMAC-SHA256")]
+    pub alg: String,
+    /// File holding the tag: hex (as `warden mac` prints it) or raw bytes (as `--out` writes).
+    #[arg(long, value_name = "FILE")]
+    pub tag: PathBuf,
+    /// MACed input (default: stdin).
+    #[arg(long = "in", value_name = "FILE")]
+    pub input: Option<PathBuf>,
+}
+
+/// `warden agree`
+#[derive(Debug, Args)]
+pub struct AgreeArgs {
+    /// Slot holding our private key (X25519, ECDH-P256, ECDH-P384).
+    #[arg(long, value_parser = slot_name)]
+    pub slot: String,
+    /// The peer's public key file (PEM, DER SubjectPublicKeyInfo or raw; `-` = stdin).
+    #[arg(long, value_name = "FILE")]
+    pub peer: PathBuf,
+    /// New slot for the shared secret.
+    #[arg(long, value_parser = slot_name)]
+    pub to_slot: String,
+    /// Algorithm of the shared-secret key (default: GENERIC-SECRET, a KDF input for `warden
+    /// derive`).
+    #[arg(long, default_value = "GENERIC-SECRET")]
+    pub secret_alg: String,
+    /// Permissions of the shared-secret key (default: the algorithm's natural set).
+    #[arg(long)]
+    pub permissions: Option<String>,
+    /// Allow the shared secret to be exported.
+    #[arg(long)]
+    pub exportable: bool,
+}
+
+/// `warden key export`
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Slot holding an exportable key.
+    #[arg(long, value_parser = slot_name)]
+    pub slot: String,
+    /// Output file (default: stdout; created mode 0600).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Write as hex.
+    #[arg(long)]
+    pub hex: bool,
 }
 
 /// `warden hash`

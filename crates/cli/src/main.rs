@@ -18,8 +18,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use warden_client::{CryptoStack, StackConfig};
 
-use crate::args::{Cli, Command, KemCommand, KeyCommand, ReceiptCommand};
-use crate::commands::{exchange, keys, ops, permits, receipt, session};
+use crate::args::{Cli, Command, KemCommand, KeyCommand, MacCommand, ReceiptCommand};
+use crate::commands::{exchange, keys, local, ops, permits, receipt, session};
 use crate::failure::Failure;
 use crate::report::Report;
 
@@ -84,6 +84,16 @@ fn run(cli: &Cli) -> Result<Report, Failure> {
         };
         return receipt::verify(input, key, alg, anchor);
     }
+    match &cli.command {
+        Command::Hash(a) => return local::hash(a, cli.json),
+        Command::Algorithms => return Ok(local::algorithms()),
+        Command::Verify(a) => {
+            if let Some(pubkey) = &a.pubkey {
+                return local::verify(a, pubkey, cli.json);
+            }
+        }
+        _ => {}
+    }
     // Arguments that can be checked locally are, before anything is sent.
     if let Command::Key(KeyCommand::Generate(a)) = &cli.command {
         keys::generate_params(a)?;
@@ -102,6 +112,7 @@ fn run_connected(cli: &Cli, stack: &CryptoStack) -> Result<Report, Failure> {
             KeyCommand::Import(a) => keys::import(stack, a),
             KeyCommand::List => keys::list(stack),
             KeyCommand::Public(a) => keys::public(stack, a, json),
+            KeyCommand::Export(a) => keys::export(stack, a, json),
             KeyCommand::Delete(a) => keys::delete(stack, &a.slot),
             KeyCommand::Lock(a) => keys::set_locked(stack, &a.slot, true),
             KeyCommand::Unlock(a) => keys::set_locked(stack, &a.slot, false),
@@ -109,11 +120,21 @@ fn run_connected(cli: &Cli, stack: &CryptoStack) -> Result<Report, Failure> {
             KeyCommand::Revoke(a) => keys::revoke(stack, a),
         },
         Command::Sign(a) => ops::sign(stack, a, json),
-        Command::Verify(a) => ops::verify(stack, a, cli.json),
+        Command::Verify(a) => match &a.slot {
+            Some(slot) => ops::verify(stack, a, slot, json),
+            None => Err(Failure::Usage("verify needs --slot or --pubkey".to_owned())),
+        },
         Command::Encrypt(a) => ops::encrypt(stack, a, json),
         Command::Decrypt(a) => ops::decrypt(stack, a, json),
-        Command::Mac(a) => ops::mac(stack, a, json),
-        Command::Hash(a) => ops::hash(stack, a, json),
+        Command::Mac(m) => match &m.command {
+            Some(MacCommand::Verify(a)) => ops::mac_verify(stack, a, json),
+            None => ops::mac(stack, &m.args, json),
+        },
+        Command::Agree(a) => exchange::agree(stack, a),
+        // Answered above, before connecting: they need no daemon.
+        Command::Hash(_) | Command::Algorithms => {
+            Err(Failure::Internal("offline command reached the daemon path"))
+        }
         Command::Random(a) => ops::random(stack, a, json),
         Command::Kem(KemCommand::Encap(a)) => exchange::encap(stack, a),
         Command::Kem(KemCommand::Decap(a)) => exchange::decap(stack, a),

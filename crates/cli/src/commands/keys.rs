@@ -6,7 +6,9 @@ use warden_client::{
     KeyOperationPermission,
 };
 
-use crate::args::{GenerateArgs, GrantArgs, ImportArgs, KeyFileFormat, PublicArgs, RevokeArgs};
+use crate::args::{
+    ExportArgs, GenerateArgs, GrantArgs, ImportArgs, KeyFileFormat, PublicArgs, RevokeArgs,
+};
 use crate::failure::Failure;
 use crate::io::{emit_binary, read_file};
 use crate::pem;
@@ -221,7 +223,7 @@ pub fn public(stack: &CryptoStack, a: &PublicArgs, json_mode: bool) -> Result<Re
     };
     if a.format == KeyFileFormat::Pem {
         let text = pem::encode("PUBLIC KEY", &bytes);
-        if let Some(path) = &a.out {
+        if let Some(path) = crate::io::named(a.out.as_deref()) {
             std::fs::write(path, text.as_bytes()).map_err(|e| Failure::io(path, e))?;
             return Ok(Report::quiet(json!({ "slot": a.slot, "out": path })));
         }
@@ -293,6 +295,29 @@ fn format_name(f: KeyFileFormat) -> &'static str {
         KeyFileFormat::Der => "der",
         KeyFileFormat::Pem => "pem",
     }
+}
+
+/// `warden key export`: the secret bytes of an exportable key whose permissions include
+/// export (the daemon checks both), raw, to a 0600 file or stdout.
+pub fn export(stack: &CryptoStack, a: &ExportArgs, json_mode: bool) -> Result<Report, Failure> {
+    let km = stack.key_management();
+    let key = km.resolve(&a.slot).map_err(Failure::from_client)?;
+    let secret = km.export_secret_key(key.id()).map_err(|e| {
+        if e.code() == warden_client::ErrorCode::KeyNotExportable {
+            Failure::Daemon(
+                e.code(),
+                format!(
+                    "slot {} is not exportable: only a key generated or imported with \
+                     --exportable (and the export permission) can leave the daemon; a public \
+                     key is exported by `warden key public --slot {}`",
+                    a.slot, a.slot
+                ),
+            )
+        } else {
+            Failure::from_client(e)
+        }
+    })?;
+    emit_binary(&secret, a.out.as_deref(), a.hex, json_mode, "secret_key")
 }
 
 /// `warden key delete`

@@ -2,6 +2,7 @@
 
 pub mod exchange;
 pub mod keys;
+pub mod local;
 pub mod ops;
 pub mod permits;
 pub mod receipt;

@@ -1,11 +1,11 @@
-//! Data operations with slot keys: sign, verify, encrypt, decrypt, mac; and hash, random.
+//! Data operations with slot keys: sign, verify, encrypt, decrypt, mac; and random.
 
 use serde_json::json;
 use warden_client::{
     Algorithm, AlgorithmClass, CipherDirection, ContextConfig, CryptoStack, ErrorCode,
 };
 
-use crate::args::{AeadArgs, HashArgs, MacArgs, RandomArgs, SignArgs, VerifyArgs};
+use crate::args::{AeadArgs, MacArgs, MacVerifyArgs, RandomArgs, SignArgs, VerifyArgs};
 use crate::commands::keys::parse_alg;
 use crate::failure::Failure;
 use crate::io::{Input, chunk_for, emit_binary, read_file};
@@ -118,10 +118,15 @@ pub fn sign(stack: &CryptoStack, a: &SignArgs, json_mode: bool) -> Result<Report
 }
 
 /// `warden verify`: exit 1 when the signature does not verify.
-pub fn verify(stack: &CryptoStack, a: &VerifyArgs, json_mode: bool) -> Result<Report, Failure> {
-    let alg = slot_algorithm(stack, &a.slot)?;
+pub fn verify(
+    stack: &CryptoStack,
+    a: &VerifyArgs,
+    slot: &str,
+    json_mode: bool,
+) -> Result<Report, Failure> {
+    let alg = slot_algorithm(stack, slot)?;
     let sig = read_file(&a.sig, MAX_SIG_FILE)?;
-    let (cfg, _key) = keyed_config(stack, &a.slot, alg)?;
+    let (cfg, _key) = keyed_config(stack, slot, alg)?;
     let mut ctx = stack
         .create_verify_context(&cfg)
         .map_err(Failure::from_client)?;
@@ -132,7 +137,7 @@ pub fn verify(stack: &CryptoStack, a: &VerifyArgs, json_mode: bool) -> Result<Re
     match ctx.finalize(&sig) {
         Ok(()) => Ok(Report::new(
             "signature ok",
-            json!({ "slot": a.slot, "valid": true }),
+            json!({ "slot": slot, "valid": true }),
         )),
         Err(e)
             if e.code() == ErrorCode::OperationFailed || e.code() == ErrorCode::InvalidFormat =>
@@ -140,7 +145,7 @@ pub fn verify(stack: &CryptoStack, a: &VerifyArgs, json_mode: bool) -> Result<Re
             if json_mode {
                 // Machine output says so on stdout too (exit code 1 either way).
                 return Err(Failure::Denied(Report::quiet(
-                    json!({ "slot": a.slot, "valid": false }),
+                    json!({ "slot": slot, "valid": false }),
                 )));
             }
             eprintln!("warden: signature does NOT verify");
@@ -159,8 +164,9 @@ fn aead_algorithm(stack: &CryptoStack, a: &AeadArgs) -> Result<Algorithm, Failur
         Algorithm::Aes256Key => Ok(Algorithm::Aes256Gcm),
         Algorithm::Aes128Key => Ok(Algorithm::Aes128Gcm),
         Algorithm::ChaCha20Key => Ok(Algorithm::ChaCha20Poly1305),
+        Algorithm::RsaOaepSha256 => Ok(Algorithm::RsaOaepSha256),
         other => Err(Failure::Usage(format!(
-            "slot {} holds a {} key; encrypt needs an AES or CHACHA20 key",
+            "slot {} holds a {} key; encrypt needs an AES, CHACHA20 or RSA-OAEP-SHA256 key",
             a.slot,
             other.name()
         ))),
@@ -170,6 +176,7 @@ fn aead_algorithm(stack: &CryptoStack, a: &AeadArgs) -> Result<Algorithm, Failur
 fn aead_context(
     stack: &CryptoStack,
     a: &AeadArgs,
+    alg: Algorithm,
     direction: CipherDirection,
 ) -> Result<
     (
@@ -179,7 +186,6 @@ fn aead_context(
     ),
     Failure,
 > {
-    let alg = aead_algorithm(stack, a)?;
     let key = stack
         .key_management()
         .resolve(&a.slot)
@@ -197,7 +203,11 @@ fn aead_context(
 
 /// `warden encrypt`: output = nonce ‖ ciphertext ‖ tag.
 pub fn encrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Report, Failure> {
-    let (mut ctx, alg, _key) = aead_context(stack, a, CipherDirection::Encrypt)?;
+    let alg = aead_algorithm(stack, a)?;
+    if alg == Algorithm::RsaOaepSha256 {
+        return rsa_oaep(stack, a, CipherDirection::Encrypt, json_mode);
+    }
+    let (mut ctx, alg, _key) = aead_context(stack, a, alg, CipherDirection::Encrypt)?;
     let lengths = alg
         .aead_lengths()
         .ok_or_else(|| Failure::Usage(format!("{} is not an AEAD", alg.name())))?;
@@ -232,7 +242,11 @@ pub fn encrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Rep
 
 /// `warden decrypt`: exit 1 when authentication fails; no plaintext is written then.
 pub fn decrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Report, Failure> {
-    let (mut ctx, alg, _key) = aead_context(stack, a, CipherDirection::Decrypt)?;
+    let alg = aead_algorithm(stack, a)?;
+    if alg == Algorithm::RsaOaepSha256 {
+        return rsa_oaep(stack, a, CipherDirection::Decrypt, json_mode);
+    }
+    let (mut ctx, alg, _key) = aead_context(stack, a, alg, CipherDirection::Decrypt)?;
     let lengths = alg
         .aead_lengths()
         .ok_or_else(|| Failure::Usage(format!("{} is not an AEAD", alg.name())))?;
@@ -288,10 +302,64 @@ pub fn decrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Rep
     )
 }
 
+/// Largest RSA-OAEP input: one block (a 4096-bit modulus is 512 bytes).
+const MAX_OAEP_INPUT: usize = 512;
+
+/// `warden encrypt|decrypt` with an RSA-OAEP-SHA256 key (MGF1-SHA256, empty label: the
+/// parameters the daemon supports): one short message, no nonce, no AAD. Decryption failure
+/// is opaque and exits 1 like an AEAD's.
+fn rsa_oaep(
+    stack: &CryptoStack,
+    a: &AeadArgs,
+    direction: CipherDirection,
+    json_mode: bool,
+) -> Result<Report, Failure> {
+    if a.aad.is_some() {
+        return Err(Failure::Usage(
+            "RSA-OAEP-SHA256 takes no --aad (the daemon uses an empty OAEP label)".to_owned(),
+        ));
+    }
+    let input = Input::open(a.io.input.as_deref())?.read_all(MAX_OAEP_INPUT)?;
+    let key = stack
+        .key_management()
+        .resolve(&a.slot)
+        .map_err(Failure::from_client)?;
+    let cfg = ContextConfig::builder()
+        .algorithm(Algorithm::RsaOaepSha256)
+        .key(key.id())
+        .direction(direction)
+        .build()?;
+    let mut ctx = stack
+        .create_cipher_context(&cfg)
+        .map_err(Failure::from_client)?;
+    ctx.init(&[]).map_err(Failure::from_client)?;
+    let (out, field) = match (ctx.finalize(&input), direction) {
+        (Ok(ct), CipherDirection::Encrypt) => (ct, "ciphertext"),
+        (Ok(pt), _) => (pt, "plaintext"),
+        (Err(e), CipherDirection::Decrypt) if e.code() == ErrorCode::OperationFailed => {
+            eprintln!("warden: decryption failed (wrong key or tampered data)");
+            return Err(Failure::VerifyFailed);
+        }
+        (Err(e), _) if e.code() == ErrorCode::InvalidArgument => {
+            return Err(Failure::Usage(
+                "input too long for one RSA-OAEP block with this key; encrypt a short secret \
+                 (e.g. an AES key), not a file"
+                    .to_owned(),
+            ));
+        }
+        (Err(e), _) => return Err(Failure::from_client(e)),
+    };
+    emit_binary(&out, a.io.out.as_deref(), a.io.hex, json_mode, field)
+}
+
 /// `warden mac`
 pub fn mac(stack: &CryptoStack, a: &MacArgs, json_mode: bool) -> Result<Report, Failure> {
+    let slot = a
+        .slot
+        .as_deref()
+        .ok_or_else(|| Failure::Usage("--slot is required".to_owned()))?;
     let alg = parse_alg(&a.alg)?;
-    let (cfg, _key) = keyed_config(stack, &a.slot, alg)?;
+    let (cfg, _key) = keyed_config(stack, slot, alg)?;
     let mut ctx = stack
         .create_mac_context(&cfg)
         .map_err(Failure::from_client)?;
@@ -301,24 +369,61 @@ pub fn mac(stack: &CryptoStack, a: &MacArgs, json_mode: bool) -> Result<Report, 
     })?;
     let tag = ctx.finalize().map_err(Failure::from_client)?;
     // A MAC is short and usually wanted as text: hex unless written to a file.
-    let hex = a.io.hex || a.io.out.is_none();
+    let hex = a.io.hex || crate::io::named(a.io.out.as_deref()).is_none();
     emit_binary(&tag, a.io.out.as_deref(), hex, json_mode, "mac")
 }
 
-/// `warden hash`
-pub fn hash(stack: &CryptoStack, a: &HashArgs, json_mode: bool) -> Result<Report, Failure> {
+/// Largest tag file read (hex of a 64-byte tag, with room for whitespace).
+const MAX_TAG_FILE: usize = 1024;
+
+/// A tag file's bytes: hex text (what `warden mac` prints) when it is exactly that, else raw.
+fn tag_bytes(file: &[u8], alg: Algorithm) -> Vec<u8> {
+    let text = std::str::from_utf8(file).map(str::trim);
+    let tag_len = alg.digest_len();
+    if let Ok(t) = text
+        && tag_len.is_some_and(|n| t.len() == 2 * n)
+        && let Ok(bytes) = hex::decode(t)
+    {
+        return bytes;
+    }
+    file.to_vec()
+}
+
+/// `warden mac verify`: the daemon compares in constant time; exit 1 on a mismatch.
+pub fn mac_verify(
+    stack: &CryptoStack,
+    a: &MacVerifyArgs,
+    json_mode: bool,
+) -> Result<Report, Failure> {
     let alg = parse_alg(&a.alg)?;
-    let cfg = ContextConfig::builder().algorithm(alg).build()?;
+    let tag = tag_bytes(&read_file(&a.tag, MAX_TAG_FILE)?, alg);
+    if tag.is_empty() {
+        return Err(Failure::Usage(format!("{} is empty", a.tag.display())));
+    }
+    let (cfg, _key) = keyed_config(stack, &a.slot, alg)?;
     let mut ctx = stack
-        .create_hash_context(&cfg)
+        .create_mac_context(&cfg)
         .map_err(Failure::from_client)?;
     ctx.init().map_err(Failure::from_client)?;
-    feed(stack, a.io.input.as_deref(), Feeding::Mac, |chunk| {
+    feed(stack, a.input.as_deref(), Feeding::Mac, |chunk| {
         ctx.update(chunk)
     })?;
-    let digest = ctx.finalize().map_err(Failure::from_client)?;
-    let hex = a.io.hex || a.io.out.is_none();
-    emit_binary(&digest, a.io.out.as_deref(), hex, json_mode, "digest")
+    match ctx.verify(&tag) {
+        Ok(()) => Ok(Report::new(
+            "mac ok",
+            json!({ "slot": a.slot, "valid": true }),
+        )),
+        Err(e) if e.code() == ErrorCode::OperationFailed => {
+            if json_mode {
+                return Err(Failure::Denied(Report::quiet(
+                    json!({ "slot": a.slot, "valid": false }),
+                )));
+            }
+            eprintln!("warden: mac does NOT match");
+            Err(Failure::VerifyFailed)
+        }
+        Err(e) => Err(Failure::from_client(e)),
+    }
 }
 
 /// `warden random`
