@@ -68,6 +68,8 @@ mod arena;
 mod asan;
 #[cfg(feature = "std")]
 mod chunks;
+#[cfg(feature = "counting-alloc")]
+pub mod counting;
 mod error;
 #[cfg(feature = "std")]
 mod os_region;

@@ -2,44 +2,18 @@
 //! global heap once the pool exists: counted by a global allocator wrapper (its own test
 //! binary, so no other test's allocations are counted).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use warden_arena::ArenaPool;
 
-/// Counts allocations made by the current thread (the test harness has threads of its own).
-struct Counting;
+// The shared counting allocator (`counting-alloc` feature for the other crates); compiled
+// in from its one source file because a crate cannot dev-depend on its own feature.
+#[path = "../src/counting.rs"]
+#[allow(dead_code)]
+mod counting;
 
-thread_local! {
-    // `const` initialiser: no lazy allocation inside the allocator itself.
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards every call unchanged to the system allocator; the counter is a
-// thread-local `Cell` with a const initialiser, which neither allocates nor unwinds.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.with(|c| c.set(c.get() + 1));
-        // SAFETY: same contract as the caller's (`layout` has a non-zero size).
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc`/`realloc` with this `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.with(|c| c.set(c.get() + 1));
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use counting::allocations;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations() -> u64 {
-    ALLOCS.with(Cell::get)
-}
+static GLOBAL: counting::CountingAlloc = counting::CountingAlloc;
 
 #[test]
 fn checkout_return_and_sessions_do_not_allocate() {

@@ -4,21 +4,20 @@
 //! the exceptions listed in `EXPECTED_ALLOCATING` (asserted, so a change is noticed).
 //! aws-lc's own `malloc` calls (C heap) are not visible here; see `warden_crypto::design`.
 //!
-//! One test function only: the counting allocator is process-wide.
+//! Counts are per thread (`warden_arena::counting`), so other tests' threads do not disturb them.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 
 mod common;
 
-use std::alloc::System;
 use std::sync::Arc;
 
 use common::*;
-use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use warden_arena::counting::{CountingAlloc, measure};
 use warden_core::{Algorithm, CipherDirection, GenerateKeyParams, KeyOperationPermission as P};
 use warden_crypto::{ContextKind, CryptoContext, Key, Provider};
 
 #[global_allocator]
-static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 /// Streams whose `finalize` allocates: aws-lc-rs's *signing* wrappers allocate on the Rust heap
 /// (temporary signature / DER conversion buffers inside aws-lc-rs: Ed25519 1, ECDSA 3-4,
@@ -59,11 +58,11 @@ fn count(
     if let Some(t) = tag {
         ctx.set_tag(t).unwrap();
     }
-    let region = Region::new(GLOBAL);
-    let n = ctx.update(data, out).unwrap();
-    ctx.finalize(last, &mut out[n..]).unwrap();
-    let stats = region.change();
-    stats.allocations + stats.reallocations
+    let ((), allocations) = measure(|| {
+        let n = ctx.update(data, out).unwrap();
+        ctx.finalize(last, &mut out[n..]).unwrap();
+    });
+    usize::try_from(allocations).unwrap()
 }
 
 #[test]
@@ -168,14 +167,14 @@ fn update_and_finalize_do_not_allocate() {
         let mut msg = data.clone();
         msg.extend_from_slice(&data);
         v.init(&[]).unwrap();
-        let region = Region::new(GLOBAL);
-        v.update(&msg, &mut []).unwrap();
-        v.finalize(&sig[..n], &mut []).unwrap();
-        let stats = region.change();
+        let ((), allocations) = measure(|| {
+            v.update(&msg, &mut []).unwrap();
+            v.finalize(&sig[..n], &mut []).unwrap();
+        });
         measured.push((
             ContextKind::Verify,
             alg,
-            stats.allocations + stats.reallocations,
+            usize::try_from(allocations).unwrap(),
         ));
     }
 

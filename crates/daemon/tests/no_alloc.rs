@@ -7,10 +7,8 @@
 //! daemon's allocations must be zero, the provider's are measured separately and printed
 //! (they are the crypto library's business, documented in BENCHMARKS.md).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, unsafe_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::sync::Arc;
 
 use warden_core::{
@@ -32,54 +30,12 @@ use warden_wire::{
     decode_response, encode_request,
 };
 
-struct Counting;
-
-thread_local! {
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-    static PROVIDER_ALLOCS: Cell<u64> = const { Cell::new(0) };
-    /// > 0 while control is inside the provider.
-    static IN_PROVIDER: Cell<u32> = const { Cell::new(0) };
-}
-
-fn count() {
-    // `try_with`: allocations during thread-local teardown must not panic.
-    let inside = IN_PROVIDER.try_with(Cell::get).unwrap_or(0) > 0;
-    let cell = if inside { &PROVIDER_ALLOCS } else { &ALLOCS };
-    let _ = cell.try_with(|c| c.set(c.get() + 1));
-}
-
-// SAFETY: delegates every call unchanged to the system allocator; it only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: same contract as our caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use warden_arena::counting::{
+    CountingAlloc, allocations, attribute_elsewhere as inside, elsewhere_allocations,
+};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn inside<R>(f: impl FnOnce() -> R) -> R {
-    IN_PROVIDER.with(|c| c.set(c.get() + 1));
-    let r = f();
-    IN_PROVIDER.with(|c| c.set(c.get() - 1));
-    r
-}
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 /// Marks every provider and context call so its allocations are attributed to the provider.
 struct Attributed(Arc<dyn Provider>);
@@ -235,9 +191,9 @@ impl Driver {
     /// Sends a prepared frame; returns (status, reply body length, daemon allocations,
     /// provider allocations). The reply is only inspected, never copied.
     fn measured(&mut self, frame: &[u8]) -> (u32, usize, u64, u64) {
-        let (a0, p0) = (ALLOCS.with(Cell::get), PROVIDER_ALLOCS.with(Cell::get));
+        let (a0, p0) = (allocations(), elsewhere_allocations());
         let (st, len) = self.lb.request(frame, |h, b| (status(h), b.len())).unwrap();
-        let (a1, p1) = (ALLOCS.with(Cell::get), PROVIDER_ALLOCS.with(Cell::get));
+        let (a1, p1) = (allocations(), elsewhere_allocations());
         (st, len, a1 - a0, p1 - p0)
     }
 }
@@ -289,14 +245,14 @@ fn ctx(
 
 #[test]
 fn the_counter_sees_allocations() {
-    let before = ALLOCS.with(Cell::get);
+    let before = allocations();
     let v = std::hint::black_box(vec![1u8; 10]);
     assert_eq!(v.len(), 10);
-    assert!(ALLOCS.with(Cell::get) > before);
-    let p0 = PROVIDER_ALLOCS.with(Cell::get);
+    assert!(allocations() > before);
+    let p0 = elsewhere_allocations();
     let w = inside(|| std::hint::black_box(vec![2u8; 10]));
     assert_eq!(w.len(), 10);
-    assert!(PROVIDER_ALLOCS.with(Cell::get) > p0);
+    assert!(elsewhere_allocations() > p0);
 }
 
 #[test]
