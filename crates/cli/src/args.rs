@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Exit codes: 0 success, 1 verification failed, 2 usage error, 3 the daemon returned an
 /// error (its name and number are printed on stderr), 4 local I/O error.
 #[derive(Debug, Parser)]
-#[command(name = "warden", version, propagate_version = true)]
+#[command(name = "warden", version = env!("WARDEN_VERSION"), propagate_version = true)]
 pub struct Cli {
     /// Daemon socket (default: $WARDEN_SOCKET, then the daemon's default path).
     #[arg(long, global = true, value_name = "PATH")]
@@ -57,6 +57,9 @@ pub enum Command {
     Agree(AgreeArgs),
     /// The algorithms this build knows and what each can do (no daemon needed).
     Algorithms,
+    /// Generate man pages or shell completions from this command line (for packagers).
+    #[command(subcommand)]
+    Generate(GenerateCommand),
     /// Random bytes from the daemon's generator.
     Random(RandomArgs),
     /// Key encapsulation.
@@ -79,6 +82,23 @@ pub enum Command {
     /// The daemon's attestation identity.
     #[command(subcommand)]
     Attest(AttestCommand),
+}
+
+/// `warden generate …`
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// Man pages, one per command (warden.1, warden-key.1, warden-key-generate.1, ...).
+    Man {
+        /// Directory to write the pages into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// A shell completion script, on stdout.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// `warden policy …`

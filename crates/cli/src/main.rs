@@ -87,6 +87,7 @@ fn run(cli: &Cli) -> Result<Report, Failure> {
     match &cli.command {
         Command::Hash(a) => return local::hash(a, cli.json),
         Command::Algorithms => return Ok(local::algorithms()),
+        Command::Generate(g) => return local::generate(g),
         Command::Verify(a) => {
             if let Some(pubkey) = &a.pubkey {
                 return local::verify(a, pubkey, cli.json);
@@ -132,7 +133,7 @@ fn run_connected(cli: &Cli, stack: &CryptoStack) -> Result<Report, Failure> {
         },
         Command::Agree(a) => exchange::agree(stack, a),
         // Answered above, before connecting: they need no daemon.
-        Command::Hash(_) | Command::Algorithms => {
+        Command::Hash(_) | Command::Algorithms | Command::Generate(_) => {
             Err(Failure::Internal("offline command reached the daemon path"))
         }
         Command::Random(a) => ops::random(stack, a, json),

@@ -1,4 +1,4 @@
-//! Commands that need no daemon: `hash`, `verify --pubkey`, `algorithms`. They hold no
+//! Commands that need no daemon: `hash`, `verify --pubkey`, `algorithms`, `generate`. They hold no
 //! secret (a hash has no key; a public key is public), so running them in the CLI's own
 //! process gives nothing away, and they work where no wardend runs. The crypto is
 //! warden-crypto's provider (the daemon's own), never code of this crate.
@@ -200,4 +200,33 @@ pub fn algorithms() -> Report {
         }));
     }
     Report::new(text, json!({ "algorithms": items }))
+}
+
+/// `warden generate man|completions`: derived from the clap grammar, so they never drift
+/// from the real command line.
+pub fn generate(cmd: &crate::args::GenerateCommand) -> Result<Report, Failure> {
+    use clap::CommandFactory as _;
+    match cmd {
+        crate::args::GenerateCommand::Man { dir } => {
+            std::fs::create_dir_all(dir).map_err(|e| Failure::io(dir, e))?;
+            clap_mangen::generate_to(crate::args::Cli::command(), dir)
+                .map_err(|e| Failure::io(dir, e))?;
+            let pages = std::fs::read_dir(dir)
+                .map_err(|e| Failure::io(dir, e))?
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".1"))
+                .count();
+            Ok(Report::new(
+                format!("wrote {pages} man pages to {}", dir.display()),
+                json!({ "dir": dir, "pages": pages }),
+            ))
+        }
+        crate::args::GenerateCommand::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut crate::args::Cli::command(), "warden", &mut out);
+            crate::io::write_private(Path::new("-"), &out)
+                .map_err(|e| Failure::io(Path::new("stdout"), e))?;
+            Ok(Report::quiet(json!({ "shell": shell.to_string() })))
+        }
+    }
 }
