@@ -205,6 +205,50 @@ fn revoking_a_grant_that_does_not_exist_is_a_typed_error() {
 }
 
 #[test]
+fn another_uid_learns_nothing_about_grants_from_revoke() {
+    // The new ResourceNotFound must not tell a stranger whether a grant exists: only a
+    // caller with the grant right reaches that check; everyone else gets AccessDenied for a
+    // granted uid, an ungranted uid and a missing slot alike.
+    if !warden_e2e::persistent::is_root() {
+        return;
+    }
+    let root = warden_e2e::persistent::shared_root();
+    let d = Wardend::start(root.path(), &config(&[]));
+    let owner = Warden::at(&d.socket);
+    owner.ok(&["key", "generate", "--alg", "ED25519", "--slot", "shared"]);
+    owner.ok(&[
+        "key",
+        "grant",
+        "--slot",
+        "shared",
+        "--uid",
+        "4208",
+        "--permissions",
+        "verify",
+    ]);
+    let stranger = owner.as_uid(4209, 0);
+    let slot = format!("{}/shared", my_uid());
+    let missing = format!("{}/missing", my_uid());
+    for (slot, uid) in [(&slot, "4208"), (&slot, "4207"), (&missing, "4208")] {
+        let err = stranger.fails(3, &["key", "revoke", "--slot", slot, "--uid", uid]);
+        assert!(
+            err.contains("AccessDenied") && !err.contains("ResourceNotFound"),
+            "{err}"
+        );
+    }
+    // Not even the grantee itself may revoke (it holds no grant right); its grant stays.
+    let grantee = owner.as_uid(4208, 0);
+    grantee.fails(3, &["key", "revoke", "--slot", &slot, "--uid", "4208"]);
+    let grants = d
+        .stack()
+        .key_management()
+        .slot_info("shared")
+        .unwrap()
+        .grants;
+    assert_eq!(grants.len(), 1);
+}
+
+#[test]
 fn quota_advice_points_only_at_commands_that_exist() {
     let root = tempfile::tempdir().unwrap();
     let (_d, w) = daemon(root.path());
