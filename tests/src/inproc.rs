@@ -7,7 +7,7 @@ use warden_core::{
     Algorithm, AlgorithmClass, ContextConfig, GenerateKeyParams, ImportKeyParams, KeyFormat,
     KeyOperationPermission, Persistence, ResourceId, ResourceType,
 };
-use warden_crypto::{AwsLcProvider, ContextKind, Key, Provider};
+use warden_provider_awslc::{AwsLcProvider, ContextKind, Key, Provider};
 
 /// The default in-process provider.
 pub fn provider() -> AwsLcProvider {

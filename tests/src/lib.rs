@@ -44,6 +44,7 @@ pub mod inproc;
 
 mod launch;
 pub mod persistent;
+pub mod softhsm;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -50,6 +50,18 @@ impl Wardend {
         socket: &Path,
         uid: Option<u32>,
     ) -> Result<Wardend, String> {
+        Self::try_start_env(root, config, socket, uid, &[])
+    }
+
+    /// As [`Wardend::try_start_with`], with extra environment variables for the daemon
+    /// (e.g. `SOFTHSM2_CONF`, a PIN variable).
+    pub fn try_start_env(
+        root: &Path,
+        config: &str,
+        socket: &Path,
+        uid: Option<u32>,
+        env: &[(String, String)],
+    ) -> Result<Wardend, String> {
         let data = root.join("data");
         let cfg = root.join("wardend.toml");
         std::fs::write(&cfg, config).unwrap();
@@ -59,7 +71,7 @@ impl Wardend {
             config: Some(&cfg),
             stderr: root.join("stderr.log"),
             args: &[],
-            env: &[],
+            env,
             uid,
         }
         .start()

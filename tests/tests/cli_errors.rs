@@ -257,7 +257,10 @@ fn quota_advice_points_only_at_commands_that_exist() {
     let big = vec![0u8; 100_000];
     for (args, hint) in [
         (&["sign", "--slot", "ed", "--hex"][..], "ECDSA-P256-SHA256"),
-        (&["encrypt", "--slot", "aes", "--hex"], "split larger input"),
+        (
+            &["encrypt", "--slot", "aes", "--hex"],
+            "pass it as a file (--in FILE)",
+        ),
     ] {
         let out = w.run_with(args, &big);
         let err = String::from_utf8_lossy(&out.stderr).into_owned();

@@ -264,6 +264,7 @@ fn raw_generate(s: &mut UnixStream, alg: Algorithm, perms: P) -> u32 {
             },
             rsa_bits: None,
             key_len,
+            provider: None,
         }),
     )
 }

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use warden_client::*;
-use warden_crypto::AwsLcProvider;
 use warden_crypto::slow::SlowProvider;
 use warden_daemon::{Config, Daemon, RunningDaemon};
+use warden_provider_awslc::AwsLcProvider;
 
 fn slow_daemon(delay: Duration) -> (tempfile::TempDir, RunningDaemon) {
     let dir = tempfile::tempdir().unwrap();

@@ -81,6 +81,20 @@ impl Account {
         self.limit
     }
 
+    /// Claims `n` bytes here and in every ancestor (or nothing anywhere), given back when
+    /// the returned [`Claim`] is dropped: for budgets of memory that is not a pool chunk
+    /// (the daemon's shared-memory regions).
+    ///
+    /// # Errors
+    /// [`ChunkError::AccountFull`] with the limit of the account that refused.
+    pub fn try_claim(self: &Arc<Self>, n: usize) -> Result<Claim, ChunkError> {
+        self.claim(n)?;
+        Ok(Claim {
+            account: Arc::clone(self),
+            bytes: n,
+        })
+    }
+
     /// Claims `n` bytes here and in every ancestor, or nothing anywhere.
     fn claim(&self, n: usize) -> Result<(), ChunkError> {
         let limit = self.limit;
@@ -103,6 +117,26 @@ impl Account {
         if let Some(p) = &self.parent {
             p.release(n);
         }
+    }
+}
+
+/// Bytes claimed against an [`Account`] chain; released on drop.
+#[derive(Debug)]
+pub struct Claim {
+    account: Arc<Account>,
+    bytes: usize,
+}
+
+impl Claim {
+    /// The bytes claimed.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.account.release(self.bytes);
     }
 }
 
@@ -371,5 +405,33 @@ mod tests {
             raw.iter().all(|&b| b == 0),
             "previous holder's bytes were wiped"
         );
+    }
+}
+
+#[cfg(test)]
+mod claim_tests {
+    use super::*;
+
+    #[test]
+    fn claims_are_all_or_nothing_and_released_on_drop() {
+        let total = Account::new(100, None);
+        let conn = Account::new(60, Some(Arc::clone(&total)));
+        let other = Account::new(100, Some(Arc::clone(&total)));
+        let a = conn.try_claim(50).unwrap();
+        assert_eq!(
+            conn.try_claim(11).unwrap_err(),
+            ChunkError::AccountFull { limit: 60 }
+        );
+        let b = other.try_claim(50).unwrap();
+        assert_eq!(
+            other.try_claim(1).unwrap_err(),
+            ChunkError::AccountFull { limit: 100 },
+            "the parent refuses"
+        );
+        assert_eq!(other.used(), 50, "a refused claim leaves nothing behind");
+        drop(a);
+        assert_eq!((conn.used(), total.used()), (0, 50));
+        drop(b);
+        assert_eq!(total.used(), 0);
     }
 }

@@ -80,7 +80,7 @@ mod zeroing;
 
 pub use arena::{Arena, ArenaStats};
 #[cfg(feature = "std")]
-pub use chunks::{Account, Chunk, ChunkError, ChunkPool};
+pub use chunks::{Account, Chunk, ChunkError, ChunkPool, Claim};
 pub use error::{ArenaError, ArenaFull, PoolExhausted};
 #[cfg(feature = "std")]
 pub use os_region::ArenaOptions;

@@ -1,10 +1,6 @@
 //! Signature algorithms usable for permits and receipts, on aws-lc-rs.
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{
-    self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, PqdsaKeyPair, UnparsedPublicKey,
-    VerificationAlgorithm,
-};
+use warden_provider_awslc::primitives::{self, SignatureAlgorithm, SigningKey};
 
 use core::fmt;
 use coset::iana;
@@ -60,11 +56,11 @@ impl SigAlg {
             .find(|a| a.name().eq_ignore_ascii_case(name))
     }
 
-    fn verification(self) -> &'static dyn VerificationAlgorithm {
+    fn primitive(self) -> SignatureAlgorithm {
         match self {
-            SigAlg::Ed25519 => &signature::ED25519,
-            SigAlg::EcdsaP256 => &signature::ECDSA_P256_SHA256_FIXED,
-            SigAlg::MlDsa65 => &signature::ML_DSA_65,
+            SigAlg::Ed25519 => SignatureAlgorithm::Ed25519,
+            SigAlg::EcdsaP256 => SignatureAlgorithm::EcdsaP256Sha256,
+            SigAlg::MlDsa65 => SignatureAlgorithm::MlDsa65,
         }
     }
 }
@@ -112,9 +108,7 @@ impl PublicKey {
 
     /// Whether `sig` is a valid signature of `msg` under this key. Opaque on failure.
     pub fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
-        UnparsedPublicKey::new(self.alg.verification(), &self.bytes)
-            .verify(msg, sig)
-            .is_ok()
+        primitives::verify(self.alg.primitive(), &self.bytes, msg, sig)
     }
 }
 
@@ -135,16 +129,12 @@ pub trait Signer {
     fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, AttestError>;
 }
 
-enum LocalKey {
-    Ed25519(Ed25519KeyPair),
-    EcdsaP256(EcdsaKeyPair),
-    MlDsa65(PqdsaKeyPair),
-}
-
-/// An in-process signing key (aws-lc-rs), for tests, demos and the daemon's attestation key.
-/// The private key is held by aws-lc-rs, which zeroes it on drop; it is never printed.
+/// An in-process signing key (`warden_provider_awslc::primitives`), for tests, demos and the
+/// daemon's attestation key. The private key is held by aws-lc-rs, which zeroes it on drop; it
+/// is never printed.
 pub struct LocalSigner {
-    key: LocalKey,
+    key: SigningKey,
+    alg: SigAlg,
 }
 
 impl fmt::Debug for LocalSigner {
@@ -158,76 +148,29 @@ impl fmt::Debug for LocalSigner {
 impl LocalSigner {
     /// A fresh random key.
     pub fn generate(alg: SigAlg) -> Result<LocalSigner, AttestError> {
-        let key = match alg {
-            SigAlg::Ed25519 => {
-                LocalKey::Ed25519(Ed25519KeyPair::generate().map_err(|_| AttestError::InvalidKey)?)
-            }
-            SigAlg::EcdsaP256 => LocalKey::EcdsaP256(
-                EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING)
-                    .map_err(|_| AttestError::InvalidKey)?,
-            ),
-            SigAlg::MlDsa65 => LocalKey::MlDsa65(
-                PqdsaKeyPair::generate(&signature::ML_DSA_65_SIGNING)
-                    .map_err(|_| AttestError::InvalidKey)?,
-            ),
-        };
-        Ok(LocalSigner { key })
+        let key = SigningKey::generate(alg.primitive()).map_err(|_| AttestError::InvalidKey)?;
+        Ok(LocalSigner { key, alg })
     }
 
     /// A key from its PKCS#8 (DER) private-key encoding.
     pub fn from_pkcs8(alg: SigAlg, der: &[u8]) -> Result<LocalSigner, AttestError> {
-        let key = match alg {
-            SigAlg::Ed25519 => LocalKey::Ed25519(
-                Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
-                    .map_err(|_| AttestError::InvalidKey)?,
-            ),
-            SigAlg::EcdsaP256 => LocalKey::EcdsaP256(
-                EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der)
-                    .map_err(|_| AttestError::InvalidKey)?,
-            ),
-            SigAlg::MlDsa65 => LocalKey::MlDsa65(
-                PqdsaKeyPair::from_pkcs8(&signature::ML_DSA_65_SIGNING, der)
-                    .map_err(|_| AttestError::InvalidKey)?,
-            ),
-        };
-        Ok(LocalSigner { key })
+        let key =
+            SigningKey::from_pkcs8(alg.primitive(), der).map_err(|_| AttestError::InvalidKey)?;
+        Ok(LocalSigner { key, alg })
     }
 
     /// The public key, in the raw format [`PublicKey::new`] takes.
     pub fn public_key(&self) -> Result<PublicKey, AttestError> {
-        let bytes: Vec<u8> = match &self.key {
-            LocalKey::Ed25519(k) => k.public_key().as_ref().to_vec(),
-            LocalKey::EcdsaP256(k) => k.public_key().as_ref().to_vec(),
-            LocalKey::MlDsa65(k) => k.public_key().as_ref().to_vec(),
-        };
-        PublicKey::new(self.alg(), &bytes)
+        PublicKey::new(self.alg, &self.key.public_key())
     }
 }
 
 impl Signer for LocalSigner {
     fn alg(&self) -> SigAlg {
-        match self.key {
-            LocalKey::Ed25519(_) => SigAlg::Ed25519,
-            LocalKey::EcdsaP256(_) => SigAlg::EcdsaP256,
-            LocalKey::MlDsa65(_) => SigAlg::MlDsa65,
-        }
+        self.alg
     }
 
     fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, AttestError> {
-        match &self.key {
-            LocalKey::Ed25519(k) => Ok(k.sign(msg).as_ref().to_vec()),
-            LocalKey::EcdsaP256(k) => k
-                .sign(&SystemRandom::new(), msg)
-                .map(|s| s.as_ref().to_vec())
-                .map_err(|_| AttestError::SigningFailed),
-            LocalKey::MlDsa65(k) => {
-                let mut sig = vec![0u8; signature::ML_DSA_65_SIGNING.signature_len()];
-                let n = k
-                    .sign(msg, &mut sig)
-                    .map_err(|_| AttestError::SigningFailed)?;
-                sig.truncate(n);
-                Ok(sig)
-            }
-        }
+        self.key.sign(msg).map_err(|_| AttestError::SigningFailed)
     }
 }

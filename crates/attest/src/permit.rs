@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use aws_lc_rs::digest;
 use ciborium::value::Value;
 use coset::CborSerializable;
 use coset::cwt::{ClaimName, ClaimsSet, Timestamp};
@@ -21,10 +20,7 @@ const CLAIM_INTENT: &str = "warden.intent_sha256";
 
 /// SHA-256 of `data`.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
-    let d = digest::digest(&digest::SHA256, data);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(d.as_ref());
-    out
+    warden_provider_awslc::primitives::sha256(data)
 }
 
 /// The claims of an action permit.

@@ -108,6 +108,7 @@ fn run_connected(cli: &Cli, stack: &CryptoStack) -> Result<Report, Failure> {
     match &cli.command {
         Command::Ping => session::ping(stack),
         Command::Status => session::status(stack),
+        Command::Providers => session::providers(stack),
         Command::Key(k) => match k {
             KeyCommand::Generate(a) => keys::generate(stack, a),
             KeyCommand::Import(a) => keys::import(stack, a),

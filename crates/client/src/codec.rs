@@ -3,7 +3,8 @@
 
 use std::cell::RefCell;
 
-use warden_wire::{Builder, Opcode, Response, WireError};
+use warden_wire::messages::ShmSlice;
+use warden_wire::{Builder, Opcode, Payload, Response, WireError};
 
 use crate::error::unexpected;
 use crate::error::{Error, Result};
@@ -48,6 +49,29 @@ pub(crate) struct Produced {
     pub(crate) data: Vec<u8>,
     pub(crate) tag: Vec<u8>,
     pub(crate) iv: Vec<u8>,
+}
+
+/// The contents of an `Output` response whose output went into a region: the bytes written
+/// (checked against the range asked for), the tag and the IV.
+pub(crate) fn region_output(r: Response<'_>, asked: &ShmSlice) -> Result<(usize, Produced)> {
+    match r {
+        Response::Output {
+            output: Payload::Shm(s),
+            tag,
+            iv,
+        } if s.region == asked.region && s.offset == asked.offset && s.len <= asked.len => Ok((
+            usize::try_from(s.len).map_err(|_| Error::Protocol("output length out of range"))?,
+            Produced {
+                data: Vec::new(),
+                tag: tag.to_vec(),
+                iv: iv.to_vec(),
+            },
+        )),
+        Response::Output { .. } => Err(Error::Protocol(
+            "the daemon wrote outside the output range asked for",
+        )),
+        _ => Err(unexpected()),
+    }
 }
 
 /// The contents of an `Output` response (inline payloads only).

@@ -6,7 +6,8 @@
 //! deadline plus a grace period. When it gives up, the connection stays usable: the late answer
 //! is recognised by its stale request id and skipped when the next answer is read.
 
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
+use std::os::fd::BorrowedFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -187,6 +188,18 @@ impl Connection {
         deadline_ms: Option<u32>,
         grace: Duration,
     ) -> Result<Zeroizing<Vec<u8>>> {
+        self.call_with_fd(opcode, body, None, deadline_ms, grace)
+    }
+
+    /// As [`Connection::call`], with `fd` (if any) attached to the request's first byte.
+    pub(crate) fn call_with_fd(
+        &self,
+        opcode: Opcode,
+        body: &[u8],
+        fd: Option<BorrowedFd<'_>>,
+        deadline_ms: Option<u32>,
+        grace: Duration,
+    ) -> Result<Zeroizing<Vec<u8>>> {
         if HEADER_LEN as u64 + body.len() as u64 > u64::from(self.max_request_len) {
             // The daemon would refuse it anyway; refusing here keeps the stream in sync.
             return Err(Error::Invalid(warden_core::Error::new(
@@ -205,7 +218,7 @@ impl Connection {
             deadline_ms: deadline_ms.unwrap_or(0),
             ..FrameHeader::request(self.version, id, opcode.as_u16())
         };
-        inner.send(&header, body, until)?;
+        inner.send_fd(&header, body, fd, until)?;
         let (h, reply) = inner.recv(id, opcode.as_u16(), self.max_response_len, until)?;
         if h.version != self.version {
             inner.broken = true;
@@ -244,6 +257,16 @@ impl Inner {
     }
 
     fn send(&mut self, header: &FrameHeader, body: &[u8], until: Option<Instant>) -> Result<()> {
+        self.send_fd(header, body, None, until)
+    }
+
+    fn send_fd(
+        &mut self,
+        header: &FrameHeader,
+        body: &[u8],
+        fd: Option<BorrowedFd<'_>>,
+        until: Option<Instant>,
+    ) -> Result<()> {
         let Ok(body_len) = u32::try_from(body.len()) else {
             return Err(Error::Invalid(warden_core::Error::invalid_argument(
                 "request body too large",
@@ -259,10 +282,17 @@ impl Inner {
         self.wbuf.clear();
         self.wbuf.extend_from_slice(&header.to_bytes());
         self.wbuf.extend_from_slice(body);
-        let r = self
-            .stream
-            .write_all(&self.wbuf)
-            .map_err(|e| timeout_or_lost(&e));
+        let r = match fd {
+            None => self.stream.write_all(&self.wbuf),
+            // The descriptor rides on the frame's first byte; the rest (if the socket took
+            // only part) follows without it.
+            Some(fd) => warden_shm::send_with_fd(&self.stream, &[IoSlice::new(&self.wbuf)], fd)
+                .and_then(|n| {
+                    self.stream
+                        .write_all(self.wbuf.get(n..).unwrap_or_default())
+                }),
+        }
+        .map_err(|e| timeout_or_lost(&e));
         // Request bodies may carry key material (import, unwrap): never leave it in the buffer.
         self.wbuf.zeroize();
         if r.is_err() {

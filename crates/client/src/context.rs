@@ -15,6 +15,16 @@ use crate::codec::{self, Produced};
 use crate::error::Result;
 use crate::error::unexpected;
 use crate::link::Link;
+use crate::memory::{MemoryRegion, RegionSlice};
+
+/// The control data of a region operation (everything but input and output).
+#[derive(Default)]
+struct RegionOp<'a> {
+    iv: &'a [u8],
+    aad: &'a [u8],
+    last: &'a [u8],
+    tag: &'a [u8],
+}
 
 /// State shared by every context kind: the daemon-side id and how to reach it.
 pub(crate) struct ContextCore {
@@ -147,6 +157,7 @@ impl ContextCore {
                 input: Payload::Inline(input),
                 last,
                 tag,
+                output: None,
             };
             return self.link.request(&req, self.timeout, codec::output);
         }
@@ -163,6 +174,42 @@ impl ContextCore {
         let rest = self.finalize(last, tag)?;
         out.extend(rest.data);
         Ok(Produced { data: out, ..rest })
+    }
+
+    /// A whole operation over region bytes (data plane): `input` from `region`, the output
+    /// into `output` (a range of the same region) or inline when `None`. Returns the output
+    /// (inline: the bytes; region: empty) and the bytes written to the region.
+    fn process_region(
+        &mut self,
+        region: &MemoryRegion,
+        op: RegionOp<'_>,
+        input: RegionSlice,
+        output: Option<RegionSlice>,
+    ) -> Result<(usize, Produced)> {
+        region.check_link(&self.link)?;
+        region.check_slice(&input)?;
+        if let Some(o) = &output {
+            region.check_slice(o)?;
+        }
+        let out = output.map(|o| o.wire());
+        let req = Request::Process {
+            context_id: self.id,
+            iv: op.iv,
+            aad: op.aad,
+            input: Payload::Shm(input.wire()),
+            last: op.last,
+            tag: op.tag,
+            output: out,
+        };
+        match out {
+            None => self
+                .link
+                .request(&req, self.timeout, codec::output)
+                .map(|p| (0, p)),
+            Some(o) => self
+                .link
+                .request(&req, self.timeout, |r| codec::region_output(r, &o)),
+        }
     }
 
     fn reset(&mut self) -> Result<()> {
@@ -243,6 +290,13 @@ impl HashContext {
     /// Absorbs `last` and returns the digest in one round trip (saves an `update` call).
     pub fn finalize_with(&mut self, last: &[u8]) -> Result<Vec<u8>> {
         self.core.finalize_data(last, &[]).map(|p| p.data)
+    }
+
+    /// The digest of the bytes `data` names in `region` (data plane: any size), as a whole
+    /// operation.
+    pub fn digest_region(&mut self, region: &MemoryRegion, data: RegionSlice) -> Result<Vec<u8>> {
+        let op = RegionOp::default();
+        Ok(self.core.process_region(region, op, data, None)?.1.data)
     }
 
     /// The digest of `data` as a whole operation: one request to a 1.1 daemon (the context
@@ -342,6 +396,13 @@ impl SignContext {
         self.core.finalize_data(last, &[]).map(|p| p.data)
     }
 
+    /// The signature over the bytes `msg` names in `region` (data plane: any size). The
+    /// daemon signs a private copy, so changing the bytes meanwhile cannot leak the key.
+    pub fn sign_region(&mut self, region: &MemoryRegion, msg: RegionSlice) -> Result<Vec<u8>> {
+        let op = RegionOp::default();
+        Ok(self.core.process_region(region, op, msg, None)?.1.data)
+    }
+
     /// The signature over `msg` as a whole operation (one request to a 1.1 daemon;
     /// reusable for the next message without a `reset`).
     pub fn sign(&mut self, msg: &[u8]) -> Result<Vec<u8>> {
@@ -375,6 +436,20 @@ impl VerifyContext {
     /// Checks `signature`; a bad signature is an opaque `OperationFailed`-class error.
     pub fn finalize(&mut self, signature: &[u8]) -> Result<()> {
         self.core.finalize(signature, &[]).map(drop)
+    }
+
+    /// Verifies `signature` over the bytes `msg` names in `region` (data plane: any size).
+    pub fn verify_region(
+        &mut self,
+        region: &MemoryRegion,
+        msg: RegionSlice,
+        signature: &[u8],
+    ) -> Result<()> {
+        let op = RegionOp {
+            last: signature,
+            ..RegionOp::default()
+        };
+        self.core.process_region(region, op, msg, None).map(|_| ())
     }
 
     /// Checks `signature` over `msg` as a whole operation (one request to a 1.1 daemon;
@@ -460,6 +535,17 @@ pub struct Sealed {
     pub ciphertext: Vec<u8>,
     /// The authentication tag.
     pub tag: Vec<u8>,
+}
+
+/// What [`AeadContext::seal_region`] returns (the ciphertext is in the region).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedRegion {
+    /// The nonce the daemon drew for this message.
+    pub nonce: Vec<u8>,
+    /// The authentication tag.
+    pub tag: Vec<u8>,
+    /// Ciphertext bytes written at the start of the output range.
+    pub len: usize,
 }
 
 /// An AEAD context (one type for seal and open).
@@ -548,6 +634,54 @@ impl AeadContext {
         self.tag.clone_from(&p.tag);
         self.nonce = p.iv;
         Ok((p.data, p.tag))
+    }
+
+    /// Encrypts the bytes of `input` into `output` (both ranges of `region`, not overlapping;
+    /// `output` at least as long as `input`) under a fresh nonce drawn by the daemon, with
+    /// `aad`: the data plane, for messages of any size up to the daemon's region quotas.
+    /// Returns the nonce, the tag and the ciphertext length. Encrypting contexts only.
+    pub fn seal_region(
+        &mut self,
+        region: &mut MemoryRegion,
+        aad: &[u8],
+        input: RegionSlice,
+        output: RegionSlice,
+    ) -> Result<SealedRegion> {
+        let op = RegionOp {
+            aad,
+            ..RegionOp::default()
+        };
+        let (len, p) = self.core.process_region(region, op, input, Some(output))?;
+        self.tag.clone_from(&p.tag);
+        self.nonce.clone_from(&p.iv);
+        Ok(SealedRegion {
+            nonce: p.iv,
+            tag: p.tag,
+            len,
+        })
+    }
+
+    /// Decrypts the bytes of `input` into `output` (ranges of `region`, not overlapping)
+    /// under `nonce` with `aad`, checking `tag`; returns the plaintext length. The daemon
+    /// writes plaintext into the region only after the tag checked out: on any error the
+    /// output range is untouched. Decrypting contexts only.
+    #[allow(clippy::too_many_arguments)]
+    pub fn open_region(
+        &mut self,
+        region: &mut MemoryRegion,
+        nonce: &[u8],
+        aad: &[u8],
+        input: RegionSlice,
+        tag: &[u8],
+        output: RegionSlice,
+    ) -> Result<usize> {
+        let op = RegionOp {
+            iv: nonce,
+            aad,
+            tag,
+            ..RegionOp::default()
+        };
+        Ok(self.core.process_region(region, op, input, Some(output))?.0)
     }
 
     /// Encrypts `plaintext` with `aad` under a fresh nonce drawn by the daemon, as a whole

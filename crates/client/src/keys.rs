@@ -194,10 +194,22 @@ impl KeyManagement {
     /// # Ok::<(), warden_client::Error>(())
     /// ```
     pub fn generate_key(&self, p: &GenerateKeyParams) -> Result<ResourceGuard> {
+        self.generate_key_with(p, None)
+    }
+
+    /// [`KeyManagement::generate_key`] in the provider named `provider` (see
+    /// [`crate::CryptoStack::status`]'s `providers`; `None` = the daemon's default). A
+    /// hardware provider keeps the key in its token: it is never exportable.
+    pub fn generate_key_with(
+        &self,
+        p: &GenerateKeyParams,
+        provider: Option<&str>,
+    ) -> Result<ResourceGuard> {
         self.key(&Request::GenerateKey(m::GenerateKey {
             key: spec(p.algorithm(), p.permissions().bits(), p.exportable()),
             rsa_bits: p.rsa_bits(),
             key_len: p.key_len(),
+            provider,
         }))
     }
 

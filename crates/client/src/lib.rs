@@ -68,6 +68,7 @@ mod context;
 mod error;
 mod keys;
 mod link;
+mod memory;
 mod permits;
 mod protocol;
 mod registry;
@@ -80,15 +81,18 @@ pub use config::{
     default_socket_path,
 };
 pub use context::{
-    AeadContext, CipherContext, HashContext, MacContext, Sealed, SignContext, VerifyContext,
+    AeadContext, CipherContext, HashContext, MacContext, Sealed, SealedRegion, SignContext,
+    VerifyContext,
 };
 pub use error::{Error, Result};
 pub use keys::{KeyManagement, ResourceGuard};
+pub use memory::{MemoryAllocator, MemoryRegion, RegionSlice};
 pub use permits::{PermitDecision, PolicyInfo, TrustedIssuer};
 pub use protocol::{MAX_VERSION, MIN_VERSION};
 pub use slots::SlotInfo;
 pub use stack::{CryptoStack, DaemonStatus};
 pub use trust::DAEMON_UIDS_ENV;
+pub use warden_wire::messages::ProviderSummary;
 
 // The shared vocabulary, so applications need only this crate.
 pub use warden_core::{

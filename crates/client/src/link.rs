@@ -57,6 +57,29 @@ impl Link {
         f(codec::decode(op, &reply)?)
     }
 
+    /// As [`Link::request`], with `fd` attached to the frame (`SCM_RIGHTS`): a region's memfd.
+    pub(crate) fn request_with_fd<T>(
+        &self,
+        req: &Request<'_>,
+        fd: std::os::fd::BorrowedFd<'_>,
+        timeout: Timeout,
+        f: impl FnOnce(Response<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let op = req.opcode();
+        if !op.available_in(self.conn.version()) {
+            return Err(Error::Invalid(warden_core::Error::new(
+                ErrorCode::UnsupportedOperation,
+                "the daemon's protocol version predates this operation",
+            )));
+        }
+        let deadline = self.config.effective(timeout);
+        let reply = codec::with_encoded(req, |body| {
+            self.conn
+                .call_with_fd(op, body, Some(fd), deadline, self.config.grace())
+        })?;
+        f(codec::decode(op, &reply)?)
+    }
+
     /// `t` with `Default` replaced by this stack's default (a number or `Disabled`): what a
     /// context must tell the daemon, which otherwise applies *its* configured default.
     pub(crate) fn resolve_timeout(&self, t: Timeout) -> Timeout {

@@ -88,6 +88,17 @@ impl KeyManagement {
 
     /// Generates a key directly into a new slot.
     pub fn generate_key_into(&self, slot: &str, p: &GenerateKeyParams) -> Result<()> {
+        self.generate_key_into_with(slot, p, None)
+    }
+
+    /// [`Self::generate_key_into`] in the provider named `provider` (`None` = the default).
+    /// The slot then records the provider and its token object id, never key bytes.
+    pub fn generate_key_into_with(
+        &self,
+        slot: &str,
+        p: &GenerateKeyParams,
+        provider: Option<&str>,
+    ) -> Result<()> {
         self.create_in_slot(&Request::GenerateKey(m::GenerateKey {
             key: with_slot(
                 spec(p.algorithm(), p.permissions().bits(), p.exportable()),
@@ -95,6 +106,7 @@ impl KeyManagement {
             ),
             rsa_bits: p.rsa_bits(),
             key_len: p.key_len(),
+            provider,
         }))
     }
 

@@ -49,6 +49,8 @@ pub struct DaemonStatus {
     /// (names: key, hash, mac, cipher, aead, sign, verify, random, failed; kinds a newer
     /// daemon adds are not listed by this version).
     pub live_by_kind: Vec<(String, u64)>,
+    /// The daemon's crypto providers, the default first, with what each can do (issue 14).
+    pub providers: Vec<warden_wire::messages::ProviderSummary>,
 }
 
 impl DaemonStatus {
@@ -179,6 +181,7 @@ impl CryptoStack {
                         .iter()
                         .filter_map(|c| Some((live_kind_name(c.kind)?.to_owned(), c.count)))
                         .collect(),
+                    providers: s.providers.to_vec(),
                 }),
                 _ => Err(unexpected()),
             })

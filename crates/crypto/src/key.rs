@@ -1,78 +1,62 @@
-//! Key objects: algorithm, permission bits, exportability and the (private) key material.
+//! Key objects: algorithm, permission bits, exportability, the name of the provider that owns
+//! the key, and that provider's own representation of it behind [`ProviderKey`].
 //!
-//! A [`Key`] never implements `Clone`, its `Debug` prints no key bytes, and every secret byte
-//! it owns is zeroized on drop (our own buffers through `zeroize`; aws-lc frees its `EVP_PKEY`
-//! objects with `OPENSSL_free`, which cleanses memory before releasing it).
+//! rustls's model: this crate never sees key material. A software provider keeps bytes (or
+//! library key objects) in its [`ProviderKey`]; a hardware provider keeps a token handle, so
+//! the secret never enters the process. A [`Key`] never implements `Clone`, and its `Debug`
+//! prints no key bytes; what a provider keeps must zeroize itself on drop.
 //!
-//! Encodings (the same for export, import and storage):
+//! Storage record (what [`Key::danger_storage_bytes`] writes and [`Key::parse_storage`] reads):
 //!
-//! | algorithm | secret / private encoding | public `Raw` | public `SubjectPublicKeyInfo` |
-//! |---|---|---|---|
-//! | AES-*, CHACHA20, HMAC, GENERIC-SECRET | raw bytes | — | — |
-//! | ED25519, ECDSA-*, ECDH-*, RSA-*, ML-DSA-* | PKCS#8 v1 | 32-byte key / SEC1 uncompressed point / PKCS#1 `RSAPublicKey` / FIPS 204 `pk` | yes |
-//! | X25519 | PKCS#8 (RFC 8410) | 32 bytes | yes |
-//! | ML-KEM-* | FIPS 203 `dk` (raw) | FIPS 203 `ek` | not supported (`UnsupportedOperation`) |
-//! | SLH-DSA-* | FIPS 205 `SK` (raw, 64 bytes) | FIPS 205 `PK` (32 bytes) | not supported |
-//! | X-WING | 32-byte seed (draft `sk`) | 1216-byte `pk` | not supported |
+//! * version 1 (keys of the `aws-lc-rs` provider, unchanged since before providers were
+//!   split, so stores written by older daemons still load): `b"WKEY"`, `1`, name length `u8`,
+//!   canonical algorithm name, permission bits `u32` LE, exportable `u8`, kind `u8` (0
+//!   secret/private, 1 public only), material length `u32` LE, material.
+//! * version 2 (every other provider): `b"WKEY"`, `2`, provider name length `u8`, provider
+//!   name, then as version 1 from the algorithm name on. The material is whatever the
+//!   provider's [`ProviderKey::storage_material`] gives: a hardware provider writes a token
+//!   object id, never key bytes.
 
+use core::any::Any;
 use core::fmt;
 
-use aws_lc_rs::agreement;
-use aws_lc_rs::encoding::{AsBigEndian, AsDer, Curve25519SeedBin, Pkcs8V1Der, PublicKeyX509Der};
-use aws_lc_rs::kem;
-use aws_lc_rs::rsa;
-use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, PqdsaKeyPair};
-use slh_dsa::{Sha2_128f, Sha2_128s};
 use warden_core::{Algorithm, Error, ErrorCode, KeyFormat, KeyOperationPermission, Result};
 use zeroize::Zeroizing;
 
-use crate::der;
+/// Name of the default software provider; its keys are stored in the version-1 layout.
+pub const DEFAULT_PROVIDER_NAME: &str = "aws-lc-rs";
 
-/// The key material of a [`Key`]. Only this crate sees it.
-pub(crate) enum Material {
-    /// Symmetric key or secret bytes (AES, CHACHA20, HMAC, GENERIC-SECRET, KEM/agreement output).
-    Secret(Zeroizing<Vec<u8>>),
-    /// Ed25519 key pair.
-    Ed25519(Ed25519KeyPair),
-    /// ECDSA key pair (P-256 or P-384, fixed-length `r || s` signatures).
-    Ecdsa(EcdsaKeyPair),
-    /// RSA key pair, held both as a signing key (PSS) and as a decrypting key (OAEP).
-    Rsa {
-        /// Signing half (also gives the public key).
-        pair: rsa::KeyPair,
-        /// OAEP decryption half (same key).
-        decrypt: rsa::PrivateDecryptingKey,
-    },
-    /// X25519 / ECDH private key.
-    Agreement(agreement::PrivateKey),
-    /// ML-KEM decapsulation key plus its encapsulation key bytes.
-    MlKem {
-        /// The aws-lc decapsulation key.
-        dk: kem::DecapsulationKey,
-        /// The FIPS 203 encoded `ek` (aws-lc cannot recompute it from an imported `dk`).
-        ek: Vec<u8>,
-    },
-    /// ML-DSA key pair.
-    MlDsa(PqdsaKeyPair),
-    /// SLH-DSA-SHA2-128s signing key (RustCrypto `slh-dsa`).
-    SlhDsa128s(Box<slh_dsa::SigningKey<Sha2_128s>>),
-    /// SLH-DSA-SHA2-128f signing key (RustCrypto `slh-dsa`).
-    SlhDsa128f(Box<slh_dsa::SigningKey<Sha2_128f>>),
-    /// X-Wing decapsulation key (RustCrypto `x-wing`, zeroizes its seed on drop).
-    XWing(Box<x_wing::DecapsulationKey>),
-    /// Public key only, in the `Raw` encoding of the table above.
-    Public(Vec<u8>),
+/// A provider's own representation of one key. Only the owning provider looks inside (by
+/// downcasting through [`ProviderKey::as_any`]); everyone else goes through [`Key`].
+pub trait ProviderKey: Send + Sync + 'static {
+    /// Whether only a public key is held (imported for verify / encapsulate / agree).
+    fn is_public_only(&self) -> bool;
+    /// Length in bytes of a symmetric secret, `None` for asymmetric keys or when unknown.
+    fn secret_len(&self) -> Option<usize>;
+    /// The public key of `algorithm` in `format`. Symmetric keys: `IncompatibleKeyType`.
+    fn public_key(&self, algorithm: Algorithm, format: KeyFormat) -> Result<Vec<u8>>;
+    /// The secret in its canonical encoding, for export and wrapping. [`Key`] has already
+    /// checked the `EXPORT` bit and the exportable flag; a provider whose keys cannot leave
+    /// it answers `KeyNotExportable`.
+    fn export_material(&self, algorithm: Algorithm) -> Result<Zeroizing<Vec<u8>>>;
+    /// What the daemon's store persists (encrypted at rest) so that the provider's
+    /// `restore_key` can rebuild this key: the secret encoding for a software provider, a
+    /// token object reference for a hardware one.
+    fn storage_material(&self, algorithm: Algorithm) -> Result<Zeroizing<Vec<u8>>>;
+    /// For the owning provider's downcast.
+    fn as_any(&self) -> &dyn Any;
 }
 
 /// A key object: the only way key material moves through warden.
 ///
-/// Built by a [`crate::Provider`] (generate, import, derive, agree, unwrap, decapsulate) or
-/// restored from storage with [`Key::from_storage_bytes`].
+/// Built by a [`crate::Provider`] (generate, import, derive, agree, unwrap, decapsulate,
+/// restore from storage). The provider checks [`Key::check`] before it uses the key.
 pub struct Key {
     algorithm: Algorithm,
     permissions: KeyOperationPermission,
     exportable: bool,
-    material: Material,
+    provider: &'static str,
+    inner: Box<dyn ProviderKey>,
 }
 
 impl fmt::Debug for Key {
@@ -81,6 +65,7 @@ impl fmt::Debug for Key {
             .field("algorithm", &self.algorithm)
             .field("permissions", &self.permissions)
             .field("exportable", &self.exportable)
+            .field("provider", &self.provider)
             .field("public_only", &self.is_public_only())
             .field("material", &"<redacted>")
             .finish()
@@ -88,22 +73,43 @@ impl fmt::Debug for Key {
 }
 
 const STORAGE_MAGIC: &[u8; 4] = b"WKEY";
-const STORAGE_VERSION: u8 = 1;
+const STORAGE_V1: u8 = 1;
+const STORAGE_V2: u8 = 2;
 const KIND_SECRET: u8 = 0;
 const KIND_PUBLIC: u8 = 1;
 
+/// A parsed storage record: everything a provider needs to rebuild the key.
+#[derive(Debug)]
+pub struct StoredKey<'a> {
+    /// The provider that owns the key (`aws-lc-rs` for version-1 records).
+    pub provider: &'a str,
+    /// The key's algorithm.
+    pub algorithm: Algorithm,
+    /// Its permission bits.
+    pub permissions: KeyOperationPermission,
+    /// Its exportable flag.
+    pub exportable: bool,
+    /// Whether only a public key was stored.
+    pub public_only: bool,
+    /// The provider's storage material (see [`ProviderKey::storage_material`]).
+    pub material: &'a [u8],
+}
+
 impl Key {
-    pub(crate) fn new(
+    /// A key owned by the provider named `provider`, which alone interprets `inner`.
+    pub fn new(
         algorithm: Algorithm,
         permissions: KeyOperationPermission,
         exportable: bool,
-        material: Material,
+        provider: &'static str,
+        inner: Box<dyn ProviderKey>,
     ) -> Self {
         Key {
             algorithm,
             permissions,
             exportable,
-            material,
+            provider,
+            inner,
         }
     }
 
@@ -115,6 +121,16 @@ impl Key {
     /// The operations this key may be used for.
     pub fn permissions(&self) -> KeyOperationPermission {
         self.permissions
+    }
+
+    /// Name of the provider that owns the key (operations on it go to that provider).
+    pub fn provider(&self) -> &'static str {
+        self.provider
+    }
+
+    /// The provider's representation, for the owning provider to downcast.
+    pub fn provider_key(&self) -> &dyn ProviderKey {
+        &*self.inner
     }
 
     /// The same key allowed only `permissions`, which must be a subset of its own (a grantee
@@ -138,24 +154,17 @@ impl Key {
 
     /// Whether this key holds only a public key (imported for verify / encapsulate / agree).
     pub fn is_public_only(&self) -> bool {
-        matches!(self.material, Material::Public(_))
+        self.inner.is_public_only()
     }
 
     /// Length of the secret in bytes for symmetric keys and secrets, `None` for asymmetric keys.
     pub fn secret_len(&self) -> Option<usize> {
-        match &self.material {
-            Material::Secret(s) => Some(s.len()),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn material(&self) -> &Material {
-        &self.material
+        self.inner.secret_len()
     }
 
     /// Fails with `IncompatibleKeyType` unless an operation with `op` accepts this key, and with
     /// `KeyOperationNotPermitted` unless the key carries `needed`.
-    pub(crate) fn check(&self, op: Algorithm, needed: KeyOperationPermission) -> Result<()> {
+    pub fn check(&self, op: Algorithm, needed: KeyOperationPermission) -> Result<()> {
         if !op.accepts_key(self.algorithm) {
             return Err(Error::new(
                 ErrorCode::IncompatibleKeyType,
@@ -166,7 +175,7 @@ impl Key {
     }
 
     /// Fails with `KeyOperationNotPermitted` unless the key carries every bit of `needed`.
-    pub(crate) fn check_permission(&self, needed: KeyOperationPermission) -> Result<()> {
+    pub fn check_permission(&self, needed: KeyOperationPermission) -> Result<()> {
         if self.permissions.contains(needed) {
             Ok(())
         } else {
@@ -177,66 +186,18 @@ impl Key {
         }
     }
 
-    /// The symmetric secret, or `IncompatibleKeyType` for asymmetric keys.
-    pub(crate) fn secret_bytes(&self) -> Result<&[u8]> {
-        match &self.material {
-            Material::Secret(s) => Ok(s),
-            _ => Err(Error::new(
-                ErrorCode::IncompatibleKeyType,
-                "not a symmetric key",
-            )),
-        }
-    }
-
     /// The public key in `format`. Always allowed (no permission bit needed).
     ///
-    /// `Raw` and `SubjectPublicKeyInfo` (alias `Der`) are supported as in the module table;
-    /// symmetric keys fail with `IncompatibleKeyType`; `Pkcs8` fails with `InvalidArgument`.
+    /// `Raw` and `SubjectPublicKeyInfo` (alias `Der`); symmetric keys fail with
+    /// `IncompatibleKeyType`; `Pkcs8` fails with `InvalidArgument`.
     pub fn public_key(&self, format: KeyFormat) -> Result<Vec<u8>> {
-        let raw = self.public_raw()?;
-        match format {
-            KeyFormat::Raw => Ok(raw),
-            KeyFormat::Der | KeyFormat::SubjectPublicKeyInfo => {
-                der::spki_from_raw(self.algorithm, &raw)
-            }
-            _ => Err(Error::invalid_argument(
-                "public keys export as Raw or SubjectPublicKeyInfo",
-            )),
-        }
+        self.inner.public_key(self.algorithm, format)
     }
 
-    fn public_raw(&self) -> Result<Vec<u8>> {
-        let fail = |_| Error::new(ErrorCode::OperationFailed, "public key encoding failed");
-        Ok(match &self.material {
-            Material::Secret(_) => {
-                return Err(Error::new(
-                    ErrorCode::IncompatibleKeyType,
-                    "symmetric keys have no public half",
-                ));
-            }
-            Material::Public(raw) => raw.clone(),
-            Material::Ed25519(k) => k.public_key().as_ref().to_vec(),
-            Material::Ecdsa(k) => k.public_key().as_ref().to_vec(),
-            Material::Rsa { pair, .. } => pair.public_key().as_ref().to_vec(),
-            Material::Agreement(k) => k.compute_public_key().map_err(fail)?.as_ref().to_vec(),
-            Material::MlKem { ek, .. } => ek.clone(),
-            Material::MlDsa(k) => k.public_key().as_ref().to_vec(),
-            Material::SlhDsa128s(k) => {
-                AsRef::<slh_dsa::VerifyingKey<Sha2_128s>>::as_ref(&**k).to_vec()
-            }
-            Material::SlhDsa128f(k) => {
-                AsRef::<slh_dsa::VerifyingKey<Sha2_128f>>::as_ref(&**k).to_vec()
-            }
-            Material::XWing(k) => {
-                use x_wing::{Decapsulator, KeyExport};
-                k.encapsulation_key().to_bytes().to_vec()
-            }
-        })
-    }
-
-    /// The secret / private key in its canonical encoding (module table). Needs the `EXPORT`
-    /// permission bit *and* the exportable flag, else `KeyNotExportable`. Public-only keys fail
-    /// with `IncompatibleKeyType` (use [`Key::public_key`]).
+    /// The secret / private key in its canonical encoding. Needs the `EXPORT` permission bit
+    /// *and* the exportable flag, else `KeyNotExportable` (and a provider may refuse on its own,
+    /// as a token does for its non-extractable keys). Public-only keys fail with
+    /// `IncompatibleKeyType` (use [`Key::public_key`]).
     pub fn export_secret(&self) -> Result<Zeroizing<Vec<u8>>> {
         if !self.exportable || !self.permissions.contains(KeyOperationPermission::EXPORT) {
             return Err(Error::new(
@@ -250,64 +211,31 @@ impl Key {
                 "public-only key has no secret",
             ));
         }
-        self.secret_encoding()
+        self.inner.export_material(self.algorithm)
     }
 
-    fn secret_encoding(&self) -> Result<Zeroizing<Vec<u8>>> {
-        let fail = |_| Error::new(ErrorCode::OperationFailed, "private key encoding failed");
-        let out = match &self.material {
-            Material::Secret(s) => s.to_vec(),
-            Material::Public(raw) => raw.clone(),
-            Material::Ed25519(k) => pkcs8(k.to_pkcs8v1().map_err(fail)?.as_ref()),
-            Material::Ecdsa(k) => pkcs8(k.to_pkcs8v1().map_err(fail)?.as_ref()),
-            Material::Rsa { pair, .. } => {
-                let der: Pkcs8V1Der<'static> = pair.as_der().map_err(fail)?;
-                der.as_ref().to_vec()
-            }
-            Material::Agreement(k) if self.algorithm == Algorithm::X25519 => {
-                let seed: Curve25519SeedBin<'static> = k.as_be_bytes().map_err(fail)?;
-                der::x25519_pkcs8_from_raw(seed.as_ref())
-            }
-            Material::Agreement(k) => {
-                let der: Pkcs8V1Der<'static> = k.as_der().map_err(fail)?;
-                der.as_ref().to_vec()
-            }
-            Material::MlKem { dk, .. } => dk.key_bytes().map_err(fail)?.as_ref().to_vec(),
-            Material::MlDsa(k) => pkcs8(k.to_pkcs8v1().map_err(fail)?.as_ref()),
-            Material::SlhDsa128s(k) => {
-                let mut b = k.to_bytes();
-                let out = b.to_vec();
-                zeroize::Zeroize::zeroize(b.as_mut_slice());
-                out
-            }
-            Material::SlhDsa128f(k) => {
-                let mut b = k.to_bytes();
-                let out = b.to_vec();
-                zeroize::Zeroize::zeroize(b.as_mut_slice());
-                out
-            }
-            Material::XWing(k) => k.as_bytes().to_vec(),
-        };
-        Ok(Zeroizing::new(out))
-    }
-
-    /// DANGER: the full key, secret included, serialised for the daemon's persistent store,
-    /// which encrypts it at rest. Not gated by the `EXPORT` bit: storage is not export. Only the
-    /// key store may call this; nothing it returns may reach a client.
-    ///
-    /// Layout: `b"WKEY"`, version `1`, name length `u8`, canonical algorithm name, permission
-    /// bits `u32` LE, exportable `u8`, kind `u8` (0 secret/private, 1 public only), material
-    /// length `u32` LE, material (module table encoding).
+    /// DANGER: the record the daemon's persistent store keeps (encrypted at rest) to restore
+    /// this key: for a software key the full secret. Not gated by the `EXPORT` bit: storage is
+    /// not export. Only the key store may call this; nothing it returns may reach a client.
+    /// Layout in the module documentation.
     pub fn danger_storage_bytes(&self) -> Result<Zeroizing<Vec<u8>>> {
-        let material = self.secret_encoding()?;
+        let material = self.inner.storage_material(self.algorithm)?;
         let name = self.algorithm.name().as_bytes();
-        let name_len =
-            u8::try_from(name.len()).map_err(|_| Error::from(ErrorCode::InternalError))?;
-        let material_len =
-            u32::try_from(material.len()).map_err(|_| Error::from(ErrorCode::InternalError))?;
-        let mut out = Zeroizing::new(Vec::with_capacity(16 + name.len() + material.len()));
+        let internal = |_| Error::from(ErrorCode::InternalError);
+        let name_len = u8::try_from(name.len()).map_err(internal)?;
+        let provider_len = u8::try_from(self.provider.len()).map_err(internal)?;
+        let material_len = u32::try_from(material.len()).map_err(internal)?;
+        let mut out = Zeroizing::new(Vec::with_capacity(
+            17 + self.provider.len() + name.len() + material.len(),
+        ));
         out.extend_from_slice(STORAGE_MAGIC);
-        out.push(STORAGE_VERSION);
+        if self.provider == DEFAULT_PROVIDER_NAME {
+            out.push(STORAGE_V1);
+        } else {
+            out.push(STORAGE_V2);
+            out.push(provider_len);
+            out.extend_from_slice(self.provider.as_bytes());
+        }
         out.push(name_len);
         out.extend_from_slice(name);
         out.extend_from_slice(&self.permissions.bits().to_le_bytes());
@@ -322,15 +250,24 @@ impl Key {
         Ok(out)
     }
 
-    /// Restores a key written by [`Key::danger_storage_bytes`]. Malformed input fails with
+    /// Parses a record written by [`Key::danger_storage_bytes`]; the provider it names
+    /// rebuilds the key ([`crate::Provider::restore_key`]). Malformed input fails with
     /// `InvalidFormat` (never a panic); unknown algorithm names with `UnsupportedAlgorithm`.
-    pub fn from_storage_bytes(bytes: &[u8]) -> Result<Key> {
+    pub fn parse_storage(bytes: &[u8]) -> Result<StoredKey<'_>> {
         let bad = || Error::new(ErrorCode::InvalidFormat, "malformed key storage record");
-        let mut r = der::Reader::new(bytes);
-        if r.take(4).ok_or_else(bad)? != STORAGE_MAGIC || r.u8().ok_or_else(bad)? != STORAGE_VERSION
-        {
+        let mut r = Reader(bytes);
+        if r.take(4).ok_or_else(bad)? != STORAGE_MAGIC {
             return Err(bad());
         }
+        let provider = match r.u8().ok_or_else(bad)? {
+            STORAGE_V1 => DEFAULT_PROVIDER_NAME,
+            STORAGE_V2 => {
+                let len = usize::from(r.u8().ok_or_else(bad)?);
+                let name = r.take(len).ok_or_else(bad)?;
+                core::str::from_utf8(name).map_err(|_| bad())?
+            }
+            _ => return Err(bad()),
+        };
         let name_len = usize::from(r.u8().ok_or_else(bad)?);
         let name = core::str::from_utf8(r.take(name_len).ok_or_else(bad)?).map_err(|_| bad())?;
         let algorithm = Algorithm::from_name(name)?;
@@ -341,45 +278,39 @@ impl Key {
             1 => true,
             _ => return Err(bad()),
         };
-        let kind = r.u8().ok_or_else(bad)?;
+        let public_only = match r.u8().ok_or_else(bad)? {
+            KIND_SECRET => false,
+            KIND_PUBLIC => true,
+            _ => return Err(bad()),
+        };
         let len_bytes: [u8; 4] = r.take(4).ok_or_else(bad)?.try_into().map_err(|_| bad())?;
         let len = usize::try_from(u32::from_le_bytes(len_bytes)).map_err(|_| bad())?;
         let material = r.take(len).ok_or_else(bad)?;
-        if !r.is_empty() {
+        if !r.0.is_empty() {
             return Err(bad());
         }
-        let material = match kind {
-            KIND_SECRET => crate::keygen::private_from_canonical(algorithm, material)?,
-            KIND_PUBLIC => crate::keygen::public_from_raw(algorithm, material)?,
-            _ => return Err(bad()),
-        };
-        Ok(Key::new(algorithm, permissions, exportable, material))
+        Ok(StoredKey {
+            provider,
+            algorithm,
+            permissions,
+            exportable,
+            public_only,
+            material,
+        })
     }
 }
 
-fn pkcs8(bytes: &[u8]) -> Vec<u8> {
-    bytes.to_vec()
-}
+/// A bounds-checked cursor (no indexing on stored bytes).
+struct Reader<'a>(&'a [u8]);
 
-/// DER SubjectPublicKeyInfo of an aws-lc public key, for [`der::spki_from_raw`].
-pub(crate) fn x509_der<T: AsDer<PublicKeyX509Der<'static>>>(key: &T) -> Result<Vec<u8>> {
-    key.as_der()
-        .map(|d| d.as_ref().to_vec())
-        .map_err(|_| Error::new(ErrorCode::InvalidFormat, "public key rejected"))
-}
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = self.0.split_at_checked(n)?;
+        self.0 = rest;
+        Some(head)
+    }
 
-/// The aws-lc verification algorithm for a signature algorithm's public key.
-pub(crate) fn verification_alg(
-    alg: Algorithm,
-) -> Option<&'static dyn signature::VerificationAlgorithm> {
-    Some(match alg {
-        Algorithm::Ed25519 => &signature::ED25519,
-        Algorithm::EcdsaP256Sha256 | Algorithm::EcdhP256 => &signature::ECDSA_P256_SHA256_FIXED,
-        Algorithm::EcdsaP384Sha384 | Algorithm::EcdhP384 => &signature::ECDSA_P384_SHA384_FIXED,
-        Algorithm::RsaPssSha256 | Algorithm::RsaOaepSha256 => &signature::RSA_PSS_2048_8192_SHA256,
-        Algorithm::MlDsa44 => &signature::ML_DSA_44,
-        Algorithm::MlDsa65 => &signature::ML_DSA_65,
-        Algorithm::MlDsa87 => &signature::ML_DSA_87,
-        _ => return None,
-    })
+    fn u8(&mut self) -> Option<u8> {
+        self.take(1).and_then(|b| b.first().copied())
+    }
 }

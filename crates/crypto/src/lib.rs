@@ -1,15 +1,17 @@
-//! Crypto provider trait and the default aws-lc-rs provider.
+//! The crypto provider boundary: the [`Provider`] trait and the types every provider shares.
 //!
 //! * [`Provider`]: the object-safe trait the daemon depends on (`Arc<dyn Provider>`).
-//! * [`AwsLcProvider`]: every algorithm of `warden_core::Algorithm` on aws-lc-rs, with
-//!   RustCrypto `slh-dsa` (SLH-DSA) and `x-wing` (X-Wing) where aws-lc-rs has none.
-//! * [`Key`]: key objects (no `Clone`, zeroized, redacting `Debug`), permission-checked.
-//! * [`CryptoContext`]: streaming contexts with one shared state machine.
-//! * [`kdf`]: the KDFs, usable directly (the provider's `derive_key` calls them).
+//! * [`Key`]: an opaque key handle (algorithm, permissions, exportable, owning provider's
+//!   name) around the provider's own [`ProviderKey`] (rustls's model: the provider owns its
+//!   key representation; a hardware provider keeps only a token handle).
+//! * [`CryptoContext`]: streaming contexts; [`context::Stream`] is the one state machine
+//!   every provider wraps its [`context::Engine`]s in.
+//! * [`Registry`]: several providers behind one `Provider`, dispatching on the key's owner.
+//! * [`BufferSource`]: the budgeted buffer pool contexts buffer one-shot data in.
 //! * `slow::SlowProvider` (feature `test-util`): a test double that sleeps per operation.
 //!
-//! Design notes (encodings, permission mapping, streaming vs buffered contexts, heap use, FFI
-//! trust zones, which tests are full known-answer tests) are in [`design`].
+//! The implementations live in their own crates: `warden-provider-awslc` (software, the
+//! default) and `warden-provider-pkcs11` (keys in a PKCS#11 token). Design notes: [`design`].
 //!
 //! Errors are the protocol's [`warden_core::Error`] codes.
 
@@ -19,23 +21,19 @@
 #![deny(clippy::indexing_slicing, clippy::panic)]
 #![cfg_attr(test, allow(clippy::indexing_slicing, clippy::panic))]
 
-mod aws_lc;
-mod context;
-mod der;
-pub mod kdf;
+pub mod context;
 pub mod key;
-mod keygen;
 mod provider;
+mod registry;
 #[cfg(feature = "test-util")]
 pub mod slow;
 
-pub use aws_lc::AwsLcProvider;
 pub use context::{BufferSource, ContextKind, ContextState, CryptoContext, DEFAULT_BUFFER_LIMIT};
-pub use key::Key;
-pub use keygen::{DEFAULT_SECRET_LEN, MAX_SECRET_LEN};
+pub use key::{DEFAULT_PROVIDER_NAME, Key, ProviderKey, StoredKey};
 pub use provider::{
     Capability, MAX_PROVIDER_NAME_LEN, Operations, Provider, ProviderInfo, ProviderType,
 };
+pub use registry::Registry;
 
 /// How this crate works and why (design notes; the short overview is `ARCHITECTURE.md`).
 #[doc = include_str!("design.md")]

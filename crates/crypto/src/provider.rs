@@ -8,7 +8,7 @@ use warden_core::{
 };
 
 use crate::context::{BufferSource, ContextKind, CryptoContext};
-use crate::key::Key;
+use crate::key::{Key, StoredKey};
 
 /// Longest provider name, in bytes.
 pub const MAX_PROVIDER_NAME_LEN: usize = 32;
@@ -155,8 +155,30 @@ pub trait Provider: Send + Sync {
     }
     /// A fresh key.
     fn generate_key(&self, params: &GenerateKeyParams) -> Result<Key>;
-    /// A key from external bytes (see the encodings in [`crate::key`]).
+    /// A fresh key in the provider named `provider`: this one if the name is its own (a
+    /// [`crate::Registry`] picks among its members), else `ProviderNotAvailable`.
+    fn generate_key_in(&self, provider: &str, params: &GenerateKeyParams) -> Result<Key> {
+        if provider == self.info().name() {
+            self.generate_key(params)
+        } else {
+            Err(Error::new(
+                ErrorCode::ProviderNotAvailable,
+                "no provider of that name is configured",
+            ))
+        }
+    }
+    /// Calls `f` with the identity and capabilities of every provider behind this one: just
+    /// itself, or each member of a [`crate::Registry`] (for `warden providers`).
+    fn for_each_member(&self, f: &mut dyn FnMut(&ProviderInfo, &[Capability])) {
+        f(self.info(), self.capabilities());
+    }
+    /// A key from external bytes (encodings: the provider's documentation).
     fn import_key(&self, params: &ImportKeyParams, material: &[u8]) -> Result<Key>;
+    /// The key a storage record of this provider describes ([`Key::parse_storage`]): the
+    /// record's algorithm, permissions and exportable flag, this provider's material.
+    /// A record of another provider fails with `InvalidArgument`; bad material with
+    /// `InvalidFormat`.
+    fn restore_key(&self, stored: &StoredKey<'_>) -> Result<Key>;
     /// A symmetric key derived from `base` by the KDF in `params`.
     fn derive_key(&self, base: &Key, params: &DeriveKeyParams) -> Result<Key>;
     /// [`Provider::derive_key`] under a deadline: `OperationTimedOut` once `expired()` says

@@ -12,7 +12,7 @@ use warden_core::{
 };
 
 use crate::context::{ContextKind, ContextState, CryptoContext};
-use crate::key::Key;
+use crate::key::{Key, StoredKey};
 use crate::provider::{Capability, Provider, ProviderInfo};
 
 /// Wraps a provider and sleeps `delay` before each call (including each context call that
@@ -50,6 +50,10 @@ impl Provider for SlowProvider {
     fn import_key(&self, params: &ImportKeyParams, material: &[u8]) -> Result<Key> {
         self.pause();
         self.inner.import_key(params, material)
+    }
+
+    fn restore_key(&self, stored: &StoredKey<'_>) -> Result<Key> {
+        self.inner.restore_key(stored)
     }
 
     fn derive_key(&self, base: &Key, params: &DeriveKeyParams) -> Result<Key> {

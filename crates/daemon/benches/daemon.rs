@@ -15,8 +15,8 @@ use warden_core::{
     Algorithm, ContextConfig, EncapsulateParams, GenerateKeyParams, KeyOperationPermission as P,
     Persistence, ResourceId, ResourceType,
 };
-use warden_crypto::{AwsLcProvider, ContextKind as CK, Provider};
 use warden_daemon::{Config, Daemon, RunningDaemon};
+use warden_provider_awslc::{AwsLcProvider, ContextKind as CK, Provider};
 use warden_wire::messages::{
     ContextKind, CreateContext, Encapsulate, GenerateKey, KeySpec, Timeout,
 };
@@ -97,6 +97,7 @@ fn bench_hmac(c: &mut Criterion, d: &RunningDaemon) -> BenchResult<()> {
         key: spec("HMAC", P::MAC),
         rsa_bits: None,
         key_len: Some(32),
+        provider: None,
     };
     let key = client.id(&Request::GenerateKey(gen_req))?;
     let ctx = client.id(&Request::CreateContext(CreateContext {
@@ -172,6 +173,7 @@ fn bench_ed25519(c: &mut Criterion, d: &RunningDaemon) -> BenchResult<()> {
         key: spec("ED25519", P::SIGN),
         rsa_bits: None,
         key_len: None,
+        provider: None,
     };
     let key = client.id(&Request::GenerateKey(gen_req))?;
     let ctx = client.id(&Request::CreateContext(CreateContext {
@@ -231,6 +233,7 @@ fn bench_mlkem(c: &mut Criterion, d: &RunningDaemon) -> BenchResult<()> {
         key: spec("ML-KEM-768", P::ENCRYPT),
         rsa_bits: None,
         key_len: None,
+        provider: None,
     };
     let pk = client.id(&Request::GenerateKey(gen_req))?;
     let enc = Request::Encapsulate(Encapsulate {

@@ -28,6 +28,7 @@ fn mac_client(d: &RunningDaemon) -> BenchResult<(Client, Vec<u8>)> {
         key,
         rsa_bits: None,
         key_len: Some(32),
+        provider: None,
     }))?;
     let ctx = c.id(&Request::CreateContext(CreateContext {
         kind: ContextKind::Mac,

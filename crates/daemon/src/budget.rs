@@ -8,7 +8,12 @@
 //! - context buffers: a pool of 64 KiB chunks (`context_buffer_bytes_total`) mapped and
 //!   prefaulted at start-up; a connection takes chunks under its own and its uid's account
 //!   ([`ContextBuffers`]); at any limit the client gets `QuotaExceeded`, nothing grows;
-//! - resource tables: at most `max_resources_per_connection` entries per connection.
+//! - resource tables: at most `max_resources_per_connection` entries per connection;
+//! - shared-memory regions (issue 13): mapped, not allocated — the pages are the clients'
+//!   memfds — at most `region_bytes_per_connection` / `_per_uid` / `_total` mapped
+//!   (`crate::regions`); reported beside the budget, outside its total, since the daemon
+//!   commits only the pages it writes outputs into (and copy-in scratch, at most twice one
+//!   request's input, per in-flight request).
 //!
 //! Not inside the budget, and bounded only by count: the key and context objects themselves
 //! (aws-lc key schedules, RSA / ML-DSA / SLH-DSA key material, parsed public keys), allocated
@@ -50,6 +55,14 @@ pub struct MemoryBudget {
     /// Key and context objects that may exist at once (their size is the crypto library's;
     /// see the module documentation).
     pub objects: u64,
+    /// Shared-memory region bytes that may be mapped at once (all connections).
+    pub regions_total: u64,
+    /// ... by one uid.
+    pub regions_per_uid: u64,
+    /// ... by one connection.
+    pub regions_per_connection: u64,
+    /// Regions one connection may hold.
+    pub max_regions_per_connection: u64,
 }
 
 impl MemoryBudget {
@@ -65,6 +78,10 @@ impl MemoryBudget {
             context_buffers: chunks * DEFAULT_BUFFER_LIMIT as u64,
             resource_tables: conns * (l.max_resources_per_connection * TABLE_ENTRY_BYTES) as u64,
             objects: conns * l.max_resources_per_connection as u64,
+            regions_total: l.region_bytes_total as u64,
+            regions_per_uid: l.region_bytes_per_uid as u64,
+            regions_per_connection: l.region_bytes_per_connection as u64,
+            max_regions_per_connection: l.max_regions_per_connection as u64,
         }
     }
 
@@ -81,14 +98,19 @@ impl fmt::Display for MemoryBudget {
             f,
             "memory budget: {:.1} MiB (base {:.1}, arenas {:.1}, reply buffers {:.1}, \
              context buffers {:.1}, resource tables {:.1}; outside it: at most {} key and \
-             context objects)",
+             context objects; shared regions mapped: at most {:.1} MiB, {:.1} per uid, {:.1} \
+             per connection in at most {} regions)",
             mib(self.total()),
             mib(self.base),
             mib(self.arenas),
             mib(self.reply_buffers),
             mib(self.context_buffers),
             mib(self.resource_tables),
-            self.objects
+            self.objects,
+            mib(self.regions_total),
+            mib(self.regions_per_uid),
+            mib(self.regions_per_connection),
+            self.max_regions_per_connection
         )
     }
 }
@@ -203,7 +225,7 @@ mod tests {
     /// An Ed25519 stream with one buffered update (one chunk of `src`), or `None` if the
     /// update was refused.
     fn take(src: &BufferSource) -> Option<Box<dyn warden_crypto::CryptoContext>> {
-        use warden_crypto::{AwsLcProvider, ContextKind, Provider};
+        use warden_provider_awslc::{AwsLcProvider, ContextKind, Provider};
         let p = AwsLcProvider::new();
         let key = p
             .generate_key(

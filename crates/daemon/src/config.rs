@@ -44,6 +44,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// Action permits and receipts (issue 6).
     pub permits: PermitsConfig,
+    /// Crypto providers beside the built-in software one (PKCS#11 tokens; issue 14).
+    pub providers: crate::providers_config::ProvidersConfig,
 }
 
 /// Socket settings.
@@ -113,6 +115,17 @@ pub struct Limits {
     /// The same bound over the daemon: the chunk pool claimed (and, with `lock_arenas`,
     /// locked) at start-up.
     pub context_buffer_bytes_total: usize,
+    /// Bytes of shared-memory regions (data plane, issue 13) one connection may have
+    /// registered (mapped) at once; the next `RegionRegister` gets `QuotaExceeded`. Default
+    /// 256 MiB: a one-shot AEAD of a 100 MB file needs its input and output mapped together.
+    pub region_bytes_per_connection: usize,
+    /// The same bound over all connections of one uid (default 512 MiB).
+    pub region_bytes_per_uid: usize,
+    /// The same bound over the daemon (default 2 GiB). Mapped pages belong to the clients'
+    /// memfds; the daemon commits only the pages it writes outputs into.
+    pub region_bytes_total: usize,
+    /// Regions one connection may have registered at once (default 16; each is one mapping).
+    pub max_regions_per_connection: usize,
 }
 
 /// Timeouts in milliseconds.
@@ -349,6 +362,10 @@ impl Default for Limits {
             // total / per_uid = 16 uids must fill their share before another is refused.
             context_buffer_bytes_per_uid: 2 << 20,
             context_buffer_bytes_total: 32 << 20,
+            region_bytes_per_connection: 256 << 20,
+            region_bytes_per_uid: 512 << 20,
+            region_bytes_total: 2 << 30,
+            max_regions_per_connection: 16,
         }
     }
 }
@@ -411,6 +428,7 @@ impl Config {
 
     /// Checks ranges and the relations between limits.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.providers.validate()?;
         let l = &self.limits;
         if self.socket.mode & !0o777 != 0 {
             return Err(ConfigError::Invalid(
@@ -492,6 +510,22 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "limits.context_buffer_bytes_* must satisfy 64 KiB <= per_connection <= \
                  per_uid <= total <= 4 GiB",
+            ));
+        }
+        let (conn, uid, total) = (
+            l.region_bytes_per_connection,
+            l.region_bytes_per_uid,
+            l.region_bytes_total,
+        );
+        if !(4096 <= conn && conn <= uid && uid <= total && total <= 1 << 40) {
+            return Err(ConfigError::Invalid(
+                "limits.region_bytes_* must satisfy 4 KiB <= per_connection <= per_uid <= \
+                 total <= 1 TiB",
+            ));
+        }
+        if !(1..=1024).contains(&l.max_regions_per_connection) {
+            return Err(ConfigError::Invalid(
+                "limits.max_regions_per_connection must be 1..=1024",
             ));
         }
         if self.timeouts.io_ms == 0 {

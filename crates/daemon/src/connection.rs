@@ -12,8 +12,13 @@
 //! reply that does not complete within `timeouts.io_ms` of its first byte closes the
 //! connection: the worker's stall timer ([`Connection::stall_due`]) sees to it, so a slow
 //! or stalled client costs its worker nothing but a timer entry.
+//!
+//! Every read is a `recvmsg` that also takes `SCM_RIGHTS` descriptors (at most two per read;
+//! the kernel closes any more): a shared-memory region's memfd travels attached to its
+//! `RegionRegister` frame and waits in the connection's region table until that request
+//! takes it (`regions`).
 
-use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::io::{self, IoSlice, IoSliceMut, Write};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
@@ -280,7 +285,13 @@ impl Connection {
     fn receive_header(&mut self, shared: &Shared) -> Result<Option<(FrameHeader, Instant)>, Flow> {
         while self.head_have < HEADER_LEN {
             let rest = self.head.get_mut(self.head_have..).unwrap_or_default();
-            match self.stream.read(rest) {
+            let regions = &mut self.state.regions;
+            // recvmsg, not read: a memfd for RegionRegister arrives with its frame's first
+            // byte, and a plain read would make the kernel close it.
+            let r = warden_shm::recv_with_fds(&self.stream, &mut [IoSliceMut::new(rest)], |fd| {
+                regions.descriptor_arrived(fd)
+            });
+            match r {
                 Ok(0) => return Err(Flow::Close),
                 Ok(n) => {
                     self.head_have += n;
@@ -330,7 +341,11 @@ impl Connection {
             let rest = inbox.get_mut(self.body_have..).unwrap_or_default();
             let rest_len = rest.len();
             let mut bufs = [IoSliceMut::new(rest), IoSliceMut::new(&mut self.head[..])];
-            match self.stream.read_vectored(&mut bufs) {
+            // The next frame's first bytes (and the memfd attached to them) may come too.
+            let regions = &mut self.state.regions;
+            match warden_shm::recv_with_fds(&self.stream, &mut bufs, |fd| {
+                regions.descriptor_arrived(fd)
+            }) {
                 Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
                 Ok(n) if n >= rest_len => {
                     self.body_have = len;

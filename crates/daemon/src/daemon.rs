@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use crate::DaemonError;
 use crate::config::Config;
 use crate::listener::BoundSocket;
-use crate::provider::{ProviderRef, default_provider};
+use crate::provider::ProviderRef;
 use crate::server::{EventLoop, StopHandle};
 use crate::shared::Shared;
 use crate::stats::StatusSnapshot;
@@ -92,7 +92,10 @@ impl Daemon {
         }
         let provider = match self.provider {
             Some(p) => p,
-            None => default_provider(),
+            None => crate::providers_config::build(
+                crate::provider::software_provider(),
+                &self.config.providers,
+            )?,
         };
         let path = self.config.socket_path();
         let mode = self.config.socket.mode;

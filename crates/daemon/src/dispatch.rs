@@ -99,7 +99,7 @@ fn route(req: &Request<'_>, state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Result<
 }
 
 fn route_op(req: &Request<'_>, state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Result<(), Error> {
-    use handlers::{contexts, keys, permit_lists, permits, session, slots};
+    use handlers::{contexts, keys, permit_lists, permits, regions, session, slots};
     match *req {
         Request::Ping { data } => session::ping(state, data),
         Request::Status => session::status(state, ctx),
@@ -130,6 +130,7 @@ fn route_op(req: &Request<'_>, state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Resu
             input,
             last,
             tag,
+            output,
         } => {
             let args = contexts::ProcessArgs {
                 iv,
@@ -137,6 +138,7 @@ fn route_op(req: &Request<'_>, state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Resu
                 input,
                 last,
                 tag,
+                output,
             };
             contexts::process(state, ctx, context_id, &args)
         }
@@ -186,6 +188,8 @@ fn route_op(req: &Request<'_>, state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Resu
         Request::ReceiptExport { from, max_bytes } => {
             permits::receipt_export(state, ctx, from, max_bytes)
         }
+        Request::RegionRegister { len } => regions::register(state, ctx, len),
+        Request::RegionRelease { region_id } => regions::release(state, region_id),
         _ => Err(Error::new(
             ErrorCode::UnsupportedOperation,
             "opcode not served",

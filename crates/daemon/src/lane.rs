@@ -33,7 +33,7 @@
 //!   so a uid with many connections does not get more of the lane than one with one.
 //! * **Deadlines inside the work.** The request deadline counts from its header's arrival,
 //!   so queue time counts; dispatch refuses to start a request already past it, and PBKDF2
-//!   asks it every [`warden_crypto::kdf::PBKDF2_CHUNK`] iterations (≈ 0.5 ms) and stops with
+//!   asks it every `warden_provider_awslc::kdf::PBKDF2_CHUNK` iterations (≈ 0.5 ms) and stops with
 //!   `OperationTimedOut`, freeing the lane thread. RSA and SLH-DSA are single aws-lc /
 //!   RustCrypto calls that cannot be interrupted: they are checked before and after, and
 //!   cost at most one lane thread for their ≈ 1.5 s.

@@ -2,6 +2,7 @@
 //! request says and the connection's own resources, before dispatch.
 
 use warden_core::Algorithm;
+use warden_wire::Payload;
 use warden_wire::messages::Kdf;
 use warden_wire::{FrameHeader, Opcode, Request, decode_request};
 
@@ -9,6 +10,10 @@ use crate::request::ConnState;
 
 /// PBKDF2 iteration counts above this are long work (8192 iterations ≈ 5 ms).
 pub(crate) const LONG_PBKDF2_ITERATIONS: u32 = 8192;
+
+/// Region payloads above this are long work (4 MiB: a few milliseconds of AES-GCM, about
+/// ten of Ed25519); a 50 MB one-shot must not hold a worker.
+pub(crate) const LONG_REGION_BYTES: u64 = 4 << 20;
 
 /// Algorithms whose key generation (and import, which validates or expands the key) or
 /// private-key operations take milliseconds to seconds.
@@ -32,6 +37,7 @@ pub(crate) fn is_long(state: &ConnState, header: &FrameHeader, body: &[u8]) -> b
             op @ (Opcode::GenerateKey
             | Opcode::ImportKey
             | Opcode::DeriveKey
+            | Opcode::Update
             | Opcode::Finalize
             | Opcode::Process),
         ) => op,
@@ -50,9 +56,21 @@ pub(crate) fn is_long(state: &ConnState, header: &FrameHeader, body: &[u8]) -> b
         Ok(Request::DeriveKey(r)) => {
             matches!(r.kdf, Kdf::Pbkdf2 { iterations, .. } if iterations > LONG_PBKDF2_ITERATIONS)
         }
+        Ok(Request::Update {
+            input: Payload::Shm(s),
+            ..
+        }) => s.len > LONG_REGION_BYTES,
         // Process always finalizes.
-        Ok(Request::Finalize { context_id, .. } | Request::Process { context_id, .. }) => {
-            context_slow(context_id)
+        Ok(
+            Request::Finalize {
+                context_id, input, ..
+            }
+            | Request::Process {
+                context_id, input, ..
+            },
+        ) => {
+            matches!(input, Payload::Shm(s) if s.len > LONG_REGION_BYTES)
+                || context_slow(context_id)
         }
         _ => false,
     }

@@ -78,6 +78,12 @@ impl Loopback {
         self.shared.snapshot()
     }
 
+    /// Hands `fd` to the connection as if it had arrived (`SCM_RIGHTS`) with the next frame:
+    /// what a `RegionRegister` request then maps (data-plane tests and benches).
+    pub fn attach_fd(&mut self, fd: std::os::fd::OwnedFd) {
+        self.state.regions.descriptor_arrived(fd);
+    }
+
     /// Serves one request frame (`header ‖ body`, as a client would write it) and passes the
     /// reply header and body to `reply`. Returns `None` if the connection is closed or the
     /// frame is shorter than its header announces (a socket read would still be waiting).

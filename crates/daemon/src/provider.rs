@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use warden_core::ErrorCode;
-use warden_crypto::{ContextKind, CryptoContext, Key, Provider};
+use warden_crypto::{ContextKind, CryptoContext, Key, Provider, Registry};
 
 use crate::resources::{IdSource, ResourceTable};
 use crate::stats::ResourceKind;
@@ -16,6 +16,9 @@ pub(crate) struct ContextEntry {
     pub(crate) ctx: Box<dyn CryptoContext>,
     /// Milliseconds per operation; `None` = disabled.
     pub(crate) budget_ms: Option<u32>,
+    /// A decrypting cipher or AEAD context (its region input is copied in and its output
+    /// kept private until authenticated; see `warden_shm::design`).
+    pub(crate) decrypt: bool,
 }
 
 /// The per-connection table instantiated with the provider's key and context types.
@@ -43,7 +46,13 @@ pub(crate) fn resource_kind(kind: ContextKind) -> ResourceKind {
     }
 }
 
-/// The default provider: aws-lc-rs (RustCrypto where it lacks an algorithm).
+/// The default provider: aws-lc-rs (RustCrypto where it lacks an algorithm), in a registry
+/// that routes each key's operations to the provider owning it.
 pub(crate) fn default_provider() -> ProviderRef {
-    Arc::new(warden_crypto::AwsLcProvider::new())
+    Arc::new(Registry::new(software_provider()))
+}
+
+/// The built-in software provider (the registry's default; configured providers join it).
+pub(crate) fn software_provider() -> ProviderRef {
+    Arc::new(warden_provider_awslc::AwsLcProvider::new())
 }

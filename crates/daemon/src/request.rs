@@ -43,6 +43,8 @@ pub(crate) struct ConnState {
     pub(crate) out: Out,
     /// Where this connection's contexts buffer data: its account inside its uid's.
     pub(crate) buffers: warden_crypto::BufferSource,
+    /// Shared-memory regions registered on this connection (data plane).
+    pub(crate) regions: crate::regions::Regions,
     /// Slot keys resolved or created on this connection (name ↔ id).
     pub(crate) slots: SlotBindings,
     /// This connection in its uid's counters (and the daemon's) while it lives.
@@ -54,6 +56,9 @@ impl ConnState {
     /// until dropped.
     pub(crate) fn new(shared: &Shared, peer: PeerIdentity) -> Self {
         let counted = ConnectionCount::open(shared.per_uid.for_uid(peer.uid));
+        let regions = shared
+            .regions
+            .for_connection(peer.uid, counted.stats().clone());
         Self {
             peer,
             version: None,
@@ -64,6 +69,7 @@ impl ConnState {
             counted,
             out: Out::new(shared.config.limits.max_frame_size),
             buffers: shared.buffers.for_connection(peer.uid),
+            regions,
             slots: Default::default(),
         }
     }

@@ -25,6 +25,8 @@ pub(crate) struct Shared {
     pub(crate) pool: ArenaPool,
     /// Context buffer chunks, per uid and per connection (issue 12).
     pub(crate) buffers: crate::budget::ContextBuffers,
+    /// Shared-memory region accounts, per uid and daemon-wide (issue 13).
+    pub(crate) regions: crate::regions::RegionAccounts,
     /// What the daemon can ever use, computed before the pools were claimed.
     pub(crate) budget: crate::budget::MemoryBudget,
     pub(crate) started: Instant,
@@ -47,6 +49,7 @@ impl Shared {
             .map_err(|e| DaemonError::Arena(e.to_string()))?;
         let buffers = crate::budget::ContextBuffers::new(&config, options)?;
         let stats = Arc::new(Stats::default());
+        let regions = crate::regions::RegionAccounts::new(&config);
         Ok(Self {
             auth: Authenticator::new(&config.access),
             persistent: crate::state::PersistentCell::new(config.clone()),
@@ -56,6 +59,7 @@ impl Shared {
             stats,
             pool,
             buffers,
+            regions,
             budget,
             started: Instant::now(),
             stop: AtomicBool::new(false),

@@ -42,11 +42,13 @@ pub enum ResourceKind {
     RandomContext,
     /// A context that failed (for example timed out) and holds nothing but its id.
     FailedContext,
+    /// A registered shared-memory region (data plane; not a key or context).
+    Region,
 }
 
 impl ResourceKind {
     /// Every kind, in status order.
-    pub const ALL: [ResourceKind; 9] = [
+    pub const ALL: [ResourceKind; 10] = [
         ResourceKind::Key,
         ResourceKind::HashContext,
         ResourceKind::MacContext,
@@ -56,6 +58,7 @@ impl ResourceKind {
         ResourceKind::VerifyContext,
         ResourceKind::RandomContext,
         ResourceKind::FailedContext,
+        ResourceKind::Region,
     ];
 
     /// Stable lowercase name used in status output.
@@ -70,6 +73,7 @@ impl ResourceKind {
             ResourceKind::VerifyContext => "verify",
             ResourceKind::RandomContext => "random",
             ResourceKind::FailedContext => "failed",
+            ResourceKind::Region => "region",
         }
     }
 

@@ -40,6 +40,7 @@ fn rsa_keygen(id: u64, bits: u32) -> Vec<u8> {
         },
         rsa_bits: Some(bits),
         key_len: None,
+        provider: None,
     });
     frame(id, Opcode::GenerateKey, &req)
 }

@@ -16,14 +16,15 @@ use warden_core::{
     GenerateKeyParams, ImportKeyParams, KeyOperationPermission as P, Result, UnwrapKeyParams,
     WrapKeyParams,
 };
-use warden_crypto::{
+use warden_crypto::StoredKey;
+use warden_daemon::{Config, Loopback};
+use warden_provider_awslc::{
     AwsLcProvider, Capability, ContextKind as CK, ContextState, CryptoContext, Key, Provider,
     ProviderInfo,
 };
-use warden_daemon::{Config, Loopback};
 use warden_wire::handshake::Hello;
 use warden_wire::messages::{
-    CipherDirection, ContextKind, CreateContext, GenerateKey, KeySpec, Timeout,
+    CipherDirection, ContextKind, CreateContext, GenerateKey, KeySpec, ShmSlice, Timeout,
 };
 use warden_wire::{
     Builder, FrameHeader, HEADER_LEN, Opcode, PROTOCOL_VERSION, Payload, Request, Response,
@@ -78,6 +79,9 @@ impl CryptoContext for AttributedCtx {
     fn max_output_len(&self, input_len: usize) -> usize {
         self.0.max_output_len(input_len)
     }
+    fn finish_whole(&mut self, data: &[u8], last: &[u8], out: &mut [u8]) -> Result<usize> {
+        inside(|| self.0.finish_whole(data, last, out))
+    }
 }
 
 impl Provider for Attributed {
@@ -92,6 +96,9 @@ impl Provider for Attributed {
     }
     fn import_key(&self, p: &ImportKeyParams, m: &[u8]) -> Result<Key> {
         inside(|| self.0.import_key(p, m))
+    }
+    fn restore_key(&self, s: &StoredKey<'_>) -> Result<Key> {
+        inside(|| self.0.restore_key(s))
     }
     fn derive_key(&self, b: &Key, p: &DeriveKeyParams) -> Result<Key> {
         inside(|| self.0.derive_key(b, p))
@@ -224,6 +231,7 @@ fn key(d: &mut Driver, alg: &str, perms: P) -> u64 {
         key,
         rsa_bits: None,
         key_len,
+        provider: None,
     }))
 }
 
@@ -503,6 +511,95 @@ fn request_path_on_existing_keys_and_contexts_does_not_allocate() {
                 input: Payload::Inline(input),
                 last,
                 tag,
+                output: None,
+            },
+        );
+        push(&mut d, name, Request::ResetContext { context_id: id });
+    }
+
+    // The data plane (issue 13): the same one-shots over a shared-memory region four frames
+    // long, outputs written into the region. Registering it allocates (the table entry);
+    // using it must not (copy-in for signing and opening is an anonymous mapping, not heap).
+    const N: usize = 256 * 1024;
+    let mut region = warden_shm::Region::create(4 * N as u64).unwrap();
+    region.mapping_mut().as_mut_slice()[..N].fill(0x42);
+    d.lb.attach_fd(region.fd().try_clone_to_owned().unwrap());
+    let (st, b) = d.call(&Request::RegionRegister { len: 4 * N as u64 });
+    assert_eq!(st, 0, "{:?}", ErrorCode::from_u32(st));
+    let rid = match decode_response(Opcode::RegionRegister, &b).unwrap() {
+        Response::RegionRegistered { region_id } => region_id,
+        other => panic!("{other:?}"),
+    };
+    let at = |i: usize| ShmSlice {
+        region: rid,
+        offset: (i * N) as u64,
+        len: N as u64,
+    };
+    // A ciphertext in the second quarter to open during the rounds.
+    let (rtag, rnonce) = {
+        let (st, b) = d.call(&Request::Process {
+            context_id: seal,
+            iv: &[],
+            aad: &[],
+            input: Payload::Shm(at(0)),
+            last: &[],
+            tag: &[],
+            output: Some(at(1)),
+        });
+        assert_eq!(st, 0, "{:?}", ErrorCode::from_u32(st));
+        d.call(&Request::ResetContext { context_id: seal });
+        match decode_response(Opcode::Process, &b).unwrap() {
+            Response::Output { tag, iv, .. } => (tag.to_vec(), iv.to_vec()),
+            other => panic!("{other:?}"),
+        }
+    };
+    let rsig = {
+        let (st, b) = d.call(&Request::Process {
+            context_id: sign,
+            iv: &[],
+            aad: &[],
+            input: Payload::Shm(at(0)),
+            last: &[],
+            tag: &[],
+            output: None,
+        });
+        assert_eq!(st, 0, "{:?}", ErrorCode::from_u32(st));
+        d.call(&Request::ResetContext { context_id: sign });
+        match decode_response(Opcode::Process, &b).unwrap() {
+            Response::Output { output, .. } => output.as_inline().unwrap().to_vec(),
+            other => panic!("{other:?}"),
+        }
+    };
+    for (name, id, iv, last, tag, output) in [
+        ("region hash", hash, none, none, none, None),
+        ("region ed25519 sign", sign, none, none, none, None),
+        ("region ed25519 verify", verify, none, &rsig[..], none, None),
+        ("region aead seal", seal, none, none, none, Some(at(2))),
+        (
+            "region aead open",
+            open,
+            &rnonce[..],
+            none,
+            &rtag[..],
+            Some(at(3)),
+        ),
+    ] {
+        let input = Payload::Shm(if name == "region aead open" {
+            at(1)
+        } else {
+            at(0)
+        });
+        push(
+            &mut d,
+            name,
+            Request::Process {
+                context_id: id,
+                iv,
+                aad: none,
+                input,
+                last,
+                tag,
+                output,
             },
         );
         push(&mut d, name, Request::ResetContext { context_id: id });

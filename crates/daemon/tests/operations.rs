@@ -13,8 +13,8 @@ use common::{Conn, start};
 use warden_core::{
     Algorithm, ContextConfig, ErrorCode, ImportKeyParams, KeyFormat, KeyOperationPermission as P,
 };
-use warden_crypto::{AwsLcProvider, ContextKind as CK, Provider};
 use warden_daemon::{ResourceKind, RunningDaemon};
+use warden_provider_awslc::{AwsLcProvider, ContextKind as CK, Provider};
 use warden_wire::messages::{
     CipherDirection, ContextKind, CreateContext, Decapsulate, Encapsulate, GenerateKey, ImportKey,
     KeySpec, Timeout,
@@ -35,6 +35,7 @@ fn generate(c: &mut Conn, alg: &str, perms: P) -> Result<u64, ErrorCode> {
         key: spec(alg, perms, false),
         rsa_bits: None,
         key_len: None,
+        provider: None,
     }))
 }
 
@@ -321,6 +322,7 @@ fn ml_kem_shared_secrets_agree() {
             key: spec("ML-KEM-768", P::ENCRYPT.union(P::DECRYPT), false),
             rsa_bits: None,
             key_len: None,
+            provider: None,
         }))
         .unwrap();
     let out = spec("GENERIC-SECRET", P::EXPORT, true);
@@ -507,6 +509,7 @@ fn key_spec_slot_creates_a_durable_slot_once() {
         key,
         rsa_bits: None,
         key_len: None,
+        provider: None,
     });
     assert!(c.key(&gen_req).is_ok());
     assert_eq!(c.key(&gen_req), Err(ErrorCode::KeySlotOccupied));
@@ -519,7 +522,8 @@ fn key_spec_slot_creates_a_durable_slot_once() {
         c.key(&Request::GenerateKey(GenerateKey {
             key: bad,
             rsa_bits: None,
-            key_len: None
+            key_len: None,
+            provider: None
         })),
         Err(ErrorCode::InvalidArgument)
     );
@@ -641,6 +645,7 @@ fn slot_list_name_filter_returns_one_slot() {
             key,
             rsa_bits: None,
             key_len: None,
+            provider: None,
         }))
         .unwrap();
     }

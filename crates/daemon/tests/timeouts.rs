@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use common::{Conn, start_with};
 use warden_core::{ErrorCode, KeyOperationPermission as P};
-use warden_crypto::AwsLcProvider;
 use warden_crypto::slow::SlowProvider;
 use warden_daemon::ResourceKind;
+use warden_provider_awslc::AwsLcProvider;
 use warden_wire::messages::{ContextKind, CreateContext, GenerateKey, KeySpec, Timeout};
 use warden_wire::{Payload, Request};
 
@@ -36,6 +36,7 @@ fn mac_key(c: &mut Conn) -> u64 {
         key,
         rsa_bits: None,
         key_len: Some(32),
+        provider: None,
     }))
     .unwrap()
 }
@@ -75,6 +76,7 @@ fn header_deadline_times_out_key_generation_and_drops_the_key() {
         key,
         rsa_bits: None,
         key_len: None,
+        provider: None,
     }));
     assert_eq!(r, Err(ErrorCode::OperationTimedOut));
     assert!(started.elapsed() >= DELAY);

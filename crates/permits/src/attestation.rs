@@ -10,12 +10,9 @@
 //! The same key also tags the trust-store and policy records, which the store keeps
 //! unencrypted: a record written behind the service's back fails [`AttestationKey::check`].
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, ML_DSA_65_SIGNING, PqdsaKeyPair,
-};
 use warden_attest::{LocalSigner, PublicKey, SigAlg, Signer};
 use warden_core::Algorithm;
+use warden_provider_awslc::primitives::{SignatureAlgorithm, SigningKey};
 use warden_store::{NewSlot, SlotStore, StoreError};
 use zeroize::Zeroizing;
 
@@ -64,24 +61,17 @@ fn sig_alg(alg: Algorithm) -> Option<SigAlg> {
 
 /// A fresh private key in PKCS#8 form.
 fn generate_pkcs8(alg: SigAlg) -> Result<Zeroizing<Vec<u8>>, PermitError> {
-    let failed = |_| PermitError::Store(StoreError::Rng);
-    // `Document` zeroes its buffer on drop; the copy is held in a `Zeroizing` vector.
-    let doc = match alg {
-        SigAlg::Ed25519 => Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(failed)?,
-        SigAlg::EcdsaP256 => {
-            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
-                .map_err(failed)?
-        }
-        SigAlg::MlDsa65 => PqdsaKeyPair::generate(&ML_DSA_65_SIGNING)
-            .and_then(|k| k.to_pkcs8v1())
-            .map_err(failed)?,
+    let alg = match alg {
+        SigAlg::Ed25519 => SignatureAlgorithm::Ed25519,
+        SigAlg::EcdsaP256 => SignatureAlgorithm::EcdsaP256Sha256,
+        SigAlg::MlDsa65 => SignatureAlgorithm::MlDsa65,
         _ => {
             return Err(PermitError::InvalidConfig(
                 "unsupported attestation algorithm",
             ));
         }
     };
-    Ok(Zeroizing::new(doc.as_ref().to_vec()))
+    SigningKey::generate_pkcs8(alg).map_err(|_| PermitError::Store(StoreError::Rng))
 }
 
 impl AttestationKey {

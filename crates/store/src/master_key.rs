@@ -144,7 +144,8 @@ impl FileMasterKey {
             .open(tmp)
             .map_err(StoreError::io("creating master key"))?;
         let mut key = Zeroizing::new([0u8; MASTER_KEY_LEN]);
-        aws_lc_rs::rand::fill(key.as_mut()).map_err(|_| StoreError::Rng)?;
+        warden_provider_awslc::primitives::fill_random(key.as_mut())
+            .map_err(|_| StoreError::Rng)?;
         file.write_all(key.as_ref())
             .map_err(StoreError::io("writing master key"))?;
         file.sync_all()
@@ -160,7 +161,7 @@ impl FileMasterKey {
 /// `.NAME.<pid>.<random>.tmp`: unique per attempt, so concurrent starters never share one.
 pub(crate) fn unique_temp_name(name: &str) -> Result<String, StoreError> {
     let mut r = [0u8; 8];
-    aws_lc_rs::rand::fill(&mut r).map_err(|_| StoreError::Rng)?;
+    warden_provider_awslc::primitives::fill_random(&mut r).map_err(|_| StoreError::Rng)?;
     Ok(format!(
         ".{name}.{}.{:016x}.tmp",
         std::process::id(),

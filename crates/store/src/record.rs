@@ -20,7 +20,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use warden_provider_awslc::primitives::{AEAD_NONCE_LEN as NONCE_LEN, Aes256Gcm, fill_random};
 use zeroize::Zeroizing;
 
 use crate::error::StoreError;
@@ -234,7 +234,7 @@ impl<'a> Reader<'a> {
 
 /// AES-256-GCM under the master key, for slot records and the store's key check.
 pub(crate) struct RecordCipher {
-    key: LessSafeKey,
+    key: Aes256Gcm,
 }
 
 impl std::fmt::Debug for RecordCipher {
@@ -257,10 +257,8 @@ fn aad(name: &str, meta: &[u8]) -> Result<Vec<u8>, StoreError> {
 
 impl RecordCipher {
     pub(crate) fn new(master: &MasterKey) -> Result<Self, StoreError> {
-        let unbound =
-            UnboundKey::new(&AES_256_GCM, master.as_bytes()).map_err(|_| StoreError::Integrity)?;
         Ok(Self {
-            key: LessSafeKey::new(unbound),
+            key: Aes256Gcm::new(master.as_bytes()).map_err(|_| StoreError::Integrity)?,
         })
     }
 
@@ -275,7 +273,7 @@ impl RecordCipher {
         let meta_bytes = meta.encode()?;
         let aad = aad(&meta.name, &meta_bytes)?;
         let mut nonce = [0u8; NONCE_LEN];
-        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| StoreError::Rng)?;
+        fill_random(&mut nonce).map_err(|_| StoreError::Rng)?;
         let meta_len = u32::try_from(meta_bytes.len())
             .map_err(|_| StoreError::InvalidArgument("metadata too large"))?;
         let header_len = 1 + NONCE_LEN + 4 + meta_bytes.len();
@@ -290,11 +288,7 @@ impl RecordCipher {
         let tag = {
             let body = record.get_mut(header_len..).ok_or(StoreError::Integrity)?;
             self.key
-                .seal_in_place_separate_tag(
-                    Nonce::assume_unique_for_key(nonce),
-                    Aad::from(aad.as_slice()),
-                    body,
-                )
+                .seal(nonce, &aad, body)
                 .map_err(|_| StoreError::Integrity)?
         };
         record.extend_from_slice(tag.as_ref());
@@ -323,13 +317,8 @@ impl RecordCipher {
         let mut buf = Zeroizing::new(sealed.to_vec());
         let plain_len = self
             .key
-            .open_in_place(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(aad.as_slice()),
-                buf.as_mut_slice(),
-            )
-            .map_err(|_| StoreError::Integrity)?
-            .len();
+            .open(nonce, &aad, buf.as_mut_slice())
+            .map_err(|_| StoreError::Integrity)?;
         buf.truncate(plain_len);
         Ok((meta, buf))
     }
@@ -337,15 +326,13 @@ impl RecordCipher {
     /// Seals a fixed check value so opening with the wrong master key is reported clearly.
     pub(crate) fn seal_key_check(&self) -> Result<Vec<u8>, StoreError> {
         let mut nonce = [0u8; NONCE_LEN];
-        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| StoreError::Rng)?;
+        fill_random(&mut nonce).map_err(|_| StoreError::Rng)?;
         let mut body = KEY_CHECK_PLAINTEXT.to_vec();
-        self.key
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(KEY_CHECK_AAD),
-                &mut body,
-            )
+        let tag = self
+            .key
+            .seal(nonce, KEY_CHECK_AAD, &mut body)
             .map_err(|_| StoreError::Integrity)?;
+        body.extend_from_slice(&tag);
         let mut out = nonce.to_vec();
         out.extend_from_slice(&body);
         Ok(out)
@@ -356,15 +343,11 @@ impl RecordCipher {
         let mut r = Reader(stored);
         let nonce: [u8; NONCE_LEN] = r.array().map_err(|_| StoreError::WrongMasterKey)?;
         let mut body = r.0.to_vec();
-        let plain = self
+        let n = self
             .key
-            .open_in_place(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(KEY_CHECK_AAD),
-                &mut body,
-            )
+            .open(nonce, KEY_CHECK_AAD, &mut body)
             .map_err(|_| StoreError::WrongMasterKey)?;
-        if plain != KEY_CHECK_PLAINTEXT {
+        if body.get(..n) != Some(KEY_CHECK_PLAINTEXT) {
             return Err(StoreError::WrongMasterKey);
         }
         Ok(())

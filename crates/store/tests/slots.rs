@@ -239,7 +239,7 @@ fn contains_any_window(hay: &[u8], needle: &[u8]) -> bool {
 fn store_files_never_contain_the_plaintext_secret() {
     let tmp = tempfile::tempdir().unwrap();
     let mut plain = Zeroizing::new(vec![0u8; 64]);
-    aws_lc_rs::rand::fill(&mut plain).unwrap();
+    warden_provider_awslc::primitives::fill_random(&mut plain).unwrap();
     {
         let store = open(tmp.path());
         store.create_slot(&new_slot("s", 1), &plain).unwrap();

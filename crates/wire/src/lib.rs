@@ -62,6 +62,7 @@ pub mod handshake;
 mod header;
 pub mod messages;
 mod opcode;
+mod providers;
 mod version;
 
 pub use codec::{

@@ -17,8 +17,8 @@ use crate::opcode::Opcode;
 /// A byte range in a shared-memory region registered on the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ShmSlice {
-    /// Region id (assigned when the region is registered; the data plane is a later issue).
-    pub region: u32,
+    /// Region id on this connection (from `RegionRegisteredResponse`).
+    pub region: u64,
     /// Offset of the first byte in the region.
     pub offset: u64,
     /// Number of bytes.
@@ -28,8 +28,8 @@ pub struct ShmSlice {
 /// A data field: inline bytes in the frame, or a reference into shared memory.
 ///
 /// Control-plane rule: `Inline` borrows from the frame bytes that the daemon copied once into
-/// its session arena. `Shm` decodes today but a daemon without the data plane refuses it
-/// (`InvalidMemoryRegion` or `UnsupportedOperation`).
+/// its session arena. `Shm` names bytes of a region registered on the connection (data
+/// plane, issue 13); the daemon checks the range against the region with checked arithmetic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Payload<'a> {
     /// Bytes carried in the frame body.
@@ -142,6 +142,8 @@ pub struct GenerateKey<'a> {
     pub rsa_bits: Option<u32>,
     /// Secret length, for `HMAC` and `GENERIC-SECRET`.
     pub key_len: Option<u32>,
+    /// The provider that generates and holds the key, by name; `None` = the default.
+    pub provider: Option<&'a str>,
 }
 
 /// ImportKey request. `Debug` leaves out `material` (key bytes).
@@ -352,6 +354,9 @@ pub enum Request<'a> {
         last: &'a [u8],
         /// AEAD decrypt: the expected tag; empty otherwise.
         tag: &'a [u8],
+        /// Where the output goes instead of inline in the reply (a region range that must
+        /// not overlap a region `input`); `None` = inline.
+        output: Option<ShmSlice>,
     },
     /// Return a context to its created state.
     ResetContext {
@@ -479,6 +484,17 @@ pub enum Request<'a> {
         /// Most receipt bytes in the reply (0 = as many as fit in one frame).
         max_bytes: u32,
     },
+    /// Register the shared-memory region whose memfd travels with this frame (SCM_RIGHTS)
+    /// (→ `RegionRegistered`; issue 13, appended to 1.1 before release).
+    RegionRegister {
+        /// The memfd's size in bytes.
+        len: u64,
+    },
+    /// Unmap a registered region (→ `Done`).
+    RegionRelease {
+        /// Its id on this connection.
+        region_id: u64,
+    },
 }
 
 impl Request<'_> {
@@ -523,9 +539,13 @@ impl Request<'_> {
             Request::PermitVerify { .. } => Opcode::PermitVerify,
             Request::AttestPublicKey => Opcode::AttestPublicKey,
             Request::ReceiptExport { .. } => Opcode::ReceiptExport,
+            Request::RegionRegister { .. } => Opcode::RegionRegister,
+            Request::RegionRelease { .. } => Opcode::RegionRelease,
         }
     }
 }
+
+pub use crate::providers::{ProviderCap, ProviderDesc, ProviderList, ProviderSummary};
 
 /// One error counter of a [`StatusReport`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -621,6 +641,7 @@ pub const fn live_kind_name(kind: u32) -> Option<&'static str> {
         7 => "verify",
         8 => "random",
         9 => "failed",
+        10 => "region",
         _ => return None,
     })
 }
@@ -644,7 +665,7 @@ pub struct LiveCounts {
 
 impl LiveCounts {
     /// Number of kind codes this version knows (codes 1..=KINDS).
-    pub const KINDS: usize = 9;
+    pub const KINDS: usize = 10;
 
     /// Sets the count of one kind; `false` (nothing stored) for an unknown code.
     pub fn set(&mut self, kind: u32, count: u64) -> bool {
@@ -705,6 +726,8 @@ pub struct StatusReport<'a> {
     /// Live resources per kind (only kinds with a non-zero count); `live_keys` and
     /// `live_contexts` are its two sums.
     pub live_by_kind: LiveCounts,
+    /// The daemon's crypto providers and what each can do, the default first (issue 14).
+    pub providers: ProviderList<'a>,
 }
 
 /// A successful response body. (Errors travel as a non-zero header status with an optional
@@ -808,6 +831,11 @@ pub enum Response<'a> {
         /// The signed retention checkpoint for `pruned` (empty when none).
         checkpoint: &'a [u8],
     },
+    /// Reply to RegionRegister.
+    RegionRegistered {
+        /// The region's id on this connection (random, never 0).
+        region_id: u64,
+    },
 }
 
 /// The response shape each opcode answers with.
@@ -827,6 +855,7 @@ pub(crate) enum ResponseKind {
     PermitDecision,
     AttestPublicKey,
     ReceiptExport,
+    RegionRegistered,
 }
 
 impl fmt::Debug for Request<'_> {
@@ -862,6 +891,7 @@ impl Response<'_> {
             Response::PermitDecision { .. } => ResponseKind::PermitDecision,
             Response::AttestPublicKey { .. } => ResponseKind::AttestPublicKey,
             Response::ReceiptExport { .. } => ResponseKind::ReceiptExport,
+            Response::RegionRegistered { .. } => ResponseKind::RegionRegistered,
         }
     }
 }
@@ -907,6 +937,8 @@ pub(crate) fn response_kind(op: Opcode) -> Option<ResponseKind> {
         Opcode::PermitVerify => ResponseKind::PermitDecision,
         Opcode::AttestPublicKey => ResponseKind::AttestPublicKey,
         Opcode::ReceiptExport => ResponseKind::ReceiptExport,
+        Opcode::RegionRegister => ResponseKind::RegionRegistered,
+        Opcode::RegionRelease => ResponseKind::Done,
     })
 }
 

@@ -11,7 +11,8 @@
 //! | `0x0300..=0x03FF` | stateless operations (random) | assigned |
 //! | `0x0400..=0x04FF` | persistent slots, grants, locks | assigned |
 //! | `0x0500..=0x05FF` | policies, trust store, permits, attestation, receipts | assigned |
-//! | `0x0600..=0xEFFF` | unassigned | |
+//! | `0x0600..=0x06FF` | shared-memory regions (data plane) | assigned |
+//! | `0x0700..=0xEFFF` | unassigned | |
 //! | `0xF000..=0xFFFF` | private use (tests, experiments); never assigned by the protocol | |
 //!
 //! A response carries the request's opcode with [`crate::FLAG_RESPONSE`] set. Opcode numbers are
@@ -137,6 +138,11 @@ opcodes! {
     AttestPublicKey = 0x0530,
     /// One page of the receipt chain (admins; since 1.1).
     ReceiptExport = 0x0531,
+
+    /// Register a shared-memory region (its memfd travels with the frame; since 1.1).
+    RegionRegister = 0x0600,
+    /// Unmap a registered region (since 1.1).
+    RegionRelease = 0x0601,
 }
 
 impl Opcode {
@@ -150,7 +156,13 @@ impl Opcode {
     /// `UnsupportedOperation` and the client refuses before sending.
     pub const fn since(self) -> Version {
         match self {
-            Opcode::Process | Opcode::SlotSetLocked | Opcode::ReceiptExport => Version::new(1, 1),
+            // The region operations were added to 1.1 before any release (like the Status
+            // field appended to 1.0), so they need no minor bump.
+            Opcode::Process
+            | Opcode::SlotSetLocked
+            | Opcode::ReceiptExport
+            | Opcode::RegionRegister
+            | Opcode::RegionRelease => Version::new(1, 1),
             _ => Version::new(1, 0),
         }
     }
@@ -173,6 +185,8 @@ pub mod reserved {
     /// Policies, trust store, permits, attestation (issue 6): `Opcode::Policy*`, `Trust*`,
     /// `PermitVerify`, `AttestPublicKey`, `ReceiptExport`.
     pub const POLICY: RangeInclusive<u16> = 0x0500..=0x05FF;
+    /// Shared-memory regions (the data plane).
+    pub const REGIONS: RangeInclusive<u16> = 0x0600..=0x06FF;
     /// Private use: never assigned by the protocol (test-only operations, experiments).
     pub const PRIVATE: RangeInclusive<u16> = 0xF000..=0xFFFF;
 }
@@ -191,7 +205,7 @@ mod tests {
     #[test]
     fn unassigned_and_reserved_values_are_unknown() {
         for v in [
-            0x0000, 0x0004, 0x010B, 0x0208, 0x0407, 0x0503, 0x0532, 0xF000, 0xFFFF,
+            0x0000, 0x0004, 0x010B, 0x0208, 0x0407, 0x0503, 0x0532, 0x0602, 0xF000, 0xFFFF,
         ] {
             assert_eq!(Opcode::from_u16(v), Err(WireError::UnknownOpcode(v)));
         }
@@ -205,6 +219,8 @@ mod tests {
             Opcode::Process,
             Opcode::SlotSetLocked,
             Opcode::ReceiptExport,
+            Opcode::RegionRegister,
+            Opcode::RegionRelease,
         ] {
             assert!(!op.available_in(v10), "{op:?}");
             assert!(op.available_in(v11), "{op:?}");
@@ -233,6 +249,11 @@ mod tests {
                 .iter()
                 .any(|p| name.starts_with(p));
             assert_eq!(reserved::POLICY.contains(&v), family6, "{op:?}");
+            assert_eq!(
+                reserved::REGIONS.contains(&v),
+                name.starts_with("Region"),
+                "{op:?}"
+            );
         }
         assert!(Opcode::ALL.windows(2).all(|w| w[0] < w[1]));
     }

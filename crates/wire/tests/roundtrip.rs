@@ -216,6 +216,7 @@ fn invalid_utf8_in_a_name_is_malformed() {
         },
         rsa_bits: None,
         key_len: None,
+        provider: None,
     });
     let mut body = encode_request(&mut b, &req).to_vec();
     let at = body.windows(7).position(|w| w == b"ED25519").unwrap();
@@ -261,6 +262,7 @@ proptest! {
             key: KeySpec { algorithm: &alg, permissions: perms, exportable: exp, slot: slot.as_deref() },
             rsa_bits: rsa,
             key_len: len,
+            provider: None,
         });
         let mut b = Builder::new();
         let body = encode_request(&mut b, &req).to_vec();

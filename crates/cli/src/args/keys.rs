@@ -62,6 +62,10 @@ pub struct GenerateArgs {
     /// Key length in bytes (HMAC, GENERIC-SECRET) or bits (RSA).
     #[arg(long)]
     pub size: Option<u32>,
+    /// Provider that generates and keeps the key (see `warden providers`); default: the
+    /// daemon's software provider. A hardware provider's keys never leave its token.
+    #[arg(long)]
+    pub provider: Option<String>,
 }
 
 /// Format of key material.

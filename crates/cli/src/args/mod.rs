@@ -45,6 +45,8 @@ pub enum Command {
     /// Daemon status: connections, live resources, arena pool, requests, errors (daemon-wide
     /// for admins, your own uid's share otherwise).
     Status,
+    /// The daemon's crypto providers (software, PKCS#11 tokens) and what each can do.
+    Providers,
     /// Manage key slots.
     #[command(subcommand)]
     Key(KeyCommand),

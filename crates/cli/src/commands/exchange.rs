@@ -103,8 +103,8 @@ pub fn agree(stack: &CryptoStack, a: &AgreeArgs) -> Result<Report, Failure> {
         )));
     }
     // The peer's file may be PEM or DER (as `warden key public` writes it) or raw; the daemon
-    // takes the raw encoding, which warden-crypto's parser extracts.
-    let provider = warden_crypto::AwsLcProvider::new();
+    // takes the raw encoding, which the provider's parser extracts.
+    let provider = warden_provider_awslc::AwsLcProvider::new();
     let peer = crate::commands::local::public_key(
         &provider,
         alg,

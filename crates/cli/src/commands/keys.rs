@@ -111,15 +111,16 @@ pub fn generate(stack: &CryptoStack, a: &GenerateArgs) -> Result<Report, Failure
     let (alg, permissions) = (params.algorithm(), params.permissions());
     stack
         .key_management()
-        .generate_key_into(&a.slot, &params)
+        .generate_key_into_with(&a.slot, &params, a.provider.as_deref())
         .map_err(Failure::from_client)?;
+    let provider = a.provider.as_deref().unwrap_or("default");
     Ok(Report::new(
         format!(
-            "generated {} key in slot {} (permissions: {permissions})",
+            "generated {} key in slot {} (permissions: {permissions}; provider: {provider})",
             alg.name(),
             a.slot
         ),
-        json!({ "slot": a.slot, "algorithm": alg.name(), "permissions": permissions.to_string(), "exportable": a.exportable }),
+        json!({ "slot": a.slot, "algorithm": alg.name(), "permissions": permissions.to_string(), "exportable": a.exportable, "provider": provider }),
     ))
 }
 

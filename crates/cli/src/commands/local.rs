@@ -1,7 +1,7 @@
 //! Commands that need no daemon: `hash`, `verify --pubkey`, `algorithms`, `generate`. They hold no
 //! secret (a hash has no key; a public key is public), so running them in the CLI's own
 //! process gives nothing away, and they work where no wardend runs. The crypto is
-//! warden-crypto's provider (the daemon's own), never code of this crate.
+//! the aws-lc-rs provider crate (the daemon's own software provider), never code of this crate.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use warden_client::{
     Algorithm, AlgorithmClass, ContextConfig, ImportKeyParams, KeyFormat, KeyOperationPermission,
     Persistence, ResourceId, ResourceType,
 };
-use warden_crypto::{AwsLcProvider, ContextKind, Key, Operations, Provider};
+use warden_provider_awslc::{AwsLcProvider, ContextKind, Key, Operations, Provider};
 
 use crate::args::{HashArgs, VerifyArgs};
 use crate::commands::keys::parse_alg;

@@ -6,4 +6,5 @@ pub mod local;
 pub mod ops;
 pub mod permits;
 pub mod receipt;
+pub mod regions;
 pub mod session;

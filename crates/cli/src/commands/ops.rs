@@ -7,6 +7,7 @@ use warden_client::{
 
 use crate::args::{AeadArgs, MacArgs, MacVerifyArgs, RandomArgs, SignArgs, VerifyArgs};
 use crate::commands::keys::parse_alg;
+use crate::commands::regions;
 use crate::failure::Failure;
 use crate::io::{Input, chunk_for, emit_binary, read_file};
 use crate::report::Report;
@@ -31,13 +32,14 @@ fn update_failure(e: warden_client::Error, feeding: Feeding) -> Failure {
     }
     let instead = match feeding {
         Feeding::Signature => {
-            "this key type buffers the whole message in the daemon (at most one 64 KiB \
-             buffer): sign a smaller input, or use an ECDSA-P256-SHA256 / RSA-PSS-SHA256 key, \
-             which streams; or"
+            "this key type buffers a message read from stdin in the daemon (at most one 64 \
+             KiB buffer): pass it as a file (--in FILE), which goes through shared memory at \
+             any size, or use an ECDSA-P256-SHA256 / RSA-PSS-SHA256 key, which streams; or"
         }
         Feeding::Aead => {
-            "`warden encrypt` and `warden decrypt` handle one AEAD message, buffered whole in the daemon \
-             (at most one 64 KiB buffer): split larger input into several messages; or"
+            "an AEAD message read from stdin is buffered whole in the daemon (at most one 64 \
+             KiB buffer): pass it as a file (--in FILE), which goes through shared memory at \
+             any size; or"
         }
         Feeding::Mac => "",
     };
@@ -68,6 +70,23 @@ fn keyed_config(
         .key(key.id())
         .build()?;
     Ok((cfg, key))
+}
+
+/// `cfg` with the budget a whole-file (data-plane) operation over `size` bytes gets.
+fn with_timeout(cfg: ContextConfig, size: Option<u64>) -> Result<ContextConfig, Failure> {
+    let Some(t) = regions::timeout_for(size) else {
+        return Ok(cfg);
+    };
+    let mut b = ContextConfig::builder()
+        .algorithm(cfg.algorithm())
+        .timeout(t);
+    if let Some(k) = cfg.key() {
+        b = b.key(k);
+    }
+    if let Some(d) = cfg.direction() {
+        b = b.direction(d);
+    }
+    Ok(b.build()?)
 }
 
 /// Streams the input at `path` (stdin when `None`) through `update`, in chunks that fit the
@@ -106,9 +125,17 @@ pub fn sign(stack: &CryptoStack, a: &SignArgs, json_mode: bool) -> Result<Report
         )));
     }
     let (cfg, _key) = keyed_config(stack, &a.slot, alg)?;
+    let cfg = with_timeout(cfg, regions::large_file(stack, a.io.input.as_deref()))?;
     let mut ctx = stack
         .create_sign_context(&cfg)
         .map_err(Failure::from_client)?;
+    if let (Some(size), Some(path)) = (
+        regions::large_file(stack, a.io.input.as_deref()),
+        a.io.input.as_deref(),
+    ) {
+        let sig = regions::sign(&mut ctx, stack, path, size)?;
+        return emit_binary(&sig, a.io.out.as_deref(), a.io.hex, json_mode, "signature");
+    }
     ctx.init().map_err(Failure::from_client)?;
     feed(stack, a.io.input.as_deref(), Feeding::Signature, |chunk| {
         ctx.update(chunk)
@@ -127,14 +154,24 @@ pub fn verify(
     let alg = slot_algorithm(stack, slot)?;
     let sig = read_file(&a.sig, MAX_SIG_FILE)?;
     let (cfg, _key) = keyed_config(stack, slot, alg)?;
+    let cfg = with_timeout(cfg, regions::large_file(stack, a.input.as_deref()))?;
     let mut ctx = stack
         .create_verify_context(&cfg)
         .map_err(Failure::from_client)?;
-    ctx.init().map_err(Failure::from_client)?;
-    feed(stack, a.input.as_deref(), Feeding::Signature, |chunk| {
-        ctx.update(chunk)
-    })?;
-    match ctx.finalize(&sig) {
+    let result = match (
+        regions::large_file(stack, a.input.as_deref()),
+        a.input.as_deref(),
+    ) {
+        (Some(size), Some(path)) => regions::verify(&mut ctx, stack, path, size, &sig)?,
+        _ => {
+            ctx.init().map_err(Failure::from_client)?;
+            feed(stack, a.input.as_deref(), Feeding::Signature, |chunk| {
+                ctx.update(chunk)
+            })?;
+            ctx.finalize(&sig)
+        }
+    };
+    match result {
         Ok(()) => Ok(Report::new(
             "signature ok",
             json!({ "slot": slot, "valid": true }),
@@ -190,11 +227,14 @@ fn aead_context(
         .key_management()
         .resolve(&a.slot)
         .map_err(Failure::from_client)?;
-    let cfg = ContextConfig::builder()
+    let mut b = ContextConfig::builder()
         .algorithm(alg)
         .key(key.id())
-        .direction(direction)
-        .build()?;
+        .direction(direction);
+    if let Some(t) = regions::timeout_for(regions::large_file(stack, a.io.input.as_deref())) {
+        b = b.timeout(t);
+    }
+    let cfg = b.build()?;
     let ctx = stack
         .create_aead_context(&cfg)
         .map_err(Failure::from_client)?;
@@ -211,6 +251,14 @@ pub fn encrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Rep
     let lengths = alg
         .aead_lengths()
         .ok_or_else(|| Failure::Usage(format!("{} is not an AEAD", alg.name())))?;
+    if let (Some(size), Some(path)) = (
+        regions::large_file(stack, a.io.input.as_deref()),
+        a.io.input.as_deref(),
+    ) {
+        let aad = a.aad.as_deref().map_or(&[][..], str::as_bytes);
+        let out = regions::encrypt(&mut ctx, stack, path, size, aad)?;
+        return emit_binary(&out, a.io.out.as_deref(), a.io.hex, json_mode, "ciphertext");
+    }
     // The daemon draws a fresh nonce for every message (an empty init nonce) and returns it
     // with the last output; the CLI never picks one, so slot keys need no caller-nonce bit.
     ctx.init(&[]).map_err(Failure::from_client)?;
@@ -250,6 +298,27 @@ pub fn decrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Rep
     let lengths = alg
         .aead_lengths()
         .ok_or_else(|| Failure::Usage(format!("{} is not an AEAD", alg.name())))?;
+    if let (Some(size), Some(path)) = (
+        regions::large_file(stack, a.io.input.as_deref()),
+        a.io.input.as_deref(),
+    ) {
+        let aad = a.aad.as_deref().map_or(&[][..], str::as_bytes);
+        let lens = (lengths.nonce_len, lengths.tag_len);
+        return match regions::decrypt(&mut ctx, stack, path, size, lens, aad)? {
+            Ok(plain) => emit_binary(
+                &plain,
+                a.io.out.as_deref(),
+                a.io.hex,
+                json_mode,
+                "plaintext",
+            ),
+            Err(e) if e.code() == ErrorCode::OperationFailed => {
+                eprintln!("warden: decryption failed (wrong key, AAD, or tampered data)");
+                Err(Failure::VerifyFailed)
+            }
+            Err(e) => Err(Failure::from_client(e)),
+        };
+    }
     // Stream: the first bytes are the nonce, the last `tag_len` bytes the tag; everything in
     // between goes to `update` as it arrives. Plaintext is written only after the tag checks.
     let mut pending: Vec<u8> = Vec::new();

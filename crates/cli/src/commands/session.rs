@@ -93,3 +93,49 @@ pub fn status(stack: &CryptoStack) -> Result<Report, Failure> {
         }),
     ))
 }
+
+/// Names of the operation bits of a provider capability (`warden_crypto::Operations`).
+const OPERATION_NAMES: [(u32, &str); 14] = [
+    (1 << 0, "hash"),
+    (1 << 1, "mac"),
+    (1 << 2, "encrypt"),
+    (1 << 3, "decrypt"),
+    (1 << 4, "sign"),
+    (1 << 5, "verify"),
+    (1 << 6, "derive"),
+    (1 << 7, "agree"),
+    (1 << 8, "wrap"),
+    (1 << 9, "unwrap"),
+    (1 << 10, "encapsulate"),
+    (1 << 11, "decapsulate"),
+    (1 << 12, "generate"),
+    (1 << 13, "import"),
+];
+
+fn operation_names(bits: u32) -> Vec<&'static str> {
+    OPERATION_NAMES
+        .iter()
+        .filter(|(b, _)| bits & b != 0)
+        .map(|(_, n)| *n)
+        .collect()
+}
+
+/// `warden providers`
+pub fn providers(stack: &CryptoStack) -> Result<Report, Failure> {
+    let s = stack.status().map_err(Failure::from_client)?;
+    let mut text = String::new();
+    let mut list = Vec::new();
+    for (i, p) in s.providers.iter().enumerate() {
+        let kind = if p.hardware { "hardware" } else { "software" };
+        let default = if i == 0 { ", default" } else { "" };
+        text.push_str(&format!("{} ({kind}{default})\n", p.name));
+        let mut caps = Vec::new();
+        for (alg, bits) in &p.capabilities {
+            let ops = operation_names(*bits);
+            text.push_str(&format!("  {alg:<26} {}\n", ops.join(",")));
+            caps.push(json!({ "algorithm": alg, "operations": ops }));
+        }
+        list.push(json!({ "name": p.name, "hardware": p.hardware, "default": i == 0, "capabilities": caps }));
+    }
+    Ok(Report::new(text, json!({ "providers": list })))
+}

@@ -61,13 +61,14 @@ fn quota(e: ChunkError) -> Error {
 }
 
 /// A context's buffered bytes: no memory until the first byte, at most one chunk.
-pub(crate) struct Buffered {
+pub struct Buffered {
     source: BufferSource,
     chunk: Option<Chunk>,
 }
 
 impl Buffered {
-    pub(crate) fn new(source: BufferSource) -> Self {
+    /// Empty; takes a chunk of `source` on the first byte.
+    pub fn new(source: BufferSource) -> Self {
         Self {
             source,
             chunk: None,
@@ -75,7 +76,7 @@ impl Buffered {
     }
 
     /// Appends `data` (takes a chunk first if none is held); on error nothing changes.
-    pub(crate) fn extend(&mut self, data: &[u8]) -> Result<()> {
+    pub fn extend(&mut self, data: &[u8]) -> Result<()> {
         if data.is_empty() {
             return Ok(());
         }
@@ -89,20 +90,23 @@ impl Buffered {
         chunk.extend(data).map_err(quota)
     }
 
-    pub(crate) fn as_slice(&self) -> &[u8] {
+    /// The bytes buffered so far.
+    pub fn as_slice(&self) -> &[u8] {
         self.chunk.as_ref().map_or(&[], Chunk::as_slice)
     }
 
-    pub(crate) fn len(&self) -> usize {
+    /// How many bytes are buffered.
+    pub fn len(&self) -> usize {
         self.chunk.as_ref().map_or(0, Chunk::len)
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
+    /// Whether nothing is buffered.
+    pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Wipes the data and gives the chunk (and its budget) back.
-    pub(crate) fn release(&mut self) {
+    pub fn release(&mut self) {
         self.chunk = None;
     }
 }

@@ -21,14 +21,7 @@
 //! A too-small output buffer fails with `InsufficientBufferSize` *before* any state changes,
 //! so the caller may retry with a larger one; `max_output_len` says how large.
 
-mod aead;
 mod buffer;
-mod cipher;
-mod hash;
-mod mac;
-mod random;
-mod rsa_oaep;
-mod sign;
 
 use std::sync::Arc;
 
@@ -37,7 +30,7 @@ use warden_core::{
 };
 
 use crate::key::Key;
-pub use buffer::BufferSource;
+pub use buffer::{BufferSource, Buffered};
 
 /// Default bound (bytes) on data a context buffers because the library API is one-shot:
 /// AEAD (aws-lc seals in one call; AAD and data together), Ed25519 / ML-DSA / SLH-DSA
@@ -117,34 +110,71 @@ pub trait CryptoContext: Send {
     /// Upper bound of bytes `update` or `finalize` writes for `input_len` more input bytes,
     /// given the data buffered so far. Size output buffers with it.
     fn max_output_len(&self, input_len: usize) -> usize;
+    /// Ends the stream over a whole message in one call: `update(data)` then
+    /// `finalize(last)` (for Verify `last` is the signature, for a MAC check the tag), except
+    /// that the kinds which would otherwise buffer the message (AEAD, Ed25519 / ML-DSA /
+    /// SLH-DSA sign and verify) work on `data` in place when nothing is buffered, so its size
+    /// is bounded only by `out` (the data plane, issue 13). Returns the bytes written. A
+    /// context that wraps another must forward this method, or its one-shot path is lost
+    /// (the default buffers, and large inputs get `QuotaExceeded`).
+    fn finish_whole(&mut self, data: &[u8], last: &[u8], out: &mut [u8]) -> Result<usize> {
+        let n = if data.is_empty() {
+            0
+        } else {
+            self.update(data, out)?
+        };
+        let rest = out.get_mut(n..).ok_or_else(too_small)?;
+        Ok(n + self.finalize(last, rest)?)
+    }
 }
 
-/// The algorithm-specific part of a context; [`Stream`] wraps it with the state machine.
-pub(crate) trait Engine: Send {
+/// The algorithm-specific part of a context; [`Stream`] wraps it with the state machine, so
+/// every provider's contexts answer misuse with the same typed errors.
+pub trait Engine: Send {
+    /// See [`CryptoContext::kind`].
     fn kind(&self) -> ContextKind;
+    /// See [`CryptoContext::algorithm`].
     fn algorithm(&self) -> Option<Algorithm>;
+    /// Starts a stream with `iv` (see [`CryptoContext::init`]).
     fn start(&mut self, iv: &[u8]) -> Result<()>;
     /// See [`CryptoContext::iv`].
     fn iv(&self) -> &[u8] {
         &[]
     }
+    /// See [`CryptoContext::set_aad`].
     fn aad(&mut self, _aad: &[u8]) -> Result<()> {
         Err(unsupported())
     }
+    /// See [`CryptoContext::update`].
     fn update(&mut self, input: &[u8], out: &mut [u8]) -> Result<usize>;
+    /// See [`CryptoContext::finalize`].
     fn finish(&mut self, input: &[u8], out: &mut [u8]) -> Result<usize>;
+    /// See [`CryptoContext::finish_whole`]; engines that buffer override it.
+    fn finish_whole(&mut self, data: &[u8], last: &[u8], out: &mut [u8]) -> Result<usize> {
+        let n = if data.is_empty() {
+            0
+        } else {
+            self.update(data, out)?
+        };
+        let rest = out.get_mut(n..).ok_or_else(too_small)?;
+        Ok(n + self.finish(last, rest)?)
+    }
+    /// See [`CryptoContext::set_tag`].
     fn set_tag(&mut self, _tag: &[u8]) -> Result<()> {
         Err(unsupported())
     }
+    /// See [`CryptoContext::get_tag`].
     fn get_tag(&self, _out: &mut [u8]) -> Result<usize> {
         Err(unsupported())
     }
     /// Drops per-stream state (and wipes buffers), keeping key and configuration.
     fn clear(&mut self);
+    /// See [`CryptoContext::max_output_len`].
     fn max_output_len(&self, input_len: usize) -> usize;
 }
 
-pub(crate) fn unsupported() -> Error {
+/// `UnsupportedOperation` for a call this kind of context does not have.
+pub fn unsupported() -> Error {
     Error::new(
         ErrorCode::UnsupportedOperation,
         "not supported by this context",
@@ -157,36 +187,13 @@ pub(crate) fn unsupported() -> Error {
 /// earlier call (every stream ends here). The stores are an optimised memset behind a
 /// compiler barrier (`warden_arena::wipe`), not `zeroize`'s byte-wise volatile loop, which
 /// cost 17 % of a 16 KiB seal (BENCHMARKS.md, "context wipe").
-pub(crate) fn wipe(buf: &mut Vec<u8>) {
+pub fn wipe(buf: &mut Vec<u8>) {
     warden_arena::wipe(buf.as_mut_slice());
     buf.clear();
 }
 
-/// The nonce / IV an encrypting stream starts with, written to `out` (its length is the
-/// algorithm's): fresh from the system generator when the caller gave none; the caller's own
-/// only with the key's `CALLER_NONCE` bit (`caller_nonce`), since a repeated nonce turns
-/// ENCRYPT into DECRYPT for CTR-based modes.
-pub(crate) fn encryption_iv(given: &[u8], caller_nonce: bool, out: &mut [u8]) -> Result<()> {
-    use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-    if given.is_empty() {
-        return SystemRandom::new()
-            .fill(out)
-            .map_err(|_| Error::new(ErrorCode::OperationFailed, "random generator failed"));
-    }
-    if !caller_nonce {
-        return Err(Error::new(
-            ErrorCode::KeyOperationNotPermitted,
-            "a caller-chosen encryption nonce needs the caller-nonce permission",
-        ));
-    }
-    if given.len() != out.len() {
-        return Err(Error::invalid_argument("nonce / IV has the wrong length"));
-    }
-    out.copy_from_slice(given);
-    Ok(())
-}
-
-pub(crate) fn too_small() -> Error {
+/// `InsufficientBufferSize`, before any state changes.
+pub fn too_small() -> Error {
     Error::new(ErrorCode::InsufficientBufferSize, "output buffer too small")
 }
 
@@ -200,13 +207,14 @@ fn keeps_state(e: &Error) -> bool {
 }
 
 /// The shared state machine around an [`Engine`].
-pub(crate) struct Stream<E> {
+pub struct Stream<E> {
     engine: E,
     state: ContextState,
 }
 
 impl<E: Engine> Stream<E> {
-    pub(crate) fn new(engine: E) -> Self {
+    /// A context in state `Created` around `engine`.
+    pub fn new(engine: E) -> Self {
         Stream {
             engine,
             state: ContextState::Created,
@@ -306,6 +314,12 @@ impl<E: Engine> CryptoContext for Stream<E> {
         self.track(r, ContextState::Finalized)
     }
 
+    fn finish_whole(&mut self, data: &[u8], last: &[u8], out: &mut [u8]) -> Result<usize> {
+        self.active()?;
+        let r = self.engine.finish_whole(data, last, out);
+        self.track(r, ContextState::Finalized)
+    }
+
     fn set_tag(&mut self, tag: &[u8]) -> Result<()> {
         self.active()?;
         self.engine.set_tag(tag)
@@ -363,13 +377,28 @@ fn required(
     })
 }
 
-/// Builds a context of `kind` for `cfg`, checking algorithm class, key type and permission.
-pub(crate) fn create(
+/// What a provider needs to build a context after the shared checks.
+pub struct Checked {
+    /// The algorithm class the request resolved to (AsymmetricEncryption for RSA-OAEP
+    /// cipher contexts).
+    pub class: AlgorithmClass,
+    /// The key (`None` only for Hash), already checked for type and permission.
+    pub key: Option<Arc<Key>>,
+    /// Whether the stream encrypts (cipher / AEAD direction; `true` for other kinds).
+    pub encrypt: bool,
+    /// Whether an encrypting stream may take the caller's nonce (the key's `CALLER_NONCE`).
+    pub caller_nonce: bool,
+}
+
+/// The checks every provider makes before building a context of `kind` for `cfg`: the
+/// algorithm class suits the kind (`AlgorithmMismatch`), a key is present unless Hash, its
+/// type suits the algorithm (`IncompatibleKeyType`) and it carries the permission bit
+/// (`KeyOperationNotPermitted`).
+pub fn check_request(
     kind: ContextKind,
     cfg: &ContextConfig,
     key: Option<Arc<Key>>,
-    buffers: &BufferSource,
-) -> Result<Box<dyn CryptoContext>> {
+) -> Result<Checked> {
     let alg = cfg.algorithm();
     let (class, permission) = required(kind, cfg)?;
     if alg.class() != class {
@@ -390,46 +419,14 @@ pub(crate) fn create(
         }
     };
     let encrypt = cfg.direction() != Some(CipherDirection::Decrypt);
-    // Whether encrypting streams accept the caller's nonce (see `encryption_iv`).
     let caller_nonce = key.as_ref().is_some_and(|k| {
         k.permissions()
             .contains(warden_core::KeyOperationPermission::CALLER_NONCE)
     });
-    let need = || key.clone().ok_or(Error::from(ErrorCode::InternalError));
-    Ok(match kind {
-        ContextKind::Hash => Box::new(Stream::new(hash::HashEngine::new(alg)?)),
-        ContextKind::Mac => Box::new(Stream::new(mac::MacEngine::new(alg, &*need()?)?)),
-        ContextKind::Cipher if class == AlgorithmClass::AsymmetricEncryption => Box::new(
-            Stream::new(rsa_oaep::RsaOaepEngine::new(alg, need()?, encrypt)?),
-        ),
-        ContextKind::Cipher => Box::new(Stream::new(cipher::CipherEngine::new(
-            alg,
-            need()?,
-            encrypt,
-            caller_nonce,
-        )?)),
-        ContextKind::Aead => Box::new(Stream::new(aead::AeadEngine::new(
-            alg,
-            &*need()?,
-            encrypt,
-            caller_nonce,
-            buffers.clone(),
-        )?)),
-        ContextKind::Sign => Box::new(Stream::new(sign::SignEngine::new(
-            alg,
-            need()?,
-            buffers.clone(),
-        )?)),
-        ContextKind::Verify => Box::new(Stream::new(sign::VerifyEngine::new(
-            alg,
-            &*need()?,
-            buffers.clone(),
-        )?)),
-        ContextKind::Random => return Err(Error::from(ErrorCode::InternalError)),
+    Ok(Checked {
+        class,
+        key,
+        encrypt,
+        caller_nonce,
     })
-}
-
-/// A Random context (no algorithm, no key).
-pub(crate) fn create_random() -> Box<dyn CryptoContext> {
-    Box::new(Stream::new(random::RandomEngine))
 }

@@ -3,6 +3,10 @@
 //! Outputs are written by the provider straight into scratch memory of the request's
 //! session and encoded from there; nothing on this path allocates on the global heap.
 //!
+//! Data plane (issue 13): inputs may be region ranges and a `Process` output may go into a
+//! region range. Signing and decrypting contexts read region input through a private copy
+//! and decryption writes the region only after success (`warden_shm::design` says why).
+//!
 //! Timeouts (seed decision 7): each operation runs under the tighter of the request's
 //! deadline and the context's own budget. Past it, the context moves to the failed state —
 //! its provider state and key reference are released at once — and the client gets
@@ -18,10 +22,12 @@ use warden_core::{
     Algorithm, ContextConfig, Error, ErrorCode, Persistence, ResourceId, ResourceType,
 };
 use warden_crypto::{ContextKind, ContextState, CryptoContext};
-use warden_wire::messages::{self, CreateContext};
+use warden_shm::Scratch;
+use warden_wire::messages::{self, CreateContext, ShmSlice};
 use warden_wire::{Payload, Response};
 
-use crate::provider::{ContextEntry, resource_kind};
+use crate::provider::{ContextEntry, Resources, resource_kind};
+use crate::regions::Regions;
 use crate::request::{ConnState, Ctx};
 
 /// Room kept for FlatBuffers framing of an output reply (offsets, vtable, tag).
@@ -82,6 +88,7 @@ pub(crate) fn create(
         budget_ms: r
             .timeout
             .effective_ms(ctx.shared.config.timeouts.default_ms),
+        decrypt: r.direction == Some(warden_core::CipherDirection::Decrypt),
     };
     let id = state.resources.insert_context(
         entry,
@@ -96,12 +103,12 @@ pub(crate) fn create(
 
 /// Runs `op` on a context under its deadline; a timeout fails the context.
 fn run<T>(
-    state: &mut ConnState,
+    resources: &mut Resources,
     ctx: &Ctx<'_, '_>,
     id: u64,
     op: impl FnOnce(&mut dyn CryptoContext) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    let entry = state.resources.context_mut(id)?;
+    let entry = resources.context_mut(id)?;
     let deadline = ctx.deadline.tighten(entry.budget_ms);
     let result = if deadline.expired() {
         None
@@ -111,9 +118,7 @@ fn run<T>(
     match result {
         Some(r) if !deadline.expired() => r,
         _ => {
-            state
-                .resources
-                .fail_context(id, ErrorCode::OperationTimedOut);
+            resources.fail_context(id, ErrorCode::OperationTimedOut);
             Err(Error::new(
                 ErrorCode::OperationTimedOut,
                 "context operation timed out",
@@ -122,21 +127,13 @@ fn run<T>(
     }
 }
 
-fn inline<'a>(p: &Payload<'a>) -> Result<&'a [u8], Error> {
-    // The shared-memory data plane is a later issue; refuse references into it.
-    p.as_inline().ok_or(Error::new(
-        ErrorCode::InvalidMemoryRegion,
-        "no shared memory regions",
-    ))
-}
-
 /// Output scratch in the session, sized for what the context may produce.
 fn scratch<'r>(ctx: &Ctx<'r, '_>, max_body: usize, need: usize) -> Result<&'r mut [u8], Error> {
     let cap = max_body.saturating_sub(OUTPUT_OVERHEAD);
     if need > cap {
         return Err(Error::new(
             ErrorCode::QuotaExceeded,
-            "output exceeds frame limit",
+            "output exceeds the frame limit: direct it to a shared-memory region",
         ));
     }
     ctx.session
@@ -148,13 +145,57 @@ fn done(state: &mut ConnState) -> Result<(), Error> {
     state.out.reply(&Response::Done)
 }
 
+/// Whether a context must see region bytes through a private copy (`warden_shm::design`):
+/// signing (Ed25519 and SLH-DSA read the message more than once; two different readings
+/// under one nonce would leak the key) and decryption (the AEAD tag is checked on exactly the
+/// bytes decrypted).
+fn copies_in(entry: &ContextEntry) -> bool {
+    entry.ctx.kind() == ContextKind::Sign || entry.decrypt
+}
+
+/// A data field's bytes: inline (in the session's request copy), a region's bytes where they
+/// lie, or a private copy of them.
+enum Data<'a> {
+    Borrowed(&'a [u8]),
+    Copied(Scratch),
+}
+
+impl Data<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Data::Borrowed(b) => b,
+            Data::Copied(s) => s.as_slice(),
+        }
+    }
+}
+
+fn copy_of(bytes: &[u8]) -> Result<Scratch, Error> {
+    let mut s = Scratch::new(bytes.len())
+        .map_err(|_| Error::new(ErrorCode::AllocationFailed, "copy-in memory refused"))?;
+    s.as_mut_slice().copy_from_slice(bytes);
+    Ok(s)
+}
+
+fn data<'a>(regions: &'a Regions, p: &Payload<'a>, copy: bool) -> Result<Data<'a>, Error> {
+    match p {
+        Payload::Inline(b) => Ok(Data::Borrowed(b)),
+        Payload::Shm(s) if copy => Ok(Data::Copied(copy_of(regions.input(s)?)?)),
+        Payload::Shm(s) => Ok(Data::Borrowed(regions.input(s)?)),
+    }
+}
+
+/// Whether the context behind `id` copies region input in.
+fn copy_for(state: &mut ConnState, id: u64) -> Result<bool, Error> {
+    Ok(copies_in(state.resources.context_mut(id)?))
+}
+
 pub(crate) fn init(
     state: &mut ConnState,
     ctx: &Ctx<'_, '_>,
     id: u64,
     iv: &[u8],
 ) -> Result<(), Error> {
-    run(state, ctx, id, |c| c.init(iv))?;
+    run(&mut state.resources, ctx, id, |c| c.init(iv))?;
     done(state)
 }
 
@@ -164,8 +205,9 @@ pub(crate) fn set_aad(
     id: u64,
     aad: Payload<'_>,
 ) -> Result<(), Error> {
-    let aad = inline(&aad)?;
-    run(state, ctx, id, |c| c.set_aad(aad))?;
+    // AAD is buffered by the context (a copy), so region bytes are read once.
+    let aad = data(&state.regions, &aad, false)?;
+    run(&mut state.resources, ctx, id, |c| c.set_aad(aad.bytes()))?;
     done(state)
 }
 
@@ -175,7 +217,9 @@ pub(crate) fn update(
     id: u64,
     input: Payload<'_>,
 ) -> Result<(), Error> {
-    let input = inline(&input)?;
+    let copy = copy_for(state, id)?;
+    let input = data(&state.regions, &input, copy)?;
+    let input = input.bytes();
     let max_body = state.out.max_body();
     let need = state
         .resources
@@ -183,7 +227,7 @@ pub(crate) fn update(
         .ctx
         .max_output_len(input.len());
     let out = scratch(ctx, max_body, need)?;
-    let n = run(state, ctx, id, |c| c.update(input, out))?;
+    let n = run(&mut state.resources, ctx, id, |c| c.update(input, out))?;
     let output = out.get(..n).ok_or(ErrorCode::InternalError)?;
     state.out.reply(&Response::Output {
         output: Payload::Inline(output),
@@ -199,7 +243,9 @@ pub(crate) fn finalize(
     input: Payload<'_>,
     tag: &[u8],
 ) -> Result<(), Error> {
-    let input = inline(&input)?;
+    let copy = copy_for(state, id)?;
+    let input = data(&state.regions, &input, copy)?;
+    let input = input.bytes();
     let max_body = state.out.max_body();
     let need = state
         .resources
@@ -209,7 +255,7 @@ pub(crate) fn finalize(
     let out = scratch(ctx, max_body, need)?;
     let mut tag_out = [0u8; MAX_TAG];
     let mut iv_out = [0u8; MAX_IV];
-    let (n, tag_len, iv_len) = run(state, ctx, id, |c| {
+    let (n, tag_len, iv_len) = run(&mut state.resources, ctx, id, |c| {
         if !tag.is_empty() {
             c.set_tag(tag)?;
         }
@@ -226,28 +272,33 @@ pub(crate) struct ProcessArgs<'a> {
     pub(crate) input: Payload<'a>,
     pub(crate) last: &'a [u8],
     pub(crate) tag: &'a [u8],
+    /// A region range for the output instead of the reply (data plane).
+    pub(crate) output: Option<ShmSlice>,
 }
 
-/// A whole operation in one request (since 1.1): reset if the context finished or failed,
-/// then init → set_aad → update → finalize, exactly as the separate requests would run them,
-/// under one deadline. Saves the round trips that dominate small operations (a streamed
-/// HMAC is four requests). Outputs of update and finalize land in one session scratch.
-pub(crate) fn process(
-    state: &mut ConnState,
+/// What a whole operation produced besides its output bytes.
+struct Finished {
+    n: usize,
+    tag: [u8; MAX_TAG],
+    tag_len: usize,
+    iv: [u8; MAX_IV],
+    iv_len: usize,
+}
+
+/// A whole operation on a context: reset if it finished or failed, init, AAD, then the data
+/// in one `finish_whole` (which works on the data where it lies for the kinds that would
+/// otherwise buffer it). The output buffer is asked for only after the reset, so it is sized
+/// for this message alone (issue 13: sizing before the reset counted the previous message
+/// too and refused reused AEAD contexts above a third of a frame).
+fn whole<'o>(
+    resources: &mut Resources,
     ctx: &Ctx<'_, '_>,
     id: u64,
     a: &ProcessArgs<'_>,
-) -> Result<(), Error> {
-    let input = inline(&a.input)?;
-    let max_body = state.out.max_body();
-    let c = &state.resources.context_mut(id)?.ctx;
-    let need = c
-        .max_output_len(input.len())
-        .saturating_add(c.max_output_len(a.last.len()));
-    let out = scratch(ctx, max_body, need)?;
-    let mut tag_out = [0u8; MAX_TAG];
-    let mut iv_out = [0u8; MAX_IV];
-    let (n, tag_len, iv_len) = run(state, ctx, id, |c| {
+    input: &[u8],
+    out_for: impl FnOnce(usize) -> Result<&'o mut [u8], Error>,
+) -> Result<(&'o mut [u8], Finished), Error> {
+    run(resources, ctx, id, |c| {
         if matches!(c.state(), ContextState::Finalized | ContextState::Failed) {
             c.reset()?;
         }
@@ -255,19 +306,123 @@ pub(crate) fn process(
         if !a.aad.is_empty() {
             c.set_aad(a.aad)?;
         }
-        let head = if input.is_empty() {
-            0
-        } else {
-            c.update(input, out)?
-        };
+        let need = c.max_output_len(input.len().saturating_add(a.last.len()));
+        let out = out_for(need)?;
         if !a.tag.is_empty() {
             c.set_tag(a.tag)?;
         }
-        let rest = out.get_mut(head..).ok_or(ErrorCode::InternalError)?;
-        let n = head + c.finalize(a.last, rest)?;
-        Ok((n, aead_tag(c, &mut tag_out), stream_iv(c, &mut iv_out)?))
-    })?;
-    reply_output(state, out, n, tag_out.get(..tag_len), iv_out.get(..iv_len))
+        let n = c.finish_whole(input, a.last, out)?;
+        let mut f = Finished {
+            n,
+            tag: [0; MAX_TAG],
+            tag_len: 0,
+            iv: [0; MAX_IV],
+            iv_len: 0,
+        };
+        f.tag_len = aead_tag(c, &mut f.tag);
+        f.iv_len = stream_iv(c, &mut f.iv)?;
+        Ok((out, f))
+    })
+}
+
+/// A whole operation in one request (since 1.1): reset if the context finished or failed,
+/// then init → set_aad → data → finalize under one deadline. Saves the round trips that
+/// dominate small operations (a streamed HMAC is four requests). The output goes to session
+/// scratch and the reply, or (data plane) into a region range.
+pub(crate) fn process(
+    state: &mut ConnState,
+    ctx: &Ctx<'_, '_>,
+    id: u64,
+    a: &ProcessArgs<'_>,
+) -> Result<(), Error> {
+    let entry = state.resources.context_mut(id)?;
+    let copy = copies_in(entry);
+    let private_out = entry.decrypt;
+    let Some(target) = a.output else {
+        let input = data(&state.regions, &a.input, copy)?;
+        let max_body = state.out.max_body();
+        let (out, f) = whole(&mut state.resources, ctx, id, a, input.bytes(), |need| {
+            scratch(ctx, max_body, need)
+        })?;
+        return reply_output(
+            state,
+            out,
+            f.n,
+            f.tag.get(..f.tag_len),
+            f.iv.get(..f.iv_len),
+        );
+    };
+    let f = if private_out {
+        // Decryption: plaintext is produced in private memory and copied to the region only
+        // once the operation succeeded (for AEAD: the tag was checked), never before.
+        let input = data(&state.regions, &a.input, copy)?;
+        let mut private: Option<Scratch> = None;
+        let slot = &mut private;
+        let (out, f) = whole(&mut state.resources, ctx, id, a, input.bytes(), |need| {
+            if need as u64 > target.len {
+                return Err(too_small());
+            }
+            let s =
+                slot.insert(Scratch::new(need).map_err(|_| {
+                    Error::new(ErrorCode::AllocationFailed, "private memory refused")
+                })?);
+            Ok(s.as_mut_slice())
+        })?;
+        let produced = out.get(..f.n).ok_or(ErrorCode::InternalError)?;
+        state
+            .regions
+            .output(&target)?
+            .get_mut(..f.n)
+            .ok_or_else(too_small)?
+            .copy_from_slice(produced);
+        f
+    } else {
+        let fit = |out: &'_ mut [u8], need: usize| {
+            if need > out.len() {
+                Err(too_small())
+            } else {
+                Ok(())
+            }
+        };
+        match (&a.input, copy) {
+            (Payload::Shm(i), false) => {
+                let (input, out) = state.regions.input_output(i, &target)?;
+                whole(&mut state.resources, ctx, id, a, input, |need| {
+                    fit(out, need)?;
+                    Ok(out)
+                })?
+                .1
+            }
+            _ => {
+                let input = match &a.input {
+                    Payload::Inline(b) => Data::Borrowed(b),
+                    Payload::Shm(i) => Data::Copied(copy_of(state.regions.input(i)?)?),
+                };
+                let out = state.regions.output(&target)?;
+                whole(&mut state.resources, ctx, id, a, input.bytes(), |need| {
+                    fit(out, need)?;
+                    Ok(out)
+                })?
+                .1
+            }
+        }
+    };
+    let written = ShmSlice {
+        len: f.n as u64,
+        ..target
+    };
+    state.out.reply(&Response::Output {
+        output: Payload::Shm(written),
+        tag: f.tag.get(..f.tag_len).ok_or(ErrorCode::InternalError)?,
+        iv: f.iv.get(..f.iv_len).ok_or(ErrorCode::InternalError)?,
+    })
+}
+
+fn too_small() -> Error {
+    Error::new(
+        ErrorCode::InsufficientBufferSize,
+        "output region range too small",
+    )
 }
 
 /// After a finalize: the tag an AEAD encryption hands out (every other context has none).
@@ -307,7 +462,7 @@ fn reply_output(
 }
 
 pub(crate) fn reset(state: &mut ConnState, ctx: &Ctx<'_, '_>, id: u64) -> Result<(), Error> {
-    run(state, ctx, id, |c| c.reset())?;
+    run(&mut state.resources, ctx, id, |c| c.reset())?;
     done(state)
 }
 

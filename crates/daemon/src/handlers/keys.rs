@@ -89,7 +89,11 @@ pub(crate) fn generate(
     }
     let params = b.build()?;
     state.resources.check_quota()?;
-    let key = ctx.shared.provider.generate_key(&params)?;
+    // An empty name is the default provider, like an absent one.
+    let key = match r.provider.filter(|p| !p.is_empty()) {
+        Some(name) => ctx.shared.provider.generate_key_in(name, &params)?,
+        None => ctx.shared.provider.generate_key(&params)?,
+    };
     let id = admit(state, ctx, key, s.slot)?;
     created(state, id)
 }

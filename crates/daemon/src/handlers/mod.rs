@@ -8,5 +8,6 @@ pub(crate) mod contexts;
 pub(crate) mod keys;
 pub(crate) mod permit_lists;
 pub(crate) mod permits;
+pub(crate) mod regions;
 pub(crate) mod session;
 pub(crate) mod slots;

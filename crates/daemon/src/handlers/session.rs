@@ -2,7 +2,9 @@
 
 use warden_core::{Error, ErrorCode};
 use warden_wire::handshake::{Hello, HelloAck, HelloRefusal, REFUSAL_CODE};
-use warden_wire::messages::{ErrorCount, ErrorCounts, LiveCounts, StatusReport};
+use warden_wire::messages::{
+    ErrorCount, ErrorCounts, LiveCounts, ProviderCap, ProviderDesc, ProviderList, StatusReport,
+};
 use warden_wire::{PROTOCOL_VERSION, Response, negotiate};
 
 use crate::request::{ConnState, Ctx, Flow, Outcome};
@@ -87,17 +89,43 @@ pub(crate) fn status(state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Result<(), Err
         debug_assert!(known, "resource kind without a wire code");
     }
     let to_u32 = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+    // The providers and what each can do: the same for every caller (configuration, not
+    // activity), so no tenant learns anything about another from it.
+    let mut rows: Vec<(&'static str, bool, Vec<ProviderCap<'static>>)> = Vec::new();
+    ctx.shared.provider.for_each_member(&mut |info, caps| {
+        rows.push((
+            info.name(),
+            info.provider_type() == warden_crypto::ProviderType::Hardware,
+            caps.iter()
+                .filter(|c| c.operations.bits() != 0)
+                .map(|c| ProviderCap {
+                    algorithm: c.algorithm.name(),
+                    operations: c.operations.bits(),
+                })
+                .collect(),
+        ));
+    });
+    let providers: Vec<ProviderDesc<'_>> = rows
+        .iter()
+        .map(|(name, hardware, caps)| ProviderDesc {
+            name,
+            hardware: *hardware,
+            capabilities: caps,
+        })
+        .collect();
     let report = StatusReport {
         uptime_ms: u64::try_from(shared.started.elapsed().as_millis()).unwrap_or(u64::MAX),
         connections: to_u32(snap.connections_open),
         max_connections: to_u32(shared.config.limits.max_connections as u64),
         live_keys: keys,
-        live_contexts: snap.live_total() - keys,
+        // Regions are neither keys nor contexts (they have their own kind code).
+        live_contexts: snap.live_total() - keys - snap.live_of(ResourceKind::Region),
         arenas_in_use: to_u32(snap.arenas_in_use),
         arenas_total: to_u32(snap.arenas_total),
         requests_served: snap.requests,
         errors: ErrorCounts::from_slice(&errors),
         live_by_kind,
+        providers: ProviderList::from_slice(&providers),
     };
     state.out.reply(&Response::Status(report))
 }

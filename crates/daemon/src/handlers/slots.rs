@@ -19,7 +19,7 @@
 //! every denial is audited.
 
 use warden_core::{Algorithm, Error, ErrorCode};
-use warden_crypto::Key;
+use warden_crypto::{Key, Provider};
 use warden_store::{EXPORT_BIT, NewSlot, SlotMeta, SlotRef, StoreError, access};
 use warden_wire::Response;
 use warden_wire::admin::{SlotEntries, SlotEntry, pack_grants};
@@ -47,17 +47,42 @@ fn persistent<'a>(ctx: &'a Ctx<'_, '_>) -> Result<&'a Persistent, Error> {
     Ok(ctx.shared.persistent.get()?.as_ref())
 }
 
+/// Errors that say the provider (or its token) is unavailable, not that the record is bad.
+fn is_provider_failure(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::ProviderNotAvailable | ErrorCode::ProviderBusy | ErrorCode::OperationTimedOut
+    )
+}
+
 fn code(r: &Result<impl Sized, Error>) -> Result<(), ErrorCode> {
     r.as_ref().map(|_| ()).map_err(Error::code)
 }
 
 /// A key object from its storage serialisation, allowed only `operations` (the caller's
 /// effective bits, never more than the key's own).
-fn restricted_key(storage: &[u8], operations: u32, algorithm: Algorithm) -> Result<Key, Error> {
+///
+/// The record names the provider that owns the key, which rebuilds it. A provider that is
+/// not configured, or cannot reach its token, keeps its own typed error
+/// (`ProviderNotAvailable`, ...); anything else about the record is `OperationFailed`.
+fn restricted_key(
+    storage: &[u8],
+    operations: u32,
+    algorithm: Algorithm,
+    provider: &dyn Provider,
+) -> Result<Key, Error> {
     let bad = || Error::new(ErrorCode::OperationFailed, "stored key record is malformed");
     let bits = warden_core::KeyOperationPermission::from_bits(operations).map_err(|_| bad())?;
-    let key = Key::from_storage_bytes(storage)
-        .map_err(|_| bad())?
+    let stored = Key::parse_storage(storage).map_err(|_| bad())?;
+    let key = provider
+        .restore_key(&stored)
+        .map_err(|e| {
+            if is_provider_failure(e.code()) {
+                e
+            } else {
+                bad()
+            }
+        })?
         .narrowed(bits)
         .map_err(|_| bad())?;
     // The sealed metadata and the key record must agree (both are authenticated, but by
@@ -112,7 +137,12 @@ pub(crate) fn resolve(state: &mut ConnState, ctx: &Ctx<'_, '_>, name: &str) -> R
         return state.out.reply(&Response::KeyCreated { key_id: id });
     }
     state.resources.check_quota()?;
-    let key = restricted_key(&secret, rights.operations, meta.algorithm)?;
+    let key = restricted_key(
+        &secret,
+        rights.operations,
+        meta.algorithm,
+        &*ctx.shared.provider,
+    )?;
     drop(secret);
     let id = state
         .resources
@@ -538,7 +568,7 @@ pub(crate) fn audit_use(
 mod tests {
     use super::*;
     use warden_core::{GenerateKeyParams, KeyOperationPermission as P};
-    use warden_crypto::{AwsLcProvider, Provider};
+    use warden_provider_awslc::AwsLcProvider;
 
     fn key(alg: Algorithm, perms: P, exportable: bool) -> Key {
         let p = GenerateKeyParams::builder()
@@ -554,7 +584,13 @@ mod tests {
     fn restricted_key_carries_only_the_given_bits() {
         let full = key(Algorithm::Ed25519, P::SIGN | P::VERIFY | P::EXPORT, true);
         let stored = full.danger_storage_bytes().unwrap();
-        let k = restricted_key(&stored, P::SIGN.bits(), Algorithm::Ed25519).unwrap();
+        let k = restricted_key(
+            &stored,
+            P::SIGN.bits(),
+            Algorithm::Ed25519,
+            &AwsLcProvider::new(),
+        )
+        .unwrap();
         assert_eq!(k.permissions(), P::SIGN);
         assert_eq!(
             k.public_key(Default::default()).unwrap(),
@@ -568,9 +604,25 @@ mod tests {
         ));
         assert!(full.export_secret().is_ok());
         // Metadata that disagrees with the record is refused, as is a truncated record.
-        assert!(restricted_key(&stored, P::SIGN.bits(), Algorithm::EcdsaP256Sha256).is_err());
-        assert!(restricted_key(&stored[..8], P::SIGN.bits(), Algorithm::Ed25519).is_err());
-        assert!(restricted_key(&[], 0, Algorithm::Ed25519).is_err());
+        assert!(
+            restricted_key(
+                &stored,
+                P::SIGN.bits(),
+                Algorithm::EcdsaP256Sha256,
+                &AwsLcProvider::new()
+            )
+            .is_err()
+        );
+        assert!(
+            restricted_key(
+                &stored[..8],
+                P::SIGN.bits(),
+                Algorithm::Ed25519,
+                &AwsLcProvider::new()
+            )
+            .is_err()
+        );
+        assert!(restricted_key(&[], 0, Algorithm::Ed25519, &AwsLcProvider::new()).is_err());
     }
 
     #[test]

@@ -62,7 +62,8 @@ pub(super) fn write_payload(b: &mut Builder, p: &Payload<'_>) -> planus::UnionOf
             g::Payload::create_inline(b, o)
         }
         Payload::Shm(s) => {
-            let o = g::Shm::create(b, s.region, s.offset, s.len);
+            // The old 32-bit `region` field is written as 0 (deprecated before release).
+            let o = g::Shm::create(b, 0u32, s.offset, s.len, s.region);
             g::Payload::create_shm(b, o)
         }
     }
@@ -74,11 +75,19 @@ pub(super) fn read_payload<'a>(
     Ok(match val(r)? {
         None => Payload::Inline(&[]),
         Some(g::PayloadRef::Inline(i)) => Payload::Inline(bytes(i.data())?),
-        Some(g::PayloadRef::Shm(s)) => Payload::Shm(ShmSlice {
-            region: val(s.region())?,
-            offset: val(s.offset())?,
-            len: val(s.len())?,
-        }),
+        Some(g::PayloadRef::Shm(s)) => Payload::Shm(read_shm(s)?),
+    })
+}
+
+pub(super) fn write_shm(b: &mut Builder, s: &ShmSlice) -> planus::Offset<g::Shm> {
+    g::Shm::create(b, 0u32, s.offset, s.len, s.region)
+}
+
+pub(super) fn read_shm(s: g::ShmRef<'_>) -> Result<ShmSlice, WireError> {
+    Ok(ShmSlice {
+        region: val(s.region_id())?,
+        offset: val(s.offset())?,
+        len: val(s.len())?,
     })
 }
 

@@ -28,6 +28,7 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
             key,
             rsa_bits,
             key_len,
+            provider,
         }) => {
             let o = g::GenerateKeyRequest::create(
                 b,
@@ -37,6 +38,7 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
                 rsa_bits,
                 key_len,
                 key.slot,
+                provider,
             );
             b.finish(o, None)
         }
@@ -207,10 +209,20 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
             input,
             last,
             tag,
+            output,
         } => {
             let p = write_payload(b, &input);
-            let o =
-                g::ProcessRequest::create(b, context_id, opt(iv), opt(aad), p, opt(last), opt(tag));
+            let out = output.map(|s| write_shm(b, &s));
+            let o = g::ProcessRequest::create(
+                b,
+                context_id,
+                opt(iv),
+                opt(aad),
+                p,
+                opt(last),
+                opt(tag),
+                out,
+            );
             b.finish(o, None)
         }
         Request::ResetContext { context_id } => {
@@ -310,6 +322,14 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
             let o = g::AttestPublicKeyRequest::create(b);
             b.finish(o, None)
         }
+        Request::RegionRegister { len } => {
+            let o = g::RegionRegisterRequest::create(b, len);
+            b.finish(o, None)
+        }
+        Request::RegionRelease { region_id } => {
+            let o = g::RegionReleaseRequest::create(b, region_id);
+            b.finish(o, None)
+        }
     }
 }
 
@@ -360,6 +380,7 @@ pub fn decode_request(op: Opcode, body: &[u8]) -> Result<Request<'_>, WireError>
                 )?,
                 rsa_bits: val(r.rsa_bits())?,
                 key_len: val(r.key_len())?,
+                provider: val(r.provider())?,
             })
         }
         Opcode::ImportKey => {
@@ -524,6 +545,7 @@ pub fn decode_request(op: Opcode, body: &[u8]) -> Result<Request<'_>, WireError>
                 input: read_payload(r.input())?,
                 last: bytes(r.last())?,
                 tag: bytes(r.tag())?,
+                output: val(r.output())?.map(read_shm).transpose()?,
             }
         }
         Opcode::ResetContext => {
@@ -652,6 +674,16 @@ pub fn decode_request(op: Opcode, body: &[u8]) -> Result<Request<'_>, WireError>
         Opcode::AttestPublicKey => {
             let _: g::AttestPublicKeyRequestRef<'_> = root(body)?;
             Request::AttestPublicKey
+        }
+        Opcode::RegionRegister => {
+            let r: g::RegionRegisterRequestRef<'_> = root(body)?;
+            Request::RegionRegister { len: val(r.len())? }
+        }
+        Opcode::RegionRelease => {
+            let r: g::RegionReleaseRequestRef<'_> = root(body)?;
+            Request::RegionRelease {
+                region_id: val(r.region_id())?,
+            }
         }
     })
 }

@@ -24,6 +24,7 @@ pub fn encode_response<'b>(b: &'b mut Builder, resp: &Response<'_>) -> &'b [u8] 
             // Written back to front by planus: prepare the vector before the table.
             let errors = write_error_counts(b, &s.errors);
             let live = write_live_counts(b, &s.live_by_kind);
+            let providers = crate::providers::write(b, &s.providers);
             let o = g::StatusResponse::create(
                 b,
                 s.uptime_ms,
@@ -36,6 +37,7 @@ pub fn encode_response<'b>(b: &'b mut Builder, resp: &Response<'_>) -> &'b [u8] 
                 s.requests_served,
                 errors,
                 live,
+                providers,
             );
             b.finish(o, None)
         }
@@ -95,6 +97,10 @@ pub fn encode_response<'b>(b: &'b mut Builder, resp: &Response<'_>) -> &'b [u8] 
             receipt,
         } => {
             let o = g::PermitDecisionResponse::create(b, allowed, reason, counter, opt(receipt));
+            b.finish(o, None)
+        }
+        Response::RegionRegistered { region_id } => {
+            let o = g::RegionRegisteredResponse::create(b, region_id);
             b.finish(o, None)
         }
         Response::AttestPublicKey {
@@ -203,6 +209,11 @@ pub fn decode_response(op: Opcode, body: &[u8]) -> Result<Response<'_>, WireErro
                     None => ErrorCounts::default(),
                 },
                 live_by_kind: read_live_counts(val(r.live_by_kind())?),
+                providers: match val(r.providers())? {
+                    Some(v) => crate::providers::ProviderList::from_wire(v)
+                        .ok_or(WireError::MalformedBody("provider entry"))?,
+                    None => crate::providers::ProviderList::default(),
+                },
             })
         }
         ResponseKind::KeyCreated => {
@@ -279,6 +290,12 @@ pub fn decode_response(op: Opcode, body: &[u8]) -> Result<Response<'_>, WireErro
                 reason: val(r.reason())?,
                 counter: val(r.counter())?,
                 receipt: bytes(r.receipt())?,
+            }
+        }
+        ResponseKind::RegionRegistered => {
+            let r: g::RegionRegisteredResponseRef<'_> = root(body)?;
+            Response::RegionRegistered {
+                region_id: val(r.region_id())?,
             }
         }
         ResponseKind::AttestPublicKey => {

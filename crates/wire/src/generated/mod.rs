@@ -27,6 +27,7 @@ mod root {
         /// * File `contexts.fbs`
         /// * File `slots.fbs`
         /// * File `permits.fbs`
+        /// * File `regions.fbs`
         pub mod wire {
             ///  Bytes carried inline in the frame body.
             ///
@@ -292,8 +293,8 @@ mod root {
                 }
             }
 
-            ///  A byte range in a shared-memory region registered on the connection (data plane). Decodes
-            ///  today; the daemon refuses it until the shared-memory issue lands.
+            ///  A byte range in a shared-memory region registered on the connection (data plane, issue
+            ///  13): `region_id` as returned by RegionRegister, then offset and length inside it.
             ///
             /// Generated from these locations:
             /// * Table `Shm` in the file `common.fbs:18`
@@ -307,12 +308,15 @@ mod root {
                 Hash,
             )]
             pub struct Shm {
-                /// The field `region` in the table `Shm`
+                ///  Deprecated before any release: too narrow for an unpredictable id. Written as 0 and
+                ///  ignored; the id travels in `region_id`.
                 pub region: u32,
                 /// The field `offset` in the table `Shm`
                 pub offset: u64,
                 /// The field `len` in the table `Shm`
                 pub len: u64,
+                ///  Appended (evolution rule 1): the region's 64-bit id on this connection.
+                pub region_id: u64,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -322,6 +326,7 @@ mod root {
                         region: 0,
                         offset: 0,
                         len: 0,
+                        region_id: 0,
                     }
                 }
             }
@@ -339,18 +344,23 @@ mod root {
                     field_region: impl ::planus::WriteAsDefault<u32, u32>,
                     field_offset: impl ::planus::WriteAsDefault<u64, u64>,
                     field_len: impl ::planus::WriteAsDefault<u64, u64>,
+                    field_region_id: impl ::planus::WriteAsDefault<u64, u64>,
                 ) -> ::planus::Offset<Self> {
                     let prepared_region = field_region.prepare(builder, &0);
                     let prepared_offset = field_offset.prepare(builder, &0);
                     let prepared_len = field_len.prepare(builder, &0);
+                    let prepared_region_id = field_region_id.prepare(builder, &0);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<10> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<12> =
                         ::core::default::Default::default();
                     if prepared_offset.is_some() {
                         table_writer.write_entry::<u64>(1);
                     }
                     if prepared_len.is_some() {
                         table_writer.write_entry::<u64>(2);
+                    }
+                    if prepared_region_id.is_some() {
+                        table_writer.write_entry::<u64>(3);
                     }
                     if prepared_region.is_some() {
                         table_writer.write_entry::<u32>(0);
@@ -363,6 +373,11 @@ mod root {
                             }
                             if let ::core::option::Option::Some(prepared_len) = prepared_len {
                                 object_writer.write::<_, _, 8>(&prepared_len);
+                            }
+                            if let ::core::option::Option::Some(prepared_region_id) =
+                                prepared_region_id
+                            {
+                                object_writer.write::<_, _, 8>(&prepared_region_id);
                             }
                             if let ::core::option::Option::Some(prepared_region) = prepared_region {
                                 object_writer.write::<_, _, 4>(&prepared_region);
@@ -397,7 +412,7 @@ mod root {
             impl ::planus::WriteAsOffset<Shm> for Shm {
                 #[inline]
                 fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<Shm> {
-                    Shm::create(builder, self.region, self.offset, self.len)
+                    Shm::create(builder, self.region, self.offset, self.len, self.region_id)
                 }
             }
 
@@ -468,6 +483,28 @@ mod root {
             }
 
             impl<T0, T1, T2> ShmBuilder<(T0, T1, T2)> {
+                /// Setter for the [`region_id` field](Shm#structfield.region_id).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn region_id<T3>(self, value: T3) -> ShmBuilder<(T0, T1, T2, T3)>
+                where
+                    T3: ::planus::WriteAsDefault<u64, u64>,
+                {
+                    let (v0, v1, v2) = self.0;
+                    ShmBuilder((v0, v1, v2, value))
+                }
+
+                /// Sets the [`region_id` field](Shm#structfield.region_id) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn region_id_as_default(
+                    self,
+                ) -> ShmBuilder<(T0, T1, T2, ::planus::DefaultValue)> {
+                    self.region_id(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1, T2, T3> ShmBuilder<(T0, T1, T2, T3)> {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [Shm].
                 #[inline]
                 pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<Shm>
@@ -482,7 +519,8 @@ mod root {
                     T0: ::planus::WriteAsDefault<u32, u32>,
                     T1: ::planus::WriteAsDefault<u64, u64>,
                     T2: ::planus::WriteAsDefault<u64, u64>,
-                > ::planus::WriteAs<::planus::Offset<Shm>> for ShmBuilder<(T0, T1, T2)>
+                    T3: ::planus::WriteAsDefault<u64, u64>,
+                > ::planus::WriteAs<::planus::Offset<Shm>> for ShmBuilder<(T0, T1, T2, T3)>
             {
                 type Prepared = ::planus::Offset<Shm>;
 
@@ -496,7 +534,9 @@ mod root {
                     T0: ::planus::WriteAsDefault<u32, u32>,
                     T1: ::planus::WriteAsDefault<u64, u64>,
                     T2: ::planus::WriteAsDefault<u64, u64>,
-                > ::planus::WriteAsOptional<::planus::Offset<Shm>> for ShmBuilder<(T0, T1, T2)>
+                    T3: ::planus::WriteAsDefault<u64, u64>,
+                > ::planus::WriteAsOptional<::planus::Offset<Shm>>
+                for ShmBuilder<(T0, T1, T2, T3)>
             {
                 type Prepared = ::planus::Offset<Shm>;
 
@@ -513,12 +553,13 @@ mod root {
                     T0: ::planus::WriteAsDefault<u32, u32>,
                     T1: ::planus::WriteAsDefault<u64, u64>,
                     T2: ::planus::WriteAsDefault<u64, u64>,
-                > ::planus::WriteAsOffset<Shm> for ShmBuilder<(T0, T1, T2)>
+                    T3: ::planus::WriteAsDefault<u64, u64>,
+                > ::planus::WriteAsOffset<Shm> for ShmBuilder<(T0, T1, T2, T3)>
             {
                 #[inline]
                 fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<Shm> {
-                    let (v0, v1, v2) = &self.0;
-                    Shm::create(builder, v0, v1, v2)
+                    let (v0, v1, v2, v3) = &self.0;
+                    Shm::create(builder, v0, v1, v2, v3)
                 }
             }
 
@@ -544,6 +585,12 @@ mod root {
                 pub fn len(&self) -> ::planus::Result<u64> {
                     ::core::result::Result::Ok(self.0.access(2, "Shm", "len")?.unwrap_or(0))
                 }
+
+                /// Getter for the [`region_id` field](Shm#structfield.region_id).
+                #[inline]
+                pub fn region_id(&self) -> ::planus::Result<u64> {
+                    ::core::result::Result::Ok(self.0.access(3, "Shm", "region_id")?.unwrap_or(0))
+                }
             }
 
             impl<'a> ::core::fmt::Debug for ShmRef<'a> {
@@ -552,6 +599,7 @@ mod root {
                     f.field("region", &self.region());
                     f.field("offset", &self.offset());
                     f.field("len", &self.len());
+                    f.field("region_id", &self.region_id());
                     f.finish()
                 }
             }
@@ -565,6 +613,7 @@ mod root {
                         region: ::core::convert::TryInto::try_into(value.region()?)?,
                         offset: ::core::convert::TryInto::try_into(value.offset()?)?,
                         len: ::core::convert::TryInto::try_into(value.len()?)?,
+                        region_id: ::core::convert::TryInto::try_into(value.region_id()?)?,
                     })
                 }
             }
@@ -641,7 +690,7 @@ mod root {
             ///  Where a data payload lives.
             ///
             /// Generated from these locations:
-            /// * Union `Payload` in the file `common.fbs:25`
+            /// * Union `Payload` in the file `common.fbs:29`
             #[derive(
                 Clone,
                 Debug,
@@ -847,7 +896,7 @@ mod root {
             ///  Encoding of key material; values match `warden_core::KeyFormat`.
             ///
             /// Generated from these locations:
-            /// * Enum `KeyFormat` in the file `common.fbs:28`
+            /// * Enum `KeyFormat` in the file `common.fbs:32`
             #[derive(
                 Copy,
                 Clone,
@@ -1038,7 +1087,7 @@ mod root {
             ///  Body of a response that carries nothing (release, init, reset, destroy...).
             ///
             /// Generated from these locations:
-            /// * Table `Empty` in the file `common.fbs:37`
+            /// * Table `Empty` in the file `common.fbs:41`
             #[derive(
                 Clone,
                 Debug,
@@ -1247,7 +1296,7 @@ mod root {
             ///  Optional body of an error response (header status non-zero): a static, non-secret detail.
             ///
             /// Generated from these locations:
-            /// * Table `ErrorDetail` in the file `common.fbs:40`
+            /// * Table `ErrorDetail` in the file `common.fbs:44`
             #[derive(
                 Clone,
                 Debug,
@@ -2784,6 +2833,9 @@ mod root {
                 ///  kinds with a non-zero count.
                 pub live_by_kind:
                     ::core::option::Option<::planus::alloc::vec::Vec<self::ResourceCount>>,
+                ///  Added for issue 14 (appended): the daemon's crypto providers, the default first.
+                pub providers:
+                    ::core::option::Option<::planus::alloc::vec::Vec<self::ProviderEntry>>,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -2800,6 +2852,7 @@ mod root {
                         requests_served: 0,
                         errors: ::core::default::Default::default(),
                         live_by_kind: ::core::default::Default::default(),
+                        providers: ::core::default::Default::default(),
                     }
                 }
             }
@@ -2826,6 +2879,9 @@ mod root {
                     field_live_by_kind: impl ::planus::WriteAsOptional<
                         ::planus::Offset<[self::ResourceCount]>,
                     >,
+                    field_providers: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::ProviderEntry>]>,
+                    >,
                 ) -> ::planus::Offset<Self> {
                     let prepared_uptime_ms = field_uptime_ms.prepare(builder, &0);
                     let prepared_connections = field_connections.prepare(builder, &0);
@@ -2837,8 +2893,9 @@ mod root {
                     let prepared_requests_served = field_requests_served.prepare(builder, &0);
                     let prepared_errors = field_errors.prepare(builder);
                     let prepared_live_by_kind = field_live_by_kind.prepare(builder);
+                    let prepared_providers = field_providers.prepare(builder);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<24> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<26> =
                         ::core::default::Default::default();
                     if prepared_uptime_ms.is_some() {
                         table_writer.write_entry::<u64>(0);
@@ -2869,6 +2926,9 @@ mod root {
                     }
                     if prepared_live_by_kind.is_some() {
                         table_writer.write_entry::<::planus::Offset<[self::ResourceCount]>>(9);
+                    }
+                    if prepared_providers.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[::planus::Offset<self::ProviderEntry>]>>(10);
                     }
 
                     unsafe {
@@ -2921,6 +2981,11 @@ mod root {
                             {
                                 object_writer.write::<_, _, 4>(&prepared_live_by_kind);
                             }
+                            if let ::core::option::Option::Some(prepared_providers) =
+                                prepared_providers
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_providers);
+                            }
                         });
                     }
                     builder.current_offset()
@@ -2969,6 +3034,7 @@ mod root {
                         self.requests_served,
                         &self.errors,
                         &self.live_by_kind,
+                        &self.providers,
                     )
                 }
             }
@@ -3227,6 +3293,36 @@ mod root {
             impl<T0, T1, T2, T3, T4, T5, T6, T7, T8, T9>
                 StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
             {
+                /// Setter for the [`providers` field](StatusResponse#structfield.providers).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn providers<T10>(
+                    self,
+                    value: T10,
+                ) -> StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10)>
+                where
+                    T10: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::ProviderEntry>]>,
+                    >,
+                {
+                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9) = self.0;
+                    StatusResponseBuilder((v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, value))
+                }
+
+                /// Sets the [`providers` field](StatusResponse#structfield.providers) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn providers_as_null(
+                    self,
+                ) -> StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, ())>
+                {
+                    self.providers(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10>
+                StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10)>
+            {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [StatusResponse].
                 #[inline]
                 pub fn finish(
@@ -3251,8 +3347,11 @@ mod root {
                     T7: ::planus::WriteAsDefault<u64, u64>,
                     T8: ::planus::WriteAsOptional<::planus::Offset<[self::ErrorCount]>>,
                     T9: ::planus::WriteAsOptional<::planus::Offset<[self::ResourceCount]>>,
+                    T10: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::ProviderEntry>]>,
+                    >,
                 > ::planus::WriteAs<::planus::Offset<StatusResponse>>
-                for StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
+                for StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10)>
             {
                 type Prepared = ::planus::Offset<StatusResponse>;
 
@@ -3276,8 +3375,11 @@ mod root {
                     T7: ::planus::WriteAsDefault<u64, u64>,
                     T8: ::planus::WriteAsOptional<::planus::Offset<[self::ErrorCount]>>,
                     T9: ::planus::WriteAsOptional<::planus::Offset<[self::ResourceCount]>>,
+                    T10: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::ProviderEntry>]>,
+                    >,
                 > ::planus::WriteAsOptional<::planus::Offset<StatusResponse>>
-                for StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
+                for StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10)>
             {
                 type Prepared = ::planus::Offset<StatusResponse>;
 
@@ -3301,16 +3403,19 @@ mod root {
                     T7: ::planus::WriteAsDefault<u64, u64>,
                     T8: ::planus::WriteAsOptional<::planus::Offset<[self::ErrorCount]>>,
                     T9: ::planus::WriteAsOptional<::planus::Offset<[self::ResourceCount]>>,
+                    T10: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::ProviderEntry>]>,
+                    >,
                 > ::planus::WriteAsOffset<StatusResponse>
-                for StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
+                for StatusResponseBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<StatusResponse> {
-                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9) = &self.0;
-                    StatusResponse::create(builder, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9)
+                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10) = &self.0;
+                    StatusResponse::create(builder, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10)
                 }
             }
 
@@ -3418,6 +3523,18 @@ mod root {
                 > {
                     self.0.access(9, "StatusResponse", "live_by_kind")
                 }
+
+                /// Getter for the [`providers` field](StatusResponse#structfield.providers).
+                #[inline]
+                pub fn providers(
+                    &self,
+                ) -> ::planus::Result<
+                    ::core::option::Option<
+                        ::planus::Vector<'a, ::planus::Result<self::ProviderEntryRef<'a>>>,
+                    >,
+                > {
+                    self.0.access(10, "StatusResponse", "providers")
+                }
             }
 
             impl<'a> ::core::fmt::Debug for StatusResponseRef<'a> {
@@ -3438,6 +3555,11 @@ mod root {
                         self.live_by_kind().transpose()
                     {
                         f.field("live_by_kind", &field_live_by_kind);
+                    }
+                    if let ::core::option::Option::Some(field_providers) =
+                        self.providers().transpose()
+                    {
+                        f.field("providers", &field_providers);
                     }
                     f.finish()
                 }
@@ -3470,6 +3592,13 @@ mod root {
                             value.live_by_kind()?
                         {
                             ::core::option::Option::Some(live_by_kind.to_vec()?)
+                        } else {
+                            ::core::option::Option::None
+                        },
+                        providers: if let ::core::option::Option::Some(providers) =
+                            value.providers()?
+                        {
+                            ::core::option::Option::Some(providers.to_vec_result()?)
                         } else {
                             ::core::option::Option::None
                         },
@@ -3550,6 +3679,762 @@ mod root {
                 }
             }
 
+            ///  One algorithm a provider serves, and what it can do with it.
+            ///
+            /// Generated from these locations:
+            /// * Table `ProviderCapability` in the file `session.fbs:53`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct ProviderCapability {
+                /// The field `algorithm` in the table `ProviderCapability`
+                pub algorithm: ::core::option::Option<::planus::alloc::string::String>,
+                ///  Bit set, as `warden_crypto::Operations`: 1 hash, 2 mac, 4 encrypt, 8 decrypt, 16 sign,
+                ///  32 verify, 64 derive, 128 agree, 256 wrap, 512 unwrap, 1024 encapsulate,
+                ///  2048 decapsulate, 4096 generate, 8192 import.
+                pub operations: u32,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for ProviderCapability {
+                fn default() -> Self {
+                    Self {
+                        algorithm: ::core::default::Default::default(),
+                        operations: 0,
+                    }
+                }
+            }
+
+            impl ProviderCapability {
+                /// Creates a [ProviderCapabilityBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> ProviderCapabilityBuilder<()> {
+                    ProviderCapabilityBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_algorithm: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
+                    field_operations: impl ::planus::WriteAsDefault<u32, u32>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_algorithm = field_algorithm.prepare(builder);
+                    let prepared_operations = field_operations.prepare(builder, &0);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<8> =
+                        ::core::default::Default::default();
+                    if prepared_algorithm.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(0);
+                    }
+                    if prepared_operations.is_some() {
+                        table_writer.write_entry::<u32>(1);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_algorithm) =
+                                prepared_algorithm
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_algorithm);
+                            }
+                            if let ::core::option::Option::Some(prepared_operations) =
+                                prepared_operations
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_operations);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<ProviderCapability>> for ProviderCapability {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ProviderCapability> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<ProviderCapability>> for ProviderCapability {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<ProviderCapability>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<ProviderCapability> for ProviderCapability {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ProviderCapability> {
+                    ProviderCapability::create(builder, &self.algorithm, self.operations)
+                }
+            }
+
+            /// Builder for serializing an instance of the [ProviderCapability] type.
+            ///
+            /// Can be created using the [ProviderCapability::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct ProviderCapabilityBuilder<State>(State);
+
+            impl ProviderCapabilityBuilder<()> {
+                /// Setter for the [`algorithm` field](ProviderCapability#structfield.algorithm).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn algorithm<T0>(self, value: T0) -> ProviderCapabilityBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    ProviderCapabilityBuilder((value,))
+                }
+
+                /// Sets the [`algorithm` field](ProviderCapability#structfield.algorithm) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn algorithm_as_null(self) -> ProviderCapabilityBuilder<((),)> {
+                    self.algorithm(())
+                }
+            }
+
+            impl<T0> ProviderCapabilityBuilder<(T0,)> {
+                /// Setter for the [`operations` field](ProviderCapability#structfield.operations).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn operations<T1>(self, value: T1) -> ProviderCapabilityBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                {
+                    let (v0,) = self.0;
+                    ProviderCapabilityBuilder((v0, value))
+                }
+
+                /// Sets the [`operations` field](ProviderCapability#structfield.operations) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn operations_as_default(
+                    self,
+                ) -> ProviderCapabilityBuilder<(T0, ::planus::DefaultValue)> {
+                    self.operations(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1> ProviderCapabilityBuilder<(T0, T1)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [ProviderCapability].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ProviderCapability>
+                where
+                    Self: ::planus::WriteAsOffset<ProviderCapability>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAs<::planus::Offset<ProviderCapability>>
+                for ProviderCapabilityBuilder<(T0, T1)>
+            {
+                type Prepared = ::planus::Offset<ProviderCapability>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ProviderCapability> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAsOptional<::planus::Offset<ProviderCapability>>
+                for ProviderCapabilityBuilder<(T0, T1)>
+            {
+                type Prepared = ::planus::Offset<ProviderCapability>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<ProviderCapability>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAsOffset<ProviderCapability>
+                for ProviderCapabilityBuilder<(T0, T1)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ProviderCapability> {
+                    let (v0, v1) = &self.0;
+                    ProviderCapability::create(builder, v0, v1)
+                }
+            }
+
+            /// Reference to a deserialized [ProviderCapability].
+            #[derive(Copy, Clone)]
+            pub struct ProviderCapabilityRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> ProviderCapabilityRef<'a> {
+                /// Getter for the [`algorithm` field](ProviderCapability#structfield.algorithm).
+                #[inline]
+                pub fn algorithm(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(0, "ProviderCapability", "algorithm")
+                }
+
+                /// Getter for the [`operations` field](ProviderCapability#structfield.operations).
+                #[inline]
+                pub fn operations(&self) -> ::planus::Result<u32> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(1, "ProviderCapability", "operations")?
+                            .unwrap_or(0),
+                    )
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for ProviderCapabilityRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("ProviderCapabilityRef");
+                    if let ::core::option::Option::Some(field_algorithm) =
+                        self.algorithm().transpose()
+                    {
+                        f.field("algorithm", &field_algorithm);
+                    }
+                    f.field("operations", &self.operations());
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<ProviderCapabilityRef<'a>> for ProviderCapability {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: ProviderCapabilityRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        algorithm: value.algorithm()?.map(::core::convert::Into::into),
+                        operations: ::core::convert::TryInto::try_into(value.operations()?)?,
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for ProviderCapabilityRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for ProviderCapabilityRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[ProviderCapabilityRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<ProviderCapability>> for ProviderCapability {
+                type Value = ::planus::Offset<ProviderCapability>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<ProviderCapability>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for ProviderCapabilityRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location("[ProviderCapabilityRef]", "read_as_root", 0)
+                    })
+                }
+            }
+
+            ///  A crypto provider of the daemon.
+            ///
+            /// Generated from these locations:
+            /// * Table `ProviderEntry` in the file `session.fbs:62`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct ProviderEntry {
+                /// The field `name` in the table `ProviderEntry`
+                pub name: ::core::option::Option<::planus::alloc::string::String>,
+                ///  Keys kept in hardware (a token) rather than process memory.
+                pub hardware: bool,
+                /// The field `capabilities` in the table `ProviderEntry`
+                pub capabilities:
+                    ::core::option::Option<::planus::alloc::vec::Vec<self::ProviderCapability>>,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for ProviderEntry {
+                fn default() -> Self {
+                    Self {
+                        name: ::core::default::Default::default(),
+                        hardware: false,
+                        capabilities: ::core::default::Default::default(),
+                    }
+                }
+            }
+
+            impl ProviderEntry {
+                /// Creates a [ProviderEntryBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> ProviderEntryBuilder<()> {
+                    ProviderEntryBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_name: impl ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    field_hardware: impl ::planus::WriteAsDefault<bool, bool>,
+                    field_capabilities: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::ProviderCapability>]>,
+                    >,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_name = field_name.prepare(builder);
+                    let prepared_hardware = field_hardware.prepare(builder, &false);
+                    let prepared_capabilities = field_capabilities.prepare(builder);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<10> =
+                        ::core::default::Default::default();
+                    if prepared_name.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(0);
+                    }
+                    if prepared_capabilities.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[::planus::Offset<self::ProviderCapability>]>>(2);
+                    }
+                    if prepared_hardware.is_some() {
+                        table_writer.write_entry::<bool>(1);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_name) = prepared_name {
+                                object_writer.write::<_, _, 4>(&prepared_name);
+                            }
+                            if let ::core::option::Option::Some(prepared_capabilities) =
+                                prepared_capabilities
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_capabilities);
+                            }
+                            if let ::core::option::Option::Some(prepared_hardware) =
+                                prepared_hardware
+                            {
+                                object_writer.write::<_, _, 1>(&prepared_hardware);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<ProviderEntry>> for ProviderEntry {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ProviderEntry> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<ProviderEntry>> for ProviderEntry {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<ProviderEntry>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<ProviderEntry> for ProviderEntry {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ProviderEntry> {
+                    ProviderEntry::create(builder, &self.name, self.hardware, &self.capabilities)
+                }
+            }
+
+            /// Builder for serializing an instance of the [ProviderEntry] type.
+            ///
+            /// Can be created using the [ProviderEntry::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct ProviderEntryBuilder<State>(State);
+
+            impl ProviderEntryBuilder<()> {
+                /// Setter for the [`name` field](ProviderEntry#structfield.name).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn name<T0>(self, value: T0) -> ProviderEntryBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    ProviderEntryBuilder((value,))
+                }
+
+                /// Sets the [`name` field](ProviderEntry#structfield.name) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn name_as_null(self) -> ProviderEntryBuilder<((),)> {
+                    self.name(())
+                }
+            }
+
+            impl<T0> ProviderEntryBuilder<(T0,)> {
+                /// Setter for the [`hardware` field](ProviderEntry#structfield.hardware).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn hardware<T1>(self, value: T1) -> ProviderEntryBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsDefault<bool, bool>,
+                {
+                    let (v0,) = self.0;
+                    ProviderEntryBuilder((v0, value))
+                }
+
+                /// Sets the [`hardware` field](ProviderEntry#structfield.hardware) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn hardware_as_default(
+                    self,
+                ) -> ProviderEntryBuilder<(T0, ::planus::DefaultValue)> {
+                    self.hardware(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1> ProviderEntryBuilder<(T0, T1)> {
+                /// Setter for the [`capabilities` field](ProviderEntry#structfield.capabilities).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn capabilities<T2>(self, value: T2) -> ProviderEntryBuilder<(T0, T1, T2)>
+                where
+                    T2: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::ProviderCapability>]>,
+                    >,
+                {
+                    let (v0, v1) = self.0;
+                    ProviderEntryBuilder((v0, v1, value))
+                }
+
+                /// Sets the [`capabilities` field](ProviderEntry#structfield.capabilities) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn capabilities_as_null(self) -> ProviderEntryBuilder<(T0, T1, ())> {
+                    self.capabilities(())
+                }
+            }
+
+            impl<T0, T1, T2> ProviderEntryBuilder<(T0, T1, T2)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [ProviderEntry].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ProviderEntry>
+                where
+                    Self: ::planus::WriteAsOffset<ProviderEntry>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<bool, bool>,
+                    T2: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::ProviderCapability>]>,
+                    >,
+                > ::planus::WriteAs<::planus::Offset<ProviderEntry>>
+                for ProviderEntryBuilder<(T0, T1, T2)>
+            {
+                type Prepared = ::planus::Offset<ProviderEntry>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ProviderEntry> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<bool, bool>,
+                    T2: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::ProviderCapability>]>,
+                    >,
+                > ::planus::WriteAsOptional<::planus::Offset<ProviderEntry>>
+                for ProviderEntryBuilder<(T0, T1, T2)>
+            {
+                type Prepared = ::planus::Offset<ProviderEntry>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<ProviderEntry>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<bool, bool>,
+                    T2: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::ProviderCapability>]>,
+                    >,
+                > ::planus::WriteAsOffset<ProviderEntry> for ProviderEntryBuilder<(T0, T1, T2)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<ProviderEntry> {
+                    let (v0, v1, v2) = &self.0;
+                    ProviderEntry::create(builder, v0, v1, v2)
+                }
+            }
+
+            /// Reference to a deserialized [ProviderEntry].
+            #[derive(Copy, Clone)]
+            pub struct ProviderEntryRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+            impl<'a> ProviderEntryRef<'a> {
+                /// Getter for the [`name` field](ProviderEntry#structfield.name).
+                #[inline]
+                pub fn name(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(0, "ProviderEntry", "name")
+                }
+
+                /// Getter for the [`hardware` field](ProviderEntry#structfield.hardware).
+                #[inline]
+                pub fn hardware(&self) -> ::planus::Result<bool> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(1, "ProviderEntry", "hardware")?
+                            .unwrap_or(false),
+                    )
+                }
+
+                /// Getter for the [`capabilities` field](ProviderEntry#structfield.capabilities).
+                #[inline]
+                pub fn capabilities(
+                    &self,
+                ) -> ::planus::Result<
+                    ::core::option::Option<
+                        ::planus::Vector<'a, ::planus::Result<self::ProviderCapabilityRef<'a>>>,
+                    >,
+                > {
+                    self.0.access(2, "ProviderEntry", "capabilities")
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for ProviderEntryRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("ProviderEntryRef");
+                    if let ::core::option::Option::Some(field_name) = self.name().transpose() {
+                        f.field("name", &field_name);
+                    }
+                    f.field("hardware", &self.hardware());
+                    if let ::core::option::Option::Some(field_capabilities) =
+                        self.capabilities().transpose()
+                    {
+                        f.field("capabilities", &field_capabilities);
+                    }
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<ProviderEntryRef<'a>> for ProviderEntry {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: ProviderEntryRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        name: value.name()?.map(::core::convert::Into::into),
+                        hardware: ::core::convert::TryInto::try_into(value.hardware()?)?,
+                        capabilities: if let ::core::option::Option::Some(capabilities) =
+                            value.capabilities()?
+                        {
+                            ::core::option::Option::Some(capabilities.to_vec_result()?)
+                        } else {
+                            ::core::option::Option::None
+                        },
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for ProviderEntryRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for ProviderEntryRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[ProviderEntryRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<ProviderEntry>> for ProviderEntry {
+                type Value = ::planus::Offset<ProviderEntry>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<ProviderEntry>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for ProviderEntryRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location("[ProviderEntryRef]", "read_as_root", 0)
+                    })
+                }
+            }
+
             ///  Opcode GenerateKey (0x0100).
             ///
             /// Generated from these locations:
@@ -3576,6 +4461,9 @@ mod root {
                 pub key_len: ::core::option::Option<u32>,
                 /// The field `slot` in the table `GenerateKeyRequest`
                 pub slot: ::core::option::Option<::planus::alloc::string::String>,
+                ///  Added for issue 14 (appended): the provider that generates and holds the key, by
+                ///  name; absent = the daemon's default (software) provider.
+                pub provider: ::core::option::Option<::planus::alloc::string::String>,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -3588,6 +4476,7 @@ mod root {
                         rsa_bits: ::core::default::Default::default(),
                         key_len: ::core::default::Default::default(),
                         slot: ::core::default::Default::default(),
+                        provider: ::core::default::Default::default(),
                     }
                 }
             }
@@ -3610,6 +4499,9 @@ mod root {
                     field_rsa_bits: impl ::planus::WriteAsOptional<u32>,
                     field_key_len: impl ::planus::WriteAsOptional<u32>,
                     field_slot: impl ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    field_provider: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
                 ) -> ::planus::Offset<Self> {
                     let prepared_algorithm = field_algorithm.prepare(builder);
                     let prepared_permissions = field_permissions.prepare(builder, &0);
@@ -3617,8 +4509,9 @@ mod root {
                     let prepared_rsa_bits = field_rsa_bits.prepare(builder);
                     let prepared_key_len = field_key_len.prepare(builder);
                     let prepared_slot = field_slot.prepare(builder);
+                    let prepared_provider = field_provider.prepare(builder);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<16> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<18> =
                         ::core::default::Default::default();
                     if prepared_algorithm.is_some() {
                         table_writer.write_entry::<::planus::Offset<str>>(0);
@@ -3634,6 +4527,9 @@ mod root {
                     }
                     if prepared_slot.is_some() {
                         table_writer.write_entry::<::planus::Offset<str>>(5);
+                    }
+                    if prepared_provider.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(6);
                     }
                     if prepared_exportable.is_some() {
                         table_writer.write_entry::<bool>(2);
@@ -3662,6 +4558,11 @@ mod root {
                             }
                             if let ::core::option::Option::Some(prepared_slot) = prepared_slot {
                                 object_writer.write::<_, _, 4>(&prepared_slot);
+                            }
+                            if let ::core::option::Option::Some(prepared_provider) =
+                                prepared_provider
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_provider);
                             }
                             if let ::core::option::Option::Some(prepared_exportable) =
                                 prepared_exportable
@@ -3712,6 +4613,7 @@ mod root {
                         self.rsa_bits,
                         self.key_len,
                         &self.slot,
+                        &self.provider,
                     )
                 }
             }
@@ -3853,6 +4755,31 @@ mod root {
             }
 
             impl<T0, T1, T2, T3, T4, T5> GenerateKeyRequestBuilder<(T0, T1, T2, T3, T4, T5)> {
+                /// Setter for the [`provider` field](GenerateKeyRequest#structfield.provider).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn provider<T6>(
+                    self,
+                    value: T6,
+                ) -> GenerateKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
+                where
+                    T6: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    let (v0, v1, v2, v3, v4, v5) = self.0;
+                    GenerateKeyRequestBuilder((v0, v1, v2, v3, v4, v5, value))
+                }
+
+                /// Sets the [`provider` field](GenerateKeyRequest#structfield.provider) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn provider_as_null(
+                    self,
+                ) -> GenerateKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, ())> {
+                    self.provider(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6> GenerateKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)> {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [GenerateKeyRequest].
                 #[inline]
                 pub fn finish(
@@ -3873,8 +4800,9 @@ mod root {
                     T3: ::planus::WriteAsOptional<u32>,
                     T4: ::planus::WriteAsOptional<u32>,
                     T5: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T6: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
                 > ::planus::WriteAs<::planus::Offset<GenerateKeyRequest>>
-                for GenerateKeyRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+                for GenerateKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
             {
                 type Prepared = ::planus::Offset<GenerateKeyRequest>;
 
@@ -3894,8 +4822,9 @@ mod root {
                     T3: ::planus::WriteAsOptional<u32>,
                     T4: ::planus::WriteAsOptional<u32>,
                     T5: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T6: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
                 > ::planus::WriteAsOptional<::planus::Offset<GenerateKeyRequest>>
-                for GenerateKeyRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+                for GenerateKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
             {
                 type Prepared = ::planus::Offset<GenerateKeyRequest>;
 
@@ -3915,16 +4844,17 @@ mod root {
                     T3: ::planus::WriteAsOptional<u32>,
                     T4: ::planus::WriteAsOptional<u32>,
                     T5: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T6: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
                 > ::planus::WriteAsOffset<GenerateKeyRequest>
-                for GenerateKeyRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+                for GenerateKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<GenerateKeyRequest> {
-                    let (v0, v1, v2, v3, v4, v5) = &self.0;
-                    GenerateKeyRequest::create(builder, v0, v1, v2, v3, v4, v5)
+                    let (v0, v1, v2, v3, v4, v5, v6) = &self.0;
+                    GenerateKeyRequest::create(builder, v0, v1, v2, v3, v4, v5, v6)
                 }
             }
 
@@ -3984,6 +4914,15 @@ mod root {
                 {
                     self.0.access(5, "GenerateKeyRequest", "slot")
                 }
+
+                /// Getter for the [`provider` field](GenerateKeyRequest#structfield.provider).
+                #[inline]
+                pub fn provider(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(6, "GenerateKeyRequest", "provider")
+                }
             }
 
             impl<'a> ::core::fmt::Debug for GenerateKeyRequestRef<'a> {
@@ -4007,6 +4946,11 @@ mod root {
                     }
                     if let ::core::option::Option::Some(field_slot) = self.slot().transpose() {
                         f.field("slot", &field_slot);
+                    }
+                    if let ::core::option::Option::Some(field_provider) =
+                        self.provider().transpose()
+                    {
+                        f.field("provider", &field_provider);
                     }
                     f.finish()
                 }
@@ -4038,6 +4982,7 @@ mod root {
                             ::core::option::Option::None
                         },
                         slot: value.slot()?.map(::core::convert::Into::into),
+                        provider: value.provider()?.map(::core::convert::Into::into),
                     })
                 }
             }
@@ -4118,7 +5063,7 @@ mod root {
             ///  Opcode ImportKey (0x0101).
             ///
             /// Generated from these locations:
-            /// * Table `ImportKeyRequest` in the file `keys.fbs:22`
+            /// * Table `ImportKeyRequest` in the file `keys.fbs:25`
             #[derive(
                 Clone,
                 Debug,
@@ -4672,7 +5617,7 @@ mod root {
             ///  Opcode ExportPublicKey (0x0102). `format` Unspecified = the algorithm's default.
             ///
             /// Generated from these locations:
-            /// * Table `ExportPublicKeyRequest` in the file `keys.fbs:32`
+            /// * Table `ExportPublicKeyRequest` in the file `keys.fbs:35`
             #[derive(
                 Clone,
                 Debug,
@@ -5022,7 +5967,7 @@ mod root {
             ///  Opcode ExportSecretKey (0x0103).
             ///
             /// Generated from these locations:
-            /// * Table `ExportSecretKeyRequest` in the file `keys.fbs:38`
+            /// * Table `ExportSecretKeyRequest` in the file `keys.fbs:41`
             #[derive(
                 Clone,
                 Debug,
@@ -5318,7 +6263,7 @@ mod root {
             ///  HKDF (RFC 5869); `hash` is a hash algorithm name.
             ///
             /// Generated from these locations:
-            /// * Table `HkdfParams` in the file `keys.fbs:43`
+            /// * Table `HkdfParams` in the file `keys.fbs:46`
             #[derive(
                 Clone,
                 Debug,
@@ -5678,7 +6623,7 @@ mod root {
             ///  PBKDF2-HMAC-SHA256 (RFC 8018).
             ///
             /// Generated from these locations:
-            /// * Table `Pbkdf2Params` in the file `keys.fbs:50`
+            /// * Table `Pbkdf2Params` in the file `keys.fbs:53`
             #[derive(
                 Clone,
                 Debug,
@@ -6010,7 +6955,7 @@ mod root {
             ///  TLS 1.2 PRF (RFC 5246).
             ///
             /// Generated from these locations:
-            /// * Table `Tls12PrfParams` in the file `keys.fbs:56`
+            /// * Table `Tls12PrfParams` in the file `keys.fbs:59`
             #[derive(
                 Clone,
                 Debug,
@@ -6338,7 +7283,7 @@ mod root {
             ///  TLS 1.3 HKDF-Expand-Label (RFC 8446).
             ///
             /// Generated from these locations:
-            /// * Table `Tls13ExpandLabelParams` in the file `keys.fbs:62`
+            /// * Table `Tls13ExpandLabelParams` in the file `keys.fbs:65`
             #[derive(
                 Clone,
                 Debug,
@@ -6681,7 +7626,7 @@ mod root {
             ///  NIST SP 800-108 counter mode with HMAC.
             ///
             /// Generated from these locations:
-            /// * Table `Sp800108CounterHmacParams` in the file `keys.fbs:68`
+            /// * Table `Sp800108CounterHmacParams` in the file `keys.fbs:71`
             #[derive(
                 Clone,
                 Debug,
@@ -7024,7 +7969,7 @@ mod root {
             ///  The KDF and its public inputs. New KDFs are appended.
             ///
             /// Generated from these locations:
-            /// * Union `Kdf` in the file `keys.fbs:74`
+            /// * Union `Kdf` in the file `keys.fbs:77`
             #[derive(
                 Clone,
                 Debug,
@@ -7399,7 +8344,7 @@ mod root {
             ///  Opcode DeriveKey (0x0104).
             ///
             /// Generated from these locations:
-            /// * Table `DeriveKeyRequest` in the file `keys.fbs:83`
+            /// * Table `DeriveKeyRequest` in the file `keys.fbs:86`
             #[derive(
                 Clone,
                 Debug,
@@ -8021,7 +8966,7 @@ mod root {
             ///  Opcode AgreeKey (0x0105).
             ///
             /// Generated from these locations:
-            /// * Table `AgreeKeyRequest` in the file `keys.fbs:94`
+            /// * Table `AgreeKeyRequest` in the file `keys.fbs:97`
             #[derive(
                 Clone,
                 Debug,
@@ -8642,7 +9587,7 @@ mod root {
             ///  Opcode WrapKey (0x0106).
             ///
             /// Generated from these locations:
-            /// * Table `WrapKeyRequest` in the file `keys.fbs:105`
+            /// * Table `WrapKeyRequest` in the file `keys.fbs:108`
             #[derive(
                 Clone,
                 Debug,
@@ -9034,7 +9979,7 @@ mod root {
             ///  Opcode UnwrapKey (0x0107).
             ///
             /// Generated from these locations:
-            /// * Table `UnwrapKeyRequest` in the file `keys.fbs:112`
+            /// * Table `UnwrapKeyRequest` in the file `keys.fbs:115`
             #[derive(
                 Clone,
                 Debug,
@@ -9649,7 +10594,7 @@ mod root {
             ///  Opcode Encapsulate (0x0108): the shared secret becomes a key object.
             ///
             /// Generated from these locations:
-            /// * Table `EncapsulateRequest` in the file `keys.fbs:123`
+            /// * Table `EncapsulateRequest` in the file `keys.fbs:126`
             #[derive(
                 Clone,
                 Debug,
@@ -10163,7 +11108,7 @@ mod root {
             ///  Opcode Decapsulate (0x0109).
             ///
             /// Generated from these locations:
-            /// * Table `DecapsulateRequest` in the file `keys.fbs:132`
+            /// * Table `DecapsulateRequest` in the file `keys.fbs:135`
             #[derive(
                 Clone,
                 Debug,
@@ -10735,7 +11680,7 @@ mod root {
             ///  Opcode ReleaseKey (0x010A).
             ///
             /// Generated from these locations:
-            /// * Table `ReleaseKeyRequest` in the file `keys.fbs:142`
+            /// * Table `ReleaseKeyRequest` in the file `keys.fbs:145`
             #[derive(
                 Clone,
                 Debug,
@@ -11020,7 +11965,7 @@ mod root {
             ///  Reply to operations that create a key object: its per-connection id.
             ///
             /// Generated from these locations:
-            /// * Table `KeyCreatedResponse` in the file `keys.fbs:147`
+            /// * Table `KeyCreatedResponse` in the file `keys.fbs:150`
             #[derive(
                 Clone,
                 Debug,
@@ -11305,7 +12250,7 @@ mod root {
             ///  Reply carrying key bytes (export public/secret, wrap).
             ///
             /// Generated from these locations:
-            /// * Table `KeyBytesResponse` in the file `keys.fbs:152`
+            /// * Table `KeyBytesResponse` in the file `keys.fbs:155`
             #[derive(
                 Clone,
                 Debug,
@@ -11588,7 +12533,7 @@ mod root {
             ///  Reply to Encapsulate.
             ///
             /// Generated from these locations:
-            /// * Table `EncapsulateResponse` in the file `keys.fbs:157`
+            /// * Table `EncapsulateResponse` in the file `keys.fbs:160`
             #[derive(
                 Clone,
                 Debug,
@@ -14818,6 +15763,10 @@ mod root {
                 pub last: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
                 /// The field `tag` in the table `ProcessRequest`
                 pub tag: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+                ///  Appended (evolution rule 1, issue 13): where the output goes in a registered region
+                ///  instead of inline in the reply; the reply's `output` is then an Shm naming the bytes
+                ///  written. Must not overlap a region `input`.
+                pub output: ::core::option::Option<::planus::alloc::boxed::Box<self::Shm>>,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -14830,6 +15779,7 @@ mod root {
                         input: ::core::default::Default::default(),
                         last: ::core::default::Default::default(),
                         tag: ::core::default::Default::default(),
+                        output: ::core::default::Default::default(),
                     }
                 }
             }
@@ -14850,6 +15800,7 @@ mod root {
                     field_input: impl ::planus::WriteAsOptionalUnion<self::Payload>,
                     field_last: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                     field_tag: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    field_output: impl ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
                 ) -> ::planus::Offset<Self> {
                     let prepared_context_id = field_context_id.prepare(builder, &0);
                     let prepared_iv = field_iv.prepare(builder);
@@ -14857,8 +15808,9 @@ mod root {
                     let prepared_input = field_input.prepare(builder);
                     let prepared_last = field_last.prepare(builder);
                     let prepared_tag = field_tag.prepare(builder);
+                    let prepared_output = field_output.prepare(builder);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<18> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<20> =
                         ::core::default::Default::default();
                     if prepared_context_id.is_some() {
                         table_writer.write_entry::<u64>(0);
@@ -14877,6 +15829,9 @@ mod root {
                     }
                     if prepared_tag.is_some() {
                         table_writer.write_entry::<::planus::Offset<[u8]>>(6);
+                    }
+                    if prepared_output.is_some() {
+                        table_writer.write_entry::<::planus::Offset<self::Shm>>(7);
                     }
                     if prepared_input.is_some() {
                         table_writer.write_entry::<u8>(3);
@@ -14903,6 +15858,9 @@ mod root {
                             }
                             if let ::core::option::Option::Some(prepared_tag) = prepared_tag {
                                 object_writer.write::<_, _, 4>(&prepared_tag);
+                            }
+                            if let ::core::option::Option::Some(prepared_output) = prepared_output {
+                                object_writer.write::<_, _, 4>(&prepared_output);
                             }
                             if let ::core::option::Option::Some(prepared_input) = prepared_input {
                                 object_writer.write::<_, _, 1>(&prepared_input.tag());
@@ -14951,6 +15909,7 @@ mod root {
                         &self.input,
                         &self.last,
                         &self.tag,
+                        &self.output,
                     )
                 }
             }
@@ -15084,6 +16043,29 @@ mod root {
             }
 
             impl<T0, T1, T2, T3, T4, T5> ProcessRequestBuilder<(T0, T1, T2, T3, T4, T5)> {
+                /// Setter for the [`output` field](ProcessRequest#structfield.output).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn output<T6>(
+                    self,
+                    value: T6,
+                ) -> ProcessRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
+                where
+                    T6: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
+                {
+                    let (v0, v1, v2, v3, v4, v5) = self.0;
+                    ProcessRequestBuilder((v0, v1, v2, v3, v4, v5, value))
+                }
+
+                /// Sets the [`output` field](ProcessRequest#structfield.output) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn output_as_null(self) -> ProcessRequestBuilder<(T0, T1, T2, T3, T4, T5, ())> {
+                    self.output(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6> ProcessRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)> {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [ProcessRequest].
                 #[inline]
                 pub fn finish(
@@ -15104,8 +16086,9 @@ mod root {
                     T3: ::planus::WriteAsOptionalUnion<self::Payload>,
                     T4: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                     T5: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T6: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
                 > ::planus::WriteAs<::planus::Offset<ProcessRequest>>
-                for ProcessRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+                for ProcessRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
             {
                 type Prepared = ::planus::Offset<ProcessRequest>;
 
@@ -15125,8 +16108,9 @@ mod root {
                     T3: ::planus::WriteAsOptionalUnion<self::Payload>,
                     T4: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                     T5: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T6: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
                 > ::planus::WriteAsOptional<::planus::Offset<ProcessRequest>>
-                for ProcessRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+                for ProcessRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
             {
                 type Prepared = ::planus::Offset<ProcessRequest>;
 
@@ -15146,16 +16130,17 @@ mod root {
                     T3: ::planus::WriteAsOptionalUnion<self::Payload>,
                     T4: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                     T5: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T6: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
                 > ::planus::WriteAsOffset<ProcessRequest>
-                for ProcessRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+                for ProcessRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<ProcessRequest> {
-                    let (v0, v1, v2, v3, v4, v5) = &self.0;
-                    ProcessRequest::create(builder, v0, v1, v2, v3, v4, v5)
+                    let (v0, v1, v2, v3, v4, v5, v6) = &self.0;
+                    ProcessRequest::create(builder, v0, v1, v2, v3, v4, v5, v6)
                 }
             }
 
@@ -15206,6 +16191,12 @@ mod root {
                 pub fn tag(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
                     self.0.access(6, "ProcessRequest", "tag")
                 }
+
+                /// Getter for the [`output` field](ProcessRequest#structfield.output).
+                #[inline]
+                pub fn output(&self) -> ::planus::Result<::core::option::Option<self::ShmRef<'a>>> {
+                    self.0.access(7, "ProcessRequest", "output")
+                }
             }
 
             impl<'a> ::core::fmt::Debug for ProcessRequestRef<'a> {
@@ -15227,6 +16218,9 @@ mod root {
                     if let ::core::option::Option::Some(field_tag) = self.tag().transpose() {
                         f.field("tag", &field_tag);
                     }
+                    if let ::core::option::Option::Some(field_output) = self.output().transpose() {
+                        f.field("output", &field_output);
+                    }
                     f.finish()
                 }
             }
@@ -15247,6 +16241,13 @@ mod root {
                         },
                         last: value.last()?.map(|v| v.to_vec()),
                         tag: value.tag()?.map(|v| v.to_vec()),
+                        output: if let ::core::option::Option::Some(output) = value.output()? {
+                            ::core::option::Option::Some(::planus::alloc::boxed::Box::new(
+                                ::core::convert::TryInto::try_into(output)?,
+                            ))
+                        } else {
+                            ::core::option::Option::None
+                        },
                     })
                 }
             }
@@ -15327,7 +16328,7 @@ mod root {
             ///  Opcode ResetContext (0x0205).
             ///
             /// Generated from these locations:
-            /// * Table `ResetContextRequest` in the file `contexts.fbs:89`
+            /// * Table `ResetContextRequest` in the file `contexts.fbs:93`
             #[derive(
                 Clone,
                 Debug,
@@ -15618,7 +16619,7 @@ mod root {
             ///  Opcode DestroyContext (0x0206).
             ///
             /// Generated from these locations:
-            /// * Table `DestroyContextRequest` in the file `contexts.fbs:94`
+            /// * Table `DestroyContextRequest` in the file `contexts.fbs:98`
             #[derive(
                 Clone,
                 Debug,
@@ -15915,7 +16916,7 @@ mod root {
             ///  the tag.
             ///
             /// Generated from these locations:
-            /// * Table `OutputResponse` in the file `contexts.fbs:100`
+            /// * Table `OutputResponse` in the file `contexts.fbs:104`
             #[derive(
                 Clone,
                 Debug,
@@ -16305,7 +17306,7 @@ mod root {
             ///  Opcode Random (0x0300).
             ///
             /// Generated from these locations:
-            /// * Table `RandomRequest` in the file `contexts.fbs:111`
+            /// * Table `RandomRequest` in the file `contexts.fbs:115`
             #[derive(
                 Clone,
                 Debug,
@@ -25921,6 +26922,894 @@ mod root {
                     .map_err(|error_kind| {
                         error_kind.with_error_location(
                             "[ReceiptExportResponseRef]",
+                            "read_as_root",
+                            0,
+                        )
+                    })
+                }
+            }
+
+            ///  Opcode RegionRegister (0x0600). The frame carries one memfd by SCM_RIGHTS; `len` is its
+            ///  size. The daemon refuses anything but a memfd sealed against shrinking of exactly `len`
+            ///  bytes (InvalidMemoryRegion), and regions beyond the quotas (QuotaExceeded).
+            ///
+            /// Generated from these locations:
+            /// * Table `RegionRegisterRequest` in the file `regions.fbs:10`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct RegionRegisterRequest {
+                /// The field `len` in the table `RegionRegisterRequest`
+                pub len: u64,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for RegionRegisterRequest {
+                fn default() -> Self {
+                    Self { len: 0 }
+                }
+            }
+
+            impl RegionRegisterRequest {
+                /// Creates a [RegionRegisterRequestBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> RegionRegisterRequestBuilder<()> {
+                    RegionRegisterRequestBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_len: impl ::planus::WriteAsDefault<u64, u64>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_len = field_len.prepare(builder, &0);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<6> =
+                        ::core::default::Default::default();
+                    if prepared_len.is_some() {
+                        table_writer.write_entry::<u64>(0);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_len) = prepared_len {
+                                object_writer.write::<_, _, 8>(&prepared_len);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<RegionRegisterRequest>> for RegionRegisterRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionRegisterRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<RegionRegisterRequest>> for RegionRegisterRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<RegionRegisterRequest>>
+                {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<RegionRegisterRequest> for RegionRegisterRequest {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionRegisterRequest> {
+                    RegionRegisterRequest::create(builder, self.len)
+                }
+            }
+
+            /// Builder for serializing an instance of the [RegionRegisterRequest] type.
+            ///
+            /// Can be created using the [RegionRegisterRequest::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct RegionRegisterRequestBuilder<State>(State);
+
+            impl RegionRegisterRequestBuilder<()> {
+                /// Setter for the [`len` field](RegionRegisterRequest#structfield.len).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn len<T0>(self, value: T0) -> RegionRegisterRequestBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                {
+                    RegionRegisterRequestBuilder((value,))
+                }
+
+                /// Sets the [`len` field](RegionRegisterRequest#structfield.len) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn len_as_default(
+                    self,
+                ) -> RegionRegisterRequestBuilder<(::planus::DefaultValue,)> {
+                    self.len(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0> RegionRegisterRequestBuilder<(T0,)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [RegionRegisterRequest].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionRegisterRequest>
+                where
+                    Self: ::planus::WriteAsOffset<RegionRegisterRequest>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<T0: ::planus::WriteAsDefault<u64, u64>>
+                ::planus::WriteAs<::planus::Offset<RegionRegisterRequest>>
+                for RegionRegisterRequestBuilder<(T0,)>
+            {
+                type Prepared = ::planus::Offset<RegionRegisterRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionRegisterRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<T0: ::planus::WriteAsDefault<u64, u64>>
+                ::planus::WriteAsOptional<::planus::Offset<RegionRegisterRequest>>
+                for RegionRegisterRequestBuilder<(T0,)>
+            {
+                type Prepared = ::planus::Offset<RegionRegisterRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<RegionRegisterRequest>>
+                {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<T0: ::planus::WriteAsDefault<u64, u64>>
+                ::planus::WriteAsOffset<RegionRegisterRequest>
+                for RegionRegisterRequestBuilder<(T0,)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionRegisterRequest> {
+                    let (v0,) = &self.0;
+                    RegionRegisterRequest::create(builder, v0)
+                }
+            }
+
+            /// Reference to a deserialized [RegionRegisterRequest].
+            #[derive(Copy, Clone)]
+            pub struct RegionRegisterRequestRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> RegionRegisterRequestRef<'a> {
+                /// Getter for the [`len` field](RegionRegisterRequest#structfield.len).
+                #[inline]
+                pub fn len(&self) -> ::planus::Result<u64> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(0, "RegionRegisterRequest", "len")?
+                            .unwrap_or(0),
+                    )
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for RegionRegisterRequestRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("RegionRegisterRequestRef");
+                    f.field("len", &self.len());
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<RegionRegisterRequestRef<'a>> for RegionRegisterRequest {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: RegionRegisterRequestRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        len: ::core::convert::TryInto::try_into(value.len()?)?,
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for RegionRegisterRequestRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for RegionRegisterRequestRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[RegionRegisterRequestRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<RegionRegisterRequest>>
+                for RegionRegisterRequest
+            {
+                type Value = ::planus::Offset<RegionRegisterRequest>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<RegionRegisterRequest>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for RegionRegisterRequestRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[RegionRegisterRequestRef]",
+                            "read_as_root",
+                            0,
+                        )
+                    })
+                }
+            }
+
+            ///  Reply to RegionRegister: the region's id on this connection (random, never 0).
+            ///
+            /// Generated from these locations:
+            /// * Table `RegionRegisteredResponse` in the file `regions.fbs:15`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct RegionRegisteredResponse {
+                /// The field `region_id` in the table `RegionRegisteredResponse`
+                pub region_id: u64,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for RegionRegisteredResponse {
+                fn default() -> Self {
+                    Self { region_id: 0 }
+                }
+            }
+
+            impl RegionRegisteredResponse {
+                /// Creates a [RegionRegisteredResponseBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> RegionRegisteredResponseBuilder<()> {
+                    RegionRegisteredResponseBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_region_id: impl ::planus::WriteAsDefault<u64, u64>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_region_id = field_region_id.prepare(builder, &0);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<6> =
+                        ::core::default::Default::default();
+                    if prepared_region_id.is_some() {
+                        table_writer.write_entry::<u64>(0);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_region_id) =
+                                prepared_region_id
+                            {
+                                object_writer.write::<_, _, 8>(&prepared_region_id);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<RegionRegisteredResponse>> for RegionRegisteredResponse {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionRegisteredResponse> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<RegionRegisteredResponse>>
+                for RegionRegisteredResponse
+            {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<RegionRegisteredResponse>>
+                {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<RegionRegisteredResponse> for RegionRegisteredResponse {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionRegisteredResponse> {
+                    RegionRegisteredResponse::create(builder, self.region_id)
+                }
+            }
+
+            /// Builder for serializing an instance of the [RegionRegisteredResponse] type.
+            ///
+            /// Can be created using the [RegionRegisteredResponse::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct RegionRegisteredResponseBuilder<State>(State);
+
+            impl RegionRegisteredResponseBuilder<()> {
+                /// Setter for the [`region_id` field](RegionRegisteredResponse#structfield.region_id).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn region_id<T0>(self, value: T0) -> RegionRegisteredResponseBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                {
+                    RegionRegisteredResponseBuilder((value,))
+                }
+
+                /// Sets the [`region_id` field](RegionRegisteredResponse#structfield.region_id) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn region_id_as_default(
+                    self,
+                ) -> RegionRegisteredResponseBuilder<(::planus::DefaultValue,)> {
+                    self.region_id(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0> RegionRegisteredResponseBuilder<(T0,)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [RegionRegisteredResponse].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionRegisteredResponse>
+                where
+                    Self: ::planus::WriteAsOffset<RegionRegisteredResponse>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<T0: ::planus::WriteAsDefault<u64, u64>>
+                ::planus::WriteAs<::planus::Offset<RegionRegisteredResponse>>
+                for RegionRegisteredResponseBuilder<(T0,)>
+            {
+                type Prepared = ::planus::Offset<RegionRegisteredResponse>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionRegisteredResponse> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<T0: ::planus::WriteAsDefault<u64, u64>>
+                ::planus::WriteAsOptional<::planus::Offset<RegionRegisteredResponse>>
+                for RegionRegisteredResponseBuilder<(T0,)>
+            {
+                type Prepared = ::planus::Offset<RegionRegisteredResponse>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<RegionRegisteredResponse>>
+                {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<T0: ::planus::WriteAsDefault<u64, u64>>
+                ::planus::WriteAsOffset<RegionRegisteredResponse>
+                for RegionRegisteredResponseBuilder<(T0,)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionRegisteredResponse> {
+                    let (v0,) = &self.0;
+                    RegionRegisteredResponse::create(builder, v0)
+                }
+            }
+
+            /// Reference to a deserialized [RegionRegisteredResponse].
+            #[derive(Copy, Clone)]
+            pub struct RegionRegisteredResponseRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> RegionRegisteredResponseRef<'a> {
+                /// Getter for the [`region_id` field](RegionRegisteredResponse#structfield.region_id).
+                #[inline]
+                pub fn region_id(&self) -> ::planus::Result<u64> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(0, "RegionRegisteredResponse", "region_id")?
+                            .unwrap_or(0),
+                    )
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for RegionRegisteredResponseRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("RegionRegisteredResponseRef");
+                    f.field("region_id", &self.region_id());
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<RegionRegisteredResponseRef<'a>> for RegionRegisteredResponse {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: RegionRegisteredResponseRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        region_id: ::core::convert::TryInto::try_into(value.region_id()?)?,
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for RegionRegisteredResponseRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for RegionRegisteredResponseRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[RegionRegisteredResponseRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<RegionRegisteredResponse>>
+                for RegionRegisteredResponse
+            {
+                type Value = ::planus::Offset<RegionRegisteredResponse>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<RegionRegisteredResponse>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for RegionRegisteredResponseRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[RegionRegisteredResponseRef]",
+                            "read_as_root",
+                            0,
+                        )
+                    })
+                }
+            }
+
+            ///  Opcode RegionRelease (0x0601): unmaps the region; answered with Empty.
+            ///
+            /// Generated from these locations:
+            /// * Table `RegionReleaseRequest` in the file `regions.fbs:20`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct RegionReleaseRequest {
+                /// The field `region_id` in the table `RegionReleaseRequest`
+                pub region_id: u64,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for RegionReleaseRequest {
+                fn default() -> Self {
+                    Self { region_id: 0 }
+                }
+            }
+
+            impl RegionReleaseRequest {
+                /// Creates a [RegionReleaseRequestBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> RegionReleaseRequestBuilder<()> {
+                    RegionReleaseRequestBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_region_id: impl ::planus::WriteAsDefault<u64, u64>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_region_id = field_region_id.prepare(builder, &0);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<6> =
+                        ::core::default::Default::default();
+                    if prepared_region_id.is_some() {
+                        table_writer.write_entry::<u64>(0);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_region_id) =
+                                prepared_region_id
+                            {
+                                object_writer.write::<_, _, 8>(&prepared_region_id);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<RegionReleaseRequest>> for RegionReleaseRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionReleaseRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<RegionReleaseRequest>> for RegionReleaseRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<RegionReleaseRequest>>
+                {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<RegionReleaseRequest> for RegionReleaseRequest {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionReleaseRequest> {
+                    RegionReleaseRequest::create(builder, self.region_id)
+                }
+            }
+
+            /// Builder for serializing an instance of the [RegionReleaseRequest] type.
+            ///
+            /// Can be created using the [RegionReleaseRequest::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct RegionReleaseRequestBuilder<State>(State);
+
+            impl RegionReleaseRequestBuilder<()> {
+                /// Setter for the [`region_id` field](RegionReleaseRequest#structfield.region_id).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn region_id<T0>(self, value: T0) -> RegionReleaseRequestBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                {
+                    RegionReleaseRequestBuilder((value,))
+                }
+
+                /// Sets the [`region_id` field](RegionReleaseRequest#structfield.region_id) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn region_id_as_default(
+                    self,
+                ) -> RegionReleaseRequestBuilder<(::planus::DefaultValue,)> {
+                    self.region_id(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0> RegionReleaseRequestBuilder<(T0,)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [RegionReleaseRequest].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionReleaseRequest>
+                where
+                    Self: ::planus::WriteAsOffset<RegionReleaseRequest>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<T0: ::planus::WriteAsDefault<u64, u64>>
+                ::planus::WriteAs<::planus::Offset<RegionReleaseRequest>>
+                for RegionReleaseRequestBuilder<(T0,)>
+            {
+                type Prepared = ::planus::Offset<RegionReleaseRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionReleaseRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<T0: ::planus::WriteAsDefault<u64, u64>>
+                ::planus::WriteAsOptional<::planus::Offset<RegionReleaseRequest>>
+                for RegionReleaseRequestBuilder<(T0,)>
+            {
+                type Prepared = ::planus::Offset<RegionReleaseRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<RegionReleaseRequest>>
+                {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<T0: ::planus::WriteAsDefault<u64, u64>>
+                ::planus::WriteAsOffset<RegionReleaseRequest>
+                for RegionReleaseRequestBuilder<(T0,)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<RegionReleaseRequest> {
+                    let (v0,) = &self.0;
+                    RegionReleaseRequest::create(builder, v0)
+                }
+            }
+
+            /// Reference to a deserialized [RegionReleaseRequest].
+            #[derive(Copy, Clone)]
+            pub struct RegionReleaseRequestRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> RegionReleaseRequestRef<'a> {
+                /// Getter for the [`region_id` field](RegionReleaseRequest#structfield.region_id).
+                #[inline]
+                pub fn region_id(&self) -> ::planus::Result<u64> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(0, "RegionReleaseRequest", "region_id")?
+                            .unwrap_or(0),
+                    )
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for RegionReleaseRequestRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("RegionReleaseRequestRef");
+                    f.field("region_id", &self.region_id());
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<RegionReleaseRequestRef<'a>> for RegionReleaseRequest {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: RegionReleaseRequestRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        region_id: ::core::convert::TryInto::try_into(value.region_id()?)?,
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for RegionReleaseRequestRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for RegionReleaseRequestRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[RegionReleaseRequestRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<RegionReleaseRequest>> for RegionReleaseRequest {
+                type Value = ::planus::Offset<RegionReleaseRequest>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<RegionReleaseRequest>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for RegionReleaseRequestRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[RegionReleaseRequestRef]",
                             "read_as_root",
                             0,
                         )

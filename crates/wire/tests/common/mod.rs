@@ -76,11 +76,13 @@ pub fn requests() -> Vec<Request<'static>> {
             key: SPEC,
             rsa_bits: None,
             key_len: None,
+            provider: None,
         }),
         Request::GenerateKey(GenerateKey {
             key: SLOT_SPEC,
             rsa_bits: Some(0),
             key_len: Some(64),
+            provider: None,
         }),
         Request::GenerateKey(GenerateKey {
             key: KeySpec {
@@ -91,6 +93,7 @@ pub fn requests() -> Vec<Request<'static>> {
             },
             rsa_bits: Some(3072),
             key_len: None,
+            provider: None,
         }),
         Request::ImportKey(ImportKey {
             key: SPEC,
@@ -236,6 +239,7 @@ pub fn requests() -> Vec<Request<'static>> {
             input: Payload::Inline(b"plaintext"),
             last: b"",
             tag: &[0xEE; 16],
+            output: None,
         },
         Request::Process {
             context_id: u64::MAX,
@@ -244,6 +248,11 @@ pub fn requests() -> Vec<Request<'static>> {
             input: SHM,
             last: &[7; 64],
             tag: b"",
+            output: Some(ShmSlice {
+                region: u64::MAX,
+                offset: 1 << 40,
+                len: 50_000_000,
+            }),
         },
         Request::ResetContext { context_id: 9 },
         Request::DestroyContext { context_id: 9 },
@@ -335,6 +344,11 @@ pub fn requests() -> Vec<Request<'static>> {
             from: u64::MAX,
             max_bytes: u32::MAX,
         },
+        Request::RegionRegister { len: 50_000_000 },
+        Request::RegionRegister { len: u64::MAX },
+        Request::RegionRelease {
+            region_id: 0x1234_5678_9abc_def0,
+        },
     ]);
     v
 }
@@ -353,13 +367,37 @@ pub const ERRORS: &[ErrorCount] = &[
 /// Per-kind counters of a status report: the first and last known kinds, the largest count.
 pub fn live_counts() -> LiveCounts {
     let mut live = LiveCounts::default();
-    for (kind, count) in [(1, 10), (5, u64::MAX), (9, 1)] {
+    for (kind, count) in [(1, 10), (5, u64::MAX), (10, 1)] {
         assert!(live.set(kind, count));
     }
     // Unknown codes are refused, not stored.
-    assert!(!live.set(0, 1) && !live.set(10, 1));
+    assert!(!live.set(0, 1) && !live.set(11, 1));
     live
 }
+
+const PROVIDER_CAPS: &[warden_wire::messages::ProviderCap<'static>] = &[
+    warden_wire::messages::ProviderCap {
+        algorithm: "ECDSA-P256-SHA256",
+        operations: 0x1030,
+    },
+    warden_wire::messages::ProviderCap {
+        algorithm: "HMAC-SHA256",
+        operations: 2,
+    },
+];
+
+const PROVIDERS: &[warden_wire::messages::ProviderDesc<'static>] = &[
+    warden_wire::messages::ProviderDesc {
+        name: "aws-lc-rs",
+        hardware: false,
+        capabilities: &[],
+    },
+    warden_wire::messages::ProviderDesc {
+        name: "hsm",
+        hardware: true,
+        capabilities: PROVIDER_CAPS,
+    },
+];
 
 pub fn responses() -> Vec<Response<'static>> {
     vec![
@@ -377,6 +415,7 @@ pub fn responses() -> Vec<Response<'static>> {
             requests_served: 1_000_000,
             errors: ErrorCounts::from_slice(ERRORS),
             live_by_kind: live_counts(),
+            providers: warden_wire::messages::ProviderList::from_slice(PROVIDERS),
         }),
         Response::KeyCreated { key_id: 0 },
         Response::KeyCreated {
@@ -467,6 +506,9 @@ pub fn responses() -> Vec<Response<'static>> {
             pruned: 0,
             checkpoint: b"",
         },
+        Response::RegionRegistered {
+            region_id: u64::MAX,
+        },
     ]
 }
 
@@ -513,6 +555,7 @@ pub fn response_opcode(r: &Response<'_>) -> warden_wire::Opcode {
         Response::PermitDecision { .. } => Opcode::PermitVerify,
         Response::AttestPublicKey { .. } => Opcode::AttestPublicKey,
         Response::ReceiptExport { .. } => Opcode::ReceiptExport,
+        Response::RegionRegistered { .. } => Opcode::RegionRegister,
         _ => unreachable!("new response variant: extend the samples"),
     }
 }

@@ -1,0 +1,170 @@
+//! Files above the inline bound go through shared memory (the data plane, issue 13): the
+//! file is read into a region the daemon maps, and the one-shot algorithms (Ed25519, ML-DSA,
+//! SLH-DSA, AES-GCM, ChaCha20-Poly1305) run over it whole, so a 50 MB file signs and encrypts.
+//! Standard input keeps the streaming path (and its bound).
+
+use std::io::Read;
+use std::path::Path;
+
+use warden_client::{
+    AeadContext, CryptoStack, MemoryAllocator, MemoryRegion, SignContext, VerifyContext,
+};
+
+use crate::failure::Failure;
+use crate::io::chunk_for;
+
+/// The size of `path` when it is a regular file too large for one inline frame.
+pub fn large_file(stack: &CryptoStack, path: Option<&Path>) -> Option<u64> {
+    let meta = std::fs::metadata(crate::io::named(path)?).ok()?;
+    let inline = chunk_for(stack.max_frame_len()) as u64;
+    (meta.is_file() && meta.len() > inline).then_some(meta.len())
+}
+
+/// The per-operation budget for a one-shot over `size` bytes: the stack default covers small
+/// inputs; a whole file takes time in proportion to its size (about 1 s per 2 MiB allowed,
+/// generous for a loaded machine), so its context gets that much more.
+pub fn timeout_for(size: Option<u64>) -> Option<warden_client::Timeout> {
+    let mib = size? >> 20;
+    let ms = 5_000u64.saturating_add(mib.saturating_mul(500));
+    Some(warden_client::Timeout::Millis(
+        u32::try_from(ms).unwrap_or(u32::MAX),
+    ))
+}
+
+fn region_failure(e: warden_client::Error) -> Failure {
+    if e.code() == warden_client::ErrorCode::QuotaExceeded {
+        return Failure::Daemon(
+            e.code(),
+            "the file does not fit the daemon's shared-memory region budget ([limits] \
+             region_bytes_per_connection / _per_uid / _total), or your other connections hold \
+             it now"
+                .to_owned(),
+        );
+    }
+    Failure::from_client(e)
+}
+
+/// A region of `len` bytes (at least one) whose first bytes are `skip`..`skip + n` of `path`.
+fn load(
+    stack: &CryptoStack,
+    path: &Path,
+    skip: u64,
+    n: usize,
+    len: usize,
+) -> Result<MemoryRegion, Failure> {
+    let mem = MemoryAllocator::for_stack(stack);
+    let mut r = mem.allocate(len.max(1)).map_err(region_failure)?;
+    let mut f = std::fs::File::open(path).map_err(|e| Failure::io(path, e))?;
+    std::io::copy(&mut (&mut f).take(skip), &mut std::io::sink())
+        .map_err(|e| Failure::io(path, e))?;
+    let dst = r
+        .as_mut_slice()
+        .get_mut(..n)
+        .ok_or(Failure::Internal("region shorter than the file"))?;
+    f.read_exact(dst).map_err(|e| Failure::io(path, e))?;
+    Ok(r)
+}
+
+fn usize_of(n: u64) -> Result<usize, Failure> {
+    usize::try_from(n).map_err(|_| Failure::Usage("file too large for this machine".into()))
+}
+
+/// Signs the whole file.
+pub fn sign(
+    ctx: &mut SignContext,
+    stack: &CryptoStack,
+    path: &Path,
+    size: u64,
+) -> Result<Vec<u8>, Failure> {
+    let n = usize_of(size)?;
+    let r = load(stack, path, 0, n, n)?;
+    let msg = r.slice(0..n).map_err(Failure::from_client)?;
+    ctx.sign_region(&r, msg).map_err(Failure::from_client)
+}
+
+/// Verifies `sig` over the whole file.
+pub fn verify(
+    ctx: &mut VerifyContext,
+    stack: &CryptoStack,
+    path: &Path,
+    size: u64,
+    sig: &[u8],
+) -> Result<Result<(), warden_client::Error>, Failure> {
+    let n = usize_of(size)?;
+    let r = load(stack, path, 0, n, n)?;
+    let msg = r.slice(0..n).map_err(Failure::from_client)?;
+    Ok(ctx.verify_region(&r, msg, sig))
+}
+
+/// Encrypts the whole file: nonce ‖ ciphertext ‖ tag.
+pub fn encrypt(
+    ctx: &mut AeadContext,
+    stack: &CryptoStack,
+    path: &Path,
+    size: u64,
+    aad: &[u8],
+) -> Result<Vec<u8>, Failure> {
+    let n = usize_of(size)?;
+    let total = n
+        .checked_mul(2)
+        .ok_or(Failure::Usage("file too large".into()))?;
+    let mut r = load(stack, path, 0, n, total)?;
+    let (pt, ct) = (
+        r.slice(0..n).map_err(Failure::from_client)?,
+        r.slice(n..total).map_err(Failure::from_client)?,
+    );
+    let sealed = ctx
+        .seal_region(&mut r, aad, pt, ct)
+        .map_err(Failure::from_client)?;
+    let body = r
+        .as_slice()
+        .get(n..n + sealed.len)
+        .ok_or(Failure::Internal("ciphertext outside the region"))?;
+    let mut out = Vec::with_capacity(sealed.nonce.len() + body.len() + sealed.tag.len());
+    out.extend_from_slice(&sealed.nonce);
+    out.extend_from_slice(body);
+    out.extend_from_slice(&sealed.tag);
+    Ok(out)
+}
+
+/// Decrypts a whole `nonce ‖ ciphertext ‖ tag` file; `Ok(Err(e))` when the daemon refused
+/// (authentication failure included), with nothing decrypted.
+pub fn decrypt(
+    ctx: &mut AeadContext,
+    stack: &CryptoStack,
+    path: &Path,
+    size: u64,
+    (nonce_len, tag_len): (usize, usize),
+    aad: &[u8],
+) -> Result<Result<Vec<u8>, warden_client::Error>, Failure> {
+    let size = usize_of(size)?;
+    let n = size.checked_sub(nonce_len + tag_len).ok_or(Failure::Usage(
+        "input is shorter than a nonce and a tag".into(),
+    ))?;
+    let mut head = vec![0u8; nonce_len];
+    let mut f = std::fs::File::open(path).map_err(|e| Failure::io(path, e))?;
+    f.read_exact(&mut head).map_err(|e| Failure::io(path, e))?;
+    let mut tag = vec![0u8; tag_len];
+    {
+        use std::io::{Seek, SeekFrom};
+        f.seek(SeekFrom::Start((nonce_len + n) as u64))
+            .map_err(|e| Failure::io(path, e))?;
+        f.read_exact(&mut tag).map_err(|e| Failure::io(path, e))?;
+    }
+    let total = n
+        .checked_mul(2)
+        .ok_or(Failure::Usage("file too large".into()))?;
+    let mut r = load(stack, path, nonce_len as u64, n, total)?;
+    let (ct, pt) = (
+        r.slice(0..n).map_err(Failure::from_client)?,
+        r.slice(n..total.max(n)).map_err(Failure::from_client)?,
+    );
+    match ctx.open_region(&mut r, &head, aad, ct, &tag, pt) {
+        Ok(len) => Ok(Ok(r
+            .as_slice()
+            .get(n..n + len)
+            .ok_or(Failure::Internal("plaintext outside the region"))?
+            .to_vec())),
+        Err(e) => Ok(Err(e)),
+    }
+}

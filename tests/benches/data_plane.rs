@@ -1,0 +1,174 @@
+//! The shared-memory data plane (issue 13) against a real `wardend`, each case compared in the
+//! same run with its in-process baseline (`warden-crypto` over aws-lc-rs, the code the daemon
+//! itself calls):
+//!
+//! - `aes256gcm_seal/{64KiB,1MiB,16MiB}`: one-shot seal region → region vs in process
+//!   (out-of-place into a second buffer, like the daemon);
+//! - `ed25519_sign_1MiB`, `mldsa65_sign_1MiB`: one-shot over a region vs in process;
+//! - `inline_ping/{1KiB,32KiB}`: the inline (socket) path, for its per-KiB cost.
+//!
+//! Run: `cargo build --release -p warden-daemon --bin wardend && cargo bench -p warden-e2e
+//! --bench data_plane -- --warm-up-time 1 --measurement-time 3`.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+use warden_client::*;
+use warden_crypto::{ContextKind, Provider};
+use warden_e2e::inproc;
+use warden_e2e::{Daemon, DaemonOptions};
+
+type BoxErr = Box<dyn std::error::Error>;
+
+fn must<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => panic!("benchmark operation failed: {e}"),
+    }
+}
+
+/// A daemon key imported from an in-process one (same secret on both sides).
+fn twin(
+    stack: &CryptoStack,
+    alg: Algorithm,
+) -> std::result::Result<(ResourceGuard, std::sync::Arc<warden_crypto::Key>), BoxErr> {
+    let (local, secret) = inproc::generate(alg);
+    let key = stack.key_management().import_key(
+        &inproc::import_params(alg, KeyOperationPermission::applicable_to(alg)),
+        &secret,
+    )?;
+    Ok((key, local))
+}
+
+fn cfg(
+    alg: Algorithm,
+    key: ResourceId,
+    dir: Option<CipherDirection>,
+) -> std::result::Result<ContextConfig, BoxErr> {
+    let mut b = ContextConfig::builder()
+        .algorithm(alg)
+        .key(key)
+        .timeout(Timeout::Disabled);
+    if let Some(d) = dir {
+        b = b.direction(d);
+    }
+    Ok(b.build()?)
+}
+
+fn bench_seal(
+    c: &mut Criterion,
+    stack: &CryptoStack,
+    mem: &MemoryAllocator,
+) -> std::result::Result<(), BoxErr> {
+    let p = inproc::provider();
+    let (key, local) = twin(stack, Algorithm::Aes256Key)?;
+    let mut seal = stack.create_aead_context(&cfg(
+        Algorithm::Aes256Gcm,
+        key.id(),
+        Some(CipherDirection::Encrypt),
+    )?)?;
+    let mut lseal = p.create_context(
+        ContextKind::Aead,
+        &cfg(
+            Algorithm::Aes256Gcm,
+            inproc::local_id(),
+            Some(CipherDirection::Encrypt),
+        )?,
+        Some(local),
+    )?;
+    let mut g = c.benchmark_group("aes256gcm_seal");
+    for (name, len) in [("64KiB", 64 << 10), ("1MiB", 1 << 20), ("16MiB", 16 << 20)] {
+        g.throughput(Throughput::Bytes(len as u64));
+        let mut r = mem.allocate(2 * len)?;
+        r.as_mut_slice()[..len].fill(0x5a);
+        let (i, o) = (r.slice(0..len)?, r.slice(len..2 * len)?);
+        g.bench_function(BenchmarkId::new("data_plane", name), |b| {
+            b.iter(|| black_box(must(seal.seal_region(&mut r, b"", i, o)).len))
+        });
+        let input = vec![0x5au8; len];
+        let mut out = vec![0u8; len];
+        g.bench_function(BenchmarkId::new("in_process", name), |b| {
+            b.iter(|| {
+                let _ = lseal.reset();
+                must(lseal.init(&[]));
+                black_box(must(lseal.finish_whole(&input, &[], &mut out)))
+            })
+        });
+    }
+    g.finish();
+    Ok(())
+}
+
+fn bench_sign(
+    c: &mut Criterion,
+    stack: &CryptoStack,
+    mem: &MemoryAllocator,
+) -> std::result::Result<(), BoxErr> {
+    let p = inproc::provider();
+    let len = 1 << 20;
+    let mut r = mem.allocate(len)?;
+    r.as_mut_slice().fill(0x33);
+    let msg = r.slice(0..len)?;
+    let input = vec![0x33u8; len];
+    let mut sig = vec![0u8; 8192];
+    for (group, alg) in [
+        ("ed25519_sign_1MiB", Algorithm::Ed25519),
+        ("mldsa65_sign_1MiB", Algorithm::MlDsa65),
+    ] {
+        let (key, local) = twin(stack, alg)?;
+        let mut sign = stack.create_sign_context(&cfg(alg, key.id(), None)?)?;
+        let mut lsign = p.create_context(
+            ContextKind::Sign,
+            &cfg(alg, inproc::local_id(), None)?,
+            Some(local),
+        )?;
+        let mut g = c.benchmark_group(group);
+        g.throughput(Throughput::Bytes(len as u64));
+        g.bench_function("data_plane", |b| {
+            b.iter(|| black_box(must(sign.sign_region(&r, msg))))
+        });
+        g.bench_function("in_process", |b| {
+            b.iter(|| {
+                let _ = lsign.reset();
+                must(lsign.init(&[]));
+                black_box(must(lsign.finish_whole(&input, &[], &mut sig)))
+            })
+        });
+        g.finish();
+    }
+    Ok(())
+}
+
+fn bench_inline(c: &mut Criterion, stack: &CryptoStack) {
+    let mut g = c.benchmark_group("inline_ping");
+    for (name, len) in [("1KiB", 1 << 10), ("32KiB", 32 << 10)] {
+        let payload = vec![7u8; len];
+        g.throughput(Throughput::Bytes(len as u64));
+        g.bench_function(name, |b| b.iter(|| black_box(must(stack.ping(&payload)))));
+    }
+    g.finish();
+}
+
+fn run() -> std::result::Result<(), BoxErr> {
+    let d = Daemon::start_with(DaemonOptions::default())?;
+    let config = d.stack_config();
+    let stack = CryptoStack::connect(config.clone())?;
+    let mem = MemoryAllocator::connect(config)?;
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    bench_seal(&mut c, &stack, &mem)?;
+    bench_sign(&mut c, &stack, &mem)?;
+    bench_inline(&mut c, &stack);
+    c.final_summary();
+    Ok(())
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("data_plane bench: {e}");
+        std::process::exit(1);
+    }
+}
