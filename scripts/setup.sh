@@ -4,6 +4,9 @@ set -euo pipefail
 need_apt=()
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+# The certificate suite makes its PKI with openssl (tests/fixtures/certs/make.sh); the interop
+# suite (tests/tests/interop.rs) checks warden against it.
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 # The PKCS#11 provider's tests run against a SoftHSMv2 token and check it with OpenSC's
 # pkcs11-tool (issue 14). Installed when we are root (CI is); otherwise those tests skip
 # with a printed reason, so a non-root developer is only told.

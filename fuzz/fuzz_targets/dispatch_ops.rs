@@ -259,6 +259,7 @@ impl Session {
             key_id,
             direction,
             timeout,
+            options: Default::default(),
         };
         let Some(out) = self.send(&Request::CreateContext(r), dl) else {
             return;
@@ -297,6 +298,7 @@ impl Session {
                     key: spec,
                     rsa_bits: rsa_bits(*bits),
                     key_len: key_len(len, spec.algorithm),
+                    provider: None,
                 };
                 self.create_key(&Request::GenerateKey(r), &spec, &[], dl);
             }
@@ -613,6 +615,7 @@ impl Session {
                     input: Payload::Inline(&input),
                     last: &last,
                     tag: &tag,
+                    output: None,
                 };
                 self.use_resources(&r, &[], Some(context_id), dl);
             }

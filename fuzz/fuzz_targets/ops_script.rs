@@ -227,7 +227,7 @@ pub enum Op {
     },
     UpdateShm {
         ctx: Ref,
-        region: u32,
+        region: u64,
         offset: u64,
         len: u64,
     },

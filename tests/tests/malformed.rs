@@ -162,7 +162,7 @@ fn unknown_opcodes_and_garbage_bodies_are_typed_and_the_connection_survives() {
     let good = d.stack().unwrap();
     let mut s = handshaken(&d);
     // Unassigned and private-use opcodes: UnsupportedOperation, connection stays usable.
-    for (i, op) in [0x0600u16, 0x0EEE, 0xF000].into_iter().enumerate() {
+    for (i, op) in [0x0C00u16, 0x0EEE, 0xF000].into_iter().enumerate() {
         s.write_all(&frame(10 + i as u64, op, &[])).unwrap();
         let o = outcome(&mut s);
         assert_eq!(

@@ -121,6 +121,30 @@ fn token_keys_sign_encrypt_and_mac_inside_the_token_and_never_leave_it() {
         .unwrap();
     assert!(spki.ends_with(&raw), "SPKI wraps the same point");
 
+    // Ed25519 where the token has EdDSA (SoftHSM built with it does): pure EdDSA in the
+    // token, checked in software.
+    if ops("ED25519") & 0x10 != 0 {
+        let ed = km
+            .generate_key_with(
+                &params(Algorithm::Ed25519, P::SIGN | P::VERIFY),
+                Some("hsm"),
+            )
+            .unwrap();
+        let sig = sign(&stack, Algorithm::Ed25519, ed.id(), msg).unwrap();
+        let raw = km.export_public_key(ed.id(), Some(KeyFormat::Raw)).unwrap();
+        use warden_provider_awslc::primitives::{SignatureAlgorithm, verify as sw_verify};
+        assert!(sw_verify(SignatureAlgorithm::Ed25519, &raw, msg, &sig));
+        assert!(!sw_verify(
+            SignatureAlgorithm::Ed25519,
+            &raw,
+            b"other",
+            &sig
+        ));
+        verify(&stack, Algorithm::Ed25519, ed.id(), msg, &sig).unwrap();
+    } else {
+        println!("NOTE: this token has no EdDSA; Ed25519 not checked");
+    }
+
     // The secret never leaves: not by export, and an exportable token key is refused.
     assert_eq!(
         km.export_secret_key(ec.id()).unwrap_err().code(),
@@ -339,4 +363,167 @@ fn a_vanished_token_gives_typed_errors_and_software_keys_keep_working() {
     let stack = d.stack();
     let hw = stack.key_management().resolve("hw").unwrap();
     sign(&stack, Algorithm::EcdsaP256Sha256, hw.id(), b"after").unwrap();
+}
+
+/// Any local client may generate token keys; one that is never put in a slot must not stay
+/// in the token after its last handle is gone, or a loop of generate/release would fill it
+/// (token storage is small and shared). Slot keys stay until the slot says otherwise.
+#[test]
+fn keys_outside_slots_leave_the_token_with_their_last_handle() {
+    let Some(hsm) = SoftHsm::new() else { return };
+    let Some(before) = hsm.list_objects() else {
+        println!("SKIPPED: pkcs11-tool (opensc) not installed; nothing to count objects with");
+        return;
+    };
+    let count = |s: &str| s.matches("Private Key Object").count();
+    assert_eq!(count(&before), 0);
+    let root = tempfile::tempdir().unwrap();
+    let d = start(&hsm, root.path());
+    let stack = d.stack();
+    let km = stack.key_management();
+    km.generate_key_into_with(
+        "kept",
+        &params(Algorithm::EcdsaP256Sha256, P::SIGN),
+        Some("hsm"),
+    )
+    .unwrap();
+    for _ in 0..5 {
+        let k = km
+            .generate_key_with(&params(Algorithm::EcdsaP256Sha256, P::SIGN), Some("hsm"))
+            .unwrap();
+        // In use by a context after its guard is gone: still there while the context lives.
+        let mut c = stack
+            .create_sign_context(&ctx(Algorithm::EcdsaP256Sha256, k.id(), None))
+            .unwrap();
+        k.release().unwrap();
+        c.init().unwrap();
+        c.finalize_with(b"still usable").unwrap();
+    }
+    // One more, still held: present until released.
+    let held = km
+        .generate_key_with(&params(Algorithm::EcdsaP256Sha256, P::SIGN), Some("hsm"))
+        .unwrap();
+    assert_eq!(
+        count(&hsm.list_objects().unwrap()),
+        2,
+        "the slot key and the held one"
+    );
+    held.release().unwrap();
+    drop(stack);
+    // The slot key is still there, and still works after a restart.
+    let objects = hsm.list_objects().unwrap();
+    assert_eq!(count(&objects), 1, "only the slot key: {objects}");
+    d.stop();
+    let d = start(&hsm, root.path());
+    let stack = d.stack();
+    let k = stack.key_management().resolve("kept").unwrap();
+    sign(&stack, Algorithm::EcdsaP256Sha256, k.id(), b"kept").unwrap();
+    drop((k, stack));
+    d.stop();
+    assert_eq!(
+        count(&hsm.list_objects().unwrap()),
+        1,
+        "a resolved slot key is not destroyed"
+    );
+}
+
+/// The CLI: `warden providers` lists the token and what it can do; `warden key generate
+/// --provider` puts a key in it; an unknown provider is a typed failure.
+#[test]
+fn cli_lists_providers_and_generates_into_the_token() {
+    let Some(hsm) = SoftHsm::new() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let d = start(&hsm, root.path());
+    let warden = warden_e2e::wardend_path().unwrap().with_file_name("warden");
+    let run = |args: &[&str]| {
+        std::process::Command::new(&warden)
+            .arg("--socket")
+            .arg(&d.socket)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--json", "providers"]);
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = v["providers"].as_array().unwrap();
+    assert_eq!(list[0]["name"], "aws-lc-rs");
+    assert_eq!(list[0]["default"], true);
+    let hsm_entry = list.iter().find(|p| p["name"] == "hsm").unwrap();
+    assert_eq!(hsm_entry["hardware"], true);
+    let ecdsa = hsm_entry["capabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["algorithm"] == "ECDSA-P256-SHA256")
+        .unwrap();
+    let ops: Vec<&str> = ecdsa["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o.as_str().unwrap())
+        .collect();
+    assert!(
+        ops.contains(&"sign") && ops.contains(&"generate"),
+        "{ops:?}"
+    );
+
+    let out = run(&[
+        "--json",
+        "key",
+        "generate",
+        "--alg",
+        "ECDSA-P256-SHA256",
+        "--slot",
+        "cli-hsm",
+        "--provider",
+        "hsm",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["provider"], "hsm");
+    if let Some(objects) = hsm.list_objects() {
+        assert!(objects.contains("Private Key Object"), "{objects}");
+    }
+
+    let out = run(&[
+        "key",
+        "generate",
+        "--alg",
+        "ED25519",
+        "--slot",
+        "nowhere",
+        "--provider",
+        "absent",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("ProviderNotAvailable"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn token_contexts_refuse_context_options_they_cannot_honour() {
+    // Issue 15: the daemon reports a created context's options as applied, so a provider that
+    // cannot produce, say, a DER ECDSA signature must refuse rather than sign r||s.
+    let Some(hsm) = SoftHsm::new() else { return };
+    let root = tempfile::tempdir().unwrap();
+    let d = start(&hsm, root.path());
+    let stack = d.stack();
+    let km = stack.key_management();
+    let alg = Algorithm::EcdsaP256Sha256;
+    let key = km
+        .generate_key_with(&params(alg, P::SIGN | P::VERIFY), Some("hsm"))
+        .unwrap();
+    let der = ContextConfig::builder()
+        .algorithm(alg)
+        .key(key.id())
+        .signature_format(SignatureFormat::Der)
+        .build()
+        .unwrap();
+    let e = stack.create_sign_context(&der).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::UnsupportedOperation, "{e}");
+    // The default encoding still works in the token.
+    assert_eq!(sign(&stack, alg, key.id(), b"m").unwrap().len(), 64);
 }

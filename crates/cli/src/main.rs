@@ -10,6 +10,7 @@ mod args;
 mod commands;
 mod failure;
 mod io;
+mod keyfile;
 mod pem;
 mod report;
 
@@ -19,7 +20,7 @@ use clap::Parser;
 use warden_client::{CryptoStack, StackConfig};
 
 use crate::args::{Cli, Command, KemCommand, KeyCommand, MacCommand, ReceiptCommand};
-use crate::commands::{exchange, keys, local, ops, permits, receipt, session};
+use crate::commands::{certs, exchange, keys, local, ops, permits, receipt, session};
 use crate::failure::Failure;
 use crate::report::Report;
 
@@ -146,6 +147,7 @@ fn run_connected(cli: &Cli, stack: &CryptoStack) -> Result<Report, Failure> {
         Command::Permit(args::PermitCommand::Issue(a)) => permits::issue(stack, a, json),
         Command::Permit(args::PermitCommand::Verify(a)) => permits::verify(stack, a),
         Command::Attest(c) => permits::attest(stack, c, json),
+        Command::Cert(c) => certs::run(stack, c, json),
         Command::Receipt(ReceiptCommand::Export { out, from }) => {
             receipt::export(stack, out, *from)
         }

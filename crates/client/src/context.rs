@@ -53,11 +53,31 @@ impl ContextCore {
             key_id: cfg.key().map(|k| k.id),
             direction: cfg.direction(),
             timeout,
+            options: m::CreateContextOptions::from(cfg.options()),
         });
-        let id = link.request(&req, timeout, |r| match r {
-            Response::ContextCreated { context_id } => Ok(context_id),
+        let wanted = cfg.options().set_bits();
+        let (id, applied) = link.request(&req, timeout, |r| match r {
+            Response::ContextCreated {
+                context_id,
+                applied_options,
+            } => Ok((context_id, applied_options)),
             _ => Err(unexpected()),
         })?;
+        if applied & wanted != wanted {
+            // A daemon that predates an option ignores it and would, say, sign r || s where
+            // DER was asked for. Give the context back and refuse it.
+            let mut core = ContextCore {
+                link,
+                id,
+                timeout,
+                alive: true,
+            };
+            let _ = core.destroy();
+            return Err(crate::Error::Invalid(warden_core::Error::new(
+                warden_core::ErrorCode::UnsupportedOperation,
+                "the daemon does not support a requested context option; upgrade wardend",
+            )));
+        }
         Ok(ContextCore {
             link,
             id,
@@ -508,6 +528,27 @@ impl CipherContext {
         let p = self.core.process(iv, &[], input, &[], &[])?;
         self.iv = p.iv;
         Ok(p.data)
+    }
+
+    /// [`CipherContext::apply`] over region bytes (data plane): `input` is encrypted or
+    /// decrypted into `output` (ranges of `region`, not overlapping; `output` room for the
+    /// padding of CBC encryption). Encryption: pass an empty `iv` and read
+    /// [`CipherContext::iv`]. Returns the bytes written at the start of `output`; a
+    /// decryption's output reaches the region only once it succeeded (CBC padding checked).
+    pub fn apply_region(
+        &mut self,
+        region: &mut MemoryRegion,
+        iv: &[u8],
+        input: RegionSlice,
+        output: RegionSlice,
+    ) -> Result<usize> {
+        let op = RegionOp {
+            iv,
+            ..RegionOp::default()
+        };
+        let (n, p) = self.core.process_region(region, op, input, Some(output))?;
+        self.iv = p.iv;
+        Ok(n)
     }
 
     /// Encrypts `plaintext` under a fresh IV drawn by the daemon as a whole operation;

@@ -61,6 +61,7 @@
 #![deny(clippy::indexing_slicing, clippy::panic)]
 #![cfg_attr(test, allow(clippy::indexing_slicing, clippy::panic))]
 
+mod certs;
 mod codec;
 mod config;
 mod connection;
@@ -76,6 +77,7 @@ mod slots;
 mod stack;
 mod trust;
 
+pub use certs::{CertInfo, Leaf, VerifyOptions};
 pub use config::{
     DEFAULT_CLIENT_GRACE, DEFAULT_CONNECT_TIMEOUT, SOCKET_ENV, SYSTEM_SOCKET_PATH, StackConfig,
     default_socket_path,
@@ -96,10 +98,10 @@ pub use warden_wire::messages::ProviderSummary;
 
 // The shared vocabulary, so applications need only this crate.
 pub use warden_core::{
-    AgreeKeyParams, Algorithm, AlgorithmClass, CipherDirection, ContextConfig, DeriveKeyParams,
-    EncapsulateParams, ErrorCode, GenerateKeyParams, ImportKeyParams, KdfParameters, KeyFormat,
-    KeyOperationPermission, Persistence, ResourceId, ResourceType, Timeout, UnwrapKeyParams,
-    WrapKeyParams,
+    AgreeKeyParams, Algorithm, AlgorithmClass, CipherDirection, ContextConfig, ContextOptions,
+    DeriveKeyParams, EncapsulateParams, ErrorCode, GenerateKeyParams, ImportKeyParams,
+    KdfParameters, KeyFormat, KeyOperationPermission, Persistence, ResourceId, ResourceType,
+    SignatureFormat, Timeout, UnwrapKeyParams, WrapKeyParams,
 };
 
 /// How this crate works and why (design notes; the short overview is `ARCHITECTURE.md`).

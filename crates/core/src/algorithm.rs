@@ -156,7 +156,56 @@ algorithms! {
     HmacKey => "HMAC", KeyType;
     /// Secret bytes of any length (KDF input, agreement or KEM output).
     GenericSecret => "GENERIC-SECRET", KeyType;
+    // Issue 15, appended so the existing order (`ALL`, `Ord`) does not move.
+    /// 192-bit AES key.
+    Aes192Key => "AES-192", KeyType;
+    /// AES-192 in GCM mode.
+    Aes192Gcm => "AES-192-GCM", Aead;
+    /// AES-128 in CTR mode (unauthenticated).
+    Aes128Ctr => "AES-128-CTR", Cipher;
+    /// AES-192 in CTR mode (unauthenticated).
+    Aes192Ctr => "AES-192-CTR", Cipher;
+    /// AES-128 in CBC mode with PKCS#7 padding (unauthenticated).
+    Aes128CbcPkcs7 => "AES-128-CBC-PKCS7", Cipher;
+    /// AES-192 in CBC mode with PKCS#7 padding (unauthenticated).
+    Aes192CbcPkcs7 => "AES-192-CBC-PKCS7", Cipher;
+    /// AES-128 key wrap (RFC 3394).
+    Aes128Kw => "AES-128-KW", KeyWrap;
+    /// AES-192 key wrap (RFC 3394).
+    Aes192Kw => "AES-192-KW", KeyWrap;
+    /// AES-128 key wrap with padding (RFC 5649).
+    Aes128Kwp => "AES-128-KWP", KeyWrap;
+    /// AES-192 key wrap with padding (RFC 5649).
+    Aes192Kwp => "AES-192-KWP", KeyWrap;
+    /// RSASSA-PSS with SHA-384 and MGF1-SHA384 (any RSA-PSS key).
+    RsaPssSha384 => "RSA-PSS-SHA384", Signature;
+    /// RSASSA-PSS with SHA-512 and MGF1-SHA512 (any RSA-PSS key).
+    RsaPssSha512 => "RSA-PSS-SHA512", Signature;
+    /// RSAES-OAEP with SHA-1 and MGF1-SHA1 (any RSA-OAEP key; for peers that need it).
+    RsaOaepSha1 => "RSA-OAEP-SHA1", AsymmetricEncryption;
+    /// RSAES-OAEP with SHA-384 and MGF1-SHA384 (any RSA-OAEP key).
+    RsaOaepSha384 => "RSA-OAEP-SHA384", AsymmetricEncryption;
+    /// RSAES-OAEP with SHA-512 and MGF1-SHA512 (any RSA-OAEP key).
+    RsaOaepSha512 => "RSA-OAEP-SHA512", AsymmetricEncryption;
+    /// Ed25519ph (RFC 8032 section 5.1: Ed25519 over SHA-512 of the message, so it streams);
+    /// any Ed25519 key.
+    Ed25519ph => "ED25519PH", Signature;
 }
+
+/// Key algorithms an RSA-PSS operation accepts (any RSA-PSS key, whatever hash it was named for).
+const RSA_PSS_KEYS: &[Algorithm] = &[
+    Algorithm::RsaPssSha256,
+    Algorithm::RsaPssSha384,
+    Algorithm::RsaPssSha512,
+];
+
+/// Key algorithms an RSA-OAEP operation accepts.
+const RSA_OAEP_KEYS: &[Algorithm] = &[
+    Algorithm::RsaOaepSha1,
+    Algorithm::RsaOaepSha256,
+    Algorithm::RsaOaepSha384,
+    Algorithm::RsaOaepSha512,
+];
 
 /// Lengths of an AEAD algorithm, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,12 +296,14 @@ impl Algorithm {
     ///
     /// AES-GCM/CTR/CBC/KW take the matching `AES-*` key, `CHACHA20-POLY1305` a `CHACHA20`
     /// key, HMACs an `HMAC` key, KDFs only a `GENERIC-SECRET` key; asymmetric algorithms
-    /// and key types accept only keys of their own algorithm.
+    /// and key types accept only keys of their own algorithm, except the schemes whose hash is
+    /// a per-message choice (issue 15): any RSA-PSS key signs RSA-PSS-SHA256/384/512, any
+    /// RSA-OAEP key serves RSA-OAEP-SHA1/256/384/512, and Ed25519 keys sign ED25519PH too.
     ///
     /// ```
     /// use warden_core::Algorithm;
     /// assert_eq!(Algorithm::Aes256Gcm.key_algorithms(), &[Algorithm::Aes256Key]);
-    /// assert_eq!(Algorithm::Ed25519.key_algorithms(), &[Algorithm::Ed25519]);
+    /// assert_eq!(Algorithm::EcdsaP256Sha256.key_algorithms(), &[Algorithm::EcdsaP256Sha256]);
     /// assert!(Algorithm::Sha256.key_algorithms().is_empty());
     /// ```
     pub const fn key_algorithms(self) -> &'static [Algorithm] {
@@ -260,7 +311,12 @@ impl Algorithm {
         match self {
             A::Sha256 | A::Sha384 | A::Sha512 | A::Sha3_256 | A::Sha3_384 | A::Sha3_512 => &[],
             A::HmacSha256 | A::HmacSha384 | A::HmacSha512 => &[A::HmacKey],
-            A::Aes128Gcm => &[A::Aes128Key],
+            A::Aes128Gcm | A::Aes128Ctr | A::Aes128CbcPkcs7 | A::Aes128Kw | A::Aes128Kwp => {
+                &[A::Aes128Key]
+            }
+            A::Aes192Gcm | A::Aes192Ctr | A::Aes192CbcPkcs7 | A::Aes192Kw | A::Aes192Kwp => {
+                &[A::Aes192Key]
+            }
             A::Aes256Gcm | A::Aes256Ctr | A::Aes256CbcPkcs7 | A::Aes256Kw | A::Aes256Kwp => {
                 &[A::Aes256Key]
             }
@@ -273,11 +329,16 @@ impl Algorithm {
             // Only GENERIC-SECRET: every KDF here is HMAC-based, so a KDF on an HMAC key
             // would compute that key's MACs (PBKDF2 with one iteration is HMAC(K, salt‖1)).
             | A::Sp800108CtrHmacSha256 => &[A::GenericSecret],
-            A::Ed25519 => &[A::Ed25519],
+            A::Ed25519 | A::Ed25519ph => &[A::Ed25519, A::Ed25519ph],
             A::EcdsaP256Sha256 => &[A::EcdsaP256Sha256],
             A::EcdsaP384Sha384 => &[A::EcdsaP384Sha384],
-            A::RsaPssSha256 => &[A::RsaPssSha256],
-            A::RsaOaepSha256 => &[A::RsaOaepSha256],
+            // One RSA key serves every hash of its scheme (the hash is a per-message choice,
+            // as in PKCS#11 and X.509's RSASSA-PSS-params); the key's own name is the one it
+            // was created under.
+            A::RsaPssSha256 | A::RsaPssSha384 | A::RsaPssSha512 => RSA_PSS_KEYS,
+            A::RsaOaepSha1 | A::RsaOaepSha256 | A::RsaOaepSha384 | A::RsaOaepSha512 => {
+                RSA_OAEP_KEYS
+            }
             A::X25519 => &[A::X25519],
             A::EcdhP256 => &[A::EcdhP256],
             A::EcdhP384 => &[A::EcdhP384],
@@ -291,6 +352,7 @@ impl Algorithm {
             A::SlhDsaSha2_128f => &[A::SlhDsaSha2_128f],
             A::XWing => &[A::XWing],
             A::Aes128Key => &[A::Aes128Key],
+            A::Aes192Key => &[A::Aes192Key],
             A::Aes256Key => &[A::Aes256Key],
             A::ChaCha20Key => &[A::ChaCha20Key],
             A::HmacKey => &[A::HmacKey],
@@ -328,8 +390,12 @@ impl Algorithm {
             | A::EcdsaP256Sha256
             | A::RsaPssSha256
             | A::RsaOaepSha256 => Some(A::Sha256),
-            A::HmacSha384 | A::HkdfSha384 | A::EcdsaP384Sha384 => Some(A::Sha384),
-            A::HmacSha512 => Some(A::Sha512),
+            A::HmacSha384
+            | A::HkdfSha384
+            | A::EcdsaP384Sha384
+            | A::RsaPssSha384
+            | A::RsaOaepSha384 => Some(A::Sha384),
+            A::HmacSha512 | A::RsaPssSha512 | A::RsaOaepSha512 | A::Ed25519ph => Some(A::Sha512),
             _ => None,
         }
     }
@@ -338,6 +404,7 @@ impl Algorithm {
     pub const fn aead_lengths(self) -> Option<AeadLengths> {
         let key_len = match self {
             Algorithm::Aes128Gcm => 16,
+            Algorithm::Aes192Gcm => 24,
             Algorithm::Aes256Gcm | Algorithm::ChaCha20Poly1305 => 32,
             _ => return None,
         };
@@ -351,7 +418,12 @@ impl Algorithm {
     /// IV / nonce length for AEADs and cipher modes (16 for AES-CTR and AES-CBC).
     pub const fn iv_len(self) -> Option<usize> {
         match self {
-            Algorithm::Aes256Ctr | Algorithm::Aes256CbcPkcs7 => Some(16),
+            Algorithm::Aes128Ctr
+            | Algorithm::Aes192Ctr
+            | Algorithm::Aes256Ctr
+            | Algorithm::Aes128CbcPkcs7
+            | Algorithm::Aes192CbcPkcs7
+            | Algorithm::Aes256CbcPkcs7 => Some(16),
             _ => match self.aead_lengths() {
                 Some(l) => Some(l.nonce_len),
                 None => None,
@@ -363,8 +435,21 @@ impl Algorithm {
     pub const fn block_len(self) -> Option<usize> {
         use Algorithm as A;
         match self {
-            A::Aes128Gcm | A::Aes256Gcm | A::Aes256Ctr | A::Aes256CbcPkcs7 => Some(16),
-            A::Aes256Kw | A::Aes256Kwp => Some(8),
+            A::Aes128Gcm
+            | A::Aes192Gcm
+            | A::Aes256Gcm
+            | A::Aes128Ctr
+            | A::Aes192Ctr
+            | A::Aes256Ctr
+            | A::Aes128CbcPkcs7
+            | A::Aes192CbcPkcs7
+            | A::Aes256CbcPkcs7 => Some(16),
+            A::Aes128Kw
+            | A::Aes192Kw
+            | A::Aes256Kw
+            | A::Aes128Kwp
+            | A::Aes192Kwp
+            | A::Aes256Kwp => Some(8),
             _ => None,
         }
     }
@@ -374,7 +459,18 @@ impl Algorithm {
     pub const fn key_len(self) -> Option<usize> {
         use Algorithm as A;
         match self {
-            A::Aes128Key | A::Aes128Gcm => Some(16),
+            A::Aes128Key
+            | A::Aes128Gcm
+            | A::Aes128Ctr
+            | A::Aes128CbcPkcs7
+            | A::Aes128Kw
+            | A::Aes128Kwp => Some(16),
+            A::Aes192Key
+            | A::Aes192Gcm
+            | A::Aes192Ctr
+            | A::Aes192CbcPkcs7
+            | A::Aes192Kw
+            | A::Aes192Kwp => Some(24),
             A::Aes256Key
             | A::Aes256Gcm
             | A::Aes256Ctr
@@ -405,7 +501,16 @@ impl Algorithm {
 
     /// Whether an algorithm is an RSA scheme (and so needs a modulus size at generation).
     pub const fn is_rsa(self) -> bool {
-        matches!(self, Algorithm::RsaPssSha256 | Algorithm::RsaOaepSha256)
+        matches!(
+            self,
+            Algorithm::RsaPssSha256
+                | Algorithm::RsaPssSha384
+                | Algorithm::RsaPssSha512
+                | Algorithm::RsaOaepSha1
+                | Algorithm::RsaOaepSha256
+                | Algorithm::RsaOaepSha384
+                | Algorithm::RsaOaepSha512
+        )
     }
 }
 

@@ -1,6 +1,7 @@
 //! Configuration of streaming contexts: algorithm, key handle, timeout, cipher direction.
 
 use crate::algorithm::{Algorithm, AlgorithmClass};
+use crate::context_options::{ContextOptions, SignatureFormat};
 use crate::error::{Error, Result};
 use crate::limits::DEFAULT_TIMEOUT_MS;
 use crate::resource::{ResourceId, ResourceType};
@@ -235,6 +236,7 @@ impl BaseContextConfigBuilder {
 pub struct ContextConfig {
     base: BaseContextConfig,
     direction: Option<CipherDirection>,
+    options: ContextOptions,
 }
 
 impl ContextConfig {
@@ -249,8 +251,25 @@ impl ContextConfig {
         match (needs_direction(base.algorithm.class()), direction) {
             (true, None) => Err(Error::invalid_argument("direction is required for ciphers")),
             (false, Some(_)) => Err(Error::invalid_argument("direction only applies to ciphers")),
-            _ => Ok(ContextConfig { base, direction }),
+            _ => Ok(ContextConfig {
+                base,
+                direction,
+                options: ContextOptions::default(),
+            }),
         }
+    }
+
+    /// The same configuration with `options`; `InvalidArgument` if an option does not apply
+    /// to the algorithm ([`ContextOptions::check`]).
+    pub fn with_options(mut self, options: ContextOptions) -> Result<Self> {
+        options.check(self.base.algorithm)?;
+        self.options = options;
+        Ok(self)
+    }
+
+    /// The per-context options (defaults unless set).
+    pub fn options(&self) -> &ContextOptions {
+        &self.options
     }
 
     /// The shared settings.
@@ -284,6 +303,7 @@ impl ContextConfig {
 pub struct ContextConfigBuilder {
     base: BaseContextConfigBuilder,
     direction: Option<CipherDirection>,
+    options: ContextOptions,
 }
 
 impl ContextConfigBuilder {
@@ -321,8 +341,26 @@ impl ContextConfigBuilder {
         self
     }
 
+    /// Sets the ECDSA signature encoding (default [`SignatureFormat::Raw`]).
+    pub fn signature_format(mut self, format: SignatureFormat) -> Self {
+        self.options = self.options.with_signature_format(format);
+        self
+    }
+
+    /// Sets the RSA-PSS salt length in bytes (0..=64; default the hash length).
+    pub fn pss_salt_len(mut self, len: u16) -> Self {
+        self.options = self.options.with_pss_salt_len(len);
+        self
+    }
+
+    /// Sets every per-context option at once.
+    pub fn options(mut self, options: ContextOptions) -> Self {
+        self.options = options;
+        self
+    }
+
     /// Validates and builds. Every failure is `InvalidArgument`.
     pub fn build(self) -> Result<ContextConfig> {
-        ContextConfig::new(self.base.build()?, self.direction)
+        ContextConfig::new(self.base.build()?, self.direction)?.with_options(self.options)
     }
 }

@@ -95,8 +95,8 @@ impl KdfParameters {
         })
     }
 
-    /// Largest output the KDF can produce (HKDF: 255 hash blocks), capped at
-    /// [`MAX_SECRET_KEY_LEN`].
+    /// Largest output the KDF can produce (HKDF and TLS 1.3 Expand-Label: 255 hash blocks,
+    /// RFC 5869; 8160 bytes for SHA-256, 12240 for SHA-384), capped at [`MAX_SECRET_KEY_LEN`].
     pub fn max_output_len(&self) -> Result<u32> {
         let limit = match self.algorithm()? {
             Algorithm::HkdfSha256 | Algorithm::Tls13HkdfSha256 => 255 * 32,
@@ -303,7 +303,7 @@ pub(crate) fn resolve_secret_len(algorithm: Algorithm, requested: Option<u32>) -
         )),
         (None, Some(len)) if (1..=MAX_SECRET_KEY_LEN).contains(&len) => Ok(len),
         (None, Some(_)) => Err(Error::invalid_argument(
-            "output_len out of range (1..=1024)",
+            "output_len out of range (1..=12240)",
         )),
     }
 }

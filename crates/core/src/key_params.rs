@@ -175,7 +175,7 @@ impl GenerateKeyParamsBuilder {
             (true, Some(len))
                 if !(MIN_GENERATED_SECRET_LEN..=MAX_SECRET_KEY_LEN).contains(&len) =>
             {
-                return Err(Error::invalid_argument("key_len out of range (16..=1024)"));
+                return Err(Error::invalid_argument("key_len out of range (16..=12240)"));
             }
             (false, Some(_)) => {
                 return Err(Error::invalid_argument(

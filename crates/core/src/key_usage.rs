@@ -75,9 +75,11 @@ impl P {
     pub const fn applicable_to(alg: Algorithm) -> Self {
         let cipher = P::ENCRYPT.union(P::DECRYPT).union(P::CALLER_NONCE);
         let ops = match alg {
-            // AES-256 is also the AES-KW key-encryption key.
-            Algorithm::Aes256Key => cipher.union(P::WRAP).union(P::UNWRAP),
-            Algorithm::Aes128Key | Algorithm::ChaCha20Key => cipher,
+            // AES keys of every size are also AES-KW / KWP key-encryption keys.
+            Algorithm::Aes128Key | Algorithm::Aes192Key | Algorithm::Aes256Key => {
+                cipher.union(P::WRAP).union(P::UNWRAP)
+            }
+            Algorithm::ChaCha20Key => cipher,
             Algorithm::HmacKey => P::MAC,
             Algorithm::GenericSecret => P::DERIVE,
             _ => match alg.class() {

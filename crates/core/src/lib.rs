@@ -20,6 +20,7 @@ extern crate std;
 mod algorithm;
 mod algorithm_id;
 mod context;
+mod context_options;
 mod derive_params;
 mod error;
 mod exchange_params;
@@ -36,6 +37,10 @@ pub use algorithm_id::AlgorithmId;
 pub use context::{
     BaseContextConfig, BaseContextConfigBuilder, CipherDirection, ContextConfig,
     ContextConfigBuilder, Timeout,
+};
+pub use context_options::{
+    ContextOptions, MAX_OAEP_LABEL_LEN, MAX_PSS_SALT_LEN, MAX_SIGNATURE_CONTEXT_LEN,
+    SignatureFormat, option_bits,
 };
 pub use derive_params::{DeriveKeyParams, DeriveKeyParamsBuilder, KdfParameters};
 pub use error::{Error, ErrorCode, Result};

@@ -1,8 +1,10 @@
 //! Bounds the parameter builders enforce. They exist so that no request can make the daemon
 //! allocate or compute without limit; the values are policy, chosen generously.
 
-/// Largest symmetric secret (HMAC key, generic secret, derived key) in bytes.
-pub const MAX_SECRET_KEY_LEN: u32 = 1024;
+/// Largest symmetric secret (HMAC key, generic secret, derived key) in bytes: 255 × 48, the
+/// longest output of HKDF-SHA384 (RFC 5869 section 2.3), so every HKDF output warden offers
+/// fits in a key object (issue 15; it was 1024).
+pub const MAX_SECRET_KEY_LEN: u32 = 255 * 48;
 
 /// Smallest *generated* HMAC key or generic secret in bytes (128 bits). Imported and derived
 /// secrets may be shorter; generating a weak key on purpose is refused.

@@ -49,6 +49,80 @@ const ISSUE_NAMES: &[(&str, AlgorithmClass)] = &[
     ("GENERIC-SECRET", AlgorithmClass::KeyType),
 ];
 
+/// Names issue 15 added (AES-192, and AES-128 in every mode AES-256 has).
+const ISSUE_15_NAMES: &[(&str, AlgorithmClass, usize)] = &[
+    ("AES-192", AlgorithmClass::KeyType, 24),
+    ("AES-192-GCM", AlgorithmClass::Aead, 24),
+    ("AES-128-CTR", AlgorithmClass::Cipher, 16),
+    ("AES-192-CTR", AlgorithmClass::Cipher, 24),
+    ("AES-128-CBC-PKCS7", AlgorithmClass::Cipher, 16),
+    ("AES-192-CBC-PKCS7", AlgorithmClass::Cipher, 24),
+    ("AES-128-KW", AlgorithmClass::KeyWrap, 16),
+    ("AES-192-KW", AlgorithmClass::KeyWrap, 24),
+    ("AES-128-KWP", AlgorithmClass::KeyWrap, 16),
+    ("AES-192-KWP", AlgorithmClass::KeyWrap, 24),
+];
+
+/// RSA names issue 15 added; each accepts any key of its scheme.
+const ISSUE_15_RSA: &[(&str, AlgorithmClass)] = &[
+    ("RSA-PSS-SHA384", AlgorithmClass::Signature),
+    ("RSA-PSS-SHA512", AlgorithmClass::Signature),
+    ("RSA-OAEP-SHA1", AlgorithmClass::AsymmetricEncryption),
+    ("RSA-OAEP-SHA384", AlgorithmClass::AsymmetricEncryption),
+    ("RSA-OAEP-SHA512", AlgorithmClass::AsymmetricEncryption),
+];
+
+#[test]
+fn ed25519ph_takes_ed25519_keys_and_prehashes_with_sha512() {
+    let a = Algorithm::from_name("ED25519PH").unwrap();
+    assert_eq!(a, Algorithm::Ed25519ph);
+    assert_eq!(a.class(), AlgorithmClass::Signature);
+    assert!(a.accepts_key(Algorithm::Ed25519) && Algorithm::Ed25519.accepts_key(a));
+    assert!(!a.accepts_key(Algorithm::EcdsaP256Sha256));
+    assert_eq!(a.hash(), Some(Algorithm::Sha512));
+}
+
+#[test]
+fn issue_15_rsa_names_take_any_key_of_their_scheme() {
+    for &(name, class) in ISSUE_15_RSA {
+        let a = Algorithm::from_name(name).unwrap();
+        assert_eq!(a.class(), class);
+        assert!(a.is_rsa());
+        let (same, other) = if class == AlgorithmClass::Signature {
+            (Algorithm::RsaPssSha256, Algorithm::RsaOaepSha256)
+        } else {
+            (Algorithm::RsaOaepSha256, Algorithm::RsaPssSha256)
+        };
+        assert!(a.accepts_key(same) && a.accepts_key(a), "{name}");
+        assert!(
+            !a.accepts_key(other),
+            "{name}: PSS and OAEP keys stay apart"
+        );
+    }
+    assert_eq!(Algorithm::RsaPssSha512.hash(), Some(Algorithm::Sha512));
+}
+
+#[test]
+fn issue_15_aes_names_have_class_key_length_and_key_type() {
+    for &(name, class, key_len) in ISSUE_15_NAMES {
+        let a = Algorithm::from_name(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(a.class(), class, "{name}");
+        assert_eq!(a.key_len(), Some(key_len), "{name}");
+        let key = if key_len == 16 {
+            Algorithm::Aes128Key
+        } else {
+            Algorithm::Aes192Key
+        };
+        if class != AlgorithmClass::KeyType {
+            assert_eq!(a.key_algorithms(), &[key], "{name}");
+            assert!(!a.accepts_key(Algorithm::Aes256Key), "{name}");
+        }
+    }
+    assert_eq!(Algorithm::Aes192Gcm.aead_lengths().unwrap().key_len, 24);
+    assert_eq!(Algorithm::Aes192Ctr.iv_len(), Some(16));
+    assert_eq!(Algorithm::Aes128Kwp.block_len(), Some(8));
+}
+
 #[test]
 fn every_issue_name_resolves_with_the_right_class() {
     for &(name, class) in ISSUE_NAMES {
@@ -73,8 +147,11 @@ fn all_names_are_unique_upper_case_and_round_trip_through_ids() {
         assert_eq!(Algorithm::from_id(&id).unwrap(), *a);
         assert_eq!(Algorithm::try_from(AlgorithmId::from(*a)).unwrap(), *a);
     }
-    // Only one addition beyond the issue's list: the CHACHA20 key type.
-    assert_eq!(Algorithm::ALL.len(), ISSUE_NAMES.len() + 1);
+    // Only one addition beyond issue 3's list, the CHACHA20 key type, then issue 15's names.
+    assert_eq!(
+        Algorithm::ALL.len(),
+        ISSUE_NAMES.len() + 1 + ISSUE_15_NAMES.len() + ISSUE_15_RSA.len() + 1 // ED25519PH
+    );
     assert_eq!(
         Algorithm::from_name("CHACHA20").unwrap(),
         Algorithm::ChaCha20Key
@@ -107,7 +184,8 @@ fn key_algorithm_mapping() {
     assert!(!A::Aes128Gcm.accepts_key(A::Aes256Key));
     assert_eq!(A::HmacSha256.key_algorithms(), &[A::HmacKey]);
     assert!(!A::HmacSha256.accepts_key(A::Aes256Key));
-    assert_eq!(A::Ed25519.key_algorithms(), &[A::Ed25519]);
+    // Issue 15: an Ed25519 key also signs ED25519PH.
+    assert_eq!(A::Ed25519.key_algorithms(), &[A::Ed25519, A::Ed25519ph]);
     assert!(!A::Ed25519.accepts_key(A::EcdsaP256Sha256));
     assert_eq!(A::ChaCha20Poly1305.key_algorithms(), &[A::ChaCha20Key]);
     assert!(A::HkdfSha256.accepts_key(A::GenericSecret));

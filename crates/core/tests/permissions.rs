@@ -141,7 +141,9 @@ fn applicable_bits_per_key_type() {
     let cipher = P::ENCRYPT | P::DECRYPT | P::CALLER_NONCE | life;
     let expect: &[(A, P)] = &[
         (A::Aes256Key, cipher | P::WRAP | P::UNWRAP),
-        (A::Aes128Key, cipher),
+        // Issue 15: AES-KW/KWP under every AES key size.
+        (A::Aes128Key, cipher | P::WRAP | P::UNWRAP),
+        (A::Aes192Key, cipher | P::WRAP | P::UNWRAP),
         (A::ChaCha20Key, cipher),
         (A::HmacKey, P::MAC | life),
         (A::GenericSecret, P::DERIVE | life),

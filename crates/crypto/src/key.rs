@@ -314,3 +314,94 @@ impl<'a> Reader<'a> {
         self.take(1).and_then(|b| b.first().copied())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A provider key that stores a fixed reference (like a token handle).
+    struct Handle(Vec<u8>);
+
+    impl ProviderKey for Handle {
+        fn is_public_only(&self) -> bool {
+            false
+        }
+        fn secret_len(&self) -> Option<usize> {
+            None
+        }
+        fn public_key(&self, _: Algorithm, _: KeyFormat) -> Result<Vec<u8>> {
+            Err(Error::from(ErrorCode::IncompatibleKeyType))
+        }
+        fn export_material(&self, _: Algorithm) -> Result<Zeroizing<Vec<u8>>> {
+            Err(Error::from(ErrorCode::KeyNotExportable))
+        }
+        fn storage_material(&self, _: Algorithm) -> Result<Zeroizing<Vec<u8>>> {
+            Ok(Zeroizing::new(self.0.clone()))
+        }
+        fn as_any(&self) -> &dyn Any {
+            self
+        }
+    }
+
+    fn key(provider: &'static str, exportable: bool) -> Key {
+        Key::new(
+            Algorithm::Aes256Key,
+            KeyOperationPermission::ENCRYPT | KeyOperationPermission::EXPORT,
+            exportable,
+            provider,
+            Box::new(Handle(vec![1, 2, 3])),
+        )
+    }
+
+    #[test]
+    fn records_name_their_provider_and_the_default_keeps_version_1() {
+        let hw = key("hsm", false).danger_storage_bytes().unwrap();
+        assert_eq!(hw.get(4), Some(&STORAGE_V2));
+        let s = Key::parse_storage(&hw).unwrap();
+        assert_eq!((s.provider, s.material), ("hsm", &[1u8, 2, 3][..]));
+        assert_eq!(s.algorithm, Algorithm::Aes256Key);
+        assert!(!s.public_only && !s.exportable);
+
+        let sw = key(DEFAULT_PROVIDER_NAME, true)
+            .danger_storage_bytes()
+            .unwrap();
+        assert_eq!(
+            sw.get(4),
+            Some(&STORAGE_V1),
+            "pre-split layout for the default"
+        );
+        let s = Key::parse_storage(&sw).unwrap();
+        assert_eq!(s.provider, DEFAULT_PROVIDER_NAME);
+        assert!(s.exportable);
+
+        for cut in 0..hw.len() {
+            assert!(Key::parse_storage(&hw[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut bad = hw.to_vec();
+        bad[4] = 3;
+        assert!(Key::parse_storage(&bad).is_err(), "unknown version");
+    }
+
+    #[test]
+    fn export_is_gated_before_the_provider_is_asked() {
+        // Not exportable: refused by Key itself.
+        assert_eq!(
+            key("hsm", false).export_secret().unwrap_err().code(),
+            ErrorCode::KeyNotExportable
+        );
+        // Exportable with the bit: the provider still decides (a token refuses).
+        assert_eq!(
+            key("hsm", true).export_secret().unwrap_err().code(),
+            ErrorCode::KeyNotExportable
+        );
+        let narrowed = key("hsm", true)
+            .narrowed(KeyOperationPermission::ENCRYPT)
+            .unwrap();
+        assert_eq!(narrowed.provider(), "hsm");
+        assert!(
+            key("hsm", true)
+                .narrowed(KeyOperationPermission::SIGN)
+                .is_err()
+        );
+    }
+}

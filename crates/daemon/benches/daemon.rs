@@ -106,6 +106,7 @@ fn bench_hmac(c: &mut Criterion, d: &RunningDaemon) -> BenchResult<()> {
         key_id: Some(key),
         direction: None,
         timeout: Timeout::Default,
+        options: Default::default(),
     }))?;
     let msg = [7u8; 64];
     let frames = [
@@ -182,6 +183,7 @@ fn bench_ed25519(c: &mut Criterion, d: &RunningDaemon) -> BenchResult<()> {
         key_id: Some(key),
         direction: None,
         timeout: Timeout::Default,
+        options: Default::default(),
     }))?;
     let msg = [9u8; 64];
     let frames = [

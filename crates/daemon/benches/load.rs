@@ -36,6 +36,7 @@ fn mac_client(d: &RunningDaemon) -> BenchResult<(Client, Vec<u8>)> {
         key_id: Some(k),
         direction: None,
         timeout: Timeout::Default,
+        options: Default::default(),
     }))?;
     c.call(
         &Request::InitContext {

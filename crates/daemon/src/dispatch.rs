@@ -98,6 +98,35 @@ fn route(req: &Request<'_>, state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Result<
     result
 }
 
+fn route_cert(
+    op: Opcode,
+    c: &warden_wire::messages::CertCall<'_>,
+    state: &mut ConnState,
+    ctx: &Ctx<'_, '_>,
+) -> Result<(), Error> {
+    use handlers::{cert_stores, certs};
+    match op {
+        Opcode::CertImport => certs::import(state, ctx, c),
+        Opcode::CertExport => certs::export(state, ctx, c),
+        Opcode::CertList => certs::list(state, ctx, c),
+        Opcode::CertDelete => certs::delete(state, ctx, c),
+        Opcode::CertBind => certs::bind(state, ctx, c),
+        Opcode::CertGrant => certs::grant(state, ctx, c, true),
+        Opcode::CertRevoke => certs::grant(state, ctx, c, false),
+        Opcode::CertCsr => certs::csr(state, ctx, c),
+        Opcode::CertSelfSign => certs::self_sign(state, ctx, c),
+        Opcode::CertStoreAdd => cert_stores::add(state, ctx, c),
+        Opcode::CertStoreRemove => cert_stores::remove(state, ctx, c),
+        Opcode::CertStoreList => cert_stores::list(state, ctx, c),
+        Opcode::CertCrlImport => cert_stores::crl_import(state, ctx, c),
+        Opcode::CertVerify => cert_stores::verify(state, ctx, c),
+        _ => Err(Error::new(
+            ErrorCode::UnsupportedOperation,
+            "opcode not served",
+        )),
+    }
+}
+
 fn route_op(req: &Request<'_>, state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Result<(), Error> {
     use handlers::{contexts, keys, permit_lists, permits, regions, session, slots};
     match *req {
@@ -188,6 +217,7 @@ fn route_op(req: &Request<'_>, state: &mut ConnState, ctx: &Ctx<'_, '_>) -> Resu
         Request::ReceiptExport { from, max_bytes } => {
             permits::receipt_export(state, ctx, from, max_bytes)
         }
+        Request::Cert { op, ref call } => route_cert(op, call, state, ctx),
         Request::RegionRegister { len } => regions::register(state, ctx, len),
         Request::RegionRelease { region_id } => regions::release(state, region_id),
         _ => Err(Error::new(

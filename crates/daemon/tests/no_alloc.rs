@@ -190,7 +190,7 @@ impl Driver {
         assert_eq!(st, 0, "{:?}", ErrorCode::from_u32(st));
         match decode_response(req.opcode(), &body).unwrap() {
             Response::KeyCreated { key_id } => key_id,
-            Response::ContextCreated { context_id } => context_id,
+            Response::ContextCreated { context_id, .. } => context_id,
             other => panic!("{other:?}"),
         }
     }
@@ -248,6 +248,7 @@ fn ctx(
         key_id: key,
         direction: dir,
         timeout: Timeout::Disabled,
+        options: Default::default(),
     }))
 }
 

@@ -61,6 +61,7 @@ fn create(
         key_id: key,
         direction: dir,
         timeout: Timeout::Default,
+        options: Default::default(),
     }))
 }
 

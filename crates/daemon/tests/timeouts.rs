@@ -48,6 +48,7 @@ fn mac_context(c: &mut Conn, key: u64, timeout: Timeout) -> u64 {
         key_id: Some(key),
         direction: None,
         timeout,
+        options: Default::default(),
     }))
     .unwrap()
 }

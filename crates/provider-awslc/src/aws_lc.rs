@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use aws_lc_rs::agreement;
 use aws_lc_rs::kem;
-use aws_lc_rs::key_wrap::{AES_256, KeyEncryptionKey, KeyWrap, KeyWrapPadded};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use warden_core::{
     AgreeKeyParams, Algorithm, AlgorithmClass, ContextConfig, DeriveKeyParams, EncapsulateParams,
@@ -22,6 +21,7 @@ use warden_crypto::{
 use crate::context;
 use crate::keygen::{self, agreement_alg, mlkem_alg};
 use crate::material::{AwsLcKey as _, Material, key};
+use crate::wrap;
 
 /// The software provider on aws-lc-rs.
 pub struct AwsLcProvider {
@@ -146,19 +146,16 @@ fn wrap_failed<E>(_: E) -> Error {
     Error::new(ErrorCode::WrapUnwrapFailed, "key wrap failed")
 }
 
-fn wrap_kek(
-    kek: &Key,
-    alg: Algorithm,
-    needed: P,
-) -> Result<KeyEncryptionKey<aws_lc_rs::key_wrap::AesBlockCipher>> {
-    if !matches!(alg, Algorithm::Aes256Kw | Algorithm::Aes256Kwp) {
+/// The KEK's secret for wrap algorithm `alg`, after the type and permission checks.
+fn wrap_kek(kek: &Key, alg: Algorithm, needed: P) -> Result<&[u8]> {
+    if alg.class() != AlgorithmClass::KeyWrap {
         return Err(Error::new(
             ErrorCode::UnsupportedAlgorithm,
-            "wrap algorithms are AES-256-KW / KWP",
+            "not a key wrap algorithm",
         ));
     }
     kek.check(alg, needed)?;
-    KeyEncryptionKey::new(&AES_256, kek.secret_bytes()?).map_err(wrap_failed)
+    kek.secret_bytes()
 }
 
 impl Provider for AwsLcProvider {
@@ -239,37 +236,15 @@ impl Provider for AwsLcProvider {
         let alg = p.algorithm();
         let kek = wrap_kek(kek, alg, P::WRAP)?;
         let secret = target.export_secret()?;
-        let mut out = vec![0u8; secret.len() + 16];
-        let n = if alg == Algorithm::Aes256Kw {
-            if secret.len() < 16 || secret.len() % 8 != 0 {
-                return Err(Error::invalid_argument(
-                    "AES-KW wraps multiples of 8 bytes (>= 16); use AES-256-KWP",
-                ));
-            }
-            kek.wrap(&secret, &mut out).map_err(wrap_failed)?.len()
-        } else {
-            kek.wrap_with_padding(&secret, &mut out)
-                .map_err(wrap_failed)?
-                .len()
-        };
-        out.truncate(n);
-        Ok(out)
+        wrap::wrap(alg, kek, &secret)
     }
 
     fn unwrap_key(&self, kek: &Key, wrapped: &[u8], p: &UnwrapKeyParams) -> Result<Key> {
         let alg = p.algorithm();
         let kek = wrap_kek(kek, alg, P::UNWRAP)?;
-        let mut out = Zeroizing::new(vec![0u8; wrapped.len()]);
-        let n = if alg == Algorithm::Aes256Kw {
-            kek.unwrap(wrapped, &mut out).map_err(wrap_failed)?.len()
-        } else {
-            kek.unwrap_with_padding(wrapped, &mut out)
-                .map_err(wrap_failed)?
-                .len()
-        };
-        let plain = out.get(..n).ok_or(wrap_failed(()))?;
+        let plain = wrap::unwrap(alg, kek, wrapped)?;
         let material =
-            keygen::private_from_canonical(p.unwrapped_algorithm(), plain).map_err(wrap_failed)?;
+            keygen::private_from_canonical(p.unwrapped_algorithm(), &plain).map_err(wrap_failed)?;
         Ok(key(
             p.unwrapped_algorithm(),
             p.permissions(),

@@ -99,7 +99,7 @@ pub(crate) fn spki_from_raw(alg: Algorithm, raw: &[u8]) -> Result<Vec<u8>> {
         Ok(v)
     };
     match alg {
-        Algorithm::Ed25519 => prefixed(&ED25519_SPKI_PREFIX),
+        Algorithm::Ed25519 | Algorithm::Ed25519ph => prefixed(&ED25519_SPKI_PREFIX),
         Algorithm::X25519 => prefixed(&X25519_SPKI_PREFIX),
         _ => {
             let valg = verification_alg(alg).ok_or(Error::new(

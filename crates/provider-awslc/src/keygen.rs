@@ -21,7 +21,7 @@ use crate::material::{Material, verification_alg};
 /// Default length of generated HMAC keys and generic secrets when none is given.
 pub const DEFAULT_SECRET_LEN: usize = 32;
 /// Largest HMAC key / generic secret we generate or import (bytes).
-pub const MAX_SECRET_LEN: usize = 1024;
+pub const MAX_SECRET_LEN: usize = warden_core::limits::MAX_SECRET_KEY_LEN as usize;
 /// RSA modulus sizes accepted for generation and import (bits).
 pub const RSA_BITS: [u32; 3] = [2048, 3072, 4096];
 
@@ -81,6 +81,7 @@ fn mldsa_alg(alg: Algorithm) -> Option<&'static signature::PqdsaSigningAlgorithm
 fn check_secret_len(alg: Algorithm, len: usize) -> Result<()> {
     let ok = match alg {
         Algorithm::Aes128Key => len == 16,
+        Algorithm::Aes192Key => len == 24,
         Algorithm::Aes256Key | Algorithm::ChaCha20Key => len == 32,
         Algorithm::HmacKey | Algorithm::GenericSecret => (1..=MAX_SECRET_LEN).contains(&len),
         _ => {
@@ -116,15 +117,11 @@ pub(crate) fn generate(
             agreement::PrivateKey::generate(agree).map_err(gen_failed)?,
         ));
     }
-    if let Some(mlkem) = mlkem_alg(alg) {
-        let dk = kem::DecapsulationKey::generate(mlkem).map_err(gen_failed)?;
-        let ek = dk
-            .encapsulation_key()
-            .map_err(gen_failed)?
-            .key_bytes()
-            .map_err(gen_failed)?;
-        let ek = ek.as_ref().to_vec();
-        return Ok(Material::MlKem { dk, ek });
+    if mlkem_alg(alg).is_some() {
+        // Generated from a fresh 64-byte seed, so the seed (the private form IETF drafts
+        // prefer) is what the key exports and what the store keeps.
+        let seed = random_secret(MLKEM_SEED_LEN)?;
+        return mlkem_from_seed(alg, &seed);
     }
     if let Some(mldsa) = mldsa_alg(alg) {
         return Ok(Material::MlDsa(
@@ -132,7 +129,10 @@ pub(crate) fn generate(
         ));
     }
     match alg {
-        Algorithm::Aes128Key | Algorithm::Aes256Key | Algorithm::ChaCha20Key => {
+        Algorithm::Aes128Key
+        | Algorithm::Aes192Key
+        | Algorithm::Aes256Key
+        | Algorithm::ChaCha20Key => {
             let len = alg.key_len().ok_or(Error::from(ErrorCode::InternalError))?;
             Ok(Material::Secret(random_secret(len)?))
         }
@@ -144,10 +144,10 @@ pub(crate) fn generate(
             check_secret_len(alg, len)?;
             Ok(Material::Secret(random_secret(len)?))
         }
-        Algorithm::Ed25519 => Ok(Material::Ed25519(
+        Algorithm::Ed25519 | Algorithm::Ed25519ph => Ok(Material::Ed25519(
             Ed25519KeyPair::generate().map_err(gen_failed)?,
         )),
-        Algorithm::RsaPssSha256 | Algorithm::RsaOaepSha256 => {
+        a if a.is_rsa() => {
             let size = match rsa_bits {
                 Some(2048) => rsa::KeySize::Rsa2048,
                 Some(3072) => rsa::KeySize::Rsa3072,
@@ -228,9 +228,12 @@ pub(crate) fn private_from_canonical(alg: Algorithm, bytes: &[u8]) -> Result<Mat
         return Ok(Material::Agreement(key.map_err(rejected)?));
     }
     if let Some(mlkem) = mlkem_alg(alg) {
+        if bytes.len() == MLKEM_SEED_LEN {
+            return mlkem_from_seed(alg, bytes);
+        }
         let ek = mlkem_ek_from_dk(alg, bytes)?;
         let dk = kem::DecapsulationKey::new(mlkem, bytes).map_err(rejected)?;
-        return Ok(Material::MlKem { dk, ek });
+        return Ok(Material::MlKem { dk, ek, seed: None });
     }
     if let Some(mldsa) = mldsa_alg(alg) {
         return Ok(Material::MlDsa(
@@ -239,6 +242,7 @@ pub(crate) fn private_from_canonical(alg: Algorithm, bytes: &[u8]) -> Result<Mat
     }
     match alg {
         Algorithm::Aes128Key
+        | Algorithm::Aes192Key
         | Algorithm::Aes256Key
         | Algorithm::ChaCha20Key
         | Algorithm::HmacKey
@@ -246,10 +250,10 @@ pub(crate) fn private_from_canonical(alg: Algorithm, bytes: &[u8]) -> Result<Mat
             check_secret_len(alg, bytes.len())?;
             Ok(Material::Secret(Zeroizing::new(bytes.to_vec())))
         }
-        Algorithm::Ed25519 => Ok(Material::Ed25519(
+        Algorithm::Ed25519 | Algorithm::Ed25519ph => Ok(Material::Ed25519(
             Ed25519KeyPair::from_pkcs8(bytes).map_err(rejected)?,
         )),
-        Algorithm::RsaPssSha256 | Algorithm::RsaOaepSha256 => {
+        a if a.is_rsa() => {
             let pair = rsa::KeyPair::from_pkcs8(bytes).map_err(rejected)?;
             let bits = pair.public_modulus_len().saturating_mul(8);
             if !RSA_BITS
@@ -277,6 +281,65 @@ pub(crate) fn private_from_canonical(alg: Algorithm, bytes: &[u8]) -> Result<Mat
             "not a key algorithm",
         )),
     }
+}
+
+/// Length of an ML-KEM private key in seed form, `d || z` (FIPS 203 section 7.1).
+pub(crate) const MLKEM_SEED_LEN: usize = 64;
+
+/// ML-KEM key pair from its 64-byte seed `d || z` (FIPS 203 `ML-KEM.KeyGen_internal`).
+///
+/// aws-lc-rs cannot take a seed, so RustCrypto `ml-kem` expands it (the one thing it does
+/// here) and aws-lc then loads the expanded key and performs every operation; the FIPS 203
+/// hash check of `mlkem_ek_from_dk` runs on the expansion as on any imported key.
+// `ExpandedKeyEncoding` is deprecated as a format to keep keys in; here it is only the hand-over
+// to aws-lc, which loads nothing else.
+#[allow(deprecated)]
+fn mlkem_from_seed(alg: Algorithm, seed: &[u8]) -> Result<Material> {
+    use ml_kem::ExpandedKeyEncoding;
+    let arr: Zeroizing<[u8; MLKEM_SEED_LEN]> = Zeroizing::new(
+        seed.try_into()
+            .map_err(|_| invalid_format("ML-KEM seed is 64 bytes"))?,
+    );
+    let seed_arr = ml_kem::Seed::from(*arr);
+    // The expanded key is secret: copied into a wiping buffer, the library's copy wiped.
+    let expanded: Zeroizing<Vec<u8>> = Zeroizing::new(match alg {
+        Algorithm::MlKem512 => {
+            let mut e = ml_kem::DecapsulationKey::<ml_kem::MlKem512>::from_seed(seed_arr)
+                .to_expanded_bytes();
+            let v = e.to_vec();
+            zeroize::Zeroize::zeroize(e.as_mut_slice());
+            v
+        }
+        Algorithm::MlKem768 => {
+            let mut e = ml_kem::DecapsulationKey::<ml_kem::MlKem768>::from_seed(seed_arr)
+                .to_expanded_bytes();
+            let v = e.to_vec();
+            zeroize::Zeroize::zeroize(e.as_mut_slice());
+            v
+        }
+        Algorithm::MlKem1024 => {
+            let mut e = ml_kem::DecapsulationKey::<ml_kem::MlKem1024>::from_seed(seed_arr)
+                .to_expanded_bytes();
+            let v = e.to_vec();
+            zeroize::Zeroize::zeroize(e.as_mut_slice());
+            v
+        }
+        _ => {
+            return Err(Error::new(
+                ErrorCode::UnsupportedAlgorithm,
+                "not an ML-KEM algorithm",
+            ));
+        }
+    });
+    let mlkem = mlkem_alg(alg).ok_or(Error::from(ErrorCode::InternalError))?;
+    let ek = mlkem_ek_from_dk(alg, &expanded)?;
+    let dk = kem::DecapsulationKey::new(mlkem, &expanded)
+        .map_err(|_| invalid_format("private key rejected"))?;
+    Ok(Material::MlKem {
+        dk,
+        ek,
+        seed: Some(Zeroizing::new(arr.to_vec())),
+    })
 }
 
 /// FIPS 203 `dk = dk_pke || ek || H(ek) || z`: returns `ek` after checking the length and the
@@ -382,7 +445,10 @@ pub(crate) fn import(alg: Algorithm, format: KeyFormat, bytes: &[u8]) -> Result<
         KeyFormat::Der | KeyFormat::SubjectPublicKeyInfo => {
             public_from_raw(alg, &der::raw_from_spki(alg, bytes)?)
         }
-        KeyFormat::Raw if raw_private_len(alg) == Some(bytes.len()) => {
+        KeyFormat::Raw
+            if raw_private_len(alg) == Some(bytes.len())
+                || (mlkem_alg(alg).is_some() && bytes.len() == MLKEM_SEED_LEN) =>
+        {
             private_from_canonical(alg, bytes)
         }
         KeyFormat::Raw => public_from_raw(alg, bytes),

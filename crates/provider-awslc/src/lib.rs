@@ -24,6 +24,8 @@ pub mod kdf;
 mod keygen;
 mod material;
 pub mod primitives;
+mod rsa_params;
+mod wrap;
 
 pub use aws_lc::AwsLcProvider;
 pub use keygen::{DEFAULT_SECRET_LEN, MAX_SECRET_LEN};

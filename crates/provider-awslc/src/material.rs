@@ -52,6 +52,9 @@ pub(crate) enum Material {
         dk: kem::DecapsulationKey,
         /// The FIPS 203 encoded `ek` (aws-lc cannot recompute it from an imported `dk`).
         ek: Vec<u8>,
+        /// The 64-byte seed `d || z` when the key was generated or imported in seed form;
+        /// then it is the key's export and storage encoding (an expanded-form import has none).
+        seed: Option<Zeroizing<Vec<u8>>>,
     },
     /// ML-DSA key pair.
     MlDsa(PqdsaKeyPair),
@@ -199,6 +202,7 @@ impl Material {
                 let der: Pkcs8V1Der<'static> = k.as_der().map_err(fail)?;
                 der.as_ref().to_vec()
             }
+            Material::MlKem { seed: Some(s), .. } => s.to_vec(),
             Material::MlKem { dk, .. } => dk.key_bytes().map_err(fail)?.as_ref().to_vec(),
             Material::MlDsa(k) => pkcs8(k.to_pkcs8v1().map_err(fail)?.as_ref()),
             Material::SlhDsa128s(k) => {
@@ -235,10 +239,12 @@ pub(crate) fn verification_alg(
     alg: Algorithm,
 ) -> Option<&'static dyn signature::VerificationAlgorithm> {
     Some(match alg {
-        Algorithm::Ed25519 => &signature::ED25519,
+        Algorithm::Ed25519 | Algorithm::Ed25519ph => &signature::ED25519,
         Algorithm::EcdsaP256Sha256 | Algorithm::EcdhP256 => &signature::ECDSA_P256_SHA256_FIXED,
         Algorithm::EcdsaP384Sha384 | Algorithm::EcdhP384 => &signature::ECDSA_P384_SHA384_FIXED,
-        Algorithm::RsaPssSha256 | Algorithm::RsaOaepSha256 => &signature::RSA_PSS_2048_8192_SHA256,
+        // Parses any RSA public key; PSS verification picks its own parameters
+        // (`rsa_params::pss_verification`).
+        a if a.is_rsa() => &signature::RSA_PSS_2048_8192_SHA256,
         Algorithm::MlDsa44 => &signature::ML_DSA_44,
         Algorithm::MlDsa65 => &signature::ML_DSA_65,
         Algorithm::MlDsa87 => &signature::ML_DSA_87,

@@ -13,7 +13,7 @@ use cryptoki::object::ObjectClass;
 use cryptoki::types::Ulong;
 use warden_core::{Algorithm, Error, ErrorCode, Result};
 use warden_crypto::context::{Buffered, Engine, too_small};
-use warden_crypto::{BufferSource, ContextKind};
+use warden_crypto::{BufferSource, ContextKind, Key};
 use warden_provider_awslc::primitives;
 
 use crate::key::ID_LEN;
@@ -38,6 +38,8 @@ pub(crate) enum Op {
 }
 
 pub(crate) struct TokenEngine {
+    /// Held so the key's token objects live as long as the context (see `TokenKey`'s drop).
+    _key: Arc<Key>,
     token: Arc<Token>,
     id: [u8; ID_LEN],
     alg: Algorithm,
@@ -52,6 +54,7 @@ pub(crate) struct TokenEngine {
 
 impl TokenEngine {
     pub(crate) fn new(
+        key: Arc<Key>,
         token: Arc<Token>,
         id: [u8; ID_LEN],
         alg: Algorithm,
@@ -60,6 +63,7 @@ impl TokenEngine {
         buffers: BufferSource,
     ) -> Self {
         TokenEngine {
+            _key: key,
             token,
             id,
             alg,
@@ -119,13 +123,13 @@ impl TokenEngine {
                 let data = self.data();
                 if input.is_empty() {
                     let tag = self.token.with(|s| {
-                        let k = Token::find(s, ObjectClass::SECRET_KEY, &id)?;
+                        let k = self.token.find(s, ObjectClass::SECRET_KEY, &id)?;
                         Ok(s.sign(&mech, k, data)?)
                     })?;
                     copy(&tag, out)
                 } else {
                     self.token.with(|s| {
-                        let k = Token::find(s, ObjectClass::SECRET_KEY, &id)?;
+                        let k = self.token.find(s, ObjectClass::SECRET_KEY, &id)?;
                         Ok(s.verify(&mech, k, data, input)?)
                     })?;
                     Ok(0)
@@ -135,7 +139,7 @@ impl TokenEngine {
                 let tbs = self.to_be_signed();
                 let mech = self.sig_mechanism();
                 let sig = self.token.with(|s| {
-                    let k = Token::find(s, ObjectClass::PRIVATE_KEY, &id)?;
+                    let k = self.token.find(s, ObjectClass::PRIVATE_KEY, &id)?;
                     Ok(s.sign(&mech, k, &tbs)?)
                 })?;
                 copy(&sig, out)
@@ -144,7 +148,7 @@ impl TokenEngine {
                 let tbs = self.to_be_signed();
                 let mech = self.sig_mechanism();
                 self.token.with(|s| {
-                    let k = Token::find(s, ObjectClass::PUBLIC_KEY, &id)?;
+                    let k = self.token.find(s, ObjectClass::PUBLIC_KEY, &id)?;
                     Ok(s.verify(&mech, k, &tbs, input)?)
                 })?;
                 Ok(0)
@@ -165,7 +169,7 @@ impl TokenEngine {
         let mut nonce = self.nonce;
         if self.op == Op::Seal {
             let sealed = self.token.with(|s| {
-                let k = Token::find(s, ObjectClass::SECRET_KEY, &id)?;
+                let k = self.token.find(s, ObjectClass::SECRET_KEY, &id)?;
                 let params = GcmParams::new(&mut nonce, aad, Ulong::from(128u64))?;
                 Ok(s.encrypt(&Mechanism::AesGcm(params), k, data)?)
             })?;
@@ -186,7 +190,7 @@ impl TokenEngine {
             whole.extend_from_slice(data);
             whole.extend_from_slice(&tag);
             let plain = zeroize::Zeroizing::new(self.token.with(|s| {
-                let k = Token::find(s, ObjectClass::SECRET_KEY, &id)?;
+                let k = self.token.find(s, ObjectClass::SECRET_KEY, &id)?;
                 let params = GcmParams::new(&mut nonce, aad, Ulong::from(128u64))?;
                 Ok(s.decrypt(&Mechanism::AesGcm(params), k, &whole)?)
             })?);

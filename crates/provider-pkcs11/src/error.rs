@@ -94,6 +94,14 @@ pub(crate) fn session_lost(e: &CkError) -> bool {
     )
 }
 
+/// Whether `e` says an object handle we used is not (or no longer) valid.
+pub(crate) fn stale_handle(e: &CkError) -> bool {
+    matches!(
+        e,
+        CkError::Pkcs11(RvError::ObjectHandleInvalid | RvError::KeyHandleInvalid, _)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

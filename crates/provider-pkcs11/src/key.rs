@@ -3,10 +3,16 @@
 //! true and CKA_EXTRACTABLE false, and this type has no way to ask for CKA_VALUE.
 
 use core::any::Any;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use cryptoki::object::Attribute;
 
 use warden_core::{Algorithm, Error, ErrorCode, KeyFormat, Result};
 use warden_crypto::{Key, ProviderKey};
 use zeroize::Zeroizing;
+
+use crate::token::Token;
 
 /// Length of the CKA_ID we give every key (random, from the token's generator).
 pub(crate) const ID_LEN: usize = 16;
@@ -22,6 +28,33 @@ pub(crate) struct TokenKey {
     /// The raw public key of a pair (SEC1 uncompressed point / 32-byte Ed25519 key);
     /// `None` for secret keys.
     pub(crate) public: Option<Vec<u8>>,
+    /// The token, to destroy the objects of a key that was never stored (`None`: leave them).
+    pub(crate) owner: Option<Arc<Token>>,
+    /// Set once a slot record refers to the objects (or they were restored from one): from
+    /// then on they belong to the slot and outlive this handle.
+    pub(crate) persisted: AtomicBool,
+}
+
+/// A key generated for one connection and never put in a slot would otherwise stay in the
+/// token for good (keys are token objects so that a slot can refer to them): any local
+/// client could fill the token by generating keys in a loop. So its objects go when the
+/// daemon drops the key. Best effort: a token that is gone keeps them.
+impl Drop for TokenKey {
+    fn drop(&mut self) {
+        if self.persisted.load(Ordering::Acquire) {
+            return;
+        }
+        if let Some(token) = &self.owner {
+            let id = self.id;
+            let _ = token.with(|s| {
+                for h in s.find_objects(&[Attribute::Id(id.to_vec())])? {
+                    s.destroy_object(h)?;
+                }
+                Ok(())
+            });
+            token.forget(&id);
+        }
+    }
 }
 
 impl TokenKey {
@@ -84,8 +117,10 @@ impl ProviderKey for TokenKey {
         ))
     }
 
-    /// A reference, not key bytes: version, kind, CKA_ID.
+    /// A reference, not key bytes: version, kind, CKA_ID. Marks the objects as owned by the
+    /// record from now on (they are no longer destroyed with this handle).
     fn storage_material(&self, _algorithm: Algorithm) -> Result<Zeroizing<Vec<u8>>> {
+        self.persisted.store(true, Ordering::Release);
         let kind = if self.public.is_some() {
             KIND_PAIR
         } else {
@@ -131,9 +166,15 @@ mod tests {
         let k = TokenKey {
             id: [9; ID_LEN],
             public: Some(vec![4; 65]),
+            owner: None,
+            persisted: AtomicBool::new(false),
         };
         let m = k.storage_material(Algorithm::EcdsaP256Sha256).unwrap();
         assert_eq!(m.len(), 2 + ID_LEN);
+        assert!(
+            k.persisted.load(Ordering::Acquire),
+            "a stored key is the slot's"
+        );
         assert_eq!(TokenKey::parse_material(&m).unwrap(), (true, [9; ID_LEN]));
         assert!(TokenKey::parse_material(&m[..5]).is_err());
         assert!(TokenKey::parse_material(&[2, 0]).is_err());

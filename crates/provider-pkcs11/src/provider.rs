@@ -112,14 +112,28 @@ impl Pkcs11Provider {
         })
     }
 
-    fn key(&self, alg: Algorithm, perms: P, id: [u8; ID_LEN], public: Option<Vec<u8>>) -> Key {
+    /// A handle on token objects `id`; `persisted` when a slot record already refers to them
+    /// (else they are destroyed with the handle unless it gets stored).
+    fn key(
+        &self,
+        alg: Algorithm,
+        perms: P,
+        id: [u8; ID_LEN],
+        public: Option<Vec<u8>>,
+        persisted: bool,
+    ) -> Key {
         // Exportable is always false: the token would refuse anyway.
         Key::new(
             alg,
             perms,
             false,
             self.info.name(),
-            Box::new(TokenKey { id, public }),
+            Box::new(TokenKey {
+                id,
+                public,
+                owner: Some(self.token.clone()),
+                persisted: std::sync::atomic::AtomicBool::new(persisted),
+            }),
         )
     }
 
@@ -180,9 +194,9 @@ impl Pkcs11Provider {
         ];
         let point = self.token.with(|s| {
             let (public, _) = s.generate_key_pair(&mech, &public_t, &private_t)?;
-            Ok(public_point(s, public)?)
+            public_point(s, public)
         })?;
-        Ok(self.key(alg, perms, id, Some(point)))
+        Ok(self.key(alg, perms, id, Some(point), false))
     }
 }
 
@@ -241,7 +255,7 @@ impl Provider for Pkcs11Provider {
         let template = Self::secret_template(&id, kt, len, p.permissions());
         // AES key generation takes CKA_VALUE_LEN too; the key type is implied by the mechanism.
         self.token.with(|s| Ok(s.generate_key(&mech, &template)?))?;
-        Ok(self.key(alg, p.permissions(), id, None))
+        Ok(self.key(alg, p.permissions(), id, None, false))
     }
 
     /// Keys are born in the token; material from outside would not be a token key.
@@ -256,15 +270,15 @@ impl Provider for Pkcs11Provider {
         let (pair, id) = TokenKey::parse_material(stored.material)?;
         let public = self.token.with(|s| {
             if pair {
-                let h = Token::find(s, ObjectClass::PUBLIC_KEY, &id)?;
-                Token::find(s, ObjectClass::PRIVATE_KEY, &id)?;
+                let h = self.token.find(s, ObjectClass::PUBLIC_KEY, &id)?;
+                self.token.find(s, ObjectClass::PRIVATE_KEY, &id)?;
                 Ok(Some(public_point(s, h)?))
             } else {
-                Token::find(s, ObjectClass::SECRET_KEY, &id)?;
+                self.token.find(s, ObjectClass::SECRET_KEY, &id)?;
                 Ok(None)
             }
         })?;
-        Ok(self.key(stored.algorithm, stored.permissions, id, public))
+        Ok(self.key(stored.algorithm, stored.permissions, id, public, true))
     }
 
     fn derive_key(&self, _base: &Key, _p: &DeriveKeyParams) -> Result<Key> {
@@ -316,6 +330,15 @@ impl Provider for Pkcs11Provider {
     ) -> Result<Box<dyn CryptoContext>> {
         let alg = config.algorithm();
         let checked = check_request(kind, config, key)?;
+        // Token contexts produce only the default encodings (ECDSA r||s, no salt, label or
+        // context choice): an option they would silently ignore is refused instead, since the
+        // daemon reports every option of a created context as applied.
+        if config.options().set_bits() != 0 {
+            return Err(Error::new(
+                ErrorCode::UnsupportedOperation,
+                "token keys take no context options (DER signatures, salt length, label, context)",
+            ));
+        }
         let key = checked.key.ok_or(unsupported())?;
         let tk = TokenKey::of(&key)?;
         let op = match kind {
@@ -339,9 +362,11 @@ impl Provider for Pkcs11Provider {
                 "the token lacks the mechanism",
             ));
         }
+        let id = tk.id;
         Ok(Box::new(Stream::new(TokenEngine::new(
+            key.clone(),
             self.token.clone(),
-            tk.id,
+            id,
             alg,
             op,
             checked.caller_nonce,

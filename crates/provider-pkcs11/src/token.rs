@@ -6,6 +6,7 @@
 //! away is dropped instead, and the next operation opens a fresh one and logs in again. That
 //! is what lets a token that vanished and came back serve again without a daemon restart.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use cryptoki::context::{CInitializeArgs, Pkcs11};
@@ -17,7 +18,8 @@ use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 use warden_core::{Error, ErrorCode, Result};
 
-use crate::error::{map, session_lost};
+use crate::error::{map, session_lost, stale_handle};
+use crate::key::ID_LEN;
 
 /// Sessions kept open for reuse (more may be open at once; the extra ones close after use).
 const POOL_MAX: usize = 8;
@@ -28,6 +30,21 @@ pub(crate) struct Token {
     slot: Slot,
     pin: AuthPin,
     pool: Mutex<Vec<Session>>,
+    /// Object handles by (class, CKA_ID): a search per operation costs SoftHSM more than the
+    /// operation itself (BENCHMARKS.md). Handles stay valid across our sessions; the cache is
+    /// dropped whenever the token or a handle turns out stale.
+    handles: Mutex<HashMap<(u8, [u8; ID_LEN]), ObjectHandle>>,
+}
+
+/// Our small tag for the object classes we look up (the cache key).
+fn class_tag(class: ObjectClass) -> u8 {
+    if class == ObjectClass::SECRET_KEY {
+        0
+    } else if class == ObjectClass::PRIVATE_KEY {
+        1
+    } else {
+        2
+    }
 }
 
 impl Token {
@@ -53,6 +70,7 @@ impl Token {
             slot,
             pin,
             pool: Mutex::new(Vec::new()),
+            handles: Mutex::new(HashMap::new()),
         };
         // Log in now: a wrong PIN fails at startup, not at the first client request.
         let s = token.session()?;
@@ -105,6 +123,13 @@ impl Token {
                     if let Ok(mut p) = self.pool.lock() {
                         p.clear();
                     }
+                    self.forget_handles();
+                    last = Some(e);
+                }
+                Err(Fail::Ck(e)) if stale_handle(&e) => {
+                    // A cached handle the token no longer knows: look it up again.
+                    self.put_back(s);
+                    self.forget_handles();
                     last = Some(e);
                 }
                 Err(e) => {
@@ -119,15 +144,37 @@ impl Token {
     /// The handle of the object of `class` whose CKA_ID is `id` (`ResourceNotFound` if the
     /// token no longer has it).
     pub(crate) fn find(
+        &self,
         s: &Session,
         class: ObjectClass,
-        id: &[u8],
+        id: &[u8; ID_LEN],
     ) -> std::result::Result<ObjectHandle, Fail> {
+        let key = (class_tag(class), *id);
+        if let Some(h) = self.handles.lock().ok().and_then(|m| m.get(&key).copied()) {
+            return Ok(h);
+        }
         let found = s.find_objects(&[Attribute::Class(class), Attribute::Id(id.to_vec())])?;
-        found.first().copied().ok_or(Fail::W(Error::new(
+        let h = found.first().copied().ok_or(Fail::W(Error::new(
             ErrorCode::ResourceNotFound,
             "key is not on the token",
-        )))
+        )))?;
+        if let Ok(mut m) = self.handles.lock() {
+            m.insert(key, h);
+        }
+        Ok(h)
+    }
+
+    /// Drops the cached handles of objects `id` (they were destroyed).
+    pub(crate) fn forget(&self, id: &[u8; ID_LEN]) {
+        if let Ok(mut m) = self.handles.lock() {
+            m.retain(|(_, i), _| i != id);
+        }
+    }
+
+    fn forget_handles(&self) {
+        if let Ok(mut m) = self.handles.lock() {
+            m.clear();
+        }
     }
 
     /// Random bytes from the token's generator.

@@ -15,6 +15,10 @@
 //! operation. This crate and `warden-arena` are the only ones with `unsafe`; every block has a
 //! `// SAFETY:` comment.
 
+// Client bytes reach this crate (lengths, offsets): no indexing or panics on them (tests may).
+#![deny(clippy::indexing_slicing, clippy::panic)]
+#![cfg_attr(test, allow(clippy::indexing_slicing, clippy::panic))]
+
 mod error;
 mod fdpass;
 mod mapping;

@@ -309,6 +309,9 @@ impl<'s> ReceiptChain<'s> {
     }
 }
 
+/// One `(key, value)` of [`DurableRecords::scan`].
+pub type RecordEntry = (Vec<u8>, Vec<u8>);
+
 /// Generic durable records: `(namespace, key) -> bytes`, for data that is public or
 /// integrity-protected elsewhere (trust-store public keys, policy modules). Not encrypted.
 #[derive(Debug, Clone, Copy)]
@@ -378,6 +381,39 @@ impl<'s> DurableRecords<'s> {
         };
         txn.commit().map_err(db)?;
         Ok(removed)
+    }
+
+    /// Every `(key, value)` in this namespace whose key starts with `prefix`, in key order.
+    pub fn scan(&self, prefix: &[u8]) -> Result<Vec<RecordEntry>, StoreError> {
+        let txn = self.store.db.begin_read().map_err(db)?;
+        let t = txn.open_table(RECORDS).map_err(db)?;
+        let mut out = Vec::new();
+        let start: (&str, &[u8]) = (self.namespace, prefix);
+        for entry in t.range(start..).map_err(db)? {
+            let (k, v) = entry.map_err(db)?;
+            let (ns, key) = k.value();
+            if ns != self.namespace || !key.starts_with(prefix) {
+                break;
+            }
+            out.push((key.to_vec(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Removes every record whose key starts with `prefix` (non-empty), in one transaction;
+    /// returns how many. Durable on return.
+    pub fn remove_prefix(&self, prefix: &[u8]) -> Result<usize, StoreError> {
+        Self::check(prefix, 0)?;
+        let keys: Vec<Vec<u8>> = self.scan(prefix)?.into_iter().map(|(k, _)| k).collect();
+        let txn = self.store.begin_write()?;
+        {
+            let mut t = txn.open_table(RECORDS).map_err(db)?;
+            for k in &keys {
+                t.remove((self.namespace, k.as_slice())).map_err(db)?;
+            }
+        }
+        txn.commit().map_err(db)?;
+        Ok(keys.len())
     }
 
     /// Every key in this namespace, sorted.

@@ -21,6 +21,7 @@
 
 pub mod acl;
 pub mod audit;
+mod certs;
 mod durable;
 mod error;
 mod fsutil;
@@ -34,9 +35,11 @@ mod validate;
 
 pub use acl::{SlotAccess, access, effective_permissions};
 pub use audit::{AuditEvent, AuditLog, AuditOutcome};
+pub use certs::{CERT_NAMESPACE, CertSlot, MAX_CERT_GRANTS};
 pub use durable::{
     DurableRecords, MAX_HASH_LEN, MAX_ISSUER_LEN, MAX_PERMIT_ID_LEN, MAX_RECEIPT_LEN,
-    MAX_RECORD_LEN, PermitUse, ReceiptChain, ReceiptChainState, ReceiptCheckpoint, ReplayTable,
+    MAX_RECORD_LEN, PermitUse, ReceiptChain, ReceiptChainState, ReceiptCheckpoint, RecordEntry,
+    ReplayTable,
 };
 pub use error::StoreError;
 pub use guarded::Caller;

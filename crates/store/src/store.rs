@@ -256,7 +256,13 @@ impl SlotStore {
                 return Err(StoreError::KeySlotOccupied);
             }
             let (lo, hi) = owner_range(meta.owner_uid);
-            let owned = slots.range(lo.as_str()..hi.as_str()).map_err(db)?.count();
+            let keys = slots.range(lo.as_str()..hi.as_str()).map_err(db)?.count();
+            // Certificate slots count against the same quota.
+            let certs = {
+                let records = txn.open_table(crate::schema::RECORDS).map_err(db)?;
+                crate::certs::certs_owned(&records, meta.owner_uid)?
+            };
+            let owned = keys.saturating_add(certs);
             if owned >= self.options.quotas.max_slots_per_owner as usize {
                 return Err(StoreError::QuotaExceeded(
                     "this uid owns its quota of slots ([limits] max_slots_per_uid)",

@@ -80,6 +80,36 @@ pub struct TrustEntry<'a> {
     pub public_key: &'a [u8],
 }
 
+/// One certificate slot or trust-store entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CertEntry<'a> {
+    /// Slot name as the caller addresses it, or the store entry's id.
+    pub name: &'a str,
+    /// Owner uid.
+    pub owner_uid: u32,
+    /// Bound key slot (empty: none).
+    pub key_slot: &'a str,
+    /// Subject (RFC 4514); a CRL's issuer for CRL entries.
+    pub subject: &'a str,
+    /// Issuer (RFC 4514).
+    pub issuer: &'a str,
+    /// notBefore (CRL: thisUpdate), Unix seconds.
+    pub not_before: i64,
+    /// notAfter, Unix seconds (0 for CRLs).
+    pub not_after: i64,
+    /// Packed little-endian u32 grantee uids (owner and admins only).
+    pub grants_packed: &'a [u8],
+    /// `cert`, `anchor` or `crl`.
+    pub kind: &'a str,
+}
+
+impl<'a> CertEntry<'a> {
+    /// The grantees.
+    pub fn grants(&self) -> impl Iterator<Item = u32> + 'a {
+        self.grants_packed.chunks_exact(4).map(le_u32)
+    }
+}
+
 fn val<T>(r: planus::Result<T>) -> Result<T, WireError> {
     r.map_err(|_| WireError::MalformedBody("invalid list entry"))
 }
@@ -112,6 +142,20 @@ pub(crate) fn read_policy(r: g::PolicyEntryRef<'_>) -> Result<PolicyEntry<'_>, W
         profile: text(r.profile(), "profile")?,
         sha256: bytes(r.sha256())?,
         size: val(r.size())?,
+    })
+}
+
+pub(crate) fn read_cert(r: g::CertEntryRef<'_>) -> Result<CertEntry<'_>, WireError> {
+    Ok(CertEntry {
+        name: text(r.name(), "name")?,
+        owner_uid: val(r.owner_uid())?,
+        key_slot: val(r.key_slot())?.unwrap_or(""),
+        subject: val(r.subject())?.unwrap_or(""),
+        issuer: val(r.issuer())?.unwrap_or(""),
+        not_before: val(r.not_before())?,
+        not_after: val(r.not_after())?,
+        grants_packed: bytes(r.grants())?,
+        kind: val(r.kind())?.unwrap_or(""),
     })
 }
 
@@ -209,6 +253,10 @@ entry_list!(
     PolicyEntries, PolicyEntry, PolicyEntryRef, read_policy
 );
 entry_list!(
+    /// The reply to `CertList` and `CertStoreList`.
+    CertEntries, CertEntry, CertEntryRef, read_cert
+);
+entry_list!(
     /// The reply to `TrustList`.
     TrustEntries, TrustEntry, TrustEntryRef, read_trust
 );
@@ -244,6 +292,30 @@ pub(crate) fn write_policies(
     let offsets: Vec<_> = list
         .iter()
         .map(|e| g::PolicyEntry::create(b, e.action, e.profile, e.sha256, e.size))
+        .collect();
+    b.create_vector(offsets.as_slice())
+}
+
+pub(crate) fn write_certs(
+    b: &mut planus::Builder,
+    list: &CertEntries<'_>,
+) -> planus::Offset<[planus::Offset<g::CertEntry>]> {
+    let offsets: Vec<_> = list
+        .iter()
+        .map(|e| {
+            g::CertEntry::create(
+                b,
+                e.name,
+                e.owner_uid,
+                e.key_slot,
+                e.subject,
+                e.issuer,
+                e.not_before,
+                e.not_after,
+                e.grants_packed,
+                e.kind,
+            )
+        })
         .collect();
     b.create_vector(offsets.as_slice())
 }

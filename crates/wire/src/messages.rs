@@ -131,7 +131,7 @@ pub enum ContextKind {
 
 /// Direction of a cipher or AEAD context, and the per-context timeout: core's types, so the
 /// protocol and the API cannot drift apart.
-pub use warden_core::{CipherDirection, Timeout};
+pub use warden_core::{CipherDirection, ContextOptions, SignatureFormat, Timeout};
 
 /// GenerateKey request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,6 +253,125 @@ pub struct CreateContext<'a> {
     pub direction: Option<CipherDirection>,
     /// Timeout for operations on this context.
     pub timeout: Timeout,
+    /// Per-context options (appended in issue 15; defaults travel as absent fields).
+    pub options: CreateContextOptions<'a>,
+}
+
+/// The per-context options of a CreateContext body, borrowed from the frame like every other
+/// field ([`ContextOptions`] holds fixed-size copies, too large to travel in every
+/// [`Request`]). Convert with `From<&ContextOptions>` and [`CreateContextOptions::to_options`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CreateContextOptions<'a> {
+    /// ECDSA signature encoding.
+    pub signature_format: SignatureFormat,
+    /// RSA-PSS salt length; `None` = the hash length.
+    pub pss_salt_len: Option<u16>,
+    /// RSA-OAEP label (empty = none).
+    pub oaep_label: &'a [u8],
+    /// Signature context string (empty = none).
+    pub signature_context: &'a [u8],
+}
+
+impl<'a> From<&'a ContextOptions> for CreateContextOptions<'a> {
+    fn from(o: &'a ContextOptions) -> Self {
+        CreateContextOptions {
+            signature_format: o.signature_format(),
+            pss_salt_len: o.pss_salt_len(),
+            oaep_label: o.oaep_label(),
+            signature_context: o.signature_context(),
+        }
+    }
+}
+
+impl CreateContextOptions<'_> {
+    /// The options as `warden_core` holds them; `InvalidArgument` if a label or context
+    /// string is longer than its bound. Whether each option suits the algorithm is checked
+    /// when the context configuration is built.
+    pub fn to_options(&self) -> warden_core::Result<ContextOptions> {
+        let mut o = ContextOptions::default().with_signature_format(self.signature_format);
+        if let Some(n) = self.pss_salt_len {
+            o = o.with_pss_salt_len(n);
+        }
+        o.with_oaep_label(self.oaep_label)?
+            .with_signature_context(self.signature_context)
+    }
+}
+
+/// A certificate operation (opcodes `Cert*`, issue 16). One body shape serves them all;
+/// each operation reads only these fields (the others are empty / zero):
+///
+/// | op | fields |
+/// |---|---|
+/// | `CertImport` | `name`, `der`, `key_slot` (optional binding) |
+/// | `CertExport`, `CertDelete` | `name` |
+/// | `CertList` | `start_after`, `limit` |
+/// | `CertBind` | `name`, `key_slot` (empty = unbind) |
+/// | `CertGrant`, `CertRevoke` | `name`, `uid` |
+/// | `CertCsr` | `key_slot`, `subject` |
+/// | `CertSelfSign` | `key_slot`, `subject`, `time_unix` (notBefore, 0 = now), `not_after_unix`, `name` (optional: also store it in this certificate slot, bound to the key) |
+/// | `CertStoreAdd` | `store`, `der` |
+/// | `CertStoreRemove` | `store`, `name` (entry id from `CertStoreList`; empty = the whole store) |
+/// | `CertStoreList` | `store`, `start_after`, `limit` |
+/// | `CertCrlImport` | `store`, `der` (the CRL), `chain` (optional intermediate issuer) |
+/// | `CertVerify` | `store`, `der` (leaf) or `name` (a certificate slot), `chain`, `time_unix` (0 = now), `eku`, `key_usage` |
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CertCall<'a> {
+    /// Certificate slot or trust-store entry.
+    pub name: &'a str,
+    /// Certificate or CRL DER.
+    pub der: &'a [u8],
+    /// Key slot.
+    pub key_slot: &'a str,
+    /// Trust store.
+    pub store: &'a str,
+    /// RFC 4514 subject.
+    pub subject: &'a str,
+    /// Grantee.
+    pub uid: u32,
+    /// Verification time or notBefore, Unix seconds.
+    pub time_unix: u64,
+    /// notAfter, Unix seconds.
+    pub not_after_unix: u64,
+    /// Required EKU (dotted OID).
+    pub eku: &'a str,
+    /// Required keyUsage bits.
+    pub key_usage: u32,
+    /// Further certificates: u32 LE length + DER, repeated ([`CertCall::chain_certs`]).
+    pub chain: &'a [u8],
+    /// Listing start.
+    pub start_after: &'a str,
+    /// Listing limit.
+    pub limit: u32,
+}
+
+impl<'a> CertCall<'a> {
+    /// The certificates in `chain`, or `InvalidFormat` if the framing is broken.
+    pub fn chain_certs(&self) -> Result<Vec<&'a [u8]>, crate::WireError> {
+        let mut rest = self.chain;
+        let mut out = Vec::new();
+        while !rest.is_empty() {
+            let bad = crate::WireError::MalformedBody("certificate chain framing");
+            let (len, tail) = rest.split_at_checked(4).ok_or(bad)?;
+            let mut n = [0u8; 4];
+            n.copy_from_slice(len);
+            let n = usize::try_from(u32::from_le_bytes(n)).map_err(|_| bad)?;
+            let (cert, tail) = tail.split_at_checked(n).ok_or(bad)?;
+            out.push(cert);
+            rest = tail;
+        }
+        Ok(out)
+    }
+}
+
+/// Frames certificates for [`CertCall::chain`].
+pub fn pack_chain<T: AsRef<[u8]>>(certs: &[T]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for c in certs {
+        let c = c.as_ref();
+        out.extend_from_slice(&u32::try_from(c.len()).unwrap_or(u32::MAX).to_le_bytes());
+        out.extend_from_slice(c);
+    }
+    out
 }
 
 /// A request body, one variant per operation (the header's opcode selects it on decode).
@@ -484,6 +603,14 @@ pub enum Request<'a> {
         /// Most receipt bytes in the reply (0 = as many as fit in one frame).
         max_bytes: u32,
     },
+    /// A certificate operation `op` (one of the `Cert*` opcodes; → `Done`, `KeyBytes` for
+    /// CertExport / CertCsr / CertSelfSign, `CertList` for CertList / CertStoreList).
+    Cert {
+        /// Which operation (a `Cert*` opcode).
+        op: Opcode,
+        /// Its fields.
+        call: CertCall<'a>,
+    },
     /// Register the shared-memory region whose memfd travels with this frame (SCM_RIGHTS)
     /// (→ `RegionRegistered`; issue 13, appended to 1.1 before release).
     RegionRegister {
@@ -539,6 +666,7 @@ impl Request<'_> {
             Request::PermitVerify { .. } => Opcode::PermitVerify,
             Request::AttestPublicKey => Opcode::AttestPublicKey,
             Request::ReceiptExport { .. } => Opcode::ReceiptExport,
+            Request::Cert { op, .. } => *op,
             Request::RegionRegister { .. } => Opcode::RegionRegister,
             Request::RegionRelease { .. } => Opcode::RegionRelease,
         }
@@ -765,6 +893,9 @@ pub enum Response<'a> {
     ContextCreated {
         /// Per-connection id of the context.
         context_id: u64,
+        /// `warden_core::option_bits` of the options the daemon applied (0 from daemons that
+        /// predate options).
+        applied_options: u32,
     },
     /// Reply to Update, Finalize, Process and Random.
     Output {
@@ -811,6 +942,13 @@ pub enum Response<'a> {
         /// The COSE_Sign1 receipt.
         receipt: &'a [u8],
     },
+    /// One page of certificate slots or trust-store entries.
+    CertList {
+        /// The entries, in name order.
+        certs: crate::admin::CertEntries<'a>,
+        /// Further entries follow the last one listed.
+        more: bool,
+    },
     /// The daemon's attestation public key.
     AttestPublicKey {
         /// Signature algorithm name.
@@ -855,6 +993,7 @@ pub(crate) enum ResponseKind {
     PermitDecision,
     AttestPublicKey,
     ReceiptExport,
+    CertList,
     RegionRegistered,
 }
 
@@ -891,6 +1030,7 @@ impl Response<'_> {
             Response::PermitDecision { .. } => ResponseKind::PermitDecision,
             Response::AttestPublicKey { .. } => ResponseKind::AttestPublicKey,
             Response::ReceiptExport { .. } => ResponseKind::ReceiptExport,
+            Response::CertList { .. } => ResponseKind::CertList,
             Response::RegionRegistered { .. } => ResponseKind::RegionRegistered,
         }
     }
@@ -912,7 +1052,10 @@ pub(crate) fn response_kind(op: Opcode) -> Option<ResponseKind> {
         Opcode::ExportPublicKey
         | Opcode::ExportSecretKey
         | Opcode::WrapKey
-        | Opcode::PolicyLoad => ResponseKind::KeyBytes,
+        | Opcode::PolicyLoad
+        | Opcode::CertExport
+        | Opcode::CertCsr
+        | Opcode::CertSelfSign => ResponseKind::KeyBytes,
         Opcode::Encapsulate => ResponseKind::Encapsulated,
         Opcode::CreateContext => ResponseKind::ContextCreated,
         Opcode::Update | Opcode::Finalize | Opcode::Process | Opcode::Random => {
@@ -930,7 +1073,17 @@ pub(crate) fn response_kind(op: Opcode) -> Option<ResponseKind> {
         | Opcode::PolicyUnload
         | Opcode::TrustAdd
         | Opcode::TrustRemove
-        | Opcode::SlotSetLocked => ResponseKind::Done,
+        | Opcode::SlotSetLocked
+        | Opcode::CertImport
+        | Opcode::CertDelete
+        | Opcode::CertBind
+        | Opcode::CertGrant
+        | Opcode::CertRevoke
+        | Opcode::CertStoreAdd
+        | Opcode::CertStoreRemove
+        | Opcode::CertCrlImport
+        | Opcode::CertVerify => ResponseKind::Done,
+        Opcode::CertList | Opcode::CertStoreList => ResponseKind::CertList,
         Opcode::SlotList => ResponseKind::SlotList,
         Opcode::PolicyList => ResponseKind::PolicyList,
         Opcode::TrustList => ResponseKind::TrustList,
@@ -975,5 +1128,38 @@ mod redaction_tests {
         assert!(texts[0].contains("ImportKey"), "{}", texts[0]);
         assert!(texts[1].contains("32 bytes redacted"), "{}", texts[1]);
         assert!(texts[3].contains("KeyBytes"), "{}", texts[3]);
+    }
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::*;
+
+    #[test]
+    fn chains_round_trip_and_broken_framing_is_an_error() {
+        let certs: [&[u8]; 3] = [b"one", b"", b"three"];
+        let packed = pack_chain(&certs);
+        let call = CertCall {
+            chain: &packed,
+            ..CertCall::default()
+        };
+        assert_eq!(call.chain_certs().unwrap(), certs);
+        assert!(CertCall::default().chain_certs().unwrap().is_empty());
+        for cut in 1..packed.len() {
+            let call = CertCall {
+                chain: &packed[..cut],
+                ..CertCall::default()
+            };
+            // Every truncation either ends on a certificate boundary or is refused.
+            if let Ok(got) = call.chain_certs() {
+                assert!(got.len() < 3, "cut {cut}");
+            }
+        }
+        let huge = [0xFF, 0xFF, 0xFF, 0xFF, 1];
+        let call = CertCall {
+            chain: &huge,
+            ..CertCall::default()
+        };
+        assert!(call.chain_certs().is_err());
     }
 }

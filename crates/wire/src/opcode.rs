@@ -12,7 +12,8 @@
 //! | `0x0400..=0x04FF` | persistent slots, grants, locks | assigned |
 //! | `0x0500..=0x05FF` | policies, trust store, permits, attestation, receipts | assigned |
 //! | `0x0600..=0x06FF` | shared-memory regions (data plane) | assigned |
-//! | `0x0700..=0xEFFF` | unassigned | |
+//! | `0x0700..=0x07FF` | certificates, trust stores, CRLs, CSRs | assigned |
+//! | `0x0800..=0xEFFF` | unassigned | |
 //! | `0xF000..=0xFFFF` | private use (tests, experiments); never assigned by the protocol | |
 //!
 //! A response carries the request's opcode with [`crate::FLAG_RESPONSE`] set. Opcode numbers are
@@ -143,6 +144,35 @@ opcodes! {
     RegionRegister = 0x0600,
     /// Unmap a registered region (since 1.1).
     RegionRelease = 0x0601,
+
+    /// Store a certificate in a new certificate slot, optionally bound to a key slot.
+    CertImport = 0x0700,
+    /// A certificate slot's DER.
+    CertExport = 0x0701,
+    /// One page of the certificate slots the caller may see.
+    CertList = 0x0702,
+    /// Delete a certificate slot.
+    CertDelete = 0x0703,
+    /// Bind a certificate slot to a key slot (or unbind with an empty key slot).
+    CertBind = 0x0704,
+    /// Let a uid read a certificate slot.
+    CertGrant = 0x0705,
+    /// Withdraw a uid's read grant.
+    CertRevoke = 0x0706,
+    /// A PKCS#10 request signed inside the daemon by a slot key.
+    CertCsr = 0x0710,
+    /// A self-signed certificate for a slot key, signed inside the daemon.
+    CertSelfSign = 0x0711,
+    /// Add a trust anchor to a verification trust store.
+    CertStoreAdd = 0x0720,
+    /// Remove an anchor or CRL from a trust store, or the whole store.
+    CertStoreRemove = 0x0721,
+    /// One page of a trust store's anchors and CRLs.
+    CertStoreList = 0x0722,
+    /// Import a CRL into a trust store (its signature checked against the issuer).
+    CertCrlImport = 0x0723,
+    /// Verify a leaf and intermediates against a trust store.
+    CertVerify = 0x0730,
 }
 
 impl Opcode {
@@ -187,6 +217,8 @@ pub mod reserved {
     pub const POLICY: RangeInclusive<u16> = 0x0500..=0x05FF;
     /// Shared-memory regions (the data plane).
     pub const REGIONS: RangeInclusive<u16> = 0x0600..=0x06FF;
+    /// Certificates, trust stores, CRLs, CSRs (issue 16): `Opcode::Cert*`.
+    pub const CERTS: RangeInclusive<u16> = 0x0700..=0x07FF;
     /// Private use: never assigned by the protocol (test-only operations, experiments).
     pub const PRIVATE: RangeInclusive<u16> = 0xF000..=0xFFFF;
 }
@@ -205,7 +237,8 @@ mod tests {
     #[test]
     fn unassigned_and_reserved_values_are_unknown() {
         for v in [
-            0x0000, 0x0004, 0x010B, 0x0208, 0x0407, 0x0503, 0x0532, 0x0602, 0xF000, 0xFFFF,
+            0x0000, 0x0004, 0x010B, 0x0208, 0x0407, 0x0503, 0x0532, 0x0602, 0x0707, 0x0731, 0xF000,
+            0xFFFF,
         ] {
             assert_eq!(Opcode::from_u16(v), Err(WireError::UnknownOpcode(v)));
         }
@@ -252,6 +285,11 @@ mod tests {
             assert_eq!(
                 reserved::REGIONS.contains(&v),
                 name.starts_with("Region"),
+                "{op:?}"
+            );
+            assert_eq!(
+                reserved::CERTS.contains(&v),
+                name.starts_with("Cert"),
                 "{op:?}"
             );
         }

@@ -75,7 +75,11 @@ fn encoding_with_a_warm_builder_does_not_allocate() {
         use warden_wire::Response as R;
         if matches!(
             resp,
-            R::Status(_) | R::SlotList { .. } | R::PolicyList { .. } | R::TrustList { .. }
+            R::Status(_)
+                | R::SlotList { .. }
+                | R::PolicyList { .. }
+                | R::TrustList { .. }
+                | R::CertList { .. }
         ) {
             continue;
         }

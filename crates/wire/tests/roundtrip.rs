@@ -291,11 +291,21 @@ fn decode_reply_splits_success_and_error_and_checks_the_frame() {
     let mut b = Builder::new();
     let req = FrameHeader::request(PROTOCOL_VERSION, 9, Opcode::CreateContext.as_u16());
 
-    let body = encode_response(&mut b, &Response::ContextCreated { context_id: 4 }).to_vec();
+    let body = encode_response(
+        &mut b,
+        &Response::ContextCreated {
+            context_id: 4,
+            applied_options: 0,
+        },
+    )
+    .to_vec();
     let ok = req.response(0, body.len() as u32);
     assert_eq!(
         decode_reply(Opcode::CreateContext, &ok, &body),
-        Ok(Reply::Ok(Response::ContextCreated { context_id: 4 }))
+        Ok(Reply::Ok(Response::ContextCreated {
+            context_id: 4,
+            applied_options: 0
+        }))
     );
 
     let code = warden_core::ErrorCode::KeyOperationNotPermitted.as_u32();

@@ -174,7 +174,7 @@ fn owned(resp: &warden_wire::Response<'_>) -> Owned {
             data: Some(ciphertext.to_vec()),
             ..Owned::default()
         },
-        R::ContextCreated { context_id } => Owned {
+        R::ContextCreated { context_id, .. } => Owned {
             context_id: Some(*context_id),
             ..Owned::default()
         },

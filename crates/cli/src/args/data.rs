@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 
 use super::slot_name;
 
@@ -22,12 +22,25 @@ pub struct InOut {
     pub hex: bool,
 }
 
+/// Encoding of an ECDSA signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SigFormat {
+    /// DER `ECDSA-Sig-Value` (what openssl writes and reads).
+    Der,
+    /// Fixed-length r||s (IEEE P1363, JOSE/COSE).
+    Raw,
+}
+
 /// `warden sign`
 #[derive(Debug, Args)]
 pub struct SignArgs {
     /// Slot holding the signing key.
     #[arg(long, value_parser = slot_name)]
     pub slot: String,
+    /// ECDSA signature encoding: `der` (X.509, TLS, `openssl dgst`; the default for ECDSA)
+    /// or `raw` fixed-length r||s. Other algorithms have one encoding.
+    #[arg(long, value_enum)]
+    pub sig_format: Option<SigFormat>,
     /// Input and output.
     #[command(flatten)]
     pub io: InOut,
@@ -47,6 +60,9 @@ pub struct VerifyArgs {
     /// Signature algorithm of --pubkey, e.g. ED25519, ECDSA-P256-SHA256, ML-DSA-65.
     #[arg(long, requires = "pubkey")]
     pub alg: Option<String>,
+    /// ECDSA signature encoding of `--sig` (see `sign --sig-format`; default `der`).
+    #[arg(long, value_enum)]
+    pub sig_format: Option<SigFormat>,
     /// File holding the signature (`-` = stdin).
     #[arg(long, value_name = "FILE")]
     pub sig: PathBuf,

@@ -91,9 +91,10 @@ pub struct ImportArgs {
     /// File holding the key material.
     #[arg(long = "in", value_name = "FILE")]
     pub input: PathBuf,
-    /// Encoding of the file.
-    #[arg(long, value_enum, default_value = "raw")]
-    pub format: KeyFileFormat,
+    /// Encoding of the file. Default: detected (PEM by its armour; DER — SubjectPublicKeyInfo
+    /// or PKCS#8 — by structure; raw otherwise; symmetric keys are always raw).
+    #[arg(long, value_enum)]
+    pub format: Option<KeyFileFormat>,
     /// Permissions (see `key generate`).
     #[arg(long)]
     pub permissions: Option<String>,

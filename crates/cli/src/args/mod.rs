@@ -1,6 +1,7 @@
 //! Command-line grammar of `warden` (clap derive).
 
 mod admin;
+mod cert;
 mod data;
 mod keys;
 mod slot;
@@ -10,6 +11,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 pub use admin::*;
+pub use cert::*;
 pub use data::*;
 pub use keys::*;
 pub use slot::slot_name;
@@ -94,4 +96,7 @@ pub enum Command {
     /// The daemon's attestation identity.
     #[command(subcommand)]
     Attest(AttestCommand),
+    /// Certificate slots, CSRs, self-signed certificates, trust stores, CRLs, verification.
+    #[command(subcommand)]
+    Cert(CertCommand),
 }

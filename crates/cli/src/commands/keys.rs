@@ -11,6 +11,7 @@ use crate::args::{
 };
 use crate::failure::Failure;
 use crate::io::{emit_binary, read_file};
+use crate::keyfile;
 use crate::pem;
 use crate::report::Report;
 
@@ -56,9 +57,10 @@ pub fn parse_permissions(
 fn natural_permissions(alg: Algorithm) -> KeyOperationPermission {
     use KeyOperationPermission as P;
     match alg {
-        Algorithm::Aes128Key | Algorithm::Aes256Key | Algorithm::ChaCha20Key => {
-            P::ENCRYPT | P::DECRYPT
-        }
+        Algorithm::Aes128Key
+        | Algorithm::Aes192Key
+        | Algorithm::Aes256Key
+        | Algorithm::ChaCha20Key => P::ENCRYPT | P::DECRYPT,
         Algorithm::HmacKey => P::MAC,
         Algorithm::GenericSecret => P::DERIVE,
         _ => match alg.class() {
@@ -129,24 +131,7 @@ pub fn import(stack: &CryptoStack, a: &ImportArgs) -> Result<Report, Failure> {
     let alg = parse_alg(&a.alg)?;
     let permissions = parse_permissions(a.permissions.as_deref(), alg)?;
     let raw = read_file(&a.input, MAX_KEY_FILE)?;
-    let (material, format) = match a.format {
-        KeyFileFormat::Raw => (raw, KeyFormat::Raw),
-        KeyFileFormat::Der => (raw, der_format(alg)),
-        KeyFileFormat::Pem => {
-            let (label, der) = pem::decode(&raw)
-                .ok_or_else(|| Failure::Usage(format!("{} is not PEM", a.input.display())))?;
-            let format = match label.as_str() {
-                "PUBLIC KEY" => KeyFormat::SubjectPublicKeyInfo,
-                "PRIVATE KEY" => KeyFormat::Pkcs8,
-                other => {
-                    return Err(Failure::Usage(format!(
-                        "unsupported PEM label {other:?} (PUBLIC KEY or PRIVATE KEY)"
-                    )));
-                }
-            };
-            (der, format)
-        }
-    };
+    let (material, format) = keyfile::classify(raw, alg, a.format, &a.input)?;
     let params = ImportKeyParams::builder()
         .algorithm(alg)
         .permissions(permissions)
@@ -161,14 +146,6 @@ pub fn import(stack: &CryptoStack, a: &ImportArgs) -> Result<Report, Failure> {
         format!("imported {} key into slot {}", alg.name(), a.slot),
         json!({ "slot": a.slot, "algorithm": alg.name(), "permissions": permissions.to_string() }),
     ))
-}
-
-fn der_format(alg: Algorithm) -> KeyFormat {
-    if alg.is_asymmetric() {
-        KeyFormat::Pkcs8
-    } else {
-        KeyFormat::Der
-    }
 }
 
 /// `warden key list`

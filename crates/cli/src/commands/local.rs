@@ -85,9 +85,11 @@ pub fn verify(a: &VerifyArgs, pubkey: &Path, json_mode: bool) -> Result<Report, 
     // The key travels as an object here; the config's key id only addresses daemon keys, so
     // any well-formed placeholder id will do.
     let placeholder = ResourceId::new(1, ResourceType::Key, Persistence::Ephemeral, 0);
+    let format = crate::commands::ops::signature_format(alg, a.sig_format, "--pubkey")?;
     let cfg = ContextConfig::builder()
         .algorithm(alg)
         .key(placeholder)
+        .signature_format(format)
         .build()?;
     let mut ctx = provider.create_context(ContextKind::Verify, &cfg, Some(Arc::new(key)))?;
     ctx.init(&[])?;

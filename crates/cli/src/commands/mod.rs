@@ -1,5 +1,6 @@
 //! One module per command family; each takes parsed arguments and returns what to print.
 
+pub mod certs;
 pub mod exchange;
 pub mod keys;
 pub mod local;

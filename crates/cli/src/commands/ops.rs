@@ -3,9 +3,10 @@
 use serde_json::json;
 use warden_client::{
     Algorithm, AlgorithmClass, CipherDirection, ContextConfig, CryptoStack, ErrorCode,
+    SignatureFormat,
 };
 
-use crate::args::{AeadArgs, MacArgs, MacVerifyArgs, RandomArgs, SignArgs, VerifyArgs};
+use crate::args::{AeadArgs, MacArgs, MacVerifyArgs, RandomArgs, SigFormat, SignArgs, VerifyArgs};
 use crate::commands::keys::parse_alg;
 use crate::commands::regions;
 use crate::failure::Failure;
@@ -61,6 +62,18 @@ fn keyed_config(
     slot: &str,
     alg: Algorithm,
 ) -> Result<(ContextConfig, warden_client::ResourceGuard), Failure> {
+    signing_config(stack, slot, alg, None)
+}
+
+/// [`keyed_config`] for sign / verify: ECDSA signatures are DER unless `--sig-format raw`
+/// (what openssl and X.509 expect); other algorithms take no `--sig-format`.
+fn signing_config(
+    stack: &CryptoStack,
+    slot: &str,
+    alg: Algorithm,
+    sig_format: Option<SigFormat>,
+) -> Result<(ContextConfig, warden_client::ResourceGuard), Failure> {
+    let format = signature_format(alg, sig_format, &format!("slot {slot}"))?;
     let key = stack
         .key_management()
         .resolve(slot)
@@ -68,8 +81,29 @@ fn keyed_config(
     let cfg = ContextConfig::builder()
         .algorithm(alg)
         .key(key.id())
+        .signature_format(format)
         .build()?;
     Ok((cfg, key))
+}
+
+/// The signature encoding for `alg`: ECDSA defaults to DER (what openssl and X.509 use),
+/// `--sig-format raw` picks r||s; other algorithms have one encoding. `holder` names where
+/// the key is, for the error.
+pub fn signature_format(
+    alg: Algorithm,
+    sig_format: Option<SigFormat>,
+    holder: &str,
+) -> Result<SignatureFormat, Failure> {
+    let ecdsa = matches!(alg, Algorithm::EcdsaP256Sha256 | Algorithm::EcdsaP384Sha384);
+    match (sig_format, ecdsa) {
+        (Some(SigFormat::Raw), true) => Ok(SignatureFormat::Raw),
+        (Some(SigFormat::Der) | None, true) => Ok(SignatureFormat::Der),
+        (None, false) => Ok(SignatureFormat::Raw),
+        (Some(_), false) => Err(Failure::Usage(format!(
+            "--sig-format applies to ECDSA keys; {holder} holds a {} key",
+            alg.name()
+        ))),
+    }
 }
 
 /// `cfg` with the budget a whole-file (data-plane) operation over `size` bytes gets.
@@ -77,9 +111,11 @@ fn with_timeout(cfg: ContextConfig, size: Option<u64>) -> Result<ContextConfig, 
     let Some(t) = regions::timeout_for(size) else {
         return Ok(cfg);
     };
+    // Everything but the timeout is kept, per-context options (e.g. `--sig-format`) included.
     let mut b = ContextConfig::builder()
         .algorithm(cfg.algorithm())
-        .timeout(t);
+        .timeout(t)
+        .options(*cfg.options());
     if let Some(k) = cfg.key() {
         b = b.key(k);
     }
@@ -124,7 +160,7 @@ pub fn sign(stack: &CryptoStack, a: &SignArgs, json_mode: bool) -> Result<Report
             alg.name()
         )));
     }
-    let (cfg, _key) = keyed_config(stack, &a.slot, alg)?;
+    let (cfg, _key) = signing_config(stack, &a.slot, alg, a.sig_format)?;
     let cfg = with_timeout(cfg, regions::large_file(stack, a.io.input.as_deref()))?;
     let mut ctx = stack
         .create_sign_context(&cfg)
@@ -153,7 +189,7 @@ pub fn verify(
 ) -> Result<Report, Failure> {
     let alg = slot_algorithm(stack, slot)?;
     let sig = read_file(&a.sig, MAX_SIG_FILE)?;
-    let (cfg, _key) = keyed_config(stack, slot, alg)?;
+    let (cfg, _key) = signing_config(stack, slot, alg, a.sig_format)?;
     let cfg = with_timeout(cfg, regions::large_file(stack, a.input.as_deref()))?;
     let mut ctx = stack
         .create_verify_context(&cfg)
@@ -200,6 +236,7 @@ fn aead_algorithm(stack: &CryptoStack, a: &AeadArgs) -> Result<Algorithm, Failur
     match slot_algorithm(stack, &a.slot)? {
         Algorithm::Aes256Key => Ok(Algorithm::Aes256Gcm),
         Algorithm::Aes128Key => Ok(Algorithm::Aes128Gcm),
+        Algorithm::Aes192Key => Ok(Algorithm::Aes192Gcm),
         Algorithm::ChaCha20Key => Ok(Algorithm::ChaCha20Poly1305),
         Algorithm::RsaOaepSha256 => Ok(Algorithm::RsaOaepSha256),
         other => Err(Failure::Usage(format!(

@@ -119,7 +119,7 @@ impl Client {
     pub fn id(&mut self, req: &Request<'_>) -> BenchResult<u64> {
         self.call(req, |r| match r {
             Response::KeyCreated { key_id } => Ok(key_id),
-            Response::ContextCreated { context_id } => Ok(context_id),
+            Response::ContextCreated { context_id, .. } => Ok(context_id),
             _ => Err("unexpected response".into()),
         })?
     }

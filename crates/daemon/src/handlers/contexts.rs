@@ -69,7 +69,8 @@ pub(crate) fn create(
     if let Some(d) = r.direction {
         b = b.direction(d);
     }
-    let config = b.build()?;
+    let options = r.options.to_options()?;
+    let config = b.options(options).build()?;
     // The guard must still be alive now (seed decision 2): a released key is not found.
     let key = match r.key_id {
         Some(id) => Some(state.resources.guarded_key(id)?.clone()),
@@ -96,9 +97,11 @@ pub(crate) fn create(
         r.key_id,
         &*ctx.shared.provider,
     )?;
-    state
-        .out
-        .reply(&Response::ContextCreated { context_id: id })
+    state.out.reply(&Response::ContextCreated {
+        context_id: id,
+        // Every option this daemon decodes is applied by the provider (or refused above).
+        applied_options: options.set_bits(),
+    })
 }
 
 /// Runs `op` on a context under its deadline; a timeout fails the context.
@@ -358,10 +361,9 @@ pub(crate) fn process(
         let input = data(&state.regions, &a.input, copy)?;
         let mut private: Option<Scratch> = None;
         let slot = &mut private;
+        // `need` is the provider's bound (CBC: up to a block of padding more than the result);
+        // only the bytes actually produced must fit the range, checked when copying.
         let (out, f) = whole(&mut state.resources, ctx, id, a, input.bytes(), |need| {
-            if need as u64 > target.len {
-                return Err(too_small());
-            }
             let s =
                 slot.insert(Scratch::new(need).map_err(|_| {
                     Error::new(ErrorCode::AllocationFailed, "private memory refused")

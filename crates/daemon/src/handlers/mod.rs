@@ -2,8 +2,12 @@
 //!
 //! `slots` serves persistent key slots (opcodes 0x04xx and `KeySpec::slot`, backed by
 //! `warden-store`); `permits` serves policies, the trust store and permit verification
-//! (0x05xx, backed by `warden-permits`), whose paged listings are in `permit_lists`.
+//! (0x05xx, backed by `warden-permits`), whose paged listings are in `permit_lists`;
+//! `certs` serves certificate slots, CSRs and self-signed certificates and `cert_stores`
+//! trust stores, CRLs and chain verification (0x06xx, on `warden-cert`).
 
+pub(crate) mod cert_stores;
+pub(crate) mod certs;
 pub(crate) mod contexts;
 pub(crate) mod keys;
 pub(crate) mod permit_lists;

@@ -65,7 +65,7 @@ fn code(r: &Result<impl Sized, Error>) -> Result<(), ErrorCode> {
 /// The record names the provider that owns the key, which rebuilds it. A provider that is
 /// not configured, or cannot reach its token, keeps its own typed error
 /// (`ProviderNotAvailable`, ...); anything else about the record is `OperationFailed`.
-fn restricted_key(
+pub(crate) fn restricted_key(
     storage: &[u8],
     operations: u32,
     algorithm: Algorithm,

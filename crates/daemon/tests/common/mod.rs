@@ -190,7 +190,7 @@ impl Conn {
 
     pub fn context(&mut self, req: &Request<'_>) -> Result<u64, ErrorCode> {
         self.call(req, |r| match r {
-            Response::ContextCreated { context_id } => context_id,
+            Response::ContextCreated { context_id, .. } => context_id,
             other => panic!("unexpected {other:?}"),
         })
     }

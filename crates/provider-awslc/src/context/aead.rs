@@ -12,7 +12,7 @@
 //! (`super::encryption_iv`); `iv` hands it back for the caller to store with the ciphertext.
 
 use aws_lc_rs::aead::{
-    AES_128_GCM, AES_256_GCM, Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey,
+    AES_128_GCM, AES_192_GCM, AES_256_GCM, Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey,
 };
 use warden_core::{Algorithm, Error, ErrorCode, Result};
 use zeroize::Zeroize;
@@ -52,6 +52,7 @@ impl AeadEngine {
     ) -> Result<Self> {
         let aead = match alg {
             Algorithm::Aes128Gcm => &AES_128_GCM,
+            Algorithm::Aes192Gcm => &AES_192_GCM,
             Algorithm::Aes256Gcm => &AES_256_GCM,
             Algorithm::ChaCha20Poly1305 => &CHACHA20_POLY1305,
             _ => return Err(Error::new(ErrorCode::UnsupportedAlgorithm, "not an AEAD")),

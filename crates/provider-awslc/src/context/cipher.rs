@@ -1,4 +1,4 @@
-//! AES-256-CTR and AES-256-CBC-PKCS7 contexts, one type for both directions, over aws-lc's
+//! AES-CTR and AES-CBC-PKCS7 contexts (128, 192 and 256-bit keys), one type for both directions, over aws-lc's
 //! streaming `cipher` API. Decryption takes the IV at `init` (16 bytes); encryption draws
 //! a fresh one unless the key has `CALLER_NONCE` and the caller gives one
 //! (`super::encryption_iv`), and hands it back through `iv`.
@@ -10,8 +10,8 @@
 use std::sync::Arc;
 
 use aws_lc_rs::cipher::{
-    AES_256, DecryptionContext, EncryptionContext, StreamingDecryptingKey, StreamingEncryptingKey,
-    UnboundCipherKey,
+    AES_128, AES_192, AES_256, Algorithm as CipherAlgorithm, DecryptionContext, EncryptionContext,
+    StreamingDecryptingKey, StreamingEncryptingKey, UnboundCipherKey,
 };
 use aws_lc_rs::iv::FixedLength;
 use warden_core::{Algorithm, Error, ErrorCode, Result};
@@ -28,6 +28,8 @@ enum Active {
 
 pub(crate) struct CipherEngine {
     alg: Algorithm,
+    cipher: &'static CipherAlgorithm,
+    cbc: bool,
     key: Arc<Key>,
     encrypt: bool,
     /// The key carries `CALLER_NONCE`: an encrypting `init` may take the caller's IV.
@@ -48,15 +50,26 @@ impl CipherEngine {
         encrypt: bool,
         caller_nonce: bool,
     ) -> Result<Self> {
-        if !matches!(alg, Algorithm::Aes256Ctr | Algorithm::Aes256CbcPkcs7) {
-            return Err(Error::new(
-                ErrorCode::UnsupportedAlgorithm,
-                "not a cipher mode",
-            ));
-        }
+        use Algorithm as A;
+        let (cipher, cbc) = match alg {
+            A::Aes128Ctr => (&AES_128, false),
+            A::Aes192Ctr => (&AES_192, false),
+            A::Aes256Ctr => (&AES_256, false),
+            A::Aes128CbcPkcs7 => (&AES_128, true),
+            A::Aes192CbcPkcs7 => (&AES_192, true),
+            A::Aes256CbcPkcs7 => (&AES_256, true),
+            _ => {
+                return Err(Error::new(
+                    ErrorCode::UnsupportedAlgorithm,
+                    "not a cipher mode",
+                ));
+            }
+        };
         key.secret_bytes()?;
         Ok(CipherEngine {
             alg,
+            cipher,
+            cbc,
             key,
             encrypt,
             caller_nonce,
@@ -66,7 +79,7 @@ impl CipherEngine {
     }
 
     fn is_cbc(&self) -> bool {
-        self.alg == Algorithm::Aes256CbcPkcs7
+        self.cbc
     }
 
     fn update_need(n: usize) -> usize {
@@ -114,7 +127,7 @@ impl Engine for CipherEngine {
                 .map_err(|_| Error::invalid_argument("IV must be 16 bytes"))?;
         }
         let iv = self.iv;
-        let key = UnboundCipherKey::new(&AES_256, self.key.secret_bytes()?).map_err(failed)?;
+        let key = UnboundCipherKey::new(self.cipher, self.key.secret_bytes()?).map_err(failed)?;
         let iv = FixedLength::from(iv);
         self.active = Some(match (self.encrypt, self.is_cbc()) {
             (true, true) => Active::Encrypt(

@@ -5,6 +5,7 @@ mod aead;
 mod cipher;
 mod hash;
 mod mac;
+mod mldsa_ctx;
 mod random;
 mod rsa_oaep;
 mod sign;
@@ -54,9 +55,14 @@ pub(crate) fn create(
     Ok(match kind {
         ContextKind::Hash => Box::new(Stream::new(hash::HashEngine::new(alg)?)),
         ContextKind::Mac => Box::new(Stream::new(mac::MacEngine::new(alg, &*need()?)?)),
-        ContextKind::Cipher if class == AlgorithmClass::AsymmetricEncryption => Box::new(
-            Stream::new(rsa_oaep::RsaOaepEngine::new(alg, need()?, encrypt)?),
-        ),
+        ContextKind::Cipher if class == AlgorithmClass::AsymmetricEncryption => {
+            Box::new(Stream::new(rsa_oaep::RsaOaepEngine::new(
+                alg,
+                need()?,
+                encrypt,
+                cfg.options(),
+            )?))
+        }
         ContextKind::Cipher => Box::new(Stream::new(cipher::CipherEngine::new(
             alg,
             need()?,
@@ -73,11 +79,13 @@ pub(crate) fn create(
         ContextKind::Sign => Box::new(Stream::new(sign::SignEngine::new(
             alg,
             need()?,
+            cfg.options(),
             buffers.clone(),
         )?)),
         ContextKind::Verify => Box::new(Stream::new(sign::VerifyEngine::new(
             alg,
             &*need()?,
+            cfg.options(),
             buffers.clone(),
         )?)),
         ContextKind::Random => return Err(Error::from(ErrorCode::InternalError)),

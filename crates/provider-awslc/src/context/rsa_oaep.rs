@@ -1,4 +1,5 @@
-//! RSA-OAEP-SHA256 (MGF1-SHA256, empty label) as a Cipher context.
+//! RSA-OAEP with SHA-1, SHA-256, SHA-384 or SHA-512 (MGF1 with the same hash) and the
+//! context's label (empty unless set; `ContextOptions::oaep_label`) as a Cipher context.
 //!
 //! RSA encrypts a single block, so `update` buffers (up to the maximum plaintext for
 //! encryption, the modulus length for decryption; more fails with `InvalidArgument`) and
@@ -8,9 +9,9 @@
 use std::sync::Arc;
 
 use aws_lc_rs::rsa::{
-    OAEP_SHA256_MGF1SHA256, OaepPrivateDecryptingKey, OaepPublicEncryptingKey, PublicEncryptingKey,
+    OaepAlgorithm, OaepPrivateDecryptingKey, OaepPublicEncryptingKey, PublicEncryptingKey,
 };
-use warden_core::{Algorithm, Error, ErrorCode, KeyFormat, Result};
+use warden_core::{Algorithm, ContextOptions, Error, ErrorCode, KeyFormat, Result};
 use zeroize::{Zeroize, Zeroizing};
 
 use warden_crypto::context::{Engine, too_small, wipe};
@@ -24,6 +25,10 @@ enum Op {
 }
 
 pub(crate) struct RsaOaepEngine {
+    alg: Algorithm,
+    params: &'static OaepAlgorithm,
+    /// The label bound into every ciphertext (public, not secret).
+    label: Vec<u8>,
     op: Op,
     input_limit: usize,
     modulus_len: usize,
@@ -35,10 +40,13 @@ fn failed<E>(_: E) -> Error {
 }
 
 impl RsaOaepEngine {
-    pub(crate) fn new(alg: Algorithm, key: Arc<Key>, encrypt: bool) -> Result<Self> {
-        if alg != Algorithm::RsaOaepSha256 {
-            return Err(Error::new(ErrorCode::UnsupportedAlgorithm, "not RSA-OAEP"));
-        }
+    pub(crate) fn new(
+        alg: Algorithm,
+        key: Arc<Key>,
+        encrypt: bool,
+        options: &ContextOptions,
+    ) -> Result<Self> {
+        let params = crate::rsa_params::oaep(alg)?;
         let op = if encrypt {
             let spki = key.public_key(KeyFormat::SubjectPublicKeyInfo)?;
             let public = PublicEncryptingKey::from_der(&spki)
@@ -58,13 +66,13 @@ impl RsaOaepEngine {
             }
         };
         let (input_limit, modulus_len) = match &op {
-            Op::Encrypt(k) => (
-                k.max_plaintext_size(&OAEP_SHA256_MGF1SHA256),
-                k.ciphertext_size(),
-            ),
+            Op::Encrypt(k) => (k.max_plaintext_size(params), k.ciphertext_size()),
             Op::Decrypt(k) => (k.key_size_bytes(), k.min_output_size()),
         };
         Ok(RsaOaepEngine {
+            alg,
+            params,
+            label: options.oaep_label().to_vec(),
             op,
             input_limit,
             modulus_len,
@@ -79,7 +87,7 @@ impl Engine for RsaOaepEngine {
     }
 
     fn algorithm(&self) -> Option<Algorithm> {
-        Some(Algorithm::RsaOaepSha256)
+        Some(self.alg)
     }
 
     fn start(&mut self, iv: &[u8]) -> Result<()> {
@@ -105,12 +113,14 @@ impl Engine for RsaOaepEngine {
             return Err(too_small());
         }
         self.update(input, out)?;
+        // aws-lc treats `None` and an empty label alike (RFC 8017: L defaults to empty).
+        let label = (!self.label.is_empty()).then_some(self.label.as_slice());
         let r = match &self.op {
             Op::Encrypt(k) => k
-                .encrypt(&OAEP_SHA256_MGF1SHA256, &self.buffer, out, None)
+                .encrypt(self.params, &self.buffer, out, label)
                 .map(|c| c.len()),
             Op::Decrypt(k) => k
-                .decrypt(&OAEP_SHA256_MGF1SHA256, &self.buffer, out, None)
+                .decrypt(self.params, &self.buffer, out, label)
                 .map(|p| p.len()),
         };
         wipe(&mut self.buffer);

@@ -7,7 +7,9 @@ use warden_core::KeyFormat;
 
 use crate::error::WireError;
 use crate::generated::warden::wire as g;
-use crate::messages::{CipherDirection, ContextKind, Kdf, Payload, ShmSlice, Timeout};
+use crate::messages::{
+    CipherDirection, ContextKind, Kdf, Payload, ShmSlice, SignatureFormat, Timeout,
+};
 
 use super::Builder;
 
@@ -137,6 +139,22 @@ pub(super) fn write_direction(d: Option<CipherDirection>) -> g::CipherDirection 
         // A direction this protocol version cannot carry: the daemon then sees none and
         // refuses a cipher context without one.
         Some(_) => g::CipherDirection::Unspecified,
+    }
+}
+
+pub(super) fn write_signature_format(f: SignatureFormat) -> g::SignatureFormat {
+    match f {
+        SignatureFormat::Der => g::SignatureFormat::Der,
+        // Raw is the default and travels as an absent field; a format this protocol version
+        // cannot carry would also read as Raw, and `applied_options` exposes that.
+        _ => g::SignatureFormat::Default,
+    }
+}
+
+pub(super) fn read_signature_format(f: g::SignatureFormat) -> SignatureFormat {
+    match f {
+        g::SignatureFormat::Default | g::SignatureFormat::Raw => SignatureFormat::Raw,
+        g::SignatureFormat::Der => SignatureFormat::Der,
     }
 }
 

@@ -3,8 +3,8 @@
 use crate::error::WireError;
 use crate::generated::warden::wire as g;
 use crate::messages::{
-    AgreeKey, CreateContext, Decapsulate, DeriveKey, Encapsulate, GenerateKey, ImportKey, KeySpec,
-    Request, UnwrapKey, WrapKey,
+    AgreeKey, CreateContext, CreateContextOptions, Decapsulate, DeriveKey, Encapsulate,
+    GenerateKey, ImportKey, KeySpec, Request, UnwrapKey, WrapKey,
 };
 use crate::opcode::Opcode;
 
@@ -166,6 +166,7 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
             key_id,
             direction,
             timeout,
+            options,
         }) => {
             let (mode, ms) = write_timeout(timeout);
             let o = g::CreateContextRequest::create(
@@ -176,6 +177,10 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
                 write_direction(direction),
                 mode,
                 ms,
+                write_signature_format(options.signature_format),
+                options.pss_salt_len,
+                opt(options.oaep_label),
+                opt(options.signature_context),
             );
             b.finish(o, None)
         }
@@ -303,6 +308,25 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
         }
         Request::TrustList { start_after, limit } => {
             let o = g::TrustListRequest::create(b, opt_str(start_after), limit);
+            b.finish(o, None)
+        }
+        Request::Cert { call: c, .. } => {
+            let o = g::CertRequest::create(
+                b,
+                opt_str(c.name),
+                opt(c.der),
+                opt_str(c.key_slot),
+                opt_str(c.store),
+                opt_str(c.subject),
+                c.uid,
+                c.time_unix,
+                c.not_after_unix,
+                opt_str(c.eku),
+                c.key_usage,
+                opt(c.chain),
+                opt_str(c.start_after),
+                c.limit,
+            );
             b.finish(o, None)
         }
         Request::TrustRemove { issuer } => {
@@ -505,6 +529,12 @@ pub fn decode_request(op: Opcode, body: &[u8]) -> Result<Request<'_>, WireError>
                 key_id: val(r.key_id())?,
                 direction: read_direction(val(r.direction())?),
                 timeout: read_timeout(val(r.timeout_mode())?, val(r.timeout_ms())?),
+                options: CreateContextOptions {
+                    signature_format: read_signature_format(val(r.signature_format())?),
+                    pss_salt_len: val(r.pss_salt_len())?,
+                    oaep_label: bytes(r.oaep_label())?,
+                    signature_context: bytes(r.signature_context())?,
+                },
             })
         }
         Opcode::InitContext => {
@@ -674,6 +704,40 @@ pub fn decode_request(op: Opcode, body: &[u8]) -> Result<Request<'_>, WireError>
         Opcode::AttestPublicKey => {
             let _: g::AttestPublicKeyRequestRef<'_> = root(body)?;
             Request::AttestPublicKey
+        }
+        Opcode::CertImport
+        | Opcode::CertExport
+        | Opcode::CertList
+        | Opcode::CertDelete
+        | Opcode::CertBind
+        | Opcode::CertGrant
+        | Opcode::CertRevoke
+        | Opcode::CertCsr
+        | Opcode::CertSelfSign
+        | Opcode::CertStoreAdd
+        | Opcode::CertStoreRemove
+        | Opcode::CertStoreList
+        | Opcode::CertCrlImport
+        | Opcode::CertVerify => {
+            let r: g::CertRequestRef<'_> = root(body)?;
+            Request::Cert {
+                op,
+                call: crate::messages::CertCall {
+                    name: val(r.name())?.unwrap_or(""),
+                    der: bytes(r.der())?,
+                    key_slot: val(r.key_slot())?.unwrap_or(""),
+                    store: val(r.store())?.unwrap_or(""),
+                    subject: val(r.subject())?.unwrap_or(""),
+                    uid: val(r.uid())?,
+                    time_unix: val(r.time_unix())?,
+                    not_after_unix: val(r.not_after_unix())?,
+                    eku: val(r.eku())?.unwrap_or(""),
+                    key_usage: val(r.key_usage())?,
+                    chain: bytes(r.chain())?,
+                    start_after: val(r.start_after())?.unwrap_or(""),
+                    limit: val(r.limit())?,
+                },
+            }
         }
         Opcode::RegionRegister => {
             let r: g::RegionRegisterRequestRef<'_> = root(body)?;

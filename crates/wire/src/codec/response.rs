@@ -53,8 +53,11 @@ pub fn encode_response<'b>(b: &'b mut Builder, resp: &Response<'_>) -> &'b [u8] 
             let o = g::EncapsulateResponse::create(b, opt(ciphertext), key_id);
             b.finish(o, None)
         }
-        Response::ContextCreated { context_id } => {
-            let o = g::ContextCreatedResponse::create(b, context_id);
+        Response::ContextCreated {
+            context_id,
+            applied_options,
+        } => {
+            let o = g::ContextCreatedResponse::create(b, context_id, applied_options);
             b.finish(o, None)
         }
         Response::Output { output, tag, iv } => {
@@ -88,6 +91,14 @@ pub fn encode_response<'b>(b: &'b mut Builder, resp: &Response<'_>) -> &'b [u8] 
         } => {
             let v = crate::admin::write_trust(b, list);
             let o = g::TrustListResponse::create(b, v, more);
+            b.finish(o, None)
+        }
+        Response::CertList {
+            certs: ref list,
+            more,
+        } => {
+            let v = crate::admin::write_certs(b, list);
+            let o = g::CertListResponse::create(b, v, more);
             b.finish(o, None)
         }
         Response::PermitDecision {
@@ -239,6 +250,7 @@ pub fn decode_response(op: Opcode, body: &[u8]) -> Result<Response<'_>, WireErro
             let r: g::ContextCreatedResponseRef<'_> = root(body)?;
             Response::ContextCreated {
                 context_id: val(r.context_id())?,
+                applied_options: val(r.applied_options())?,
             }
         }
         ResponseKind::Output => {
@@ -279,6 +291,16 @@ pub fn decode_response(op: Opcode, body: &[u8]) -> Result<Response<'_>, WireErro
                 issuers: match val(r.issuers())? {
                     Some(v) => crate::admin::TrustEntries::from_wire(v)?,
                     None => crate::admin::TrustEntries::default(),
+                },
+                more: val(r.more())?,
+            }
+        }
+        ResponseKind::CertList => {
+            let r: g::CertListResponseRef<'_> = root(body)?;
+            Response::CertList {
+                certs: match val(r.certs())? {
+                    Some(v) => crate::admin::CertEntries::from_wire(v)?,
+                    None => crate::admin::CertEntries::default(),
                 },
                 more: val(r.more())?,
             }

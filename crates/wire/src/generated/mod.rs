@@ -28,6 +28,7 @@ mod root {
         /// * File `slots.fbs`
         /// * File `permits.fbs`
         /// * File `regions.fbs`
+        /// * File `certs.fbs`
         pub mod wire {
             ///  Bytes carried inline in the frame body.
             ///
@@ -13429,10 +13430,188 @@ mod root {
                 }
             }
 
+            ///  Encoding of ECDSA signatures on a Sign / Verify context (values match
+            ///  `warden_core::SignatureFormat`); Default = Raw.
+            ///
+            /// Generated from these locations:
+            /// * Enum `SignatureFormat` in the file `contexts.fbs:34`
+            #[derive(
+                Copy,
+                Clone,
+                Debug,
+                PartialEq,
+                Eq,
+                PartialOrd,
+                Ord,
+                Hash,
+            )]
+            #[repr(u8)]
+            pub enum SignatureFormat {
+                /// The variant `Default` in the enum `SignatureFormat`
+                Default = 0,
+
+                /// The variant `Raw` in the enum `SignatureFormat`
+                Raw = 1,
+
+                /// The variant `Der` in the enum `SignatureFormat`
+                Der = 2,
+            }
+
+            impl SignatureFormat {
+                /// Array containing all valid variants of SignatureFormat
+                pub const ENUM_VALUES: [Self; 3] = [Self::Default, Self::Raw, Self::Der];
+            }
+
+            impl ::core::convert::TryFrom<u8> for SignatureFormat {
+                type Error = ::planus::errors::UnknownEnumTagKind;
+                #[inline]
+                fn try_from(
+                    value: u8,
+                ) -> ::core::result::Result<Self, ::planus::errors::UnknownEnumTagKind>
+                {
+                    #[allow(clippy::match_single_binding)]
+                    match value {
+                        0 => ::core::result::Result::Ok(SignatureFormat::Default),
+                        1 => ::core::result::Result::Ok(SignatureFormat::Raw),
+                        2 => ::core::result::Result::Ok(SignatureFormat::Der),
+
+                        _ => ::core::result::Result::Err(::planus::errors::UnknownEnumTagKind {
+                            tag: value as i128,
+                        }),
+                    }
+                }
+            }
+
+            impl ::core::convert::From<SignatureFormat> for u8 {
+                #[inline]
+                fn from(value: SignatureFormat) -> Self {
+                    value as u8
+                }
+            }
+
+            /// # Safety
+            /// The Planus compiler correctly calculates `ALIGNMENT` and `SIZE`.
+            unsafe impl ::planus::Primitive for SignatureFormat {
+                const ALIGNMENT: usize = 1;
+                const SIZE: usize = 1;
+            }
+
+            impl ::planus::WriteAsPrimitive<SignatureFormat> for SignatureFormat {
+                #[inline]
+                fn write<const N: usize>(
+                    &self,
+                    cursor: ::planus::Cursor<'_, N>,
+                    buffer_position: u32,
+                ) {
+                    (*self as u8).write(cursor, buffer_position);
+                }
+            }
+
+            impl ::planus::WriteAs<SignatureFormat> for SignatureFormat {
+                type Prepared = Self;
+
+                #[inline]
+                fn prepare(&self, _builder: &mut ::planus::Builder) -> SignatureFormat {
+                    *self
+                }
+            }
+
+            impl ::planus::WriteAsDefault<SignatureFormat, SignatureFormat> for SignatureFormat {
+                type Prepared = Self;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    _builder: &mut ::planus::Builder,
+                    default: &SignatureFormat,
+                ) -> ::core::option::Option<SignatureFormat> {
+                    if self == default {
+                        ::core::option::Option::None
+                    } else {
+                        ::core::option::Option::Some(*self)
+                    }
+                }
+            }
+
+            impl ::planus::WriteAsOptional<SignatureFormat> for SignatureFormat {
+                type Prepared = Self;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    _builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<SignatureFormat> {
+                    ::core::option::Option::Some(*self)
+                }
+            }
+
+            impl<'buf> ::planus::TableRead<'buf> for SignatureFormat {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'buf>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    let n: u8 = ::planus::TableRead::from_buffer(buffer, offset)?;
+                    ::core::result::Result::Ok(::core::convert::TryInto::try_into(n)?)
+                }
+            }
+
+            impl<'buf> ::planus::VectorReadInner<'buf> for SignatureFormat {
+                type Error = ::planus::errors::UnknownEnumTag;
+                const STRIDE: usize = 1;
+                #[inline]
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'buf>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::UnknownEnumTag>
+                {
+                    let value = unsafe { *buffer.buffer.get_unchecked(offset) };
+                    let value: ::core::result::Result<Self, _> =
+                        ::core::convert::TryInto::try_into(value);
+                    value.map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "SignatureFormat",
+                            "VectorRead::from_buffer",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<SignatureFormat> for SignatureFormat {
+                const STRIDE: usize = 1;
+
+                type Value = Self;
+
+                #[inline]
+                fn prepare(&self, _builder: &mut ::planus::Builder) -> Self {
+                    *self
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[Self],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 1];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - i as u32,
+                        );
+                    }
+                }
+            }
+
             ///  Opcode CreateContext (0x0200).
             ///
             /// Generated from these locations:
-            /// * Table `CreateContextRequest` in the file `contexts.fbs:33`
+            /// * Table `CreateContextRequest` in the file `contexts.fbs:41`
             #[derive(
                 Clone,
                 Debug,
@@ -13455,6 +13634,15 @@ mod root {
                 pub timeout_mode: self::TimeoutMode,
                 /// The field `timeout_ms` in the table `CreateContextRequest`
                 pub timeout_ms: u32,
+                ///  Appended (issue 15): ECDSA `r || s` (Default/Raw) or DER. A daemon that predates the
+                ///  field ignores it, so the reply's `applied_options` says whether it was applied.
+                pub signature_format: self::SignatureFormat,
+                ///  Appended (issue 15): RSA-PSS salt length in bytes; absent = the hash length.
+                pub pss_salt_len: ::core::option::Option<u16>,
+                ///  Appended (issue 15): RSA-OAEP label (at most 256 bytes); absent = empty.
+                pub oaep_label: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+                ///  Appended (issue 15): signature context string (ED25519PH; at most 255 bytes).
+                pub signature_context: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -13467,6 +13655,10 @@ mod root {
                         direction: self::CipherDirection::Unspecified,
                         timeout_mode: self::TimeoutMode::Default,
                         timeout_ms: 0,
+                        signature_format: self::SignatureFormat::Default,
+                        pss_salt_len: ::core::default::Default::default(),
+                        oaep_label: ::core::default::Default::default(),
+                        signature_context: ::core::default::Default::default(),
                     }
                 }
             }
@@ -13495,6 +13687,13 @@ mod root {
                         self::TimeoutMode,
                     >,
                     field_timeout_ms: impl ::planus::WriteAsDefault<u32, u32>,
+                    field_signature_format: impl ::planus::WriteAsDefault<
+                        self::SignatureFormat,
+                        self::SignatureFormat,
+                    >,
+                    field_pss_salt_len: impl ::planus::WriteAsOptional<u16>,
+                    field_oaep_label: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    field_signature_context: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                 ) -> ::planus::Offset<Self> {
                     let prepared_kind =
                         field_kind.prepare(builder, &self::ContextKind::Unspecified);
@@ -13505,8 +13704,13 @@ mod root {
                     let prepared_timeout_mode =
                         field_timeout_mode.prepare(builder, &self::TimeoutMode::Default);
                     let prepared_timeout_ms = field_timeout_ms.prepare(builder, &0);
+                    let prepared_signature_format =
+                        field_signature_format.prepare(builder, &self::SignatureFormat::Default);
+                    let prepared_pss_salt_len = field_pss_salt_len.prepare(builder);
+                    let prepared_oaep_label = field_oaep_label.prepare(builder);
+                    let prepared_signature_context = field_signature_context.prepare(builder);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<16> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<24> =
                         ::core::default::Default::default();
                     if prepared_key_id.is_some() {
                         table_writer.write_entry::<u64>(2);
@@ -13517,6 +13721,15 @@ mod root {
                     if prepared_timeout_ms.is_some() {
                         table_writer.write_entry::<u32>(5);
                     }
+                    if prepared_oaep_label.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[u8]>>(8);
+                    }
+                    if prepared_signature_context.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[u8]>>(9);
+                    }
+                    if prepared_pss_salt_len.is_some() {
+                        table_writer.write_entry::<u16>(7);
+                    }
                     if prepared_kind.is_some() {
                         table_writer.write_entry::<self::ContextKind>(0);
                     }
@@ -13525,6 +13738,9 @@ mod root {
                     }
                     if prepared_timeout_mode.is_some() {
                         table_writer.write_entry::<self::TimeoutMode>(4);
+                    }
+                    if prepared_signature_format.is_some() {
+                        table_writer.write_entry::<self::SignatureFormat>(6);
                     }
 
                     unsafe {
@@ -13542,6 +13758,21 @@ mod root {
                             {
                                 object_writer.write::<_, _, 4>(&prepared_timeout_ms);
                             }
+                            if let ::core::option::Option::Some(prepared_oaep_label) =
+                                prepared_oaep_label
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_oaep_label);
+                            }
+                            if let ::core::option::Option::Some(prepared_signature_context) =
+                                prepared_signature_context
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_signature_context);
+                            }
+                            if let ::core::option::Option::Some(prepared_pss_salt_len) =
+                                prepared_pss_salt_len
+                            {
+                                object_writer.write::<_, _, 2>(&prepared_pss_salt_len);
+                            }
                             if let ::core::option::Option::Some(prepared_kind) = prepared_kind {
                                 object_writer.write::<_, _, 1>(&prepared_kind);
                             }
@@ -13554,6 +13785,11 @@ mod root {
                                 prepared_timeout_mode
                             {
                                 object_writer.write::<_, _, 1>(&prepared_timeout_mode);
+                            }
+                            if let ::core::option::Option::Some(prepared_signature_format) =
+                                prepared_signature_format
+                            {
+                                object_writer.write::<_, _, 1>(&prepared_signature_format);
                             }
                         });
                     }
@@ -13600,6 +13836,10 @@ mod root {
                         self.direction,
                         self.timeout_mode,
                         self.timeout_ms,
+                        self.signature_format,
+                        self.pss_salt_len,
+                        &self.oaep_label,
+                        &self.signature_context,
                     )
                 }
             }
@@ -13751,6 +13991,113 @@ mod root {
             }
 
             impl<T0, T1, T2, T3, T4, T5> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5)> {
+                /// Setter for the [`signature_format` field](CreateContextRequest#structfield.signature_format).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn signature_format<T6>(
+                    self,
+                    value: T6,
+                ) -> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
+                where
+                    T6: ::planus::WriteAsDefault<self::SignatureFormat, self::SignatureFormat>,
+                {
+                    let (v0, v1, v2, v3, v4, v5) = self.0;
+                    CreateContextRequestBuilder((v0, v1, v2, v3, v4, v5, value))
+                }
+
+                /// Sets the [`signature_format` field](CreateContextRequest#structfield.signature_format) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn signature_format_as_default(
+                    self,
+                ) -> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, ::planus::DefaultValue)>
+                {
+                    self.signature_format(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)> {
+                /// Setter for the [`pss_salt_len` field](CreateContextRequest#structfield.pss_salt_len).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn pss_salt_len<T7>(
+                    self,
+                    value: T7,
+                ) -> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7)>
+                where
+                    T7: ::planus::WriteAsOptional<u16>,
+                {
+                    let (v0, v1, v2, v3, v4, v5, v6) = self.0;
+                    CreateContextRequestBuilder((v0, v1, v2, v3, v4, v5, v6, value))
+                }
+
+                /// Sets the [`pss_salt_len` field](CreateContextRequest#structfield.pss_salt_len) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn pss_salt_len_as_null(
+                    self,
+                ) -> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, ())> {
+                    self.pss_salt_len(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6, T7> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7)> {
+                /// Setter for the [`oaep_label` field](CreateContextRequest#structfield.oaep_label).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn oaep_label<T8>(
+                    self,
+                    value: T8,
+                ) -> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)>
+                where
+                    T8: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                {
+                    let (v0, v1, v2, v3, v4, v5, v6, v7) = self.0;
+                    CreateContextRequestBuilder((v0, v1, v2, v3, v4, v5, v6, v7, value))
+                }
+
+                /// Sets the [`oaep_label` field](CreateContextRequest#structfield.oaep_label) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn oaep_label_as_null(
+                    self,
+                ) -> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, ())>
+                {
+                    self.oaep_label(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6, T7, T8>
+                CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)>
+            {
+                /// Setter for the [`signature_context` field](CreateContextRequest#structfield.signature_context).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn signature_context<T9>(
+                    self,
+                    value: T9,
+                ) -> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
+                where
+                    T9: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                {
+                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8) = self.0;
+                    CreateContextRequestBuilder((v0, v1, v2, v3, v4, v5, v6, v7, v8, value))
+                }
+
+                /// Sets the [`signature_context` field](CreateContextRequest#structfield.signature_context) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn signature_context_as_null(
+                    self,
+                ) -> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, ())>
+                {
+                    self.signature_context(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6, T7, T8, T9>
+                CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
+            {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [CreateContextRequest].
                 #[inline]
                 pub fn finish(
@@ -13771,8 +14118,12 @@ mod root {
                     T3: ::planus::WriteAsDefault<self::CipherDirection, self::CipherDirection>,
                     T4: ::planus::WriteAsDefault<self::TimeoutMode, self::TimeoutMode>,
                     T5: ::planus::WriteAsDefault<u32, u32>,
+                    T6: ::planus::WriteAsDefault<self::SignatureFormat, self::SignatureFormat>,
+                    T7: ::planus::WriteAsOptional<u16>,
+                    T8: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T9: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                 > ::planus::WriteAs<::planus::Offset<CreateContextRequest>>
-                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
             {
                 type Prepared = ::planus::Offset<CreateContextRequest>;
 
@@ -13792,8 +14143,12 @@ mod root {
                     T3: ::planus::WriteAsDefault<self::CipherDirection, self::CipherDirection>,
                     T4: ::planus::WriteAsDefault<self::TimeoutMode, self::TimeoutMode>,
                     T5: ::planus::WriteAsDefault<u32, u32>,
+                    T6: ::planus::WriteAsDefault<self::SignatureFormat, self::SignatureFormat>,
+                    T7: ::planus::WriteAsOptional<u16>,
+                    T8: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T9: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                 > ::planus::WriteAsOptional<::planus::Offset<CreateContextRequest>>
-                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
             {
                 type Prepared = ::planus::Offset<CreateContextRequest>;
 
@@ -13814,16 +14169,20 @@ mod root {
                     T3: ::planus::WriteAsDefault<self::CipherDirection, self::CipherDirection>,
                     T4: ::planus::WriteAsDefault<self::TimeoutMode, self::TimeoutMode>,
                     T5: ::planus::WriteAsDefault<u32, u32>,
+                    T6: ::planus::WriteAsDefault<self::SignatureFormat, self::SignatureFormat>,
+                    T7: ::planus::WriteAsOptional<u16>,
+                    T8: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T9: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                 > ::planus::WriteAsOffset<CreateContextRequest>
-                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<CreateContextRequest> {
-                    let (v0, v1, v2, v3, v4, v5) = &self.0;
-                    CreateContextRequest::create(builder, v0, v1, v2, v3, v4, v5)
+                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9) = &self.0;
+                    CreateContextRequest::create(builder, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9)
                 }
             }
 
@@ -13888,6 +14247,37 @@ mod root {
                             .unwrap_or(0),
                     )
                 }
+
+                /// Getter for the [`signature_format` field](CreateContextRequest#structfield.signature_format).
+                #[inline]
+                pub fn signature_format(&self) -> ::planus::Result<self::SignatureFormat> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(6, "CreateContextRequest", "signature_format")?
+                            .unwrap_or(self::SignatureFormat::Default),
+                    )
+                }
+
+                /// Getter for the [`pss_salt_len` field](CreateContextRequest#structfield.pss_salt_len).
+                #[inline]
+                pub fn pss_salt_len(&self) -> ::planus::Result<::core::option::Option<u16>> {
+                    self.0.access(7, "CreateContextRequest", "pss_salt_len")
+                }
+
+                /// Getter for the [`oaep_label` field](CreateContextRequest#structfield.oaep_label).
+                #[inline]
+                pub fn oaep_label(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
+                    self.0.access(8, "CreateContextRequest", "oaep_label")
+                }
+
+                /// Getter for the [`signature_context` field](CreateContextRequest#structfield.signature_context).
+                #[inline]
+                pub fn signature_context(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
+                    self.0
+                        .access(9, "CreateContextRequest", "signature_context")
+                }
             }
 
             impl<'a> ::core::fmt::Debug for CreateContextRequestRef<'a> {
@@ -13905,6 +14295,22 @@ mod root {
                     f.field("direction", &self.direction());
                     f.field("timeout_mode", &self.timeout_mode());
                     f.field("timeout_ms", &self.timeout_ms());
+                    f.field("signature_format", &self.signature_format());
+                    if let ::core::option::Option::Some(field_pss_salt_len) =
+                        self.pss_salt_len().transpose()
+                    {
+                        f.field("pss_salt_len", &field_pss_salt_len);
+                    }
+                    if let ::core::option::Option::Some(field_oaep_label) =
+                        self.oaep_label().transpose()
+                    {
+                        f.field("oaep_label", &field_oaep_label);
+                    }
+                    if let ::core::option::Option::Some(field_signature_context) =
+                        self.signature_context().transpose()
+                    {
+                        f.field("signature_context", &field_signature_context);
+                    }
                     f.finish()
                 }
             }
@@ -13927,6 +14333,20 @@ mod root {
                         direction: ::core::convert::TryInto::try_into(value.direction()?)?,
                         timeout_mode: ::core::convert::TryInto::try_into(value.timeout_mode()?)?,
                         timeout_ms: ::core::convert::TryInto::try_into(value.timeout_ms()?)?,
+                        signature_format: ::core::convert::TryInto::try_into(
+                            value.signature_format()?,
+                        )?,
+                        pss_salt_len: if let ::core::option::Option::Some(pss_salt_len) =
+                            value.pss_salt_len()?
+                        {
+                            ::core::option::Option::Some(::core::convert::TryInto::try_into(
+                                pss_salt_len,
+                            )?)
+                        } else {
+                            ::core::option::Option::None
+                        },
+                        oaep_label: value.oaep_label()?.map(|v| v.to_vec()),
+                        signature_context: value.signature_context()?.map(|v| v.to_vec()),
                     })
                 }
             }
@@ -14011,7 +14431,7 @@ mod root {
             ///  Reply to CreateContext.
             ///
             /// Generated from these locations:
-            /// * Table `ContextCreatedResponse` in the file `contexts.fbs:43`
+            /// * Table `ContextCreatedResponse` in the file `contexts.fbs:60`
             #[derive(
                 Clone,
                 Debug,
@@ -14024,12 +14444,19 @@ mod root {
             pub struct ContextCreatedResponse {
                 /// The field `context_id` in the table `ContextCreatedResponse`
                 pub context_id: u64,
+                ///  Appended (issue 15): the `warden_core::option_bits` of the non-default options the daemon
+                ///  applied. Older daemons leave it 0; a client that asked for an option and does not see its
+                ///  bit refuses the context instead of producing the wrong encoding.
+                pub applied_options: u32,
             }
 
             #[allow(clippy::derivable_impls)]
             impl ::core::default::Default for ContextCreatedResponse {
                 fn default() -> Self {
-                    Self { context_id: 0 }
+                    Self {
+                        context_id: 0,
+                        applied_options: 0,
+                    }
                 }
             }
 
@@ -14044,13 +14471,18 @@ mod root {
                 pub fn create(
                     builder: &mut ::planus::Builder,
                     field_context_id: impl ::planus::WriteAsDefault<u64, u64>,
+                    field_applied_options: impl ::planus::WriteAsDefault<u32, u32>,
                 ) -> ::planus::Offset<Self> {
                     let prepared_context_id = field_context_id.prepare(builder, &0);
+                    let prepared_applied_options = field_applied_options.prepare(builder, &0);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<6> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<8> =
                         ::core::default::Default::default();
                     if prepared_context_id.is_some() {
                         table_writer.write_entry::<u64>(0);
+                    }
+                    if prepared_applied_options.is_some() {
+                        table_writer.write_entry::<u32>(1);
                     }
 
                     unsafe {
@@ -14059,6 +14491,11 @@ mod root {
                                 prepared_context_id
                             {
                                 object_writer.write::<_, _, 8>(&prepared_context_id);
+                            }
+                            if let ::core::option::Option::Some(prepared_applied_options) =
+                                prepared_applied_options
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_applied_options);
                             }
                         });
                     }
@@ -14099,7 +14536,7 @@ mod root {
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<ContextCreatedResponse> {
-                    ContextCreatedResponse::create(builder, self.context_id)
+                    ContextCreatedResponse::create(builder, self.context_id, self.applied_options)
                 }
             }
 
@@ -14132,6 +14569,31 @@ mod root {
             }
 
             impl<T0> ContextCreatedResponseBuilder<(T0,)> {
+                /// Setter for the [`applied_options` field](ContextCreatedResponse#structfield.applied_options).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn applied_options<T1>(
+                    self,
+                    value: T1,
+                ) -> ContextCreatedResponseBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                {
+                    let (v0,) = self.0;
+                    ContextCreatedResponseBuilder((v0, value))
+                }
+
+                /// Sets the [`applied_options` field](ContextCreatedResponse#structfield.applied_options) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn applied_options_as_default(
+                    self,
+                ) -> ContextCreatedResponseBuilder<(T0, ::planus::DefaultValue)> {
+                    self.applied_options(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1> ContextCreatedResponseBuilder<(T0, T1)> {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [ContextCreatedResponse].
                 #[inline]
                 pub fn finish(
@@ -14145,9 +14607,11 @@ mod root {
                 }
             }
 
-            impl<T0: ::planus::WriteAsDefault<u64, u64>>
-                ::planus::WriteAs<::planus::Offset<ContextCreatedResponse>>
-                for ContextCreatedResponseBuilder<(T0,)>
+            impl<
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAs<::planus::Offset<ContextCreatedResponse>>
+                for ContextCreatedResponseBuilder<(T0, T1)>
             {
                 type Prepared = ::planus::Offset<ContextCreatedResponse>;
 
@@ -14160,9 +14624,11 @@ mod root {
                 }
             }
 
-            impl<T0: ::planus::WriteAsDefault<u64, u64>>
-                ::planus::WriteAsOptional<::planus::Offset<ContextCreatedResponse>>
-                for ContextCreatedResponseBuilder<(T0,)>
+            impl<
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAsOptional<::planus::Offset<ContextCreatedResponse>>
+                for ContextCreatedResponseBuilder<(T0, T1)>
             {
                 type Prepared = ::planus::Offset<ContextCreatedResponse>;
 
@@ -14176,17 +14642,19 @@ mod root {
                 }
             }
 
-            impl<T0: ::planus::WriteAsDefault<u64, u64>>
-                ::planus::WriteAsOffset<ContextCreatedResponse>
-                for ContextCreatedResponseBuilder<(T0,)>
+            impl<
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAsOffset<ContextCreatedResponse>
+                for ContextCreatedResponseBuilder<(T0, T1)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<ContextCreatedResponse> {
-                    let (v0,) = &self.0;
-                    ContextCreatedResponse::create(builder, v0)
+                    let (v0, v1) = &self.0;
+                    ContextCreatedResponse::create(builder, v0, v1)
                 }
             }
 
@@ -14206,12 +14674,23 @@ mod root {
                             .unwrap_or(0),
                     )
                 }
+
+                /// Getter for the [`applied_options` field](ContextCreatedResponse#structfield.applied_options).
+                #[inline]
+                pub fn applied_options(&self) -> ::planus::Result<u32> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(1, "ContextCreatedResponse", "applied_options")?
+                            .unwrap_or(0),
+                    )
+                }
             }
 
             impl<'a> ::core::fmt::Debug for ContextCreatedResponseRef<'a> {
                 fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                     let mut f = f.debug_struct("ContextCreatedResponseRef");
                     f.field("context_id", &self.context_id());
+                    f.field("applied_options", &self.applied_options());
                     f.finish()
                 }
             }
@@ -14223,6 +14702,9 @@ mod root {
                 fn try_from(value: ContextCreatedResponseRef<'a>) -> ::planus::Result<Self> {
                     ::core::result::Result::Ok(Self {
                         context_id: ::core::convert::TryInto::try_into(value.context_id()?)?,
+                        applied_options: ::core::convert::TryInto::try_into(
+                            value.applied_options()?,
+                        )?,
                     })
                 }
             }
@@ -14311,7 +14793,7 @@ mod root {
             ///  encryption IV needs the key's caller-nonce permission (else KeyOperationNotPermitted).
             ///
             /// Generated from these locations:
-            /// * Table `InitContextRequest` in the file `contexts.fbs:50`
+            /// * Table `InitContextRequest` in the file `contexts.fbs:71`
             #[derive(
                 Clone,
                 Debug,
@@ -14648,7 +15130,7 @@ mod root {
             ///  Opcode SetAad (0x0202).
             ///
             /// Generated from these locations:
-            /// * Table `SetAadRequest` in the file `contexts.fbs:56`
+            /// * Table `SetAadRequest` in the file `contexts.fbs:77`
             #[derive(
                 Clone,
                 Debug,
@@ -14995,7 +15477,7 @@ mod root {
             ///  Opcode Update (0x0203).
             ///
             /// Generated from these locations:
-            /// * Table `UpdateRequest` in the file `contexts.fbs:62`
+            /// * Table `UpdateRequest` in the file `contexts.fbs:83`
             #[derive(
                 Clone,
                 Debug,
@@ -15342,7 +15824,7 @@ mod root {
             ///  Opcode Finalize (0x0204): optional last input (Verify: the signature), AEAD decrypt tag.
             ///
             /// Generated from these locations:
-            /// * Table `FinalizeRequest` in the file `contexts.fbs:68`
+            /// * Table `FinalizeRequest` in the file `contexts.fbs:89`
             #[derive(
                 Clone,
                 Debug,
@@ -15740,7 +16222,7 @@ mod root {
             ///  and the tag of an AEAD encryption. A context in the middle of a stream is refused by init.
             ///
             /// Generated from these locations:
-            /// * Table `ProcessRequest` in the file `contexts.fbs:79`
+            /// * Table `ProcessRequest` in the file `contexts.fbs:100`
             #[derive(
                 Clone,
                 Debug,
@@ -16328,7 +16810,7 @@ mod root {
             ///  Opcode ResetContext (0x0205).
             ///
             /// Generated from these locations:
-            /// * Table `ResetContextRequest` in the file `contexts.fbs:93`
+            /// * Table `ResetContextRequest` in the file `contexts.fbs:114`
             #[derive(
                 Clone,
                 Debug,
@@ -16619,7 +17101,7 @@ mod root {
             ///  Opcode DestroyContext (0x0206).
             ///
             /// Generated from these locations:
-            /// * Table `DestroyContextRequest` in the file `contexts.fbs:98`
+            /// * Table `DestroyContextRequest` in the file `contexts.fbs:119`
             #[derive(
                 Clone,
                 Debug,
@@ -16916,7 +17398,7 @@ mod root {
             ///  the tag.
             ///
             /// Generated from these locations:
-            /// * Table `OutputResponse` in the file `contexts.fbs:104`
+            /// * Table `OutputResponse` in the file `contexts.fbs:125`
             #[derive(
                 Clone,
                 Debug,
@@ -17306,7 +17788,7 @@ mod root {
             ///  Opcode Random (0x0300).
             ///
             /// Generated from these locations:
-            /// * Table `RandomRequest` in the file `contexts.fbs:115`
+            /// * Table `RandomRequest` in the file `contexts.fbs:136`
             #[derive(
                 Clone,
                 Debug,
@@ -27813,6 +28295,1989 @@ mod root {
                             "read_as_root",
                             0,
                         )
+                    })
+                }
+            }
+
+            /// The table `CertRequest` in the namespace `warden.wire`
+            ///
+            /// Generated from these locations:
+            /// * Table `CertRequest` in the file `certs.fbs:10`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct CertRequest {
+                ///  Certificate slot name (`name` or `uid/name`), or a trust store entry.
+                pub name: ::core::option::Option<::planus::alloc::string::String>,
+                ///  Certificate or CRL DER.
+                pub der: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+                ///  Key slot: the binding of a certificate slot, or the signing key of a CSR / certificate.
+                pub key_slot: ::core::option::Option<::planus::alloc::string::String>,
+                ///  Trust store (`name`, `uid/name`, or `@name` for an admin-managed global store).
+                pub store: ::core::option::Option<::planus::alloc::string::String>,
+                ///  RFC 4514 subject (CSR, self-signed certificate).
+                pub subject: ::core::option::Option<::planus::alloc::string::String>,
+                ///  Grantee (CertGrant, CertRevoke).
+                pub uid: u32,
+                ///  Verification time or notBefore, Unix seconds (0 = now).
+                pub time_unix: u64,
+                ///  notAfter, Unix seconds (self-signed certificate).
+                pub not_after_unix: u64,
+                ///  Required extended key usage, dotted OID (empty = none).
+                pub eku: ::core::option::Option<::planus::alloc::string::String>,
+                ///  Required keyUsage bits (RFC 5280 order, bit 0 = digitalSignature).
+                pub key_usage: u32,
+                ///  Further certificates (verification intermediates; a CRL's intermediate issuer), each as
+                ///  a u32 little-endian length followed by that many DER bytes.
+                pub chain: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+                ///  Listing: names after this one (empty = from the first).
+                pub start_after: ::core::option::Option<::planus::alloc::string::String>,
+                ///  Listing: most entries wanted (0 = as many as fit in a frame).
+                pub limit: u32,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for CertRequest {
+                fn default() -> Self {
+                    Self {
+                        name: ::core::default::Default::default(),
+                        der: ::core::default::Default::default(),
+                        key_slot: ::core::default::Default::default(),
+                        store: ::core::default::Default::default(),
+                        subject: ::core::default::Default::default(),
+                        uid: 0,
+                        time_unix: 0,
+                        not_after_unix: 0,
+                        eku: ::core::default::Default::default(),
+                        key_usage: 0,
+                        chain: ::core::default::Default::default(),
+                        start_after: ::core::default::Default::default(),
+                        limit: 0,
+                    }
+                }
+            }
+
+            impl CertRequest {
+                /// Creates a [CertRequestBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> CertRequestBuilder<()> {
+                    CertRequestBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_name: impl ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    field_der: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    field_key_slot: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
+                    field_store: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
+                    field_subject: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
+                    field_uid: impl ::planus::WriteAsDefault<u32, u32>,
+                    field_time_unix: impl ::planus::WriteAsDefault<u64, u64>,
+                    field_not_after_unix: impl ::planus::WriteAsDefault<u64, u64>,
+                    field_eku: impl ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    field_key_usage: impl ::planus::WriteAsDefault<u32, u32>,
+                    field_chain: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    field_start_after: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
+                    field_limit: impl ::planus::WriteAsDefault<u32, u32>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_name = field_name.prepare(builder);
+                    let prepared_der = field_der.prepare(builder);
+                    let prepared_key_slot = field_key_slot.prepare(builder);
+                    let prepared_store = field_store.prepare(builder);
+                    let prepared_subject = field_subject.prepare(builder);
+                    let prepared_uid = field_uid.prepare(builder, &0);
+                    let prepared_time_unix = field_time_unix.prepare(builder, &0);
+                    let prepared_not_after_unix = field_not_after_unix.prepare(builder, &0);
+                    let prepared_eku = field_eku.prepare(builder);
+                    let prepared_key_usage = field_key_usage.prepare(builder, &0);
+                    let prepared_chain = field_chain.prepare(builder);
+                    let prepared_start_after = field_start_after.prepare(builder);
+                    let prepared_limit = field_limit.prepare(builder, &0);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<30> =
+                        ::core::default::Default::default();
+                    if prepared_time_unix.is_some() {
+                        table_writer.write_entry::<u64>(6);
+                    }
+                    if prepared_not_after_unix.is_some() {
+                        table_writer.write_entry::<u64>(7);
+                    }
+                    if prepared_name.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(0);
+                    }
+                    if prepared_der.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[u8]>>(1);
+                    }
+                    if prepared_key_slot.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(2);
+                    }
+                    if prepared_store.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(3);
+                    }
+                    if prepared_subject.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(4);
+                    }
+                    if prepared_uid.is_some() {
+                        table_writer.write_entry::<u32>(5);
+                    }
+                    if prepared_eku.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(8);
+                    }
+                    if prepared_key_usage.is_some() {
+                        table_writer.write_entry::<u32>(9);
+                    }
+                    if prepared_chain.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[u8]>>(10);
+                    }
+                    if prepared_start_after.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(11);
+                    }
+                    if prepared_limit.is_some() {
+                        table_writer.write_entry::<u32>(12);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_time_unix) =
+                                prepared_time_unix
+                            {
+                                object_writer.write::<_, _, 8>(&prepared_time_unix);
+                            }
+                            if let ::core::option::Option::Some(prepared_not_after_unix) =
+                                prepared_not_after_unix
+                            {
+                                object_writer.write::<_, _, 8>(&prepared_not_after_unix);
+                            }
+                            if let ::core::option::Option::Some(prepared_name) = prepared_name {
+                                object_writer.write::<_, _, 4>(&prepared_name);
+                            }
+                            if let ::core::option::Option::Some(prepared_der) = prepared_der {
+                                object_writer.write::<_, _, 4>(&prepared_der);
+                            }
+                            if let ::core::option::Option::Some(prepared_key_slot) =
+                                prepared_key_slot
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_key_slot);
+                            }
+                            if let ::core::option::Option::Some(prepared_store) = prepared_store {
+                                object_writer.write::<_, _, 4>(&prepared_store);
+                            }
+                            if let ::core::option::Option::Some(prepared_subject) = prepared_subject
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_subject);
+                            }
+                            if let ::core::option::Option::Some(prepared_uid) = prepared_uid {
+                                object_writer.write::<_, _, 4>(&prepared_uid);
+                            }
+                            if let ::core::option::Option::Some(prepared_eku) = prepared_eku {
+                                object_writer.write::<_, _, 4>(&prepared_eku);
+                            }
+                            if let ::core::option::Option::Some(prepared_key_usage) =
+                                prepared_key_usage
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_key_usage);
+                            }
+                            if let ::core::option::Option::Some(prepared_chain) = prepared_chain {
+                                object_writer.write::<_, _, 4>(&prepared_chain);
+                            }
+                            if let ::core::option::Option::Some(prepared_start_after) =
+                                prepared_start_after
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_start_after);
+                            }
+                            if let ::core::option::Option::Some(prepared_limit) = prepared_limit {
+                                object_writer.write::<_, _, 4>(&prepared_limit);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<CertRequest>> for CertRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<CertRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<CertRequest>> for CertRequest {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<CertRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<CertRequest> for CertRequest {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<CertRequest> {
+                    CertRequest::create(
+                        builder,
+                        &self.name,
+                        &self.der,
+                        &self.key_slot,
+                        &self.store,
+                        &self.subject,
+                        self.uid,
+                        self.time_unix,
+                        self.not_after_unix,
+                        &self.eku,
+                        self.key_usage,
+                        &self.chain,
+                        &self.start_after,
+                        self.limit,
+                    )
+                }
+            }
+
+            /// Builder for serializing an instance of the [CertRequest] type.
+            ///
+            /// Can be created using the [CertRequest::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct CertRequestBuilder<State>(State);
+
+            impl CertRequestBuilder<()> {
+                /// Setter for the [`name` field](CertRequest#structfield.name).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn name<T0>(self, value: T0) -> CertRequestBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    CertRequestBuilder((value,))
+                }
+
+                /// Sets the [`name` field](CertRequest#structfield.name) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn name_as_null(self) -> CertRequestBuilder<((),)> {
+                    self.name(())
+                }
+            }
+
+            impl<T0> CertRequestBuilder<(T0,)> {
+                /// Setter for the [`der` field](CertRequest#structfield.der).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn der<T1>(self, value: T1) -> CertRequestBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                {
+                    let (v0,) = self.0;
+                    CertRequestBuilder((v0, value))
+                }
+
+                /// Sets the [`der` field](CertRequest#structfield.der) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn der_as_null(self) -> CertRequestBuilder<(T0, ())> {
+                    self.der(())
+                }
+            }
+
+            impl<T0, T1> CertRequestBuilder<(T0, T1)> {
+                /// Setter for the [`key_slot` field](CertRequest#structfield.key_slot).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn key_slot<T2>(self, value: T2) -> CertRequestBuilder<(T0, T1, T2)>
+                where
+                    T2: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    let (v0, v1) = self.0;
+                    CertRequestBuilder((v0, v1, value))
+                }
+
+                /// Sets the [`key_slot` field](CertRequest#structfield.key_slot) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn key_slot_as_null(self) -> CertRequestBuilder<(T0, T1, ())> {
+                    self.key_slot(())
+                }
+            }
+
+            impl<T0, T1, T2> CertRequestBuilder<(T0, T1, T2)> {
+                /// Setter for the [`store` field](CertRequest#structfield.store).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn store<T3>(self, value: T3) -> CertRequestBuilder<(T0, T1, T2, T3)>
+                where
+                    T3: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    let (v0, v1, v2) = self.0;
+                    CertRequestBuilder((v0, v1, v2, value))
+                }
+
+                /// Sets the [`store` field](CertRequest#structfield.store) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn store_as_null(self) -> CertRequestBuilder<(T0, T1, T2, ())> {
+                    self.store(())
+                }
+            }
+
+            impl<T0, T1, T2, T3> CertRequestBuilder<(T0, T1, T2, T3)> {
+                /// Setter for the [`subject` field](CertRequest#structfield.subject).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn subject<T4>(self, value: T4) -> CertRequestBuilder<(T0, T1, T2, T3, T4)>
+                where
+                    T4: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    let (v0, v1, v2, v3) = self.0;
+                    CertRequestBuilder((v0, v1, v2, v3, value))
+                }
+
+                /// Sets the [`subject` field](CertRequest#structfield.subject) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn subject_as_null(self) -> CertRequestBuilder<(T0, T1, T2, T3, ())> {
+                    self.subject(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4> CertRequestBuilder<(T0, T1, T2, T3, T4)> {
+                /// Setter for the [`uid` field](CertRequest#structfield.uid).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn uid<T5>(self, value: T5) -> CertRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+                where
+                    T5: ::planus::WriteAsDefault<u32, u32>,
+                {
+                    let (v0, v1, v2, v3, v4) = self.0;
+                    CertRequestBuilder((v0, v1, v2, v3, v4, value))
+                }
+
+                /// Sets the [`uid` field](CertRequest#structfield.uid) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn uid_as_default(
+                    self,
+                ) -> CertRequestBuilder<(T0, T1, T2, T3, T4, ::planus::DefaultValue)>
+                {
+                    self.uid(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5> CertRequestBuilder<(T0, T1, T2, T3, T4, T5)> {
+                /// Setter for the [`time_unix` field](CertRequest#structfield.time_unix).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn time_unix<T6>(
+                    self,
+                    value: T6,
+                ) -> CertRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
+                where
+                    T6: ::planus::WriteAsDefault<u64, u64>,
+                {
+                    let (v0, v1, v2, v3, v4, v5) = self.0;
+                    CertRequestBuilder((v0, v1, v2, v3, v4, v5, value))
+                }
+
+                /// Sets the [`time_unix` field](CertRequest#structfield.time_unix) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn time_unix_as_default(
+                    self,
+                ) -> CertRequestBuilder<(T0, T1, T2, T3, T4, T5, ::planus::DefaultValue)>
+                {
+                    self.time_unix(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6> CertRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)> {
+                /// Setter for the [`not_after_unix` field](CertRequest#structfield.not_after_unix).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn not_after_unix<T7>(
+                    self,
+                    value: T7,
+                ) -> CertRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7)>
+                where
+                    T7: ::planus::WriteAsDefault<u64, u64>,
+                {
+                    let (v0, v1, v2, v3, v4, v5, v6) = self.0;
+                    CertRequestBuilder((v0, v1, v2, v3, v4, v5, v6, value))
+                }
+
+                /// Sets the [`not_after_unix` field](CertRequest#structfield.not_after_unix) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn not_after_unix_as_default(
+                    self,
+                ) -> CertRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, ::planus::DefaultValue)>
+                {
+                    self.not_after_unix(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6, T7> CertRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7)> {
+                /// Setter for the [`eku` field](CertRequest#structfield.eku).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn eku<T8>(
+                    self,
+                    value: T8,
+                ) -> CertRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)>
+                where
+                    T8: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    let (v0, v1, v2, v3, v4, v5, v6, v7) = self.0;
+                    CertRequestBuilder((v0, v1, v2, v3, v4, v5, v6, v7, value))
+                }
+
+                /// Sets the [`eku` field](CertRequest#structfield.eku) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn eku_as_null(
+                    self,
+                ) -> CertRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, ())> {
+                    self.eku(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6, T7, T8> CertRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)> {
+                /// Setter for the [`key_usage` field](CertRequest#structfield.key_usage).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn key_usage<T9>(
+                    self,
+                    value: T9,
+                ) -> CertRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
+                where
+                    T9: ::planus::WriteAsDefault<u32, u32>,
+                {
+                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8) = self.0;
+                    CertRequestBuilder((v0, v1, v2, v3, v4, v5, v6, v7, v8, value))
+                }
+
+                /// Sets the [`key_usage` field](CertRequest#structfield.key_usage) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn key_usage_as_default(
+                    self,
+                ) -> CertRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, ::planus::DefaultValue)>
+                {
+                    self.key_usage(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6, T7, T8, T9>
+                CertRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
+            {
+                /// Setter for the [`chain` field](CertRequest#structfield.chain).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn chain<T10>(
+                    self,
+                    value: T10,
+                ) -> CertRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10)>
+                where
+                    T10: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                {
+                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9) = self.0;
+                    CertRequestBuilder((v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, value))
+                }
+
+                /// Sets the [`chain` field](CertRequest#structfield.chain) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn chain_as_null(
+                    self,
+                ) -> CertRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, ())>
+                {
+                    self.chain(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10>
+                CertRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10)>
+            {
+                /// Setter for the [`start_after` field](CertRequest#structfield.start_after).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn start_after<T11>(
+                    self,
+                    value: T11,
+                ) -> CertRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11)>
+                where
+                    T11: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10) = self.0;
+                    CertRequestBuilder((v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, value))
+                }
+
+                /// Sets the [`start_after` field](CertRequest#structfield.start_after) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn start_after_as_null(
+                    self,
+                ) -> CertRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, ())>
+                {
+                    self.start_after(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11>
+                CertRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11)>
+            {
+                /// Setter for the [`limit` field](CertRequest#structfield.limit).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn limit<T12>(
+                    self,
+                    value: T12,
+                ) -> CertRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12)>
+                where
+                    T12: ::planus::WriteAsDefault<u32, u32>,
+                {
+                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11) = self.0;
+                    CertRequestBuilder((v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, value))
+                }
+
+                /// Sets the [`limit` field](CertRequest#structfield.limit) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn limit_as_default(
+                    self,
+                ) -> CertRequestBuilder<(
+                    T0,
+                    T1,
+                    T2,
+                    T3,
+                    T4,
+                    T5,
+                    T6,
+                    T7,
+                    T8,
+                    T9,
+                    T10,
+                    T11,
+                    ::planus::DefaultValue,
+                )> {
+                    self.limit(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12>
+                CertRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12)>
+            {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [CertRequest].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<CertRequest>
+                where
+                    Self: ::planus::WriteAsOffset<CertRequest>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T3: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T4: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T5: ::planus::WriteAsDefault<u32, u32>,
+                    T6: ::planus::WriteAsDefault<u64, u64>,
+                    T7: ::planus::WriteAsDefault<u64, u64>,
+                    T8: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T9: ::planus::WriteAsDefault<u32, u32>,
+                    T10: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T11: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T12: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAs<::planus::Offset<CertRequest>>
+                for CertRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12)>
+            {
+                type Prepared = ::planus::Offset<CertRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<CertRequest> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T3: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T4: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T5: ::planus::WriteAsDefault<u32, u32>,
+                    T6: ::planus::WriteAsDefault<u64, u64>,
+                    T7: ::planus::WriteAsDefault<u64, u64>,
+                    T8: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T9: ::planus::WriteAsDefault<u32, u32>,
+                    T10: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T11: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T12: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAsOptional<::planus::Offset<CertRequest>>
+                for CertRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12)>
+            {
+                type Prepared = ::planus::Offset<CertRequest>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<CertRequest>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T3: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T4: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T5: ::planus::WriteAsDefault<u32, u32>,
+                    T6: ::planus::WriteAsDefault<u64, u64>,
+                    T7: ::planus::WriteAsDefault<u64, u64>,
+                    T8: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T9: ::planus::WriteAsDefault<u32, u32>,
+                    T10: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T11: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T12: ::planus::WriteAsDefault<u32, u32>,
+                > ::planus::WriteAsOffset<CertRequest>
+                for CertRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<CertRequest> {
+                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12) = &self.0;
+                    CertRequest::create(
+                        builder, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12,
+                    )
+                }
+            }
+
+            /// Reference to a deserialized [CertRequest].
+            #[derive(Copy, Clone)]
+            pub struct CertRequestRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+            impl<'a> CertRequestRef<'a> {
+                /// Getter for the [`name` field](CertRequest#structfield.name).
+                #[inline]
+                pub fn name(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(0, "CertRequest", "name")
+                }
+
+                /// Getter for the [`der` field](CertRequest#structfield.der).
+                #[inline]
+                pub fn der(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
+                    self.0.access(1, "CertRequest", "der")
+                }
+
+                /// Getter for the [`key_slot` field](CertRequest#structfield.key_slot).
+                #[inline]
+                pub fn key_slot(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(2, "CertRequest", "key_slot")
+                }
+
+                /// Getter for the [`store` field](CertRequest#structfield.store).
+                #[inline]
+                pub fn store(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(3, "CertRequest", "store")
+                }
+
+                /// Getter for the [`subject` field](CertRequest#structfield.subject).
+                #[inline]
+                pub fn subject(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(4, "CertRequest", "subject")
+                }
+
+                /// Getter for the [`uid` field](CertRequest#structfield.uid).
+                #[inline]
+                pub fn uid(&self) -> ::planus::Result<u32> {
+                    ::core::result::Result::Ok(self.0.access(5, "CertRequest", "uid")?.unwrap_or(0))
+                }
+
+                /// Getter for the [`time_unix` field](CertRequest#structfield.time_unix).
+                #[inline]
+                pub fn time_unix(&self) -> ::planus::Result<u64> {
+                    ::core::result::Result::Ok(
+                        self.0.access(6, "CertRequest", "time_unix")?.unwrap_or(0),
+                    )
+                }
+
+                /// Getter for the [`not_after_unix` field](CertRequest#structfield.not_after_unix).
+                #[inline]
+                pub fn not_after_unix(&self) -> ::planus::Result<u64> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(7, "CertRequest", "not_after_unix")?
+                            .unwrap_or(0),
+                    )
+                }
+
+                /// Getter for the [`eku` field](CertRequest#structfield.eku).
+                #[inline]
+                pub fn eku(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(8, "CertRequest", "eku")
+                }
+
+                /// Getter for the [`key_usage` field](CertRequest#structfield.key_usage).
+                #[inline]
+                pub fn key_usage(&self) -> ::planus::Result<u32> {
+                    ::core::result::Result::Ok(
+                        self.0.access(9, "CertRequest", "key_usage")?.unwrap_or(0),
+                    )
+                }
+
+                /// Getter for the [`chain` field](CertRequest#structfield.chain).
+                #[inline]
+                pub fn chain(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
+                    self.0.access(10, "CertRequest", "chain")
+                }
+
+                /// Getter for the [`start_after` field](CertRequest#structfield.start_after).
+                #[inline]
+                pub fn start_after(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(11, "CertRequest", "start_after")
+                }
+
+                /// Getter for the [`limit` field](CertRequest#structfield.limit).
+                #[inline]
+                pub fn limit(&self) -> ::planus::Result<u32> {
+                    ::core::result::Result::Ok(
+                        self.0.access(12, "CertRequest", "limit")?.unwrap_or(0),
+                    )
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for CertRequestRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("CertRequestRef");
+                    if let ::core::option::Option::Some(field_name) = self.name().transpose() {
+                        f.field("name", &field_name);
+                    }
+                    if let ::core::option::Option::Some(field_der) = self.der().transpose() {
+                        f.field("der", &field_der);
+                    }
+                    if let ::core::option::Option::Some(field_key_slot) =
+                        self.key_slot().transpose()
+                    {
+                        f.field("key_slot", &field_key_slot);
+                    }
+                    if let ::core::option::Option::Some(field_store) = self.store().transpose() {
+                        f.field("store", &field_store);
+                    }
+                    if let ::core::option::Option::Some(field_subject) = self.subject().transpose()
+                    {
+                        f.field("subject", &field_subject);
+                    }
+                    f.field("uid", &self.uid());
+                    f.field("time_unix", &self.time_unix());
+                    f.field("not_after_unix", &self.not_after_unix());
+                    if let ::core::option::Option::Some(field_eku) = self.eku().transpose() {
+                        f.field("eku", &field_eku);
+                    }
+                    f.field("key_usage", &self.key_usage());
+                    if let ::core::option::Option::Some(field_chain) = self.chain().transpose() {
+                        f.field("chain", &field_chain);
+                    }
+                    if let ::core::option::Option::Some(field_start_after) =
+                        self.start_after().transpose()
+                    {
+                        f.field("start_after", &field_start_after);
+                    }
+                    f.field("limit", &self.limit());
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<CertRequestRef<'a>> for CertRequest {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: CertRequestRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        name: value.name()?.map(::core::convert::Into::into),
+                        der: value.der()?.map(|v| v.to_vec()),
+                        key_slot: value.key_slot()?.map(::core::convert::Into::into),
+                        store: value.store()?.map(::core::convert::Into::into),
+                        subject: value.subject()?.map(::core::convert::Into::into),
+                        uid: ::core::convert::TryInto::try_into(value.uid()?)?,
+                        time_unix: ::core::convert::TryInto::try_into(value.time_unix()?)?,
+                        not_after_unix: ::core::convert::TryInto::try_into(
+                            value.not_after_unix()?,
+                        )?,
+                        eku: value.eku()?.map(::core::convert::Into::into),
+                        key_usage: ::core::convert::TryInto::try_into(value.key_usage()?)?,
+                        chain: value.chain()?.map(|v| v.to_vec()),
+                        start_after: value.start_after()?.map(::core::convert::Into::into),
+                        limit: ::core::convert::TryInto::try_into(value.limit()?)?,
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for CertRequestRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for CertRequestRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[CertRequestRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<CertRequest>> for CertRequest {
+                type Value = ::planus::Offset<CertRequest>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<CertRequest>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for CertRequestRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location("[CertRequestRef]", "read_as_root", 0)
+                    })
+                }
+            }
+
+            ///  One certificate slot or trust-store entry as the caller may see it. `grants` is packed
+            ///  little-endian u32 uids (shown to the owner and admins only).
+            ///
+            /// Generated from these locations:
+            /// * Table `CertEntry` in the file `certs.fbs:42`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct CertEntry {
+                /// The field `name` in the table `CertEntry`
+                pub name: ::core::option::Option<::planus::alloc::string::String>,
+                /// The field `owner_uid` in the table `CertEntry`
+                pub owner_uid: u32,
+                /// The field `key_slot` in the table `CertEntry`
+                pub key_slot: ::core::option::Option<::planus::alloc::string::String>,
+                /// The field `subject` in the table `CertEntry`
+                pub subject: ::core::option::Option<::planus::alloc::string::String>,
+                /// The field `issuer` in the table `CertEntry`
+                pub issuer: ::core::option::Option<::planus::alloc::string::String>,
+                /// The field `not_before` in the table `CertEntry`
+                pub not_before: i64,
+                /// The field `not_after` in the table `CertEntry`
+                pub not_after: i64,
+                /// The field `grants` in the table `CertEntry`
+                pub grants: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+                ///  Trust-store listings: `anchor` or `crl`; `cert` for certificate slots.
+                pub kind: ::core::option::Option<::planus::alloc::string::String>,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for CertEntry {
+                fn default() -> Self {
+                    Self {
+                        name: ::core::default::Default::default(),
+                        owner_uid: 0,
+                        key_slot: ::core::default::Default::default(),
+                        subject: ::core::default::Default::default(),
+                        issuer: ::core::default::Default::default(),
+                        not_before: 0,
+                        not_after: 0,
+                        grants: ::core::default::Default::default(),
+                        kind: ::core::default::Default::default(),
+                    }
+                }
+            }
+
+            impl CertEntry {
+                /// Creates a [CertEntryBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> CertEntryBuilder<()> {
+                    CertEntryBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_name: impl ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    field_owner_uid: impl ::planus::WriteAsDefault<u32, u32>,
+                    field_key_slot: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
+                    field_subject: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
+                    field_issuer: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<::core::primitive::str>,
+                    >,
+                    field_not_before: impl ::planus::WriteAsDefault<i64, i64>,
+                    field_not_after: impl ::planus::WriteAsDefault<i64, i64>,
+                    field_grants: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    field_kind: impl ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_name = field_name.prepare(builder);
+                    let prepared_owner_uid = field_owner_uid.prepare(builder, &0);
+                    let prepared_key_slot = field_key_slot.prepare(builder);
+                    let prepared_subject = field_subject.prepare(builder);
+                    let prepared_issuer = field_issuer.prepare(builder);
+                    let prepared_not_before = field_not_before.prepare(builder, &0);
+                    let prepared_not_after = field_not_after.prepare(builder, &0);
+                    let prepared_grants = field_grants.prepare(builder);
+                    let prepared_kind = field_kind.prepare(builder);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<22> =
+                        ::core::default::Default::default();
+                    if prepared_not_before.is_some() {
+                        table_writer.write_entry::<i64>(5);
+                    }
+                    if prepared_not_after.is_some() {
+                        table_writer.write_entry::<i64>(6);
+                    }
+                    if prepared_name.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(0);
+                    }
+                    if prepared_owner_uid.is_some() {
+                        table_writer.write_entry::<u32>(1);
+                    }
+                    if prepared_key_slot.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(2);
+                    }
+                    if prepared_subject.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(3);
+                    }
+                    if prepared_issuer.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(4);
+                    }
+                    if prepared_grants.is_some() {
+                        table_writer.write_entry::<::planus::Offset<[u8]>>(7);
+                    }
+                    if prepared_kind.is_some() {
+                        table_writer.write_entry::<::planus::Offset<str>>(8);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_not_before) =
+                                prepared_not_before
+                            {
+                                object_writer.write::<_, _, 8>(&prepared_not_before);
+                            }
+                            if let ::core::option::Option::Some(prepared_not_after) =
+                                prepared_not_after
+                            {
+                                object_writer.write::<_, _, 8>(&prepared_not_after);
+                            }
+                            if let ::core::option::Option::Some(prepared_name) = prepared_name {
+                                object_writer.write::<_, _, 4>(&prepared_name);
+                            }
+                            if let ::core::option::Option::Some(prepared_owner_uid) =
+                                prepared_owner_uid
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_owner_uid);
+                            }
+                            if let ::core::option::Option::Some(prepared_key_slot) =
+                                prepared_key_slot
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_key_slot);
+                            }
+                            if let ::core::option::Option::Some(prepared_subject) = prepared_subject
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_subject);
+                            }
+                            if let ::core::option::Option::Some(prepared_issuer) = prepared_issuer {
+                                object_writer.write::<_, _, 4>(&prepared_issuer);
+                            }
+                            if let ::core::option::Option::Some(prepared_grants) = prepared_grants {
+                                object_writer.write::<_, _, 4>(&prepared_grants);
+                            }
+                            if let ::core::option::Option::Some(prepared_kind) = prepared_kind {
+                                object_writer.write::<_, _, 4>(&prepared_kind);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<CertEntry>> for CertEntry {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<CertEntry> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<CertEntry>> for CertEntry {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<CertEntry>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<CertEntry> for CertEntry {
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<CertEntry> {
+                    CertEntry::create(
+                        builder,
+                        &self.name,
+                        self.owner_uid,
+                        &self.key_slot,
+                        &self.subject,
+                        &self.issuer,
+                        self.not_before,
+                        self.not_after,
+                        &self.grants,
+                        &self.kind,
+                    )
+                }
+            }
+
+            /// Builder for serializing an instance of the [CertEntry] type.
+            ///
+            /// Can be created using the [CertEntry::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct CertEntryBuilder<State>(State);
+
+            impl CertEntryBuilder<()> {
+                /// Setter for the [`name` field](CertEntry#structfield.name).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn name<T0>(self, value: T0) -> CertEntryBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    CertEntryBuilder((value,))
+                }
+
+                /// Sets the [`name` field](CertEntry#structfield.name) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn name_as_null(self) -> CertEntryBuilder<((),)> {
+                    self.name(())
+                }
+            }
+
+            impl<T0> CertEntryBuilder<(T0,)> {
+                /// Setter for the [`owner_uid` field](CertEntry#structfield.owner_uid).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn owner_uid<T1>(self, value: T1) -> CertEntryBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                {
+                    let (v0,) = self.0;
+                    CertEntryBuilder((v0, value))
+                }
+
+                /// Sets the [`owner_uid` field](CertEntry#structfield.owner_uid) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn owner_uid_as_default(
+                    self,
+                ) -> CertEntryBuilder<(T0, ::planus::DefaultValue)> {
+                    self.owner_uid(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1> CertEntryBuilder<(T0, T1)> {
+                /// Setter for the [`key_slot` field](CertEntry#structfield.key_slot).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn key_slot<T2>(self, value: T2) -> CertEntryBuilder<(T0, T1, T2)>
+                where
+                    T2: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    let (v0, v1) = self.0;
+                    CertEntryBuilder((v0, v1, value))
+                }
+
+                /// Sets the [`key_slot` field](CertEntry#structfield.key_slot) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn key_slot_as_null(self) -> CertEntryBuilder<(T0, T1, ())> {
+                    self.key_slot(())
+                }
+            }
+
+            impl<T0, T1, T2> CertEntryBuilder<(T0, T1, T2)> {
+                /// Setter for the [`subject` field](CertEntry#structfield.subject).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn subject<T3>(self, value: T3) -> CertEntryBuilder<(T0, T1, T2, T3)>
+                where
+                    T3: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    let (v0, v1, v2) = self.0;
+                    CertEntryBuilder((v0, v1, v2, value))
+                }
+
+                /// Sets the [`subject` field](CertEntry#structfield.subject) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn subject_as_null(self) -> CertEntryBuilder<(T0, T1, T2, ())> {
+                    self.subject(())
+                }
+            }
+
+            impl<T0, T1, T2, T3> CertEntryBuilder<(T0, T1, T2, T3)> {
+                /// Setter for the [`issuer` field](CertEntry#structfield.issuer).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn issuer<T4>(self, value: T4) -> CertEntryBuilder<(T0, T1, T2, T3, T4)>
+                where
+                    T4: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    let (v0, v1, v2, v3) = self.0;
+                    CertEntryBuilder((v0, v1, v2, v3, value))
+                }
+
+                /// Sets the [`issuer` field](CertEntry#structfield.issuer) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn issuer_as_null(self) -> CertEntryBuilder<(T0, T1, T2, T3, ())> {
+                    self.issuer(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4> CertEntryBuilder<(T0, T1, T2, T3, T4)> {
+                /// Setter for the [`not_before` field](CertEntry#structfield.not_before).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn not_before<T5>(self, value: T5) -> CertEntryBuilder<(T0, T1, T2, T3, T4, T5)>
+                where
+                    T5: ::planus::WriteAsDefault<i64, i64>,
+                {
+                    let (v0, v1, v2, v3, v4) = self.0;
+                    CertEntryBuilder((v0, v1, v2, v3, v4, value))
+                }
+
+                /// Sets the [`not_before` field](CertEntry#structfield.not_before) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn not_before_as_default(
+                    self,
+                ) -> CertEntryBuilder<(T0, T1, T2, T3, T4, ::planus::DefaultValue)>
+                {
+                    self.not_before(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5> CertEntryBuilder<(T0, T1, T2, T3, T4, T5)> {
+                /// Setter for the [`not_after` field](CertEntry#structfield.not_after).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn not_after<T6>(
+                    self,
+                    value: T6,
+                ) -> CertEntryBuilder<(T0, T1, T2, T3, T4, T5, T6)>
+                where
+                    T6: ::planus::WriteAsDefault<i64, i64>,
+                {
+                    let (v0, v1, v2, v3, v4, v5) = self.0;
+                    CertEntryBuilder((v0, v1, v2, v3, v4, v5, value))
+                }
+
+                /// Sets the [`not_after` field](CertEntry#structfield.not_after) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn not_after_as_default(
+                    self,
+                ) -> CertEntryBuilder<(T0, T1, T2, T3, T4, T5, ::planus::DefaultValue)>
+                {
+                    self.not_after(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6> CertEntryBuilder<(T0, T1, T2, T3, T4, T5, T6)> {
+                /// Setter for the [`grants` field](CertEntry#structfield.grants).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn grants<T7>(
+                    self,
+                    value: T7,
+                ) -> CertEntryBuilder<(T0, T1, T2, T3, T4, T5, T6, T7)>
+                where
+                    T7: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                {
+                    let (v0, v1, v2, v3, v4, v5, v6) = self.0;
+                    CertEntryBuilder((v0, v1, v2, v3, v4, v5, v6, value))
+                }
+
+                /// Sets the [`grants` field](CertEntry#structfield.grants) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn grants_as_null(self) -> CertEntryBuilder<(T0, T1, T2, T3, T4, T5, T6, ())> {
+                    self.grants(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6, T7> CertEntryBuilder<(T0, T1, T2, T3, T4, T5, T6, T7)> {
+                /// Setter for the [`kind` field](CertEntry#structfield.kind).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn kind<T8>(
+                    self,
+                    value: T8,
+                ) -> CertEntryBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)>
+                where
+                    T8: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                {
+                    let (v0, v1, v2, v3, v4, v5, v6, v7) = self.0;
+                    CertEntryBuilder((v0, v1, v2, v3, v4, v5, v6, v7, value))
+                }
+
+                /// Sets the [`kind` field](CertEntry#structfield.kind) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn kind_as_null(
+                    self,
+                ) -> CertEntryBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, ())> {
+                    self.kind(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6, T7, T8> CertEntryBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [CertEntry].
+                #[inline]
+                pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<CertEntry>
+                where
+                    Self: ::planus::WriteAsOffset<CertEntry>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T3: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T4: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T5: ::planus::WriteAsDefault<i64, i64>,
+                    T6: ::planus::WriteAsDefault<i64, i64>,
+                    T7: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T8: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                > ::planus::WriteAs<::planus::Offset<CertEntry>>
+                for CertEntryBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)>
+            {
+                type Prepared = ::planus::Offset<CertEntry>;
+
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<CertEntry> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T3: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T4: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T5: ::planus::WriteAsDefault<i64, i64>,
+                    T6: ::planus::WriteAsDefault<i64, i64>,
+                    T7: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T8: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                > ::planus::WriteAsOptional<::planus::Offset<CertEntry>>
+                for CertEntryBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)>
+            {
+                type Prepared = ::planus::Offset<CertEntry>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<CertEntry>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T1: ::planus::WriteAsDefault<u32, u32>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T3: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T4: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T5: ::planus::WriteAsDefault<i64, i64>,
+                    T6: ::planus::WriteAsDefault<i64, i64>,
+                    T7: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T8: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                > ::planus::WriteAsOffset<CertEntry>
+                for CertEntryBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8)>
+            {
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<CertEntry> {
+                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8) = &self.0;
+                    CertEntry::create(builder, v0, v1, v2, v3, v4, v5, v6, v7, v8)
+                }
+            }
+
+            /// Reference to a deserialized [CertEntry].
+            #[derive(Copy, Clone)]
+            pub struct CertEntryRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+            impl<'a> CertEntryRef<'a> {
+                /// Getter for the [`name` field](CertEntry#structfield.name).
+                #[inline]
+                pub fn name(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(0, "CertEntry", "name")
+                }
+
+                /// Getter for the [`owner_uid` field](CertEntry#structfield.owner_uid).
+                #[inline]
+                pub fn owner_uid(&self) -> ::planus::Result<u32> {
+                    ::core::result::Result::Ok(
+                        self.0.access(1, "CertEntry", "owner_uid")?.unwrap_or(0),
+                    )
+                }
+
+                /// Getter for the [`key_slot` field](CertEntry#structfield.key_slot).
+                #[inline]
+                pub fn key_slot(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(2, "CertEntry", "key_slot")
+                }
+
+                /// Getter for the [`subject` field](CertEntry#structfield.subject).
+                #[inline]
+                pub fn subject(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(3, "CertEntry", "subject")
+                }
+
+                /// Getter for the [`issuer` field](CertEntry#structfield.issuer).
+                #[inline]
+                pub fn issuer(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(4, "CertEntry", "issuer")
+                }
+
+                /// Getter for the [`not_before` field](CertEntry#structfield.not_before).
+                #[inline]
+                pub fn not_before(&self) -> ::planus::Result<i64> {
+                    ::core::result::Result::Ok(
+                        self.0.access(5, "CertEntry", "not_before")?.unwrap_or(0),
+                    )
+                }
+
+                /// Getter for the [`not_after` field](CertEntry#structfield.not_after).
+                #[inline]
+                pub fn not_after(&self) -> ::planus::Result<i64> {
+                    ::core::result::Result::Ok(
+                        self.0.access(6, "CertEntry", "not_after")?.unwrap_or(0),
+                    )
+                }
+
+                /// Getter for the [`grants` field](CertEntry#structfield.grants).
+                #[inline]
+                pub fn grants(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
+                    self.0.access(7, "CertEntry", "grants")
+                }
+
+                /// Getter for the [`kind` field](CertEntry#structfield.kind).
+                #[inline]
+                pub fn kind(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<&'a ::core::primitive::str>>
+                {
+                    self.0.access(8, "CertEntry", "kind")
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for CertEntryRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("CertEntryRef");
+                    if let ::core::option::Option::Some(field_name) = self.name().transpose() {
+                        f.field("name", &field_name);
+                    }
+                    f.field("owner_uid", &self.owner_uid());
+                    if let ::core::option::Option::Some(field_key_slot) =
+                        self.key_slot().transpose()
+                    {
+                        f.field("key_slot", &field_key_slot);
+                    }
+                    if let ::core::option::Option::Some(field_subject) = self.subject().transpose()
+                    {
+                        f.field("subject", &field_subject);
+                    }
+                    if let ::core::option::Option::Some(field_issuer) = self.issuer().transpose() {
+                        f.field("issuer", &field_issuer);
+                    }
+                    f.field("not_before", &self.not_before());
+                    f.field("not_after", &self.not_after());
+                    if let ::core::option::Option::Some(field_grants) = self.grants().transpose() {
+                        f.field("grants", &field_grants);
+                    }
+                    if let ::core::option::Option::Some(field_kind) = self.kind().transpose() {
+                        f.field("kind", &field_kind);
+                    }
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<CertEntryRef<'a>> for CertEntry {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: CertEntryRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        name: value.name()?.map(::core::convert::Into::into),
+                        owner_uid: ::core::convert::TryInto::try_into(value.owner_uid()?)?,
+                        key_slot: value.key_slot()?.map(::core::convert::Into::into),
+                        subject: value.subject()?.map(::core::convert::Into::into),
+                        issuer: value.issuer()?.map(::core::convert::Into::into),
+                        not_before: ::core::convert::TryInto::try_into(value.not_before()?)?,
+                        not_after: ::core::convert::TryInto::try_into(value.not_after()?)?,
+                        grants: value.grants()?.map(|v| v.to_vec()),
+                        kind: value.kind()?.map(::core::convert::Into::into),
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for CertEntryRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for CertEntryRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[CertEntryRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<CertEntry>> for CertEntry {
+                type Value = ::planus::Offset<CertEntry>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<CertEntry>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for CertEntryRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location("[CertEntryRef]", "read_as_root", 0)
+                    })
+                }
+            }
+
+            /// The table `CertListResponse` in the namespace `warden.wire`
+            ///
+            /// Generated from these locations:
+            /// * Table `CertListResponse` in the file `certs.fbs:55`
+            #[derive(
+                Clone,
+                Debug,
+                PartialEq,
+                PartialOrd,
+                Eq,
+                Ord,
+                Hash,
+            )]
+            pub struct CertListResponse {
+                /// The field `certs` in the table `CertListResponse`
+                pub certs: ::core::option::Option<::planus::alloc::vec::Vec<self::CertEntry>>,
+                /// The field `more` in the table `CertListResponse`
+                pub more: bool,
+            }
+
+            #[allow(clippy::derivable_impls)]
+            impl ::core::default::Default for CertListResponse {
+                fn default() -> Self {
+                    Self {
+                        certs: ::core::default::Default::default(),
+                        more: false,
+                    }
+                }
+            }
+
+            impl CertListResponse {
+                /// Creates a [CertListResponseBuilder] for serializing an instance of this table.
+                #[inline]
+                pub fn builder() -> CertListResponseBuilder<()> {
+                    CertListResponseBuilder(())
+                }
+
+                #[allow(clippy::too_many_arguments)]
+                pub fn create(
+                    builder: &mut ::planus::Builder,
+                    field_certs: impl ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::CertEntry>]>,
+                    >,
+                    field_more: impl ::planus::WriteAsDefault<bool, bool>,
+                ) -> ::planus::Offset<Self> {
+                    let prepared_certs = field_certs.prepare(builder);
+                    let prepared_more = field_more.prepare(builder, &false);
+
+                    let mut table_writer: ::planus::table_writer::TableWriter<8> =
+                        ::core::default::Default::default();
+                    if prepared_certs.is_some() {
+                        table_writer
+                            .write_entry::<::planus::Offset<[::planus::Offset<self::CertEntry>]>>(
+                                0,
+                            );
+                    }
+                    if prepared_more.is_some() {
+                        table_writer.write_entry::<bool>(1);
+                    }
+
+                    unsafe {
+                        table_writer.finish(builder, |object_writer| {
+                            if let ::core::option::Option::Some(prepared_certs) = prepared_certs {
+                                object_writer.write::<_, _, 4>(&prepared_certs);
+                            }
+                            if let ::core::option::Option::Some(prepared_more) = prepared_more {
+                                object_writer.write::<_, _, 1>(&prepared_more);
+                            }
+                        });
+                    }
+                    builder.current_offset()
+                }
+            }
+
+            impl ::planus::WriteAs<::planus::Offset<CertListResponse>> for CertListResponse {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<CertListResponse> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl ::planus::WriteAsOptional<::planus::Offset<CertListResponse>> for CertListResponse {
+                type Prepared = ::planus::Offset<Self>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<CertListResponse>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl ::planus::WriteAsOffset<CertListResponse> for CertListResponse {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<CertListResponse> {
+                    CertListResponse::create(builder, &self.certs, self.more)
+                }
+            }
+
+            /// Builder for serializing an instance of the [CertListResponse] type.
+            ///
+            /// Can be created using the [CertListResponse::builder] method.
+            #[derive(Debug)]
+            #[must_use]
+            pub struct CertListResponseBuilder<State>(State);
+
+            impl CertListResponseBuilder<()> {
+                /// Setter for the [`certs` field](CertListResponse#structfield.certs).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn certs<T0>(self, value: T0) -> CertListResponseBuilder<(T0,)>
+                where
+                    T0: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::CertEntry>]>,
+                    >,
+                {
+                    CertListResponseBuilder((value,))
+                }
+
+                /// Sets the [`certs` field](CertListResponse#structfield.certs) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn certs_as_null(self) -> CertListResponseBuilder<((),)> {
+                    self.certs(())
+                }
+            }
+
+            impl<T0> CertListResponseBuilder<(T0,)> {
+                /// Setter for the [`more` field](CertListResponse#structfield.more).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn more<T1>(self, value: T1) -> CertListResponseBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsDefault<bool, bool>,
+                {
+                    let (v0,) = self.0;
+                    CertListResponseBuilder((v0, value))
+                }
+
+                /// Sets the [`more` field](CertListResponse#structfield.more) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn more_as_default(
+                    self,
+                ) -> CertListResponseBuilder<(T0, ::planus::DefaultValue)> {
+                    self.more(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1> CertListResponseBuilder<(T0, T1)> {
+                /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [CertListResponse].
+                #[inline]
+                pub fn finish(
+                    self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<CertListResponse>
+                where
+                    Self: ::planus::WriteAsOffset<CertListResponse>,
+                {
+                    ::planus::WriteAsOffset::prepare(&self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::CertEntry>]>,
+                    >,
+                    T1: ::planus::WriteAsDefault<bool, bool>,
+                > ::planus::WriteAs<::planus::Offset<CertListResponse>>
+                for CertListResponseBuilder<(T0, T1)>
+            {
+                type Prepared = ::planus::Offset<CertListResponse>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<CertListResponse> {
+                    ::planus::WriteAsOffset::prepare(self, builder)
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::CertEntry>]>,
+                    >,
+                    T1: ::planus::WriteAsDefault<bool, bool>,
+                > ::planus::WriteAsOptional<::planus::Offset<CertListResponse>>
+                for CertListResponseBuilder<(T0, T1)>
+            {
+                type Prepared = ::planus::Offset<CertListResponse>;
+
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::core::option::Option<::planus::Offset<CertListResponse>> {
+                    ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+                }
+            }
+
+            impl<
+                    T0: ::planus::WriteAsOptional<
+                        ::planus::Offset<[::planus::Offset<self::CertEntry>]>,
+                    >,
+                    T1: ::planus::WriteAsDefault<bool, bool>,
+                > ::planus::WriteAsOffset<CertListResponse> for CertListResponseBuilder<(T0, T1)>
+            {
+                #[inline]
+                fn prepare(
+                    &self,
+                    builder: &mut ::planus::Builder,
+                ) -> ::planus::Offset<CertListResponse> {
+                    let (v0, v1) = &self.0;
+                    CertListResponse::create(builder, v0, v1)
+                }
+            }
+
+            /// Reference to a deserialized [CertListResponse].
+            #[derive(Copy, Clone)]
+            pub struct CertListResponseRef<'a>(
+                #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+            );
+
+            impl<'a> CertListResponseRef<'a> {
+                /// Getter for the [`certs` field](CertListResponse#structfield.certs).
+                #[inline]
+                pub fn certs(
+                    &self,
+                ) -> ::planus::Result<
+                    ::core::option::Option<
+                        ::planus::Vector<'a, ::planus::Result<self::CertEntryRef<'a>>>,
+                    >,
+                > {
+                    self.0.access(0, "CertListResponse", "certs")
+                }
+
+                /// Getter for the [`more` field](CertListResponse#structfield.more).
+                #[inline]
+                pub fn more(&self) -> ::planus::Result<bool> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(1, "CertListResponse", "more")?
+                            .unwrap_or(false),
+                    )
+                }
+            }
+
+            impl<'a> ::core::fmt::Debug for CertListResponseRef<'a> {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    let mut f = f.debug_struct("CertListResponseRef");
+                    if let ::core::option::Option::Some(field_certs) = self.certs().transpose() {
+                        f.field("certs", &field_certs);
+                    }
+                    f.field("more", &self.more());
+                    f.finish()
+                }
+            }
+
+            impl<'a> ::core::convert::TryFrom<CertListResponseRef<'a>> for CertListResponse {
+                type Error = ::planus::Error;
+
+                #[allow(unreachable_code)]
+                fn try_from(value: CertListResponseRef<'a>) -> ::planus::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        certs: if let ::core::option::Option::Some(certs) = value.certs()? {
+                            ::core::option::Option::Some(certs.to_vec_result()?)
+                        } else {
+                            ::core::option::Option::None
+                        },
+                        more: ::core::convert::TryInto::try_into(value.more()?)?,
+                    })
+                }
+            }
+
+            impl<'a> ::planus::TableRead<'a> for CertListResponseRef<'a> {
+                #[inline]
+                fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                    ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                        buffer, offset,
+                    )?))
+                }
+            }
+
+            impl<'a> ::planus::VectorReadInner<'a> for CertListResponseRef<'a> {
+                type Error = ::planus::Error;
+                const STRIDE: usize = 4;
+
+                unsafe fn from_buffer(
+                    buffer: ::planus::SliceWithStartOffset<'a>,
+                    offset: usize,
+                ) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                        error_kind.with_error_location(
+                            "[CertListResponseRef]",
+                            "get",
+                            buffer.offset_from_start,
+                        )
+                    })
+                }
+            }
+
+            /// # Safety
+            /// The planus compiler generates implementations that initialize
+            /// the bytes in `write_values`.
+            unsafe impl ::planus::VectorWrite<::planus::Offset<CertListResponse>> for CertListResponse {
+                type Value = ::planus::Offset<CertListResponse>;
+                const STRIDE: usize = 4;
+                #[inline]
+                fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                    ::planus::WriteAs::prepare(self, builder)
+                }
+
+                #[inline]
+                unsafe fn write_values(
+                    values: &[::planus::Offset<CertListResponse>],
+                    bytes: *mut ::core::mem::MaybeUninit<u8>,
+                    buffer_position: u32,
+                ) {
+                    let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                    for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                        ::planus::WriteAsPrimitive::write(
+                            v,
+                            ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                            buffer_position - (Self::STRIDE * i) as u32,
+                        );
+                    }
+                }
+            }
+
+            impl<'a> ::planus::ReadAsRoot<'a> for CertListResponseRef<'a> {
+                fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                    ::planus::TableRead::from_buffer(
+                        ::planus::SliceWithStartOffset {
+                            buffer: slice,
+                            offset_from_start: 0,
+                        },
+                        0,
+                    )
+                    .map_err(|error_kind| {
+                        error_kind.with_error_location("[CertListResponseRef]", "read_as_root", 0)
                     })
                 }
             }

@@ -3,16 +3,17 @@
 
 #![allow(dead_code)]
 
-use warden_core::KeyFormat;
+use warden_core::{KeyFormat, SignatureFormat};
 use warden_wire::admin::{
-    PolicyEntries, PolicyEntry, SlotEntries, SlotEntry, TrustEntries, TrustEntry,
+    CertEntries, CertEntry, PolicyEntries, PolicyEntry, SlotEntries, SlotEntry, TrustEntries,
+    TrustEntry,
 };
 use warden_wire::messages::{
-    AgreeKey, CipherDirection, ContextKind, CreateContext, Decapsulate, DeriveKey, Encapsulate,
-    ErrorCount, ErrorCounts, GenerateKey, ImportKey, Kdf, KeySpec, LiveCounts, ShmSlice,
-    StatusReport, Timeout, UnwrapKey, WrapKey,
+    AgreeKey, CertCall, CipherDirection, ContextKind, CreateContext, CreateContextOptions,
+    Decapsulate, DeriveKey, Encapsulate, ErrorCount, ErrorCounts, GenerateKey, ImportKey, Kdf,
+    KeySpec, LiveCounts, ShmSlice, StatusReport, Timeout, UnwrapKey, WrapKey,
 };
-use warden_wire::{Payload, Request, Response};
+use warden_wire::{Opcode, Payload, Request, Response};
 
 pub const SPEC: KeySpec<'static> = KeySpec {
     algorithm: "AES-256",
@@ -191,6 +192,19 @@ pub fn requests() -> Vec<Request<'static>> {
             key_id: if i == 0 { None } else { Some(i as u64) },
             direction: dirs[i % dirs.len()],
             timeout: timeouts[i % timeouts.len()],
+            options: match i % 3 {
+                0 => CreateContextOptions::default(),
+                1 => CreateContextOptions {
+                    signature_format: SignatureFormat::Der,
+                    ..CreateContextOptions::default()
+                },
+                _ => CreateContextOptions {
+                    pss_salt_len: Some(0),
+                    oaep_label: b"label",
+                    signature_context: b"ctx",
+                    ..CreateContextOptions::default()
+                },
+            },
         }));
     }
     v.extend([
@@ -350,6 +364,31 @@ pub fn requests() -> Vec<Request<'static>> {
             region_id: 0x1234_5678_9abc_def0,
         },
     ]);
+    // Every certificate opcode, with every field set once and all fields empty once.
+    let full = CertCall {
+        name: "dev.cert",
+        der: b"\x30\x03\x02\x01\x01",
+        key_slot: "1000/dev.key",
+        store: "@roots",
+        subject: "CN=device 7,O=Acme",
+        uid: 4242,
+        time_unix: 1_700_000_000,
+        not_after_unix: u64::MAX,
+        eku: "1.3.6.1.5.5.7.3.2",
+        key_usage: 0x81,
+        chain: b"\x01\x00\x00\x00\x30",
+        start_after: "a",
+        limit: 9,
+    };
+    for &op in Opcode::ALL {
+        if op.name().starts_with("Cert") {
+            v.push(Request::Cert { op, call: full });
+            v.push(Request::Cert {
+                op,
+                call: CertCall::default(),
+            });
+        }
+    }
     v
 }
 
@@ -426,7 +465,10 @@ pub fn responses() -> Vec<Response<'static>> {
             ciphertext: &[1; 1088],
             key_id: 8,
         },
-        Response::ContextCreated { context_id: 99 },
+        Response::ContextCreated {
+            context_id: 99,
+            applied_options: 1,
+        },
         Response::Output {
             output: Payload::Inline(&[2; 64]),
             tag: b"",
@@ -506,11 +548,44 @@ pub fn responses() -> Vec<Response<'static>> {
             pruned: 0,
             checkpoint: b"",
         },
+        Response::CertList {
+            certs: CertEntries::from_slice(CERTS),
+            more: true,
+        },
+        Response::CertList {
+            certs: CertEntries::default(),
+            more: false,
+        },
         Response::RegionRegistered {
             region_id: u64::MAX,
         },
     ]
 }
+
+pub const CERTS: &[CertEntry<'static>] = &[
+    CertEntry {
+        name: "dev.cert",
+        owner_uid: 1000,
+        key_slot: "dev.key",
+        subject: "CN=device 7",
+        issuer: "CN=Acme CA",
+        not_before: -5,
+        not_after: i64::MAX,
+        grants_packed: b"\x92\x10\x00\x00",
+        kind: "cert",
+    },
+    CertEntry {
+        name: "ab12",
+        owner_uid: 0,
+        key_slot: "",
+        subject: "",
+        issuer: "",
+        not_before: 0,
+        not_after: 0,
+        grants_packed: b"",
+        kind: "crl",
+    },
+];
 
 pub const SLOTS: &[SlotEntry<'static>] = &[
     SlotEntry {
@@ -555,6 +630,7 @@ pub fn response_opcode(r: &Response<'_>) -> warden_wire::Opcode {
         Response::PermitDecision { .. } => Opcode::PermitVerify,
         Response::AttestPublicKey { .. } => Opcode::AttestPublicKey,
         Response::ReceiptExport { .. } => Opcode::ReceiptExport,
+        Response::CertList { .. } => Opcode::CertList,
         Response::RegionRegistered { .. } => Opcode::RegionRegister,
         _ => unreachable!("new response variant: extend the samples"),
     }
