@@ -68,6 +68,16 @@ fn a_socket_group_lets_its_members_in_and_nobody_else() {
     assert!(err.contains("socket.group needs a socket.mode"), "{err}");
 }
 
+/// A daemon that must not outlive a failed assertion.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn an_inherited_listening_socket_is_served_and_left_in_place() {
     // What systemd does for wardend.socket: bind and listen, then start the daemon with the
@@ -78,18 +88,20 @@ fn an_inherited_listening_socket_is_served_and_left_in_place() {
     let listener = UnixListener::bind(&activated).unwrap();
     let fd: OwnedFd = listener.into();
     let stderr = std::fs::File::create(root.path().join("stderr.log")).unwrap();
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(r#"exec 3<&0 </dev/null; LISTEN_FDS=1 LISTEN_PID=$$ exec "$0" --data-dir "$1""#)
-        .arg(wardend_path().unwrap())
-        .arg(root.path().join("data"))
-        // Were the inherited socket ignored, the daemon would bind here instead.
-        .env("WARDEN_SOCKET", root.path().join("bound.sock"))
-        .stdin(Stdio::from(fd))
-        .stdout(Stdio::null())
-        .stderr(stderr)
-        .spawn()
-        .unwrap();
+    let mut child = KillOnDrop(
+        Command::new("sh")
+            .arg("-c")
+            .arg(r#"exec 3<&0 </dev/null; LISTEN_FDS=1 LISTEN_PID=$$ exec "$0" --data-dir "$1""#)
+            .arg(wardend_path().unwrap())
+            .arg(root.path().join("data"))
+            // Were the inherited socket ignored, the daemon would bind here instead.
+            .env("WARDEN_SOCKET", root.path().join("bound.sock"))
+            .stdin(Stdio::from(fd))
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .unwrap(),
+    );
     let w = Warden::at(&activated);
     let start = Instant::now();
     let out = loop {
@@ -119,10 +131,10 @@ fn an_inherited_listening_socket_is_served_and_left_in_place() {
     w.ok(&["key", "generate", "--alg", "ED25519", "--slot", "k"]);
     Command::new("kill")
         .arg("-TERM")
-        .arg(child.id().to_string())
+        .arg(child.0.id().to_string())
         .status()
         .unwrap();
-    assert!(child.wait().unwrap().success(), "{}", log());
+    assert!(child.0.wait().unwrap().success(), "{}", log());
     // The socket belongs to the service manager: a clean stop leaves it for the next start.
     assert!(activated.exists());
 }
