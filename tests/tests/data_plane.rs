@@ -616,6 +616,50 @@ fn key_bytes_through_regions_get_the_same_checks_and_region_errors() {
     s.ping(b"still serving").unwrap();
 }
 
+/// Another uid holding a slot grant without Export cannot export the key into its own region
+/// (the slot rights are checked as for an inline export); with Export it can.
+#[test]
+fn a_grantee_exports_into_a_region_only_with_the_export_grant() {
+    if !is_root() {
+        println!("SKIPPED: needs root to run a client as another uid");
+        return;
+    }
+    let root = shared_root();
+    let d = start(root.path(), "");
+    let km = d.stack().key_management();
+    let aes = GenerateKeyParams::builder()
+        .algorithm(Algorithm::Aes256Key)
+        .permissions(P::ENCRYPT | P::EXPORT)
+        .exportable(true)
+        .build()
+        .unwrap();
+    km.generate_key_into("no-export", &aes).unwrap();
+    km.generate_key_into("export", &aes).unwrap();
+    km.grant("no-export", OTHER_UID, P::ENCRYPT).unwrap();
+    km.grant("export", OTHER_UID, P::ENCRYPT | P::EXPORT)
+        .unwrap();
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "data_plane_child",
+            "--include-ignored",
+            "--nocapture",
+        ])
+        .env(CHILD_SCRIPT, "slot-export")
+        .env(CHILD_SOCKET, &d.socket)
+        .env(CHILD_REGION, warden_e2e::persistent::my_uid().to_string())
+        .uid(OTHER_UID)
+        .gid(0)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("CHILD-DONE slot-export"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Runs inside a child process (see the tests above); ignored when run directly.
 #[test]
 #[ignore = "runs as a child of the data-plane tests"]
@@ -635,6 +679,30 @@ fn data_plane_child() {
             assert_eq!(
                 code(mem.release_id(id ^ 0xFF)),
                 ErrorCode::InvalidMemoryRegion
+            );
+        }
+        "slot-export" => {
+            let owner = std::env::var(CHILD_REGION).unwrap();
+            let s = CryptoStack::connect(config.clone()).unwrap();
+            let mem = MemoryAllocator::for_stack(&s);
+            let km = s.key_management();
+            let mut r = mem.allocate(4096).unwrap();
+            let at = r.slice(0..64).unwrap();
+            let denied = km.resolve(&format!("{owner}/no-export")).unwrap();
+            let inline = code(km.export_secret_key(denied.id()));
+            assert_ne!(inline, ErrorCode::InvalidMemoryRegion);
+            assert_eq!(
+                code(km.export_secret_key_region(denied.id(), &mut r, at)),
+                inline
+            );
+            assert!(r.as_slice().iter().all(|&b| b == 0), "nothing written");
+            let allowed = km.resolve(&format!("{owner}/export")).unwrap();
+            let n = km
+                .export_secret_key_region(allowed.id(), &mut r, at)
+                .unwrap();
+            assert_eq!(
+                r.as_slice()[..n],
+                km.export_secret_key(allowed.id()).unwrap()[..]
             );
         }
         "hold" => {
