@@ -490,12 +490,30 @@ fn key_bytes_round_trip_through_regions() {
     let wrapped = r.slice(3000..3040).unwrap();
     let back = km.unwrap_key_region(kek.id(), &r, wrapped, &up).unwrap();
     assert_eq!(&km.export_secret_key(back.id()).unwrap()[..], &material);
+    // Straight into slots, from the same region bytes.
+    km.import_key_into_region("from.region", &imp, &r, r.slice(0..32).unwrap())
+        .unwrap();
+    km.unwrap_key_into_region("unwrapped.region", kek.id(), &r, wrapped, &up)
+        .unwrap();
+    for slot in ["from.region", "unwrapped.region"] {
+        let k = km.resolve(slot).unwrap();
+        assert_eq!(
+            &km.export_secret_key(k.id()).unwrap()[..],
+            &material,
+            "{slot}"
+        );
+    }
     // A changed byte in the region: the integrity check fails, no key is made.
     r.as_mut_slice()[3010] ^= 1;
     assert_eq!(
         code(km.unwrap_key_region(kek.id(), &r, wrapped, &up)),
         ErrorCode::WrapUnwrapFailed
     );
+    assert_eq!(
+        code(km.unwrap_key_into_region("bad.region", kek.id(), &r, wrapped, &up)),
+        ErrorCode::WrapUnwrapFailed
+    );
+    assert_eq!(code(km.slot_info("bad.region")), ErrorCode::AccessDenied);
 }
 
 #[test]

@@ -57,12 +57,22 @@ impl KeyManagement {
         region: &MemoryRegion,
         material: RegionSlice,
     ) -> Result<ResourceGuard> {
-        let s = self.region_ref(region, &material)?;
-        self.key(&Request::ImportKey(m::ImportKey {
-            key: spec(p.algorithm(), p.permissions().bits(), p.exportable()),
-            format: p.format(),
-            material: Payload::Shm(s),
-        }))
+        self.key(&import(p, self.region_ref(region, &material)?, None))
+    }
+
+    /// [`KeyManagement::import_key_into`] with the material in `material` (a range of
+    /// `region`).
+    ///
+    /// # Errors
+    /// As `import_key_into` and [`KeyManagement::import_key_region`].
+    pub fn import_key_into_region(
+        &self,
+        slot: &str,
+        p: &ImportKeyParams,
+        region: &MemoryRegion,
+        material: RegionSlice,
+    ) -> Result<()> {
+        self.create_in_slot(&import(p, self.region_ref(region, &material)?, Some(slot)))
     }
 
     /// [`KeyManagement::export_public_key`] into `output` (a range of `region`); returns the
@@ -141,16 +151,57 @@ impl KeyManagement {
         wrapped: RegionSlice,
         p: &UnwrapKeyParams,
     ) -> Result<ResourceGuard> {
-        let s = self.region_ref(region, &wrapped)?;
-        self.key(&Request::UnwrapKey(m::UnwrapKey {
-            kek_id: kek.id,
-            algorithm: p.algorithm().name(),
-            wrapped: Payload::Shm(s),
-            key: spec(
-                p.unwrapped_algorithm(),
-                p.permissions().bits(),
-                p.exportable(),
-            ),
-        }))
+        self.key(&unwrap(kek, self.region_ref(region, &wrapped)?, p, None))
     }
+
+    /// [`KeyManagement::unwrap_key_into`] with the wrapped key in `wrapped` (a range of
+    /// `region`).
+    ///
+    /// # Errors
+    /// As `unwrap_key_into` and [`KeyManagement::import_key_region`].
+    pub fn unwrap_key_into_region(
+        &self,
+        slot: &str,
+        kek: ResourceId,
+        region: &MemoryRegion,
+        wrapped: RegionSlice,
+        p: &UnwrapKeyParams,
+    ) -> Result<()> {
+        self.create_in_slot(&unwrap(
+            kek,
+            self.region_ref(region, &wrapped)?,
+            p,
+            Some(slot),
+        ))
+    }
+}
+
+fn import<'a>(p: &'a ImportKeyParams, material: ShmSlice, slot: Option<&'a str>) -> Request<'a> {
+    let mut key = spec(p.algorithm(), p.permissions().bits(), p.exportable());
+    key.slot = slot;
+    Request::ImportKey(m::ImportKey {
+        key,
+        format: p.format(),
+        material: Payload::Shm(material),
+    })
+}
+
+fn unwrap<'a>(
+    kek: ResourceId,
+    wrapped: ShmSlice,
+    p: &'a UnwrapKeyParams,
+    slot: Option<&'a str>,
+) -> Request<'a> {
+    let mut key = spec(
+        p.unwrapped_algorithm(),
+        p.permissions().bits(),
+        p.exportable(),
+    );
+    key.slot = slot;
+    Request::UnwrapKey(m::UnwrapKey {
+        kek_id: kek.id,
+        algorithm: p.algorithm().name(),
+        wrapped: Payload::Shm(wrapped),
+        key,
+    })
 }
