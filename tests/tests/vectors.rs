@@ -898,3 +898,174 @@ fn mldsa_context_strings_match_wycheproof_and_bind_signatures() {
         );
     }
 }
+
+/// FIPS 204 μ computed here, independently of the daemon: `tr = SHAKE256(pk, 64)`,
+/// `μ = SHAKE256(tr ‖ 0 ‖ len(ctx) ‖ ctx ‖ M, 64)` (Algorithm 2 line 10, Algorithm 7 line 6).
+fn mldsa_mu(public_key: &[u8], ctx: &[u8], msg: &[u8]) -> Vec<u8> {
+    use shake::{ExtendableOutput, Update};
+    let h = |parts: &[&[u8]]| {
+        let mut s = shake::Shake256::default();
+        parts.iter().for_each(|p| s.update(p));
+        let mut out = vec![0u8; 64];
+        s.finalize_xof_into(&mut out);
+        out
+    };
+    let tr = h(&[public_key]);
+    h(&[&tr, &[0, u8::try_from(ctx.len()).unwrap()], ctx, msg])
+}
+
+fn mu_cfg(alg: Algorithm, key: ResourceId, ctx: &[u8], external_mu: bool) -> ContextConfig {
+    let options = ContextOptions::default()
+        .with_signature_context(ctx)
+        .unwrap()
+        .with_external_mu(external_mu);
+    ContextConfig::builder()
+        .algorithm(alg)
+        .key(key)
+        .options(options)
+        .build()
+        .unwrap()
+}
+
+/// Issue 15: ML-DSA external μ. The published Wycheproof signatures (with and without context
+/// strings) verify given only μ; a signature made from μ is an ordinary ML-DSA signature of
+/// the message (verified by aws-lc for the empty context, RustCrypto for a context), and
+/// ordinary signatures verify from μ; a μ of any other length than 64 is `InvalidArgument`,
+/// and external μ with a context string or for a non-ML-DSA algorithm is refused.
+#[test]
+fn mldsa_external_mu_matches_published_signatures_and_plain_signing() {
+    use KeyOperationPermission as P;
+    let d = Daemon::start().unwrap();
+    let stack = d.stack().unwrap();
+    let km = stack.key_management();
+    let mut seen = 0;
+    for group in vectors("mldsa_ctx_wycheproof.json")["groups"]
+        .as_array()
+        .unwrap()
+    {
+        let alg = alg_of(group);
+        let public = h(group, "publicKey");
+        let params = ImportKeyParams::builder()
+            .algorithm(alg)
+            .permissions(P::VERIFY)
+            .build()
+            .unwrap();
+        let Ok(key) = km.import_key(&params, &public) else {
+            continue;
+        };
+        for case in group["tests"].as_array().unwrap() {
+            let (msg, sig, ctx) = (h(case, "msg"), h(case, "sig"), h(case, "ctx"));
+            if case["result"] != "valid" {
+                continue;
+            }
+            let mu = mldsa_mu(&public, &ctx, &msg);
+            let cfg = mu_cfg(alg, key.id(), b"", true);
+            stack
+                .create_verify_context(&cfg)
+                .unwrap()
+                .verify(&mu, &sig)
+                .unwrap_or_else(|e| panic!("{alg} tc {}: {e}", case["tcId"]));
+            let mut wrong = mu.clone();
+            wrong[0] ^= 1;
+            assert!(
+                stack
+                    .create_verify_context(&cfg)
+                    .unwrap()
+                    .verify(&wrong, &sig)
+                    .is_err()
+            );
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 9);
+
+    for alg in [Algorithm::MlDsa44, Algorithm::MlDsa65, Algorithm::MlDsa87] {
+        let key = km
+            .generate_key(
+                &GenerateKeyParams::builder()
+                    .algorithm(alg)
+                    .permissions(P::SIGN | P::VERIFY)
+                    .build()
+                    .unwrap(),
+            )
+            .unwrap();
+        let public = km
+            .export_public_key(key.id(), Some(KeyFormat::Raw))
+            .unwrap();
+        let msg = b"hashed by the caller, signed by the daemon";
+        let ext = mu_cfg(alg, key.id(), b"", true);
+        for ctx in [&b""[..], b"warden"] {
+            let mu = mldsa_mu(&public, ctx, msg);
+            let sig = stack.create_sign_context(&ext).unwrap().sign(&mu).unwrap();
+            // An ordinary signature of `msg` under `ctx`.
+            stack
+                .create_verify_context(&mu_cfg(alg, key.id(), ctx, false))
+                .unwrap()
+                .verify(msg, &sig)
+                .unwrap_or_else(|e| panic!("{alg} ctx {ctx:?}: {e}"));
+            let other = if ctx.is_empty() { &b"x"[..] } else { b"" };
+            assert!(
+                stack
+                    .create_verify_context(&mu_cfg(alg, key.id(), other, false))
+                    .unwrap()
+                    .verify(msg, &sig)
+                    .is_err()
+            );
+            // And an ordinary signature verifies from μ.
+            let plain = stack
+                .create_sign_context(&mu_cfg(alg, key.id(), ctx, false))
+                .unwrap()
+                .sign(msg)
+                .unwrap();
+            stack
+                .create_verify_context(&ext)
+                .unwrap()
+                .verify(&mu, &plain)
+                .unwrap();
+        }
+        // μ is exactly 64 bytes, on both sides.
+        for len in [0, 32, 63, 65, 128] {
+            let e = stack
+                .create_sign_context(&ext)
+                .unwrap()
+                .sign(&vec![7u8; len])
+                .unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidArgument, "{alg} sign {len}");
+            let sig = stack
+                .create_sign_context(&ext)
+                .unwrap()
+                .sign(&[7u8; 64])
+                .unwrap();
+            let e = stack
+                .create_verify_context(&ext)
+                .unwrap()
+                .verify(&vec![7u8; len], &sig)
+                .unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidArgument, "{alg} verify {len}");
+        }
+        // μ binds the context already; a second one is refused, as is μ for non-ML-DSA.
+        let both = ContextOptions::default()
+            .with_signature_context(b"x")
+            .unwrap()
+            .with_external_mu(true);
+        let e = ContextConfig::builder()
+            .algorithm(alg)
+            .key(key.id())
+            .options(both)
+            .build()
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidArgument);
+    }
+    let e = ContextConfig::builder()
+        .algorithm(Algorithm::Ed25519)
+        .key(ResourceId::new(
+            1,
+            ResourceType::Key,
+            Persistence::Ephemeral,
+            0,
+        ))
+        .options(ContextOptions::default().with_external_mu(true))
+        .build()
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument);
+}

@@ -177,8 +177,11 @@ pub(crate) struct SignEngine {
     der_pair: Option<EcdsaKeyPair>,
     /// Ed25519ph / ML-DSA: the context string (RFC 8032 / FIPS 204 `ctx`, empty by default).
     context: Vec<u8>,
-    /// ML-DSA with a non-empty context: RustCrypto signs (aws-lc has the empty context only).
+    /// ML-DSA with a non-empty context or external μ: RustCrypto signs (aws-lc has the empty
+    /// context only, and no μ entry).
     mldsa_ctx: Option<CtxSigner>,
+    /// ML-DSA external μ: the message is the caller's 64-byte μ.
+    external_mu: bool,
     /// RSA-PSS: the encoding with this context's hash and salt length.
     pss: Option<&'static signature::RsaSignatureEncoding>,
     msg: Message,
@@ -214,7 +217,9 @@ impl SignEngine {
             _ => (None, signature_len(alg, &key)?),
         };
         let mldsa_ctx = match key.material()? {
-            Material::MlDsa(pair) if !options.signature_context().is_empty() => {
+            Material::MlDsa(pair)
+                if !options.signature_context().is_empty() || options.external_mu() =>
+            {
                 Some(CtxSigner::new(alg, pair)?)
             }
             _ => None,
@@ -231,6 +236,7 @@ impl SignEngine {
             der_pair,
             context: options.signature_context().to_vec(),
             mldsa_ctx,
+            external_mu: options.external_mu(),
             pss,
             sig_len,
         })
@@ -363,6 +369,7 @@ impl Engine for SignEngine {
             }
             (None, Whole::Sha512(h)) => ed25519ph_sign(&self.key, h, &self.context, out),
             (None, Whole::Bytes(m)) if self.mldsa_ctx.is_some() => match &self.mldsa_ctx {
+                Some(s) if self.external_mu => s.sign_mu(m).and_then(|sig| copy(&sig, out)),
                 Some(s) => s.sign(m, &self.context).and_then(|sig| copy(&sig, out)),
                 None => Err(Error::from(ErrorCode::InternalError)),
             },
@@ -388,6 +395,8 @@ enum Verifier {
     Ed25519ph(Box<ed25519_dalek::VerifyingKey>, Vec<u8>),
     /// ML-DSA public key and a non-empty context string (RustCrypto `ml-dsa`).
     MlDsaCtx(CtxVerifier, Vec<u8>),
+    /// ML-DSA public key for external μ: the message is μ.
+    MlDsaMu(CtxVerifier),
     Slh128s(Box<slh_dsa::VerifyingKey<Sha2_128s>>),
     Slh128f(Box<slh_dsa::VerifyingKey<Sha2_128f>>),
 }
@@ -416,6 +425,11 @@ impl VerifyEngine {
                     Box::new(ed25519_dalek::VerifyingKey::from_bytes(&arr).map_err(bad)?),
                     options.signature_context().to_vec(),
                 )
+            }
+            Algorithm::MlDsa44 | Algorithm::MlDsa65 | Algorithm::MlDsa87
+                if options.external_mu() =>
+            {
+                Verifier::MlDsaMu(CtxVerifier::new(alg, &raw)?)
             }
             Algorithm::MlDsa44 | Algorithm::MlDsa65 | Algorithm::MlDsa87
                 if !options.signature_context().is_empty() =>
@@ -465,6 +479,7 @@ fn verify_whole(verifier: &Verifier, whole: Whole<'_>, sig: &[u8]) -> Result<()>
         (Verifier::AwsLc(k), Whole::Bytes(m)) => k.verify_sig(m, sig).map_err(bad),
         // Strict: refuses small-order keys and non-canonical signatures (RFC 8032 5.1.7).
         (Verifier::MlDsaCtx(k, ctx), Whole::Bytes(m)) => k.verify(m, ctx, sig),
+        (Verifier::MlDsaMu(k), Whole::Bytes(mu)) => k.verify_mu(mu, sig),
         (Verifier::Ed25519ph(k, ctx), Whole::Sha512(h)) => {
             let sig = ed25519_dalek::Signature::from_slice(sig).map_err(bad)?;
             k.verify_prehashed_strict(h, Some(ctx), &sig).map_err(bad)
