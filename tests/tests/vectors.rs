@@ -1069,3 +1069,119 @@ fn mldsa_external_mu_matches_published_signatures_and_plain_signing() {
         .unwrap_err();
     assert_eq!(e.code(), ErrorCode::InvalidArgument);
 }
+
+/// Issue 15: HashML-DSA with SHA-512 (FIPS 204 section 5.4). A streamed HashML-DSA signature
+/// is the ML-DSA signature of the μ this test computes itself from `1 ‖ len(ctx) ‖ ctx ‖
+/// OID(SHA-512) ‖ SHA-512(M)` (checked through the external-μ verifier), binds its context,
+/// never verifies as pure ML-DSA (nor a pure one as HashML-DSA), and needs an ML-DSA key of
+/// its own parameter set.
+#[test]
+fn hash_mldsa_sha512_streams_and_is_domain_separated() {
+    use KeyOperationPermission as P;
+    const SHA512_OID: [u8; 11] = [6, 9, 0x60, 0x86, 0x48, 1, 0x65, 3, 4, 2, 3];
+    let d = Daemon::start().unwrap();
+    let stack = d.stack().unwrap();
+    let km = stack.key_management();
+    let gen_key = |alg| {
+        km.generate_key(
+            &GenerateKeyParams::builder()
+                .algorithm(alg)
+                .permissions(P::SIGN | P::VERIFY)
+                .build()
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let msg = b"a long document signed in pieces";
+    for (hash_alg, alg) in [
+        (Algorithm::HashMlDsa44Sha512, Algorithm::MlDsa44),
+        (Algorithm::HashMlDsa65Sha512, Algorithm::MlDsa65),
+        (Algorithm::HashMlDsa87Sha512, Algorithm::MlDsa87),
+    ] {
+        let key = gen_key(alg);
+        let public = km
+            .export_public_key(key.id(), Some(KeyFormat::Raw))
+            .unwrap();
+        for ctx in [&b""[..], b"warden"] {
+            let cfg = mu_cfg(hash_alg, key.id(), ctx, false);
+            let mut s = stack.create_sign_context(&cfg).unwrap();
+            s.init().unwrap();
+            s.update(&msg[..7]).unwrap();
+            s.update(&msg[7..]).unwrap();
+            let sig = s.finalize().unwrap();
+            stack
+                .create_verify_context(&cfg)
+                .unwrap()
+                .verify(msg, &sig)
+                .unwrap_or_else(|e| panic!("{hash_alg} ctx {ctx:?}: {e}"));
+            // Independent encoding: μ from the published M' layout.
+            let ph = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA512, msg);
+            let m_prime = [
+                &[1u8, u8::try_from(ctx.len()).unwrap()][..],
+                ctx,
+                &SHA512_OID,
+                ph.as_ref(),
+            ]
+            .concat();
+            let mu = {
+                use shake::{ExtendableOutput, Update};
+                let h = |parts: &[&[u8]]| {
+                    let mut s = shake::Shake256::default();
+                    parts.iter().for_each(|p| s.update(p));
+                    let mut out = vec![0u8; 64];
+                    s.finalize_xof_into(&mut out);
+                    out
+                };
+                h(&[&h(&[&public]), &m_prime])
+            };
+            stack
+                .create_verify_context(&mu_cfg(alg, key.id(), b"", true))
+                .unwrap()
+                .verify(&mu, &sig)
+                .unwrap_or_else(|e| panic!("{hash_alg} independent mu: {e}"));
+            // Not pure ML-DSA; not another context; not another message.
+            let refused = |cfg: &ContextConfig, m: &[u8]| {
+                stack
+                    .create_verify_context(cfg)
+                    .unwrap()
+                    .verify(m, &sig)
+                    .is_err()
+            };
+            assert!(
+                refused(&mu_cfg(alg, key.id(), ctx, false), msg),
+                "{hash_alg}"
+            );
+            let other = if ctx.is_empty() { &b"x"[..] } else { b"" };
+            assert!(refused(&mu_cfg(hash_alg, key.id(), other, false), msg));
+            assert!(refused(&cfg, b"another message"));
+            // A pure signature of the same message is no HashML-DSA signature.
+            let pure = stack
+                .create_sign_context(&mu_cfg(alg, key.id(), ctx, false))
+                .unwrap()
+                .sign(msg)
+                .unwrap();
+            assert!(
+                stack
+                    .create_verify_context(&cfg)
+                    .unwrap()
+                    .verify(msg, &pure)
+                    .is_err()
+            );
+        }
+        // External μ is pure ML-DSA's; HashML-DSA has no such option.
+        let e = ContextConfig::builder()
+            .algorithm(hash_alg)
+            .key(key.id())
+            .options(ContextOptions::default().with_external_mu(true))
+            .build()
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidArgument);
+    }
+    // A key of another parameter set does not serve.
+    let k65 = gen_key(Algorithm::MlDsa65);
+    let e = stack
+        .create_sign_context(&mu_cfg(Algorithm::HashMlDsa44Sha512, k65.id(), b"", false))
+        .err()
+        .unwrap();
+    assert_eq!(e.code(), ErrorCode::IncompatibleKeyType);
+}

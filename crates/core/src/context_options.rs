@@ -93,7 +93,7 @@ fn is_oaep(a: Algorithm) -> bool {
 /// | `signature_format` | ECDSA sign / verify | `Raw` (r‖s) |
 /// | `pss_salt_len` | RSA-PSS-SHA256/384/512 | the hash length; 0..=64 |
 /// | `oaep_label` | RSA-OAEP-SHA1/256/384/512 | empty; at most 256 bytes |
-/// | `signature_context` | ED25519PH, ML-DSA-44/65/87 | empty; at most 255 bytes |
+/// | `signature_context` | ED25519PH, (HASH-)ML-DSA-44/65/87 | empty; at most 255 bytes |
 /// | `external_mu` | ML-DSA-44/65/87 sign / verify | off; the message is then the 64-byte μ |
 ///
 /// ```
@@ -260,7 +260,13 @@ impl ContextOptions {
         if self.context_len != 0
             && !matches!(
                 algorithm,
-                Algorithm::Ed25519ph | Algorithm::MlDsa44 | Algorithm::MlDsa65 | Algorithm::MlDsa87
+                Algorithm::Ed25519ph
+                    | Algorithm::MlDsa44
+                    | Algorithm::MlDsa65
+                    | Algorithm::MlDsa87
+                    | Algorithm::HashMlDsa44Sha512
+                    | Algorithm::HashMlDsa65Sha512
+                    | Algorithm::HashMlDsa87Sha512
             )
         {
             return Err(Error::invalid_argument(

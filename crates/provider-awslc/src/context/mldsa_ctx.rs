@@ -74,6 +74,38 @@ pub(crate) fn pure_mu(public_key: &[u8], ctx: &[u8], msg: &[u8]) -> Result<[u8; 
     Ok(h64(&[&tr, &len, ctx, msg]))
 }
 
+/// DER of the SHA-512 OID (2.16.840.1.101.3.4.2.3), HashML-DSA's pre-hash tag.
+const SHA512_OID: [u8; 11] = [
+    0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03,
+];
+
+/// μ of HashML-DSA with SHA-512 (FIPS 204 Algorithm 4 lines 10-23): `M' = 1 ‖ len(ctx) ‖ ctx ‖
+/// OID ‖ SHA-512(M)`, `μ = H(tr ‖ M', 64)`. The domain byte 1 and the OID keep a pre-hash
+/// signature from ever verifying as a pure one (or under another hash).
+pub(crate) fn hash_mu(public_key: &[u8], ctx: &[u8], sha512: &[u8]) -> Result<[u8; ML_DSA_MU_LEN]> {
+    let len = [1u8, u8::try_from(ctx.len()).map_err(failed)?];
+    let tr = h64(&[public_key]);
+    Ok(h64(&[&tr, &len, ctx, &SHA512_OID, sha512]))
+}
+
+/// Whether `alg` is HashML-DSA (its keys are the ML-DSA keys of the same parameter set).
+pub(crate) fn is_hash(alg: Algorithm) -> bool {
+    matches!(
+        alg,
+        Algorithm::HashMlDsa44Sha512 | Algorithm::HashMlDsa65Sha512 | Algorithm::HashMlDsa87Sha512
+    )
+}
+
+/// The parameter set of a (Hash)ML-DSA algorithm.
+fn base(alg: Algorithm) -> Algorithm {
+    match alg {
+        Algorithm::HashMlDsa44Sha512 => Algorithm::MlDsa44,
+        Algorithm::HashMlDsa65Sha512 => Algorithm::MlDsa65,
+        Algorithm::HashMlDsa87Sha512 => Algorithm::MlDsa87,
+        a => a,
+    }
+}
+
 /// The caller's μ, which must be exactly 64 bytes (typed error otherwise).
 fn mu_of(mu: &[u8]) -> Result<Mu> {
     Mu::try_from(mu)
@@ -116,7 +148,7 @@ impl CtxSigner {
     pub(crate) fn new(alg: Algorithm, pair: &PqdsaKeyPair) -> Result<Self> {
         let raw = pair.private_key().as_raw_bytes().map_err(failed)?;
         let public = pair.public_key().as_ref().to_vec();
-        Ok(match alg {
+        Ok(match base(alg) {
             Algorithm::MlDsa44 => CtxSigner::K44(expanded::<MlDsa44>(raw.as_ref())?, public),
             Algorithm::MlDsa65 => CtxSigner::K65(expanded::<MlDsa65>(raw.as_ref())?, public),
             Algorithm::MlDsa87 => CtxSigner::K87(expanded::<MlDsa87>(raw.as_ref())?, public),
@@ -134,6 +166,12 @@ impl CtxSigner {
     /// encoded signature.
     pub(crate) fn sign(&self, msg: &[u8], ctx: &[u8]) -> Result<Vec<u8>> {
         let mu = pure_mu(self.public(), ctx, msg)?;
+        self.sign_mu(&mu)
+    }
+
+    /// HashML-DSA: signs the SHA-512 digest of the message under `ctx`.
+    pub(crate) fn sign_sha512(&self, digest: &[u8], ctx: &[u8]) -> Result<Vec<u8>> {
+        let mu = hash_mu(self.public(), ctx, digest)?;
         self.sign_mu(&mu)
     }
 
@@ -176,7 +214,7 @@ fn check<P: MlDsaParams>(
 
 impl CtxVerifier {
     pub(crate) fn new(alg: Algorithm, raw_public: &[u8]) -> Result<Self> {
-        Ok(match alg {
+        Ok(match base(alg) {
             Algorithm::MlDsa44 => CtxVerifier::K44(verifying::<MlDsa44>(raw_public)?),
             Algorithm::MlDsa65 => CtxVerifier::K65(verifying::<MlDsa65>(raw_public)?),
             Algorithm::MlDsa87 => CtxVerifier::K87(verifying::<MlDsa87>(raw_public)?),
