@@ -242,3 +242,42 @@ impl CtxVerifier {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ml_dsa::MlDsa65;
+
+    // Our μ is the crate's own μ (its `compute_mu` is FIPS 204 Algorithm 2 line 10), and a
+    // signature of our μ verifies as the crate's ordinary ML-DSA signature of the message.
+    #[test]
+    fn pure_mu_is_the_crates_mu_and_signs_ordinarily() {
+        let kp = ml_dsa::SigningKey::<MlDsa65>::from_seed(&[7u8; 32].into());
+        let vk = kp.expanded_key().verifying_key();
+        let pk = vk.encode();
+        let (ctx, msg) = (&b"warden"[..], &b"message"[..]);
+        let ours = pure_mu(pk.as_slice(), ctx, msg).unwrap();
+        let theirs = vk
+            .compute_mu(
+                |h| {
+                    h.update(msg);
+                    Ok(())
+                },
+                ctx,
+            )
+            .unwrap();
+        assert_eq!(ours.as_slice(), theirs.as_slice());
+        let signer = CtxSigner::K65(Box::new(kp.expanded_key().clone()), pk.to_vec());
+        let sig = signer.sign_mu(&ours).unwrap();
+        let enc = ml_dsa::EncodedSignature::<MlDsa65>::try_from(sig.as_slice()).unwrap();
+        let sig = ml_dsa::Signature::<MlDsa65>::decode(&enc).unwrap();
+        assert!(vk.verify_with_context(msg, ctx, &sig));
+        assert!(!vk.verify_with_context(msg, b"other", &sig));
+        // HashML-DSA's μ differs from the pure one for the same bytes (domain byte 1).
+        assert_ne!(hash_mu(pk.as_slice(), ctx, msg).unwrap(), ours);
+        for len in [0, 63, 65] {
+            let e = signer.sign_mu(&vec![0; len]).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidArgument);
+        }
+    }
+}
