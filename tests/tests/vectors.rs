@@ -1177,6 +1177,13 @@ fn hash_mldsa_sha512_streams_and_is_domain_separated() {
             .unwrap_err();
         assert_eq!(e.code(), ErrorCode::InvalidArgument);
     }
+    // HashML-DSA is no key type: its keys are ML-DSA keys.
+    let e = GenerateKeyParams::builder()
+        .algorithm(Algorithm::HashMlDsa65Sha512)
+        .permissions(P::SIGN | P::VERIFY)
+        .build()
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument);
     // A key of another parameter set does not serve.
     let k65 = gen_key(Algorithm::MlDsa65);
     let e = stack

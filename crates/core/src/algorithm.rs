@@ -276,9 +276,16 @@ impl Algorithm {
     }
 
     /// Whether a key object can have this algorithm (symmetric key types and every
-    /// asymmetric algorithm, whose keys are typed by the algorithm itself).
+    /// asymmetric algorithm, whose keys are typed by the algorithm itself), except the
+    /// HashML-DSA variants, which take ML-DSA keys.
     pub const fn is_key_algorithm(self) -> bool {
-        matches!(
+        // HashML-DSA is a way to use an ML-DSA key, not a key type of its own.
+        !matches!(
+            self,
+            Algorithm::HashMlDsa44Sha512
+                | Algorithm::HashMlDsa65Sha512
+                | Algorithm::HashMlDsa87Sha512
+        ) && matches!(
             self.class(),
             AlgorithmClass::KeyType
                 | AlgorithmClass::Signature
