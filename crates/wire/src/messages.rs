@@ -274,6 +274,8 @@ pub struct CreateContextOptions<'a> {
     pub oaep_label: &'a [u8],
     /// Signature context string (empty = none).
     pub signature_context: &'a [u8],
+    /// ML-DSA: the message is the caller's 64-byte μ.
+    pub external_mu: bool,
 }
 
 impl<'a> From<&'a ContextOptions> for CreateContextOptions<'a> {
@@ -283,6 +285,7 @@ impl<'a> From<&'a ContextOptions> for CreateContextOptions<'a> {
             pss_salt_len: o.pss_salt_len(),
             oaep_label: o.oaep_label(),
             signature_context: o.signature_context(),
+            external_mu: o.external_mu(),
         }
     }
 }
@@ -296,8 +299,9 @@ impl CreateContextOptions<'_> {
         if let Some(n) = self.pss_salt_len {
             o = o.with_pss_salt_len(n);
         }
-        o.with_oaep_label(self.oaep_label)?
-            .with_signature_context(self.signature_context)
+        Ok(o.with_oaep_label(self.oaep_label)?
+            .with_signature_context(self.signature_context)?
+            .with_external_mu(self.external_mu))
     }
 }
 

@@ -193,6 +193,7 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
                 options.pss_salt_len,
                 opt(options.oaep_label),
                 opt(options.signature_context),
+                options.external_mu,
             );
             b.finish(o, None)
         }
@@ -549,6 +550,7 @@ pub fn decode_request(op: Opcode, body: &[u8]) -> Result<Request<'_>, WireError>
                     pss_salt_len: val(r.pss_salt_len())?,
                     oaep_label: bytes(r.oaep_label())?,
                     signature_context: bytes(r.signature_context())?,
+                    external_mu: val(r.external_mu())?,
                 },
             })
         }

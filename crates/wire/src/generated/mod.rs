@@ -13990,6 +13990,9 @@ mod root {
                 pub oaep_label: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
                 ///  Appended (issue 15): signature context string (ED25519PH; at most 255 bytes).
                 pub signature_context: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+                ///  Appended (issue 15): ML-DSA external μ (FIPS 204 Algorithm 7 line 6 computed by the
+                ///  caller): the message of a Sign / Verify context is the 64-byte μ itself.
+                pub external_mu: bool,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -14006,6 +14009,7 @@ mod root {
                         pss_salt_len: ::core::default::Default::default(),
                         oaep_label: ::core::default::Default::default(),
                         signature_context: ::core::default::Default::default(),
+                        external_mu: false,
                     }
                 }
             }
@@ -14041,6 +14045,7 @@ mod root {
                     field_pss_salt_len: impl ::planus::WriteAsOptional<u16>,
                     field_oaep_label: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                     field_signature_context: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    field_external_mu: impl ::planus::WriteAsDefault<bool, bool>,
                 ) -> ::planus::Offset<Self> {
                     let prepared_kind =
                         field_kind.prepare(builder, &self::ContextKind::Unspecified);
@@ -14056,8 +14061,9 @@ mod root {
                     let prepared_pss_salt_len = field_pss_salt_len.prepare(builder);
                     let prepared_oaep_label = field_oaep_label.prepare(builder);
                     let prepared_signature_context = field_signature_context.prepare(builder);
+                    let prepared_external_mu = field_external_mu.prepare(builder, &false);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<24> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<26> =
                         ::core::default::Default::default();
                     if prepared_key_id.is_some() {
                         table_writer.write_entry::<u64>(2);
@@ -14088,6 +14094,9 @@ mod root {
                     }
                     if prepared_signature_format.is_some() {
                         table_writer.write_entry::<self::SignatureFormat>(6);
+                    }
+                    if prepared_external_mu.is_some() {
+                        table_writer.write_entry::<bool>(10);
                     }
 
                     unsafe {
@@ -14138,6 +14147,11 @@ mod root {
                             {
                                 object_writer.write::<_, _, 1>(&prepared_signature_format);
                             }
+                            if let ::core::option::Option::Some(prepared_external_mu) =
+                                prepared_external_mu
+                            {
+                                object_writer.write::<_, _, 1>(&prepared_external_mu);
+                            }
                         });
                     }
                     builder.current_offset()
@@ -14187,6 +14201,7 @@ mod root {
                         self.pss_salt_len,
                         &self.oaep_label,
                         &self.signature_context,
+                        self.external_mu,
                     )
                 }
             }
@@ -14445,6 +14460,45 @@ mod root {
             impl<T0, T1, T2, T3, T4, T5, T6, T7, T8, T9>
                 CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
             {
+                /// Setter for the [`external_mu` field](CreateContextRequest#structfield.external_mu).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn external_mu<T10>(
+                    self,
+                    value: T10,
+                ) -> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10)>
+                where
+                    T10: ::planus::WriteAsDefault<bool, bool>,
+                {
+                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9) = self.0;
+                    CreateContextRequestBuilder((v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, value))
+                }
+
+                /// Sets the [`external_mu` field](CreateContextRequest#structfield.external_mu) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn external_mu_as_default(
+                    self,
+                ) -> CreateContextRequestBuilder<(
+                    T0,
+                    T1,
+                    T2,
+                    T3,
+                    T4,
+                    T5,
+                    T6,
+                    T7,
+                    T8,
+                    T9,
+                    ::planus::DefaultValue,
+                )> {
+                    self.external_mu(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10>
+                CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10)>
+            {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [CreateContextRequest].
                 #[inline]
                 pub fn finish(
@@ -14469,8 +14523,9 @@ mod root {
                     T7: ::planus::WriteAsOptional<u16>,
                     T8: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                     T9: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T10: ::planus::WriteAsDefault<bool, bool>,
                 > ::planus::WriteAs<::planus::Offset<CreateContextRequest>>
-                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
+                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10)>
             {
                 type Prepared = ::planus::Offset<CreateContextRequest>;
 
@@ -14494,8 +14549,9 @@ mod root {
                     T7: ::planus::WriteAsOptional<u16>,
                     T8: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                     T9: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T10: ::planus::WriteAsDefault<bool, bool>,
                 > ::planus::WriteAsOptional<::planus::Offset<CreateContextRequest>>
-                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
+                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10)>
             {
                 type Prepared = ::planus::Offset<CreateContextRequest>;
 
@@ -14520,16 +14576,19 @@ mod root {
                     T7: ::planus::WriteAsOptional<u16>,
                     T8: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                     T9: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T10: ::planus::WriteAsDefault<bool, bool>,
                 > ::planus::WriteAsOffset<CreateContextRequest>
-                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
+                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<CreateContextRequest> {
-                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9) = &self.0;
-                    CreateContextRequest::create(builder, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9)
+                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10) = &self.0;
+                    CreateContextRequest::create(
+                        builder, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10,
+                    )
                 }
             }
 
@@ -14625,6 +14684,16 @@ mod root {
                     self.0
                         .access(9, "CreateContextRequest", "signature_context")
                 }
+
+                /// Getter for the [`external_mu` field](CreateContextRequest#structfield.external_mu).
+                #[inline]
+                pub fn external_mu(&self) -> ::planus::Result<bool> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(10, "CreateContextRequest", "external_mu")?
+                            .unwrap_or(false),
+                    )
+                }
             }
 
             impl<'a> ::core::fmt::Debug for CreateContextRequestRef<'a> {
@@ -14658,6 +14727,7 @@ mod root {
                     {
                         f.field("signature_context", &field_signature_context);
                     }
+                    f.field("external_mu", &self.external_mu());
                     f.finish()
                 }
             }
@@ -14694,6 +14764,7 @@ mod root {
                         },
                         oaep_label: value.oaep_label()?.map(|v| v.to_vec()),
                         signature_context: value.signature_context()?.map(|v| v.to_vec()),
+                        external_mu: ::core::convert::TryInto::try_into(value.external_mu()?)?,
                     })
                 }
             }
@@ -14778,7 +14849,7 @@ mod root {
             ///  Reply to CreateContext.
             ///
             /// Generated from these locations:
-            /// * Table `ContextCreatedResponse` in the file `contexts.fbs:60`
+            /// * Table `ContextCreatedResponse` in the file `contexts.fbs:63`
             #[derive(
                 Clone,
                 Debug,
@@ -15140,7 +15211,7 @@ mod root {
             ///  encryption IV needs the key's caller-nonce permission (else KeyOperationNotPermitted).
             ///
             /// Generated from these locations:
-            /// * Table `InitContextRequest` in the file `contexts.fbs:71`
+            /// * Table `InitContextRequest` in the file `contexts.fbs:74`
             #[derive(
                 Clone,
                 Debug,
@@ -15477,7 +15548,7 @@ mod root {
             ///  Opcode SetAad (0x0202).
             ///
             /// Generated from these locations:
-            /// * Table `SetAadRequest` in the file `contexts.fbs:77`
+            /// * Table `SetAadRequest` in the file `contexts.fbs:80`
             #[derive(
                 Clone,
                 Debug,
@@ -15824,7 +15895,7 @@ mod root {
             ///  Opcode Update (0x0203).
             ///
             /// Generated from these locations:
-            /// * Table `UpdateRequest` in the file `contexts.fbs:83`
+            /// * Table `UpdateRequest` in the file `contexts.fbs:86`
             #[derive(
                 Clone,
                 Debug,
@@ -16171,7 +16242,7 @@ mod root {
             ///  Opcode Finalize (0x0204): optional last input (Verify: the signature), AEAD decrypt tag.
             ///
             /// Generated from these locations:
-            /// * Table `FinalizeRequest` in the file `contexts.fbs:89`
+            /// * Table `FinalizeRequest` in the file `contexts.fbs:92`
             #[derive(
                 Clone,
                 Debug,
@@ -16569,7 +16640,7 @@ mod root {
             ///  and the tag of an AEAD encryption. A context in the middle of a stream is refused by init.
             ///
             /// Generated from these locations:
-            /// * Table `ProcessRequest` in the file `contexts.fbs:100`
+            /// * Table `ProcessRequest` in the file `contexts.fbs:103`
             #[derive(
                 Clone,
                 Debug,
@@ -17157,7 +17228,7 @@ mod root {
             ///  Opcode ResetContext (0x0205).
             ///
             /// Generated from these locations:
-            /// * Table `ResetContextRequest` in the file `contexts.fbs:114`
+            /// * Table `ResetContextRequest` in the file `contexts.fbs:117`
             #[derive(
                 Clone,
                 Debug,
@@ -17448,7 +17519,7 @@ mod root {
             ///  Opcode DestroyContext (0x0206).
             ///
             /// Generated from these locations:
-            /// * Table `DestroyContextRequest` in the file `contexts.fbs:119`
+            /// * Table `DestroyContextRequest` in the file `contexts.fbs:122`
             #[derive(
                 Clone,
                 Debug,
@@ -17745,7 +17816,7 @@ mod root {
             ///  the tag.
             ///
             /// Generated from these locations:
-            /// * Table `OutputResponse` in the file `contexts.fbs:125`
+            /// * Table `OutputResponse` in the file `contexts.fbs:128`
             #[derive(
                 Clone,
                 Debug,
@@ -18135,7 +18206,7 @@ mod root {
             ///  Opcode Random (0x0300).
             ///
             /// Generated from these locations:
-            /// * Table `RandomRequest` in the file `contexts.fbs:136`
+            /// * Table `RandomRequest` in the file `contexts.fbs:139`
             #[derive(
                 Clone,
                 Debug,

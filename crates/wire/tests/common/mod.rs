@@ -250,6 +250,7 @@ pub fn requests() -> Vec<Request<'static>> {
                     pss_salt_len: Some(0),
                     oaep_label: b"label",
                     signature_context: b"ctx",
+                    external_mu: true,
                     ..CreateContextOptions::default()
                 },
             },
