@@ -313,7 +313,7 @@ impl Session {
                 let r = ImportKey {
                     key: spec,
                     format,
-                    material: &material,
+                    material: Payload::Inline(&material),
                 };
                 self.create_key(&Request::ImportKey(r), &spec, &[], dl);
             }
@@ -321,7 +321,11 @@ impl Session {
                 let key_id = self.key(*key);
                 let format = format.and_then(|f| KeyFormat::from_u8(f % 6).ok());
                 self.use_resources(
-                    &Request::ExportPublicKey { key_id, format },
+                    &Request::ExportPublicKey {
+                        key_id,
+                        format,
+                        output: None,
+                    },
                     &[key_id],
                     None,
                     dl,
@@ -329,7 +333,13 @@ impl Session {
             }
             Op::ExportSecret { key } => {
                 let key_id = self.key(*key);
-                let Some(out) = self.send(&Request::ExportSecretKey { key_id }, dl) else {
+                let Some(out) = self.send(
+                    &Request::ExportSecretKey {
+                        key_id,
+                        output: None,
+                    },
+                    dl,
+                ) else {
                     return;
                 };
                 if matches!(out, Outcome::Ok(_)) {
@@ -408,6 +418,7 @@ impl Session {
                     kek_id,
                     target_key_id,
                     algorithm: &algorithm,
+                    output: None,
                 };
                 self.use_resources(&Request::WrapKey(r), &[kek_id, target_key_id], None, dl);
             }
@@ -424,7 +435,7 @@ impl Session {
                 let r = UnwrapKey {
                     kek_id,
                     algorithm: &algorithm,
-                    wrapped: &wrapped,
+                    wrapped: Payload::Inline(&wrapped),
                     key: spec,
                 };
                 self.create_key(&Request::UnwrapKey(r), &spec, &[kek_id], dl);

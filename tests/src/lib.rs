@@ -39,6 +39,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod inproc;
 
 mod launch;

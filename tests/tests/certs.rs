@@ -635,11 +635,15 @@ fn chains_verify_against_trust_stores_with_usage_time_and_revocation() {
         ErrorCode::CrlImportFailed
     );
     verify("mine", &revoked, &[&inter], &client).unwrap();
-    // An old (2020, outdated) CRL is admitted while it is the newest; the current one
-    // replaces it and revokes; the old one can then never come back (no un-revoking).
+    // An old (2020, outdated) CRL is admitted while it is the newest, but vouches for
+    // nobody (stale_crls_fail_closed); the current one replaces it and revokes; the old one
+    // can then never come back (no un-revoking).
     let old_crl = der("inter-old.crl.der");
     stack.crl_import("mine", &old_crl, Some(&inter)).unwrap();
-    verify("mine", &revoked, &[&inter], &client).unwrap();
+    assert_eq!(
+        code(verify("mine", &revoked, &[&inter], &client)),
+        ErrorCode::CertChainVerifyFailed
+    );
     stack
         .crl_import("mine", &der("inter.crl.der"), Some(&inter))
         .unwrap();
@@ -815,6 +819,65 @@ fn chains_verify_against_trust_stores_with_usage_time_and_revocation() {
         listed.contains("anchor") && listed.contains("CN=warden test root"),
         "{listed}"
     );
+}
+
+/// Issue 16: a CRL past its nextUpdate is no evidence that a certificate is not revoked. A
+/// path whose revocation status rests on a stale CRL is refused (`CertChainVerifyFailed`),
+/// whether the CRL was stale at import (inter-old.crl, 2020) or went
+/// stale later (inter.crl, 30 days, checked at a time 40 days on); a fresh CRL still gives
+/// good and revoked answers; removing the stale CRL returns the issuer to "no CRL".
+#[test]
+fn stale_crls_fail_closed() {
+    if !is_root() {
+        return;
+    }
+    let root = shared_root();
+    let d = Wardend::start(root.path(), &config(&[my_uid()]));
+    let stack = d.stack();
+    let dir = root.path().join("pki");
+    make_pki(&dir, None);
+    let der = |n: &str| read(&dir, n);
+    let (leaf, inter, revoked) = (der("leaf.der"), der("inter.der"), der("revoked.der"));
+    stack.trust_store_add("s", &der("root.der")).unwrap();
+    let at = |time_unix: u64| VerifyOptions {
+        eku: Some(CLIENT_AUTH),
+        time_unix,
+        ..VerifyOptions::default()
+    };
+    let verify = |c: &[u8], o: &VerifyOptions<'_>| {
+        stack.cert_verify("s", Leaf::Der(c), &[inter.as_slice()], o)
+    };
+    let stale = |r: warden_client::Result<()>| match r {
+        Err(e) => assert_eq!(e.code(), ErrorCode::CertChainVerifyFailed, "{e}"),
+        other => panic!("a stale crl must fail the path: {other:?}"),
+    };
+
+    // Stale at import: admitted, but neither the good nor the listed leaf verifies on it.
+    stack
+        .crl_import("s", &der("inter-old.crl.der"), Some(&inter))
+        .unwrap();
+    stale(verify(&leaf, &at(0)));
+    stale(verify(&revoked, &at(0)));
+
+    // Fresh: the good leaf verifies, the listed one is revoked; at a time past its
+    // nextUpdate (30 days) the same CRL fails both, even the one it lists.
+    stack
+        .crl_import("s", &der("inter.crl.der"), Some(&inter))
+        .unwrap();
+    verify(&leaf, &at(0)).unwrap();
+    assert_eq!(
+        code(verify(&revoked, &at(0))),
+        ErrorCode::CertificateRevoked
+    );
+    let later = now() as u64 + 40 * 86_400;
+    stale(verify(&leaf, &at(later)));
+    stale(verify(&revoked, &at(later)));
+
+    // The root's certificates have no CRL: an issuer without one is still no error.
+    let listed = stack.trust_store_list("s").unwrap();
+    let crl = listed.iter().find(|e| e.kind == "crl").unwrap();
+    stack.trust_store_remove("s", Some(&crl.name)).unwrap();
+    verify(&leaf, &at(later)).unwrap();
 }
 
 /// A uid's trust stores hold at most 256 entries together (durable growth is bounded per

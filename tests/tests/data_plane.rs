@@ -424,6 +424,260 @@ fn rewriting_region_bytes_mid_operation_cannot_hurt_the_daemon() {
     assert!(d.stderr().is_empty() || !d.stderr().contains("panicked"));
 }
 
+fn aes_import(perms: P, exportable: bool) -> ImportKeyParams {
+    ImportKeyParams::builder()
+        .algorithm(Algorithm::Aes256Key)
+        .permissions(perms)
+        .exportable(exportable)
+        .format(KeyFormat::Raw)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn key_bytes_round_trip_through_regions() {
+    let root = tempfile::tempdir().unwrap();
+    let d = start(root.path(), "");
+    let (s, mem) = pair(&d);
+    let km = s.key_management();
+    let mut r = mem.allocate(8192).unwrap();
+    r.as_mut_slice().fill(0xEE);
+    let material: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(7) ^ 0x5A);
+    r.as_mut_slice()[..32].copy_from_slice(&material);
+
+    // Import from a region: the key is the region's bytes.
+    let imp = aes_import(P::ENCRYPT | P::DECRYPT | P::EXPORT, true);
+    let k = km
+        .import_key_region(&imp, &r, r.slice(0..32).unwrap())
+        .unwrap();
+    assert_eq!(&km.export_secret_key(k.id()).unwrap()[..], &material);
+
+    // Secret export into a region: exactly the key, at the start of the range, nothing
+    // around it touched.
+    let at = r.slice(1000..1100).unwrap();
+    let n = km.export_secret_key_region(k.id(), &mut r, at).unwrap();
+    assert_eq!(n, 32);
+    assert_eq!(r.as_slice()[1000..1032], material);
+    assert!(r.as_slice()[1032..1100].iter().all(|&b| b == 0xEE));
+    assert_eq!(r.as_slice()[999], 0xEE);
+
+    // Public export into a region equals the inline export.
+    let ed = key(&s, Algorithm::Ed25519, P::SIGN | P::VERIFY);
+    let want = km.export_public_key(ed.id(), None).unwrap();
+    let at = r.slice(2000..2200).unwrap();
+    let n = km
+        .export_public_key_region(ed.id(), None, &mut r, at)
+        .unwrap();
+    assert_eq!(r.as_slice()[2000..2000 + n], want[..]);
+
+    // Wrap into a region (AES-KW is deterministic: equals the inline wrap), unwrap from it.
+    let kek = key(&s, Algorithm::Aes256Key, P::WRAP | P::UNWRAP);
+    let wp = WrapKeyParams::new(Algorithm::Aes256Kw).unwrap();
+    let inline = km.wrap_key(kek.id(), k.id(), &wp).unwrap();
+    let at = r.slice(3000..3100).unwrap();
+    let n = km
+        .wrap_key_region(kek.id(), k.id(), &wp, &mut r, at)
+        .unwrap();
+    assert_eq!(n, 40);
+    assert_eq!(r.as_slice()[3000..3040], inline[..]);
+    let up = UnwrapKeyParams::builder()
+        .algorithm(Algorithm::Aes256Kw)
+        .unwrapped_algorithm(Algorithm::Aes256Key)
+        .permissions(P::EXPORT)
+        .exportable(true)
+        .build()
+        .unwrap();
+    let wrapped = r.slice(3000..3040).unwrap();
+    let back = km.unwrap_key_region(kek.id(), &r, wrapped, &up).unwrap();
+    assert_eq!(&km.export_secret_key(back.id()).unwrap()[..], &material);
+    // Straight into slots, from the same region bytes.
+    km.import_key_into_region("from.region", &imp, &r, r.slice(0..32).unwrap())
+        .unwrap();
+    km.unwrap_key_into_region("unwrapped.region", kek.id(), &r, wrapped, &up)
+        .unwrap();
+    for slot in ["from.region", "unwrapped.region"] {
+        let k = km.resolve(slot).unwrap();
+        assert_eq!(
+            &km.export_secret_key(k.id()).unwrap()[..],
+            &material,
+            "{slot}"
+        );
+    }
+    // A changed byte in the region: the integrity check fails, no key is made.
+    r.as_mut_slice()[3010] ^= 1;
+    assert_eq!(
+        code(km.unwrap_key_region(kek.id(), &r, wrapped, &up)),
+        ErrorCode::WrapUnwrapFailed
+    );
+    assert_eq!(
+        code(km.unwrap_key_into_region("bad.region", kek.id(), &r, wrapped, &up)),
+        ErrorCode::WrapUnwrapFailed
+    );
+    assert_eq!(code(km.slot_info("bad.region")), ErrorCode::AccessDenied);
+}
+
+#[test]
+fn key_bytes_through_regions_get_the_same_checks_and_region_errors() {
+    let root = tempfile::tempdir().unwrap();
+    let d = start(root.path(), "");
+    let (s, mem) = pair(&d);
+    let km = s.key_management();
+    let mut r = mem.allocate(8192).unwrap();
+    r.as_mut_slice().fill(0xEE);
+    let untouched = |r: &MemoryRegion| r.as_slice().iter().all(|&b| b == 0xEE);
+    let out = r.slice(0..100).unwrap();
+
+    // Exportability and the Export bit are checked as for an inline export; the region
+    // receives nothing.
+    let material = [7u8; 32];
+    let locked = km
+        .import_key(&aes_import(P::EXPORT | P::ENCRYPT, false), &material)
+        .unwrap();
+    assert_eq!(
+        code(km.export_secret_key(locked.id())),
+        ErrorCode::KeyNotExportable
+    );
+    assert_eq!(
+        code(km.export_secret_key_region(locked.id(), &mut r, out)),
+        ErrorCode::KeyNotExportable
+    );
+    let no_bit = km
+        .import_key(&aes_import(P::ENCRYPT, true), &material)
+        .unwrap();
+    let inline_code = code(km.export_secret_key(no_bit.id()));
+    assert!(matches!(
+        inline_code,
+        ErrorCode::KeyNotExportable | ErrorCode::KeyOperationNotPermitted
+    ));
+    assert_eq!(
+        code(km.export_secret_key_region(no_bit.id(), &mut r, out)),
+        inline_code
+    );
+    let kek = key(&s, Algorithm::Aes256Key, P::ENCRYPT);
+    let wp = WrapKeyParams::new(Algorithm::Aes256Kw).unwrap();
+    assert_eq!(
+        code(km.wrap_key_region(kek.id(), no_bit.id(), &wp, &mut r, out)),
+        code(km.wrap_key(kek.id(), no_bit.id(), &wp))
+    );
+    assert!(untouched(&r));
+
+    // An output range too small: InsufficientBufferSize, nothing written.
+    let ok = km
+        .import_key(&aes_import(P::EXPORT, true), &material)
+        .unwrap();
+    let short = r.slice(0..31).unwrap();
+    assert_eq!(
+        code(km.export_secret_key_region(ok.id(), &mut r, short)),
+        ErrorCode::InsufficientBufferSize
+    );
+    assert!(untouched(&r));
+
+    // Ranges outside the region (the client's own check bypassed): InvalidMemoryRegion,
+    // as for context payloads.
+    let imp = aes_import(P::EXPORT, true);
+    for (off, len) in [(8192 - 16, 32), (u64::MAX, 2), (8193, 0)] {
+        let bad = r.unchecked_slice(off, len);
+        assert_eq!(
+            code(km.export_secret_key_region(ok.id(), &mut r, bad)),
+            ErrorCode::InvalidMemoryRegion,
+            "{off} {len}"
+        );
+        assert_eq!(
+            code(km.import_key_region(&imp, &r, bad)),
+            ErrorCode::InvalidMemoryRegion
+        );
+    }
+    let up = UnwrapKeyParams::builder()
+        .algorithm(Algorithm::Aes256Kw)
+        .unwrapped_algorithm(Algorithm::Aes256Key)
+        .permissions(P::EXPORT)
+        .build()
+        .unwrap();
+    let wrapper = key(&s, Algorithm::Aes256Key, P::WRAP | P::UNWRAP);
+    assert_eq!(
+        code(km.unwrap_key_region(wrapper.id(), &r, r.unchecked_slice(8180, 40), &up)),
+        ErrorCode::InvalidMemoryRegion
+    );
+    let past_end = r.unchecked_slice(8190, 40);
+    assert_eq!(
+        code(km.wrap_key_region(wrapper.id(), ok.id(), &wp, &mut r, past_end)),
+        ErrorCode::InvalidMemoryRegion
+    );
+    assert!(untouched(&r));
+
+    // Key bytes above 64 KiB from a region are refused before any copy.
+    let mut big = mem.allocate(80 << 10).unwrap();
+    assert_eq!(
+        code(km.import_key_region(&imp, &big, big.slice(0..(64 << 10) + 1).unwrap())),
+        ErrorCode::InvalidArgument
+    );
+    // A region id this connection no longer has (the same error as another connection's).
+    let gone = big.slice(0..32).unwrap();
+    mem.release_id(big.id()).unwrap();
+    assert_eq!(
+        code(km.import_key_region(&imp, &big, gone)),
+        ErrorCode::InvalidMemoryRegion
+    );
+    assert_eq!(
+        code(km.export_secret_key_region(ok.id(), &mut big, gone)),
+        ErrorCode::InvalidMemoryRegion
+    );
+    // A region of another connection: refused by the client library.
+    let other = MemoryAllocator::connect(d.stack_config().dedicated_connection(true)).unwrap();
+    let mut foreign = other.allocate(4096).unwrap();
+    let f = foreign.slice(0..64).unwrap();
+    assert_eq!(
+        code(km.export_secret_key_region(ok.id(), &mut foreign, f)),
+        ErrorCode::InvalidArgument
+    );
+    assert!(foreign.as_slice().iter().all(|&b| b == 0));
+    s.ping(b"still serving").unwrap();
+}
+
+/// Another uid holding a slot grant without Export cannot export the key into its own region
+/// (the slot rights are checked as for an inline export); with Export it can.
+#[test]
+fn a_grantee_exports_into_a_region_only_with_the_export_grant() {
+    if !is_root() {
+        println!("SKIPPED: needs root to run a client as another uid");
+        return;
+    }
+    let root = shared_root();
+    let d = start(root.path(), "");
+    let km = d.stack().key_management();
+    let aes = GenerateKeyParams::builder()
+        .algorithm(Algorithm::Aes256Key)
+        .permissions(P::ENCRYPT | P::EXPORT)
+        .exportable(true)
+        .build()
+        .unwrap();
+    km.generate_key_into("no-export", &aes).unwrap();
+    km.generate_key_into("export", &aes).unwrap();
+    km.grant("no-export", OTHER_UID, P::ENCRYPT).unwrap();
+    km.grant("export", OTHER_UID, P::ENCRYPT | P::EXPORT)
+        .unwrap();
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "data_plane_child",
+            "--include-ignored",
+            "--nocapture",
+        ])
+        .env(CHILD_SCRIPT, "slot-export")
+        .env(CHILD_SOCKET, &d.socket)
+        .env(CHILD_REGION, warden_e2e::persistent::my_uid().to_string())
+        .uid(OTHER_UID)
+        .gid(0)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("CHILD-DONE slot-export"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Runs inside a child process (see the tests above); ignored when run directly.
 #[test]
 #[ignore = "runs as a child of the data-plane tests"]
@@ -443,6 +697,30 @@ fn data_plane_child() {
             assert_eq!(
                 code(mem.release_id(id ^ 0xFF)),
                 ErrorCode::InvalidMemoryRegion
+            );
+        }
+        "slot-export" => {
+            let owner = std::env::var(CHILD_REGION).unwrap();
+            let s = CryptoStack::connect(config.clone()).unwrap();
+            let mem = MemoryAllocator::for_stack(&s);
+            let km = s.key_management();
+            let mut r = mem.allocate(4096).unwrap();
+            let at = r.slice(0..64).unwrap();
+            let denied = km.resolve(&format!("{owner}/no-export")).unwrap();
+            let inline = code(km.export_secret_key(denied.id()));
+            assert_ne!(inline, ErrorCode::InvalidMemoryRegion);
+            assert_eq!(
+                code(km.export_secret_key_region(denied.id(), &mut r, at)),
+                inline
+            );
+            assert!(r.as_slice().iter().all(|&b| b == 0), "nothing written");
+            let allowed = km.resolve(&format!("{owner}/export")).unwrap();
+            let n = km
+                .export_secret_key_region(allowed.id(), &mut r, at)
+                .unwrap();
+            assert_eq!(
+                r.as_slice()[..n],
+                km.export_secret_key(allowed.id()).unwrap()[..]
             );
         }
         "hold" => {

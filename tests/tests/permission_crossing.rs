@@ -280,7 +280,7 @@ fn raw_import(s: &mut UnixStream, alg: Algorithm, perms: P, material: &[u8]) -> 
                 slot: None,
             },
             format: KeyFormat::Raw,
-            material,
+            material: warden_wire::Payload::Inline(material),
         }),
     )
 }

@@ -898,3 +898,297 @@ fn mldsa_context_strings_match_wycheproof_and_bind_signatures() {
         );
     }
 }
+
+/// FIPS 204 μ computed here, independently of the daemon: `tr = SHAKE256(pk, 64)`,
+/// `μ = SHAKE256(tr ‖ 0 ‖ len(ctx) ‖ ctx ‖ M, 64)` (Algorithm 2 line 10, Algorithm 7 line 6).
+fn mldsa_mu(public_key: &[u8], ctx: &[u8], msg: &[u8]) -> Vec<u8> {
+    use shake::{ExtendableOutput, Update};
+    let h = |parts: &[&[u8]]| {
+        let mut s = shake::Shake256::default();
+        parts.iter().for_each(|p| s.update(p));
+        let mut out = vec![0u8; 64];
+        s.finalize_xof_into(&mut out);
+        out
+    };
+    let tr = h(&[public_key]);
+    h(&[&tr, &[0, u8::try_from(ctx.len()).unwrap()], ctx, msg])
+}
+
+fn mu_cfg(alg: Algorithm, key: ResourceId, ctx: &[u8], external_mu: bool) -> ContextConfig {
+    let options = ContextOptions::default()
+        .with_signature_context(ctx)
+        .unwrap()
+        .with_external_mu(external_mu);
+    ContextConfig::builder()
+        .algorithm(alg)
+        .key(key)
+        .options(options)
+        .build()
+        .unwrap()
+}
+
+/// Issue 15: ML-DSA external μ. The published Wycheproof signatures (with and without context
+/// strings) verify given only μ; a signature made from μ is an ordinary ML-DSA signature of
+/// the message (verified by aws-lc for the empty context, RustCrypto for a context), and
+/// ordinary signatures verify from μ; a μ of any other length than 64 is `InvalidArgument`,
+/// and external μ with a context string or for a non-ML-DSA algorithm is refused.
+#[test]
+fn mldsa_external_mu_matches_published_signatures_and_plain_signing() {
+    use KeyOperationPermission as P;
+    let d = Daemon::start().unwrap();
+    let stack = d.stack().unwrap();
+    let km = stack.key_management();
+    let mut seen = 0;
+    for group in vectors("mldsa_ctx_wycheproof.json")["groups"]
+        .as_array()
+        .unwrap()
+    {
+        let alg = alg_of(group);
+        let public = h(group, "publicKey");
+        let params = ImportKeyParams::builder()
+            .algorithm(alg)
+            .permissions(P::VERIFY)
+            .build()
+            .unwrap();
+        let Ok(key) = km.import_key(&params, &public) else {
+            continue;
+        };
+        for case in group["tests"].as_array().unwrap() {
+            let (msg, sig, ctx) = (h(case, "msg"), h(case, "sig"), h(case, "ctx"));
+            if case["result"] != "valid" {
+                continue;
+            }
+            let mu = mldsa_mu(&public, &ctx, &msg);
+            let cfg = mu_cfg(alg, key.id(), b"", true);
+            stack
+                .create_verify_context(&cfg)
+                .unwrap()
+                .verify(&mu, &sig)
+                .unwrap_or_else(|e| panic!("{alg} tc {}: {e}", case["tcId"]));
+            let mut wrong = mu.clone();
+            wrong[0] ^= 1;
+            assert!(
+                stack
+                    .create_verify_context(&cfg)
+                    .unwrap()
+                    .verify(&wrong, &sig)
+                    .is_err()
+            );
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 9);
+
+    for alg in [Algorithm::MlDsa44, Algorithm::MlDsa65, Algorithm::MlDsa87] {
+        let key = km
+            .generate_key(
+                &GenerateKeyParams::builder()
+                    .algorithm(alg)
+                    .permissions(P::SIGN | P::VERIFY)
+                    .build()
+                    .unwrap(),
+            )
+            .unwrap();
+        let public = km
+            .export_public_key(key.id(), Some(KeyFormat::Raw))
+            .unwrap();
+        let msg = b"hashed by the caller, signed by the daemon";
+        let ext = mu_cfg(alg, key.id(), b"", true);
+        for ctx in [&b""[..], b"warden"] {
+            let mu = mldsa_mu(&public, ctx, msg);
+            let sig = stack.create_sign_context(&ext).unwrap().sign(&mu).unwrap();
+            // An ordinary signature of `msg` under `ctx`.
+            stack
+                .create_verify_context(&mu_cfg(alg, key.id(), ctx, false))
+                .unwrap()
+                .verify(msg, &sig)
+                .unwrap_or_else(|e| panic!("{alg} ctx {ctx:?}: {e}"));
+            let other = if ctx.is_empty() { &b"x"[..] } else { b"" };
+            assert!(
+                stack
+                    .create_verify_context(&mu_cfg(alg, key.id(), other, false))
+                    .unwrap()
+                    .verify(msg, &sig)
+                    .is_err()
+            );
+            // And an ordinary signature verifies from μ.
+            let plain = stack
+                .create_sign_context(&mu_cfg(alg, key.id(), ctx, false))
+                .unwrap()
+                .sign(msg)
+                .unwrap();
+            stack
+                .create_verify_context(&ext)
+                .unwrap()
+                .verify(&mu, &plain)
+                .unwrap();
+        }
+        // μ is exactly 64 bytes, on both sides.
+        for len in [0, 32, 63, 65, 128] {
+            let e = stack
+                .create_sign_context(&ext)
+                .unwrap()
+                .sign(&vec![7u8; len])
+                .unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidArgument, "{alg} sign {len}");
+            let sig = stack
+                .create_sign_context(&ext)
+                .unwrap()
+                .sign(&[7u8; 64])
+                .unwrap();
+            let e = stack
+                .create_verify_context(&ext)
+                .unwrap()
+                .verify(&vec![7u8; len], &sig)
+                .unwrap_err();
+            assert_eq!(e.code(), ErrorCode::InvalidArgument, "{alg} verify {len}");
+        }
+        // μ binds the context already; a second one is refused, as is μ for non-ML-DSA.
+        let both = ContextOptions::default()
+            .with_signature_context(b"x")
+            .unwrap()
+            .with_external_mu(true);
+        let e = ContextConfig::builder()
+            .algorithm(alg)
+            .key(key.id())
+            .options(both)
+            .build()
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidArgument);
+    }
+    let e = ContextConfig::builder()
+        .algorithm(Algorithm::Ed25519)
+        .key(ResourceId::new(
+            1,
+            ResourceType::Key,
+            Persistence::Ephemeral,
+            0,
+        ))
+        .options(ContextOptions::default().with_external_mu(true))
+        .build()
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument);
+}
+
+/// Issue 15: HashML-DSA with SHA-512 (FIPS 204 section 5.4). A streamed HashML-DSA signature
+/// is the ML-DSA signature of the μ this test computes itself from `1 ‖ len(ctx) ‖ ctx ‖
+/// OID(SHA-512) ‖ SHA-512(M)` (checked through the external-μ verifier), binds its context,
+/// never verifies as pure ML-DSA (nor a pure one as HashML-DSA), and needs an ML-DSA key of
+/// its own parameter set.
+#[test]
+fn hash_mldsa_sha512_streams_and_is_domain_separated() {
+    use KeyOperationPermission as P;
+    const SHA512_OID: [u8; 11] = [6, 9, 0x60, 0x86, 0x48, 1, 0x65, 3, 4, 2, 3];
+    let d = Daemon::start().unwrap();
+    let stack = d.stack().unwrap();
+    let km = stack.key_management();
+    let gen_key = |alg| {
+        km.generate_key(
+            &GenerateKeyParams::builder()
+                .algorithm(alg)
+                .permissions(P::SIGN | P::VERIFY)
+                .build()
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let msg = b"a long document signed in pieces";
+    for (hash_alg, alg) in [
+        (Algorithm::HashMlDsa44Sha512, Algorithm::MlDsa44),
+        (Algorithm::HashMlDsa65Sha512, Algorithm::MlDsa65),
+        (Algorithm::HashMlDsa87Sha512, Algorithm::MlDsa87),
+    ] {
+        let key = gen_key(alg);
+        let public = km
+            .export_public_key(key.id(), Some(KeyFormat::Raw))
+            .unwrap();
+        for ctx in [&b""[..], b"warden"] {
+            let cfg = mu_cfg(hash_alg, key.id(), ctx, false);
+            let mut s = stack.create_sign_context(&cfg).unwrap();
+            s.init().unwrap();
+            s.update(&msg[..7]).unwrap();
+            s.update(&msg[7..]).unwrap();
+            let sig = s.finalize().unwrap();
+            stack
+                .create_verify_context(&cfg)
+                .unwrap()
+                .verify(msg, &sig)
+                .unwrap_or_else(|e| panic!("{hash_alg} ctx {ctx:?}: {e}"));
+            // Independent encoding: μ from the published M' layout.
+            let ph = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA512, msg);
+            let m_prime = [
+                &[1u8, u8::try_from(ctx.len()).unwrap()][..],
+                ctx,
+                &SHA512_OID,
+                ph.as_ref(),
+            ]
+            .concat();
+            let mu = {
+                use shake::{ExtendableOutput, Update};
+                let h = |parts: &[&[u8]]| {
+                    let mut s = shake::Shake256::default();
+                    parts.iter().for_each(|p| s.update(p));
+                    let mut out = vec![0u8; 64];
+                    s.finalize_xof_into(&mut out);
+                    out
+                };
+                h(&[&h(&[&public]), &m_prime])
+            };
+            stack
+                .create_verify_context(&mu_cfg(alg, key.id(), b"", true))
+                .unwrap()
+                .verify(&mu, &sig)
+                .unwrap_or_else(|e| panic!("{hash_alg} independent mu: {e}"));
+            // Not pure ML-DSA; not another context; not another message.
+            let refused = |cfg: &ContextConfig, m: &[u8]| {
+                stack
+                    .create_verify_context(cfg)
+                    .unwrap()
+                    .verify(m, &sig)
+                    .is_err()
+            };
+            assert!(
+                refused(&mu_cfg(alg, key.id(), ctx, false), msg),
+                "{hash_alg}"
+            );
+            let other = if ctx.is_empty() { &b"x"[..] } else { b"" };
+            assert!(refused(&mu_cfg(hash_alg, key.id(), other, false), msg));
+            assert!(refused(&cfg, b"another message"));
+            // A pure signature of the same message is no HashML-DSA signature.
+            let pure = stack
+                .create_sign_context(&mu_cfg(alg, key.id(), ctx, false))
+                .unwrap()
+                .sign(msg)
+                .unwrap();
+            assert!(
+                stack
+                    .create_verify_context(&cfg)
+                    .unwrap()
+                    .verify(msg, &pure)
+                    .is_err()
+            );
+        }
+        // External μ is pure ML-DSA's; HashML-DSA has no such option.
+        let e = ContextConfig::builder()
+            .algorithm(hash_alg)
+            .key(key.id())
+            .options(ContextOptions::default().with_external_mu(true))
+            .build()
+            .unwrap_err();
+        assert_eq!(e.code(), ErrorCode::InvalidArgument);
+    }
+    // HashML-DSA is no key type: its keys are ML-DSA keys.
+    let e = GenerateKeyParams::builder()
+        .algorithm(Algorithm::HashMlDsa65Sha512)
+        .permissions(P::SIGN | P::VERIFY)
+        .build()
+        .unwrap_err();
+    assert_eq!(e.code(), ErrorCode::InvalidArgument);
+    // A key of another parameter set does not serve.
+    let k65 = gen_key(Algorithm::MlDsa65);
+    let e = stack
+        .create_sign_context(&mu_cfg(Algorithm::HashMlDsa44Sha512, k65.id(), b"", false))
+        .err()
+        .unwrap();
+    assert_eq!(e.code(), ErrorCode::IncompatibleKeyType);
+}

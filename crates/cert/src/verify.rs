@@ -12,8 +12,9 @@ use der::{Decode, Encode};
 use pki_types::{CertificateDer, SignatureVerificationAlgorithm, UnixTime};
 use webpki::aws_lc_rs as algs;
 use webpki::{
-    CertRevocationList, EndEntityCert, ExtendedKeyUsageValidator, KeyPurposeIdIter,
-    OwnedCertRevocationList, RevocationCheckDepth, RevocationOptionsBuilder, UnknownStatusPolicy,
+    CertRevocationList, EndEntityCert, ExpirationPolicy, ExtendedKeyUsageValidator,
+    KeyPurposeIdIter, OwnedCertRevocationList, RevocationCheckDepth, RevocationOptionsBuilder,
+    UnknownStatusPolicy,
 };
 use x509_cert::Certificate;
 use x509_cert::crl::CertificateList;
@@ -114,6 +115,9 @@ fn map_webpki(e: &webpki::Error) -> CertError {
         | W::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => {
             CertError::ChainFailed("unsupported signature algorithm")
         }
+        W::CrlExpired { .. } => {
+            CertError::ChainFailed("a crl of the store is past its next update")
+        }
         W::InvalidCrlSignatureForPublicKey | W::IssuerNotCrlSigner => {
             CertError::ChainFailed("a crl of the store does not verify")
         }
@@ -139,7 +143,8 @@ fn eku_bytes(eku: Option<&str>) -> Result<Option<Vec<u8>>, CertError> {
 /// Verifies `leaf` through `intermediates` to one of `anchors` at `at_unix` (seconds), with
 /// the leaf good for `usage` and no certificate of the path revoked by `crls` (CRLs are
 /// checked for every certificate whose issuer has one; an issuer without a CRL is not an
-/// error). Errors: [`CertError::Expired`], [`CertError::Revoked`],
+/// error; a CRL whose nextUpdate is before `at_unix` fails the path with
+/// [`CertError::ChainFailed`]). Errors: [`CertError::Expired`], [`CertError::Revoked`],
 /// [`CertError::AnchorNotFound`], [`CertError::UsageNotAllowed`], [`CertError::ChainFailed`],
 /// [`CertError::Parse`].
 pub fn verify_chain(
@@ -179,6 +184,9 @@ pub fn verify_chain(
     let revocation = RevocationOptionsBuilder::new(&list_refs).ok().map(|b| {
         b.with_depth(RevocationCheckDepth::Chain)
             .with_status_policy(UnknownStatusPolicy::Allow)
+            // A CRL past its nextUpdate says nothing about revocations since: a path whose
+            // status rests on one is refused rather than trusted on stale news (issue 16).
+            .with_expiration_policy(ExpirationPolicy::Enforce)
             .build()
     });
     let leaf_der = CertificateDer::from(leaf);

@@ -63,9 +63,18 @@ impl fmt::Display for Failure {
 impl Failure {
     /// A client error: the daemon's code, a connection problem (also exit 3, with the client's
     /// code such as `ConnectionFailed`), or a parameter rejected before sending (usage).
+    ///
+    /// The daemon's code is shown once, by `Display` (`... [AccessDenied 0x010B0001]`), so the
+    /// message here is the detail or a plain description, never the code's name again.
     pub fn from_client(e: warden_client::Error) -> Failure {
         match e {
             warden_client::Error::Invalid(inner) => Failure::from(inner),
+            warden_client::Error::Daemon { code, detail } => {
+                let msg = detail
+                    .filter(|d| !d.is_empty())
+                    .unwrap_or_else(|| describe(code).to_owned());
+                Failure::Daemon(code, msg)
+            }
             // Say how to proceed if the daemon is legitimately run by a service account.
             e @ warden_client::Error::UntrustedDaemon { uid, .. } => Failure::Daemon(
                 e.code(),
@@ -74,16 +83,58 @@ impl Failure {
             other => Failure::Daemon(other.code(), other.to_string()),
         }
     }
+
+    /// The daemon's error code, if this is a daemon error.
+    pub fn daemon_code(&self) -> Option<ErrorCode> {
+        match self {
+            Failure::Daemon(code, _) => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+/// A plain-words description of a code the daemon sent without a detail.
+fn describe(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::AccessDenied => "access denied",
+        ErrorCode::KeyOperationNotPermitted => {
+            "your permissions on this key do not include this operation"
+        }
+        ErrorCode::KeySlotEmpty => "no such slot",
+        ErrorCode::KeySlotOccupied => {
+            "that slot already holds a key (choose another name or `warden key delete` it)"
+        }
+        ErrorCode::KeyNotExportable => {
+            "the key is not exportable (it must be created with --exportable and the export \
+             permission)"
+        }
+        ErrorCode::IncompatibleKeyType => "the key's type does not fit this operation",
+        ErrorCode::UnsupportedAlgorithm => "the daemon does not support this algorithm here",
+        ErrorCode::UnsupportedOperation => "the daemon does not support this operation",
+        ErrorCode::QuotaExceeded => "a daemon quota is exhausted",
+        ErrorCode::ResourceNotFound => "not found",
+        ErrorCode::InvalidArgument => "the daemon rejected an argument",
+        ErrorCode::InvalidFormat => "the input is not in a format the daemon accepts",
+        ErrorCode::OperationFailed => "the operation failed",
+        ErrorCode::OperationTimedOut => "the daemon did not finish before the deadline",
+        ErrorCode::ProviderBusy => "the daemon is at its connection limit; retry later",
+        _ => "the daemon refused the request",
+    }
 }
 
 impl From<warden_core::Error> for Failure {
     fn from(e: warden_core::Error) -> Failure {
+        let msg = if e.detail().is_empty() {
+            e.to_string()
+        } else {
+            e.detail().to_owned()
+        };
         match e.code() {
             // Argument errors raised locally (by parameter builders) are usage errors.
             ErrorCode::InvalidArgument
             | ErrorCode::ParamTruncated
-            | ErrorCode::UnsupportedAlgorithm => Failure::Usage(e.to_string()),
-            code => Failure::Daemon(code, e.to_string()),
+            | ErrorCode::UnsupportedAlgorithm => Failure::Usage(msg),
+            code => Failure::Daemon(code, msg),
         }
     }
 }

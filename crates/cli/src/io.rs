@@ -24,6 +24,17 @@ pub fn chunk_for(max_frame_len: u32) -> usize {
 /// Inputs larger than this show progress on a terminal.
 const PROGRESS_THRESHOLD: u64 = 4 * 1024 * 1024;
 
+/// Whether `path` is `-`, which means stdin for an input and stdout for an output, as
+/// everywhere else on Unix.
+pub fn is_std(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// `path` unless it is `-` (then `None`: the standard stream).
+pub fn named(path: Option<&Path>) -> Option<&Path> {
+    path.filter(|p| !is_std(p))
+}
+
 /// A source of input bytes: a file or stdin.
 pub struct Input {
     reader: Box<dyn Read>,
@@ -32,9 +43,9 @@ pub struct Input {
 }
 
 impl Input {
-    /// Opens `path`, or stdin when `None`.
+    /// Opens `path`, or stdin when `None` or `-`.
     pub fn open(path: Option<&Path>) -> Result<Input, Failure> {
-        match path {
+        match named(path) {
             Some(p) => {
                 let f = File::open(p).map_err(|e| Failure::io(p, e))?;
                 let total = f.metadata().ok().map(|m| m.len());
@@ -109,8 +120,10 @@ pub struct Output {
 }
 
 impl Output {
-    /// Output to `path` (or stdout), as hex when asked. Refuses raw binary to a terminal.
+    /// Output to `path` (or stdout, also for `-`), as hex when asked. Refuses raw binary to a
+    /// terminal.
     pub fn new(path: Option<&Path>, hex: bool) -> Result<Output, Failure> {
+        let path = named(path);
         if path.is_none() && !hex && io::stdout().is_terminal() {
             return Err(Failure::Usage(
                 "refusing to write binary output to a terminal; use --out FILE or --hex".into(),
@@ -197,6 +210,7 @@ pub fn emit_binary(
     field: &str,
 ) -> Result<crate::report::Report, Failure> {
     use serde_json::json;
+    let out = named(out);
     if json_mode && out.is_none() {
         let mut map = serde_json::Map::new();
         map.insert(field.to_owned(), json!(hex::encode(bytes)));
@@ -212,9 +226,14 @@ pub fn emit_binary(
 
 /// Writes an output file created with mode 0600 (it may hold plaintext or key material, so
 /// the umask must not decide who can read it); an existing file is truncated and keeps its
-/// mode.
+/// mode. `-` writes to stdout.
 pub fn write_private(path: &Path, data: &[u8]) -> io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt as _;
+    if is_std(path) {
+        let mut out = io::stdout().lock();
+        out.write_all(data)?;
+        return out.flush();
+    }
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create(true)

@@ -5,6 +5,7 @@
 #![deny(clippy::indexing_slicing, clippy::panic)]
 #![cfg_attr(test, allow(clippy::indexing_slicing, clippy::panic))]
 
+mod advice;
 mod args;
 mod commands;
 mod failure;
@@ -18,8 +19,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use warden_client::{CryptoStack, StackConfig};
 
-use crate::args::{Cli, Command, KemCommand, KeyCommand, ReceiptCommand};
-use crate::commands::{certs, exchange, keys, ops, permits, receipt, session};
+use crate::args::{Cli, Command, KemCommand, KeyCommand, MacCommand, ReceiptCommand};
+use crate::commands::{certs, exchange, keys, local, ops, permits, receipt, session};
 use crate::failure::Failure;
 use crate::report::Report;
 
@@ -64,11 +65,11 @@ fn connect(cli: &Cli) -> Result<CryptoStack, Failure> {
         config = config.socket_path(path);
     }
     config = config.trusted_daemon_uids(cli.daemon_uids.iter().copied());
-    CryptoStack::connect(config).map_err(Failure::from_client)
+    CryptoStack::connect(config)
+        .map_err(|e| advice::connect_failure(e, advice::SocketSource::of(cli)))
 }
 
 fn run(cli: &Cli) -> Result<Report, Failure> {
-    let json = cli.json;
     // Offline commands first: they need no daemon.
     if let Command::Receipt(ReceiptCommand::Verify {
         input,
@@ -84,40 +85,71 @@ fn run(cli: &Cli) -> Result<Report, Failure> {
         };
         return receipt::verify(input, key, alg, anchor);
     }
-    let stack = connect(cli)?;
     match &cli.command {
-        Command::Ping => session::ping(&stack),
-        Command::Status => session::status(&stack),
-        Command::Providers => session::providers(&stack),
+        Command::Hash(a) => return local::hash(a, cli.json),
+        Command::Algorithms => return Ok(local::algorithms()),
+        Command::Generate(g) => return local::generate(g),
+        Command::Verify(a) => {
+            if let Some(pubkey) = &a.pubkey {
+                return local::verify(a, pubkey, cli.json);
+            }
+        }
+        _ => {}
+    }
+    // Arguments that can be checked locally are, before anything is sent.
+    if let Command::Key(KeyCommand::Generate(a)) = &cli.command {
+        keys::generate_params(a)?;
+    }
+    let stack = connect(cli)?;
+    run_connected(cli, &stack).map_err(|f| advice::advise(cli, &stack, f))
+}
+
+fn run_connected(cli: &Cli, stack: &CryptoStack) -> Result<Report, Failure> {
+    let json = cli.json;
+    match &cli.command {
+        Command::Ping => session::ping(stack),
+        Command::Status => session::status(stack),
+        Command::Providers => session::providers(stack),
         Command::Key(k) => match k {
-            KeyCommand::Generate(a) => keys::generate(&stack, a),
-            KeyCommand::Import(a) => keys::import(&stack, a),
-            KeyCommand::List => keys::list(&stack),
-            KeyCommand::Public(a) => keys::public(&stack, a, json),
-            KeyCommand::Delete(a) => keys::delete(&stack, &a.slot),
-            KeyCommand::Lock(a) => keys::set_locked(&stack, &a.slot, true),
-            KeyCommand::Unlock(a) => keys::set_locked(&stack, &a.slot, false),
-            KeyCommand::Grant(a) => keys::grant(&stack, a),
-            KeyCommand::Revoke(a) => keys::revoke(&stack, a),
+            KeyCommand::Generate(a) => keys::generate(stack, a),
+            KeyCommand::Import(a) => keys::import(stack, a),
+            KeyCommand::List => keys::list(stack),
+            KeyCommand::Public(a) => keys::public(stack, a, json),
+            KeyCommand::Export(a) => keys::export(stack, a, json),
+            KeyCommand::Delete(a) => keys::delete(stack, &a.slot),
+            KeyCommand::Lock(a) => keys::set_locked(stack, &a.slot, true),
+            KeyCommand::Unlock(a) => keys::set_locked(stack, &a.slot, false),
+            KeyCommand::Grant(a) => keys::grant(stack, a),
+            KeyCommand::Revoke(a) => keys::revoke(stack, a),
         },
-        Command::Sign(a) => ops::sign(&stack, a, json),
-        Command::Verify(a) => ops::verify(&stack, a, cli.json),
-        Command::Encrypt(a) => ops::encrypt(&stack, a, json),
-        Command::Decrypt(a) => ops::decrypt(&stack, a, json),
-        Command::Mac(a) => ops::mac(&stack, a, json),
-        Command::Hash(a) => ops::hash(&stack, a, json),
-        Command::Random(a) => ops::random(&stack, a, json),
-        Command::Kem(KemCommand::Encap(a)) => exchange::encap(&stack, a),
-        Command::Kem(KemCommand::Decap(a)) => exchange::decap(&stack, a),
-        Command::Derive(a) => exchange::derive(&stack, a),
-        Command::Policy(c) => permits::policy(&stack, c),
-        Command::Trust(c) => permits::trust(&stack, c),
-        Command::Permit(args::PermitCommand::Issue(a)) => permits::issue(&stack, a, json),
-        Command::Permit(args::PermitCommand::Verify(a)) => permits::verify(&stack, a),
-        Command::Attest(c) => permits::attest(&stack, c, json),
-        Command::Cert(c) => certs::run(&stack, c, json),
+        Command::Sign(a) => ops::sign(stack, a, json),
+        Command::Verify(a) => match &a.slot {
+            Some(slot) => ops::verify(stack, a, slot, json),
+            None => Err(Failure::Usage("verify needs --slot or --pubkey".to_owned())),
+        },
+        Command::Encrypt(a) => ops::encrypt(stack, a, json),
+        Command::Decrypt(a) => ops::decrypt(stack, a, json),
+        Command::Mac(m) => match &m.command {
+            Some(MacCommand::Verify(a)) => ops::mac_verify(stack, a, json),
+            None => ops::mac(stack, &m.args, json),
+        },
+        Command::Agree(a) => exchange::agree(stack, a),
+        // Answered above, before connecting: they need no daemon.
+        Command::Hash(_) | Command::Algorithms | Command::Generate(_) => {
+            Err(Failure::Internal("offline command reached the daemon path"))
+        }
+        Command::Random(a) => ops::random(stack, a, json),
+        Command::Kem(KemCommand::Encap(a)) => exchange::encap(stack, a),
+        Command::Kem(KemCommand::Decap(a)) => exchange::decap(stack, a),
+        Command::Derive(a) => exchange::derive(stack, a),
+        Command::Policy(c) => permits::policy(stack, c),
+        Command::Trust(c) => permits::trust(stack, c),
+        Command::Permit(args::PermitCommand::Issue(a)) => permits::issue(stack, a, json),
+        Command::Permit(args::PermitCommand::Verify(a)) => permits::verify(stack, a),
+        Command::Attest(c) => permits::attest(stack, c, json),
+        Command::Cert(c) => certs::run(stack, c, json),
         Command::Receipt(ReceiptCommand::Export { out, from }) => {
-            receipt::export(&stack, out, *from)
+            receipt::export(stack, out, *from)
         }
         // Answered above, before connecting: receipts verify offline.
         Command::Receipt(ReceiptCommand::Verify { .. }) => {

@@ -5,7 +5,7 @@ use warden_core::{
     KdfParameters, KeyFormat, Persistence, ResourceId, ResourceType, Timeout, UnwrapKeyParams,
     WrapKeyParams,
 };
-use warden_wire::messages::{self as m, KeySpec, Request, Response};
+use warden_wire::messages::{self as m, KeySpec, Payload, Request, Response};
 use zeroize::Zeroizing;
 
 use warden_core::ErrorCode;
@@ -218,7 +218,7 @@ impl KeyManagement {
         self.key(&Request::ImportKey(m::ImportKey {
             key: spec(p.algorithm(), p.permissions().bits(), p.exportable()),
             format: p.format(),
-            material,
+            material: Payload::Inline(material),
         }))
     }
 
@@ -227,6 +227,7 @@ impl KeyManagement {
         let b = self.bytes(&Request::ExportPublicKey {
             key_id: key.id,
             format,
+            output: None,
         })?;
         Ok(b.to_vec())
     }
@@ -234,7 +235,10 @@ impl KeyManagement {
     /// Exports the secret bytes; needs the Export permission and an exportable key
     /// (`KeyOperationNotPermitted` / `KeyNotExportable` otherwise).
     pub fn export_secret_key(&self, key: ResourceId) -> Result<Zeroizing<Vec<u8>>> {
-        self.bytes(&Request::ExportSecretKey { key_id: key.id })
+        self.bytes(&Request::ExportSecretKey {
+            key_id: key.id,
+            output: None,
+        })
     }
 
     /// Derives a key from `base` with the KDF in `p`.
@@ -268,6 +272,7 @@ impl KeyManagement {
             kek_id: kek.id,
             target_key_id: target.id,
             algorithm: p.algorithm().name(),
+            output: None,
         }))?;
         Ok(b.to_vec())
     }
@@ -282,7 +287,7 @@ impl KeyManagement {
         self.key(&Request::UnwrapKey(m::UnwrapKey {
             kek_id: kek.id,
             algorithm: p.algorithm().name(),
-            wrapped,
+            wrapped: Payload::Inline(wrapped),
             key: spec(
                 p.unwrapped_algorithm(),
                 p.permissions().bits(),

@@ -67,6 +67,7 @@ mod config;
 mod connection;
 mod context;
 mod error;
+mod key_regions;
 mod keys;
 mod link;
 mod memory;

@@ -63,7 +63,7 @@ impl KeyManagement {
 
     /// Creates a key in a new slot and drops this connection's handle on it (the key stays in
     /// the slot). A created-in-slot key is durable before this returns.
-    fn create_in_slot(&self, req: &Request<'_>) -> Result<()> {
+    pub(crate) fn create_in_slot(&self, req: &Request<'_>) -> Result<()> {
         let guard = self.key(req)?;
         // The daemon answers with a per-connection handle on the new slot key; we do not keep
         // it. Releasing is best effort: the slot itself is already durable.
@@ -118,7 +118,7 @@ impl KeyManagement {
                 slot,
             ),
             format: p.format(),
-            material,
+            material: m::Payload::Inline(material),
         }))
     }
 
@@ -146,7 +146,7 @@ impl KeyManagement {
         self.create_in_slot(&Request::UnwrapKey(m::UnwrapKey {
             kek_id: kek.id,
             algorithm: p.algorithm().name(),
-            wrapped,
+            wrapped: m::Payload::Inline(wrapped),
             key: with_slot(
                 spec(
                     p.unwrapped_algorithm(),

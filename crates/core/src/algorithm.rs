@@ -190,6 +190,13 @@ algorithms! {
     /// Ed25519ph (RFC 8032 section 5.1: Ed25519 over SHA-512 of the message, so it streams);
     /// any Ed25519 key.
     Ed25519ph => "ED25519PH", Signature;
+    /// HashML-DSA-44 with SHA-512 (FIPS 204 section 5.4: ML-DSA over the OID-tagged SHA-512
+    /// of the message, so it streams); any ML-DSA-44 key.
+    HashMlDsa44Sha512 => "HASH-ML-DSA-44-SHA512", Signature;
+    /// HashML-DSA-65 with SHA-512 (FIPS 204 section 5.4); any ML-DSA-65 key.
+    HashMlDsa65Sha512 => "HASH-ML-DSA-65-SHA512", Signature;
+    /// HashML-DSA-87 with SHA-512 (FIPS 204 section 5.4); any ML-DSA-87 key.
+    HashMlDsa87Sha512 => "HASH-ML-DSA-87-SHA512", Signature;
 }
 
 /// Key algorithms an RSA-PSS operation accepts (any RSA-PSS key, whatever hash it was named for).
@@ -269,9 +276,16 @@ impl Algorithm {
     }
 
     /// Whether a key object can have this algorithm (symmetric key types and every
-    /// asymmetric algorithm, whose keys are typed by the algorithm itself).
+    /// asymmetric algorithm, whose keys are typed by the algorithm itself), except the
+    /// HashML-DSA variants, which take ML-DSA keys.
     pub const fn is_key_algorithm(self) -> bool {
-        matches!(
+        // HashML-DSA is a way to use an ML-DSA key, not a key type of its own.
+        !matches!(
+            self,
+            Algorithm::HashMlDsa44Sha512
+                | Algorithm::HashMlDsa65Sha512
+                | Algorithm::HashMlDsa87Sha512
+        ) && matches!(
             self.class(),
             AlgorithmClass::KeyType
                 | AlgorithmClass::Signature
@@ -345,9 +359,10 @@ impl Algorithm {
             A::MlKem512 => &[A::MlKem512],
             A::MlKem768 => &[A::MlKem768],
             A::MlKem1024 => &[A::MlKem1024],
-            A::MlDsa44 => &[A::MlDsa44],
-            A::MlDsa65 => &[A::MlDsa65],
-            A::MlDsa87 => &[A::MlDsa87],
+            // The pre-hash variant is a per-message choice over the same key (FIPS 204 5.4).
+            A::MlDsa44 | A::HashMlDsa44Sha512 => &[A::MlDsa44],
+            A::MlDsa65 | A::HashMlDsa65Sha512 => &[A::MlDsa65],
+            A::MlDsa87 | A::HashMlDsa87Sha512 => &[A::MlDsa87],
             A::SlhDsaSha2_128s => &[A::SlhDsaSha2_128s],
             A::SlhDsaSha2_128f => &[A::SlhDsaSha2_128f],
             A::XWing => &[A::XWing],

@@ -50,7 +50,12 @@ pub mod option_bits {
     pub const OAEP_LABEL: u32 = 4;
     /// [`super::ContextOptions::signature_context`] is not empty.
     pub const SIGNATURE_CONTEXT: u32 = 8;
+    /// [`super::ContextOptions::external_mu`] is set.
+    pub const EXTERNAL_MU: u32 = 16;
 }
+
+/// Length of an ML-DSA μ (FIPS 204: 64 bytes of SHAKE256 output).
+pub const ML_DSA_MU_LEN: usize = 64;
 
 /// Longest signature context string (RFC 8032 Ed25519ph / FIPS 204 ML-DSA `ctx`: 255 bytes).
 pub const MAX_SIGNATURE_CONTEXT_LEN: usize = 255;
@@ -88,7 +93,8 @@ fn is_oaep(a: Algorithm) -> bool {
 /// | `signature_format` | ECDSA sign / verify | `Raw` (r‖s) |
 /// | `pss_salt_len` | RSA-PSS-SHA256/384/512 | the hash length; 0..=64 |
 /// | `oaep_label` | RSA-OAEP-SHA1/256/384/512 | empty; at most 256 bytes |
-/// | `signature_context` | ED25519PH, ML-DSA-44/65/87 | empty; at most 255 bytes |
+/// | `signature_context` | ED25519PH, (HASH-)ML-DSA-44/65/87 | empty; at most 255 bytes |
+/// | `external_mu` | ML-DSA-44/65/87 sign / verify | off; the message is then the 64-byte μ |
 ///
 /// ```
 /// use warden_core::{Algorithm, ContextOptions, ErrorCode, SignatureFormat};
@@ -107,6 +113,7 @@ pub struct ContextOptions {
     oaep_label: [u8; MAX_OAEP_LABEL_LEN],
     context_len: u8,
     context: [u8; MAX_SIGNATURE_CONTEXT_LEN],
+    external_mu: bool,
 }
 
 impl Default for ContextOptions {
@@ -118,6 +125,7 @@ impl Default for ContextOptions {
             oaep_label: [0; MAX_OAEP_LABEL_LEN],
             context_len: 0,
             context: [0; MAX_SIGNATURE_CONTEXT_LEN],
+            external_mu: false,
         }
     }
 }
@@ -187,6 +195,19 @@ impl ContextOptions {
         Ok(self)
     }
 
+    /// ML-DSA external μ: the context's message is μ = SHAKE256(tr ‖ M′, 64) computed by the
+    /// caller (FIPS 204 Algorithm 7 line 6, `ExternalMu-ML-DSA`), exactly
+    /// [`ML_DSA_MU_LEN`] bytes; the context string, if any, is inside μ already.
+    pub fn external_mu(&self) -> bool {
+        self.external_mu
+    }
+
+    /// Sets [`ContextOptions::external_mu`].
+    pub fn with_external_mu(mut self, on: bool) -> Self {
+        self.external_mu = on;
+        self
+    }
+
     /// The [`option_bits`] of the options that differ from their defaults.
     pub fn set_bits(&self) -> u32 {
         let mut bits = 0;
@@ -201,6 +222,9 @@ impl ContextOptions {
         }
         if self.context_len != 0 {
             bits |= option_bits::SIGNATURE_CONTEXT;
+        }
+        if self.external_mu {
+            bits |= option_bits::EXTERNAL_MU;
         }
         bits
     }
@@ -236,12 +260,34 @@ impl ContextOptions {
         if self.context_len != 0
             && !matches!(
                 algorithm,
-                Algorithm::Ed25519ph | Algorithm::MlDsa44 | Algorithm::MlDsa65 | Algorithm::MlDsa87
+                Algorithm::Ed25519ph
+                    | Algorithm::MlDsa44
+                    | Algorithm::MlDsa65
+                    | Algorithm::MlDsa87
+                    | Algorithm::HashMlDsa44Sha512
+                    | Algorithm::HashMlDsa65Sha512
+                    | Algorithm::HashMlDsa87Sha512
             )
         {
             return Err(Error::invalid_argument(
                 "a signature context applies to ED25519PH and ML-DSA only",
             ));
+        }
+        if self.external_mu {
+            if !matches!(
+                algorithm,
+                Algorithm::MlDsa44 | Algorithm::MlDsa65 | Algorithm::MlDsa87
+            ) {
+                return Err(Error::invalid_argument(
+                    "external mu applies to ML-DSA only",
+                ));
+            }
+            // μ already binds the context string; a second one would be silently unused.
+            if self.context_len != 0 {
+                return Err(Error::invalid_argument(
+                    "external mu already includes the signature context",
+                ));
+            }
         }
         Ok(())
     }

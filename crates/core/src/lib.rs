@@ -39,7 +39,7 @@ pub use context::{
     ContextConfigBuilder, Timeout,
 };
 pub use context_options::{
-    ContextOptions, MAX_OAEP_LABEL_LEN, MAX_PSS_SALT_LEN, MAX_SIGNATURE_CONTEXT_LEN,
+    ContextOptions, MAX_OAEP_LABEL_LEN, MAX_PSS_SALT_LEN, MAX_SIGNATURE_CONTEXT_LEN, ML_DSA_MU_LEN,
     SignatureFormat, option_bits,
 };
 pub use derive_params::{DeriveKeyParams, DeriveKeyParamsBuilder, KdfParameters};

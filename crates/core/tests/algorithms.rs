@@ -151,6 +151,7 @@ fn all_names_are_unique_upper_case_and_round_trip_through_ids() {
     assert_eq!(
         Algorithm::ALL.len(),
         ISSUE_NAMES.len() + 1 + ISSUE_15_NAMES.len() + ISSUE_15_RSA.len() + 1 // ED25519PH
+            + 3 // HASH-ML-DSA-44/65/87-SHA512
     );
     assert_eq!(
         Algorithm::from_name("CHACHA20").unwrap(),
@@ -187,6 +188,10 @@ fn key_algorithm_mapping() {
     // Issue 15: an Ed25519 key also signs ED25519PH.
     assert_eq!(A::Ed25519.key_algorithms(), &[A::Ed25519, A::Ed25519ph]);
     assert!(!A::Ed25519.accepts_key(A::EcdsaP256Sha256));
+    // HashML-DSA signs with the ML-DSA key of its parameter set and is no key type itself.
+    assert_eq!(A::HashMlDsa65Sha512.key_algorithms(), &[A::MlDsa65]);
+    assert!(!A::HashMlDsa44Sha512.accepts_key(A::MlDsa65));
+    assert!(!A::HashMlDsa87Sha512.is_key_algorithm());
     assert_eq!(A::ChaCha20Poly1305.key_algorithms(), &[A::ChaCha20Key]);
     assert!(A::HkdfSha256.accepts_key(A::GenericSecret));
     assert!(!A::HkdfSha256.accepts_key(A::Aes256Key));

@@ -16,6 +16,9 @@ use warden_permits::SandboxLimits;
 /// `WARDEN_DATA_DIR`, then to the defaults below.
 pub use warden_core::paths::{DATA_DIR_ENV, SOCKET_ENV, SYSTEM_DATA_DIR, SYSTEM_SOCKET_PATH};
 
+/// The example configuration shipped with the daemon (every default, commented).
+const EXAMPLE_TOML: &str = include_str!("../wardend.example.toml");
+
 /// Smallest frame limit accepted: a header plus a useful body.
 const MIN_FRAME_SIZE: u32 = 4096;
 /// Hard ceiling on a frame; bulk data belongs to the shared-memory data plane.
@@ -53,6 +56,9 @@ pub struct SocketConfig {
     pub path: Option<PathBuf>,
     /// File mode of the socket (octal in TOML: `mode = 0o660`).
     pub mode: u32,
+    /// Group the socket file is given (a group name from /etc/group or a numeric gid), so
+    /// uids in that group can connect; `None` = the daemon's own group.
+    pub group: Option<String>,
 }
 
 /// Storage settings.
@@ -322,6 +328,7 @@ impl Default for SocketConfig {
         Self {
             path: None,
             mode: 0o660,
+            group: None,
         }
     }
 }
@@ -412,10 +419,11 @@ impl Config {
         Self::from_toml(&text)
     }
 
-    /// The defaults as TOML (what `wardend --print-default-config` prints).
+    /// The defaults as TOML (what `wardend --print-default-config` prints): the commented
+    /// example file, in its notation (octal modes, commented optional keys). A unit test
+    /// holds it equal to `Config::default()`, so it states exactly what no file means.
     pub fn default_toml() -> String {
-        // Serialising a plain struct of integers, options and vectors cannot fail.
-        toml::to_string_pretty(&Config::default()).unwrap_or_default()
+        EXAMPLE_TOML.to_owned()
     }
 
     /// Checks ranges and the relations between limits.
@@ -431,6 +439,18 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "socket.mode must not grant access to others",
             ));
+        }
+        if let Some(group) = &self.socket.group {
+            if group.is_empty() {
+                return Err(ConfigError::Invalid("socket.group must not be empty"));
+            }
+            // A group that cannot read and write the socket cannot connect: the setting
+            // would silently do nothing.
+            if self.socket.mode & 0o060 != 0o060 {
+                return Err(ConfigError::Invalid(
+                    "socket.group needs a socket.mode that lets the group read and write (0o660)",
+                ));
+            }
         }
         if l.max_connections == 0 || l.max_connections > 65_536 {
             return Err(ConfigError::Invalid(

@@ -22,6 +22,7 @@ pub struct Daemon {
     signals: bool,
     open_state: bool,
     harden: bool,
+    activation: bool,
 }
 
 /// A daemon serving its socket on a background thread. Dropping it shuts it down.
@@ -41,7 +42,16 @@ impl Daemon {
             signals: false,
             open_state: false,
             harden: false,
+            activation: false,
         }
+    }
+
+    /// Serves a listening socket passed by the service manager (`LISTEN_FDS`/`LISTEN_PID`,
+    /// systemd socket activation) instead of binding one, when there is one (the binary does
+    /// this). The socket's path, mode and group are then the unit's.
+    pub fn accept_socket_activation(mut self) -> Self {
+        self.activation = true;
+        self
     }
 
     /// Serves requests with `provider` instead of the default aws-lc-rs provider (a
@@ -89,6 +99,15 @@ impl Daemon {
         };
         let path = self.config.socket_path();
         let mode = self.config.socket.mode;
+        let group = match self.config.socket.group.as_deref() {
+            Some(g) => Some(crate::socket_group::resolve(g)?),
+            None => None,
+        };
+        let inherited = if self.activation {
+            crate::socket_activation::inherited_listener()?
+        } else {
+            None
+        };
         let shared = Arc::new(Shared::new(self.config, provider)?);
         if self.open_state {
             shared.persistent.open_now()?;
@@ -100,7 +119,11 @@ impl Daemon {
         } else {
             None
         };
-        let socket = BoundSocket::bind(&path, mode)?;
+        let socket = match inherited {
+            Some(listener) => BoundSocket::inherited(listener)?,
+            None => BoundSocket::bind(&path, mode, group)?,
+        };
+        let path = socket.path().to_owned();
         let event_loop = EventLoop::new(shared.clone(), socket)?;
         let stop = event_loop.stop_handle();
         if let Some(rx) = signal_pipe {

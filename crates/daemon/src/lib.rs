@@ -54,7 +54,9 @@ mod resources;
 mod server;
 mod shared;
 mod slot_cache;
+mod socket_activation;
 mod socket_dir;
+mod socket_group;
 mod state;
 mod stats;
 

@@ -17,21 +17,28 @@ pub(crate) struct BoundSocket {
     path: PathBuf,
     dev: u64,
     ino: u64,
+    /// Whether the daemon created the socket file (and so removes it on shutdown). An
+    /// inherited socket (systemd activation) belongs to its creator.
+    owned: bool,
 }
 
 impl BoundSocket {
-    /// Binds `path` with file mode `mode`.
+    /// Binds `path` with file mode `mode`, owned by group `group` when given.
     ///
-    /// The socket is bound under a temporary name, given its mode, then renamed into
-    /// place, so no client can ever see it with the process umask's looser permissions.
-    pub(crate) fn bind(path: &Path, mode: u32) -> Result<Self, DaemonError> {
-        prepare_parent(path)?;
+    /// The socket is bound under a temporary name, given its mode and group, then renamed
+    /// into place, so no client can ever see it with the process umask's looser permissions
+    /// or the wrong group.
+    pub(crate) fn bind(path: &Path, mode: u32, group: Option<u32>) -> Result<Self, DaemonError> {
+        prepare_parent(path, group)?;
         remove_stale(path)?;
         let tmp = temp_name(path);
         // A leftover temp name from a crashed start-up is ours to remove.
         let _ = fs::remove_file(&tmp);
         let listener = UnixListener::bind(&tmp).map_err(|e| DaemonError::io("bind", &tmp, e))?;
         let finish = || -> io::Result<()> {
+            if group.is_some() {
+                std::os::unix::fs::chown(&tmp, None, group)?;
+            }
             fs::set_permissions(&tmp, fs::Permissions::from_mode(mode))?;
             fs::rename(&tmp, path)
         };
@@ -48,11 +55,42 @@ impl BoundSocket {
             path: path.to_owned(),
             dev: meta.dev(),
             ino: meta.ino(),
+            owned: true,
         })
+    }
+
+    /// A listening socket handed over by the service manager (socket activation): its
+    /// path, mode and group are the unit's business, and it is not removed on shutdown.
+    pub(crate) fn inherited(listener: UnixListener) -> Result<Self, DaemonError> {
+        let addr = listener
+            .local_addr()
+            .map_err(|e| DaemonError::Setup("inherited socket address", e))?;
+        let path = addr
+            .as_pathname()
+            .map(Path::to_owned)
+            .unwrap_or_else(|| PathBuf::from("(inherited socket)"));
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| DaemonError::io("configure", &path, e))?;
+        Ok(Self {
+            listener,
+            path,
+            dev: 0,
+            ino: 0,
+            owned: false,
+        })
+    }
+
+    /// The path clients connect to.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Removes the socket file if it is still the one we created.
     pub(crate) fn remove(&self) {
+        if !self.owned {
+            return;
+        }
         if let Ok(meta) = fs::symlink_metadata(&self.path)
             && meta.dev() == self.dev
             && meta.ino() == self.ino
@@ -72,8 +110,9 @@ fn temp_name(path: &Path) -> PathBuf {
 /// another user controls, since whoever controls it can swap the socket (see `socket_dir`).
 ///
 /// A system daemon (root) creates it 0755 so applications of other users can reach the
-/// socket, whose own mode then decides who may connect; a per-user daemon creates it 0700.
-fn prepare_parent(path: &Path) -> Result<(), DaemonError> {
+/// socket, whose own mode then decides who may connect; a per-user daemon creates it 0700,
+/// or 0750 owned by the socket group when one is configured (its members must traverse it).
+fn prepare_parent(path: &Path, group: Option<u32>) -> Result<(), DaemonError> {
     // A bare file name lives in the working directory, which must be just as safe.
     let parent = path
         .parent()
@@ -96,12 +135,20 @@ fn prepare_parent(path: &Path) -> Result<(), DaemonError> {
         if let Some(existing) = existing {
             check_socket_dir(existing, me.as_raw())?;
         }
-        let mode = if me.is_root() { 0o755 } else { 0o700 };
+        let mode = match (me.is_root(), group) {
+            (true, _) => 0o755,
+            (false, Some(_)) => 0o750,
+            (false, None) => 0o700,
+        };
         fs::DirBuilder::new()
             .recursive(true)
             .mode(mode)
             .create(parent)
             .map_err(|e| DaemonError::io("create socket directory", parent, e))?;
+        if group.is_some() && !me.is_root() {
+            std::os::unix::fs::chown(parent, None, group)
+                .map_err(|e| DaemonError::io("set socket directory group", parent, e))?;
+        }
     }
     check_socket_dir(parent, me.as_raw())
 }
@@ -137,12 +184,12 @@ mod tests {
     fn binds_with_mode_and_removes_only_its_own() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.sock");
-        let b = BoundSocket::bind(&path, 0o600).unwrap();
+        let b = BoundSocket::bind(&path, 0o600, None).unwrap();
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         // A second daemon must not steal a live socket.
         assert!(matches!(
-            BoundSocket::bind(&path, 0o600),
+            BoundSocket::bind(&path, 0o600, None),
             Err(DaemonError::AlreadyRunning(_))
         ));
         b.remove();
@@ -154,11 +201,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.sock");
         drop(UnixListener::bind(&path).unwrap()); // stale: nobody listening
-        let b = BoundSocket::bind(&path, 0o660).unwrap();
+        let b = BoundSocket::bind(&path, 0o660, None).unwrap();
         b.remove();
         fs::write(&path, b"not a socket").unwrap();
         assert!(matches!(
-            BoundSocket::bind(&path, 0o660),
+            BoundSocket::bind(&path, 0o660, None),
             Err(DaemonError::Unsafe(..))
         ));
         assert_eq!(fs::read(&path).unwrap(), b"not a socket");
@@ -168,7 +215,7 @@ mod tests {
     fn creates_missing_parent_reachable_for_a_system_daemon_only() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("run/warden/s.sock");
-        let b = BoundSocket::bind(&path, 0o660).unwrap();
+        let b = BoundSocket::bind(&path, 0o660, None).unwrap();
         let mode = fs::metadata(path.parent().unwrap())
             .unwrap()
             .permissions()
@@ -184,18 +231,41 @@ mod tests {
     }
 
     #[test]
+    fn a_socket_group_owns_the_socket_and_a_created_directory() {
+        if !rustix::process::geteuid().is_root() {
+            println!("SKIPPED: chgrp to an arbitrary gid needs root");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/s.sock");
+        let b = BoundSocket::bind(&path, 0o660, Some(4250)).unwrap();
+        let meta = fs::metadata(&path).unwrap();
+        assert_eq!(
+            (meta.gid(), meta.permissions().mode() & 0o777),
+            (4250, 0o660)
+        );
+        b.remove();
+        // An inherited listener is not ours to remove.
+        let l = UnixListener::bind(&path).unwrap();
+        let inherited = BoundSocket::inherited(l).unwrap();
+        assert_eq!(inherited.path(), path);
+        inherited.remove();
+        assert!(path.exists());
+    }
+
+    #[test]
     fn refuses_a_directory_writable_by_others() {
         let dir = tempfile::tempdir().unwrap();
         let open = dir.path().join("open");
         fs::create_dir(&open).unwrap();
         fs::set_permissions(&open, fs::Permissions::from_mode(0o777)).unwrap();
         assert!(matches!(
-            BoundSocket::bind(&open.join("s.sock"), 0o600),
+            BoundSocket::bind(&open.join("s.sock"), 0o600, None),
             Err(DaemonError::UnsafeSocketDir { .. })
         ));
         // Nor may a missing directory be created inside it.
         assert!(matches!(
-            BoundSocket::bind(&open.join("sub/s.sock"), 0o600),
+            BoundSocket::bind(&open.join("sub/s.sock"), 0o600, None),
             Err(DaemonError::UnsafeSocketDir { .. })
         ));
         assert!(!open.join("sub").exists());
@@ -214,7 +284,7 @@ mod tests {
         std::os::unix::fs::chown(&sticky, Some(4270), None).unwrap();
         let path = sticky.join("wardend.sock");
         assert!(matches!(
-            BoundSocket::bind(&path, 0o600),
+            BoundSocket::bind(&path, 0o600, None),
             Err(DaemonError::UnsafeSocketDir { owner: 4270, .. })
         ));
         assert!(!path.exists());
@@ -224,7 +294,7 @@ mod tests {
     fn does_not_remove_a_replaced_socket() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.sock");
-        let b = BoundSocket::bind(&path, 0o600).unwrap();
+        let b = BoundSocket::bind(&path, 0o600, None).unwrap();
         fs::remove_file(&path).unwrap();
         let _other = UnixListener::bind(&path).unwrap();
         b.remove();

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use warden_arena::{Account, Claim};
 use warden_core::{Error, ErrorCode};
-use warden_shm::{Mapping, ShmError};
+use warden_shm::{Mapping, Scratch, ShmError};
 use warden_wire::messages::ShmSlice;
 
 use crate::config::Config;
@@ -203,6 +203,33 @@ impl Regions {
             .map_err(refused)
     }
 
+    /// A private copy of the bytes a reference names, for inputs the daemon must see exactly
+    /// once (signing, decryption, key material): read here once, then only the copy is used;
+    /// it is wiped when dropped.
+    pub(crate) fn copy_in(&self, s: &ShmSlice) -> Result<Scratch, Error> {
+        let bytes = self.input(s)?;
+        let mut copy = Scratch::new(bytes.len())
+            .map_err(|_| Error::new(ErrorCode::AllocationFailed, "copy-in memory refused"))?;
+        copy.as_mut_slice().copy_from_slice(bytes);
+        Ok(copy)
+    }
+
+    /// Writes `bytes` at the start of the range `s` names and returns the range written
+    /// (`InsufficientBufferSize` if it does not fit; nothing is written then).
+    pub(crate) fn write_out(&mut self, s: &ShmSlice, bytes: &[u8]) -> Result<ShmSlice, Error> {
+        self.output(s)?
+            .get_mut(..bytes.len())
+            .ok_or(Error::new(
+                ErrorCode::InsufficientBufferSize,
+                "output region range too small",
+            ))?
+            .copy_from_slice(bytes);
+        Ok(ShmSlice {
+            len: bytes.len() as u64,
+            ..*s
+        })
+    }
+
     /// An input and an output reference at once (same or different regions); they must not
     /// share a byte.
     pub(crate) fn input_output(
@@ -327,6 +354,46 @@ mod tests {
             "the table's drop unmaps and returns all"
         );
         assert_eq!(stats.snapshot().live_of(ResourceKind::Region), 0);
+    }
+
+    #[test]
+    fn copy_in_is_a_snapshot_and_write_out_writes_only_what_fits() {
+        let accounts = RegionAccounts::new(&Config::default());
+        let mut a = accounts.for_connection(1, Arc::new(Stats::default()));
+        let (mut client, fd) = region(4096);
+        a.descriptor_arrived(fd);
+        let id = a.register(4096, &Counter(Cell::new(0))).unwrap();
+        client.mapping_mut().as_mut_slice()[..4].copy_from_slice(b"once");
+        let at = |offset, len| ShmSlice {
+            region: id,
+            offset,
+            len,
+        };
+        let copy = a.copy_in(&at(0, 4)).unwrap();
+        // The client rewrites its region after the read: the daemon's copy does not change.
+        client.mapping_mut().as_mut_slice()[..4].copy_from_slice(b"twic");
+        assert_eq!(copy.as_slice(), b"once");
+        assert_eq!(
+            a.copy_in(&at(4090, 7)).unwrap_err().code(),
+            ErrorCode::InvalidMemoryRegion
+        );
+
+        let w = a.write_out(&at(100, 8), b"secret").unwrap();
+        assert_eq!((w.offset, w.len), (100, 6));
+        assert_eq!(&client.mapping().as_slice()[100..108], b"secret\0\0");
+        assert_eq!(
+            a.write_out(&at(200, 5), b"secret").unwrap_err().code(),
+            ErrorCode::InsufficientBufferSize
+        );
+        assert!(
+            client.mapping().as_slice()[200..206]
+                .iter()
+                .all(|&b| b == 0)
+        );
+        assert_eq!(
+            a.write_out(&at(4095, 6), b"secret").unwrap_err().code(),
+            ErrorCode::InvalidMemoryRegion
+        );
     }
 
     #[test]

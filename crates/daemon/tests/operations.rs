@@ -43,7 +43,7 @@ fn import(c: &mut Conn, alg: &str, perms: P, material: &[u8]) -> u64 {
     c.key(&Request::ImportKey(ImportKey {
         key: spec(alg, perms, false),
         format: KeyFormat::Raw,
-        material,
+        material: warden_wire::Payload::Inline(material),
     }))
     .unwrap()
 }
@@ -209,11 +209,15 @@ fn ed25519_sign_verify_and_permissions() {
         .bytes(&Request::ExportPublicKey {
             key_id: k,
             format: None,
+            output: None,
         })
         .unwrap();
     assert_eq!(public.len(), 32);
     assert_eq!(
-        c.bytes(&Request::ExportSecretKey { key_id: k }),
+        c.bytes(&Request::ExportSecretKey {
+            key_id: k,
+            output: None,
+        }),
         Err(ErrorCode::KeyNotExportable)
     );
 
@@ -347,8 +351,18 @@ fn ml_kem_shared_secrets_agree() {
             key: out,
         }))
         .unwrap();
-    let sa = c.bytes(&Request::ExportSecretKey { key_id: a }).unwrap();
-    let sb = c.bytes(&Request::ExportSecretKey { key_id: b }).unwrap();
+    let sa = c
+        .bytes(&Request::ExportSecretKey {
+            key_id: a,
+            output: None,
+        })
+        .unwrap();
+    let sb = c
+        .bytes(&Request::ExportSecretKey {
+            key_id: b,
+            output: None,
+        })
+        .unwrap();
     assert_eq!(sa.len(), 32);
     assert_eq!(sa, sb);
 }
@@ -387,7 +401,8 @@ fn guard_release_rules() {
     assert_eq!(
         c.bytes(&Request::ExportPublicKey {
             key_id: k,
-            format: None
+            format: None,
+            output: None,
         }),
         Err(ErrorCode::ResourceNotFound)
     );
@@ -443,7 +458,10 @@ fn disconnect_frees_everything_and_status_reports_it() {
         let k = generate(&mut c, "ED25519", P::SIGN).unwrap();
         create(&mut c, ContextKind::Sign, "ED25519", Some(k), None).unwrap();
     }
-    let _ = c.bytes(&Request::ExportSecretKey { key_id: 1 });
+    let _ = c.bytes(&Request::ExportSecretKey {
+        key_id: 1,
+        output: None,
+    });
     let status = c
         .call(&Request::Status, |r| match r {
             Response::Status(s) => (

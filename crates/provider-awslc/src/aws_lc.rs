@@ -76,10 +76,15 @@ const SOFTWARE_INFO: ProviderInfo =
     };
 
 fn capability_table() -> Vec<Capability> {
-    let key_ops = O::GENERATE.union(O::IMPORT);
     Algorithm::ALL
         .iter()
         .map(|&algorithm| {
+            // Only key algorithms create keys (HashML-DSA signs with ML-DSA keys).
+            let key_ops = if algorithm.is_key_algorithm() {
+                O::GENERATE.union(O::IMPORT)
+            } else {
+                O::default()
+            };
             let operations = match algorithm.class() {
                 AlgorithmClass::Hash => O::HASH,
                 AlgorithmClass::Mac => O::MAC,

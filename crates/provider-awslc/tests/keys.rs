@@ -278,9 +278,11 @@ fn every_signature_algorithm_round_trips_and_rejects_tampering() {
     let sigs: Vec<Algorithm> = Algorithm::ALL
         .iter()
         .copied()
-        .filter(|a| a.class() == AlgorithmClass::Signature)
+        .filter(|a| a.class() == AlgorithmClass::Signature && a.is_key_algorithm())
         .collect();
-    assert_eq!(sigs.len(), 12); // issue 15 added RSA-PSS-SHA384/512 and ED25519PH
+    // Issue 15 added RSA-PSS-SHA384/512 and ED25519PH (HASH-ML-DSA-*: no keys of their own,
+    // covered by the e2e vectors suite).
+    assert_eq!(sigs.len(), 12);
     for alg in sigs {
         let key = Arc::new(generate(&p, alg, P::SIGN.union(P::VERIFY), false));
         let msg = vec![0x5cu8; 3000];

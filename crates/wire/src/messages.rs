@@ -153,19 +153,21 @@ pub struct ImportKey<'a> {
     pub key: KeySpec<'a>,
     /// Encoding of `material`.
     pub format: KeyFormat,
-    /// Key material (secret for private/symmetric keys: the daemon zeroes its arena copy).
-    pub material: &'a [u8],
+    /// Key material (secret for private/symmetric keys: the daemon zeroes its arena copy),
+    /// inline or in a region (the daemon copies it once into private memory, wiped after).
+    pub material: Payload<'a>,
 }
 
 impl fmt::Debug for ImportKey<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let len = match self.material {
+            Payload::Inline(m) => m.len() as u64,
+            Payload::Shm(s) => s.len,
+        };
         f.debug_struct("ImportKey")
             .field("key", &self.key)
             .field("format", &self.format)
-            .field(
-                "material",
-                &format_args!("<{} bytes redacted>", self.material.len()),
-            )
+            .field("material", &format_args!("<{} bytes redacted>", len))
             .finish()
     }
 }
@@ -205,6 +207,8 @@ pub struct WrapKey<'a> {
     pub target_key_id: u64,
     /// Wrap algorithm name (`AES-256-KW`, `AES-256-KWP`).
     pub algorithm: &'a str,
+    /// Write the wrapped key into this region range instead of the reply (→ `KeyWritten`).
+    pub output: Option<ShmSlice>,
 }
 
 /// UnwrapKey request.
@@ -214,8 +218,8 @@ pub struct UnwrapKey<'a> {
     pub kek_id: u64,
     /// Wrap algorithm name.
     pub algorithm: &'a str,
-    /// Wrapped key bytes.
-    pub wrapped: &'a [u8],
+    /// Wrapped key bytes, inline or in a region (read once into private memory).
+    pub wrapped: Payload<'a>,
     /// The unwrapped key.
     pub key: KeySpec<'a>,
 }
@@ -270,6 +274,8 @@ pub struct CreateContextOptions<'a> {
     pub oaep_label: &'a [u8],
     /// Signature context string (empty = none).
     pub signature_context: &'a [u8],
+    /// ML-DSA: the message is the caller's 64-byte μ.
+    pub external_mu: bool,
 }
 
 impl<'a> From<&'a ContextOptions> for CreateContextOptions<'a> {
@@ -279,6 +285,7 @@ impl<'a> From<&'a ContextOptions> for CreateContextOptions<'a> {
             pss_salt_len: o.pss_salt_len(),
             oaep_label: o.oaep_label(),
             signature_context: o.signature_context(),
+            external_mu: o.external_mu(),
         }
     }
 }
@@ -292,8 +299,9 @@ impl CreateContextOptions<'_> {
         if let Some(n) = self.pss_salt_len {
             o = o.with_pss_salt_len(n);
         }
-        o.with_oaep_label(self.oaep_label)?
-            .with_signature_context(self.signature_context)
+        Ok(o.with_oaep_label(self.oaep_label)?
+            .with_signature_context(self.signature_context)?
+            .with_external_mu(self.external_mu))
     }
 }
 
@@ -398,11 +406,15 @@ pub enum Request<'a> {
         key_id: u64,
         /// Encoding; `None` = the algorithm's default.
         format: Option<KeyFormat>,
+        /// Write the key into this region range instead of the reply (→ `KeyWritten`).
+        output: Option<ShmSlice>,
     },
     /// Export secret key bytes.
     ExportSecretKey {
         /// Key.
         key_id: u64,
+        /// Write the key into this region range instead of the reply (→ `KeyWritten`).
+        output: Option<ShmSlice>,
     },
     /// Derive a key.
     DeriveKey(DeriveKey<'a>),
@@ -882,6 +894,12 @@ pub enum Response<'a> {
         /// The key bytes (secret for ExportSecretKey: zeroize the receive buffer).
         data: &'a [u8],
     },
+    /// Reply to ExportPublicKey, ExportSecretKey and WrapKey that named an output region
+    /// range: the bytes written there (a prefix of the range asked for).
+    KeyWritten {
+        /// Region, offset and length of the bytes written.
+        written: ShmSlice,
+    },
     /// Reply to Encapsulate.
     Encapsulated {
         /// KEM ciphertext for the peer.
@@ -1019,7 +1037,7 @@ impl Response<'_> {
             Response::Ping { .. } => ResponseKind::Ping,
             Response::Status(_) => ResponseKind::Status,
             Response::KeyCreated { .. } => ResponseKind::KeyCreated,
-            Response::KeyBytes { .. } => ResponseKind::KeyBytes,
+            Response::KeyBytes { .. } | Response::KeyWritten { .. } => ResponseKind::KeyBytes,
             Response::Encapsulated { .. } => ResponseKind::Encapsulated,
             Response::ContextCreated { .. } => ResponseKind::ContextCreated,
             Response::Output { .. } => ResponseKind::Output,
@@ -1110,7 +1128,7 @@ mod redaction_tests {
                 slot: None,
             },
             format: KeyFormat::Raw,
-            material: &secret,
+            material: Payload::Inline(&secret),
         };
         let texts = [
             format!("{:?}", Request::ImportKey(import)),

@@ -180,6 +180,7 @@ fn unknown_enum_values_and_union_variants_are_rejected() {
         &Request::ExportPublicKey {
             key_id: 0,
             format: Some(warden_core::KeyFormat::Pkcs8),
+            output: None,
         },
     )
     .to_vec();
@@ -189,7 +190,19 @@ fn unknown_enum_values_and_union_variants_are_rejected() {
         "{errs:?}"
     );
 
-    let body = encode_request(&mut b, &common::requests()[15]).to_vec();
+    let tls12 = common::requests()
+        .into_iter()
+        .find(|r| {
+            matches!(
+                r,
+                Request::DeriveKey(warden_wire::messages::DeriveKey {
+                    kdf: warden_wire::messages::Kdf::Tls12Prf { .. },
+                    ..
+                })
+            )
+        })
+        .unwrap();
+    let body = encode_request(&mut b, &tls12).to_vec();
     let req = decode_request(Opcode::DeriveKey, &body).unwrap();
     assert!(matches!(
         req,

@@ -2,11 +2,11 @@
 
 use serde_json::json;
 use warden_client::{
-    Algorithm, CryptoStack, DeriveKeyParams, EncapsulateParams, KdfParameters,
+    AgreeKeyParams, Algorithm, CryptoStack, DeriveKeyParams, EncapsulateParams, KdfParameters,
     KeyOperationPermission,
 };
 
-use crate::args::{DecapArgs, DeriveArgs, EncapArgs};
+use crate::args::{AgreeArgs, DecapArgs, DeriveArgs, EncapArgs};
 use crate::commands::keys::{parse_alg, parse_permissions};
 use crate::failure::Failure;
 use crate::io::read_file;
@@ -15,7 +15,7 @@ use crate::report::Report;
 /// Largest ciphertext file read.
 const MAX_CT_FILE: usize = 64 * 1024;
 
-/// The KEM algorithm of a slot's key: the key type is the KEM.
+/// The algorithm of a slot's key: for KEMs and key agreement the key type is the algorithm.
 fn kem_of(stack: &CryptoStack, slot: &str) -> Result<Algorithm, Failure> {
     let info = stack
         .key_management()
@@ -44,17 +44,27 @@ pub fn encap(stack: &CryptoStack, a: &EncapArgs) -> Result<Report, Failure> {
         .map_err(Failure::from_client)?;
     // The ciphertext file first: a shared secret in a slot whose ciphertext could not be
     // written would be useless, and would block a retry with KeySlotOccupied.
-    std::fs::write(&a.out_ct, &ct).map_err(|e| Failure::io(&a.out_ct, e))?;
+    match crate::io::named(Some(&a.out_ct)) {
+        Some(path) => std::fs::write(path, &ct),
+        None => crate::io::write_private(&a.out_ct, &ct),
+    }
+    .map_err(|e| Failure::io(&a.out_ct, e))?;
     km.persist_key(&a.to_slot, secret.id())
         .map_err(Failure::from_client)?;
-    Ok(Report::new(
+    // The ciphertext on stdout (`--out-ct -`) is the output: the summary must not mix in.
+    let text = if crate::io::named(Some(&a.out_ct)).is_none() {
+        String::new()
+    } else {
         format!(
             "encapsulated with {}: ciphertext ({} bytes) in {}, shared secret in slot {}",
             kem.name(),
             ct.len(),
             a.out_ct.display(),
             a.to_slot
-        ),
+        )
+    };
+    Ok(Report::new(
+        text,
         json!({ "kem": kem.name(), "ciphertext": a.out_ct, "ciphertext_len": ct.len(), "to_slot": a.to_slot }),
     ))
 }
@@ -78,6 +88,54 @@ pub fn decap(stack: &CryptoStack, a: &DecapArgs) -> Result<Report, Failure> {
             a.to_slot
         ),
         json!({ "kem": kem.name(), "to_slot": a.to_slot }),
+    ))
+}
+
+/// `warden agree`: our slot's private key with the peer's public key file; the shared
+/// secret goes into a new slot, never to stdout.
+pub fn agree(stack: &CryptoStack, a: &AgreeArgs) -> Result<Report, Failure> {
+    let alg = kem_of(stack, &a.slot)?;
+    if alg.class() != warden_client::AlgorithmClass::KeyAgreement {
+        return Err(Failure::Usage(format!(
+            "slot {} holds a {} key; agree needs X25519, ECDH-P256 or ECDH-P384",
+            a.slot,
+            alg.name()
+        )));
+    }
+    // The peer's file may be PEM or DER (as `warden key public` writes it) or raw; the daemon
+    // takes the raw encoding, which the provider's parser extracts.
+    let provider = warden_provider_awslc::AwsLcProvider::new();
+    let peer = crate::commands::local::public_key(
+        &provider,
+        alg,
+        &read_file(&a.peer, MAX_CT_FILE)?,
+        KeyOperationPermission::NONE,
+    )?
+    .public_key(warden_client::KeyFormat::Raw)
+    .map_err(Failure::from)?;
+    let out = parse_alg(&a.secret_alg)?;
+    let params = AgreeKeyParams::builder()
+        .algorithm(alg)
+        .peer_public(peer)
+        .output_algorithm(out)
+        .permissions(parse_permissions(a.permissions.as_deref(), out)?)
+        .exportable(a.exportable)
+        .build()?;
+    let km = stack.key_management();
+    let key = km.resolve(&a.slot).map_err(Failure::from_client)?;
+    let secret = km
+        .agree_key(key.id(), &params)
+        .map_err(Failure::from_client)?;
+    km.persist_key(&a.to_slot, secret.id())
+        .map_err(Failure::from_client)?;
+    Ok(Report::new(
+        format!(
+            "agreed with {}: shared secret ({}) in slot {}",
+            alg.name(),
+            out.name(),
+            a.to_slot
+        ),
+        json!({ "algorithm": alg.name(), "secret_algorithm": out.name(), "to_slot": a.to_slot }),
     ))
 }
 

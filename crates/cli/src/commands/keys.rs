@@ -6,7 +6,9 @@ use warden_client::{
     KeyOperationPermission,
 };
 
-use crate::args::{GenerateArgs, GrantArgs, ImportArgs, KeyFileFormat, PublicArgs, RevokeArgs};
+use crate::args::{
+    ExportArgs, GenerateArgs, GrantArgs, ImportArgs, KeyFileFormat, PublicArgs, RevokeArgs,
+};
 use crate::failure::Failure;
 use crate::io::{emit_binary, read_file};
 use crate::keyfile;
@@ -71,14 +73,21 @@ fn natural_permissions(alg: Algorithm) -> KeyOperationPermission {
     }
 }
 
-/// `warden key generate`
-pub fn generate(stack: &CryptoStack, a: &GenerateArgs) -> Result<Report, Failure> {
+/// The parameters of `warden key generate`, checked locally: run before connecting, so a
+/// missing `--size` is a usage error even with no daemon.
+pub fn generate_params(a: &GenerateArgs) -> Result<GenerateKeyParams, Failure> {
     let alg = parse_alg(&a.alg)?;
     let permissions = parse_permissions(a.permissions.as_deref(), alg)?;
     let mut b = GenerateKeyParams::builder()
         .algorithm(alg)
         .permissions(permissions)
         .exportable(a.exportable);
+    if alg.is_rsa() && a.size.is_none() {
+        return Err(Failure::Usage(format!(
+            "{} keys need a size: add --size 2048, 3072 or 4096 (bits)",
+            alg.name()
+        )));
+    }
     if let Some(size) = a.size {
         b = if alg.is_rsa() {
             b.rsa_bits(size)
@@ -88,7 +97,20 @@ pub fn generate(stack: &CryptoStack, a: &GenerateArgs) -> Result<Report, Failure
     } else if matches!(alg, Algorithm::HmacKey | Algorithm::GenericSecret) {
         b = b.key_len(32);
     }
-    let params = b.build()?;
+    // The builder speaks of its fields (rsa_bits, key_len); the user typed --size.
+    b.build().map_err(|e| {
+        Failure::Usage(
+            e.detail()
+                .replace("rsa_bits", "--size (RSA bits)")
+                .replace("key_len", "--size"),
+        )
+    })
+}
+
+/// `warden key generate`
+pub fn generate(stack: &CryptoStack, a: &GenerateArgs) -> Result<Report, Failure> {
+    let params = generate_params(a)?;
+    let (alg, permissions) = (params.algorithm(), params.permissions());
     stack
         .key_management()
         .generate_key_into_with(&a.slot, &params, a.provider.as_deref())
@@ -173,12 +195,13 @@ pub fn public(stack: &CryptoStack, a: &PublicArgs, json_mode: bool) -> Result<Re
         KeyFileFormat::Raw => KeyFormat::Raw,
         KeyFileFormat::Der | KeyFileFormat::Pem => KeyFormat::SubjectPublicKeyInfo,
     };
-    let bytes = km
-        .export_public_key(key.id(), Some(format))
-        .map_err(Failure::from_client)?;
+    let bytes = match km.export_public_key(key.id(), Some(format)) {
+        Ok(b) => b,
+        Err(e) => return Err(public_failure(stack, a, key.id(), e)),
+    };
     if a.format == KeyFileFormat::Pem {
         let text = pem::encode("PUBLIC KEY", &bytes);
-        if let Some(path) = &a.out {
+        if let Some(path) = crate::io::named(a.out.as_deref()) {
             std::fs::write(path, text.as_bytes()).map_err(|e| Failure::io(path, e))?;
             return Ok(Report::quiet(json!({ "slot": a.slot, "out": path })));
         }
@@ -188,6 +211,91 @@ pub fn public(stack: &CryptoStack, a: &PublicArgs, json_mode: bool) -> Result<Re
         ));
     }
     emit_binary(&bytes, a.out.as_deref(), a.hex, json_mode, "public_key")
+}
+
+/// A failed public-key export, with the formats that do work for this key (asked of the
+/// daemon: it alone knows which encodings each key type has), or, for a key without a
+/// public part, the command that exports secrets.
+fn public_failure(
+    stack: &CryptoStack,
+    a: &PublicArgs,
+    key: warden_client::ResourceId,
+    e: warden_client::Error,
+) -> Failure {
+    use warden_client::ErrorCode as C;
+    let code = e.code();
+    if !matches!(
+        code,
+        C::UnsupportedOperation
+            | C::UnsupportedAlgorithm
+            | C::InvalidArgument
+            | C::InvalidFormat
+            | C::IncompatibleKeyType
+    ) {
+        return Failure::from_client(e);
+    }
+    let km = stack.key_management();
+    let algorithm = km
+        .slot_info(&a.slot)
+        .map(|s| s.algorithm.name())
+        .unwrap_or("this");
+    let working: Vec<&str> = [
+        (KeyFormat::Raw, "raw"),
+        (KeyFormat::SubjectPublicKeyInfo, "der, pem"),
+    ]
+    .into_iter()
+    .filter(|(f, _)| km.export_public_key(key, Some(*f)).is_ok())
+    .map(|(_, name)| name)
+    .collect();
+    if working.is_empty() {
+        return Failure::Daemon(
+            code,
+            format!(
+                "slot {} holds a key of type {algorithm}, which has no public part; an exportable \
+                 secret key is written by `warden key export --slot {}`",
+                a.slot, a.slot
+            ),
+        );
+    }
+    Failure::Daemon(
+        code,
+        format!(
+            "{algorithm} public keys do not export as --format {}; use --format {}",
+            format_name(a.format),
+            working.join(", ")
+        ),
+    )
+}
+
+fn format_name(f: KeyFileFormat) -> &'static str {
+    match f {
+        KeyFileFormat::Raw => "raw",
+        KeyFileFormat::Der => "der",
+        KeyFileFormat::Pem => "pem",
+    }
+}
+
+/// `warden key export`: the secret bytes of an exportable key whose permissions include
+/// export (the daemon checks both), raw, to a 0600 file or stdout.
+pub fn export(stack: &CryptoStack, a: &ExportArgs, json_mode: bool) -> Result<Report, Failure> {
+    let km = stack.key_management();
+    let key = km.resolve(&a.slot).map_err(Failure::from_client)?;
+    let secret = km.export_secret_key(key.id()).map_err(|e| {
+        if e.code() == warden_client::ErrorCode::KeyNotExportable {
+            Failure::Daemon(
+                e.code(),
+                format!(
+                    "slot {} is not exportable: only a key generated or imported with \
+                     --exportable (and the export permission) can leave the daemon; a public \
+                     key is exported by `warden key public --slot {}`",
+                    a.slot, a.slot
+                ),
+            )
+        } else {
+            Failure::from_client(e)
+        }
+    })?;
+    emit_binary(&secret, a.out.as_deref(), a.hex, json_mode, "secret_key")
 }
 
 /// `warden key delete`

@@ -3,6 +3,7 @@
 pub mod certs;
 pub mod exchange;
 pub mod keys;
+pub mod local;
 pub mod ops;
 pub mod permits;
 pub mod receipt;

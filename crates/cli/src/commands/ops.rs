@@ -1,4 +1,4 @@
-//! Data operations with slot keys: sign, verify, encrypt, decrypt, mac; and hash, random.
+//! Data operations with slot keys: sign, verify, encrypt, decrypt, mac; and random.
 
 use serde_json::json;
 use warden_client::{
@@ -6,30 +6,53 @@ use warden_client::{
     SignatureFormat,
 };
 
-use crate::args::{AeadArgs, HashArgs, MacArgs, RandomArgs, SigFormat, SignArgs, VerifyArgs};
+use crate::args::{AeadArgs, MacArgs, MacVerifyArgs, RandomArgs, SigFormat, SignArgs, VerifyArgs};
 use crate::commands::keys::parse_alg;
 use crate::commands::regions;
 use crate::failure::Failure;
 use crate::io::{Input, chunk_for, emit_binary, read_file};
 use crate::report::Report;
 
+/// What a streamed input feeds, for advice when the daemon's buffer quota stops it.
+#[derive(Clone, Copy)]
+enum Feeding {
+    /// A signature (Ed25519, ML-DSA and SLH-DSA buffer the message; ECDSA and RSA stream).
+    Signature,
+    /// An AEAD message (buffered whole).
+    Aead,
+    /// A MAC (streams; only the shared budgets can stop it).
+    Mac,
+}
+
 /// A failed `update`: a `QuotaExceeded` there means the algorithm buffers the whole message in
-/// the daemon (Ed25519, ML-DSA, SLH-DSA signing; AEAD) and the input is past that bound.
-fn update_failure(e: warden_client::Error) -> Failure {
-    if e.code() == ErrorCode::QuotaExceeded {
-        return Failure::Daemon(
-            e.code(),
-            format!(
-                "{e}: this algorithm buffers the whole message in the daemon, and either the \
-                 input is larger than one buffer (64 KiB: pass the input as a file path, which \
-                 goes through shared memory at any size, or use a streaming algorithm such as \
-                 ECDSA/RSA signatures or AES-CTR/CBC) or the daemon's \
-                 context-buffer budget for your uid or for all uids is in use right now (retry \
-                 later; `warden status` shows your live contexts)"
-            ),
-        );
+/// the daemon and the input is past that bound, or the shared context-buffer budget is in
+/// use. The advice names only what this CLI can do instead.
+fn update_failure(e: warden_client::Error, feeding: Feeding) -> Failure {
+    if e.code() != ErrorCode::QuotaExceeded {
+        return Failure::from_client(e);
     }
-    Failure::from_client(e)
+    let instead = match feeding {
+        Feeding::Signature => {
+            "this key type buffers a message read from stdin in the daemon (at most one 64 \
+             KiB buffer): pass it as a file (--in FILE), which goes through shared memory at \
+             any size, or use an ECDSA-P256-SHA256 / RSA-PSS-SHA256 key, which streams; or"
+        }
+        Feeding::Aead => {
+            "an AEAD message read from stdin is buffered whole in the daemon (at most one 64 \
+             KiB buffer): pass it as a file (--in FILE), which goes through shared memory at \
+             any size; or"
+        }
+        Feeding::Mac => "",
+    };
+    Failure::Daemon(
+        e.code(),
+        format!(
+            "{instead} the daemon's context-buffer budget for your uid or for all uids is in \
+             use right now (retry later; `warden status` shows your uid's live contexts)"
+        )
+        .trim_start()
+        .to_owned(),
+    )
 }
 
 /// Resolves `slot` and builds a context config for `alg` keyed by it. The returned guard
@@ -50,18 +73,7 @@ fn signing_config(
     alg: Algorithm,
     sig_format: Option<SigFormat>,
 ) -> Result<(ContextConfig, warden_client::ResourceGuard), Failure> {
-    let ecdsa = matches!(alg, Algorithm::EcdsaP256Sha256 | Algorithm::EcdsaP384Sha384);
-    let format = match (sig_format, ecdsa) {
-        (Some(SigFormat::Raw), true) => SignatureFormat::Raw,
-        (Some(SigFormat::Der) | None, true) => SignatureFormat::Der,
-        (None, false) => SignatureFormat::Raw,
-        (Some(_), false) => {
-            return Err(Failure::Usage(format!(
-                "--sig-format applies to ECDSA keys; slot {slot} holds a {} key",
-                alg.name()
-            )));
-        }
-    };
+    let format = signature_format(alg, sig_format, &format!("slot {slot}"))?;
     let key = stack
         .key_management()
         .resolve(slot)
@@ -72,6 +84,26 @@ fn signing_config(
         .signature_format(format)
         .build()?;
     Ok((cfg, key))
+}
+
+/// The signature encoding for `alg`: ECDSA defaults to DER (what openssl and X.509 use),
+/// `--sig-format raw` picks r||s; other algorithms have one encoding. `holder` names where
+/// the key is, for the error.
+pub fn signature_format(
+    alg: Algorithm,
+    sig_format: Option<SigFormat>,
+    holder: &str,
+) -> Result<SignatureFormat, Failure> {
+    let ecdsa = matches!(alg, Algorithm::EcdsaP256Sha256 | Algorithm::EcdsaP384Sha384);
+    match (sig_format, ecdsa) {
+        (Some(SigFormat::Raw), true) => Ok(SignatureFormat::Raw),
+        (Some(SigFormat::Der) | None, true) => Ok(SignatureFormat::Der),
+        (None, false) => Ok(SignatureFormat::Raw),
+        (Some(_), false) => Err(Failure::Usage(format!(
+            "--sig-format applies to ECDSA keys; {holder} holds a {} key",
+            alg.name()
+        ))),
+    }
 }
 
 /// `cfg` with the budget a whole-file (data-plane) operation over `size` bytes gets.
@@ -98,10 +130,11 @@ fn with_timeout(cfg: ContextConfig, size: Option<u64>) -> Result<ContextConfig, 
 fn feed(
     stack: &CryptoStack,
     path: Option<&std::path::Path>,
+    feeding: Feeding,
     mut update: impl FnMut(&[u8]) -> Result<(), warden_client::Error>,
 ) -> Result<u64, Failure> {
     Input::open(path)?.stream(chunk_for(stack.max_frame_len()), |chunk| {
-        update(chunk).map_err(update_failure)
+        update(chunk).map_err(|e| update_failure(e, feeding))
     })
 }
 
@@ -140,16 +173,23 @@ pub fn sign(stack: &CryptoStack, a: &SignArgs, json_mode: bool) -> Result<Report
         return emit_binary(&sig, a.io.out.as_deref(), a.io.hex, json_mode, "signature");
     }
     ctx.init().map_err(Failure::from_client)?;
-    feed(stack, a.io.input.as_deref(), |chunk| ctx.update(chunk))?;
+    feed(stack, a.io.input.as_deref(), Feeding::Signature, |chunk| {
+        ctx.update(chunk)
+    })?;
     let sig = ctx.finalize().map_err(Failure::from_client)?;
     emit_binary(&sig, a.io.out.as_deref(), a.io.hex, json_mode, "signature")
 }
 
 /// `warden verify`: exit 1 when the signature does not verify.
-pub fn verify(stack: &CryptoStack, a: &VerifyArgs, json_mode: bool) -> Result<Report, Failure> {
-    let alg = slot_algorithm(stack, &a.slot)?;
+pub fn verify(
+    stack: &CryptoStack,
+    a: &VerifyArgs,
+    slot: &str,
+    json_mode: bool,
+) -> Result<Report, Failure> {
+    let alg = slot_algorithm(stack, slot)?;
     let sig = read_file(&a.sig, MAX_SIG_FILE)?;
-    let (cfg, _key) = signing_config(stack, &a.slot, alg, a.sig_format)?;
+    let (cfg, _key) = signing_config(stack, slot, alg, a.sig_format)?;
     let cfg = with_timeout(cfg, regions::large_file(stack, a.input.as_deref()))?;
     let mut ctx = stack
         .create_verify_context(&cfg)
@@ -161,14 +201,16 @@ pub fn verify(stack: &CryptoStack, a: &VerifyArgs, json_mode: bool) -> Result<Re
         (Some(size), Some(path)) => regions::verify(&mut ctx, stack, path, size, &sig)?,
         _ => {
             ctx.init().map_err(Failure::from_client)?;
-            feed(stack, a.input.as_deref(), |chunk| ctx.update(chunk))?;
+            feed(stack, a.input.as_deref(), Feeding::Signature, |chunk| {
+                ctx.update(chunk)
+            })?;
             ctx.finalize(&sig)
         }
     };
     match result {
         Ok(()) => Ok(Report::new(
             "signature ok",
-            json!({ "slot": a.slot, "valid": true }),
+            json!({ "slot": slot, "valid": true }),
         )),
         Err(e)
             if e.code() == ErrorCode::OperationFailed || e.code() == ErrorCode::InvalidFormat =>
@@ -176,7 +218,7 @@ pub fn verify(stack: &CryptoStack, a: &VerifyArgs, json_mode: bool) -> Result<Re
             if json_mode {
                 // Machine output says so on stdout too (exit code 1 either way).
                 return Err(Failure::Denied(Report::quiet(
-                    json!({ "slot": a.slot, "valid": false }),
+                    json!({ "slot": slot, "valid": false }),
                 )));
             }
             eprintln!("warden: signature does NOT verify");
@@ -196,8 +238,9 @@ fn aead_algorithm(stack: &CryptoStack, a: &AeadArgs) -> Result<Algorithm, Failur
         Algorithm::Aes128Key => Ok(Algorithm::Aes128Gcm),
         Algorithm::Aes192Key => Ok(Algorithm::Aes192Gcm),
         Algorithm::ChaCha20Key => Ok(Algorithm::ChaCha20Poly1305),
+        Algorithm::RsaOaepSha256 => Ok(Algorithm::RsaOaepSha256),
         other => Err(Failure::Usage(format!(
-            "slot {} holds a {} key; encrypt needs an AES or CHACHA20 key",
+            "slot {} holds a {} key; encrypt needs an AES, CHACHA20 or RSA-OAEP-SHA256 key",
             a.slot,
             other.name()
         ))),
@@ -207,6 +250,7 @@ fn aead_algorithm(stack: &CryptoStack, a: &AeadArgs) -> Result<Algorithm, Failur
 fn aead_context(
     stack: &CryptoStack,
     a: &AeadArgs,
+    alg: Algorithm,
     direction: CipherDirection,
 ) -> Result<
     (
@@ -216,7 +260,6 @@ fn aead_context(
     ),
     Failure,
 > {
-    let alg = aead_algorithm(stack, a)?;
     let key = stack
         .key_management()
         .resolve(&a.slot)
@@ -237,7 +280,11 @@ fn aead_context(
 
 /// `warden encrypt`: output = nonce ‖ ciphertext ‖ tag.
 pub fn encrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Report, Failure> {
-    let (mut ctx, alg, _key) = aead_context(stack, a, CipherDirection::Encrypt)?;
+    let alg = aead_algorithm(stack, a)?;
+    if alg == Algorithm::RsaOaepSha256 {
+        return rsa_oaep(stack, a, CipherDirection::Encrypt, json_mode);
+    }
+    let (mut ctx, alg, _key) = aead_context(stack, a, alg, CipherDirection::Encrypt)?;
     let lengths = alg
         .aead_lengths()
         .ok_or_else(|| Failure::Usage(format!("{} is not an AEAD", alg.name())))?;
@@ -257,7 +304,10 @@ pub fn encrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Rep
     }
     let mut body = Vec::new();
     Input::open(a.io.input.as_deref())?.stream(chunk_for(stack.max_frame_len()), |chunk| {
-        body.extend(ctx.update(chunk).map_err(update_failure)?);
+        body.extend(
+            ctx.update(chunk)
+                .map_err(|e| update_failure(e, Feeding::Aead))?,
+        );
         Ok(())
     })?;
     body.extend(ctx.finalize(&[]).map_err(Failure::from_client)?);
@@ -277,7 +327,11 @@ pub fn encrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Rep
 
 /// `warden decrypt`: exit 1 when authentication fails; no plaintext is written then.
 pub fn decrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Report, Failure> {
-    let (mut ctx, alg, _key) = aead_context(stack, a, CipherDirection::Decrypt)?;
+    let alg = aead_algorithm(stack, a)?;
+    if alg == Algorithm::RsaOaepSha256 {
+        return rsa_oaep(stack, a, CipherDirection::Decrypt, json_mode);
+    }
+    let (mut ctx, alg, _key) = aead_context(stack, a, alg, CipherDirection::Decrypt)?;
     let lengths = alg
         .aead_lengths()
         .ok_or_else(|| Failure::Usage(format!("{} is not an AEAD", alg.name())))?;
@@ -323,7 +377,10 @@ pub fn decrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Rep
         }
         if pending.len() > lengths.tag_len {
             let ready: Vec<u8> = pending.drain(..pending.len() - lengths.tag_len).collect();
-            plain.extend(ctx.update(&ready).map_err(update_failure)?);
+            plain.extend(
+                ctx.update(&ready)
+                    .map_err(|e| update_failure(e, Feeding::Aead))?,
+            );
         }
         Ok(())
     })?;
@@ -351,33 +408,128 @@ pub fn decrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Rep
     )
 }
 
+/// Largest RSA-OAEP input: one block (a 4096-bit modulus is 512 bytes).
+const MAX_OAEP_INPUT: usize = 512;
+
+/// `warden encrypt|decrypt` with an RSA-OAEP-SHA256 key (MGF1-SHA256, empty label: the
+/// parameters the daemon supports): one short message, no nonce, no AAD. Decryption failure
+/// is opaque and exits 1 like an AEAD's.
+fn rsa_oaep(
+    stack: &CryptoStack,
+    a: &AeadArgs,
+    direction: CipherDirection,
+    json_mode: bool,
+) -> Result<Report, Failure> {
+    if a.aad.is_some() {
+        return Err(Failure::Usage(
+            "RSA-OAEP-SHA256 takes no --aad (the daemon uses an empty OAEP label)".to_owned(),
+        ));
+    }
+    let input = Input::open(a.io.input.as_deref())?.read_all(MAX_OAEP_INPUT)?;
+    let key = stack
+        .key_management()
+        .resolve(&a.slot)
+        .map_err(Failure::from_client)?;
+    let cfg = ContextConfig::builder()
+        .algorithm(Algorithm::RsaOaepSha256)
+        .key(key.id())
+        .direction(direction)
+        .build()?;
+    let mut ctx = stack
+        .create_cipher_context(&cfg)
+        .map_err(Failure::from_client)?;
+    ctx.init(&[]).map_err(Failure::from_client)?;
+    let (out, field) = match (ctx.finalize(&input), direction) {
+        (Ok(ct), CipherDirection::Encrypt) => (ct, "ciphertext"),
+        (Ok(pt), _) => (pt, "plaintext"),
+        (Err(e), CipherDirection::Decrypt) if e.code() == ErrorCode::OperationFailed => {
+            eprintln!("warden: decryption failed (wrong key or tampered data)");
+            return Err(Failure::VerifyFailed);
+        }
+        (Err(e), _) if e.code() == ErrorCode::InvalidArgument => {
+            return Err(Failure::Usage(
+                "input too long for one RSA-OAEP block with this key; encrypt a short secret \
+                 (e.g. an AES key), not a file"
+                    .to_owned(),
+            ));
+        }
+        (Err(e), _) => return Err(Failure::from_client(e)),
+    };
+    emit_binary(&out, a.io.out.as_deref(), a.io.hex, json_mode, field)
+}
+
 /// `warden mac`
 pub fn mac(stack: &CryptoStack, a: &MacArgs, json_mode: bool) -> Result<Report, Failure> {
+    let slot = a
+        .slot
+        .as_deref()
+        .ok_or_else(|| Failure::Usage("--slot is required".to_owned()))?;
     let alg = parse_alg(&a.alg)?;
+    let (cfg, _key) = keyed_config(stack, slot, alg)?;
+    let mut ctx = stack
+        .create_mac_context(&cfg)
+        .map_err(Failure::from_client)?;
+    ctx.init().map_err(Failure::from_client)?;
+    feed(stack, a.io.input.as_deref(), Feeding::Mac, |chunk| {
+        ctx.update(chunk)
+    })?;
+    let tag = ctx.finalize().map_err(Failure::from_client)?;
+    // A MAC is short and usually wanted as text: hex unless written to a file.
+    let hex = a.io.hex || crate::io::named(a.io.out.as_deref()).is_none();
+    emit_binary(&tag, a.io.out.as_deref(), hex, json_mode, "mac")
+}
+
+/// Largest tag file read (hex of a 64-byte tag, with room for whitespace).
+const MAX_TAG_FILE: usize = 1024;
+
+/// A tag file's bytes: hex text (what `warden mac` prints) when it is exactly that, else raw.
+fn tag_bytes(file: &[u8], alg: Algorithm) -> Vec<u8> {
+    let text = std::str::from_utf8(file).map(str::trim);
+    let tag_len = alg.digest_len();
+    if let Ok(t) = text
+        && tag_len.is_some_and(|n| t.len() == 2 * n)
+        && let Ok(bytes) = hex::decode(t)
+    {
+        return bytes;
+    }
+    file.to_vec()
+}
+
+/// `warden mac verify`: the daemon compares in constant time; exit 1 on a mismatch.
+pub fn mac_verify(
+    stack: &CryptoStack,
+    a: &MacVerifyArgs,
+    json_mode: bool,
+) -> Result<Report, Failure> {
+    let alg = parse_alg(&a.alg)?;
+    let tag = tag_bytes(&read_file(&a.tag, MAX_TAG_FILE)?, alg);
+    if tag.is_empty() {
+        return Err(Failure::Usage(format!("{} is empty", a.tag.display())));
+    }
     let (cfg, _key) = keyed_config(stack, &a.slot, alg)?;
     let mut ctx = stack
         .create_mac_context(&cfg)
         .map_err(Failure::from_client)?;
     ctx.init().map_err(Failure::from_client)?;
-    feed(stack, a.io.input.as_deref(), |chunk| ctx.update(chunk))?;
-    let tag = ctx.finalize().map_err(Failure::from_client)?;
-    // A MAC is short and usually wanted as text: hex unless written to a file.
-    let hex = a.io.hex || a.io.out.is_none();
-    emit_binary(&tag, a.io.out.as_deref(), hex, json_mode, "mac")
-}
-
-/// `warden hash`
-pub fn hash(stack: &CryptoStack, a: &HashArgs, json_mode: bool) -> Result<Report, Failure> {
-    let alg = parse_alg(&a.alg)?;
-    let cfg = ContextConfig::builder().algorithm(alg).build()?;
-    let mut ctx = stack
-        .create_hash_context(&cfg)
-        .map_err(Failure::from_client)?;
-    ctx.init().map_err(Failure::from_client)?;
-    feed(stack, a.io.input.as_deref(), |chunk| ctx.update(chunk))?;
-    let digest = ctx.finalize().map_err(Failure::from_client)?;
-    let hex = a.io.hex || a.io.out.is_none();
-    emit_binary(&digest, a.io.out.as_deref(), hex, json_mode, "digest")
+    feed(stack, a.input.as_deref(), Feeding::Mac, |chunk| {
+        ctx.update(chunk)
+    })?;
+    match ctx.verify(&tag) {
+        Ok(()) => Ok(Report::new(
+            "mac ok",
+            json!({ "slot": a.slot, "valid": true }),
+        )),
+        Err(e) if e.code() == ErrorCode::OperationFailed => {
+            if json_mode {
+                return Err(Failure::Denied(Report::quiet(
+                    json!({ "slot": a.slot, "valid": false }),
+                )));
+            }
+            eprintln!("warden: mac does NOT match");
+            Err(Failure::VerifyFailed)
+        }
+        Err(e) => Err(Failure::from_client(e)),
+    }
 }
 
 /// `warden random`

@@ -15,7 +15,7 @@ use crate::io::chunk_for;
 
 /// The size of `path` when it is a regular file too large for one inline frame.
 pub fn large_file(stack: &CryptoStack, path: Option<&Path>) -> Option<u64> {
-    let meta = std::fs::metadata(path?).ok()?;
+    let meta = std::fs::metadata(crate::io::named(path)?).ok()?;
     let inline = chunk_for(stack.max_frame_len()) as u64;
     (meta.is_file() && meta.len() > inline).then_some(meta.len())
 }
@@ -35,11 +35,10 @@ fn region_failure(e: warden_client::Error) -> Failure {
     if e.code() == warden_client::ErrorCode::QuotaExceeded {
         return Failure::Daemon(
             e.code(),
-            format!(
-                "{e}: the file does not fit the daemon's shared-memory region budget \
-                 ([limits] region_bytes_per_connection / _per_uid / _total), or your other \
-                 connections hold it now"
-            ),
+            "the file does not fit the daemon's shared-memory region budget ([limits] \
+             region_bytes_per_connection / _per_uid / _total), or your other connections hold \
+             it now"
+                .to_owned(),
         );
     }
     Failure::from_client(e)

@@ -172,17 +172,10 @@ impl Data<'_> {
     }
 }
 
-fn copy_of(bytes: &[u8]) -> Result<Scratch, Error> {
-    let mut s = Scratch::new(bytes.len())
-        .map_err(|_| Error::new(ErrorCode::AllocationFailed, "copy-in memory refused"))?;
-    s.as_mut_slice().copy_from_slice(bytes);
-    Ok(s)
-}
-
 fn data<'a>(regions: &'a Regions, p: &Payload<'a>, copy: bool) -> Result<Data<'a>, Error> {
     match p {
         Payload::Inline(b) => Ok(Data::Borrowed(b)),
-        Payload::Shm(s) if copy => Ok(Data::Copied(copy_of(regions.input(s)?)?)),
+        Payload::Shm(s) if copy => Ok(Data::Copied(regions.copy_in(s)?)),
         Payload::Shm(s) => Ok(Data::Borrowed(regions.input(s)?)),
     }
 }
@@ -398,7 +391,7 @@ pub(crate) fn process(
             _ => {
                 let input = match &a.input {
                     Payload::Inline(b) => Data::Borrowed(b),
-                    Payload::Shm(i) => Data::Copied(copy_of(state.regions.input(i)?)?),
+                    Payload::Shm(i) => Data::Copied(state.regions.copy_in(i)?),
                 };
                 let out = state.regions.output(&target)?;
                 whole(&mut state.resources, ctx, id, a, input.bytes(), |need| {

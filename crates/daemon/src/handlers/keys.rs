@@ -5,6 +5,10 @@
 //! slot (seed decision 12's "into slot" overloads) stores the new key durably in that slot
 //! before the reply (see `slots::admit_into_slot`). Long kinds (RSA/SLH-DSA, large PBKDF2)
 //! are served here too, but on a long-lane thread (see `lane`).
+//!
+//! Data plane (issue 13): import material and wrapped keys may come from a region range (read
+//! once into private memory, wiped after), and exports and wraps may write into one (the
+//! same checks first; the reply then names the bytes written).
 
 use std::sync::Arc;
 
@@ -14,11 +18,12 @@ use warden_core::{
     UnwrapKeyParams, WrapKeyParams,
 };
 use warden_crypto::Key;
-use warden_wire::Response;
+use warden_shm::Scratch;
 use warden_wire::messages::{
-    AgreeKey, Decapsulate, DeriveKey, Encapsulate, GenerateKey, ImportKey, Kdf, KeySpec, UnwrapKey,
-    WrapKey,
+    AgreeKey, Decapsulate, DeriveKey, Encapsulate, GenerateKey, ImportKey, Kdf, KeySpec, ShmSlice,
+    UnwrapKey, WrapKey,
 };
+use warden_wire::{Payload, Response};
 
 use crate::request::{ConnState, Ctx};
 
@@ -66,6 +71,48 @@ fn created(state: &mut ConnState, key_id: u64) -> Result<(), Error> {
     state.out.reply(&Response::KeyCreated { key_id })
 }
 
+/// Longest key material or wrapped key taken from a region. Far above any key format served
+/// (an RSA-16384 PKCS#8 is under 10 KiB); bounds the private copy a request can cause.
+const MAX_KEY_INPUT: u64 = 64 << 10;
+
+/// Key bytes a request carries: inline (the session arena's request copy, zeroed after the
+/// request) or a private copy of region bytes, taken once so the provider parses bytes the
+/// client can no longer change, and wiped on drop.
+enum KeyInput<'a> {
+    Inline(&'a [u8]),
+    Copied(Scratch),
+}
+
+impl KeyInput<'_> {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            KeyInput::Inline(b) => b,
+            KeyInput::Copied(s) => s.as_slice(),
+        }
+    }
+}
+
+fn key_input<'a>(state: &ConnState, p: &Payload<'a>) -> Result<KeyInput<'a>, Error> {
+    match p {
+        Payload::Inline(b) => Ok(KeyInput::Inline(b)),
+        Payload::Shm(s) if s.len > MAX_KEY_INPUT => Err(Error::invalid_argument(
+            "key bytes in a region above 64 KiB",
+        )),
+        Payload::Shm(s) => Ok(KeyInput::Copied(state.regions.copy_in(s)?)),
+    }
+}
+
+/// Replies with key bytes: inline, or written into the region range the request named.
+fn key_bytes(state: &mut ConnState, data: &[u8], output: Option<ShmSlice>) -> Result<(), Error> {
+    match output {
+        None => state.out.reply(&Response::KeyBytes { data }),
+        Some(target) => {
+            let written = state.regions.write_out(&target, data)?;
+            state.out.reply(&Response::KeyWritten { written })
+        }
+    }
+}
+
 /// A key the client still holds a guard on (`ResourceNotFound` after release).
 fn key(state: &ConnState, id: u64) -> Result<Arc<Key>, Error> {
     Ok(state.resources.guarded_key(id)?.clone())
@@ -111,8 +158,11 @@ pub(crate) fn import(
         .format(r.format)
         .build()?;
     state.resources.check_quota()?;
-    // `material` lives in the session arena and is zeroed with it after the request.
-    let key = ctx.shared.provider.import_key(&params, r.material)?;
+    // Inline `material` lives in the session arena and is zeroed with it after the request;
+    // region material is copied once into private memory, wiped when `material` drops.
+    let material = key_input(state, &r.material)?;
+    let key = ctx.shared.provider.import_key(&params, material.bytes())?;
+    drop(material);
     let id = admit(state, ctx, key, s.slot)?;
     created(state, id)
 }
@@ -121,18 +171,24 @@ pub(crate) fn export_public(
     state: &mut ConnState,
     key_id: u64,
     format: Option<KeyFormat>,
+    output: Option<ShmSlice>,
 ) -> Result<(), Error> {
     let k = key(state, key_id)?;
     let data = k.public_key(format.unwrap_or_default())?;
-    state.out.reply(&Response::KeyBytes { data: &data })
+    key_bytes(state, &data, output)
 }
 
-pub(crate) fn export_secret(state: &mut ConnState, key_id: u64) -> Result<(), Error> {
+pub(crate) fn export_secret(
+    state: &mut ConnState,
+    key_id: u64,
+    output: Option<ShmSlice>,
+) -> Result<(), Error> {
     let k = key(state, key_id)?;
-    // Checks the Export bit and the exportable flag; the copy is zeroized on drop and the
-    // reply buffer is scrubbed after sending.
+    // Checks the Export bit and the exportable flag, whatever the destination; the copy is
+    // zeroized on drop and the reply buffer is scrubbed after sending. A region destination
+    // is the caller's own memory: the secret goes where an inline reply would have put it.
     let secret = k.export_secret()?;
-    state.out.reply(&Response::KeyBytes { data: &secret })
+    key_bytes(state, &secret, output)
 }
 
 fn kdf(k: &Kdf<'_>) -> Result<KdfParameters, Error> {
@@ -215,7 +271,7 @@ pub(crate) fn wrap(state: &mut ConnState, ctx: &Ctx<'_, '_>, r: &WrapKey<'_>) ->
     let params = WrapKeyParams::new(Algorithm::from_name(r.algorithm)?)?;
     let wrapped = ctx.shared.provider.wrap_key(&kek, &target, &params)?;
     ctx.deadline.check()?;
-    state.out.reply(&Response::KeyBytes { data: &wrapped })
+    key_bytes(state, &wrapped, r.output)
 }
 
 pub(crate) fn unwrap(
@@ -232,7 +288,13 @@ pub(crate) fn unwrap(
         .exportable(s.exportable)
         .build()?;
     state.resources.check_quota()?;
-    let unwrapped = ctx.shared.provider.unwrap_key(&kek, r.wrapped, &params)?;
+    // Region bytes are read once: the integrity check and the decryption see the same bytes.
+    let wrapped = key_input(state, &r.wrapped)?;
+    let unwrapped = ctx
+        .shared
+        .provider
+        .unwrap_key(&kek, wrapped.bytes(), &params)?;
+    drop(wrapped);
     let id = admit(state, ctx, unwrapped, s.slot)?;
     created(state, id)
 }

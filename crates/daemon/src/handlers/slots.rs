@@ -413,7 +413,7 @@ pub(crate) fn grant(
     state.out.reply(&Response::Done)
 }
 
-/// Revoke (owner only).
+/// Revoke (owner only); `ResourceNotFound` when the uid holds no grant on the slot.
 pub(crate) fn revoke(
     state: &mut ConnState,
     ctx: &Ctx<'_, '_>,
@@ -423,11 +423,17 @@ pub(crate) fn revoke(
     let p = persistent(ctx)?;
     let slot = parse(state, name)?;
     let caller = p.caller(&state.peer);
-    let result = p
-        .store
-        .revoke_for(slot, caller, uid)
-        .map(|_| ())
-        .map_err(Error::from);
+    // Revoking a grant that does not exist is an error, not a silent success: a typo in the
+    // uid must not leave the operator believing a real grant is gone. (Only a caller with the
+    // grant right gets this far, and it sees the slot's grants anyway.)
+    let result = match p.store.revoke_for(slot, caller, uid) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Error::new(
+            ErrorCode::ResourceNotFound,
+            "that uid holds no grant on this slot",
+        )),
+        Err(e) => Err(Error::from(e)),
+    };
     p.audit(
         &state.peer,
         "slot.revoke",
@@ -473,7 +479,7 @@ fn used_keys(req: &Request<'_>, state: &ConnState) -> (&'static str, [Option<u64
             (op, [r.key_id, None])
         }
         Request::ExportPublicKey { key_id, .. } => ("key.export_public", [Some(key_id), None]),
-        Request::ExportSecretKey { key_id } => ("key.export_secret", [Some(key_id), None]),
+        Request::ExportSecretKey { key_id, .. } => ("key.export_secret", [Some(key_id), None]),
         Request::DeriveKey(ref r) => ("key.derive", [Some(r.base_key_id), None]),
         Request::AgreeKey(ref r) => ("key.agree", [Some(r.private_key_id), None]),
         Request::WrapKey(ref r) => ("key.wrap", [Some(r.kek_id), Some(r.target_key_id)]),

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use warden_crypto::context::{Buffered, Engine, too_small};
 use warden_crypto::{BufferSource, ContextKind, Key};
 
-use super::mldsa_ctx::{CtxSigner, CtxVerifier};
+use super::mldsa_ctx::{self, CtxSigner, CtxVerifier};
 use crate::material::{AwsLcKey as _, Material, verification_alg};
 use crate::rsa_params;
 use aws_lc_rs::digest;
@@ -43,9 +43,9 @@ fn signature_len(alg: Algorithm, key: &Key) -> Result<usize> {
         (Algorithm::EcdsaP384Sha384, _) => 96,
         (a, Material::Rsa { pair, .. }) if rsa_params::is_pss(a) => pair.public_modulus_len(),
         (a, Material::Public(raw)) if rsa_params::is_pss(a) => raw.len(), // bound: PKCS#1 > modulus
-        (Algorithm::MlDsa44, _) => 2420,
-        (Algorithm::MlDsa65, _) => 3309,
-        (Algorithm::MlDsa87, _) => 4627,
+        (Algorithm::MlDsa44 | Algorithm::HashMlDsa44Sha512, _) => 2420,
+        (Algorithm::MlDsa65 | Algorithm::HashMlDsa65Sha512, _) => 3309,
+        (Algorithm::MlDsa87 | Algorithm::HashMlDsa87Sha512, _) => 4627,
         (Algorithm::SlhDsaSha2_128s, _) => 7856,
         (Algorithm::SlhDsaSha2_128f, _) => 17088,
         _ => 0,
@@ -117,7 +117,8 @@ impl Message {
         Message {
             prehash: prehash_alg(alg),
             hasher: None,
-            ph: alg == Algorithm::Ed25519ph,
+            // Ed25519ph and HashML-DSA both stream through SHA-512.
+            ph: alg == Algorithm::Ed25519ph || mldsa_ctx::is_hash(alg),
             ph_hasher: None,
             buffer: Buffered::new(buffers),
         }
@@ -177,8 +178,11 @@ pub(crate) struct SignEngine {
     der_pair: Option<EcdsaKeyPair>,
     /// Ed25519ph / ML-DSA: the context string (RFC 8032 / FIPS 204 `ctx`, empty by default).
     context: Vec<u8>,
-    /// ML-DSA with a non-empty context: RustCrypto signs (aws-lc has the empty context only).
+    /// ML-DSA with a non-empty context or external μ: RustCrypto signs (aws-lc has the empty
+    /// context only, and no μ entry).
     mldsa_ctx: Option<CtxSigner>,
+    /// ML-DSA external μ: the message is the caller's 64-byte μ.
+    external_mu: bool,
     /// RSA-PSS: the encoding with this context's hash and salt length.
     pss: Option<&'static signature::RsaSignatureEncoding>,
     msg: Message,
@@ -214,7 +218,11 @@ impl SignEngine {
             _ => (None, signature_len(alg, &key)?),
         };
         let mldsa_ctx = match key.material()? {
-            Material::MlDsa(pair) if !options.signature_context().is_empty() => {
+            Material::MlDsa(pair)
+                if !options.signature_context().is_empty()
+                    || options.external_mu()
+                    || mldsa_ctx::is_hash(alg) =>
+            {
                 Some(CtxSigner::new(alg, pair)?)
             }
             _ => None,
@@ -231,6 +239,7 @@ impl SignEngine {
             der_pair,
             context: options.signature_context().to_vec(),
             mldsa_ctx,
+            external_mu: options.external_mu(),
             pss,
             sig_len,
         })
@@ -361,8 +370,15 @@ impl Engine for SignEngine {
             (Some(_), Whole::Bytes(_) | Whole::Sha512(_)) => {
                 Err(Error::from(ErrorCode::InternalError))
             }
+            (None, Whole::Sha512(h)) if mldsa_ctx::is_hash(self.alg) => match &self.mldsa_ctx {
+                Some(s) => s
+                    .sign_sha512(&sha2::Digest::finalize(h), &self.context)
+                    .and_then(|sig| copy(&sig, out)),
+                None => Err(Error::from(ErrorCode::IncompatibleKeyType)),
+            },
             (None, Whole::Sha512(h)) => ed25519ph_sign(&self.key, h, &self.context, out),
             (None, Whole::Bytes(m)) if self.mldsa_ctx.is_some() => match &self.mldsa_ctx {
+                Some(s) if self.external_mu => s.sign_mu(m).and_then(|sig| copy(&sig, out)),
                 Some(s) => s.sign(m, &self.context).and_then(|sig| copy(&sig, out)),
                 None => Err(Error::from(ErrorCode::InternalError)),
             },
@@ -388,6 +404,10 @@ enum Verifier {
     Ed25519ph(Box<ed25519_dalek::VerifyingKey>, Vec<u8>),
     /// ML-DSA public key and a non-empty context string (RustCrypto `ml-dsa`).
     MlDsaCtx(CtxVerifier, Vec<u8>),
+    /// ML-DSA public key for external μ: the message is μ.
+    MlDsaMu(CtxVerifier),
+    /// HashML-DSA-SHA512: the key, its encoding (for `tr`) and the context string.
+    HashMlDsa(CtxVerifier, Vec<u8>, Vec<u8>),
     Slh128s(Box<slh_dsa::VerifyingKey<Sha2_128s>>),
     Slh128f(Box<slh_dsa::VerifyingKey<Sha2_128f>>),
 }
@@ -416,6 +436,16 @@ impl VerifyEngine {
                     Box::new(ed25519_dalek::VerifyingKey::from_bytes(&arr).map_err(bad)?),
                     options.signature_context().to_vec(),
                 )
+            }
+            a if mldsa_ctx::is_hash(a) => Verifier::HashMlDsa(
+                CtxVerifier::new(alg, &raw)?,
+                raw.to_vec(),
+                options.signature_context().to_vec(),
+            ),
+            Algorithm::MlDsa44 | Algorithm::MlDsa65 | Algorithm::MlDsa87
+                if options.external_mu() =>
+            {
+                Verifier::MlDsaMu(CtxVerifier::new(alg, &raw)?)
             }
             Algorithm::MlDsa44 | Algorithm::MlDsa65 | Algorithm::MlDsa87
                 if !options.signature_context().is_empty() =>
@@ -465,6 +495,11 @@ fn verify_whole(verifier: &Verifier, whole: Whole<'_>, sig: &[u8]) -> Result<()>
         (Verifier::AwsLc(k), Whole::Bytes(m)) => k.verify_sig(m, sig).map_err(bad),
         // Strict: refuses small-order keys and non-canonical signatures (RFC 8032 5.1.7).
         (Verifier::MlDsaCtx(k, ctx), Whole::Bytes(m)) => k.verify(m, ctx, sig),
+        (Verifier::MlDsaMu(k), Whole::Bytes(mu)) => k.verify_mu(mu, sig),
+        (Verifier::HashMlDsa(k, pk, ctx), Whole::Sha512(h)) => {
+            let mu = mldsa_ctx::hash_mu(pk, ctx, &sha2::Digest::finalize(h))?;
+            k.verify_mu(&mu, sig)
+        }
         (Verifier::Ed25519ph(k, ctx), Whole::Sha512(h)) => {
             let sig = ed25519_dalek::Signature::from_slice(sig).map_err(bad)?;
             k.verify_prehashed_strict(h, Some(ctx), &sig).map_err(bad)

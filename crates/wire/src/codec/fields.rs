@@ -81,6 +81,34 @@ pub(super) fn read_payload<'a>(
     })
 }
 
+/// A byte field that may instead name a region range (appended as a separate `Shm` field):
+/// the vector for inline bytes (absent when empty), the reference otherwise.
+pub(super) fn write_bytes_or_shm<'p>(
+    b: &mut Builder,
+    p: &Payload<'p>,
+) -> (Option<&'p [u8]>, Option<planus::Offset<g::Shm>>) {
+    match p {
+        Payload::Inline(data) => (opt(data), None),
+        Payload::Shm(s) => (None, Some(write_shm(b, s))),
+    }
+}
+
+/// Reads a byte field and its appended region alternative; both at once is malformed (the
+/// daemon must not have to guess which one the client meant).
+pub(super) fn read_bytes_or_shm<'a>(
+    data: planus::Result<Option<&'a [u8]>>,
+    shm: planus::Result<Option<g::ShmRef<'a>>>,
+) -> Result<Payload<'a>, WireError> {
+    let data = bytes(data)?;
+    match val(shm)? {
+        None => Ok(Payload::Inline(data)),
+        Some(_) if !data.is_empty() => Err(WireError::MalformedBody(
+            "inline bytes and a region reference at once",
+        )),
+        Some(s) => Ok(Payload::Shm(read_shm(s)?)),
+    }
+}
+
 pub(super) fn write_shm(b: &mut Builder, s: &ShmSlice) -> planus::Offset<g::Shm> {
     g::Shm::create(b, 0u32, s.offset, s.len, s.region)
 }
@@ -233,4 +261,72 @@ pub(super) fn read_kdf<'a>(r: planus::Result<Option<g::KdfRef<'a>>>) -> Result<K
             context: bytes(p.context())?,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::messages::Response;
+    use crate::opcode::Opcode;
+    use crate::{decode_request, decode_response};
+
+    fn shm(b: &mut Builder) -> planus::Offset<g::Shm> {
+        g::Shm::create(b, 0u32, 0u64, 4u64, 9u64)
+    }
+
+    #[test]
+    fn inline_bytes_and_a_region_reference_at_once_are_malformed() {
+        let both = WireError::MalformedBody("inline bytes and a region reference at once");
+        let mut b = Builder::new();
+        let s = shm(&mut b);
+        let o = g::ImportKeyRequest::create(
+            &mut b,
+            "AES-256",
+            0u32,
+            false,
+            g::KeyFormat::Raw,
+            Some(&[1u8; 32][..]),
+            None::<&str>,
+            s,
+        );
+        let body = b.finish(o, None).to_vec();
+        assert_eq!(decode_request(Opcode::ImportKey, &body), Err(both));
+
+        let mut b = Builder::new();
+        let s = shm(&mut b);
+        let o = g::UnwrapKeyRequest::create(
+            &mut b,
+            1u64,
+            Some(&[7u8; 40][..]),
+            "AES-256-KW",
+            "AES-256",
+            0u32,
+            false,
+            None::<&str>,
+            s,
+        );
+        let body = b.finish(o, None).to_vec();
+        assert_eq!(decode_request(Opcode::UnwrapKey, &body), Err(both));
+
+        let mut b = Builder::new();
+        let s = shm(&mut b);
+        let o = g::KeyBytesResponse::create(&mut b, Some(&[3u8; 8][..]), s);
+        let body = b.finish(o, None).to_vec();
+        assert_eq!(decode_response(Opcode::WrapKey, &body), Err(both));
+
+        // Either one alone decodes.
+        let mut b = Builder::new();
+        let s = shm(&mut b);
+        let o = g::KeyBytesResponse::create(&mut b, None::<&[u8]>, s);
+        let body = b.finish(o, None).to_vec();
+        let written = ShmSlice {
+            region: 9,
+            offset: 0,
+            len: 4,
+        };
+        assert_eq!(
+            decode_response(Opcode::ExportSecretKey, &body),
+            Ok(Response::KeyWritten { written })
+        );
+    }
 }

@@ -47,23 +47,31 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
             format,
             material,
         }) => {
+            let (inline, region) = write_bytes_or_shm(b, &material);
             let o = g::ImportKeyRequest::create(
                 b,
                 key.algorithm,
                 key.permissions,
                 key.exportable,
                 write_format(Some(format)),
-                opt(material),
+                inline,
                 key.slot,
+                region,
             );
             b.finish(o, None)
         }
-        Request::ExportPublicKey { key_id, format } => {
-            let o = g::ExportPublicKeyRequest::create(b, key_id, write_format(format));
+        Request::ExportPublicKey {
+            key_id,
+            format,
+            output,
+        } => {
+            let out = output.map(|s| write_shm(b, &s));
+            let o = g::ExportPublicKeyRequest::create(b, key_id, write_format(format), out);
             b.finish(o, None)
         }
-        Request::ExportSecretKey { key_id } => {
-            let o = g::ExportSecretKeyRequest::create(b, key_id);
+        Request::ExportSecretKey { key_id, output } => {
+            let out = output.map(|s| write_shm(b, &s));
+            let o = g::ExportSecretKeyRequest::create(b, key_id, out);
             b.finish(o, None)
         }
         Request::DeriveKey(DeriveKey {
@@ -107,8 +115,10 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
             kek_id,
             target_key_id,
             algorithm,
+            output,
         }) => {
-            let o = g::WrapKeyRequest::create(b, kek_id, target_key_id, algorithm);
+            let out = output.map(|s| write_shm(b, &s));
+            let o = g::WrapKeyRequest::create(b, kek_id, target_key_id, algorithm, out);
             b.finish(o, None)
         }
         Request::UnwrapKey(UnwrapKey {
@@ -117,15 +127,17 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
             wrapped,
             key,
         }) => {
+            let (inline, region) = write_bytes_or_shm(b, &wrapped);
             let o = g::UnwrapKeyRequest::create(
                 b,
                 kek_id,
-                opt(wrapped),
+                inline,
                 algorithm,
                 key.algorithm,
                 key.permissions,
                 key.exportable,
                 key.slot,
+                region,
             );
             b.finish(o, None)
         }
@@ -181,6 +193,7 @@ pub fn encode_request<'b>(b: &'b mut Builder, req: &Request<'_>) -> &'b [u8] {
                 options.pss_salt_len,
                 opt(options.oaep_label),
                 opt(options.signature_context),
+                options.external_mu,
             );
             b.finish(o, None)
         }
@@ -419,7 +432,7 @@ pub fn decode_request(op: Opcode, body: &[u8]) -> Result<Request<'_>, WireError>
                 )?,
                 format: read_format(val(r.format())?)?
                     .ok_or(WireError::MissingField("key format"))?,
-                material: bytes(r.material())?,
+                material: read_bytes_or_shm(r.material(), r.material_region())?,
             })
         }
         Opcode::ExportPublicKey => {
@@ -427,12 +440,14 @@ pub fn decode_request(op: Opcode, body: &[u8]) -> Result<Request<'_>, WireError>
             Request::ExportPublicKey {
                 key_id: val(r.key_id())?,
                 format: read_format(val(r.format())?)?,
+                output: val(r.output())?.map(read_shm).transpose()?,
             }
         }
         Opcode::ExportSecretKey => {
             let r: g::ExportSecretKeyRequestRef<'_> = root(body)?;
             Request::ExportSecretKey {
                 key_id: val(r.key_id())?,
+                output: val(r.output())?.map(read_shm).transpose()?,
             }
         }
         Opcode::DeriveKey => {
@@ -471,6 +486,7 @@ pub fn decode_request(op: Opcode, body: &[u8]) -> Result<Request<'_>, WireError>
                 kek_id: val(r.kek_id())?,
                 target_key_id: val(r.target_key_id())?,
                 algorithm: string(r.algorithm(), "algorithm")?,
+                output: val(r.output())?.map(read_shm).transpose()?,
             })
         }
         Opcode::UnwrapKey => {
@@ -478,7 +494,7 @@ pub fn decode_request(op: Opcode, body: &[u8]) -> Result<Request<'_>, WireError>
             Request::UnwrapKey(UnwrapKey {
                 kek_id: val(r.kek_id())?,
                 algorithm: string(r.algorithm(), "algorithm")?,
-                wrapped: bytes(r.wrapped())?,
+                wrapped: read_bytes_or_shm(r.wrapped(), r.wrapped_region())?,
                 key: key_spec(
                     r.unwrapped_algorithm(),
                     "unwrapped algorithm",
@@ -534,6 +550,7 @@ pub fn decode_request(op: Opcode, body: &[u8]) -> Result<Request<'_>, WireError>
                     pss_salt_len: val(r.pss_salt_len())?,
                     oaep_label: bytes(r.oaep_label())?,
                     signature_context: bytes(r.signature_context())?,
+                    external_mu: val(r.external_mu())?,
                 },
             })
         }

@@ -3,7 +3,7 @@
 use crate::error::WireError;
 use crate::generated::warden::wire as g;
 use crate::messages::{
-    ErrorCounts, LiveCounts, Response, ResponseKind, StatusReport, response_kind,
+    ErrorCounts, LiveCounts, Payload, Response, ResponseKind, StatusReport, response_kind,
 };
 use crate::opcode::Opcode;
 
@@ -46,7 +46,12 @@ pub fn encode_response<'b>(b: &'b mut Builder, resp: &Response<'_>) -> &'b [u8] 
             b.finish(o, None)
         }
         Response::KeyBytes { data } => {
-            let o = g::KeyBytesResponse::create(b, opt(data));
+            let o = g::KeyBytesResponse::create(b, opt(data), None::<planus::Offset<g::Shm>>);
+            b.finish(o, None)
+        }
+        Response::KeyWritten { written } => {
+            let w = write_shm(b, &written);
+            let o = g::KeyBytesResponse::create(b, None::<&[u8]>, w);
             b.finish(o, None)
         }
         Response::Encapsulated { ciphertext, key_id } => {
@@ -235,8 +240,9 @@ pub fn decode_response(op: Opcode, body: &[u8]) -> Result<Response<'_>, WireErro
         }
         ResponseKind::KeyBytes => {
             let r: g::KeyBytesResponseRef<'_> = root(body)?;
-            Response::KeyBytes {
-                data: bytes(r.data())?,
+            match read_bytes_or_shm(r.data(), r.written())? {
+                Payload::Inline(data) => Response::KeyBytes { data },
+                Payload::Shm(written) => Response::KeyWritten { written },
             }
         }
         ResponseKind::Encapsulated => {

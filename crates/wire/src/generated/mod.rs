@@ -5087,6 +5087,10 @@ mod root {
                 pub material: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
                 /// The field `slot` in the table `ImportKeyRequest`
                 pub slot: ::core::option::Option<::planus::alloc::string::String>,
+                ///  Appended (issue 13): the material in a registered region instead of `material` (which
+                ///  is then empty; both at once is malformed). The daemon copies it once into private
+                ///  memory, wiped after the import.
+                pub material_region: ::core::option::Option<::planus::alloc::boxed::Box<self::Shm>>,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -5099,6 +5103,7 @@ mod root {
                         format: self::KeyFormat::Unspecified,
                         material: ::core::default::Default::default(),
                         slot: ::core::default::Default::default(),
+                        material_region: ::core::default::Default::default(),
                     }
                 }
             }
@@ -5121,6 +5126,7 @@ mod root {
                     field_format: impl ::planus::WriteAsDefault<self::KeyFormat, self::KeyFormat>,
                     field_material: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                     field_slot: impl ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    field_material_region: impl ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
                 ) -> ::planus::Offset<Self> {
                     let prepared_algorithm = field_algorithm.prepare(builder);
                     let prepared_permissions = field_permissions.prepare(builder, &0);
@@ -5129,8 +5135,9 @@ mod root {
                         field_format.prepare(builder, &self::KeyFormat::Unspecified);
                     let prepared_material = field_material.prepare(builder);
                     let prepared_slot = field_slot.prepare(builder);
+                    let prepared_material_region = field_material_region.prepare(builder);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<16> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<18> =
                         ::core::default::Default::default();
                     if prepared_algorithm.is_some() {
                         table_writer.write_entry::<::planus::Offset<str>>(0);
@@ -5143,6 +5150,9 @@ mod root {
                     }
                     if prepared_slot.is_some() {
                         table_writer.write_entry::<::planus::Offset<str>>(5);
+                    }
+                    if prepared_material_region.is_some() {
+                        table_writer.write_entry::<::planus::Offset<self::Shm>>(6);
                     }
                     if prepared_exportable.is_some() {
                         table_writer.write_entry::<bool>(2);
@@ -5170,6 +5180,11 @@ mod root {
                             }
                             if let ::core::option::Option::Some(prepared_slot) = prepared_slot {
                                 object_writer.write::<_, _, 4>(&prepared_slot);
+                            }
+                            if let ::core::option::Option::Some(prepared_material_region) =
+                                prepared_material_region
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_material_region);
                             }
                             if let ::core::option::Option::Some(prepared_exportable) =
                                 prepared_exportable
@@ -5223,6 +5238,7 @@ mod root {
                         self.format,
                         &self.material,
                         &self.slot,
+                        &self.material_region,
                     )
                 }
             }
@@ -5366,6 +5382,31 @@ mod root {
             }
 
             impl<T0, T1, T2, T3, T4, T5> ImportKeyRequestBuilder<(T0, T1, T2, T3, T4, T5)> {
+                /// Setter for the [`material_region` field](ImportKeyRequest#structfield.material_region).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn material_region<T6>(
+                    self,
+                    value: T6,
+                ) -> ImportKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
+                where
+                    T6: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
+                {
+                    let (v0, v1, v2, v3, v4, v5) = self.0;
+                    ImportKeyRequestBuilder((v0, v1, v2, v3, v4, v5, value))
+                }
+
+                /// Sets the [`material_region` field](ImportKeyRequest#structfield.material_region) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn material_region_as_null(
+                    self,
+                ) -> ImportKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, ())> {
+                    self.material_region(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6> ImportKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)> {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [ImportKeyRequest].
                 #[inline]
                 pub fn finish(
@@ -5386,8 +5427,9 @@ mod root {
                     T3: ::planus::WriteAsDefault<self::KeyFormat, self::KeyFormat>,
                     T4: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                     T5: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T6: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
                 > ::planus::WriteAs<::planus::Offset<ImportKeyRequest>>
-                for ImportKeyRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+                for ImportKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
             {
                 type Prepared = ::planus::Offset<ImportKeyRequest>;
 
@@ -5407,8 +5449,9 @@ mod root {
                     T3: ::planus::WriteAsDefault<self::KeyFormat, self::KeyFormat>,
                     T4: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                     T5: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T6: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
                 > ::planus::WriteAsOptional<::planus::Offset<ImportKeyRequest>>
-                for ImportKeyRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+                for ImportKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
             {
                 type Prepared = ::planus::Offset<ImportKeyRequest>;
 
@@ -5428,16 +5471,17 @@ mod root {
                     T3: ::planus::WriteAsDefault<self::KeyFormat, self::KeyFormat>,
                     T4: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                     T5: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T6: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
                 > ::planus::WriteAsOffset<ImportKeyRequest>
-                for ImportKeyRequestBuilder<(T0, T1, T2, T3, T4, T5)>
+                for ImportKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<ImportKeyRequest> {
-                    let (v0, v1, v2, v3, v4, v5) = &self.0;
-                    ImportKeyRequest::create(builder, v0, v1, v2, v3, v4, v5)
+                    let (v0, v1, v2, v3, v4, v5, v6) = &self.0;
+                    ImportKeyRequest::create(builder, v0, v1, v2, v3, v4, v5, v6)
                 }
             }
 
@@ -5501,6 +5545,14 @@ mod root {
                 {
                     self.0.access(5, "ImportKeyRequest", "slot")
                 }
+
+                /// Getter for the [`material_region` field](ImportKeyRequest#structfield.material_region).
+                #[inline]
+                pub fn material_region(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<self::ShmRef<'a>>> {
+                    self.0.access(6, "ImportKeyRequest", "material_region")
+                }
             }
 
             impl<'a> ::core::fmt::Debug for ImportKeyRequestRef<'a> {
@@ -5522,6 +5574,11 @@ mod root {
                     if let ::core::option::Option::Some(field_slot) = self.slot().transpose() {
                         f.field("slot", &field_slot);
                     }
+                    if let ::core::option::Option::Some(field_material_region) =
+                        self.material_region().transpose()
+                    {
+                        f.field("material_region", &field_material_region);
+                    }
                     f.finish()
                 }
             }
@@ -5538,6 +5595,15 @@ mod root {
                         format: ::core::convert::TryInto::try_into(value.format()?)?,
                         material: value.material()?.map(|v| v.to_vec()),
                         slot: value.slot()?.map(::core::convert::Into::into),
+                        material_region: if let ::core::option::Option::Some(material_region) =
+                            value.material_region()?
+                        {
+                            ::core::option::Option::Some(::planus::alloc::boxed::Box::new(
+                                ::core::convert::TryInto::try_into(material_region)?,
+                            ))
+                        } else {
+                            ::core::option::Option::None
+                        },
                     })
                 }
             }
@@ -5618,7 +5684,7 @@ mod root {
             ///  Opcode ExportPublicKey (0x0102). `format` Unspecified = the algorithm's default.
             ///
             /// Generated from these locations:
-            /// * Table `ExportPublicKeyRequest` in the file `keys.fbs:35`
+            /// * Table `ExportPublicKeyRequest` in the file `keys.fbs:39`
             #[derive(
                 Clone,
                 Debug,
@@ -5633,6 +5699,9 @@ mod root {
                 pub key_id: u64,
                 /// The field `format` in the table `ExportPublicKeyRequest`
                 pub format: self::KeyFormat,
+                ///  Appended (issue 13): write the key into this region range instead of the reply; the
+                ///  reply's `written` names the bytes written.
+                pub output: ::core::option::Option<::planus::alloc::boxed::Box<self::Shm>>,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -5641,6 +5710,7 @@ mod root {
                     Self {
                         key_id: 0,
                         format: self::KeyFormat::Unspecified,
+                        output: ::core::default::Default::default(),
                     }
                 }
             }
@@ -5657,15 +5727,20 @@ mod root {
                     builder: &mut ::planus::Builder,
                     field_key_id: impl ::planus::WriteAsDefault<u64, u64>,
                     field_format: impl ::planus::WriteAsDefault<self::KeyFormat, self::KeyFormat>,
+                    field_output: impl ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
                 ) -> ::planus::Offset<Self> {
                     let prepared_key_id = field_key_id.prepare(builder, &0);
                     let prepared_format =
                         field_format.prepare(builder, &self::KeyFormat::Unspecified);
+                    let prepared_output = field_output.prepare(builder);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<8> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<10> =
                         ::core::default::Default::default();
                     if prepared_key_id.is_some() {
                         table_writer.write_entry::<u64>(0);
+                    }
+                    if prepared_output.is_some() {
+                        table_writer.write_entry::<::planus::Offset<self::Shm>>(2);
                     }
                     if prepared_format.is_some() {
                         table_writer.write_entry::<self::KeyFormat>(1);
@@ -5675,6 +5750,9 @@ mod root {
                         table_writer.finish(builder, |object_writer| {
                             if let ::core::option::Option::Some(prepared_key_id) = prepared_key_id {
                                 object_writer.write::<_, _, 8>(&prepared_key_id);
+                            }
+                            if let ::core::option::Option::Some(prepared_output) = prepared_output {
+                                object_writer.write::<_, _, 4>(&prepared_output);
                             }
                             if let ::core::option::Option::Some(prepared_format) = prepared_format {
                                 object_writer.write::<_, _, 1>(&prepared_format);
@@ -5718,7 +5796,7 @@ mod root {
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<ExportPublicKeyRequest> {
-                    ExportPublicKeyRequest::create(builder, self.key_id, self.format)
+                    ExportPublicKeyRequest::create(builder, self.key_id, self.format, &self.output)
                 }
             }
 
@@ -5773,6 +5851,26 @@ mod root {
             }
 
             impl<T0, T1> ExportPublicKeyRequestBuilder<(T0, T1)> {
+                /// Setter for the [`output` field](ExportPublicKeyRequest#structfield.output).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn output<T2>(self, value: T2) -> ExportPublicKeyRequestBuilder<(T0, T1, T2)>
+                where
+                    T2: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
+                {
+                    let (v0, v1) = self.0;
+                    ExportPublicKeyRequestBuilder((v0, v1, value))
+                }
+
+                /// Sets the [`output` field](ExportPublicKeyRequest#structfield.output) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn output_as_null(self) -> ExportPublicKeyRequestBuilder<(T0, T1, ())> {
+                    self.output(())
+                }
+            }
+
+            impl<T0, T1, T2> ExportPublicKeyRequestBuilder<(T0, T1, T2)> {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [ExportPublicKeyRequest].
                 #[inline]
                 pub fn finish(
@@ -5789,8 +5887,9 @@ mod root {
             impl<
                     T0: ::planus::WriteAsDefault<u64, u64>,
                     T1: ::planus::WriteAsDefault<self::KeyFormat, self::KeyFormat>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
                 > ::planus::WriteAs<::planus::Offset<ExportPublicKeyRequest>>
-                for ExportPublicKeyRequestBuilder<(T0, T1)>
+                for ExportPublicKeyRequestBuilder<(T0, T1, T2)>
             {
                 type Prepared = ::planus::Offset<ExportPublicKeyRequest>;
 
@@ -5806,8 +5905,9 @@ mod root {
             impl<
                     T0: ::planus::WriteAsDefault<u64, u64>,
                     T1: ::planus::WriteAsDefault<self::KeyFormat, self::KeyFormat>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
                 > ::planus::WriteAsOptional<::planus::Offset<ExportPublicKeyRequest>>
-                for ExportPublicKeyRequestBuilder<(T0, T1)>
+                for ExportPublicKeyRequestBuilder<(T0, T1, T2)>
             {
                 type Prepared = ::planus::Offset<ExportPublicKeyRequest>;
 
@@ -5824,16 +5924,17 @@ mod root {
             impl<
                     T0: ::planus::WriteAsDefault<u64, u64>,
                     T1: ::planus::WriteAsDefault<self::KeyFormat, self::KeyFormat>,
+                    T2: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
                 > ::planus::WriteAsOffset<ExportPublicKeyRequest>
-                for ExportPublicKeyRequestBuilder<(T0, T1)>
+                for ExportPublicKeyRequestBuilder<(T0, T1, T2)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<ExportPublicKeyRequest> {
-                    let (v0, v1) = &self.0;
-                    ExportPublicKeyRequest::create(builder, v0, v1)
+                    let (v0, v1, v2) = &self.0;
+                    ExportPublicKeyRequest::create(builder, v0, v1, v2)
                 }
             }
 
@@ -5863,6 +5964,12 @@ mod root {
                             .unwrap_or(self::KeyFormat::Unspecified),
                     )
                 }
+
+                /// Getter for the [`output` field](ExportPublicKeyRequest#structfield.output).
+                #[inline]
+                pub fn output(&self) -> ::planus::Result<::core::option::Option<self::ShmRef<'a>>> {
+                    self.0.access(2, "ExportPublicKeyRequest", "output")
+                }
             }
 
             impl<'a> ::core::fmt::Debug for ExportPublicKeyRequestRef<'a> {
@@ -5870,6 +5977,9 @@ mod root {
                     let mut f = f.debug_struct("ExportPublicKeyRequestRef");
                     f.field("key_id", &self.key_id());
                     f.field("format", &self.format());
+                    if let ::core::option::Option::Some(field_output) = self.output().transpose() {
+                        f.field("output", &field_output);
+                    }
                     f.finish()
                 }
             }
@@ -5882,6 +5992,13 @@ mod root {
                     ::core::result::Result::Ok(Self {
                         key_id: ::core::convert::TryInto::try_into(value.key_id()?)?,
                         format: ::core::convert::TryInto::try_into(value.format()?)?,
+                        output: if let ::core::option::Option::Some(output) = value.output()? {
+                            ::core::option::Option::Some(::planus::alloc::boxed::Box::new(
+                                ::core::convert::TryInto::try_into(output)?,
+                            ))
+                        } else {
+                            ::core::option::Option::None
+                        },
                     })
                 }
             }
@@ -5968,7 +6085,7 @@ mod root {
             ///  Opcode ExportSecretKey (0x0103).
             ///
             /// Generated from these locations:
-            /// * Table `ExportSecretKeyRequest` in the file `keys.fbs:41`
+            /// * Table `ExportSecretKeyRequest` in the file `keys.fbs:48`
             #[derive(
                 Clone,
                 Debug,
@@ -5981,12 +6098,17 @@ mod root {
             pub struct ExportSecretKeyRequest {
                 /// The field `key_id` in the table `ExportSecretKeyRequest`
                 pub key_id: u64,
+                ///  Appended (issue 13): as ExportPublicKeyRequest.output (same permission checks).
+                pub output: ::core::option::Option<::planus::alloc::boxed::Box<self::Shm>>,
             }
 
             #[allow(clippy::derivable_impls)]
             impl ::core::default::Default for ExportSecretKeyRequest {
                 fn default() -> Self {
-                    Self { key_id: 0 }
+                    Self {
+                        key_id: 0,
+                        output: ::core::default::Default::default(),
+                    }
                 }
             }
 
@@ -6001,19 +6123,27 @@ mod root {
                 pub fn create(
                     builder: &mut ::planus::Builder,
                     field_key_id: impl ::planus::WriteAsDefault<u64, u64>,
+                    field_output: impl ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
                 ) -> ::planus::Offset<Self> {
                     let prepared_key_id = field_key_id.prepare(builder, &0);
+                    let prepared_output = field_output.prepare(builder);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<6> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<8> =
                         ::core::default::Default::default();
                     if prepared_key_id.is_some() {
                         table_writer.write_entry::<u64>(0);
+                    }
+                    if prepared_output.is_some() {
+                        table_writer.write_entry::<::planus::Offset<self::Shm>>(1);
                     }
 
                     unsafe {
                         table_writer.finish(builder, |object_writer| {
                             if let ::core::option::Option::Some(prepared_key_id) = prepared_key_id {
                                 object_writer.write::<_, _, 8>(&prepared_key_id);
+                            }
+                            if let ::core::option::Option::Some(prepared_output) = prepared_output {
+                                object_writer.write::<_, _, 4>(&prepared_output);
                             }
                         });
                     }
@@ -6054,7 +6184,7 @@ mod root {
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<ExportSecretKeyRequest> {
-                    ExportSecretKeyRequest::create(builder, self.key_id)
+                    ExportSecretKeyRequest::create(builder, self.key_id, &self.output)
                 }
             }
 
@@ -6087,6 +6217,26 @@ mod root {
             }
 
             impl<T0> ExportSecretKeyRequestBuilder<(T0,)> {
+                /// Setter for the [`output` field](ExportSecretKeyRequest#structfield.output).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn output<T1>(self, value: T1) -> ExportSecretKeyRequestBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
+                {
+                    let (v0,) = self.0;
+                    ExportSecretKeyRequestBuilder((v0, value))
+                }
+
+                /// Sets the [`output` field](ExportSecretKeyRequest#structfield.output) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn output_as_null(self) -> ExportSecretKeyRequestBuilder<(T0, ())> {
+                    self.output(())
+                }
+            }
+
+            impl<T0, T1> ExportSecretKeyRequestBuilder<(T0, T1)> {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [ExportSecretKeyRequest].
                 #[inline]
                 pub fn finish(
@@ -6100,9 +6250,11 @@ mod root {
                 }
             }
 
-            impl<T0: ::planus::WriteAsDefault<u64, u64>>
-                ::planus::WriteAs<::planus::Offset<ExportSecretKeyRequest>>
-                for ExportSecretKeyRequestBuilder<(T0,)>
+            impl<
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
+                > ::planus::WriteAs<::planus::Offset<ExportSecretKeyRequest>>
+                for ExportSecretKeyRequestBuilder<(T0, T1)>
             {
                 type Prepared = ::planus::Offset<ExportSecretKeyRequest>;
 
@@ -6115,9 +6267,11 @@ mod root {
                 }
             }
 
-            impl<T0: ::planus::WriteAsDefault<u64, u64>>
-                ::planus::WriteAsOptional<::planus::Offset<ExportSecretKeyRequest>>
-                for ExportSecretKeyRequestBuilder<(T0,)>
+            impl<
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
+                > ::planus::WriteAsOptional<::planus::Offset<ExportSecretKeyRequest>>
+                for ExportSecretKeyRequestBuilder<(T0, T1)>
             {
                 type Prepared = ::planus::Offset<ExportSecretKeyRequest>;
 
@@ -6131,17 +6285,19 @@ mod root {
                 }
             }
 
-            impl<T0: ::planus::WriteAsDefault<u64, u64>>
-                ::planus::WriteAsOffset<ExportSecretKeyRequest>
-                for ExportSecretKeyRequestBuilder<(T0,)>
+            impl<
+                    T0: ::planus::WriteAsDefault<u64, u64>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
+                > ::planus::WriteAsOffset<ExportSecretKeyRequest>
+                for ExportSecretKeyRequestBuilder<(T0, T1)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<ExportSecretKeyRequest> {
-                    let (v0,) = &self.0;
-                    ExportSecretKeyRequest::create(builder, v0)
+                    let (v0, v1) = &self.0;
+                    ExportSecretKeyRequest::create(builder, v0, v1)
                 }
             }
 
@@ -6161,12 +6317,21 @@ mod root {
                             .unwrap_or(0),
                     )
                 }
+
+                /// Getter for the [`output` field](ExportSecretKeyRequest#structfield.output).
+                #[inline]
+                pub fn output(&self) -> ::planus::Result<::core::option::Option<self::ShmRef<'a>>> {
+                    self.0.access(1, "ExportSecretKeyRequest", "output")
+                }
             }
 
             impl<'a> ::core::fmt::Debug for ExportSecretKeyRequestRef<'a> {
                 fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                     let mut f = f.debug_struct("ExportSecretKeyRequestRef");
                     f.field("key_id", &self.key_id());
+                    if let ::core::option::Option::Some(field_output) = self.output().transpose() {
+                        f.field("output", &field_output);
+                    }
                     f.finish()
                 }
             }
@@ -6178,6 +6343,13 @@ mod root {
                 fn try_from(value: ExportSecretKeyRequestRef<'a>) -> ::planus::Result<Self> {
                     ::core::result::Result::Ok(Self {
                         key_id: ::core::convert::TryInto::try_into(value.key_id()?)?,
+                        output: if let ::core::option::Option::Some(output) = value.output()? {
+                            ::core::option::Option::Some(::planus::alloc::boxed::Box::new(
+                                ::core::convert::TryInto::try_into(output)?,
+                            ))
+                        } else {
+                            ::core::option::Option::None
+                        },
                     })
                 }
             }
@@ -6264,7 +6436,7 @@ mod root {
             ///  HKDF (RFC 5869); `hash` is a hash algorithm name.
             ///
             /// Generated from these locations:
-            /// * Table `HkdfParams` in the file `keys.fbs:46`
+            /// * Table `HkdfParams` in the file `keys.fbs:55`
             #[derive(
                 Clone,
                 Debug,
@@ -6624,7 +6796,7 @@ mod root {
             ///  PBKDF2-HMAC-SHA256 (RFC 8018).
             ///
             /// Generated from these locations:
-            /// * Table `Pbkdf2Params` in the file `keys.fbs:53`
+            /// * Table `Pbkdf2Params` in the file `keys.fbs:62`
             #[derive(
                 Clone,
                 Debug,
@@ -6956,7 +7128,7 @@ mod root {
             ///  TLS 1.2 PRF (RFC 5246).
             ///
             /// Generated from these locations:
-            /// * Table `Tls12PrfParams` in the file `keys.fbs:59`
+            /// * Table `Tls12PrfParams` in the file `keys.fbs:68`
             #[derive(
                 Clone,
                 Debug,
@@ -7284,7 +7456,7 @@ mod root {
             ///  TLS 1.3 HKDF-Expand-Label (RFC 8446).
             ///
             /// Generated from these locations:
-            /// * Table `Tls13ExpandLabelParams` in the file `keys.fbs:65`
+            /// * Table `Tls13ExpandLabelParams` in the file `keys.fbs:74`
             #[derive(
                 Clone,
                 Debug,
@@ -7627,7 +7799,7 @@ mod root {
             ///  NIST SP 800-108 counter mode with HMAC.
             ///
             /// Generated from these locations:
-            /// * Table `Sp800108CounterHmacParams` in the file `keys.fbs:71`
+            /// * Table `Sp800108CounterHmacParams` in the file `keys.fbs:80`
             #[derive(
                 Clone,
                 Debug,
@@ -7970,7 +8142,7 @@ mod root {
             ///  The KDF and its public inputs. New KDFs are appended.
             ///
             /// Generated from these locations:
-            /// * Union `Kdf` in the file `keys.fbs:77`
+            /// * Union `Kdf` in the file `keys.fbs:86`
             #[derive(
                 Clone,
                 Debug,
@@ -8345,7 +8517,7 @@ mod root {
             ///  Opcode DeriveKey (0x0104).
             ///
             /// Generated from these locations:
-            /// * Table `DeriveKeyRequest` in the file `keys.fbs:86`
+            /// * Table `DeriveKeyRequest` in the file `keys.fbs:95`
             #[derive(
                 Clone,
                 Debug,
@@ -8967,7 +9139,7 @@ mod root {
             ///  Opcode AgreeKey (0x0105).
             ///
             /// Generated from these locations:
-            /// * Table `AgreeKeyRequest` in the file `keys.fbs:97`
+            /// * Table `AgreeKeyRequest` in the file `keys.fbs:106`
             #[derive(
                 Clone,
                 Debug,
@@ -9588,7 +9760,7 @@ mod root {
             ///  Opcode WrapKey (0x0106).
             ///
             /// Generated from these locations:
-            /// * Table `WrapKeyRequest` in the file `keys.fbs:108`
+            /// * Table `WrapKeyRequest` in the file `keys.fbs:117`
             #[derive(
                 Clone,
                 Debug,
@@ -9605,6 +9777,8 @@ mod root {
                 pub target_key_id: u64,
                 /// The field `algorithm` in the table `WrapKeyRequest`
                 pub algorithm: ::core::option::Option<::planus::alloc::string::String>,
+                ///  Appended (issue 13): as ExportPublicKeyRequest.output.
+                pub output: ::core::option::Option<::planus::alloc::boxed::Box<self::Shm>>,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -9614,6 +9788,7 @@ mod root {
                         kek_id: 0,
                         target_key_id: 0,
                         algorithm: ::core::default::Default::default(),
+                        output: ::core::default::Default::default(),
                     }
                 }
             }
@@ -9633,12 +9808,14 @@ mod root {
                     field_algorithm: impl ::planus::WriteAsOptional<
                         ::planus::Offset<::core::primitive::str>,
                     >,
+                    field_output: impl ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
                 ) -> ::planus::Offset<Self> {
                     let prepared_kek_id = field_kek_id.prepare(builder, &0);
                     let prepared_target_key_id = field_target_key_id.prepare(builder, &0);
                     let prepared_algorithm = field_algorithm.prepare(builder);
+                    let prepared_output = field_output.prepare(builder);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<10> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<12> =
                         ::core::default::Default::default();
                     if prepared_kek_id.is_some() {
                         table_writer.write_entry::<u64>(0);
@@ -9648,6 +9825,9 @@ mod root {
                     }
                     if prepared_algorithm.is_some() {
                         table_writer.write_entry::<::planus::Offset<str>>(2);
+                    }
+                    if prepared_output.is_some() {
+                        table_writer.write_entry::<::planus::Offset<self::Shm>>(3);
                     }
 
                     unsafe {
@@ -9664,6 +9844,9 @@ mod root {
                                 prepared_algorithm
                             {
                                 object_writer.write::<_, _, 4>(&prepared_algorithm);
+                            }
+                            if let ::core::option::Option::Some(prepared_output) = prepared_output {
+                                object_writer.write::<_, _, 4>(&prepared_output);
                             }
                         });
                     }
@@ -9706,6 +9889,7 @@ mod root {
                         self.kek_id,
                         self.target_key_id,
                         &self.algorithm,
+                        &self.output,
                     )
                 }
             }
@@ -9779,6 +9963,26 @@ mod root {
             }
 
             impl<T0, T1, T2> WrapKeyRequestBuilder<(T0, T1, T2)> {
+                /// Setter for the [`output` field](WrapKeyRequest#structfield.output).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn output<T3>(self, value: T3) -> WrapKeyRequestBuilder<(T0, T1, T2, T3)>
+                where
+                    T3: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
+                {
+                    let (v0, v1, v2) = self.0;
+                    WrapKeyRequestBuilder((v0, v1, v2, value))
+                }
+
+                /// Sets the [`output` field](WrapKeyRequest#structfield.output) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn output_as_null(self) -> WrapKeyRequestBuilder<(T0, T1, T2, ())> {
+                    self.output(())
+                }
+            }
+
+            impl<T0, T1, T2, T3> WrapKeyRequestBuilder<(T0, T1, T2, T3)> {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [WrapKeyRequest].
                 #[inline]
                 pub fn finish(
@@ -9796,8 +10000,9 @@ mod root {
                     T0: ::planus::WriteAsDefault<u64, u64>,
                     T1: ::planus::WriteAsDefault<u64, u64>,
                     T2: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T3: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
                 > ::planus::WriteAs<::planus::Offset<WrapKeyRequest>>
-                for WrapKeyRequestBuilder<(T0, T1, T2)>
+                for WrapKeyRequestBuilder<(T0, T1, T2, T3)>
             {
                 type Prepared = ::planus::Offset<WrapKeyRequest>;
 
@@ -9814,8 +10019,9 @@ mod root {
                     T0: ::planus::WriteAsDefault<u64, u64>,
                     T1: ::planus::WriteAsDefault<u64, u64>,
                     T2: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T3: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
                 > ::planus::WriteAsOptional<::planus::Offset<WrapKeyRequest>>
-                for WrapKeyRequestBuilder<(T0, T1, T2)>
+                for WrapKeyRequestBuilder<(T0, T1, T2, T3)>
             {
                 type Prepared = ::planus::Offset<WrapKeyRequest>;
 
@@ -9832,15 +10038,17 @@ mod root {
                     T0: ::planus::WriteAsDefault<u64, u64>,
                     T1: ::planus::WriteAsDefault<u64, u64>,
                     T2: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
-                > ::planus::WriteAsOffset<WrapKeyRequest> for WrapKeyRequestBuilder<(T0, T1, T2)>
+                    T3: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
+                > ::planus::WriteAsOffset<WrapKeyRequest>
+                for WrapKeyRequestBuilder<(T0, T1, T2, T3)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<WrapKeyRequest> {
-                    let (v0, v1, v2) = &self.0;
-                    WrapKeyRequest::create(builder, v0, v1, v2)
+                    let (v0, v1, v2, v3) = &self.0;
+                    WrapKeyRequest::create(builder, v0, v1, v2, v3)
                 }
             }
 
@@ -9875,6 +10083,12 @@ mod root {
                 {
                     self.0.access(2, "WrapKeyRequest", "algorithm")
                 }
+
+                /// Getter for the [`output` field](WrapKeyRequest#structfield.output).
+                #[inline]
+                pub fn output(&self) -> ::planus::Result<::core::option::Option<self::ShmRef<'a>>> {
+                    self.0.access(3, "WrapKeyRequest", "output")
+                }
             }
 
             impl<'a> ::core::fmt::Debug for WrapKeyRequestRef<'a> {
@@ -9886,6 +10100,9 @@ mod root {
                         self.algorithm().transpose()
                     {
                         f.field("algorithm", &field_algorithm);
+                    }
+                    if let ::core::option::Option::Some(field_output) = self.output().transpose() {
+                        f.field("output", &field_output);
                     }
                     f.finish()
                 }
@@ -9900,6 +10117,13 @@ mod root {
                         kek_id: ::core::convert::TryInto::try_into(value.kek_id()?)?,
                         target_key_id: ::core::convert::TryInto::try_into(value.target_key_id()?)?,
                         algorithm: value.algorithm()?.map(::core::convert::Into::into),
+                        output: if let ::core::option::Option::Some(output) = value.output()? {
+                            ::core::option::Option::Some(::planus::alloc::boxed::Box::new(
+                                ::core::convert::TryInto::try_into(output)?,
+                            ))
+                        } else {
+                            ::core::option::Option::None
+                        },
                     })
                 }
             }
@@ -9980,7 +10204,7 @@ mod root {
             ///  Opcode UnwrapKey (0x0107).
             ///
             /// Generated from these locations:
-            /// * Table `UnwrapKeyRequest` in the file `keys.fbs:115`
+            /// * Table `UnwrapKeyRequest` in the file `keys.fbs:126`
             #[derive(
                 Clone,
                 Debug,
@@ -10005,6 +10229,9 @@ mod root {
                 pub exportable: bool,
                 /// The field `slot` in the table `UnwrapKeyRequest`
                 pub slot: ::core::option::Option<::planus::alloc::string::String>,
+                ///  Appended (issue 13): the wrapped key in a registered region instead of `wrapped` (then
+                ///  empty; both at once is malformed). Read once into private memory before use.
+                pub wrapped_region: ::core::option::Option<::planus::alloc::boxed::Box<self::Shm>>,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -10018,6 +10245,7 @@ mod root {
                         permissions: 0,
                         exportable: false,
                         slot: ::core::default::Default::default(),
+                        wrapped_region: ::core::default::Default::default(),
                     }
                 }
             }
@@ -10043,6 +10271,7 @@ mod root {
                     field_permissions: impl ::planus::WriteAsDefault<u32, u32>,
                     field_exportable: impl ::planus::WriteAsDefault<bool, bool>,
                     field_slot: impl ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    field_wrapped_region: impl ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
                 ) -> ::planus::Offset<Self> {
                     let prepared_kek_id = field_kek_id.prepare(builder, &0);
                     let prepared_wrapped = field_wrapped.prepare(builder);
@@ -10051,8 +10280,9 @@ mod root {
                     let prepared_permissions = field_permissions.prepare(builder, &0);
                     let prepared_exportable = field_exportable.prepare(builder, &false);
                     let prepared_slot = field_slot.prepare(builder);
+                    let prepared_wrapped_region = field_wrapped_region.prepare(builder);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<18> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<20> =
                         ::core::default::Default::default();
                     if prepared_kek_id.is_some() {
                         table_writer.write_entry::<u64>(0);
@@ -10071,6 +10301,9 @@ mod root {
                     }
                     if prepared_slot.is_some() {
                         table_writer.write_entry::<::planus::Offset<str>>(6);
+                    }
+                    if prepared_wrapped_region.is_some() {
+                        table_writer.write_entry::<::planus::Offset<self::Shm>>(7);
                     }
                     if prepared_exportable.is_some() {
                         table_writer.write_entry::<bool>(5);
@@ -10102,6 +10335,11 @@ mod root {
                             }
                             if let ::core::option::Option::Some(prepared_slot) = prepared_slot {
                                 object_writer.write::<_, _, 4>(&prepared_slot);
+                            }
+                            if let ::core::option::Option::Some(prepared_wrapped_region) =
+                                prepared_wrapped_region
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_wrapped_region);
                             }
                             if let ::core::option::Option::Some(prepared_exportable) =
                                 prepared_exportable
@@ -10153,6 +10391,7 @@ mod root {
                         self.permissions,
                         self.exportable,
                         &self.slot,
+                        &self.wrapped_region,
                     )
                 }
             }
@@ -10326,6 +10565,31 @@ mod root {
             }
 
             impl<T0, T1, T2, T3, T4, T5, T6> UnwrapKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)> {
+                /// Setter for the [`wrapped_region` field](UnwrapKeyRequest#structfield.wrapped_region).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn wrapped_region<T7>(
+                    self,
+                    value: T7,
+                ) -> UnwrapKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7)>
+                where
+                    T7: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
+                {
+                    let (v0, v1, v2, v3, v4, v5, v6) = self.0;
+                    UnwrapKeyRequestBuilder((v0, v1, v2, v3, v4, v5, v6, value))
+                }
+
+                /// Sets the [`wrapped_region` field](UnwrapKeyRequest#structfield.wrapped_region) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn wrapped_region_as_null(
+                    self,
+                ) -> UnwrapKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, ())> {
+                    self.wrapped_region(())
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6, T7> UnwrapKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7)> {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [UnwrapKeyRequest].
                 #[inline]
                 pub fn finish(
@@ -10347,8 +10611,9 @@ mod root {
                     T4: ::planus::WriteAsDefault<u32, u32>,
                     T5: ::planus::WriteAsDefault<bool, bool>,
                     T6: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T7: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
                 > ::planus::WriteAs<::planus::Offset<UnwrapKeyRequest>>
-                for UnwrapKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
+                for UnwrapKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7)>
             {
                 type Prepared = ::planus::Offset<UnwrapKeyRequest>;
 
@@ -10369,8 +10634,9 @@ mod root {
                     T4: ::planus::WriteAsDefault<u32, u32>,
                     T5: ::planus::WriteAsDefault<bool, bool>,
                     T6: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T7: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
                 > ::planus::WriteAsOptional<::planus::Offset<UnwrapKeyRequest>>
-                for UnwrapKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
+                for UnwrapKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7)>
             {
                 type Prepared = ::planus::Offset<UnwrapKeyRequest>;
 
@@ -10391,16 +10657,17 @@ mod root {
                     T4: ::planus::WriteAsDefault<u32, u32>,
                     T5: ::planus::WriteAsDefault<bool, bool>,
                     T6: ::planus::WriteAsOptional<::planus::Offset<::core::primitive::str>>,
+                    T7: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
                 > ::planus::WriteAsOffset<UnwrapKeyRequest>
-                for UnwrapKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, T6)>
+                for UnwrapKeyRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<UnwrapKeyRequest> {
-                    let (v0, v1, v2, v3, v4, v5, v6) = &self.0;
-                    UnwrapKeyRequest::create(builder, v0, v1, v2, v3, v4, v5, v6)
+                    let (v0, v1, v2, v3, v4, v5, v6, v7) = &self.0;
+                    UnwrapKeyRequest::create(builder, v0, v1, v2, v3, v4, v5, v6, v7)
                 }
             }
 
@@ -10471,6 +10738,14 @@ mod root {
                 {
                     self.0.access(6, "UnwrapKeyRequest", "slot")
                 }
+
+                /// Getter for the [`wrapped_region` field](UnwrapKeyRequest#structfield.wrapped_region).
+                #[inline]
+                pub fn wrapped_region(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<self::ShmRef<'a>>> {
+                    self.0.access(7, "UnwrapKeyRequest", "wrapped_region")
+                }
             }
 
             impl<'a> ::core::fmt::Debug for UnwrapKeyRequestRef<'a> {
@@ -10496,6 +10771,11 @@ mod root {
                     if let ::core::option::Option::Some(field_slot) = self.slot().transpose() {
                         f.field("slot", &field_slot);
                     }
+                    if let ::core::option::Option::Some(field_wrapped_region) =
+                        self.wrapped_region().transpose()
+                    {
+                        f.field("wrapped_region", &field_wrapped_region);
+                    }
                     f.finish()
                 }
             }
@@ -10515,6 +10795,15 @@ mod root {
                         permissions: ::core::convert::TryInto::try_into(value.permissions()?)?,
                         exportable: ::core::convert::TryInto::try_into(value.exportable()?)?,
                         slot: value.slot()?.map(::core::convert::Into::into),
+                        wrapped_region: if let ::core::option::Option::Some(wrapped_region) =
+                            value.wrapped_region()?
+                        {
+                            ::core::option::Option::Some(::planus::alloc::boxed::Box::new(
+                                ::core::convert::TryInto::try_into(wrapped_region)?,
+                            ))
+                        } else {
+                            ::core::option::Option::None
+                        },
                     })
                 }
             }
@@ -10595,7 +10884,7 @@ mod root {
             ///  Opcode Encapsulate (0x0108): the shared secret becomes a key object.
             ///
             /// Generated from these locations:
-            /// * Table `EncapsulateRequest` in the file `keys.fbs:126`
+            /// * Table `EncapsulateRequest` in the file `keys.fbs:140`
             #[derive(
                 Clone,
                 Debug,
@@ -11109,7 +11398,7 @@ mod root {
             ///  Opcode Decapsulate (0x0109).
             ///
             /// Generated from these locations:
-            /// * Table `DecapsulateRequest` in the file `keys.fbs:135`
+            /// * Table `DecapsulateRequest` in the file `keys.fbs:149`
             #[derive(
                 Clone,
                 Debug,
@@ -11681,7 +11970,7 @@ mod root {
             ///  Opcode ReleaseKey (0x010A).
             ///
             /// Generated from these locations:
-            /// * Table `ReleaseKeyRequest` in the file `keys.fbs:145`
+            /// * Table `ReleaseKeyRequest` in the file `keys.fbs:159`
             #[derive(
                 Clone,
                 Debug,
@@ -11966,7 +12255,7 @@ mod root {
             ///  Reply to operations that create a key object: its per-connection id.
             ///
             /// Generated from these locations:
-            /// * Table `KeyCreatedResponse` in the file `keys.fbs:150`
+            /// * Table `KeyCreatedResponse` in the file `keys.fbs:164`
             #[derive(
                 Clone,
                 Debug,
@@ -12251,7 +12540,7 @@ mod root {
             ///  Reply carrying key bytes (export public/secret, wrap).
             ///
             /// Generated from these locations:
-            /// * Table `KeyBytesResponse` in the file `keys.fbs:155`
+            /// * Table `KeyBytesResponse` in the file `keys.fbs:169`
             #[derive(
                 Clone,
                 Debug,
@@ -12264,6 +12553,9 @@ mod root {
             pub struct KeyBytesResponse {
                 /// The field `data` in the table `KeyBytesResponse`
                 pub data: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+                ///  Appended (issue 13): when the request named an output region range, the bytes written
+                ///  there (a prefix of that range) and `data` is empty.
+                pub written: ::core::option::Option<::planus::alloc::boxed::Box<self::Shm>>,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -12271,6 +12563,7 @@ mod root {
                 fn default() -> Self {
                     Self {
                         data: ::core::default::Default::default(),
+                        written: ::core::default::Default::default(),
                     }
                 }
             }
@@ -12286,19 +12579,28 @@ mod root {
                 pub fn create(
                     builder: &mut ::planus::Builder,
                     field_data: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    field_written: impl ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
                 ) -> ::planus::Offset<Self> {
                     let prepared_data = field_data.prepare(builder);
+                    let prepared_written = field_written.prepare(builder);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<6> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<8> =
                         ::core::default::Default::default();
                     if prepared_data.is_some() {
                         table_writer.write_entry::<::planus::Offset<[u8]>>(0);
+                    }
+                    if prepared_written.is_some() {
+                        table_writer.write_entry::<::planus::Offset<self::Shm>>(1);
                     }
 
                     unsafe {
                         table_writer.finish(builder, |object_writer| {
                             if let ::core::option::Option::Some(prepared_data) = prepared_data {
                                 object_writer.write::<_, _, 4>(&prepared_data);
+                            }
+                            if let ::core::option::Option::Some(prepared_written) = prepared_written
+                            {
+                                object_writer.write::<_, _, 4>(&prepared_written);
                             }
                         });
                     }
@@ -12336,7 +12638,7 @@ mod root {
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<KeyBytesResponse> {
-                    KeyBytesResponse::create(builder, &self.data)
+                    KeyBytesResponse::create(builder, &self.data, &self.written)
                 }
             }
 
@@ -12367,6 +12669,26 @@ mod root {
             }
 
             impl<T0> KeyBytesResponseBuilder<(T0,)> {
+                /// Setter for the [`written` field](KeyBytesResponse#structfield.written).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn written<T1>(self, value: T1) -> KeyBytesResponseBuilder<(T0, T1)>
+                where
+                    T1: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
+                {
+                    let (v0,) = self.0;
+                    KeyBytesResponseBuilder((v0, value))
+                }
+
+                /// Sets the [`written` field](KeyBytesResponse#structfield.written) to null.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn written_as_null(self) -> KeyBytesResponseBuilder<(T0, ())> {
+                    self.written(())
+                }
+            }
+
+            impl<T0, T1> KeyBytesResponseBuilder<(T0, T1)> {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [KeyBytesResponse].
                 #[inline]
                 pub fn finish(
@@ -12380,9 +12702,11 @@ mod root {
                 }
             }
 
-            impl<T0: ::planus::WriteAsOptional<::planus::Offset<[u8]>>>
-                ::planus::WriteAs<::planus::Offset<KeyBytesResponse>>
-                for KeyBytesResponseBuilder<(T0,)>
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
+                > ::planus::WriteAs<::planus::Offset<KeyBytesResponse>>
+                for KeyBytesResponseBuilder<(T0, T1)>
             {
                 type Prepared = ::planus::Offset<KeyBytesResponse>;
 
@@ -12395,9 +12719,11 @@ mod root {
                 }
             }
 
-            impl<T0: ::planus::WriteAsOptional<::planus::Offset<[u8]>>>
-                ::planus::WriteAsOptional<::planus::Offset<KeyBytesResponse>>
-                for KeyBytesResponseBuilder<(T0,)>
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
+                > ::planus::WriteAsOptional<::planus::Offset<KeyBytesResponse>>
+                for KeyBytesResponseBuilder<(T0, T1)>
             {
                 type Prepared = ::planus::Offset<KeyBytesResponse>;
 
@@ -12410,16 +12736,18 @@ mod root {
                 }
             }
 
-            impl<T0: ::planus::WriteAsOptional<::planus::Offset<[u8]>>>
-                ::planus::WriteAsOffset<KeyBytesResponse> for KeyBytesResponseBuilder<(T0,)>
+            impl<
+                    T0: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T1: ::planus::WriteAsOptional<::planus::Offset<self::Shm>>,
+                > ::planus::WriteAsOffset<KeyBytesResponse> for KeyBytesResponseBuilder<(T0, T1)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<KeyBytesResponse> {
-                    let (v0,) = &self.0;
-                    KeyBytesResponse::create(builder, v0)
+                    let (v0, v1) = &self.0;
+                    KeyBytesResponse::create(builder, v0, v1)
                 }
             }
 
@@ -12435,6 +12763,14 @@ mod root {
                 pub fn data(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
                     self.0.access(0, "KeyBytesResponse", "data")
                 }
+
+                /// Getter for the [`written` field](KeyBytesResponse#structfield.written).
+                #[inline]
+                pub fn written(
+                    &self,
+                ) -> ::planus::Result<::core::option::Option<self::ShmRef<'a>>> {
+                    self.0.access(1, "KeyBytesResponse", "written")
+                }
             }
 
             impl<'a> ::core::fmt::Debug for KeyBytesResponseRef<'a> {
@@ -12442,6 +12778,10 @@ mod root {
                     let mut f = f.debug_struct("KeyBytesResponseRef");
                     if let ::core::option::Option::Some(field_data) = self.data().transpose() {
                         f.field("data", &field_data);
+                    }
+                    if let ::core::option::Option::Some(field_written) = self.written().transpose()
+                    {
+                        f.field("written", &field_written);
                     }
                     f.finish()
                 }
@@ -12454,6 +12794,13 @@ mod root {
                 fn try_from(value: KeyBytesResponseRef<'a>) -> ::planus::Result<Self> {
                     ::core::result::Result::Ok(Self {
                         data: value.data()?.map(|v| v.to_vec()),
+                        written: if let ::core::option::Option::Some(written) = value.written()? {
+                            ::core::option::Option::Some(::planus::alloc::boxed::Box::new(
+                                ::core::convert::TryInto::try_into(written)?,
+                            ))
+                        } else {
+                            ::core::option::Option::None
+                        },
                     })
                 }
             }
@@ -12534,7 +12881,7 @@ mod root {
             ///  Reply to Encapsulate.
             ///
             /// Generated from these locations:
-            /// * Table `EncapsulateResponse` in the file `keys.fbs:160`
+            /// * Table `EncapsulateResponse` in the file `keys.fbs:177`
             #[derive(
                 Clone,
                 Debug,
@@ -13643,6 +13990,9 @@ mod root {
                 pub oaep_label: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
                 ///  Appended (issue 15): signature context string (ED25519PH; at most 255 bytes).
                 pub signature_context: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+                ///  Appended (issue 15): ML-DSA external μ (FIPS 204 Algorithm 7 line 6 computed by the
+                ///  caller): the message of a Sign / Verify context is the 64-byte μ itself.
+                pub external_mu: bool,
             }
 
             #[allow(clippy::derivable_impls)]
@@ -13659,6 +14009,7 @@ mod root {
                         pss_salt_len: ::core::default::Default::default(),
                         oaep_label: ::core::default::Default::default(),
                         signature_context: ::core::default::Default::default(),
+                        external_mu: false,
                     }
                 }
             }
@@ -13694,6 +14045,7 @@ mod root {
                     field_pss_salt_len: impl ::planus::WriteAsOptional<u16>,
                     field_oaep_label: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                     field_signature_context: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    field_external_mu: impl ::planus::WriteAsDefault<bool, bool>,
                 ) -> ::planus::Offset<Self> {
                     let prepared_kind =
                         field_kind.prepare(builder, &self::ContextKind::Unspecified);
@@ -13709,8 +14061,9 @@ mod root {
                     let prepared_pss_salt_len = field_pss_salt_len.prepare(builder);
                     let prepared_oaep_label = field_oaep_label.prepare(builder);
                     let prepared_signature_context = field_signature_context.prepare(builder);
+                    let prepared_external_mu = field_external_mu.prepare(builder, &false);
 
-                    let mut table_writer: ::planus::table_writer::TableWriter<24> =
+                    let mut table_writer: ::planus::table_writer::TableWriter<26> =
                         ::core::default::Default::default();
                     if prepared_key_id.is_some() {
                         table_writer.write_entry::<u64>(2);
@@ -13741,6 +14094,9 @@ mod root {
                     }
                     if prepared_signature_format.is_some() {
                         table_writer.write_entry::<self::SignatureFormat>(6);
+                    }
+                    if prepared_external_mu.is_some() {
+                        table_writer.write_entry::<bool>(10);
                     }
 
                     unsafe {
@@ -13791,6 +14147,11 @@ mod root {
                             {
                                 object_writer.write::<_, _, 1>(&prepared_signature_format);
                             }
+                            if let ::core::option::Option::Some(prepared_external_mu) =
+                                prepared_external_mu
+                            {
+                                object_writer.write::<_, _, 1>(&prepared_external_mu);
+                            }
                         });
                     }
                     builder.current_offset()
@@ -13840,6 +14201,7 @@ mod root {
                         self.pss_salt_len,
                         &self.oaep_label,
                         &self.signature_context,
+                        self.external_mu,
                     )
                 }
             }
@@ -14098,6 +14460,45 @@ mod root {
             impl<T0, T1, T2, T3, T4, T5, T6, T7, T8, T9>
                 CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
             {
+                /// Setter for the [`external_mu` field](CreateContextRequest#structfield.external_mu).
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn external_mu<T10>(
+                    self,
+                    value: T10,
+                ) -> CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10)>
+                where
+                    T10: ::planus::WriteAsDefault<bool, bool>,
+                {
+                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9) = self.0;
+                    CreateContextRequestBuilder((v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, value))
+                }
+
+                /// Sets the [`external_mu` field](CreateContextRequest#structfield.external_mu) to the default value.
+                #[inline]
+                #[allow(clippy::type_complexity)]
+                pub fn external_mu_as_default(
+                    self,
+                ) -> CreateContextRequestBuilder<(
+                    T0,
+                    T1,
+                    T2,
+                    T3,
+                    T4,
+                    T5,
+                    T6,
+                    T7,
+                    T8,
+                    T9,
+                    ::planus::DefaultValue,
+                )> {
+                    self.external_mu(::planus::DefaultValue)
+                }
+            }
+
+            impl<T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10>
+                CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10)>
+            {
                 /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [CreateContextRequest].
                 #[inline]
                 pub fn finish(
@@ -14122,8 +14523,9 @@ mod root {
                     T7: ::planus::WriteAsOptional<u16>,
                     T8: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                     T9: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T10: ::planus::WriteAsDefault<bool, bool>,
                 > ::planus::WriteAs<::planus::Offset<CreateContextRequest>>
-                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
+                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10)>
             {
                 type Prepared = ::planus::Offset<CreateContextRequest>;
 
@@ -14147,8 +14549,9 @@ mod root {
                     T7: ::planus::WriteAsOptional<u16>,
                     T8: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                     T9: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T10: ::planus::WriteAsDefault<bool, bool>,
                 > ::planus::WriteAsOptional<::planus::Offset<CreateContextRequest>>
-                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
+                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10)>
             {
                 type Prepared = ::planus::Offset<CreateContextRequest>;
 
@@ -14173,16 +14576,19 @@ mod root {
                     T7: ::planus::WriteAsOptional<u16>,
                     T8: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
                     T9: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+                    T10: ::planus::WriteAsDefault<bool, bool>,
                 > ::planus::WriteAsOffset<CreateContextRequest>
-                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9)>
+                for CreateContextRequestBuilder<(T0, T1, T2, T3, T4, T5, T6, T7, T8, T9, T10)>
             {
                 #[inline]
                 fn prepare(
                     &self,
                     builder: &mut ::planus::Builder,
                 ) -> ::planus::Offset<CreateContextRequest> {
-                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9) = &self.0;
-                    CreateContextRequest::create(builder, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9)
+                    let (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10) = &self.0;
+                    CreateContextRequest::create(
+                        builder, v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10,
+                    )
                 }
             }
 
@@ -14278,6 +14684,16 @@ mod root {
                     self.0
                         .access(9, "CreateContextRequest", "signature_context")
                 }
+
+                /// Getter for the [`external_mu` field](CreateContextRequest#structfield.external_mu).
+                #[inline]
+                pub fn external_mu(&self) -> ::planus::Result<bool> {
+                    ::core::result::Result::Ok(
+                        self.0
+                            .access(10, "CreateContextRequest", "external_mu")?
+                            .unwrap_or(false),
+                    )
+                }
             }
 
             impl<'a> ::core::fmt::Debug for CreateContextRequestRef<'a> {
@@ -14311,6 +14727,7 @@ mod root {
                     {
                         f.field("signature_context", &field_signature_context);
                     }
+                    f.field("external_mu", &self.external_mu());
                     f.finish()
                 }
             }
@@ -14347,6 +14764,7 @@ mod root {
                         },
                         oaep_label: value.oaep_label()?.map(|v| v.to_vec()),
                         signature_context: value.signature_context()?.map(|v| v.to_vec()),
+                        external_mu: ::core::convert::TryInto::try_into(value.external_mu()?)?,
                     })
                 }
             }
@@ -14431,7 +14849,7 @@ mod root {
             ///  Reply to CreateContext.
             ///
             /// Generated from these locations:
-            /// * Table `ContextCreatedResponse` in the file `contexts.fbs:60`
+            /// * Table `ContextCreatedResponse` in the file `contexts.fbs:63`
             #[derive(
                 Clone,
                 Debug,
@@ -14793,7 +15211,7 @@ mod root {
             ///  encryption IV needs the key's caller-nonce permission (else KeyOperationNotPermitted).
             ///
             /// Generated from these locations:
-            /// * Table `InitContextRequest` in the file `contexts.fbs:71`
+            /// * Table `InitContextRequest` in the file `contexts.fbs:74`
             #[derive(
                 Clone,
                 Debug,
@@ -15130,7 +15548,7 @@ mod root {
             ///  Opcode SetAad (0x0202).
             ///
             /// Generated from these locations:
-            /// * Table `SetAadRequest` in the file `contexts.fbs:77`
+            /// * Table `SetAadRequest` in the file `contexts.fbs:80`
             #[derive(
                 Clone,
                 Debug,
@@ -15477,7 +15895,7 @@ mod root {
             ///  Opcode Update (0x0203).
             ///
             /// Generated from these locations:
-            /// * Table `UpdateRequest` in the file `contexts.fbs:83`
+            /// * Table `UpdateRequest` in the file `contexts.fbs:86`
             #[derive(
                 Clone,
                 Debug,
@@ -15824,7 +16242,7 @@ mod root {
             ///  Opcode Finalize (0x0204): optional last input (Verify: the signature), AEAD decrypt tag.
             ///
             /// Generated from these locations:
-            /// * Table `FinalizeRequest` in the file `contexts.fbs:89`
+            /// * Table `FinalizeRequest` in the file `contexts.fbs:92`
             #[derive(
                 Clone,
                 Debug,
@@ -16222,7 +16640,7 @@ mod root {
             ///  and the tag of an AEAD encryption. A context in the middle of a stream is refused by init.
             ///
             /// Generated from these locations:
-            /// * Table `ProcessRequest` in the file `contexts.fbs:100`
+            /// * Table `ProcessRequest` in the file `contexts.fbs:103`
             #[derive(
                 Clone,
                 Debug,
@@ -16810,7 +17228,7 @@ mod root {
             ///  Opcode ResetContext (0x0205).
             ///
             /// Generated from these locations:
-            /// * Table `ResetContextRequest` in the file `contexts.fbs:114`
+            /// * Table `ResetContextRequest` in the file `contexts.fbs:117`
             #[derive(
                 Clone,
                 Debug,
@@ -17101,7 +17519,7 @@ mod root {
             ///  Opcode DestroyContext (0x0206).
             ///
             /// Generated from these locations:
-            /// * Table `DestroyContextRequest` in the file `contexts.fbs:119`
+            /// * Table `DestroyContextRequest` in the file `contexts.fbs:122`
             #[derive(
                 Clone,
                 Debug,
@@ -17398,7 +17816,7 @@ mod root {
             ///  the tag.
             ///
             /// Generated from these locations:
-            /// * Table `OutputResponse` in the file `contexts.fbs:125`
+            /// * Table `OutputResponse` in the file `contexts.fbs:128`
             #[derive(
                 Clone,
                 Debug,
@@ -17788,7 +18206,7 @@ mod root {
             ///  Opcode Random (0x0300).
             ///
             /// Generated from these locations:
-            /// * Table `RandomRequest` in the file `contexts.fbs:136`
+            /// * Table `RandomRequest` in the file `contexts.fbs:139`
             #[derive(
                 Clone,
                 Debug,

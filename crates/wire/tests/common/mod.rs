@@ -99,26 +99,53 @@ pub fn requests() -> Vec<Request<'static>> {
         Request::ImportKey(ImportKey {
             key: SPEC,
             format: KeyFormat::Raw,
-            material: &[9; 32],
+            material: Payload::Inline(&[9; 32]),
+        }),
+        Request::ImportKey(ImportKey {
+            key: SPEC,
+            format: KeyFormat::Pkcs8,
+            material: Payload::Shm(ShmSlice {
+                region: u64::MAX,
+                offset: 7,
+                len: 1218,
+            }),
         }),
         Request::ImportKey(ImportKey {
             key: SLOT_SPEC,
             format: KeyFormat::Pkcs8,
-            material: b"",
+            material: Payload::Inline(b""),
         }),
         Request::ExportPublicKey {
             key_id: u64::MAX,
             format: None,
+            output: None,
         },
         Request::ExportPublicKey {
             key_id: 0,
             format: Some(KeyFormat::SubjectPublicKeyInfo),
+            output: None,
         },
         Request::ExportPublicKey {
             key_id: 3,
             format: Some(KeyFormat::Der),
+            output: Some(ShmSlice {
+                region: 9,
+                offset: 0,
+                len: 4096,
+            }),
         },
-        Request::ExportSecretKey { key_id: 42 },
+        Request::ExportSecretKey {
+            key_id: 42,
+            output: None,
+        },
+        Request::ExportSecretKey {
+            key_id: 42,
+            output: Some(ShmSlice {
+                region: 1,
+                offset: u64::MAX,
+                len: 0,
+            }),
+        },
     ];
     for kdf in kdfs() {
         v.push(Request::DeriveKey(DeriveKey {
@@ -148,12 +175,33 @@ pub fn requests() -> Vec<Request<'static>> {
             kek_id: 1,
             target_key_id: 2,
             algorithm: "AES-256-KWP",
+            output: None,
+        }),
+        Request::WrapKey(WrapKey {
+            kek_id: 1,
+            target_key_id: 2,
+            algorithm: "AES-256-KW",
+            output: Some(ShmSlice {
+                region: 3,
+                offset: 64,
+                len: 40,
+            }),
         }),
         Request::UnwrapKey(UnwrapKey {
             kek_id: 1,
             algorithm: "AES-256-KW",
-            wrapped: &[7; 40],
+            wrapped: Payload::Inline(&[7; 40]),
             key: SLOT_SPEC,
+        }),
+        Request::UnwrapKey(UnwrapKey {
+            kek_id: 1,
+            algorithm: "AES-256-KW",
+            wrapped: Payload::Shm(ShmSlice {
+                region: 77,
+                offset: 8,
+                len: 40,
+            }),
+            key: SPEC,
         }),
         Request::Encapsulate(Encapsulate {
             public_key_id: 5,
@@ -202,6 +250,7 @@ pub fn requests() -> Vec<Request<'static>> {
                     pss_salt_len: Some(0),
                     oaep_label: b"label",
                     signature_context: b"ctx",
+                    external_mu: true,
                     ..CreateContextOptions::default()
                 },
             },
@@ -461,6 +510,13 @@ pub fn responses() -> Vec<Response<'static>> {
             key_id: 0x1234_5678_9ABC_DEF0,
         },
         Response::KeyBytes { data: &[0x30; 91] },
+        Response::KeyWritten {
+            written: ShmSlice {
+                region: 5,
+                offset: 10,
+                len: 91,
+            },
+        },
         Response::Encapsulated {
             ciphertext: &[1; 1088],
             key_id: 8,
@@ -619,7 +675,7 @@ pub fn response_opcode(r: &Response<'_>) -> warden_wire::Opcode {
         Response::Ping { .. } => Opcode::Ping,
         Response::Status(_) => Opcode::Status,
         Response::KeyCreated { .. } => Opcode::GenerateKey,
-        Response::KeyBytes { .. } => Opcode::ExportPublicKey,
+        Response::KeyBytes { .. } | Response::KeyWritten { .. } => Opcode::ExportPublicKey,
         Response::Encapsulated { .. } => Opcode::Encapsulate,
         Response::ContextCreated { .. } => Opcode::CreateContext,
         Response::Output { .. } => Opcode::Update,
