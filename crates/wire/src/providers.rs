@@ -112,13 +112,6 @@ impl<'a> ProviderList<'a> {
                 .collect(),
         }
     }
-
-    pub(crate) fn slice(&self) -> Option<&'a [ProviderDesc<'a>]> {
-        match self.0 {
-            Repr::Slice(s) => Some(s),
-            Repr::Wire(_) => None,
-        }
-    }
 }
 
 impl Default for ProviderList<'_> {
@@ -187,24 +180,28 @@ impl core::fmt::Debug for ProviderList<'_> {
     }
 }
 
-/// Writes the list (encoding side); `None` when empty or when it is a decoded view.
+/// Writes the list; `None` when empty. A decoded view re-encodes to the same entries (the
+/// typed layer loses nothing it accepted: `fuzz/fuzz_targets/request_decoder.rs`).
 pub(crate) fn write(
     b: &mut planus::Builder,
     list: &ProviderList<'_>,
 ) -> Option<planus::Offset<[planus::Offset<g::ProviderEntry>]>> {
-    let s = list.slice()?;
-    if s.is_empty() {
+    let n = list.len();
+    if n == 0 {
         return None;
     }
-    let mut entries = Vec::with_capacity(s.len());
-    for p in s {
-        let caps: Vec<planus::Offset<g::ProviderCapability>> = p
-            .capabilities
-            .iter()
-            .map(|c| g::ProviderCapability::create(b, c.algorithm, c.operations))
+    let mut entries = Vec::with_capacity(n);
+    for i in 0..n {
+        // Decoded views were checked entry by entry in `from_wire`, so nothing is skipped.
+        let Some((name, hardware, n_caps)) = list.entry(i) else {
+            continue;
+        };
+        let caps: Vec<planus::Offset<g::ProviderCapability>> = (0..n_caps)
+            .filter_map(|j| list.cap(i, j))
+            .map(|(algorithm, operations)| g::ProviderCapability::create(b, algorithm, operations))
             .collect();
         let caps = b.create_vector(caps.as_slice());
-        entries.push(g::ProviderEntry::create(b, p.name, p.hardware, caps));
+        entries.push(g::ProviderEntry::create(b, name, hardware, caps));
     }
     Some(b.create_vector(entries.as_slice()))
 }
