@@ -1,5 +1,5 @@
-//! Verification trust stores, CRLs and chain verification (issue 16, opcodes
-//! 0x0620..=0x0630).
+//! Verification trust stores, CRLs and chain verification (opcodes
+//! 0x0720..=0x0730).
 //!
 //! A trust store is a named set of anchors (and the CRLs admitted for it). `@name` is a
 //! global store: every uid may verify against it, only admins change it. Any other name is a
@@ -15,9 +15,8 @@ use warden_store::{Caller, SlotRef};
 use warden_wire::Response;
 use warden_wire::messages::CertCall;
 
-use crate::handlers::certs::{
-    Listed, audited, listed_cost, page, persistent, readable_der, reply_list,
-};
+use crate::handlers::certs::{Listed, audited, listed_cost, page, readable_der, reply_list};
+use crate::handlers::persistent;
 use crate::request::{ConnState, Ctx};
 use crate::state::Persistent;
 

@@ -22,13 +22,10 @@ use warden_wire::Response;
 use warden_wire::admin::{CertEntries, CertEntry};
 use warden_wire::messages::CertCall;
 
+use super::persistent;
 use crate::handlers::slots::restricted_key;
 use crate::request::{ConnState, Ctx};
 use crate::state::Persistent;
-
-pub(crate) fn persistent<'a>(ctx: &'a Ctx<'_, '_>) -> Result<&'a Persistent, Error> {
-    Ok(ctx.shared.persistent.get()?.as_ref())
-}
 
 fn code(r: &Result<impl Sized, Error>) -> Result<(), ErrorCode> {
     r.as_ref().map(|_| ()).map_err(Error::code)

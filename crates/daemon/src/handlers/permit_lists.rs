@@ -9,7 +9,8 @@ use warden_core::Error;
 use warden_wire::Response;
 use warden_wire::admin::{PolicyEntries, PolicyEntry, TrustEntries, TrustEntry};
 
-use super::permits::{persistent, profile_name};
+use super::permits::profile_name;
+use super::persistent;
 use crate::request::{ConnState, Ctx};
 
 /// Bytes of a listing page kept free for the frame header and FlatBuffers envelope.

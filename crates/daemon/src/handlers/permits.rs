@@ -13,13 +13,10 @@ use warden_core::{Error, ErrorCode};
 use warden_permits::{PermitError, Profile, PublicKey, SigAlg};
 use warden_wire::Response;
 
+use super::persistent;
 use crate::rate::Verdict;
 use crate::request::{ConnState, Ctx};
 use crate::state::Persistent;
-
-pub(super) fn persistent<'a>(ctx: &'a Ctx<'_, '_>) -> Result<&'a Persistent, Error> {
-    Ok(ctx.shared.persistent.get()?.as_ref())
-}
 
 /// Runs an admin action: refused with `AccessDenied` for non-admins; audited either way.
 fn as_admin(

@@ -25,6 +25,7 @@ use warden_wire::Response;
 use warden_wire::admin::{SlotEntries, SlotEntry, pack_grants};
 use warden_wire::messages::{self, Request};
 
+use super::persistent;
 use crate::request::{ConnState, Ctx};
 use crate::resources::SlotOrigin;
 use crate::state::Persistent;
@@ -41,10 +42,6 @@ fn origin(meta: &SlotMeta) -> SlotOrigin {
 /// The slot a request names: a bare name in the caller's namespace, or `uid/name`.
 fn parse<'a>(state: &ConnState, name: &'a str) -> Result<SlotRef<'a>, Error> {
     Ok(SlotRef::parse(name, state.peer.uid)?)
-}
-
-fn persistent<'a>(ctx: &'a Ctx<'_, '_>) -> Result<&'a Persistent, Error> {
-    Ok(ctx.shared.persistent.get()?.as_ref())
 }
 
 /// Errors that say the provider (or its token) is unavailable, not that the record is bad.
