@@ -528,3 +528,57 @@ fn token_contexts_refuse_context_options_they_cannot_honour() {
     // The default encoding still works in the token.
     assert_eq!(sign(&stack, alg, key.id(), b"m").unwrap().len(), 64);
 }
+
+/// Red-team finding: writing a token key's slot reference used to mark its objects as the
+/// slot's *before* the slot was committed, so a persist that failed (name taken, slot quota)
+/// left objects no record refers to and no handle would destroy. Any local uid could fill
+/// the shared token in a loop of generate / persist-into-a-taken-name / release.
+#[test]
+fn a_failed_persist_leaves_no_token_objects_behind() {
+    let Some(hsm) = SoftHsm::new() else { return };
+    let Some(before) = hsm.list_objects() else {
+        println!("SKIPPED: pkcs11-tool (opensc) not installed; nothing to count objects with");
+        return;
+    };
+    let count = |s: &str| s.matches("Private Key Object").count();
+    assert_eq!(count(&before), 0);
+    let root = tempfile::tempdir().unwrap();
+    let d = start(&hsm, root.path());
+    let stack = d.stack();
+    let km = stack.key_management();
+    let p = params(Algorithm::EcdsaP256Sha256, P::SIGN);
+    km.generate_key_into_with("taken", &p, Some("hsm")).unwrap();
+    for _ in 0..3 {
+        // Persisting an ephemeral token key into a name that is taken fails...
+        let k = km.generate_key_with(&p, Some("hsm")).unwrap();
+        assert_eq!(
+            km.persist_key("taken", k.id()).unwrap_err().code(),
+            ErrorCode::KeySlotOccupied
+        );
+        k.release().unwrap();
+        // ...and so does generating straight into it.
+        assert_eq!(
+            km.generate_key_into_with("taken", &p, Some("hsm"))
+                .unwrap_err()
+                .code(),
+            ErrorCode::KeySlotOccupied
+        );
+    }
+    drop((km, stack));
+    // A successful persist still keeps its key after the handle is gone.
+    let stack = d.stack();
+    let km = stack.key_management();
+    let k = km.generate_key_with(&p, Some("hsm")).unwrap();
+    km.persist_key("kept", k.id()).unwrap();
+    k.release().unwrap();
+    drop((km, stack));
+    let objects = hsm.list_objects().unwrap();
+    assert_eq!(
+        count(&objects),
+        2,
+        "only the two slot keys remain in the token: {objects}"
+    );
+    let stack = d.stack();
+    let k = stack.key_management().resolve("kept").unwrap();
+    sign(&stack, Algorithm::EcdsaP256Sha256, k.id(), b"kept").unwrap();
+}

@@ -43,6 +43,12 @@ pub trait ProviderKey: Send + Sync + 'static {
     /// `restore_key` can rebuild this key: the secret encoding for a software provider, a
     /// token object reference for a hardware one.
     fn storage_material(&self, algorithm: Algorithm) -> Result<Zeroizing<Vec<u8>>>;
+    /// A durable record now refers to this key's material (called once the record is
+    /// committed, never before): a provider whose keys are objects outside the process (a
+    /// token) keeps them from then on instead of destroying them with the last handle.
+    /// Writing the storage material alone must not do this: a write that then fails (name
+    /// taken, quota) would leave objects no record and no handle accounts for.
+    fn mark_stored(&self) {}
     /// For the owning provider's downcast.
     fn as_any(&self) -> &dyn Any;
 }
@@ -212,6 +218,12 @@ impl Key {
             ));
         }
         self.inner.export_material(self.algorithm)
+    }
+
+    /// Tells the provider a committed record now refers to this key
+    /// ([`ProviderKey::mark_stored`]); the store calls it after the commit, never before.
+    pub fn mark_stored(&self) {
+        self.inner.mark_stored();
     }
 
     /// DANGER: the record the daemon's persistent store keeps (encrypted at rest) to restore

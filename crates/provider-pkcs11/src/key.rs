@@ -117,10 +117,9 @@ impl ProviderKey for TokenKey {
         ))
     }
 
-    /// A reference, not key bytes: version, kind, CKA_ID. Marks the objects as owned by the
-    /// record from now on (they are no longer destroyed with this handle).
+    /// A reference, not key bytes: version, kind, CKA_ID. The objects stay this handle's
+    /// until [`ProviderKey::mark_stored`]: the record written from this may never commit.
     fn storage_material(&self, _algorithm: Algorithm) -> Result<Zeroizing<Vec<u8>>> {
-        self.persisted.store(true, Ordering::Release);
         let kind = if self.public.is_some() {
             KIND_PAIR
         } else {
@@ -131,6 +130,11 @@ impl ProviderKey for TokenKey {
         m.push(kind);
         m.extend_from_slice(&self.id);
         Ok(m)
+    }
+
+    /// A committed slot record names the objects: they outlive this handle from now on.
+    fn mark_stored(&self) {
+        self.persisted.store(true, Ordering::Release);
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -172,8 +176,13 @@ mod tests {
         let m = k.storage_material(Algorithm::EcdsaP256Sha256).unwrap();
         assert_eq!(m.len(), 2 + ID_LEN);
         assert!(
+            !k.persisted.load(Ordering::Acquire),
+            "the record may still fail to commit: the objects are still the handle's"
+        );
+        k.mark_stored();
+        assert!(
             k.persisted.load(Ordering::Acquire),
-            "a stored key is the slot's"
+            "a committed key is the slot's"
         );
         assert_eq!(TokenKey::parse_material(&m).unwrap(), (true, [9; ID_LEN]));
         assert!(TokenKey::parse_material(&m[..5]).is_err());

@@ -179,7 +179,11 @@ fn store_key(p: &Persistent, state: &ConnState, name: &str, key: &Key) -> Result
         permissions: key.permissions().bits(),
         exportable: key.exportable(),
     };
-    Ok(p.store.create_slot(&new, &secret)?)
+    let meta = p.store.create_slot(&new, &secret)?;
+    // Only now does a record refer to a token key's objects; had the write failed, they
+    // would still go with the key's last handle instead of staying in the token for good.
+    key.mark_stored();
+    Ok(meta)
 }
 
 /// The fully qualified name for audit lines (the text as given if it does not parse).
