@@ -582,3 +582,45 @@ fn a_failed_persist_leaves_no_token_objects_behind() {
     let k = stack.key_management().resolve("kept").unwrap();
     sign(&stack, Algorithm::EcdsaP256Sha256, k.id(), b"kept").unwrap();
 }
+
+/// Red-team finding: deleting a slot removed its record but left its key in the token, so a
+/// loop of generate-into-slot / delete (which the slot quota never sees: one slot at a time)
+/// filled the shared token. Deleting a slot now destroys its token objects; for that, one
+/// token key may back one slot only (a second persist of the same handle is refused).
+#[test]
+fn deleting_a_slot_destroys_its_token_objects() {
+    let Some(hsm) = SoftHsm::new() else { return };
+    let Some(before) = hsm.list_objects() else {
+        println!("SKIPPED: pkcs11-tool (opensc) not installed; nothing to count objects with");
+        return;
+    };
+    let count = |s: &str| s.matches("Private Key Object").count();
+    assert_eq!(count(&before), 0);
+    let root = tempfile::tempdir().unwrap();
+    let d = start(&hsm, root.path());
+    let stack = d.stack();
+    let km = stack.key_management();
+    let p = params(Algorithm::EcdsaP256Sha256, P::SIGN);
+    for _ in 0..3 {
+        km.generate_key_into_with("churn", &p, Some("hsm")).unwrap();
+        km.delete_slot("churn").unwrap();
+    }
+    // Persisted from an ephemeral handle, then deleted while the handle is still held.
+    let k = km.generate_key_with(&p, Some("hsm")).unwrap();
+    km.persist_key("copy", k.id()).unwrap();
+    assert_eq!(
+        km.persist_key("second-copy", k.id()).unwrap_err().code(),
+        ErrorCode::KeyOperationNotPermitted,
+        "one token key backs one slot"
+    );
+    km.delete_slot("copy").unwrap();
+    k.release().unwrap();
+    // A slot that is kept keeps its key.
+    km.generate_key_into_with("kept", &p, Some("hsm")).unwrap();
+    drop((km, stack));
+    let objects = hsm.list_objects().unwrap();
+    assert_eq!(count(&objects), 1, "only the kept slot's key: {objects}");
+    let stack = d.stack();
+    let k = stack.key_management().resolve("kept").unwrap();
+    sign(&stack, Algorithm::EcdsaP256Sha256, k.id(), b"kept").unwrap();
+}

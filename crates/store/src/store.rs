@@ -338,27 +338,30 @@ impl SlotStore {
 
     /// Deletes a slot if `allow` accepts its authenticated metadata as read *inside* the
     /// deleting transaction, so no other writer can swap the record between check and delete.
+    /// Returns the deleted record's key storage bytes (for a token key: which objects it named).
     pub(crate) fn delete_if(
         &self,
         slot: SlotRef<'_>,
         allow: impl FnOnce(&SlotMeta) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Zeroizing<Vec<u8>>, StoreError> {
         validate_slot_name(slot.name)?;
         let key = slot.key();
         let txn = self.begin_write()?;
-        {
+        let secret = {
             let mut slots = txn.open_table(SLOTS).map_err(db)?;
-            let meta = {
+            let (meta, secret) = {
                 let record = slots
                     .get(key.as_str())
                     .map_err(db)?
                     .ok_or(StoreError::KeySlotEmpty)?;
-                self.open_record(slot, record.value())?.0
+                self.open_record(slot, record.value())?
             };
             allow(&meta)?;
             slots.remove(key.as_str()).map_err(db)?;
-        }
-        txn.commit().map_err(db)
+            secret
+        };
+        txn.commit().map_err(db)?;
+        Ok(secret)
     }
 
     /// Every slot's authenticated metadata, sorted by owner, then name. Fails closed: one record that

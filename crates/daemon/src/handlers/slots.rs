@@ -268,8 +268,26 @@ pub(crate) fn delete(state: &mut ConnState, ctx: &Ctx<'_, '_>, name: &str) -> Re
         algorithm,
         code(&result),
     );
-    result?;
+    discard_token_objects(&result?, &*ctx.shared.provider);
     state.out.reply(&Response::Done)
+}
+
+/// After a slot's record is deleted: a key that lives in a token (another provider than the
+/// default) is restored from the deleted record once more and released as no slot's, so its
+/// objects go with it. Without this a generate-into-slot / delete loop — which the slot
+/// quota never sees — would fill the shared token. Best effort: a token that is gone keeps
+/// them (handles resolved earlier on other connections then fail `ResourceNotFound`; their
+/// uses were refused by the per-use check anyway, the slot being gone).
+fn discard_token_objects(record: &[u8], provider: &dyn Provider) {
+    let Ok(stored) = Key::parse_storage(record) else {
+        return;
+    };
+    if stored.provider == warden_crypto::DEFAULT_PROVIDER_NAME {
+        return; // the record held the key itself: nothing outlives it
+    }
+    if let Ok(key) = provider.restore_key(&stored) {
+        key.mark_unstored();
+    }
 }
 
 /// Locks or unlocks a slot (owner or admin). A locked slot keeps its key but grants no use
