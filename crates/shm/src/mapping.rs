@@ -36,9 +36,9 @@ impl Mapping {
     /// (`0 < declared <= max`); maps it shared and closes the descriptor (the mapping keeps
     /// the memory alive, and the daemon holds no descriptor per region).
     ///
-    /// Order matters: the seals are checked before the size, so the size cannot shrink
-    /// between the check and the mapping (growing it is harmless: only `declared` bytes are
-    /// mapped).
+    /// Order matters: the seals are read before anything asks the file's filesystem (see
+    /// the body), and checked before the size, so the size cannot shrink between the check
+    /// and the mapping (growing it is harmless: only `declared` bytes are mapped).
     ///
     /// # Errors
     /// [`ShmError::NotMemfd`], [`ShmError::NotSealed`], [`ShmError::WriteSealed`],
@@ -47,13 +47,16 @@ impl Mapping {
         if declared == 0 || declared > max {
             return Err(ShmError::BadLength);
         }
+        // Seals first: `F_GET_SEALS` is answered by the VFS alone (only shmem and hugetlbfs
+        // files have seals; anything else is EINVAL), whereas `fstatfs` or `fstat` on a file
+        // of a FUSE filesystem is a request to its server — a client's server that never
+        // answers would hold this worker thread, unkillably, for good.
+        let seals = fcntl_get_seals(&fd).map_err(|_| ShmError::NotMemfd)?;
         let fs = fstatfs(&fd).map_err(|_| ShmError::NotMemfd)?;
         // `f_type`'s width differs by architecture; the magic fits 32 bits.
         if u64::try_from(fs.f_type).ok() != Some(u64::from(TMPFS_MAGIC)) {
             return Err(ShmError::NotMemfd);
         }
-        // Only memfds (and hugetlbfs, excluded above) support sealing: anything else is EINVAL.
-        let seals = fcntl_get_seals(&fd).map_err(|_| ShmError::NotMemfd)?;
         if !seals.contains(SealFlags::SHRINK) {
             return Err(ShmError::NotSealed);
         }
