@@ -40,16 +40,36 @@ fn region_fds_child() {
         return;
     };
     let f = std::fs::File::open(&file).unwrap();
-    let mem = MemoryAllocator::connect(
-        StackConfig::new()
-            .socket_path(&socket)
-            .dedicated_connection(true)
-            .default_timeout_ms(60_000),
-    )
-    .unwrap();
-    println!("CHILD-OPENED");
-    let r = mem.register_fd(f.as_fd(), 4096);
-    println!("CHILD-RESULT {:?}", r.map_err(|e| e.code()));
+    let connect = || {
+        MemoryAllocator::connect(
+            StackConfig::new()
+                .socket_path(&socket)
+                .dedicated_connection(true)
+                .default_timeout_ms(60_000),
+        )
+    };
+    let mem = connect().unwrap();
+    let first = mem.register_fd(f.as_fd(), 4096);
+    println!("CHILD-FIRST {:?}", first.map_err(|e| e.code()));
+    // The flood: the same file again and again, on this and new connections.
+    let mut cut_off = false;
+    for _ in 0..40 {
+        let Ok(mem) = connect() else {
+            cut_off = true;
+            break;
+        };
+        for _ in 0..8 {
+            if let Err(e) = mem.register_fd(f.as_fd(), 4096)
+                && e.code() != ErrorCode::InvalidMemoryRegion
+            {
+                break;
+            }
+        }
+    }
+    if cut_off {
+        println!("CHILD-CUT-OFF");
+    }
+    println!("CHILD-DONE");
 }
 
 /// A minimal FUSE server: one regular file `f`, 4096 bytes. It answers what opening the file
@@ -71,18 +91,53 @@ mod fuse {
     const ENOSYS: i32 = 38;
     const FILE_NODE: u64 = 2;
 
+    /// Requests read and not answered, with a handle on the device to answer them later.
+    pub type Held = std::sync::Mutex<Vec<(u64, std::fs::File)>>;
+
+    #[derive(Clone)]
     pub struct Server {
+        /// A `STATFS` came (from the daemon: nothing else here asks).
         pub statfs_seen: Arc<AtomicBool>,
-        /// The unanswered `STATFS` and a handle on the device to answer it with later.
-        pub held: Arc<std::sync::Mutex<Option<(u64, std::fs::File)>>>,
+        /// `FLUSH`es that came: every close of a descriptor of our file, the daemon's too.
+        pub flushes: Arc<std::sync::atomic::AtomicUsize>,
+        pub held: Arc<Held>,
+        /// From now on answer everything (the test's cleanup).
+        pub answer_all: Arc<AtomicBool>,
+        /// The daemon's pid.
+        pub daemon: Arc<std::sync::atomic::AtomicU32>,
     }
 
-    /// Answers the held `STATFS` (with an error): a process waiting for a FUSE answer
-    /// the server has read cannot even be killed, so the test's cleanup must end the wait.
-    pub fn release(held: &std::sync::Mutex<Option<(u64, std::fs::File)>>) {
-        if let Some((unique, mut dev)) = held.lock().unwrap().take() {
+    /// The process a thread (FUSE names the calling thread) belongs to.
+    fn tgid_of(tid: u32) -> Option<u32> {
+        let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Tgid:"))?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// Answers every held request (with an error) and all that come from now on: a
+    /// process waiting for a FUSE answer the server has read cannot even be killed, so the
+    /// test's cleanup must end the wait.
+    pub fn release(server: &Server) {
+        server.answer_all.store(true, Ordering::SeqCst);
+        for (unique, mut dev) in server.held.lock().unwrap().drain(..) {
             reply(&mut dev, unique, ENOSYS, &[]);
         }
+    }
+
+    fn hold(server: &Server, dev: &std::fs::File, unique: u64) -> bool {
+        if server.answer_all.load(Ordering::SeqCst) {
+            return false;
+        }
+        server
+            .held
+            .lock()
+            .unwrap()
+            .push((unique, dev.try_clone().unwrap()));
+        true
     }
 
     fn attr(out: &mut Vec<u8>, node: u64) {
@@ -151,11 +206,22 @@ mod fuse {
                     reply(&mut dev, unique, 0, &body);
                 }
                 OPEN => reply(&mut dev, unique, 0, &[0u8; 16]),
-                FLUSH | RELEASE => reply(&mut dev, unique, 0, &[]),
+                RELEASE => reply(&mut dev, unique, 0, &[]),
+                // Only the daemon's closes wait; the attacker's own are answered.
+                FLUSH if tgid_of(u32_at(32)) != Some(server.daemon.load(Ordering::SeqCst)) => {
+                    reply(&mut dev, unique, 0, &[]);
+                }
+                FLUSH => {
+                    server.flushes.fetch_add(1, Ordering::SeqCst);
+                    if !hold(server, &dev, unique) {
+                        reply(&mut dev, unique, 0, &[]);
+                    }
+                }
                 STATFS => {
-                    // Not answered (until the test's cleanup).
-                    *server.held.lock().unwrap() = Some((unique, dev.try_clone().unwrap()));
                     server.statfs_seen.store(true, Ordering::SeqCst);
+                    if !hold(server, &dev, unique) {
+                        reply(&mut dev, unique, ENOSYS, &[]);
+                    }
                 }
                 FORGET | BATCH_FORGET | INTERRUPT => {}
                 _ => reply(&mut dev, unique, ENOSYS, &[]),
@@ -196,15 +262,34 @@ fn mount_fuse(dir: &std::path::Path) -> Option<fuse::Server> {
     }
     let server = fuse::Server {
         statfs_seen: Arc::new(AtomicBool::new(false)),
-        held: Arc::new(std::sync::Mutex::new(None)),
+        flushes: Arc::default(),
+        held: Arc::default(),
+        answer_all: Arc::new(AtomicBool::new(false)),
+        daemon: Arc::default(),
     };
-    let serving = fuse::Server {
-        statfs_seen: server.statfs_seen.clone(),
-        held: server.held.clone(),
-    };
+    let serving = server.clone();
     // Never joined: it ends when the filesystem is unmounted and its last file closed.
     std::thread::spawn(move || fuse::serve(dev, &serving));
     Some(server)
+}
+
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count()
+}
+
+/// Another uid's ping, on a fresh connection, with a short deadline.
+fn victim_ping(socket: &std::path::Path) -> Result<Vec<u8>> {
+    CryptoStack::connect(
+        StackConfig::new()
+            .socket_path(socket)
+            .dedicated_connection(true)
+            .default_timeout_ms(2_000)
+            .client_grace(Duration::from_millis(500))
+            .connect_timeout(Duration::from_secs(3)),
+    )
+    .and_then(|s| s.ping(b"victim"))
 }
 
 #[test]
@@ -217,16 +302,14 @@ fn a_descriptor_on_a_stalling_filesystem_does_not_block_a_worker() {
     let Some(fs) = mount_fuse(mnt.path()) else {
         return;
     };
-    let statfs_seen = fs.statfs_seen.clone();
-    let unmount = |m: &std::path::Path| {
-        let _ = rustix::mount::unmount(m, rustix::mount::UnmountFlags::DETACH);
-    };
     // One worker: whatever blocks it blocks every connection.
     let d = Wardend::start(
         root.path(),
         &format!("{}[limits]\nworker_threads = 1\n", config(&[])),
     );
+    fs.daemon.store(d.pid(), Ordering::SeqCst);
     d.stack().ping(b"before").unwrap();
+    let fds_before = open_fds(d.pid());
 
     let mut attacker = Command::new(std::env::current_exe().unwrap())
         .args([
@@ -246,54 +329,70 @@ fn a_descriptor_on_a_stalling_filesystem_does_not_block_a_worker() {
     let out = Arc::new(std::sync::Mutex::new(String::new()));
     let collected = out.clone();
     std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        *collected.lock().unwrap() = s;
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            collected
+                .lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
     });
-    // Wait until the daemon answered the attacker or went to its filesystem.
+    // Wait until the attacker is done, or the daemon is stuck on its filesystem.
     let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(20) {
-        if statfs_seen.load(Ordering::SeqCst) || attacker.try_wait().unwrap().is_some() {
+    while start.elapsed() < Duration::from_secs(30) {
+        if out.lock().unwrap().contains("CHILD-DONE")
+            || (fs.statfs_seen.load(Ordering::SeqCst) && start.elapsed() > Duration::from_secs(1))
+        {
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
     // Give a stalled worker time to show: another uid's ping must still be answered.
     std::thread::sleep(Duration::from_millis(200));
-    let victim = CryptoStack::connect(
-        StackConfig::new()
-            .socket_path(&d.socket)
-            .dedicated_connection(true)
-            .default_timeout_ms(2_000)
-            .client_grace(Duration::from_millis(500))
-            .connect_timeout(Duration::from_secs(3)),
-    )
-    .and_then(|s| s.ping(b"victim"));
-    let asked = statfs_seen.load(Ordering::SeqCst);
+    let victim = victim_ping(&d.socket);
+    let asked = fs.statfs_seen.load(Ordering::SeqCst);
+    let flushes = fs.flushes.load(Ordering::SeqCst);
+    let fds_during = open_fds(d.pid());
     // Cleanup before asserting, so a failure cannot leave a hung daemon or mount behind.
-    fuse::release(&fs.held);
+    fuse::release(&fs);
+    let start = Instant::now();
+    while !out.lock().unwrap().contains("CHILD-DONE") && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let _ = attacker.kill();
     let _ = attacker.wait();
+    let after = victim_ping(&d.socket);
     drop(d);
-    unmount(mnt.path());
+    let _ = rustix::mount::unmount(mnt.path(), rustix::mount::UnmountFlags::DETACH);
     let child_out = out.lock().unwrap().clone();
+    println!(
+        "flushes held {flushes}, daemon fds {fds_before} before / {fds_during} during; attacker: {child_out}"
+    );
     assert!(
         victim.is_ok(),
-        "another uid's ping while the attacker's descriptor is checked: {victim:?} \
+        "another uid's ping while the attacker's descriptors are closed: {victim:?} \
          (statfs sent to the attacker's filesystem: {asked}; attacker: {child_out})"
     );
     assert!(
         !asked,
         "the daemon asked the attacker's filesystem (STATFS) about a non-memfd"
     );
-    let start = Instant::now();
-    while !out.lock().unwrap().contains("CHILD-RESULT") && start.elapsed() < Duration::from_secs(5)
-    {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let child_out = out.lock().unwrap().clone();
+    assert!(flushes > 0, "the daemon closed the attacker's descriptors");
     assert!(
-        child_out.contains("CHILD-RESULT Err(InvalidMemoryRegion)"),
+        child_out.contains("CHILD-FIRST Err(InvalidMemoryRegion)"),
         "the attacker gets the typed refusal: {child_out}"
     );
+    // What the attacker pinned is bounded: it was cut off after a few stuck descriptors.
+    assert!(
+        child_out.contains("CHILD-CUT-OFF"),
+        "the attacker's flood was cut off: {child_out}"
+    );
+    assert!(
+        fds_during < fds_before + 40,
+        "descriptors held by the daemon: {fds_before} before, {fds_during} during the flood"
+    );
+    after.unwrap();
 }

@@ -291,6 +291,9 @@ impl Connection {
             let r = warden_shm::recv_with_fds(&self.stream, &mut [IoSliceMut::new(rest)], |fd| {
                 regions.descriptor_arrived(fd)
             });
+            if regions.must_close() {
+                return Err(Flow::Close);
+            }
             match r {
                 Ok(0) => return Err(Flow::Close),
                 Ok(n) => {
@@ -343,9 +346,13 @@ impl Connection {
             let mut bufs = [IoSliceMut::new(rest), IoSliceMut::new(&mut self.head[..])];
             // The next frame's first bytes (and the memfd attached to them) may come too.
             let regions = &mut self.state.regions;
-            match warden_shm::recv_with_fds(&self.stream, &mut bufs, |fd| {
+            let r = warden_shm::recv_with_fds(&self.stream, &mut bufs, |fd| {
                 regions.descriptor_arrived(fd)
-            }) {
+            });
+            if regions.must_close() {
+                return Err(io::ErrorKind::PermissionDenied.into());
+            }
+            match r {
                 Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
                 Ok(n) if n >= rest_len => {
                     self.body_have = len;

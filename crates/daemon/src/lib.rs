@@ -34,6 +34,7 @@ pub mod config;
 
 mod auth;
 mod budget;
+mod closer;
 mod codec;
 mod connection;
 mod daemon;

@@ -11,7 +11,7 @@
 //! connection, however it ends, and every mapping with it.
 
 use std::collections::{HashMap, VecDeque};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use warden_arena::{Account, Claim};
@@ -19,6 +19,7 @@ use warden_core::{Error, ErrorCode};
 use warden_shm::{Mapping, Scratch, ShmError};
 use warden_wire::messages::ShmSlice;
 
+use crate::closer::Closer;
 use crate::config::Config;
 use crate::resources::IdSource;
 use crate::stats::{ResourceKind, Stats};
@@ -35,6 +36,8 @@ pub(crate) struct RegionAccounts {
     per_connection: usize,
     max_regions: usize,
     uids: Mutex<HashMap<u32, Weak<Account>>>,
+    /// Where descriptors the daemon does not map are closed (never on a worker).
+    closer: Arc<Closer>,
 }
 
 impl RegionAccounts {
@@ -46,7 +49,14 @@ impl RegionAccounts {
             per_connection: l.region_bytes_per_connection,
             max_regions: l.max_regions_per_connection,
             uids: Mutex::new(HashMap::new()),
+            closer: Arc::new(Closer::default()),
         }
+    }
+
+    /// Whether `uid` has too many unmapped descriptors still waiting to be closed to be
+    /// admitted (see `closer`).
+    pub(crate) fn descriptors_stuck(&self, uid: u32) -> bool {
+        self.closer.over_limit(uid)
     }
 
     /// A new connection's empty table, charging into its uid's account.
@@ -70,6 +80,9 @@ impl RegionAccounts {
             account: Account::new(self.per_connection, Some(uid_account)),
             limit: self.max_regions,
             stats,
+            uid,
+            closer: Arc::clone(&self.closer),
+            hostile: false,
         }
     }
 
@@ -93,6 +106,10 @@ pub(crate) struct Regions {
     account: Arc<Account>,
     limit: usize,
     stats: Arc<Stats>,
+    uid: u32,
+    closer: Arc<Closer>,
+    /// This uid has too many descriptors waiting to be closed: the connection must end.
+    hostile: bool,
 }
 
 fn invalid(detail: &'static str) -> Error {
@@ -121,7 +138,23 @@ impl Regions {
                 self.pending.reserve_exact(MAX_PENDING_FDS);
             }
             self.pending.push_back(fd);
+        } else {
+            self.discard(fd);
         }
+    }
+
+    /// Closes a descriptor this connection will not map, never on this thread unless it is
+    /// a memfd (`closer`).
+    fn discard(&mut self, fd: OwnedFd) {
+        if !self.closer.discard(self.uid, fd) {
+            self.hostile = true;
+        }
+    }
+
+    /// Whether the connection must end: its uid has too many descriptors waiting to be
+    /// closed (a stalling filesystem's files, see `closer`).
+    pub(crate) fn must_close(&self) -> bool {
+        self.hostile
     }
 
     /// Maps the oldest waiting descriptor as a region of `len` bytes and returns its id.
@@ -134,6 +167,18 @@ impl Regions {
             .pending
             .pop_front()
             .ok_or(invalid("no memfd came with the request"))?;
+        let result = self.map_fd(&fd, len, ids);
+        // Mapped or not, the descriptor is done with (the mapping keeps the memory).
+        self.discard(fd);
+        result
+    }
+
+    fn map_fd(
+        &mut self,
+        fd: &OwnedFd,
+        len: u64,
+        ids: &(impl IdSource + ?Sized),
+    ) -> Result<u64, Error> {
         if self.map.len() >= self.limit {
             return Err(Error::new(
                 ErrorCode::QuotaExceeded,
@@ -153,7 +198,8 @@ impl Regions {
                 "region budget of this connection, uid or daemon in use",
             )
         })?;
-        let map = Mapping::from_client_fd(fd, len, self.account.limit() as u64).map_err(refused)?;
+        let map = Mapping::map_client_fd(fd.as_fd(), len, self.account.limit() as u64)
+            .map_err(refused)?;
         let id = self.fresh_id(ids)?;
         self.map.insert(id, Region { map, _claim: claim });
         self.stats.resource_added(ResourceKind::Region);
@@ -263,6 +309,9 @@ impl Drop for Regions {
     fn drop(&mut self) {
         for _ in self.map.drain() {
             self.stats.resource_removed(ResourceKind::Region);
+        }
+        while let Some(fd) = self.pending.pop_front() {
+            self.discard(fd);
         }
     }
 }

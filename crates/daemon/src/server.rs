@@ -198,6 +198,11 @@ impl EventLoop {
         {
             return self.refuse(stream, ErrorCode::QuotaExceeded);
         }
+        // A uid whose sent descriptors are stuck closing (a stalling filesystem's files)
+        // brings no more until they are closed (`closer`). Admins too: it bounds memory.
+        if self.shared.regions.descriptors_stuck(peer.uid) {
+            return self.refuse(stream, ErrorCode::QuotaExceeded);
+        }
         // The last `reserved_admin_connections` slots are for admins only.
         if !privileged && self.shared.stats.connections_open() >= limits.max_connections as u64 {
             return self.refuse(stream, ErrorCode::ProviderBusy);

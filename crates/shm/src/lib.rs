@@ -30,6 +30,6 @@ pub mod design {}
 
 pub use error::ShmError;
 pub use fdpass::{recv_with_fds, send_with_fd};
-pub use mapping::{Mapping, check_range, overlaps};
+pub use mapping::{Mapping, check_range, closes_locally, overlaps};
 pub use region::Region;
 pub use scratch::Scratch;

@@ -44,6 +44,17 @@ impl Mapping {
     /// [`ShmError::NotMemfd`], [`ShmError::NotSealed`], [`ShmError::WriteSealed`],
     /// [`ShmError::SizeMismatch`], [`ShmError::BadLength`], [`ShmError::Os`].
     pub fn from_client_fd(fd: OwnedFd, declared: u64, max: u64) -> Result<Mapping, ShmError> {
+        Self::map_client_fd(fd.as_fd(), declared, max)
+        // `fd` is closed here.
+    }
+
+    /// [`Mapping::from_client_fd`] without closing the descriptor: the daemon closes what it
+    /// refused elsewhere (closing a file of a FUSE filesystem waits for that filesystem's
+    /// server; see [`closes_locally`]).
+    ///
+    /// # Errors
+    /// As [`Mapping::from_client_fd`].
+    pub fn map_client_fd(fd: BorrowedFd<'_>, declared: u64, max: u64) -> Result<Mapping, ShmError> {
         if declared == 0 || declared > max {
             return Err(ShmError::BadLength);
         }
@@ -51,8 +62,8 @@ impl Mapping {
         // files have seals; anything else is EINVAL), whereas `fstatfs` or `fstat` on a file
         // of a FUSE filesystem is a request to its server — a client's server that never
         // answers would hold this worker thread, unkillably, for good.
-        let seals = fcntl_get_seals(&fd).map_err(|_| ShmError::NotMemfd)?;
-        let fs = fstatfs(&fd).map_err(|_| ShmError::NotMemfd)?;
+        let seals = fcntl_get_seals(fd).map_err(|_| ShmError::NotMemfd)?;
+        let fs = fstatfs(fd).map_err(|_| ShmError::NotMemfd)?;
         // `f_type`'s width differs by architecture; the magic fits 32 bits.
         if u64::try_from(fs.f_type).ok() != Some(u64::from(TMPFS_MAGIC)) {
             return Err(ShmError::NotMemfd);
@@ -63,7 +74,7 @@ impl Mapping {
         if seals.intersects(SealFlags::WRITE | SealFlags::FUTURE_WRITE) {
             return Err(ShmError::WriteSealed);
         }
-        let st = fstat(&fd)?;
+        let st = fstat(fd)?;
         if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
             return Err(ShmError::NotMemfd);
         }
@@ -72,8 +83,7 @@ impl Mapping {
             return Err(ShmError::SizeMismatch { declared, actual });
         }
         let len = usize::try_from(declared).map_err(|_| ShmError::BadLength)?;
-        Self::map_shared(fd.as_fd(), len)
-        // `fd` is closed here.
+        Self::map_shared(fd, len)
     }
 
     /// Maps the first `len` bytes of `fd` shared, read-write. The caller has made sure the
@@ -178,6 +188,14 @@ impl Drop for Mapping {
     }
 }
 
+/// Whether closing `fd` is a local matter: it is a shmem or hugetlbfs file (a memfd), the
+/// only kind with seals, which the VFS reports without asking any filesystem. Anything else
+/// may not be: closing a file of a FUSE filesystem sends its server a `FLUSH` and waits,
+/// uninterruptibly, for the answer.
+pub fn closes_locally(fd: BorrowedFd<'_>) -> bool {
+    fcntl_get_seals(fd).is_ok()
+}
+
 /// `offset..offset + len` inside a region of `region_len` bytes (checked, never wraps).
 ///
 /// # Errors
@@ -210,6 +228,14 @@ mod tests {
         assert_eq!(check_range(10, 11, 0), Err(ShmError::OutOfBounds));
         assert_eq!(check_range(10, u64::MAX, 2), Err(ShmError::OutOfBounds));
         assert_eq!(check_range(10, 1, u64::MAX), Err(ShmError::OutOfBounds));
+    }
+
+    #[test]
+    fn only_memfds_close_locally() {
+        let r = crate::Region::create(4096).unwrap();
+        assert!(closes_locally(r.fd()));
+        let f = std::fs::File::open("/proc/self/exe").unwrap();
+        assert!(!closes_locally(f.as_fd()));
     }
 
     #[test]

@@ -1,0 +1,125 @@
+//! Closing descriptors a client sent that the daemon will not map, off the worker threads.
+//!
+//! `close` on a file of a FUSE filesystem is a `FLUSH` request to that filesystem's server,
+//! and once the server has read it the closing thread waits — uninterruptibly, not even
+//! `SIGKILL` ends it — until the server answers. A client that mounts a filesystem other
+//! uids (and so wardend) may use (`allow_other`; `user_allow_other` in `/etc/fuse.conf` lets
+//! any user do it), opens a file there and sends its descriptor with any frame would hold
+//! the worker that closes it, and every connection of every uid on that worker, for as long
+//! as it likes. So a descriptor that is not a memfd is never closed on a worker: it goes to
+//! a closer thread, which may block on it alone.
+//!
+//! A stuck closer must not turn into unbounded descriptors: each uid may have at most
+//! [`MAX_WAITING_PER_UID`] descriptors waiting here. A connection that brings more is ended,
+//! and the acceptor refuses the uid's new connections until its descriptors are closed
+//! (`QuotaExceeded`), so what one uid can pin is bounded by that number plus what its open
+//! connections bring in their last read.
+
+use std::collections::{HashMap, VecDeque};
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+/// Descriptors of one uid waiting to be closed before its connections are ended.
+pub(crate) const MAX_WAITING_PER_UID: usize = 16;
+
+#[derive(Default)]
+struct Queue {
+    fds: VecDeque<(u32, OwnedFd)>,
+    /// Per uid: descriptors queued or being closed.
+    waiting: HashMap<u32, usize>,
+    /// Whether a closer thread is running (one at a time; it exits when the queue is empty).
+    running: bool,
+}
+
+/// The closer: a queue and, while it holds anything, one thread closing what is in it.
+#[derive(Default)]
+pub(crate) struct Closer {
+    queue: Mutex<Queue>,
+}
+
+impl Closer {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        // Map and queue operations only: a poisoned lock is still consistent.
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Closes `fd`, which `uid` sent: at once if it is a memfd (a shmem or hugetlbfs file:
+    /// closing it involves no other process), else on the closer thread. `false` when `uid`
+    /// already has [`MAX_WAITING_PER_UID`] descriptors waiting: its connection must end.
+    pub(crate) fn discard(self: &Arc<Self>, uid: u32, fd: OwnedFd) -> bool {
+        if warden_shm::closes_locally(fd.as_fd()) {
+            drop(fd);
+            return true;
+        }
+        let mut q = self.lock();
+        let waiting = q.waiting.entry(uid).or_insert(0);
+        *waiting += 1;
+        let within = *waiting <= MAX_WAITING_PER_UID;
+        q.fds.push_back((uid, fd));
+        if !q.running {
+            let me = Arc::clone(self);
+            let started = std::thread::Builder::new()
+                .name("wardend-closer".into())
+                .spawn(move || me.run());
+            // Without a thread the queue is closed by the next discard that starts one.
+            q.running = started.is_ok();
+        }
+        within
+    }
+
+    /// Whether `uid` has more descriptors waiting than it may (the acceptor refuses it).
+    pub(crate) fn over_limit(&self, uid: u32) -> bool {
+        self.lock()
+            .waiting
+            .get(&uid)
+            .is_some_and(|n| *n >= MAX_WAITING_PER_UID)
+    }
+
+    fn run(&self) {
+        loop {
+            let (uid, fd) = {
+                let mut q = self.lock();
+                match q.fds.pop_front() {
+                    Some(next) => next,
+                    None => {
+                        q.running = false;
+                        return;
+                    }
+                }
+            };
+            drop(fd); // may block for as long as the file's filesystem wants
+            let mut q = self.lock();
+            if let Some(n) = q.waiting.get_mut(&uid) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    q.waiting.remove(&uid);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn memfds_close_at_once_and_other_files_on_the_closer() {
+        let c = Arc::new(Closer::default());
+        let r = warden_shm::Region::create(4096).unwrap();
+        assert!(c.discard(7, r.fd().try_clone_to_owned().unwrap()));
+        assert!(!c.over_limit(7));
+        for _ in 0..MAX_WAITING_PER_UID + 2 {
+            let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+            // Sockets close at once on the thread too; the count only says what waits.
+            c.discard(7, a.into());
+        }
+        let start = Instant::now();
+        while c.over_limit(7) || !c.lock().fds.is_empty() {
+            assert!(start.elapsed() < Duration::from_secs(10), "closer drains");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(c.lock().waiting.is_empty());
+    }
+}
