@@ -34,6 +34,7 @@ pub(crate) struct RegionAccounts {
     per_uid: usize,
     per_connection: usize,
     max_regions: usize,
+    scratch_keep: usize,
     uids: Mutex<HashMap<u32, Weak<Account>>>,
 }
 
@@ -45,6 +46,7 @@ impl RegionAccounts {
             per_uid: l.region_bytes_per_uid,
             per_connection: l.region_bytes_per_connection,
             max_regions: l.max_regions_per_connection,
+            scratch_keep: l.scratch_keep_bytes,
             uids: Mutex::new(HashMap::new()),
         }
     }
@@ -69,6 +71,7 @@ impl RegionAccounts {
             pending: VecDeque::new(),
             account: Account::new(self.per_connection, Some(uid_account)),
             limit: self.max_regions,
+            scratch_keep: self.scratch_keep,
             stats,
         }
     }
@@ -92,6 +95,8 @@ pub(crate) struct Regions {
     pending: VecDeque<OwnedFd>,
     account: Arc<Account>,
     limit: usize,
+    /// `limits.scratch_keep_bytes`: private copies up to this size reuse the thread's spare.
+    scratch_keep: usize,
     stats: Arc<Stats>,
 }
 
@@ -208,10 +213,16 @@ impl Regions {
     /// it is wiped when dropped.
     pub(crate) fn copy_in(&self, s: &ShmSlice) -> Result<Scratch, Error> {
         let bytes = self.input(s)?;
-        let mut copy = Scratch::new(bytes.len())
-            .map_err(|_| Error::new(ErrorCode::AllocationFailed, "copy-in memory refused"))?;
+        let mut copy = self.private(bytes.len())?;
         copy.as_mut_slice().copy_from_slice(bytes);
         Ok(copy)
+    }
+
+    /// `len` bytes of private scratch memory (zeroed; wiped when dropped), from the thread's
+    /// spare up to `limits.scratch_keep_bytes`.
+    pub(crate) fn private(&self, len: usize) -> Result<Scratch, Error> {
+        Scratch::reusing(len, self.scratch_keep)
+            .map_err(|_| Error::new(ErrorCode::AllocationFailed, "private memory refused"))
     }
 
     /// Writes `bytes` at the start of the range `s` names and returns the range written
