@@ -7,6 +7,11 @@
 //! - `ed25519_sign_1MiB`, `mldsa65_sign_1MiB`: one-shot over a region vs in process;
 //! - `inline_ping/{1KiB,32KiB}`: the inline (socket) path, for its per-KiB cost.
 //!
+//! Every daemon case runs twice, against two daemons: `data_plane` (or `default`) with the
+//! default configuration on both sides, and `busy_poll` with the daemon's
+//! `limits.busy_poll_us = 200` and the client's `StackConfig::busy_poll(1 ms)`, so neither
+//! side sleeps between a request and its answer.
+//!
 //! Run: `cargo build --release -p warden-daemon --bin wardend && cargo bench -p warden-e2e
 //! --bench data_plane -- --warm-up-time 1 --measurement-time 3`.
 
@@ -26,6 +31,14 @@ fn must<T, E: std::fmt::Display>(r: std::result::Result<T, E>) -> T {
         Ok(v) => v,
         Err(e) => panic!("benchmark operation failed: {e}"),
     }
+}
+
+/// One daemon and a client of it, under a label.
+struct Side {
+    label: &'static str,
+    _daemon: Daemon,
+    stack: CryptoStack,
+    mem: MemoryAllocator,
 }
 
 /// A daemon key imported from an in-process one (same secret on both sides).
@@ -56,18 +69,21 @@ fn cfg(
     Ok(b.build()?)
 }
 
-fn bench_seal(
-    c: &mut Criterion,
-    stack: &CryptoStack,
-    mem: &MemoryAllocator,
-) -> std::result::Result<(), BoxErr> {
+fn bench_seal(c: &mut Criterion, sides: &[Side]) -> std::result::Result<(), BoxErr> {
     let p = inproc::provider();
-    let (key, local) = twin(stack, Algorithm::Aes256Key)?;
-    let mut seal = stack.create_aead_context(&cfg(
-        Algorithm::Aes256Gcm,
-        key.id(),
-        Some(CipherDirection::Encrypt),
-    )?)?;
+    let mut daemons = Vec::new();
+    let mut local = None;
+    for side in sides {
+        let (key, l) = twin(&side.stack, Algorithm::Aes256Key)?;
+        let seal = side.stack.create_aead_context(&cfg(
+            Algorithm::Aes256Gcm,
+            key.id(),
+            Some(CipherDirection::Encrypt),
+        )?)?;
+        daemons.push((side, key, seal));
+        local = Some(l);
+    }
+    let local = local.ok_or("no daemon")?;
     let mut lseal = p.create_context(
         ContextKind::Aead,
         &cfg(
@@ -80,12 +96,14 @@ fn bench_seal(
     let mut g = c.benchmark_group("aes256gcm_seal");
     for (name, len) in [("64KiB", 64 << 10), ("1MiB", 1 << 20), ("16MiB", 16 << 20)] {
         g.throughput(Throughput::Bytes(len as u64));
-        let mut r = mem.allocate(2 * len)?;
-        r.as_mut_slice()[..len].fill(0x5a);
-        let (i, o) = (r.slice(0..len)?, r.slice(len..2 * len)?);
-        g.bench_function(BenchmarkId::new("data_plane", name), |b| {
-            b.iter(|| black_box(must(seal.seal_region(&mut r, b"", i, o)).len))
-        });
+        for (side, _key, seal) in &mut daemons {
+            let mut r = side.mem.allocate(2 * len)?;
+            r.as_mut_slice()[..len].fill(0x5a);
+            let (i, o) = (r.slice(0..len)?, r.slice(len..2 * len)?);
+            g.bench_function(BenchmarkId::new(side.label, name), |b| {
+                b.iter(|| black_box(must(seal.seal_region(&mut r, b"", i, o)).len))
+            });
+        }
         let input = vec![0x5au8; len];
         let mut out = vec![0u8; len];
         g.bench_function(BenchmarkId::new("in_process", name), |b| {
@@ -100,24 +118,30 @@ fn bench_seal(
     Ok(())
 }
 
-fn bench_sign(
-    c: &mut Criterion,
-    stack: &CryptoStack,
-    mem: &MemoryAllocator,
-) -> std::result::Result<(), BoxErr> {
+fn bench_sign(c: &mut Criterion, sides: &[Side]) -> std::result::Result<(), BoxErr> {
     let p = inproc::provider();
     let len = 1 << 20;
-    let mut r = mem.allocate(len)?;
-    r.as_mut_slice().fill(0x33);
-    let msg = r.slice(0..len)?;
+    let mut regions = Vec::new();
+    for side in sides {
+        let mut r = side.mem.allocate(len)?;
+        r.as_mut_slice().fill(0x33);
+        regions.push(r);
+    }
     let input = vec![0x33u8; len];
     let mut sig = vec![0u8; 8192];
     for (group, alg) in [
         ("ed25519_sign_1MiB", Algorithm::Ed25519),
         ("mldsa65_sign_1MiB", Algorithm::MlDsa65),
     ] {
-        let (key, local) = twin(stack, alg)?;
-        let mut sign = stack.create_sign_context(&cfg(alg, key.id(), None)?)?;
+        let mut local = None;
+        let mut daemons = Vec::new();
+        for side in sides {
+            let (key, l) = twin(&side.stack, alg)?;
+            let sign = side.stack.create_sign_context(&cfg(alg, key.id(), None)?)?;
+            daemons.push((side.label, key, sign));
+            local = Some(l);
+        }
+        let local = local.ok_or("no daemon")?;
         let mut lsign = p.create_context(
             ContextKind::Sign,
             &cfg(alg, inproc::local_id(), None)?,
@@ -125,9 +149,12 @@ fn bench_sign(
         )?;
         let mut g = c.benchmark_group(group);
         g.throughput(Throughput::Bytes(len as u64));
-        g.bench_function("data_plane", |b| {
-            b.iter(|| black_box(must(sign.sign_region(&r, msg))))
-        });
+        for ((label, _key, sign), r) in daemons.iter_mut().zip(&regions) {
+            let msg = r.slice(0..len)?;
+            g.bench_function(*label, |b| {
+                b.iter(|| black_box(must(sign.sign_region(r, msg))))
+            });
+        }
         g.bench_function("in_process", |b| {
             b.iter(|| {
                 let _ = lsign.reset();
@@ -140,28 +167,61 @@ fn bench_sign(
     Ok(())
 }
 
-fn bench_inline(c: &mut Criterion, stack: &CryptoStack) {
+fn bench_inline(c: &mut Criterion, sides: &[Side]) {
     let mut g = c.benchmark_group("inline_ping");
     for (name, len) in [("1KiB", 1 << 10), ("32KiB", 32 << 10)] {
         let payload = vec![7u8; len];
         g.throughput(Throughput::Bytes(len as u64));
-        g.bench_function(name, |b| b.iter(|| black_box(must(stack.ping(&payload)))));
+        for side in sides {
+            let label = if side.label == "data_plane" {
+                "default"
+            } else {
+                side.label
+            };
+            g.bench_function(BenchmarkId::new(label, name), |b| {
+                b.iter(|| black_box(must(side.stack.ping(&payload))))
+            });
+        }
     }
     g.finish();
 }
 
-fn run() -> std::result::Result<(), BoxErr> {
-    let d = Daemon::start_with(DaemonOptions::default())?;
-    let config = d.stack_config();
+fn side(
+    label: &'static str,
+    daemon_toml: Option<&str>,
+    client_poll: Duration,
+) -> std::result::Result<Side, BoxErr> {
+    let daemon = Daemon::start_with(DaemonOptions {
+        config_toml: daemon_toml.map(str::to_owned),
+        ..DaemonOptions::default()
+    })?;
+    let config = daemon.stack_config().busy_poll(client_poll);
     let stack = CryptoStack::connect(config.clone())?;
     let mem = MemoryAllocator::connect(config)?;
+    Ok(Side {
+        label,
+        _daemon: daemon,
+        stack,
+        mem,
+    })
+}
+
+fn run() -> std::result::Result<(), BoxErr> {
+    let sides = [
+        side("data_plane", None, Duration::ZERO)?,
+        side(
+            "busy_poll",
+            Some("[limits]\nbusy_poll_us = 200\n"),
+            Duration::from_millis(1),
+        )?,
+    ];
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
         .configure_from_args();
-    bench_seal(&mut c, &stack, &mem)?;
-    bench_sign(&mut c, &stack, &mem)?;
-    bench_inline(&mut c, &stack);
+    bench_seal(&mut c, &sides)?;
+    bench_sign(&mut c, &sides)?;
+    bench_inline(&mut c, &sides);
     c.final_summary();
     Ok(())
 }

@@ -21,6 +21,10 @@ pub const DEFAULT_CLIENT_GRACE: Duration = Duration::from_millis(1000);
 /// How long connecting plus the version handshake may take.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The longest [`StackConfig::busy_poll`] window: beyond a millisecond, blocking costs
+/// nothing noticeable and spinning would only burn CPU.
+pub const MAX_BUSY_POLL: Duration = Duration::from_millis(1);
+
 /// The daemon's default socket path, resolved exactly as `wardend` does it:
 /// `/run/warden/wardend.sock` for root; otherwise `$XDG_RUNTIME_DIR/warden.sock`, else
 /// `/tmp/warden-<uid>/wardend.sock`.
@@ -51,6 +55,7 @@ pub struct StackConfig {
     connect_timeout: Duration,
     dedicated: bool,
     trusted_daemon_uids: Vec<u32>,
+    busy_poll: Duration,
 }
 
 impl Default for StackConfig {
@@ -69,6 +74,7 @@ impl StackConfig {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             dedicated: false,
             trusted_daemon_uids: Vec::new(),
+            busy_poll: Duration::ZERO,
         }
     }
 
@@ -108,6 +114,20 @@ impl StackConfig {
     /// Bound on connecting plus the version handshake.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// Polls for each answer without sleeping for up to `window` (capped at 1 ms) before
+    /// blocking. Default: zero, block at once.
+    ///
+    /// While it polls, the calling thread keeps its CPU busy, exactly as an in-process call
+    /// would while the daemon computes; in exchange an answer that arrives within the window
+    /// costs no wake-up of the thread. That wake-up is cheap on bare metal but tens of
+    /// microseconds on a VM whose idle vCPUs halt, where it is most of the overhead of a
+    /// 1 MiB data-plane operation (BENCHMARKS.md, "Data plane"). Worth it for bulk work
+    /// (back-to-back region operations); pair it with the daemon's `limits.busy_poll_us`.
+    pub fn busy_poll(mut self, window: Duration) -> Self {
+        self.busy_poll = window.min(MAX_BUSY_POLL);
         self
     }
 
@@ -185,8 +205,12 @@ impl StackConfig {
         }
     }
 
-    pub(crate) fn grace(&self) -> Duration {
-        self.client_grace
+    /// The grace and polling window calls wait with.
+    pub(crate) fn waiting(&self) -> crate::connection::Waiting {
+        crate::connection::Waiting {
+            grace: self.client_grace,
+            busy_poll: self.busy_poll,
+        }
     }
 
     pub(crate) fn connect_bound(&self) -> Duration {
@@ -197,6 +221,18 @@ impl StackConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn busy_polling_is_off_by_default_and_capped() {
+        assert_eq!(StackConfig::new().waiting().busy_poll, Duration::ZERO);
+        let w = StackConfig::new()
+            .busy_poll(Duration::from_micros(300))
+            .waiting();
+        assert_eq!(w.busy_poll, Duration::from_micros(300));
+        assert_eq!(w.grace, DEFAULT_CLIENT_GRACE);
+        let capped = StackConfig::new().busy_poll(Duration::from_secs(10));
+        assert_eq!(capped.waiting().busy_poll, MAX_BUSY_POLL);
+    }
 
     #[test]
     fn explicit_path_wins_over_everything() {

@@ -80,8 +80,8 @@ mod trust;
 
 pub use certs::{CertInfo, Leaf, VerifyOptions};
 pub use config::{
-    DEFAULT_CLIENT_GRACE, DEFAULT_CONNECT_TIMEOUT, SOCKET_ENV, SYSTEM_SOCKET_PATH, StackConfig,
-    default_socket_path,
+    DEFAULT_CLIENT_GRACE, DEFAULT_CONNECT_TIMEOUT, MAX_BUSY_POLL, SOCKET_ENV, SYSTEM_SOCKET_PATH,
+    StackConfig, default_socket_path,
 };
 pub use context::{
     AeadContext, CipherContext, HashContext, MacContext, Sealed, SealedRegion, SignContext,

@@ -52,7 +52,7 @@ impl Link {
         }
         let deadline = self.config.effective(timeout);
         let reply = codec::with_encoded(req, |body| {
-            self.conn.call(op, body, deadline, self.config.grace())
+            self.conn.call(op, body, deadline, self.config.waiting())
         })?;
         f(codec::decode(op, &reply)?)
     }
@@ -75,7 +75,7 @@ impl Link {
         let deadline = self.config.effective(timeout);
         let reply = codec::with_encoded(req, |body| {
             self.conn
-                .call_with_fd(op, body, Some(fd), deadline, self.config.grace())
+                .call_with_fd(op, body, Some(fd), deadline, self.config.waiting())
         })?;
         f(codec::decode(op, &reply)?)
     }

@@ -13,7 +13,9 @@
 //!   memfds — at most `region_bytes_per_connection` / `_per_uid` / `_total` mapped
 //!   (`crate::regions`); reported beside the budget, outside its total, since the daemon
 //!   commits only the pages it writes outputs into (and copy-in scratch, at most twice one
-//!   request's input, per in-flight request).
+//!   request's input, per in-flight request);
+//! - kept scratch: each worker and long-lane thread keeps up to `scratch_keep_bytes` of
+//!   wiped private scratch mapped between requests (`warden_shm::Scratch::reusing`).
 //!
 //! Not inside the budget, and bounded only by count: the key and context objects themselves
 //! (aws-lc key schedules, RSA / ML-DSA / SLH-DSA key material, parsed public keys), allocated
@@ -52,6 +54,8 @@ pub struct MemoryBudget {
     pub context_buffers: u64,
     /// Resource table entries at the connection and resource limits.
     pub resource_tables: u64,
+    /// Private scratch the worker and long-lane threads keep between requests.
+    pub kept_scratch: u64,
     /// Key and context objects that may exist at once (their size is the crypto library's;
     /// see the module documentation).
     pub objects: u64,
@@ -77,6 +81,8 @@ impl MemoryBudget {
             reply_buffers: conns * (u64::from(l.max_frame_size) + REPLY_SLACK as u64),
             context_buffers: chunks * DEFAULT_BUFFER_LIMIT as u64,
             resource_tables: conns * (l.max_resources_per_connection * TABLE_ENTRY_BYTES) as u64,
+            kept_scratch: ((config.effective_workers() + l.long_lane_threads)
+                * l.scratch_keep_bytes) as u64,
             objects: conns * l.max_resources_per_connection as u64,
             regions_total: l.region_bytes_total as u64,
             regions_per_uid: l.region_bytes_per_uid as u64,
@@ -87,7 +93,12 @@ impl MemoryBudget {
 
     /// The sum of every bounded part (objects excluded, see [`MemoryBudget::objects`]).
     pub fn total(&self) -> u64 {
-        self.base + self.arenas + self.reply_buffers + self.context_buffers + self.resource_tables
+        self.base
+            + self.arenas
+            + self.reply_buffers
+            + self.context_buffers
+            + self.resource_tables
+            + self.kept_scratch
     }
 }
 
@@ -97,7 +108,7 @@ impl fmt::Display for MemoryBudget {
         write!(
             f,
             "memory budget: {:.1} MiB (base {:.1}, arenas {:.1}, reply buffers {:.1}, \
-             context buffers {:.1}, resource tables {:.1}; outside it: at most {} key and \
+             context buffers {:.1}, resource tables {:.1}, kept scratch {:.1}; outside it: at most {} key and \
              context objects; shared regions mapped: at most {:.1} MiB, {:.1} per uid, {:.1} \
              per connection in at most {} regions)",
             mib(self.total()),
@@ -106,6 +117,7 @@ impl fmt::Display for MemoryBudget {
             mib(self.reply_buffers),
             mib(self.context_buffers),
             mib(self.resource_tables),
+            mib(self.kept_scratch),
             self.objects,
             mib(self.regions_total),
             mib(self.regions_per_uid),
@@ -188,8 +200,15 @@ mod tests {
         assert_eq!(b.context_buffers, 32 << 20);
         assert_eq!(
             b.total(),
-            b.base + b.arenas + b.reply_buffers + b.context_buffers + b.resource_tables
+            b.base
+                + b.arenas
+                + b.reply_buffers
+                + b.context_buffers
+                + b.resource_tables
+                + b.kept_scratch
         );
+        let threads = Config::default().effective_workers() as u64 + 2;
+        assert_eq!(b.kept_scratch, threads * (4 << 20));
         assert!(b.total() < 96 << 20, "defaults stay small: {b}");
         assert!(b.to_string().starts_with("memory budget: "));
     }

@@ -126,6 +126,18 @@ pub struct Limits {
     pub region_bytes_total: usize,
     /// Regions one connection may have registered at once (default 16; each is one mapping).
     pub max_regions_per_connection: usize,
+    /// Bytes of private scratch memory (the copy of region input a signing or decrypting
+    /// context reads, a decryption's output before its tag is checked) each worker and
+    /// long-lane thread keeps mapped, wiped, for its next request (default 4 MiB). Larger
+    /// copies are mapped and unmapped per request, which costs about a quarter of a
+    /// millisecond per MiB in page faults. 0 = keep nothing.
+    pub scratch_keep_bytes: usize,
+    /// Microseconds a worker keeps polling its connections without sleeping after it served
+    /// a request, before it blocks (default 0 = block at once). Catches the next request of
+    /// a client that sends back to back without a wake-up of the worker's CPU, which costs
+    /// tens of microseconds on a VM whose idle vCPUs halt (BENCHMARKS.md, "Data plane"), at
+    /// the price of up to this much CPU time per request. At most 1000.
+    pub busy_poll_us: u32,
 }
 
 /// Timeouts in milliseconds.
@@ -366,6 +378,8 @@ impl Default for Limits {
             region_bytes_per_uid: 512 << 20,
             region_bytes_total: 2 << 30,
             max_regions_per_connection: 16,
+            scratch_keep_bytes: 4 << 20,
+            busy_poll_us: 0,
         }
     }
 }
@@ -522,6 +536,14 @@ impl Config {
                 "limits.region_bytes_* must satisfy 4 KiB <= per_connection <= per_uid <= \
                  total <= 1 TiB",
             ));
+        }
+        if l.scratch_keep_bytes > 256 << 20 {
+            return Err(ConfigError::Invalid(
+                "limits.scratch_keep_bytes must be at most 256 MiB (it is kept per thread)",
+            ));
+        }
+        if l.busy_poll_us > 1000 {
+            return Err(ConfigError::Invalid("limits.busy_poll_us must be 0..=1000"));
         }
         if !(1..=1024).contains(&l.max_regions_per_connection) {
             return Err(ConfigError::Invalid(
@@ -686,6 +708,17 @@ mod tests {
         ));
         assert!(matches!(
             Config::from_toml("[limits]\nlong_lane_threads = 65"),
+            Err(ConfigError::Invalid(_))
+        ));
+        // Busy polling is bounded; kept scratch cannot exceed what one connection may map.
+        assert!(Config::from_toml("[limits]\nbusy_poll_us = 1000").is_ok());
+        assert!(matches!(
+            Config::from_toml("[limits]\nbusy_poll_us = 1001"),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert!(Config::from_toml("[limits]\nscratch_keep_bytes = 0").is_ok());
+        assert!(matches!(
+            Config::from_toml("[limits]\nscratch_keep_bytes = 268435457"),
             Err(ConfigError::Invalid(_))
         ));
     }

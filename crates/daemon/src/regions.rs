@@ -35,6 +35,7 @@ pub(crate) struct RegionAccounts {
     per_uid: usize,
     per_connection: usize,
     max_regions: usize,
+    scratch_keep: usize,
     uids: Mutex<HashMap<u32, Weak<Account>>>,
     /// Where descriptors the daemon does not map are closed (never on a worker).
     closer: Arc<Closer>,
@@ -48,6 +49,7 @@ impl RegionAccounts {
             per_uid: l.region_bytes_per_uid,
             per_connection: l.region_bytes_per_connection,
             max_regions: l.max_regions_per_connection,
+            scratch_keep: l.scratch_keep_bytes,
             uids: Mutex::new(HashMap::new()),
             closer: Arc::new(Closer::default()),
         }
@@ -79,6 +81,7 @@ impl RegionAccounts {
             pending: VecDeque::new(),
             account: Account::new(self.per_connection, Some(uid_account)),
             limit: self.max_regions,
+            scratch_keep: self.scratch_keep,
             stats,
             uid,
             closer: Arc::clone(&self.closer),
@@ -105,6 +108,8 @@ pub(crate) struct Regions {
     pending: VecDeque<OwnedFd>,
     account: Arc<Account>,
     limit: usize,
+    /// `limits.scratch_keep_bytes`: private copies up to this size reuse the thread's spare.
+    scratch_keep: usize,
     stats: Arc<Stats>,
     uid: u32,
     closer: Arc<Closer>,
@@ -254,10 +259,16 @@ impl Regions {
     /// it is wiped when dropped.
     pub(crate) fn copy_in(&self, s: &ShmSlice) -> Result<Scratch, Error> {
         let bytes = self.input(s)?;
-        let mut copy = Scratch::new(bytes.len())
-            .map_err(|_| Error::new(ErrorCode::AllocationFailed, "copy-in memory refused"))?;
+        let mut copy = self.private(bytes.len())?;
         copy.as_mut_slice().copy_from_slice(bytes);
         Ok(copy)
+    }
+
+    /// `len` bytes of private scratch memory (zeroed; wiped when dropped), from the thread's
+    /// spare up to `limits.scratch_keep_bytes`.
+    pub(crate) fn private(&self, len: usize) -> Result<Scratch, Error> {
+        Scratch::reusing(len, self.scratch_keep)
+            .map_err(|_| Error::new(ErrorCode::AllocationFailed, "private memory refused"))
     }
 
     /// Writes `bytes` at the start of the range `s` names and returns the range written

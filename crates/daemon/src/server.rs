@@ -111,6 +111,7 @@ impl EventLoop {
                 ready: VecDeque::new(),
                 handshakes: VecDeque::new(),
                 stalls: VecDeque::new(),
+                busy_poll: Duration::from_micros(u64::from(shared.config.limits.busy_poll_us)),
             };
             let thread = std::thread::Builder::new()
                 .name(format!("wardend-worker-{i}"))
@@ -283,11 +284,18 @@ struct Worker {
     /// Connections with a frame or reply in progress, with the instant it must complete
     /// (`timeouts.io_ms` after it started: one budget for all, so again sorted).
     stalls: VecDeque<(usize, Instant)>,
+    /// `limits.busy_poll_us`: how long to poll without sleeping after serving requests.
+    busy_poll: Duration,
 }
+
+/// A round of serving short enough that its client may still be polling for the answer
+/// (the client library's largest `busy_poll` window).
+const SHORT_ROUND: Duration = Duration::from_millis(1);
 
 impl Worker {
     fn run(&mut self) {
         let mut events = Events::with_capacity(256);
+        let mut served = false;
         loop {
             // Connections still owed a turn: collect new readiness without blocking. Otherwise
             // sleep until readiness or the earliest handshake deadline.
@@ -302,7 +310,7 @@ impl Worker {
             } else {
                 Some(Duration::ZERO)
             };
-            if let Err(e) = self.poll.poll(&mut events, timeout)
+            if let Err(e) = self.wait(&mut events, timeout, served)
                 && e.kind() != io::ErrorKind::Interrupted
             {
                 let _ = writeln!(std::io::stderr(), "wardend: worker poll failed: {e}");
@@ -337,18 +345,55 @@ impl Worker {
             }
             // Serve this round's connections once each; a connection that used its whole
             // turn goes to the back for the next round.
+            let round = Instant::now();
+            let any = !self.ready.is_empty();
             for _ in 0..self.ready.len() {
                 let Some(i) = self.ready.pop_front() else {
                     break;
                 };
                 self.serve(i);
             }
+            // Poll on only after a quick round: a client whose answer took longer than its
+            // own polling window (at most 1 ms) is asleep by now, and the kernel tends to
+            // wake it on this CPU, where our spinning would only delay it. Nor while one of
+            // our connections is on the long lane, whose thread needs a CPU more than we do.
+            served = any && round.elapsed() < SHORT_ROUND && self.away.is_empty();
             self.expire_handshakes();
             self.expire_stalls();
         }
         for i in 0..self.conns.len() {
             self.close(i);
         }
+    }
+
+    /// Waits for readiness until `timeout`. Right after a round that served requests, with
+    /// `busy_poll` set, first polls without sleeping for up to that long: a client sending
+    /// back to back then finds the worker awake instead of paying for its CPU's wake-up
+    /// (tens of microseconds on a VM whose idle vCPUs halt; BENCHMARKS.md, "Data plane").
+    /// Never after an idle round, so an idle daemon never spins.
+    fn wait(
+        &mut self,
+        events: &mut Events,
+        timeout: Option<Duration>,
+        served: bool,
+    ) -> io::Result<()> {
+        let mut timeout = timeout;
+        if served && !self.busy_poll.is_zero() && timeout != Some(Duration::ZERO) {
+            let start = Instant::now();
+            let spin = timeout.map_or(self.busy_poll, |t| t.min(self.busy_poll));
+            loop {
+                self.poll.poll(events, Some(Duration::ZERO))?;
+                if !events.is_empty() || self.shared.stop.load(Ordering::Relaxed) {
+                    return Ok(());
+                }
+                if start.elapsed() >= spin {
+                    break;
+                }
+                std::hint::spin_loop();
+            }
+            timeout = timeout.map(|t| t.saturating_sub(start.elapsed()));
+        }
+        self.poll.poll(events, timeout)
     }
 
     fn take_new(&mut self) {

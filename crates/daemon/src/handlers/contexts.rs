@@ -354,14 +354,11 @@ pub(crate) fn process(
         let input = data(&state.regions, &a.input, copy)?;
         let mut private: Option<Scratch> = None;
         let slot = &mut private;
+        let regions = &state.regions;
         // `need` is the provider's bound (CBC: up to a block of padding more than the result);
         // only the bytes actually produced must fit the range, checked when copying.
         let (out, f) = whole(&mut state.resources, ctx, id, a, input.bytes(), |need| {
-            let s =
-                slot.insert(Scratch::new(need).map_err(|_| {
-                    Error::new(ErrorCode::AllocationFailed, "private memory refused")
-                })?);
-            Ok(s.as_mut_slice())
+            Ok(slot.insert(regions.private(need)?).as_mut_slice())
         })?;
         let produced = out.get(..f.n).ok_or(ErrorCode::InternalError)?;
         state
