@@ -624,3 +624,109 @@ fn deleting_a_slot_destroys_its_token_objects() {
     let k = stack.key_management().resolve("kept").unwrap();
     sign(&stack, Algorithm::EcdsaP256Sha256, k.id(), b"kept").unwrap();
 }
+
+const CHILD_SOCKET: &str = "WARDEN_E2E_PKCS11_SOCKET";
+
+/// Another uid's side of [`one_uid_cannot_fill_the_token_with_ephemeral_keys`]: one token
+/// key of its own.
+#[test]
+#[ignore = "run by the parent test as another uid"]
+fn pkcs11_child() {
+    let Ok(socket) = std::env::var(CHILD_SOCKET) else {
+        return;
+    };
+    let stack = CryptoStack::connect(
+        StackConfig::new()
+            .socket_path(&socket)
+            .dedicated_connection(true)
+            .default_timeout_ms(30_000),
+    )
+    .unwrap();
+    let r = stack
+        .key_management()
+        .generate_key_with(&params(Algorithm::EcdsaP256Sha256, P::SIGN), Some("hsm"));
+    println!("CHILD-RESULT {:?}", r.map(|_| ()).map_err(|e| e.code()));
+}
+
+/// Red-team finding: every ephemeral key generated in the token is a token object, and the
+/// only bound was the generic 1024 resources per connection × 16 connections per uid: one
+/// uid could hold ~16 000 key pairs in a token whose object storage is far smaller (and
+/// shared), so no one else could make a token key. Now a uid's connections together hold at
+/// most `limits.max_token_keys_per_uid` keys of a token outside slots (slots have their own
+/// quota); the refused key leaves the token at once, and other uids are unaffected.
+#[test]
+fn one_uid_cannot_fill_the_token_with_ephemeral_keys() {
+    use std::os::unix::process::CommandExt;
+    let Some(hsm) = SoftHsm::new() else { return };
+    if !warden_e2e::persistent::is_root() {
+        return;
+    }
+    let root = warden_e2e::persistent::shared_root();
+    let toml = format!(
+        "{}{}[limits]\nmax_token_keys_per_uid = 3\n",
+        config(&[]),
+        hsm.provider_toml("hsm")
+    );
+    let d = Wardend::try_start_env(
+        root.path(),
+        &toml,
+        &root.path().join("wardend.sock"),
+        None,
+        &hsm.env(),
+    )
+    .unwrap_or_else(|e| panic!("wardend did not start: {e}"));
+    let p = params(Algorithm::EcdsaP256Sha256, P::SIGN);
+    let (a, b) = (d.stack(), d.stack());
+    let (ka, kb) = (a.key_management(), b.key_management());
+    let held = [
+        ka.generate_key_with(&p, Some("hsm")).unwrap(),
+        ka.generate_key_with(&p, Some("hsm")).unwrap(),
+        kb.generate_key_with(&p, Some("hsm")).unwrap(),
+    ];
+    // The uid's fourth, on either connection, is refused.
+    for km in [&ka, &kb] {
+        assert_eq!(
+            km.generate_key_with(&p, Some("hsm")).unwrap_err().code(),
+            ErrorCode::QuotaExceeded
+        );
+    }
+    // Software keys and slot keys are not what this bounds.
+    ka.generate_key(&p).unwrap();
+    ka.generate_key_into_with("kept", &p, Some("hsm")).unwrap();
+    // Another uid still gets its token key.
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "pkcs11_child",
+            "--include-ignored",
+            "--nocapture",
+        ])
+        .env(CHILD_SOCKET, &d.socket)
+        .uid(4301)
+        .gid(0)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("CHILD-RESULT Ok(())"), "{stdout}");
+    // A released key gives its place back.
+    let [first, ..] = held;
+    first.release().unwrap();
+    let _again = kb.generate_key_with(&p, Some("hsm")).unwrap();
+    if hsm.list_objects().is_some() {
+        // The other uid's key leaves when the daemon has seen its connection close.
+        let start = std::time::Instant::now();
+        let objects = loop {
+            let objects = hsm.list_objects().unwrap();
+            let n = objects.matches("Private Key Object").count();
+            if n == 4 || start.elapsed() > std::time::Duration::from_secs(5) {
+                break objects;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        assert_eq!(
+            objects.matches("Private Key Object").count(),
+            4,
+            "three held keys and the slot key; nothing refused stayed: {objects}"
+        );
+    }
+}

@@ -107,6 +107,11 @@ pub struct Limits {
     pub max_slots_per_uid: u32,
     /// Grants one uid may have issued over all its slots; the next gets `QuotaExceeded`.
     pub max_grants_per_uid: u32,
+    /// Keys one uid's connections may hold at once in a provider other than the built-in
+    /// software one (a PKCS#11 token), outside slots (default 64; slot keys count against
+    /// `max_slots_per_uid`). Each is an object in the token, whose storage is small and
+    /// shared by every uid: the next gets `QuotaExceeded` and leaves the token at once.
+    pub max_token_keys_per_uid: usize,
     /// Bytes of buffered context data (AEAD, Ed25519 / ML-DSA / SLH-DSA streams) one
     /// connection may hold, in 64 KiB chunks; the next buffering context gets `QuotaExceeded`.
     pub context_buffer_bytes_per_connection: usize,
@@ -368,6 +373,7 @@ impl Default for Limits {
             lock_arenas: false,
             max_slots_per_uid: 256,
             max_grants_per_uid: 1024,
+            max_token_keys_per_uid: 64,
             // 16 buffering contexts per connection, 64 per uid, 256 in all: one uid cannot
             // take more than a quarter of the pool.
             context_buffer_bytes_per_connection: 1 << 20,
@@ -524,6 +530,11 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "limits.context_buffer_bytes_* must satisfy 64 KiB <= per_connection <= \
                  per_uid <= total <= 4 GiB",
+            ));
+        }
+        if !(1..=1 << 20).contains(&l.max_token_keys_per_uid) {
+            return Err(ConfigError::Invalid(
+                "limits.max_token_keys_per_uid must be 1..=1048576",
             ));
         }
         let (conn, uid, total) = (

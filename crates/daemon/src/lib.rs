@@ -60,6 +60,7 @@ mod socket_dir;
 mod socket_group;
 mod state;
 mod stats;
+mod token_keys;
 
 pub use auth::PeerIdentity;
 pub use budget::MemoryBudget;

@@ -49,6 +49,8 @@ pub(crate) struct ConnState {
     pub(crate) slots: SlotBindings,
     /// This connection in its uid's counters (and the daemon's) while it lives.
     pub(crate) counted: ConnectionCount,
+    /// The uid's account of keys held in a token outside slots (`token_keys`).
+    pub(crate) token_keys: std::sync::Arc<warden_arena::Account>,
 }
 
 impl ConnState {
@@ -71,6 +73,7 @@ impl ConnState {
             buffers: shared.buffers.for_connection(peer.uid),
             regions,
             slots: Default::default(),
+            token_keys: shared.token_keys.for_uid(peer.uid),
         }
     }
 }

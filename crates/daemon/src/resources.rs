@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry as MapEntry;
 use std::sync::Arc;
 
+use warden_arena::Claim;
 use warden_core::ErrorCode;
 
 use crate::stats::{ResourceKind, Stats};
@@ -51,6 +52,9 @@ enum Entry<K, C> {
         guards: u32,
         /// Guards plus bound contexts; the entry goes at 0.
         refs: u32,
+        /// What the key is charged to while the entry lives (a token key's place in its
+        /// uid's `limits.max_token_keys_per_uid`); `None` for everything else.
+        _charge: Option<Claim>,
     },
     Context {
         ctx: C,
@@ -110,6 +114,17 @@ impl<K, C> ResourceTable<K, C> {
         origin: Option<SlotOrigin>,
         ids: &(impl IdSource + ?Sized),
     ) -> Result<u64, ErrorCode> {
+        self.insert_charged_key(key, origin, ids, None)
+    }
+
+    /// [`Self::insert_key`], with `charge` held until the entry goes.
+    pub(crate) fn insert_charged_key(
+        &mut self,
+        key: K,
+        origin: Option<SlotOrigin>,
+        ids: &(impl IdSource + ?Sized),
+        charge: Option<Claim>,
+    ) -> Result<u64, ErrorCode> {
         let id = self.fresh_id(ids)?;
         self.entries.insert(
             id,
@@ -118,6 +133,7 @@ impl<K, C> ResourceTable<K, C> {
                 origin,
                 guards: 1,
                 refs: 1,
+                _charge: charge,
             },
         );
         self.stats.resource_added(ResourceKind::Key);

@@ -27,6 +27,7 @@ pub(crate) struct Shared {
     pub(crate) buffers: crate::budget::ContextBuffers,
     /// Shared-memory region accounts, per uid and daemon-wide (issue 13).
     pub(crate) regions: crate::regions::RegionAccounts,
+    pub(crate) token_keys: crate::token_keys::TokenKeyAccounts,
     /// What the daemon can ever use, computed before the pools were claimed.
     pub(crate) budget: crate::budget::MemoryBudget,
     pub(crate) started: Instant,
@@ -50,6 +51,7 @@ impl Shared {
         let buffers = crate::budget::ContextBuffers::new(&config, options)?;
         let stats = Arc::new(Stats::default());
         let regions = crate::regions::RegionAccounts::new(&config);
+        let token_keys = crate::token_keys::TokenKeyAccounts::new(&config);
         Ok(Self {
             auth: Authenticator::new(&config.access),
             persistent: crate::state::PersistentCell::new(config.clone()),
@@ -60,6 +62,7 @@ impl Shared {
             pool,
             buffers,
             regions,
+            token_keys,
             budget,
             started: Instant::now(),
             stop: AtomicBool::new(false),

@@ -62,9 +62,11 @@ fn admit(
         return crate::handlers::slots::admit_into_slot(state, ctx, name, key);
     }
     ctx.deadline.check()?;
+    // A refused token key is dropped here, which takes its objects out of the token.
+    let charge = crate::token_keys::charge(&state.token_keys, &key)?;
     Ok(state
         .resources
-        .insert_key(key, None, &*ctx.shared.provider)?)
+        .insert_charged_key(key, None, &*ctx.shared.provider, charge)?)
 }
 
 fn created(state: &mut ConnState, key_id: u64) -> Result<(), Error> {
