@@ -12,7 +12,9 @@
 //! * **Classified up front, cheaply.** When a worker has read a complete frame it asks
 //!   [`is_long`]: key generation or import of an RSA or SLH-DSA key, `DeriveKey` PBKDF2
 //!   above [`LONG_PBKDF2_ITERATIONS`], and `Finalize`/`Process` on a context whose key is RSA
-//!   or SLH-DSA (signing, RSA-OAEP decryption). Everything else — ping, AES, Ed25519, HMAC,
+//!   or SLH-DSA (signing, RSA-OAEP decryption), and certificate verification, listing, CRL
+//!   import, CSRs and self-signed certificates (a store full of large CRLs takes hundreds of
+//!   milliseconds to verify against). Everything else — ping, AES, Ed25519, HMAC,
 //!   ML-KEM, slot and permit operations — is served on the worker exactly as before, with
 //!   no extra thread hop.
 //! * **Handed off with its connection.** A long request's connection leaves the worker

@@ -33,6 +33,18 @@ pub(crate) fn is_long(state: &ConnState, header: &FrameHeader, body: &[u8]) -> b
         return false;
     }
     let op = match header.opcode() {
+        // Certificate work: verification parses every anchor and CRL of the store (a uid
+        // fills its own with 256 entries of up to 64 KiB: hundreds of milliseconds), listing
+        // parses them too, a CRL import parses and checks one, and a CSR or self-signed
+        // certificate is a private-key signature (RSA included). Not a hot path: always long.
+        Ok(
+            Opcode::CertVerify
+            | Opcode::CertStoreList
+            | Opcode::CertList
+            | Opcode::CertCrlImport
+            | Opcode::CertCsr
+            | Opcode::CertSelfSign,
+        ) => return true,
         Ok(
             op @ (Opcode::GenerateKey
             | Opcode::ImportKey
