@@ -24,6 +24,22 @@ pub enum DaemonError {
     AlreadyRunning(PathBuf),
     /// A path is not safe to use (wrong owner, wrong type, too permissive).
     Unsafe(&'static str, PathBuf),
+    /// A file the daemon runs on (its configuration, a PKCS#11 module it loads) could be
+    /// written or replaced by someone other than root or the daemon's uid.
+    UntrustedFile {
+        /// What the file is for (`configuration file`, `pkcs#11 module`).
+        what: &'static str,
+        /// The file.
+        file: PathBuf,
+        /// The offending component: the file, a directory above it, or a symlink.
+        path: PathBuf,
+        /// Its owner.
+        owner: u32,
+        /// Its permission bits.
+        mode: u32,
+        /// Why it is refused.
+        why: &'static str,
+    },
     /// A directory on the socket's path is controlled by someone else: its owner or anyone
     /// who may write to it could move the socket away and serve a fake daemon.
     UnsafeSocketDir {
@@ -65,6 +81,19 @@ impl fmt::Display for DaemonError {
                 write!(f, "another daemon is already listening on {}", p.display())
             }
             Self::Unsafe(why, p) => write!(f, "refusing {}: {why}", p.display()),
+            Self::UntrustedFile {
+                what,
+                file,
+                path,
+                owner,
+                mode,
+                why,
+            } => write!(
+                f,
+                "refusing {what} {}: {} (owner uid {owner}, mode {mode:04o}) is {why}",
+                file.display(),
+                path.display()
+            ),
             Self::UnsafeSocketDir {
                 path,
                 owner,

@@ -61,6 +61,7 @@ mod socket_group;
 mod state;
 mod stats;
 mod token_keys;
+mod trusted_file;
 
 pub use auth::PeerIdentity;
 pub use budget::MemoryBudget;
@@ -69,6 +70,7 @@ pub use daemon::{Daemon, RunningDaemon};
 pub use error::DaemonError;
 pub use loopback::Loopback;
 pub use stats::{ResourceKind, StatusSnapshot};
+pub use trusted_file::check_trusted_file;
 
 /// How this crate works and why (design notes; the short overview is `ARCHITECTURE.md`).
 #[doc = include_str!("design.md")]

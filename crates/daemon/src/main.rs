@@ -70,6 +70,14 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let source = config_source(args.config.as_deref(), Path::new(DEFAULT_CONFIG));
+    // The file names the admins and the modules loaded into the daemon: only root or the
+    // daemon's own uid may be able to change it.
+    if let Some(path) = &source
+        && let Err(e) = warden_daemon::check_trusted_file(path, "configuration file")
+    {
+        let _ = writeln!(std::io::stderr(), "wardend: {e}");
+        return ExitCode::from(2);
+    }
     let mut config = match &source {
         Some(path) => match Config::from_file(path) {
             Ok(c) => c,

@@ -119,6 +119,13 @@ fn read_pin_file(path: &Path) -> Result<Zeroizing<String>, DaemonError> {
             path.into(),
         ));
     }
+    // Its owner could read the PIN or change it; only root or the daemon's uid may be that.
+    if meta.uid() != 0 && meta.uid() != rustix::process::geteuid().as_raw() {
+        return Err(DaemonError::Unsafe(
+            "pin file is owned by another user",
+            path.into(),
+        ));
+    }
     let mut pin = Zeroizing::new(String::new());
     f.read_to_string(&mut pin)
         .map_err(io("reading pkcs#11 pin file"))?;
@@ -152,6 +159,8 @@ pub(crate) fn build(
 ) -> Result<Arc<dyn Provider>, DaemonError> {
     let mut registry = Registry::new(default);
     for p in &cfg.pkcs11 {
+        // The module's code runs as the daemon: only root or the daemon's uid may change it.
+        crate::trusted_file::check_trusted_file(&p.module, "pkcs#11 module")?;
         let provider =
             warden_provider_pkcs11::Pkcs11Provider::open(&warden_provider_pkcs11::Pkcs11Config {
                 name: p.name.clone(),

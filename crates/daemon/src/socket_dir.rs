@@ -17,17 +17,46 @@ use crate::DaemonError;
 /// Refuses `dir` unless it and every ancestor (both as spelled and after resolving symlinks)
 /// is safe for a socket of a daemon running as `me`.
 pub(crate) fn check_socket_dir(dir: &Path, me: u32) -> Result<(), DaemonError> {
-    let dir = absolute(dir)?;
+    check_dir_chain(dir, me).map_err(|e| match e {
+        Chain::Io(e) => e,
+        Chain::Unsafe(u) => DaemonError::UnsafeSocketDir {
+            path: u.path,
+            owner: u.owner,
+            mode: u.mode,
+            why: u.why,
+        },
+    })
+}
+
+/// A path component someone other than root or the daemon's uid controls.
+pub(crate) struct UnsafeComponent {
+    pub(crate) path: PathBuf,
+    pub(crate) owner: u32,
+    pub(crate) mode: u32,
+    pub(crate) why: &'static str,
+}
+
+/// Why a directory chain was refused: it could not be read, or a component is unsafe.
+pub(crate) enum Chain {
+    Io(DaemonError),
+    Unsafe(UnsafeComponent),
+}
+
+/// The rules of [`check_socket_dir`] for any directory whose entries the daemon trusts
+/// (the socket's, the configuration file's, a PKCS#11 module's).
+pub(crate) fn check_dir_chain(dir: &Path, me: u32) -> Result<(), Chain> {
+    let dir = absolute(dir).map_err(Chain::Io)?;
     // As spelled: a symlink component owned by someone else can be repointed by its owner
     // (in a sticky directory, the owner of an entry may replace it).
     for a in dir.ancestors() {
-        let meta = fs::symlink_metadata(a).map_err(|e| DaemonError::io("stat", a, e))?;
+        let meta = fs::symlink_metadata(a).map_err(|e| Chain::Io(DaemonError::io("stat", a, e)))?;
         check_one(a, &meta, me)?;
     }
-    // As resolved: the directories the socket actually lands in.
-    let real = fs::canonicalize(&dir).map_err(|e| DaemonError::io("resolve", &dir, e))?;
+    // As resolved: the directories the entry actually lies in.
+    let real =
+        fs::canonicalize(&dir).map_err(|e| Chain::Io(DaemonError::io("resolve", &dir, e)))?;
     for a in real.ancestors() {
-        let meta = fs::metadata(a).map_err(|e| DaemonError::io("stat", a, e))?;
+        let meta = fs::metadata(a).map_err(|e| Chain::Io(DaemonError::io("stat", a, e)))?;
         check_one(a, &meta, me)?;
     }
     Ok(())
@@ -41,7 +70,7 @@ fn absolute(dir: &Path) -> Result<PathBuf, DaemonError> {
     Ok(cwd.join(dir))
 }
 
-fn check_one(path: &Path, meta: &Metadata, me: u32) -> Result<(), DaemonError> {
+fn check_one(path: &Path, meta: &Metadata, me: u32) -> Result<(), Chain> {
     let kind = if meta.file_type().is_symlink() {
         Kind::Symlink
     } else if meta.is_dir() {
@@ -51,12 +80,12 @@ fn check_one(path: &Path, meta: &Metadata, me: u32) -> Result<(), DaemonError> {
     };
     match problem(meta.uid(), meta.mode(), kind, me) {
         None => Ok(()),
-        Some(why) => Err(DaemonError::UnsafeSocketDir {
+        Some(why) => Err(Chain::Unsafe(UnsafeComponent {
             path: path.to_owned(),
             owner: meta.uid(),
             mode: meta.mode() & 0o7777,
             why,
-        }),
+        })),
     }
 }
 
@@ -70,7 +99,7 @@ enum Kind {
 /// Why a path component with this owner and mode is unsafe, or `None`.
 fn problem(owner: u32, mode: u32, kind: Kind, me: u32) -> Option<&'static str> {
     if owner != me && owner != 0 {
-        return Some("owned by another user, who could move the socket away");
+        return Some("owned by another user, who could move or replace what is in it");
     }
     match kind {
         // A symlink's own mode is meaningless; its target is checked on the resolved walk.

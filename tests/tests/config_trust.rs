@@ -1,0 +1,126 @@
+//! Red-team pass: the files wardend runs on but does not own. The configuration file names
+//! the admins and the PKCS#11 modules, and a module's code runs inside the daemon (as root on
+//! a system install); wardend used to read and load them whoever could write them — a uid of
+//! the socket group given a group-writable `/etc/warden`, or anyone with a module in a
+//! world-writable directory, could make itself admin or run code as the daemon. Start-up
+//! now stops, naming the file, unless only root or the daemon's uid can change it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use warden_e2e::softhsm::SoftHsm;
+use warden_e2e::wardend_path;
+
+/// Runs wardend with `config` and `env`: `Err(stderr)` if it exits (refusing to start),
+/// `Ok(())` if it is still running after it had time to listen (then it is stopped).
+fn start(dir: &Path, config: &Path, env: &[(String, String)]) -> Result<(), String> {
+    let socket = dir.join("s.sock");
+    // A killed earlier run leaves its socket file: only a new one says this run listens.
+    let _ = std::fs::remove_file(&socket);
+    let mut child = Command::new(wardend_path().unwrap())
+        .arg("--socket")
+        .arg(&socket)
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("--config")
+        .arg(config)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        if child.try_wait().unwrap().is_some() {
+            let out = child.wait_with_output().unwrap();
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("wardend neither listened nor exited");
+}
+
+fn private_dir() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    d
+}
+
+fn mode(p: &Path, m: u32) {
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+}
+
+#[test]
+fn a_configuration_file_others_can_change_stops_start_up() {
+    let d = private_dir();
+    let etc = d.path().join("etc");
+    std::fs::create_dir(&etc).unwrap();
+    mode(&etc, 0o755);
+    let cfg = etc.join("wardend.toml");
+    std::fs::write(&cfg, "[access]\nadmin_uids = []\n").unwrap();
+    mode(&cfg, 0o644);
+    start(d.path(), &cfg, &[]).expect("a root-only configuration file is read");
+
+    // Group-writable file (the socket group's members could make themselves admins).
+    mode(&cfg, 0o664);
+    let err = start(d.path(), &cfg, &[]).expect_err("must refuse a group-writable config");
+    assert!(
+        err.contains("refusing configuration file") && err.contains("writable by group"),
+        "{err}"
+    );
+    // A directory others may write to: they could replace the file.
+    mode(&cfg, 0o644);
+    mode(&etc, 0o777);
+    let err = start(d.path(), &cfg, &[]).expect_err("must refuse a replaceable config");
+    assert!(err.contains("refusing configuration file"), "{err}");
+    assert!(
+        !d.path().join("s.sock").exists(),
+        "no socket was ever served"
+    );
+}
+
+#[test]
+fn a_pkcs11_module_others_can_change_is_not_loaded() {
+    let Some(hsm) = SoftHsm::new() else { return };
+    let d = private_dir();
+    let lib = d.path().join("lib");
+    std::fs::create_dir(&lib).unwrap();
+    mode(&lib, 0o755);
+    let module = lib.join("libsofthsm2.so");
+    std::fs::copy(std::fs::canonicalize(&hsm.module).unwrap(), &module).unwrap();
+    mode(&module, 0o644);
+    let toml = hsm.provider_toml("hsm").replace(
+        &hsm.module.display().to_string(),
+        &module.display().to_string(),
+    );
+    assert!(toml.contains(&module.display().to_string()));
+    let cfg = d.path().join("wardend.toml");
+    std::fs::write(&cfg, format!("[access]\nadmin_uids = []\n{toml}")).unwrap();
+    mode(&cfg, 0o600);
+    start(d.path(), &cfg, &hsm.env()).expect("a root-only module is loaded");
+
+    // World-writable directory: anyone could put their own code there under that name.
+    mode(&lib, 0o777);
+    let err = start(d.path(), &cfg, &hsm.env()).expect_err("must not load the module");
+    assert!(err.contains("refusing pkcs#11 module"), "{err}");
+    // Group-writable module file.
+    mode(&lib, 0o755);
+    mode(&module, 0o664);
+    let err = start(d.path(), &cfg, &hsm.env()).expect_err("must not load the module");
+    assert!(
+        err.contains("refusing pkcs#11 module") && err.contains("writable by group"),
+        "{err}"
+    );
+}
