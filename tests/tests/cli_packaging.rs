@@ -326,3 +326,57 @@ fn the_readme_key_sharing_snippet_runs_as_two_uids() {
     );
     assert!(work.join("build.sig").exists());
 }
+
+/// Red-team finding: an inherited socket was served whatever its permissions. systemd's
+/// default `SocketMode=` is 0666 and `ListenStream=@name` makes an abstract socket with no
+/// permissions at all: either way every local uid could talk to the daemon, which refuses
+/// such a socket when it binds one itself. Now it refuses to start on one, saying why.
+#[test]
+fn an_inherited_socket_others_may_connect_to_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::net::SocketAddr;
+    let run = |listener: UnixListener, root: &Path| {
+        let fd: OwnedFd = listener.into();
+        let mut child = KillOnDrop(
+            Command::new("sh")
+                .arg("-c")
+                .arg(
+                    r#"exec 3<&0 </dev/null; LISTEN_FDS=1 LISTEN_PID=$$ exec "$0" --data-dir "$1""#,
+                )
+                .arg(wardend_path().unwrap())
+                .arg(root.join("data"))
+                .env("WARDEN_SOCKET", root.join("bound.sock"))
+                .stdin(Stdio::from(fd))
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(20) {
+            if child.0.try_wait().unwrap().is_some() {
+                let mut err = String::new();
+                std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut err)
+                    .unwrap();
+                return Some(err);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None // still serving
+    };
+    // A world-connectable socket file (systemd's default mode).
+    let root = tempfile::tempdir().unwrap();
+    let path = root.path().join("activated.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let err = run(listener, root.path()).expect("wardend must refuse a 0666 socket");
+    assert!(err.contains("lets others connect"), "{err}");
+    // An abstract socket.
+    let name = format!("warden-red-{}", std::process::id());
+    let addr =
+        <SocketAddr as std::os::linux::net::SocketAddrExt>::from_abstract_name(&name).unwrap();
+    let listener = UnixListener::bind_addr(&addr).unwrap();
+    let err = run(listener, root.path()).expect("wardend must refuse an abstract socket");
+    assert!(err.contains("without a path"), "{err}");
+    assert!(!root.path().join("bound.sock").exists());
+}

@@ -65,10 +65,28 @@ impl BoundSocket {
         let addr = listener
             .local_addr()
             .map_err(|e| DaemonError::Setup("inherited socket address", e))?;
-        let path = addr
-            .as_pathname()
-            .map(Path::to_owned)
-            .unwrap_or_else(|| PathBuf::from("(inherited socket)"));
+        // The unit decides who may connect, but the daemon's own rules still hold: an
+        // abstract or unnamed socket has no permissions at all (every local uid could
+        // connect), and a file others may connect to or an unsafe directory above it are
+        // refused as for a socket the daemon binds itself.
+        let path = addr.as_pathname().map(Path::to_owned).ok_or_else(|| {
+            DaemonError::Unsafe(
+                "an inherited socket without a path (abstract or unnamed): anyone may connect",
+                PathBuf::from("(inherited socket)"),
+            )
+        })?;
+        let meta = fs::metadata(&path).map_err(|e| DaemonError::io("stat", &path, e))?;
+        // Connecting needs write permission: others' write bit lets every uid in (systemd's
+        // default SocketMode is 0666).
+        if meta.mode() & 0o002 != 0 {
+            return Err(DaemonError::Unsafe(
+                "inherited socket lets others connect (SocketMode must not grant others write)",
+                path,
+            ));
+        }
+        if let Some(parent) = path.parent() {
+            check_socket_dir(parent, rustix::process::geteuid().as_raw())?;
+        }
         listener
             .set_nonblocking(true)
             .map_err(|e| DaemonError::io("configure", &path, e))?;

@@ -1,7 +1,9 @@
 //! systemd socket activation: a listening socket passed as fd 3 with `LISTEN_FDS` /
 //! `LISTEN_PID` (sd_listen_fds(3)). The unit's `ListenStream=`, `SocketMode=` and
 //! `SocketGroup=` then decide where the socket is and who may connect, and the daemon can be
-//! started on the first connection.
+//! started on the first connection. The daemon still refuses a socket every uid could reach
+//! (`BoundSocket::inherited`: abstract, others-writable, or under an unsafe directory):
+//! systemd's default `SocketMode=` is 0666.
 //!
 //! Taking ownership of an inherited descriptor needs `unsafe` (`from_raw_fd`); the small
 //! `listenfd` crate does that behind a safe API, checks `LISTEN_PID` against this process
