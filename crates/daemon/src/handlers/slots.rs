@@ -265,6 +265,9 @@ pub(crate) fn delete(state: &mut ConnState, ctx: &Ctx<'_, '_>, name: &str) -> Re
         code(&result),
     );
     discard_if_unreferenced(p, &*ctx.shared.provider, &result?);
+    // Certificates bound to the deleted key slot no longer name it: a key created later
+    // under the same name is not their key. Best effort (the slot is gone either way).
+    let _ = p.store.cert_unbind_key_slot(&slot.to_string());
     state.out.reply(&Response::Done)
 }
 
