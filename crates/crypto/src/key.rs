@@ -49,9 +49,6 @@ pub trait ProviderKey: Send + Sync + 'static {
     /// Writing the storage material alone must not do this: a write that then fails (name
     /// taken, quota) would leave objects no record and no handle accounts for.
     fn mark_stored(&self) {}
-    /// The record that referred to this key (restored from it for the purpose) was deleted:
-    /// a provider whose keys are objects outside the process destroys them with this handle.
-    fn mark_unstored(&self) {}
     /// For the owning provider's downcast.
     fn as_any(&self) -> &dyn Any;
 }
@@ -227,12 +224,6 @@ impl Key {
     /// ([`ProviderKey::mark_stored`]); the store calls it after the commit, never before.
     pub fn mark_stored(&self) {
         self.inner.mark_stored();
-    }
-
-    /// Tells the provider the record this key was restored from is deleted
-    /// ([`ProviderKey::mark_unstored`]); called by the store's owner after the delete commits.
-    pub fn mark_unstored(&self) {
-        self.inner.mark_unstored();
     }
 
     /// DANGER: the record the daemon's persistent store keeps (encrypted at rest) to restore

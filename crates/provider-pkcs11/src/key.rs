@@ -119,15 +119,7 @@ impl ProviderKey for TokenKey {
 
     /// A reference, not key bytes: version, kind, CKA_ID. The objects stay this handle's
     /// until [`ProviderKey::mark_stored`]: the record written from this may never commit.
-    /// Refused once a record names the objects: one token key backs one slot, so deleting
-    /// that slot may destroy them (a second record would be left naming nothing).
     fn storage_material(&self, _algorithm: Algorithm) -> Result<Zeroizing<Vec<u8>>> {
-        if self.persisted.load(Ordering::Acquire) {
-            return Err(Error::new(
-                ErrorCode::KeyOperationNotPermitted,
-                "a token key is stored in one slot at most",
-            ));
-        }
         let kind = if self.public.is_some() {
             KIND_PAIR
         } else {
@@ -143,11 +135,6 @@ impl ProviderKey for TokenKey {
     /// A committed slot record names the objects: they outlive this handle from now on.
     fn mark_stored(&self) {
         self.persisted.store(true, Ordering::Release);
-    }
-
-    /// Its slot was deleted: the objects go with this handle (see `Drop`).
-    fn mark_unstored(&self) {
-        self.persisted.store(false, Ordering::Release);
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -197,15 +184,7 @@ mod tests {
             k.persisted.load(Ordering::Acquire),
             "a committed key is the slot's"
         );
-        assert_eq!(
-            k.storage_material(Algorithm::EcdsaP256Sha256)
-                .unwrap_err()
-                .code(),
-            ErrorCode::KeyOperationNotPermitted,
-            "one slot per token key"
-        );
-        k.mark_unstored();
-        assert!(!k.persisted.load(Ordering::Acquire));
+
         assert_eq!(TokenKey::parse_material(&m).unwrap(), (true, [9; ID_LEN]));
         assert!(TokenKey::parse_material(&m[..5]).is_err());
         assert!(TokenKey::parse_material(&[2, 0]).is_err());

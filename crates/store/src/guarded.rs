@@ -80,8 +80,7 @@ impl SlotStore {
     }
 
     /// Deletes if the caller is the owner or an admin; an admin-locked slot only by an admin.
-    /// Returns the deleted record's key storage bytes, so the daemon can tell a token-backed
-    /// key's provider that no record refers to its objects any more.
+    /// Returns the deleted record's secret.
     pub fn delete_for(
         &self,
         slot: SlotRef<'_>,

@@ -268,25 +268,32 @@ pub(crate) fn delete(state: &mut ConnState, ctx: &Ctx<'_, '_>, name: &str) -> Re
         algorithm,
         code(&result),
     );
-    discard_token_objects(&result?, &*ctx.shared.provider);
+    discard_if_unreferenced(p, &*ctx.shared.provider, &result?);
+    // Certificates bound to the deleted key slot no longer name it: a key created later
+    // under the same name is not their key. Best effort (the slot is gone either way).
+    let _ = p.store.cert_unbind_key_slot(&slot.to_string());
     state.out.reply(&Response::Done)
 }
 
-/// After a slot's record is deleted: a key that lives in a token (another provider than the
-/// default) is restored from the deleted record once more and released as no slot's, so its
-/// objects go with it. Without this a generate-into-slot / delete loop — which the slot
-/// quota never sees — would fill the shared token. Best effort: a token that is gone keeps
-/// them (handles resolved earlier on other connections then fail `ResourceNotFound`; their
-/// uses were refused by the per-use check anyway, the slot being gone).
-fn discard_token_objects(record: &[u8], provider: &dyn Provider) {
-    let Ok(stored) = Key::parse_storage(record) else {
+/// A deleted slot's key may live outside its record: a token provider keeps it as token
+/// objects, which would otherwise stay for good (a create/delete loop could fill the token).
+/// They are released unless another record refers to the same material (a key stored under
+/// two names) — or when that cannot be told (a record that does not authenticate): then they
+/// are kept. Software keys live only in their record, so nothing is scanned for them. Best
+/// effort: the slot is gone either way; a token that cannot be reached keeps its objects.
+fn discard_if_unreferenced(p: &Persistent, provider: &dyn Provider, secret: &[u8]) {
+    let Ok(stored) = Key::parse_storage(secret) else {
         return;
     };
-    if stored.provider == warden_crypto::DEFAULT_PROVIDER_NAME {
-        return; // the record held the key itself: nothing outlives it
+    if stored.provider == provider.info().name() {
+        return;
     }
-    if let Ok(key) = provider.restore_key(&stored) {
-        key.mark_unstored();
+    let shared = p.store.any_secret(|other| {
+        Key::parse_storage(other)
+            .is_ok_and(|o| o.provider == stored.provider && o.material == stored.material)
+    });
+    if matches!(shared, Ok(false)) {
+        let _ = provider.discard_stored(&stored);
     }
 }
 
