@@ -396,3 +396,49 @@ fn a_descriptor_on_a_stalling_filesystem_does_not_block_a_worker() {
     );
     after.unwrap();
 }
+
+/// Many descriptors in one message, with a frame that is not even complete: the daemon takes
+/// at most two per read (the kernel closes the rest), keeps at most four waiting per
+/// connection and closes the others, so its descriptor table does not grow with what a
+/// client sends. Checked, not changed, by the red-team pass.
+#[test]
+fn a_flood_of_descriptors_in_one_message_is_not_kept() {
+    use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags, sendmsg};
+    use std::io::IoSlice;
+    use std::mem::MaybeUninit;
+    use std::os::fd::OwnedFd;
+    let root = tempfile::tempdir().unwrap();
+    let d = Wardend::start(root.path(), &config(&[]));
+    d.stack().ping(b"before").unwrap();
+    let before = open_fds(d.pid());
+    let files: Vec<OwnedFd> = (0..200)
+        .map(|_| std::fs::File::open("/dev/null").unwrap().into())
+        .collect();
+    let fds: Vec<_> = files.iter().map(|f| f.as_fd()).collect();
+    let mut conns = Vec::new();
+    for _ in 0..4 {
+        let s = std::os::unix::net::UnixStream::connect(&d.socket).unwrap();
+        for chunk in fds.chunks(100) {
+            let mut space = vec![MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(100))];
+            let mut control = SendAncillaryBuffer::new(&mut space);
+            assert!(control.push(SendAncillaryMessage::ScmRights(chunk)));
+            // One byte of a header each time: the frame never completes.
+            sendmsg(
+                &s,
+                &[IoSlice::new(&[0u8])],
+                &mut control,
+                SendFlags::NOSIGNAL,
+            )
+            .unwrap();
+        }
+        conns.push(s);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let during = open_fds(d.pid());
+    assert!(
+        during <= before + 4 * (1 + 4),
+        "daemon descriptors: {before} before, {during} with 4 connections sending 800"
+    );
+    d.stack().ping(b"after").unwrap();
+    drop(conns);
+}
