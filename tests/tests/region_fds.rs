@@ -302,12 +302,23 @@ fn a_descriptor_on_a_stalling_filesystem_does_not_block_a_worker() {
     let Some(fs) = mount_fuse(mnt.path()) else {
         return;
     };
+
     // One worker: whatever blocks it blocks every connection.
     let d = Wardend::start(
         root.path(),
         &format!("{}[limits]\nworker_threads = 1\n", config(&[])),
     );
     fs.daemon.store(d.pid(), Ordering::SeqCst);
+    // However the test ends (a failed unwrap included), and before the daemon is killed
+    // (a process waiting for a FUSE answer cannot die): answer what waits, unmount.
+    struct Cleanup<'a>(&'a fuse::Server, &'a std::path::Path);
+    impl Drop for Cleanup<'_> {
+        fn drop(&mut self) {
+            fuse::release(self.0);
+            let _ = rustix::mount::unmount(self.1, rustix::mount::UnmountFlags::DETACH);
+        }
+    }
+    let _cleanup = Cleanup(&fs, mnt.path());
     d.stack().ping(b"before").unwrap();
     let fds_before = open_fds(d.pid());
 
