@@ -127,7 +127,8 @@ pub struct Limits {
     /// The same bound over all connections of one uid (default 512 MiB).
     pub region_bytes_per_uid: usize,
     /// The same bound over the daemon (default 2 GiB). Mapped pages belong to the clients'
-    /// memfds; the daemon commits only the pages it writes outputs into.
+    /// memfds; pages the daemon touches first (outputs, inputs that were holes) are
+    /// allocated by its faults (see the design notes: the data plane).
     pub region_bytes_total: usize,
     /// Regions one connection may have registered at once (default 16; each is one mapping).
     pub max_regions_per_connection: usize,
