@@ -15,6 +15,7 @@ use warden_provider_awslc::{AwsLcProvider, ContextKind, Key, Operations, Provide
 
 use crate::args::{HashArgs, VerifyArgs};
 use crate::commands::keys::parse_alg;
+use crate::commands::options::{read_mu, signing_options};
 use crate::failure::Failure;
 use crate::io::{CHUNK, Input, emit_binary, read_file};
 use crate::pem;
@@ -85,17 +86,23 @@ pub fn verify(a: &VerifyArgs, pubkey: &Path, json_mode: bool) -> Result<Report, 
     // The key travels as an object here; the config's key id only addresses daemon keys, so
     // any well-formed placeholder id will do.
     let placeholder = ResourceId::new(1, ResourceType::Key, Persistence::Ephemeral, 0);
-    let format = crate::commands::ops::signature_format(alg, a.sig_format, "--pubkey")?;
+    // The same options as `verify --slot`, applied by the same provider code the daemon runs.
+    let options = signing_options(alg, a.sig_format, &a.options, "--pubkey")?;
     let cfg = ContextConfig::builder()
         .algorithm(alg)
         .key(placeholder)
-        .signature_format(format)
+        .options(options)
         .build()?;
     let mut ctx = provider.create_context(ContextKind::Verify, &cfg, Some(Arc::new(key)))?;
     ctx.init(&[])?;
-    Input::open(a.input.as_deref())?.stream(CHUNK, |chunk| {
-        ctx.update(chunk, &mut []).map(drop).map_err(Failure::from)
-    })?;
+    if a.options.external_mu {
+        let mu = read_mu(a.input.as_deref())?;
+        ctx.update(&mu, &mut [])?;
+    } else {
+        Input::open(a.input.as_deref())?.stream(CHUNK, |chunk| {
+            ctx.update(chunk, &mut []).map(drop).map_err(Failure::from)
+        })?;
+    }
     let shown = pubkey.display().to_string();
     match ctx.finalize(&sig, &mut []) {
         Ok(_) => Ok(Report::new(
