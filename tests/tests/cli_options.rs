@@ -111,6 +111,23 @@ fn a_context_string_binds_the_ml_dsa_signature() {
         assert_eq!(verify(&["--context", "hex:00"]), Some(1));
         assert_eq!(verify(&[]), Some(1));
     }
+    // A file past one frame goes through the data plane (shared memory) in the daemon and is
+    // streamed by `--pubkey`: the context applies on both paths.
+    std::fs::write(&msg, vec![0x5a; 300 * 1024]).unwrap();
+    w.ok(&[
+        "sign",
+        "--slot",
+        "m",
+        "--context",
+        "door-fw",
+        "--in",
+        s(&msg),
+        "--out",
+        s(&sig),
+    ]);
+    assert_eq!(verify(&["--context", "door-fw"]), Some(0));
+    assert_eq!(verify(&["--context", "door-fx"]), Some(1));
+    assert_eq!(verify(&[]), Some(1));
     // And a signature without a context does not verify under one.
     w.ok(&["sign", "--slot", "m", "--in", s(&msg), "--out", s(&sig)]);
     assert_eq!(verify(&[]), Some(0));

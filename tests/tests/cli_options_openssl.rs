@@ -173,6 +173,23 @@ fn pss_salt_len_interoperates_with_openssl_both_ways() {
             );
         }
     }
+    // A file past one frame is signed through the data plane: the salt length still applies.
+    std::fs::write(&msg, vec![0xa5; 300 * 1024]).unwrap();
+    w.ok(&[
+        "sign",
+        "--slot",
+        "pss",
+        "--pss-salt-len",
+        "7",
+        "--in",
+        s(&msg),
+        "--out",
+        s(&sig),
+    ]);
+    assert!(
+        ossl_verify(7) && !ossl_verify(32),
+        "data-plane signature uses salt 7"
+    );
     // Without the flag the salt is the hash length (32), as before the flag existed.
     openssl_ok(&[
         "dgst",

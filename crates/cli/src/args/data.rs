@@ -100,7 +100,7 @@ pub struct VerifyArgs {
 /// `warden encrypt` / `warden decrypt`
 #[derive(Debug, Args)]
 pub struct AeadArgs {
-    /// Slot holding the AEAD key.
+    /// Slot holding the AEAD or RSA-OAEP key.
     #[arg(long, value_parser = slot_name)]
     pub slot: String,
     /// Associated data (authenticated, not encrypted).
