@@ -303,6 +303,14 @@ fn csrs_and_self_signed_certificates_for_every_signature_family() {
     let e = list.iter().find(|c| c.name == "p256.cert").unwrap();
     assert_eq!(e.key_slot, format!("{}/p256", my_uid()));
     assert_eq!(e.subject, "CN=stored");
+
+    // Deleting the key slot unbinds the certificate: a new key created under the same name
+    // is not shown as the certificate's key.
+    km.delete_slot("p256").unwrap();
+    signing_key(&km, "p256", Algorithm::EcdsaP256Sha256);
+    let list = stack.cert_list().unwrap();
+    let e = list.iter().find(|c| c.name == "p256.cert").unwrap();
+    assert_eq!(e.key_slot, "", "binding outlived its key slot");
 }
 
 /// Certificate slots through the CLI: import with a binding that must match the key, show,

@@ -7,6 +7,11 @@
 //! connection for that socket, and a region can only be used on the connection it was
 //! registered on (the daemon's region ids are per connection, like key ids). A region is
 //! released (unmapped in the daemon, its quota returned) when the [`MemoryRegion`] drops.
+//!
+//! Latency: a region operation costs one round trip on the socket. On a VM whose idle vCPUs
+//! halt, the wake-ups of a round trip cost tens of microseconds, which is most of the overhead
+//! of a 1 MiB operation; [`StackConfig::busy_poll`] (with the daemon's `limits.busy_poll_us`)
+//! trades CPU time for it (BENCHMARKS.md, "Data plane").
 
 use std::ops::Range;
 use std::sync::Arc;

@@ -179,6 +179,14 @@ pub trait Provider: Send + Sync {
     /// A record of another provider fails with `InvalidArgument`; bad material with
     /// `InvalidFormat`.
     fn restore_key(&self, stored: &StoredKey<'_>) -> Result<Key>;
+    /// The storage record of a key of this provider was deleted and no other record refers
+    /// to the same material: release whatever the provider holds for it outside the record
+    /// (a token's objects). Software providers hold nothing there (this default). Live
+    /// handles on the key may fail afterwards with the provider's typed error.
+    fn discard_stored(&self, stored: &StoredKey<'_>) -> Result<()> {
+        let _ = stored;
+        Ok(())
+    }
     /// A symmetric key derived from `base` by the KDF in `params`.
     fn derive_key(&self, base: &Key, params: &DeriveKeyParams) -> Result<Key>;
     /// [`Provider::derive_key`] under a deadline: `OperationTimedOut` once `expired()` says

@@ -107,6 +107,10 @@ impl Provider for Registry {
         self.by_name(stored.provider)?.restore_key(stored)
     }
 
+    fn discard_stored(&self, stored: &StoredKey<'_>) -> Result<()> {
+        self.by_name(stored.provider)?.discard_stored(stored)
+    }
+
     fn derive_key(&self, base: &Key, params: &DeriveKeyParams) -> Result<Key> {
         self.owner(base)?.derive_key(base, params)
     }

@@ -56,6 +56,10 @@ impl Provider for SlowProvider {
         self.inner.restore_key(stored)
     }
 
+    fn discard_stored(&self, stored: &StoredKey<'_>) -> Result<()> {
+        self.inner.discard_stored(stored)
+    }
+
     fn derive_key(&self, base: &Key, params: &DeriveKeyParams) -> Result<Key> {
         self.pause();
         self.inner.derive_key(base, params)

@@ -315,6 +315,22 @@ impl Provider for Pkcs11Provider {
         Err(unsupported())
     }
 
+    fn discard_stored(&self, stored: &StoredKey<'_>) -> Result<()> {
+        if stored.provider != self.info.name() {
+            return Err(Error::invalid_argument("key record of another provider"));
+        }
+        let (_, id) = TokenKey::parse_material(stored.material)?;
+        // Every object with the key's CKA_ID: the secret key, or both halves of a pair.
+        self.token.with(|s| {
+            for h in s.find_objects(&[Attribute::Id(id.to_vec())])? {
+                s.destroy_object(h)?;
+            }
+            Ok(())
+        })?;
+        self.token.forget(&id);
+        Ok(())
+    }
+
     fn restore_key(&self, stored: &StoredKey<'_>) -> Result<Key> {
         if stored.provider != self.info.name() {
             return Err(Error::invalid_argument("key record of another provider"));

@@ -201,6 +201,42 @@ impl SlotStore {
         txn.commit().map_err(db)
     }
 
+    /// Removes every certificate slot's binding to the key slot `qualified` (`owner/name`), in
+    /// one transaction; returns how many were unbound. Called when that key slot is deleted,
+    /// so a key later created under the same name is not shown as the certificate's key.
+    pub fn cert_unbind_key_slot(&self, qualified: &str) -> Result<usize, StoreError> {
+        let txn = self.begin_write()?;
+        let mut unbound = 0;
+        {
+            let mut records = txn.open_table(RECORDS).map_err(db)?;
+            let mut bound = Vec::new();
+            let start: (&str, &[u8]) = (CERT_NAMESPACE, &[]);
+            for entry in records.range(start..).map_err(db)? {
+                let (k, v) = entry.map_err(db)?;
+                let (ns, key) = k.value();
+                if ns != CERT_NAMESPACE {
+                    break;
+                }
+                let key = std::str::from_utf8(key).map_err(|_| StoreError::Integrity)?;
+                let slot = crate::slot_ref::split_key(key).ok_or(StoreError::Integrity)?;
+                let cert = decode(slot, v.value())?;
+                if cert.key_slot.as_deref() == Some(qualified) {
+                    bound.push((key.to_owned(), cert));
+                }
+            }
+            for (key, mut cert) in bound {
+                cert.key_slot = None;
+                let record = encode(&cert)?;
+                records
+                    .insert((CERT_NAMESPACE, key.as_bytes()), record.as_slice())
+                    .map_err(db)?;
+                unbound += 1;
+            }
+        }
+        txn.commit().map_err(db)?;
+        Ok(unbound)
+    }
+
     /// Changes a certificate slot in one transaction: `change` sees the current record and
     /// may refuse; nothing is written unless it succeeds. Durable on return.
     pub fn cert_update(

@@ -80,7 +80,12 @@ impl SlotStore {
     }
 
     /// Deletes if the caller is the owner or an admin; an admin-locked slot only by an admin.
-    pub fn delete_for(&self, slot: SlotRef<'_>, caller: Caller) -> Result<(), StoreError> {
+    /// Returns the deleted record's secret.
+    pub fn delete_for(
+        &self,
+        slot: SlotRef<'_>,
+        caller: Caller,
+    ) -> Result<Zeroizing<Vec<u8>>, StoreError> {
         // The first check gives the existence-hiding error; the second, inside the deleting
         // transaction, makes the right and the delete one atomic step (a slot deleted and
         // re-created by someone else in between is judged on its new owner).

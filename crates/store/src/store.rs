@@ -338,27 +338,45 @@ impl SlotStore {
 
     /// Deletes a slot if `allow` accepts its authenticated metadata as read *inside* the
     /// deleting transaction, so no other writer can swap the record between check and delete.
+    /// Returns the deleted record's secret (a provider may hold objects it names).
     pub(crate) fn delete_if(
         &self,
         slot: SlotRef<'_>,
         allow: impl FnOnce(&SlotMeta) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Zeroizing<Vec<u8>>, StoreError> {
         validate_slot_name(slot.name)?;
         let key = slot.key();
         let txn = self.begin_write()?;
-        {
+        let secret = {
             let mut slots = txn.open_table(SLOTS).map_err(db)?;
-            let meta = {
+            let (meta, secret) = {
                 let record = slots
                     .get(key.as_str())
                     .map_err(db)?
                     .ok_or(StoreError::KeySlotEmpty)?;
-                self.open_record(slot, record.value())?.0
+                self.open_record(slot, record.value())?
             };
             allow(&meta)?;
             slots.remove(key.as_str()).map_err(db)?;
+            secret
+        };
+        txn.commit().map_err(db)?;
+        Ok(secret)
+    }
+
+    /// Whether any slot's secret satisfies `f` (every record is opened). Fails closed: a
+    /// record that does not authenticate is [`StoreError::Integrity`], never "no".
+    pub fn any_secret(&self, mut f: impl FnMut(&[u8]) -> bool) -> Result<bool, StoreError> {
+        let txn = self.db.begin_read().map_err(db)?;
+        let slots = txn.open_table(SLOTS).map_err(db)?;
+        for entry in slots.iter().map_err(db)? {
+            let (key, record) = entry.map_err(db)?;
+            let slot = crate::slot_ref::split_key(key.value()).ok_or(StoreError::Integrity)?;
+            if f(&self.open_record(slot, record.value())?.1) {
+                return Ok(true);
+            }
         }
-        txn.commit().map_err(db)
+        Ok(false)
     }
 
     /// Every slot's authenticated metadata, sorted by owner, then name. Fails closed: one record that

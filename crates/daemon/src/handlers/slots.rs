@@ -264,8 +264,33 @@ pub(crate) fn delete(state: &mut ConnState, ctx: &Ctx<'_, '_>, name: &str) -> Re
         algorithm,
         code(&result),
     );
-    result?;
+    discard_if_unreferenced(p, &*ctx.shared.provider, &result?);
+    // Certificates bound to the deleted key slot no longer name it: a key created later
+    // under the same name is not their key. Best effort (the slot is gone either way).
+    let _ = p.store.cert_unbind_key_slot(&slot.to_string());
     state.out.reply(&Response::Done)
+}
+
+/// A deleted slot's key may live outside its record: a token provider keeps it as token
+/// objects, which would otherwise stay for good (a create/delete loop could fill the token).
+/// They are released unless another record refers to the same material (a key stored under
+/// two names) — or when that cannot be told (a record that does not authenticate): then they
+/// are kept. Software keys live only in their record, so nothing is scanned for them. Best
+/// effort: the slot is gone either way; a token that cannot be reached keeps its objects.
+fn discard_if_unreferenced(p: &Persistent, provider: &dyn Provider, secret: &[u8]) {
+    let Ok(stored) = Key::parse_storage(secret) else {
+        return;
+    };
+    if stored.provider == provider.info().name() {
+        return;
+    }
+    let shared = p.store.any_secret(|other| {
+        Key::parse_storage(other)
+            .is_ok_and(|o| o.provider == stored.provider && o.material == stored.material)
+    });
+    if matches!(shared, Ok(false)) {
+        let _ = provider.discard_stored(&stored);
+    }
 }
 
 /// Locks or unlocks a slot (owner or admin). A locked slot keeps its key but grants no use
