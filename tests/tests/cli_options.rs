@@ -142,6 +142,48 @@ fn a_context_string_binds_the_ml_dsa_signature() {
 }
 
 #[test]
+fn a_context_string_binds_an_ed25519ph_signature() {
+    let root = tempfile::tempdir().unwrap();
+    let d = Wardend::start(root.path(), &config(&[]));
+    let w = Warden::at(&d.socket);
+    let dir = root.path();
+    w.ok(&["key", "generate", "--alg", "ED25519PH", "--slot", "ph"]);
+    let (pem, msg, sig) = (dir.join("ph.pem"), dir.join("msg"), dir.join("sig"));
+    w.ok(&["key", "public", "--slot", "ph", "--out", s(&pem)]);
+    std::fs::write(&msg, b"RFC 8032 context").unwrap();
+    w.ok(&[
+        "sign",
+        "--slot",
+        "ph",
+        "--context",
+        "hex:0001",
+        "--in",
+        s(&msg),
+        "--out",
+        s(&sig),
+    ]);
+    for (ctx, want) in [(Some("hex:0001"), 0), (Some("hex:0002"), 1), (None, 1)] {
+        let extra: Vec<&str> = ctx.map(|c| vec!["--context", c]).unwrap_or_default();
+        let slot = ["verify", "--slot", "ph", "--sig", s(&sig), "--in", s(&msg)];
+        let local = [
+            "verify",
+            "--pubkey",
+            s(&pem),
+            "--alg",
+            "ED25519PH",
+            "--sig",
+            s(&sig),
+            "--in",
+            s(&msg),
+        ];
+        for base in [&slot[..], &local[..]] {
+            let out = w.run_with(&[base, &extra].concat(), b"");
+            assert_eq!(out.status.code(), Some(want), "{ctx:?} {base:?}");
+        }
+    }
+}
+
+#[test]
 fn an_external_mu_signature_verifies_over_the_message() {
     let root = tempfile::tempdir().unwrap();
     let (_d, w) = mldsa_daemon(root.path());
