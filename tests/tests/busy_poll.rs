@@ -12,6 +12,9 @@ use warden_e2e::persistent::{Wardend, config};
 
 type P = KeyOperationPermission;
 
+/// The CPU-time test measures the daemon while it polls: keep this file's tests apart.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn start(root: &std::path::Path, extra: &str) -> Wardend {
     Wardend::start(root, &format!("{}{extra}", config(&[])))
 }
@@ -45,6 +48,7 @@ fn cpu_for_spaced_pings_then_idle(d: &Wardend, s: &CryptoStack) -> (Duration, Du
 
 #[test]
 fn a_busy_polling_daemon_spins_only_right_after_serving() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let root = tempfile::tempdir().unwrap();
     let polling = start(root.path(), "[limits]\nbusy_poll_us = 1000\n");
     let s = polling.stack();
@@ -53,17 +57,14 @@ fn a_busy_polling_daemon_spins_only_right_after_serving() {
         let data = i.to_le_bytes();
         assert_eq!(s.ping(&data).unwrap(), data);
     }
-    let (spaced, idle) = cpu_for_spaced_pings_then_idle(&polling, &s);
-    println!("busy_poll_us = 1000: 20 spaced pings {spaced:?} CPU, 500 ms idle {idle:?}");
+    let (polled, idle) = cpu_for_spaced_pings_then_idle(&polling, &s);
+    println!("busy_poll_us = 1000: 20 spaced pings {polled:?} CPU, 500 ms idle {idle:?}");
     // After each of the 20 pings the worker polls for up to 1 ms, finds nothing (the next
-    // ping is 10 ms away) and goes to sleep: about 20 ms of CPU, and none while idle.
+    // ping is 10 ms away) and goes to sleep: about 20 ms of CPU (less when other threads
+    // want the CPU: it yields between looks), and none while idle.
     assert!(
-        spaced >= Duration::from_millis(8),
-        "the worker did not poll after serving: {spaced:?}"
-    );
-    assert!(
-        spaced <= Duration::from_millis(150),
-        "the worker polled far longer than 1 ms per request: {spaced:?}"
+        polled <= Duration::from_millis(150),
+        "the worker polled far longer than 1 ms per request: {polled:?}"
     );
     assert!(
         idle <= Duration::from_millis(25),
@@ -73,14 +74,18 @@ fn a_busy_polling_daemon_spins_only_right_after_serving() {
     // The default daemon never spins: the same pings cost it a fraction of that.
     let root2 = tempfile::tempdir().unwrap();
     let plain = start(root2.path(), "");
-    let (spaced, idle) = cpu_for_spaced_pings_then_idle(&plain, &plain.stack());
-    println!("default: 20 spaced pings {spaced:?} CPU, 500 ms idle {idle:?}");
-    assert!(spaced < Duration::from_millis(8), "{spaced:?}");
+    let (plain_cpu, idle) = cpu_for_spaced_pings_then_idle(&plain, &plain.stack());
+    println!("default: 20 spaced pings {plain_cpu:?} CPU, 500 ms idle {idle:?}");
     assert!(idle <= Duration::from_millis(25), "{idle:?}");
+    assert!(
+        polled >= Duration::from_millis(5) && polled >= 3 * plain_cpu,
+        "the polling worker did not poll after serving: {polled:?} vs {plain_cpu:?} without"
+    );
 }
 
 #[test]
 fn a_polling_client_gets_answers_that_take_longer_than_its_window() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let root = tempfile::tempdir().unwrap();
     let d = start(root.path(), "[limits]\nbusy_poll_us = 200\n");
     let polling = d

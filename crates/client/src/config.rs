@@ -120,8 +120,9 @@ impl StackConfig {
     /// Polls for each answer without sleeping for up to `window` (capped at 1 ms) before
     /// blocking. Default: zero, block at once.
     ///
-    /// While it polls, the calling thread keeps its CPU busy, exactly as an in-process call
-    /// would while the daemon computes; in exchange an answer that arrives within the window
+    /// While it polls, the calling thread keeps its CPU (yielding it to any other runnable
+    /// thread between two looks), as an in-process call would while the daemon computes; in
+    /// exchange an answer that arrives within the window
     /// costs no wake-up of the thread. That wake-up is cheap on bare metal but tens of
     /// microseconds on a VM whose idle vCPUs halt, where it is most of the overhead of a
     /// 1 MiB data-plane operation (BENCHMARKS.md, "Data plane"). Worth it for bulk work

@@ -26,10 +26,6 @@ use crate::trust::{DaemonTrust, peer_uid};
 /// and any small body together.
 const READ_CHUNK: usize = 4096;
 
-/// `spin_loop` hints between two non-blocking reads while busy-polling (a few hundred
-/// nanoseconds to a microsecond or two, by CPU).
-const POLL_PAUSES: u32 = 64;
-
 /// How a call waits for its answer (from the stack's config).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Waiting {
@@ -484,11 +480,10 @@ fn poll_read(
         if Instant::now() >= stop {
             return None;
         }
-        // Between two looks at the socket, pause the core for a while: each look is a
-        // syscall, and a tight loop of them slows the daemon's core when both share a
-        // physical core or memory bandwidth.
-        for _ in 0..POLL_PAUSES {
-            std::hint::spin_loop();
-        }
+        // Yield, not a pause loop: when another thread wants this CPU (the daemon's worker
+        // on a busy machine, say), it runs at once instead of waiting out our window.
+        // Measured with pause loops and two builds running: 1 MiB seals at 0.97 ms instead
+        // of 0.17 ms; with yields, no worse than without polling.
+        std::thread::yield_now();
     }
 }

@@ -136,7 +136,8 @@ pub struct Limits {
     /// a request, before it blocks (default 0 = block at once). Catches the next request of
     /// a client that sends back to back without a wake-up of the worker's CPU, which costs
     /// tens of microseconds on a VM whose idle vCPUs halt (BENCHMARKS.md, "Data plane"), at
-    /// the price of up to this much CPU time per request. At most 1000.
+    /// the price of up to this much CPU time per request (the worker yields between looks,
+    /// so other runnable threads are not held up). At most 1000.
     pub busy_poll_us: u32,
 }
 

@@ -384,7 +384,9 @@ impl Worker {
                 if start.elapsed() >= spin {
                     break;
                 }
-                std::hint::spin_loop();
+                // Yield rather than pause: any other runnable thread (a long-lane thread,
+                // the very client we wait for) gets this CPU at once.
+                std::thread::yield_now();
             }
             timeout = timeout.map(|t| t.saturating_sub(start.elapsed()));
         }
