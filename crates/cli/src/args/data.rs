@@ -31,6 +31,26 @@ pub enum SigFormat {
     Raw,
 }
 
+/// Signature options beyond `--sig-format`, shared by `sign` and `verify` (both ends must use
+/// the same ones). A flag the key's algorithm cannot use is a usage error (exit 2).
+#[derive(Debug, Args, Clone, Default)]
+pub struct SigOptions {
+    /// RSA-PSS salt length in bytes, 0..=64 (default: the hash length). RSA-PSS keys only;
+    /// `openssl dgst -sigopt rsa_pss_saltlen:N` is the same setting.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=64))]
+    pub pss_salt_len: Option<u16>,
+    /// Signature context string, at most 255 bytes: TEXT, `hex:HEX`, or `@FILE` (a file's
+    /// bytes). ML-DSA-44/65/87, HASH-ML-DSA-*-SHA512 and ED25519PH keys only (FIPS 204 /
+    /// RFC 8032 `ctx`; pure ED25519 has none).
+    #[arg(long, value_name = "VALUE", allow_hyphen_values = true)]
+    pub context: Option<String>,
+    /// The input is the 64-byte ML-DSA μ (FIPS 204 external mu), computed by the caller over
+    /// the public key, the context and the message; the signature is over that message.
+    /// ML-DSA-44/65/87 keys only; μ already includes the context, so no --context.
+    #[arg(long, conflicts_with = "context")]
+    pub external_mu: bool,
+}
+
 /// `warden sign`
 #[derive(Debug, Args)]
 pub struct SignArgs {
@@ -41,6 +61,9 @@ pub struct SignArgs {
     /// or `raw` fixed-length r||s. Other algorithms have one encoding.
     #[arg(long, value_enum)]
     pub sig_format: Option<SigFormat>,
+    /// Salt length, context string, external μ.
+    #[command(flatten)]
+    pub options: SigOptions,
     /// Input and output.
     #[command(flatten)]
     pub io: InOut,
@@ -63,6 +86,9 @@ pub struct VerifyArgs {
     /// ECDSA signature encoding of `--sig` (see `sign --sig-format`; default `der`).
     #[arg(long, value_enum)]
     pub sig_format: Option<SigFormat>,
+    /// Salt length, context string, external μ (as given to `sign`).
+    #[command(flatten)]
+    pub options: SigOptions,
     /// File holding the signature (`-` = stdin).
     #[arg(long, value_name = "FILE")]
     pub sig: PathBuf,
@@ -74,13 +100,19 @@ pub struct VerifyArgs {
 /// `warden encrypt` / `warden decrypt`
 #[derive(Debug, Args)]
 pub struct AeadArgs {
-    /// Slot holding the AEAD key.
+    /// Slot holding the AEAD or RSA-OAEP key.
     #[arg(long, value_parser = slot_name)]
     pub slot: String,
     /// Associated data (authenticated, not encrypted).
     #[arg(long)]
     pub aad: Option<String>,
-    /// AEAD algorithm (default: AES-256-GCM for AES-256 keys, AES-128-GCM for AES-128 keys).
+    /// RSA-OAEP label, at most 256 bytes: TEXT, `hex:HEX`, or `@FILE` (a file's bytes).
+    /// RSA-OAEP keys only; both ends must use the same label (`openssl pkeyutl -pkeyopt
+    /// rsa_oaep_label:HEX`). Default: empty.
+    #[arg(long, value_name = "VALUE", allow_hyphen_values = true)]
+    pub oaep_label: Option<String>,
+    /// Algorithm (default: AES-256-GCM for AES-256 keys, AES-128-GCM for AES-128 keys, the
+    /// key's own RSA-OAEP hash for RSA-OAEP keys; RSA-OAEP-SHA1/256/384/512 pick another).
     #[arg(long)]
     pub alg: Option<String>,
     /// Input and output.

@@ -58,7 +58,7 @@ pub enum Command {
     /// (exit 1 when it does not verify).
     Verify(VerifyArgs),
     /// Encrypt with a slot's key: AEAD (the nonce the daemon draws is prepended to the
-    /// output) or RSA-OAEP-SHA256 (one short message, e.g. a key, to an RSA-OAEP key).
+    /// output) or RSA-OAEP (one short message, e.g. a key, to an RSA-OAEP key; --oaep-label).
     Encrypt(AeadArgs),
     /// Decrypt what `warden encrypt` produced (exit 1 when authentication fails).
     Decrypt(AeadArgs),

@@ -15,6 +15,7 @@ use warden_provider_awslc::{AwsLcProvider, ContextKind, Key, Operations, Provide
 
 use crate::args::{HashArgs, VerifyArgs};
 use crate::commands::keys::parse_alg;
+use crate::commands::options::{read_mu, signing_options};
 use crate::failure::Failure;
 use crate::io::{CHUNK, Input, emit_binary, read_file};
 use crate::pem;
@@ -62,6 +63,24 @@ pub fn public_key(
     import(bytes, KeyFormat::Raw)
 }
 
+/// Largest message `verify --pubkey` reads whole for a [`one_shot`] algorithm.
+const MAX_ONE_SHOT_MESSAGE: usize = 1 << 30;
+
+/// Pure Ed25519, ML-DSA and SLH-DSA verify the whole message in one call; the provider
+/// buffers a streamed one only up to one bounded chunk (its budget in the daemon), so the
+/// local verify hands such a message over whole and its size is bounded by this process only.
+fn one_shot(alg: Algorithm) -> bool {
+    matches!(
+        alg,
+        Algorithm::Ed25519
+            | Algorithm::MlDsa44
+            | Algorithm::MlDsa65
+            | Algorithm::MlDsa87
+            | Algorithm::SlhDsaSha2_128s
+            | Algorithm::SlhDsaSha2_128f
+    )
+}
+
 /// `warden verify --pubkey FILE --alg ALG`: exit 1 when the signature does not verify.
 pub fn verify(a: &VerifyArgs, pubkey: &Path, json_mode: bool) -> Result<Report, Failure> {
     let alg_name = a.alg.as_deref().ok_or_else(|| {
@@ -85,19 +104,28 @@ pub fn verify(a: &VerifyArgs, pubkey: &Path, json_mode: bool) -> Result<Report, 
     // The key travels as an object here; the config's key id only addresses daemon keys, so
     // any well-formed placeholder id will do.
     let placeholder = ResourceId::new(1, ResourceType::Key, Persistence::Ephemeral, 0);
-    let format = crate::commands::ops::signature_format(alg, a.sig_format, "--pubkey")?;
+    // The same options as `verify --slot`, applied by the same provider code the daemon runs.
+    let options = signing_options(alg, a.sig_format, &a.options, "--pubkey")?;
     let cfg = ContextConfig::builder()
         .algorithm(alg)
         .key(placeholder)
-        .signature_format(format)
+        .options(options)
         .build()?;
     let mut ctx = provider.create_context(ContextKind::Verify, &cfg, Some(Arc::new(key)))?;
     ctx.init(&[])?;
-    Input::open(a.input.as_deref())?.stream(CHUNK, |chunk| {
-        ctx.update(chunk, &mut []).map(drop).map_err(Failure::from)
-    })?;
+    let result = if a.options.external_mu {
+        ctx.finish_whole(&read_mu(a.input.as_deref())?, &sig, &mut [])
+    } else if one_shot(alg) {
+        let msg = Input::open(a.input.as_deref())?.read_all(MAX_ONE_SHOT_MESSAGE)?;
+        ctx.finish_whole(&msg, &sig, &mut [])
+    } else {
+        Input::open(a.input.as_deref())?.stream(CHUNK, |chunk| {
+            ctx.update(chunk, &mut []).map(drop).map_err(Failure::from)
+        })?;
+        ctx.finalize(&sig, &mut [])
+    };
     let shown = pubkey.display().to_string();
-    match ctx.finalize(&sig, &mut []) {
+    match result {
         Ok(_) => Ok(Report::new(
             "signature ok",
             json!({ "pubkey": shown, "algorithm": alg.name(), "valid": true }),

@@ -5,6 +5,7 @@ pub mod exchange;
 pub mod keys;
 pub mod local;
 pub mod ops;
+pub mod options;
 pub mod permits;
 pub mod receipt;
 pub mod regions;

@@ -6,8 +6,11 @@ use warden_client::{
     SignatureFormat,
 };
 
-use crate::args::{AeadArgs, MacArgs, MacVerifyArgs, RandomArgs, SigFormat, SignArgs, VerifyArgs};
+use crate::args::{
+    AeadArgs, MacArgs, MacVerifyArgs, RandomArgs, SigFormat, SigOptions, SignArgs, VerifyArgs,
+};
 use crate::commands::keys::parse_alg;
+use crate::commands::options::{cipher_options, read_mu, signing_options};
 use crate::commands::regions;
 use crate::failure::Failure;
 use crate::io::{Input, chunk_for, emit_binary, read_file};
@@ -62,18 +65,20 @@ fn keyed_config(
     slot: &str,
     alg: Algorithm,
 ) -> Result<(ContextConfig, warden_client::ResourceGuard), Failure> {
-    signing_config(stack, slot, alg, None)
+    signing_config(stack, slot, alg, None, &SigOptions::default())
 }
 
 /// [`keyed_config`] for sign / verify: ECDSA signatures are DER unless `--sig-format raw`
-/// (what openssl and X.509 expect); other algorithms take no `--sig-format`.
+/// (what openssl and X.509 expect); other algorithms take no `--sig-format`. The other
+/// signature options are checked against `alg` before the slot is even resolved.
 fn signing_config(
     stack: &CryptoStack,
     slot: &str,
     alg: Algorithm,
     sig_format: Option<SigFormat>,
+    options: &SigOptions,
 ) -> Result<(ContextConfig, warden_client::ResourceGuard), Failure> {
-    let format = signature_format(alg, sig_format, &format!("slot {slot}"))?;
+    let options = signing_options(alg, sig_format, options, &format!("slot {slot}"))?;
     let key = stack
         .key_management()
         .resolve(slot)
@@ -81,7 +86,7 @@ fn signing_config(
     let cfg = ContextConfig::builder()
         .algorithm(alg)
         .key(key.id())
-        .signature_format(format)
+        .options(options)
         .build()?;
     Ok((cfg, key))
 }
@@ -160,7 +165,16 @@ pub fn sign(stack: &CryptoStack, a: &SignArgs, json_mode: bool) -> Result<Report
             alg.name()
         )));
     }
-    let (cfg, _key) = signing_config(stack, &a.slot, alg, a.sig_format)?;
+    let (cfg, _key) = signing_config(stack, &a.slot, alg, a.sig_format, &a.options)?;
+    if a.options.external_mu {
+        // The input is μ itself: 64 bytes, never streamed or mapped.
+        let mu = read_mu(a.io.input.as_deref())?;
+        let mut ctx = stack
+            .create_sign_context(&cfg)
+            .map_err(Failure::from_client)?;
+        let sig = ctx.sign(&mu).map_err(Failure::from_client)?;
+        return emit_binary(&sig, a.io.out.as_deref(), a.io.hex, json_mode, "signature");
+    }
     let cfg = with_timeout(cfg, regions::large_file(stack, a.io.input.as_deref()))?;
     let mut ctx = stack
         .create_sign_context(&cfg)
@@ -189,16 +203,21 @@ pub fn verify(
 ) -> Result<Report, Failure> {
     let alg = slot_algorithm(stack, slot)?;
     let sig = read_file(&a.sig, MAX_SIG_FILE)?;
-    let (cfg, _key) = signing_config(stack, slot, alg, a.sig_format)?;
-    let cfg = with_timeout(cfg, regions::large_file(stack, a.input.as_deref()))?;
+    let (cfg, _key) = signing_config(stack, slot, alg, a.sig_format, &a.options)?;
+    // An external μ is read whole (64 bytes), so it never takes the data-plane path.
+    let mu = a
+        .options
+        .external_mu
+        .then(|| read_mu(a.input.as_deref()))
+        .transpose()?;
+    let large = regions::large_file(stack, a.input.as_deref()).filter(|_| mu.is_none());
+    let cfg = with_timeout(cfg, large)?;
     let mut ctx = stack
         .create_verify_context(&cfg)
         .map_err(Failure::from_client)?;
-    let result = match (
-        regions::large_file(stack, a.input.as_deref()),
-        a.input.as_deref(),
-    ) {
-        (Some(size), Some(path)) => regions::verify(&mut ctx, stack, path, size, &sig)?,
+    let result = match (large, a.input.as_deref(), mu) {
+        (_, _, Some(mu)) => ctx.verify(&mu, &sig),
+        (Some(size), Some(path), None) => regions::verify(&mut ctx, stack, path, size, &sig)?,
         _ => {
             ctx.init().map_err(Failure::from_client)?;
             feed(stack, a.input.as_deref(), Feeding::Signature, |chunk| {
@@ -228,7 +247,17 @@ pub fn verify(
     }
 }
 
-/// The AEAD to use with a slot's key.
+fn is_oaep(alg: Algorithm) -> bool {
+    matches!(
+        alg,
+        Algorithm::RsaOaepSha1
+            | Algorithm::RsaOaepSha256
+            | Algorithm::RsaOaepSha384
+            | Algorithm::RsaOaepSha512
+    )
+}
+
+/// The AEAD (or RSA-OAEP) to use with a slot's key.
 fn aead_algorithm(stack: &CryptoStack, a: &AeadArgs) -> Result<Algorithm, Failure> {
     if let Some(name) = &a.alg {
         return parse_alg(name);
@@ -238,9 +267,10 @@ fn aead_algorithm(stack: &CryptoStack, a: &AeadArgs) -> Result<Algorithm, Failur
         Algorithm::Aes128Key => Ok(Algorithm::Aes128Gcm),
         Algorithm::Aes192Key => Ok(Algorithm::Aes192Gcm),
         Algorithm::ChaCha20Key => Ok(Algorithm::ChaCha20Poly1305),
-        Algorithm::RsaOaepSha256 => Ok(Algorithm::RsaOaepSha256),
+        // An RSA-OAEP key's own name is its default hash (`--alg` picks another).
+        oaep if is_oaep(oaep) => Ok(oaep),
         other => Err(Failure::Usage(format!(
-            "slot {} holds a {} key; encrypt needs an AES, CHACHA20 or RSA-OAEP-SHA256 key",
+            "slot {} holds a {} key; encrypt needs an AES, CHACHA20 or RSA-OAEP key",
             a.slot,
             other.name()
         ))),
@@ -281,9 +311,11 @@ fn aead_context(
 /// `warden encrypt`: output = nonce ‖ ciphertext ‖ tag.
 pub fn encrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Report, Failure> {
     let alg = aead_algorithm(stack, a)?;
-    if alg == Algorithm::RsaOaepSha256 {
-        return rsa_oaep(stack, a, CipherDirection::Encrypt, json_mode);
+    if is_oaep(alg) {
+        return rsa_oaep(stack, a, alg, CipherDirection::Encrypt, json_mode);
     }
+    // Refuses --oaep-label for an AEAD (it has --aad).
+    cipher_options(alg, a.oaep_label.as_deref(), &format!("slot {}", a.slot))?;
     let (mut ctx, alg, _key) = aead_context(stack, a, alg, CipherDirection::Encrypt)?;
     let lengths = alg
         .aead_lengths()
@@ -328,9 +360,11 @@ pub fn encrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Rep
 /// `warden decrypt`: exit 1 when authentication fails; no plaintext is written then.
 pub fn decrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Report, Failure> {
     let alg = aead_algorithm(stack, a)?;
-    if alg == Algorithm::RsaOaepSha256 {
-        return rsa_oaep(stack, a, CipherDirection::Decrypt, json_mode);
+    if is_oaep(alg) {
+        return rsa_oaep(stack, a, alg, CipherDirection::Decrypt, json_mode);
     }
+    // Refuses --oaep-label for an AEAD (it has --aad).
+    cipher_options(alg, a.oaep_label.as_deref(), &format!("slot {}", a.slot))?;
     let (mut ctx, alg, _key) = aead_context(stack, a, alg, CipherDirection::Decrypt)?;
     let lengths = alg
         .aead_lengths()
@@ -411,29 +445,33 @@ pub fn decrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Rep
 /// Largest RSA-OAEP input: one block (a 4096-bit modulus is 512 bytes).
 const MAX_OAEP_INPUT: usize = 512;
 
-/// `warden encrypt|decrypt` with an RSA-OAEP-SHA256 key (MGF1-SHA256, empty label: the
-/// parameters the daemon supports): one short message, no nonce, no AAD. Decryption failure
-/// is opaque and exits 1 like an AEAD's.
+/// `warden encrypt|decrypt` with an RSA-OAEP key (MGF1 with the OAEP hash, the label of
+/// `--oaep-label`, empty by default): one short message, no nonce, no AAD. Decryption
+/// failure is opaque and exits 1 like an AEAD's.
 fn rsa_oaep(
     stack: &CryptoStack,
     a: &AeadArgs,
+    alg: Algorithm,
     direction: CipherDirection,
     json_mode: bool,
 ) -> Result<Report, Failure> {
     if a.aad.is_some() {
-        return Err(Failure::Usage(
-            "RSA-OAEP-SHA256 takes no --aad (the daemon uses an empty OAEP label)".to_owned(),
-        ));
+        return Err(Failure::Usage(format!(
+            "{} takes no --aad; an RSA-OAEP label is --oaep-label",
+            alg.name()
+        )));
     }
+    let options = cipher_options(alg, a.oaep_label.as_deref(), &format!("slot {}", a.slot))?;
     let input = Input::open(a.io.input.as_deref())?.read_all(MAX_OAEP_INPUT)?;
     let key = stack
         .key_management()
         .resolve(&a.slot)
         .map_err(Failure::from_client)?;
     let cfg = ContextConfig::builder()
-        .algorithm(Algorithm::RsaOaepSha256)
+        .algorithm(alg)
         .key(key.id())
         .direction(direction)
+        .options(options)
         .build()?;
     let mut ctx = stack
         .create_cipher_context(&cfg)
@@ -443,7 +481,7 @@ fn rsa_oaep(
         (Ok(ct), CipherDirection::Encrypt) => (ct, "ciphertext"),
         (Ok(pt), _) => (pt, "plaintext"),
         (Err(e), CipherDirection::Decrypt) if e.code() == ErrorCode::OperationFailed => {
-            eprintln!("warden: decryption failed (wrong key or tampered data)");
+            eprintln!("warden: decryption failed (wrong key, label, or tampered data)");
             return Err(Failure::VerifyFailed);
         }
         (Err(e), _) if e.code() == ErrorCode::InvalidArgument => {
