@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 use warden_core::ErrorCode;
 use warden_wire::handshake::{Hello, HelloReply};
 use warden_wire::{DEFAULT_MAX_FRAME_LEN, FrameHeader, HEADER_LEN, Opcode, Version, WireError};
-use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::protocol::{MAX_VERSION, MIN_VERSION};
 use crate::trust::{DaemonTrust, peer_uid};
+use crate::wiped::WipedBytes;
 
 /// Read chunk when the size of the next frame is not known yet: one syscall fetches the header
 /// and any small body together.
@@ -202,7 +202,7 @@ impl Connection {
         body: &[u8],
         deadline_ms: Option<u32>,
         wait: Waiting,
-    ) -> Result<Zeroizing<Vec<u8>>> {
+    ) -> Result<WipedBytes> {
         self.call_with_fd(opcode, body, None, deadline_ms, wait)
     }
 
@@ -214,7 +214,7 @@ impl Connection {
         fd: Option<BorrowedFd<'_>>,
         deadline_ms: Option<u32>,
         wait: Waiting,
-    ) -> Result<Zeroizing<Vec<u8>>> {
+    ) -> Result<WipedBytes> {
         if HEADER_LEN as u64 + body.len() as u64 > u64::from(self.max_request_len) {
             // The daemon would refuse it anyway; refusing here keeps the stream in sync.
             return Err(Error::Invalid(warden_core::Error::new(
@@ -337,7 +337,7 @@ impl Inner {
         max_len: u32,
         until: Option<Instant>,
         busy_poll: Duration,
-    ) -> Result<(FrameHeader, Zeroizing<Vec<u8>>)> {
+    ) -> Result<(FrameHeader, WipedBytes)> {
         let mut busy_poll = busy_poll;
         loop {
             if let Some(frame) = self.take_frame(max_len)? {
@@ -362,7 +362,7 @@ impl Inner {
     }
 
     /// Removes one complete frame from the read buffer, if there is one.
-    fn take_frame(&mut self, max_len: u32) -> Result<Option<(FrameHeader, Zeroizing<Vec<u8>>)>> {
+    fn take_frame(&mut self, max_len: u32) -> Result<Option<(FrameHeader, WipedBytes)>> {
         if self.rbuf.len() < HEADER_LEN {
             return Ok(None);
         }
@@ -378,7 +378,7 @@ impl Inner {
         if self.rbuf.len() < total {
             return Ok(None);
         }
-        let body = Zeroizing::new(self.rbuf.get(HEADER_LEN..total).unwrap_or(&[]).to_vec());
+        let body = WipedBytes::copy_of(self.rbuf.get(HEADER_LEN..total).unwrap_or(&[]));
         // Zero the consumed bytes before shifting the rest down: answers may carry secrets.
         if let Some(consumed) = self.rbuf.get_mut(..total) {
             warden_arena::wipe(consumed);
