@@ -124,3 +124,50 @@ fn a_pkcs11_module_others_can_change_is_not_loaded() {
         "{err}"
     );
 }
+
+/// Red-team pass 2: a link met only on the way. `etc/wardend.toml` (root's) points at
+/// `att/l`, a link another uid owns in its own directory, which points back at a root-only
+/// file. The first link and the final file both pass; the middle one is the other uid's to
+/// repoint (at `/etc` while the daemon checks, at its own file when the daemon reads), so
+/// start-up must refuse it. Before, only the first link and the resolved file were judged.
+#[test]
+fn a_link_another_uid_can_repoint_on_the_way_stops_start_up() {
+    use std::os::unix::fs::symlink;
+    if !warden_e2e::persistent::is_root() {
+        println!("skipped: needs root to own files as another uid");
+        return;
+    }
+    const OTHER: u32 = 4401;
+    let d = tempfile::tempdir().unwrap();
+    mode(d.path(), 0o755);
+    let etc = d.path().join("etc");
+    let att = d.path().join("att");
+    std::fs::create_dir(&etc).unwrap();
+    std::fs::create_dir(&att).unwrap();
+    mode(&etc, 0o755);
+    mode(&att, 0o755);
+    let real = etc.join("real.toml");
+    std::fs::write(&real, "[access]\nadmin_uids = []\n").unwrap();
+    mode(&real, 0o644);
+    let cfg = etc.join("wardend.toml");
+    symlink(d.path().join("att/l"), &cfg).unwrap();
+    symlink(&real, att.join("l")).unwrap();
+    // Control: while root owns the middle link and its directory, the chain is trusted.
+    start(d.path(), &cfg, &[]).expect("a chain of root's links to a root-only file is read");
+
+    std::os::unix::fs::lchown(att.join("l"), Some(OTHER), Some(OTHER)).unwrap();
+    std::os::unix::fs::chown(&att, Some(OTHER), Some(OTHER)).unwrap();
+    let err = start(d.path(), &cfg, &[]).expect_err("must refuse a link another uid controls");
+    assert!(
+        err.contains("refusing configuration file") && err.contains("owned by another user"),
+        "{err}"
+    );
+    // The same link in front of the directory holding the file (the socket-directory rule).
+    let etc2 = d.path().join("etc2");
+    symlink(att.join("d"), &etc2).unwrap();
+    symlink(&etc, att.join("d")).unwrap();
+    std::os::unix::fs::lchown(att.join("d"), Some(OTHER), Some(OTHER)).unwrap();
+    let err = start(d.path(), &etc2.join("real.toml"), &[])
+        .expect_err("must refuse a directory link another uid controls");
+    assert!(err.contains("refusing configuration file"), "{err}");
+}

@@ -45,13 +45,8 @@ pub(crate) enum Chain {
 /// The rules of [`check_socket_dir`] for any directory whose entries the daemon trusts
 /// (the socket's, the configuration file's, a PKCS#11 module's).
 pub(crate) fn check_dir_chain(dir: &Path, me: u32) -> Result<(), Chain> {
+    check_spelled(dir, me, 0)?;
     let dir = absolute(dir).map_err(Chain::Io)?;
-    // As spelled: a symlink component owned by someone else can be repointed by its owner
-    // (in a sticky directory, the owner of an entry may replace it).
-    for a in dir.ancestors() {
-        let meta = fs::symlink_metadata(a).map_err(|e| Chain::Io(DaemonError::io("stat", a, e)))?;
-        check_one(a, &meta, me)?;
-    }
     // As resolved: the directories the entry actually lies in.
     let real =
         fs::canonicalize(&dir).map_err(|e| Chain::Io(DaemonError::io("resolve", &dir, e)))?;
@@ -60,6 +55,42 @@ pub(crate) fn check_dir_chain(dir: &Path, me: u32) -> Result<(), Chain> {
         check_one(a, &meta, me)?;
     }
     Ok(())
+}
+
+/// Symlinks followed while checking one path, as the kernel's `ELOOP` limit.
+const MAX_LINK_HOPS: usize = 40;
+
+/// `dir` and every ancestor as spelled, and, for each that is a symlink, the path it points
+/// to, the same way (`hops` deep so far). A symlink owned by someone else can be repointed
+/// by its owner (in a sticky directory, the owner of an entry may replace it) — also one
+/// met only on the way, which neither the spelled nor the resolved path shows: a root-owned
+/// link to `/home/u/l`, which `u` points at `/etc` while the daemon checks and at its own
+/// directory when it opens the file.
+fn check_spelled(dir: &Path, me: u32, hops: usize) -> Result<(), Chain> {
+    let dir = absolute(dir).map_err(Chain::Io)?;
+    for a in dir.ancestors() {
+        let meta = fs::symlink_metadata(a).map_err(|e| Chain::Io(DaemonError::io("stat", a, e)))?;
+        check_one(a, &meta, me)?;
+        if meta.file_type().is_symlink() {
+            let target = link_target(a, hops)?;
+            check_spelled(&target, me, hops + 1)?;
+        }
+    }
+    Ok(())
+}
+
+/// Where the symlink `link` points, made absolute (relative targets are relative to the
+/// link's directory); refused past [`MAX_LINK_HOPS`] as the kernel would.
+pub(crate) fn link_target(link: &Path, hops: usize) -> Result<PathBuf, Chain> {
+    if hops >= MAX_LINK_HOPS {
+        return Err(Chain::Io(DaemonError::io(
+            "resolve",
+            link,
+            std::io::Error::from_raw_os_error(rustix::io::Errno::LOOP.raw_os_error()),
+        )));
+    }
+    let target = fs::read_link(link).map_err(|e| Chain::Io(DaemonError::io("resolve", link, e)))?;
+    Ok(link.parent().unwrap_or(Path::new("/")).join(target))
 }
 
 fn absolute(dir: &Path) -> Result<PathBuf, DaemonError> {

@@ -13,7 +13,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 use crate::DaemonError;
-use crate::socket_dir::{Chain, UnsafeComponent, check_dir_chain};
+use crate::socket_dir::{Chain, UnsafeComponent, check_dir_chain, link_target};
 
 /// Refuses `path` (a `what`) unless root or the daemon's uid alone can change it. A path
 /// with nothing at it passes (its reader then fails with its usual error).
@@ -41,7 +41,6 @@ pub fn check_trusted_file(path: &Path, what: &'static str) -> Result<(), DaemonE
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(io("stat")(e)),
     };
-    chain(path.parent().unwrap_or(Path::new(".")))?;
     let component = |meta: &fs::Metadata, p: &Path, why| {
         refuse(UnsafeComponent {
             path: p.to_owned(),
@@ -51,8 +50,23 @@ pub fn check_trusted_file(path: &Path, what: &'static str) -> Result<(), DaemonE
         })
     };
     let trusted_owner = |meta: &fs::Metadata| meta.uid() == 0 || meta.uid() == me;
-    if !trusted_owner(&link) {
-        return Err(component(&link, path, "owned by another user"));
+    // Every link on the way, not only the first: one owned by someone else, or in a
+    // directory someone else controls, can be repointed between this check and the read.
+    let (mut hop, mut meta, mut hops) = (path.to_owned(), link, 0);
+    loop {
+        chain(hop.parent().unwrap_or(Path::new(".")))?;
+        if !trusted_owner(&meta) {
+            return Err(component(&meta, &hop, "owned by another user"));
+        }
+        if !meta.file_type().is_symlink() {
+            break;
+        }
+        hop = link_target(&hop, hops).map_err(|e| match e {
+            Chain::Io(e) => e,
+            Chain::Unsafe(u) => refuse(u),
+        })?;
+        hops += 1;
+        meta = fs::symlink_metadata(&hop).map_err(io("stat"))?;
     }
     // ...and the file it resolves to, in its own directories.
     let real = fs::canonicalize(path).map_err(io("resolve"))?;
