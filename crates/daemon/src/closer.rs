@@ -22,6 +22,10 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 /// Descriptors of one uid waiting to be closed before its connections are ended.
 pub(crate) const MAX_WAITING_PER_UID: usize = 16;
 
+/// Reads of 4 KiB that draining a closing socket may take before handing the socket itself
+/// to the closer thread (a well-behaved client has at most a frame queued).
+const DRAIN_READS: usize = 64;
+
 #[derive(Default)]
 struct Queue {
     fds: VecDeque<(u32, OwnedFd)>,
@@ -65,6 +69,20 @@ impl Closer {
             q.running = started.is_ok();
         }
         within
+    }
+
+    /// Closes `socket`, a client's connection, without releasing on this thread what the
+    /// client queued on it and the daemon never read (closing a socket releases those files,
+    /// in the closing thread: `warden_shm::drain_fds`). They are read off and discarded here
+    /// while `uid` is within its bound; if any may remain, the socket itself goes to the
+    /// closer thread, which releases them. An empty socket closes here.
+    pub(crate) fn release_socket(self: &Arc<Self>, uid: u32, socket: OwnedFd) {
+        let empty = warden_shm::drain_fds(&socket, DRAIN_READS, |fd| self.discard(uid, fd));
+        if empty {
+            drop(socket);
+        } else {
+            self.discard(uid, socket);
+        }
     }
 
     /// Whether `uid` has more descriptors waiting than it may (the acceptor refuses it).

@@ -35,6 +35,15 @@ use crate::shared::Shared;
 /// busy client cannot starve others.
 const FRAMES_PER_TURN: usize = 8;
 
+/// Descriptors still queued on the socket would be released by the kernel in the thread
+/// that closes it (a worker), where a file's last release may wait as long as its owner
+/// likes: they go to the closer first.
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.state.regions.release_socket(&self.stream);
+    }
+}
+
 /// A connection owned by the event loop or, for one turn, by one worker.
 pub(crate) struct Connection {
     // Drop order is declaration order: resources and counters go before the socket closes,

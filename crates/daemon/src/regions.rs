@@ -61,6 +61,11 @@ impl RegionAccounts {
         self.closer.over_limit(uid)
     }
 
+    /// Closes a client socket the acceptor refuses (`Closer::release_socket`).
+    pub(crate) fn release_refused(&self, uid: u32, stream: std::os::unix::net::UnixStream) {
+        self.closer.release_socket(uid, stream.into());
+    }
+
     /// A new connection's empty table, charging into its uid's account.
     pub(crate) fn for_connection(&self, uid: u32, stats: Arc<Stats>) -> Regions {
         let uid_account = {
@@ -153,6 +158,14 @@ impl Regions {
     fn discard(&mut self, fd: OwnedFd) {
         if !self.closer.discard(self.uid, fd) {
             self.hostile = true;
+        }
+    }
+
+    /// Before the connection's socket closes (`Closer::release_socket`; the connection
+    /// keeps its own handle, which is then not the last).
+    pub(crate) fn release_socket(&self, stream: &std::os::unix::net::UnixStream) {
+        if let Ok(dup) = stream.as_fd().try_clone_to_owned() {
+            self.closer.release_socket(self.uid, dup);
         }
     }
 

@@ -183,10 +183,11 @@ impl EventLoop {
             return;
         }
         let Ok(peer) = peer_identity(&stream) else {
-            return;
+            // A uid nobody has: the closer still bounds what the descriptors pin.
+            return self.shared.regions.release_refused(u32::MAX, stream);
         };
         if !self.shared.auth.admits(&peer) {
-            return self.refuse(stream, ErrorCode::AccessDenied);
+            return self.refuse(stream, peer.uid, ErrorCode::AccessDenied);
         }
         // Per-uid share of the slots (only the acceptor creates connections, so the count
         // cannot race past the limit). Admins and the daemon's own uid are exempt.
@@ -197,20 +198,20 @@ impl EventLoop {
             && self.shared.per_uid.open_connections(peer.uid)
                 >= limits.max_connections_per_uid as u64
         {
-            return self.refuse(stream, ErrorCode::QuotaExceeded);
+            return self.refuse(stream, peer.uid, ErrorCode::QuotaExceeded);
         }
         // A uid whose sent descriptors are stuck closing (a stalling filesystem's files)
         // brings no more until they are closed (`closer`). Admins too: it bounds memory.
         if self.shared.regions.descriptors_stuck(peer.uid) {
-            return self.refuse(stream, ErrorCode::QuotaExceeded);
+            return self.refuse(stream, peer.uid, ErrorCode::QuotaExceeded);
         }
         // The last `reserved_admin_connections` slots are for admins only.
         if !privileged && self.shared.stats.connections_open() >= limits.max_connections as u64 {
-            return self.refuse(stream, ErrorCode::ProviderBusy);
+            return self.refuse(stream, peer.uid, ErrorCode::ProviderBusy);
         }
         // One arena per connection slot: an exhausted pool is the connection limit.
         let Ok(arena) = self.shared.pool.checkout() else {
-            return self.refuse(stream, ErrorCode::ProviderBusy);
+            return self.refuse(stream, peer.uid, ErrorCode::ProviderBusy);
         };
         let state = ConnState::new(&self.shared, peer);
         let conn = Connection::new(stream, arena, state);
@@ -232,11 +233,12 @@ impl EventLoop {
     }
 
     /// Best-effort typed refusal: a Hello-response frame with `code`, then close.
-    fn refuse(&self, mut stream: UnixStream, code: ErrorCode) {
+    fn refuse(&self, mut stream: UnixStream, uid: u32, code: ErrorCode) {
         self.shared.stats.connection_refused();
         let req = FrameHeader::request(PROTOCOL_VERSION, 0, Opcode::Hello.as_u16());
         let frame = req.response(code.as_u32(), 0).to_bytes();
         let _ = write_all_timeout(&mut stream, &frame, Duration::from_millis(10));
+        self.shared.regions.release_refused(uid, stream);
     }
 
     fn shutdown(mut self) {

@@ -9,9 +9,13 @@ use rustix::net::{
     SendAncillaryMessage, SendFlags, recvmsg, sendmsg,
 };
 
-/// Descriptors accepted per read; any more in one message are closed by the kernel
-/// (`MSG_CTRUNC`), so a client cannot fill the daemon's descriptor table this way.
-pub const MAX_FDS_PER_READ: usize = 2;
+/// Descriptors accepted per read: the kernel's limit for one message (`SCM_MAX_FD`), and
+/// one read never takes more than one message's. Any the control buffer could not hold
+/// would be released by the kernel in the reading thread (`MSG_CTRUNC`) on its way back
+/// from `recvmsg`, and a file's last release may wait as long as its owner likes (a TCP
+/// socket with `SO_LINGER` and unsent data): so every descriptor is received, and the
+/// caller decides where it is closed.
+pub const MAX_FDS_PER_READ: usize = 253;
 
 /// Sends `bufs` with `fd` attached to their first byte (the kernel delivers the descriptor
 /// with the read that returns that byte). Returns the bytes written, like `writev`.
@@ -53,6 +57,37 @@ pub fn recv_with_fds(
     Ok(r.bytes)
 }
 
+/// Stops `socket` receiving and hands the descriptors still queued on it to `take` until it
+/// says no more (`false`), so that closing it afterwards releases none in this thread
+/// (closing a socket releases what is queued on it, as above). The peer can queue nothing
+/// once this begins. `true` when the socket is now empty; `false` when something may remain
+/// (`take` refused, `max_reads` reads of 4 KiB were not enough, or a read failed): then the
+/// caller must not close it where a release could block.
+pub fn drain_fds(
+    socket: impl AsFd,
+    max_reads: usize,
+    mut take: impl FnMut(OwnedFd) -> bool,
+) -> bool {
+    let socket = socket.as_fd();
+    if rustix::net::shutdown(socket, rustix::net::Shutdown::Read).is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 4096];
+    let mut more = true;
+    for _ in 0..max_reads {
+        let r = recv_with_fds(socket, &mut [IoSliceMut::new(&mut buf)], |fd| {
+            more &= take(fd);
+        });
+        match r {
+            Ok(0) => return true,
+            Ok(_) if more => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            _ => return false,
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +104,35 @@ mod tests {
         assert_eq!(&buf[..n], b"hi");
         assert_eq!(got.len(), 1);
         crate::Mapping::from_client_fd(got.pop().unwrap(), 4096, 4096).unwrap();
+    }
+
+    #[test]
+    fn every_descriptor_of_a_message_is_received_and_queued_ones_drained() {
+        let (a, b) = UnixStream::pair().unwrap();
+        let r = crate::Region::create(4096).unwrap();
+        let fds = vec![r.fd(); MAX_FDS_PER_READ];
+        let mut space = vec![MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(fds.len()))];
+        let mut control = SendAncillaryBuffer::new(&mut space);
+        assert!(control.push(SendAncillaryMessage::ScmRights(&fds)));
+        let send = |control: &mut SendAncillaryBuffer<'_, '_, '_>| {
+            sendmsg(&a, &[IoSlice::new(b"x")], control, SendFlags::empty()).unwrap()
+        };
+        assert_eq!(send(&mut control), 1);
+        let mut buf = [0u8; 8];
+        let mut got = 0;
+        recv_with_fds(&b, &mut [IoSliceMut::new(&mut buf)], |_| got += 1).unwrap();
+        assert_eq!(got, MAX_FDS_PER_READ, "none left to the kernel");
+        // Queued and never read: the drain takes them all.
+        assert_eq!(send(&mut control), 1);
+        assert_eq!(send(&mut control), 1);
+        b.set_nonblocking(true).unwrap();
+        let mut drained = 0;
+        assert!(drain_fds(&b, 64, |_| {
+            drained += 1;
+            true
+        }));
+        assert_eq!(drained, 2 * MAX_FDS_PER_READ);
+        // The peer can queue nothing more.
+        assert!(send_with_fd(&a, &[IoSlice::new(b"y")], r.fd()).is_err());
     }
 }

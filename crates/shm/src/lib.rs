@@ -29,7 +29,7 @@ mod scratch;
 pub mod design {}
 
 pub use error::ShmError;
-pub use fdpass::{recv_with_fds, send_with_fd};
+pub use fdpass::{MAX_FDS_PER_READ, drain_fds, recv_with_fds, send_with_fd};
 pub use mapping::{Mapping, check_range, closes_locally, overlaps};
 pub use region::Region;
 pub use scratch::Scratch;
