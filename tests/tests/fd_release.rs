@@ -96,10 +96,39 @@ fn fd_release_child() {
             (&u).write_all(&[0xff; 32]).unwrap();
             send_fds(&u, &[0; 4], &[c.as_fd()]);
         }
+        // The lingering socket after four others (what a connection keeps for its next
+        // regions): received, it goes to the closer thread at once and wedges it.
+        "flood" => send_fds(
+            &u,
+            &[0; 4],
+            &[pr.as_fd(), pr.as_fd(), pr.as_fd(), pr.as_fd(), c.as_fd()],
+        ),
         other => panic!("unknown mode {other}"),
     }
     drop(c);
     println!("SENT");
+    if mode == "flood" {
+        // Then as many descriptors as a message holds, on every connection it may open.
+        std::io::stdin().read_line(&mut line).unwrap();
+        let many = vec![pr.as_fd(); 253];
+        let mut held = Vec::new();
+        for _ in 0..16 {
+            let Ok(u) = UnixStream::connect(&socket) else {
+                continue;
+            };
+            for _ in 0..8 {
+                let mut space = vec![MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(253))];
+                let mut control = SendAncillaryBuffer::new(&mut space);
+                assert!(control.push(SendAncillaryMessage::ScmRights(&many)));
+                let iov = [std::io::IoSlice::new(&[0; 4])];
+                if sendmsg(&u, &iov, &mut control, SendFlags::NOSIGNAL).is_err() {
+                    break;
+                }
+            }
+            held.push(u);
+        }
+        println!("FLOODED");
+    }
     std::thread::sleep(Duration::from_secs(600));
     drop(u);
 }
@@ -113,11 +142,18 @@ fn signal(pid: u32, sig: &str) {
     assert!(ok, "kill {sig} {pid}");
 }
 
-/// Runs the attacker in `mode` against a one-worker daemon, then checks that another
-/// client is still served promptly.
-fn worker_stays_free(mode: &str) {
+/// A one-worker daemon and the attacker in `mode`, its lingering socket sent (the daemon
+/// was stopped meanwhile, so the daemon holds its last reference).
+fn attack(
+    mode: &str,
+) -> Option<(
+    tempfile::TempDir,
+    Wardend,
+    std::process::Child,
+    impl FnMut(&str),
+)> {
     if !is_root() {
-        return;
+        return None;
     }
     let root = shared_root();
     // One worker: whatever holds it holds every connection.
@@ -141,7 +177,7 @@ fn worker_stays_free(mode: &str) {
         .spawn()
         .unwrap();
     let mut out = BufReader::new(attacker.stdout.take().unwrap());
-    let mut wait_for = |what: &str| {
+    let mut wait_for = move |what: &str| {
         let mut line = String::new();
         while !line.contains(what) {
             line.clear();
@@ -156,6 +192,14 @@ fn worker_stays_free(mode: &str) {
     wait_for("SENT");
     signal(d.pid(), "-CONT");
     std::thread::sleep(Duration::from_millis(500));
+    Some((root, d, attacker, wait_for))
+}
+
+/// Runs the attacker in `mode`, then checks that another client is still served promptly.
+fn worker_stays_free(mode: &str) {
+    let Some((_root, d, mut attacker, _)) = attack(mode) else {
+        return;
+    };
 
     let mut results = Vec::new();
     for _ in 0..3 {
@@ -190,4 +234,42 @@ fn descriptors_beyond_a_read_are_not_released_on_a_worker() {
 #[test]
 fn descriptors_queued_on_a_closed_connection_are_not_released_on_a_worker() {
     worker_stays_free("unread");
+}
+
+/// The closer thread is stuck on the lingering socket; the attacker then sends 253
+/// descriptors per message on every connection it may open. The daemon must not take them
+/// all into its descriptor table (it could run out: `RLIMIT_NOFILE` is often 1024): once
+/// the uid is over its bound, its connections read nothing more and end, and a connection
+/// with descriptors still queued goes to the closer whole.
+#[test]
+fn a_uid_whose_descriptors_are_stuck_cannot_pin_many_more() {
+    let Some((_root, d, mut attacker, mut wait_for)) = attack("flood") else {
+        return;
+    };
+    let before = std::fs::read_dir(format!("/proc/{}/fd", d.pid()))
+        .unwrap()
+        .count();
+    println!("before the flood the daemon holds {before} descriptors");
+    writeln!(attacker.stdin.as_mut().unwrap(), "go").unwrap();
+    wait_for("FLOODED");
+    std::thread::sleep(Duration::from_millis(500));
+    let open = std::fs::read_dir(format!("/proc/{}/fd", d.pid()))
+        .unwrap()
+        .count();
+    let _ = attacker.kill();
+    let _ = attacker.wait();
+    // The bound (16), one message's worth per worker (253), a socket per connection (16),
+    // and the daemon's own (about 40); 16 connections of 253 each would be over 4000.
+    println!("the daemon holds {open} descriptors");
+    assert!(open < 400, "the daemon holds {open} descriptors");
+    // And the uid's stuck descriptors do not keep others out.
+    let s = CryptoStack::connect(
+        StackConfig::new()
+            .socket_path(&d.socket)
+            .dedicated_connection(true)
+            .default_timeout_ms(2000),
+    )
+    .unwrap();
+    s.ping(b"victim").unwrap();
+    d.stop();
 }

@@ -408,10 +408,11 @@ fn a_descriptor_on_a_stalling_filesystem_does_not_block_a_worker() {
     after.unwrap();
 }
 
-/// Many descriptors in one message, with a frame that is not even complete: the daemon takes
-/// at most two per read (the kernel closes the rest), keeps at most four waiting per
-/// connection and closes the others, so its descriptor table does not grow with what a
-/// client sends. Checked, not changed, by the red-team pass.
+/// Many descriptors in one message, with a frame that is not even complete: the daemon keeps
+/// at most four waiting per connection and closes the others, so its descriptor table does
+/// not grow with what a client sends. (Since the second red-team pass it takes every
+/// descriptor of a read, so the kernel releases none on a worker, and a connection that
+/// brings more than its uid may have waiting is ended: a later send may fail.)
 #[test]
 fn a_flood_of_descriptors_in_one_message_is_not_kept() {
     use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags, sendmsg};
@@ -434,13 +435,12 @@ fn a_flood_of_descriptors_in_one_message_is_not_kept() {
             let mut control = SendAncillaryBuffer::new(&mut space);
             assert!(control.push(SendAncillaryMessage::ScmRights(chunk)));
             // One byte of a header each time: the frame never completes.
-            sendmsg(
+            let _ = sendmsg(
                 &s,
                 &[IoSlice::new(&[0u8])],
                 &mut control,
                 SendFlags::NOSIGNAL,
-            )
-            .unwrap();
+            );
         }
         conns.push(s);
     }

@@ -11,12 +11,20 @@
 //!
 //! A stuck closer must not turn into unbounded descriptors: each uid may have at most
 //! [`MAX_WAITING_PER_UID`] descriptors waiting here. A connection that brings more is ended,
-//! and the acceptor refuses the uid's new connections until its descriptors are closed
-//! (`QuotaExceeded`), so what one uid can pin is bounded by that number plus what its open
-//! connections bring in their last read.
+//! the uid's connections read nothing more (each read checks first), and the acceptor
+//! refuses its new connections until its descriptors are closed (`QuotaExceeded`). A read
+//! takes every descriptor of its message (up to 253: any it left would be released by the
+//! kernel on the worker, see `warden_shm::MAX_FDS_PER_READ`), so what one uid can pin is
+//! that bound plus what the reads under way when it was reached bring (one per worker),
+//! plus one socket per connection of its that ends with descriptors still queued (the
+//! socket goes here whole: `release_socket`).
+//!
+//! Stuck is not only FUSE: the last release of a TCP socket with `SO_LINGER` and unsent
+//! data waits up to its linger time, and any uid can make one.
 
 use std::collections::{HashMap, VecDeque};
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// Descriptors of one uid waiting to be closed before its connections are ended.
@@ -39,6 +47,10 @@ struct Queue {
 #[derive(Default)]
 pub(crate) struct Closer {
     queue: Mutex<Queue>,
+    /// Descriptors queued or being closed, all uids: when zero (nearly always), no uid is
+    /// over its bound and [`Closer::over_limit`] answers without the lock (it is asked
+    /// before every read).
+    waiting: AtomicUsize,
 }
 
 impl Closer {
@@ -56,6 +68,7 @@ impl Closer {
             return true;
         }
         let mut q = self.lock();
+        self.waiting.fetch_add(1, Ordering::SeqCst);
         let waiting = q.waiting.entry(uid).or_insert(0);
         *waiting += 1;
         let within = *waiting <= MAX_WAITING_PER_UID;
@@ -77,7 +90,9 @@ impl Closer {
     /// while `uid` is within its bound; if any may remain, the socket itself goes to the
     /// closer thread, which releases them. An empty socket closes here.
     pub(crate) fn release_socket(self: &Arc<Self>, uid: u32, socket: OwnedFd) {
-        let empty = warden_shm::drain_fds(&socket, DRAIN_READS, |fd| self.discard(uid, fd));
+        // Over its bound already: not one more of its descriptors into our table.
+        let reads = if self.over_limit(uid) { 0 } else { DRAIN_READS };
+        let empty = warden_shm::drain_fds(&socket, reads, |fd| self.discard(uid, fd));
         if empty {
             drop(socket);
         } else {
@@ -87,6 +102,9 @@ impl Closer {
 
     /// Whether `uid` has more descriptors waiting than it may (the acceptor refuses it).
     pub(crate) fn over_limit(&self, uid: u32) -> bool {
+        if self.waiting.load(Ordering::SeqCst) == 0 {
+            return false;
+        }
         self.lock()
             .waiting
             .get(&uid)
@@ -107,6 +125,7 @@ impl Closer {
             };
             drop(fd); // may block for as long as the file's filesystem wants
             let mut q = self.lock();
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
             if let Some(n) = q.waiting.get_mut(&uid) {
                 *n = n.saturating_sub(1);
                 if *n == 0 {
@@ -139,5 +158,45 @@ mod tests {
             std::thread::sleep(Duration::from_millis(5));
         }
         assert!(c.lock().waiting.is_empty());
+        assert_eq!(c.waiting.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_released_socket_hands_over_what_was_queued_on_it() {
+        use std::io::IoSlice;
+        let c = Arc::new(Closer::default());
+        let send = |to: &UnixStream, fd: std::os::fd::BorrowedFd<'_>| {
+            warden_shm::send_with_fd(to, &[IoSlice::new(b"x")], fd).unwrap();
+        };
+        use std::os::unix::net::UnixStream;
+        // Queued descriptors (not memfds) go to the closer; the socket, then empty, closes here.
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        let (p, _q) = UnixStream::pair().unwrap();
+        for _ in 0..3 {
+            send(&theirs, p.as_fd());
+        }
+        c.release_socket(9, ours.into());
+        // Ours closed here (it was empty): the peer sees the end of the stream.
+        let mut buf = [0u8; 1];
+        assert_eq!(std::io::Read::read(&mut &theirs, &mut buf).unwrap(), 0);
+        let start = Instant::now();
+        while c.waiting.load(Ordering::SeqCst) != 0 {
+            assert!(start.elapsed() < Duration::from_secs(10), "closer drains");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Over its bound, a uid's socket goes whole, its queue unread.
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        send(&theirs, p.as_fd());
+        let mut q = c.lock();
+        q.waiting.insert(9, MAX_WAITING_PER_UID);
+        c.waiting.fetch_add(MAX_WAITING_PER_UID, Ordering::SeqCst);
+        q.running = true; // no thread: what is queued stays visible
+        drop(q);
+        c.release_socket(9, ours.into());
+        let q = c.lock();
+        assert_eq!(q.fds.len(), 1, "the socket itself, not what it holds");
+        assert_eq!(q.waiting.get(&9), Some(&(MAX_WAITING_PER_UID + 1)));
     }
 }

@@ -295,6 +295,10 @@ impl Connection {
         while self.head_have < HEADER_LEN {
             let rest = self.head.get_mut(self.head_have..).unwrap_or_default();
             let regions = &mut self.state.regions;
+            // The uid's descriptors are stuck closing: this read could bring more.
+            if regions.must_close() {
+                return Err(Flow::Close);
+            }
             // recvmsg, not read: a memfd for RegionRegister arrives with its frame's first
             // byte, and a plain read would make the kernel close it.
             let r = warden_shm::recv_with_fds(&self.stream, &mut [IoSliceMut::new(rest)], |fd| {
@@ -355,6 +359,9 @@ impl Connection {
             let mut bufs = [IoSliceMut::new(rest), IoSliceMut::new(&mut self.head[..])];
             // The next frame's first bytes (and the memfd attached to them) may come too.
             let regions = &mut self.state.regions;
+            if regions.must_close() {
+                return Err(io::ErrorKind::PermissionDenied.into());
+            }
             let r = warden_shm::recv_with_fds(&self.stream, &mut bufs, |fd| {
                 regions.descriptor_arrived(fd)
             });

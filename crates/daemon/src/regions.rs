@@ -172,7 +172,7 @@ impl Regions {
     /// Whether the connection must end: its uid has too many descriptors waiting to be
     /// closed (a stalling filesystem's files, see `closer`).
     pub(crate) fn must_close(&self) -> bool {
-        self.hostile
+        self.hostile || self.closer.over_limit(self.uid)
     }
 
     /// Maps the oldest waiting descriptor as a region of `len` bytes and returns its id.

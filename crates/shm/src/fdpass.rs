@@ -57,35 +57,42 @@ pub fn recv_with_fds(
     Ok(r.bytes)
 }
 
-/// Stops `socket` receiving and hands the descriptors still queued on it to `take` until it
-/// says no more (`false`), so that closing it afterwards releases none in this thread
-/// (closing a socket releases what is queued on it, as above). The peer can queue nothing
-/// once this begins. `true` when the socket is now empty; `false` when something may remain
-/// (`take` refused, `max_reads` reads of 4 KiB were not enough, or a read failed): then the
-/// caller must not close it where a release could block.
+/// Shuts `socket` (both ways: the peer sees the end at once and can queue nothing more) and
+/// hands the descriptors still queued on it to `take` until it says no more (`false`), so
+/// that closing it afterwards releases none in this thread (closing a socket releases what
+/// is queued on it, as above). `true` when the socket is now empty; `false` when something
+/// may remain (`take` refused, `max_reads` reads of 4 KiB were not enough, or a call
+/// failed): then the caller must not close it where a release could block.
 pub fn drain_fds(
     socket: impl AsFd,
     max_reads: usize,
     mut take: impl FnMut(OwnedFd) -> bool,
 ) -> bool {
     let socket = socket.as_fd();
-    if rustix::net::shutdown(socket, rustix::net::Shutdown::Read).is_err() {
+    if rustix::net::shutdown(socket, rustix::net::Shutdown::Both).is_err() {
         return false;
     }
     let mut buf = [0u8; 4096];
+    let mut reads = 0;
     let mut more = true;
-    for _ in 0..max_reads {
+    loop {
+        // Descriptors travel with bytes: no byte queued, no descriptor either.
+        match rustix::io::ioctl_fionread(socket) {
+            Ok(0) => return true,
+            Ok(_) if more && reads < max_reads => {}
+            _ => return false,
+        }
+        reads += 1;
         let r = recv_with_fds(socket, &mut [IoSliceMut::new(&mut buf)], |fd| {
             more &= take(fd);
         });
         match r {
             Ok(0) => return true,
-            Ok(_) if more => {}
+            Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            _ => return false,
+            Err(_) => return false,
         }
     }
-    false
 }
 
 #[cfg(test)]
@@ -134,5 +141,12 @@ mod tests {
         assert_eq!(drained, 2 * MAX_FDS_PER_READ);
         // The peer can queue nothing more.
         assert!(send_with_fd(&a, &[IoSlice::new(b"y")], r.fd()).is_err());
+        // Not allowed to read: empty is still empty, and queued is not.
+        let (a, b) = UnixStream::pair().unwrap();
+        assert!(drain_fds(&b, 0, |_| true));
+        let (a2, b2) = UnixStream::pair().unwrap();
+        send_with_fd(&a2, &[IoSlice::new(b"z")], r.fd()).unwrap();
+        assert!(!drain_fds(&b2, 0, |_| true));
+        drop((a, a2));
     }
 }
