@@ -13,10 +13,12 @@
 //! connection: the worker's stall timer ([`Connection::stall_due`]) sees to it, so a slow
 //! or stalled client costs its worker nothing but a timer entry.
 //!
-//! Every read is a `recvmsg` that also takes `SCM_RIGHTS` descriptors (at most two per read;
-//! the kernel closes any more): a shared-memory region's memfd travels attached to its
-//! `RegionRegister` frame and waits in the connection's region table until that request
-//! takes it (`regions`).
+//! Every read is a `recvmsg` that also takes `SCM_RIGHTS` descriptors (all of its message's:
+//! any left over the kernel would release on this worker, where a lingering socket's release
+//! waits as long as its sender likes): a shared-memory region's memfd travels attached to
+//! its `RegionRegister` frame and waits in the connection's region table until that request
+//! takes it (`regions`); the rest go to the closer. For the same reason a connection's
+//! socket is drained of queued descriptors before it closes (`Drop`).
 
 use std::io::{self, IoSlice, IoSliceMut, Write};
 use std::os::unix::net::UnixStream;
@@ -300,7 +302,7 @@ impl Connection {
                 return Err(Flow::Close);
             }
             // recvmsg, not read: a memfd for RegionRegister arrives with its frame's first
-            // byte, and a plain read would make the kernel close it.
+            // byte, and a plain read would make the kernel release it here.
             let r = warden_shm::recv_with_fds(&self.stream, &mut [IoSliceMut::new(rest)], |fd| {
                 regions.descriptor_arrived(fd)
             });
