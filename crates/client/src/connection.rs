@@ -379,11 +379,16 @@ impl Inner {
             return Ok(None);
         }
         let body = WipedBytes::copy_of(self.rbuf.get(HEADER_LEN..total).unwrap_or(&[]));
-        // Zero the consumed bytes before shifting the rest down: answers may carry secrets.
-        if let Some(consumed) = self.rbuf.get_mut(..total) {
-            warden_arena::wipe(consumed);
+        // Answers may carry secrets: shift what follows the frame down over it, then wipe
+        // the bytes behind the new end (the frame's, or the old copy of what moved), which
+        // stay in the buffer's capacity.
+        let len = self.rbuf.len();
+        self.rbuf.copy_within(total.., 0);
+        let rest = len - total;
+        if let Some(behind) = self.rbuf.get_mut(rest..) {
+            warden_arena::wipe(behind);
         }
-        self.rbuf.drain(..total);
+        self.rbuf.truncate(rest);
         Ok(Some((h, body)))
     }
 
@@ -401,6 +406,7 @@ impl Inner {
         let want = need.max(READ_CHUNK);
         self.set_timeout(until)?;
         let start = self.rbuf.len();
+        grow_wiping(&mut self.rbuf, start + want);
         self.rbuf.resize(start + want, 0);
         let polled = match self.rbuf.get_mut(start..) {
             Some(dst) => poll_read(&self.stream, dst, busy_poll, until),
@@ -433,6 +439,35 @@ impl Inner {
                 Err(err)
             }
         }
+    }
+}
+
+/// Makes room for `len` bytes in `buf` without leaving its bytes behind: `Vec` growth moves
+/// them to a new allocation and frees the old one as it is, so the move is done here and
+/// the old allocation wiped first (a partly read answer may carry secrets).
+fn grow_wiping(buf: &mut Vec<u8>, len: usize) {
+    if len <= buf.capacity() {
+        return;
+    }
+    let mut bigger = Vec::with_capacity(len);
+    bigger.extend_from_slice(buf);
+    wipe_all(buf);
+    *buf = bigger;
+}
+
+/// Wipes all of `buf`'s allocation, not only its length (earlier contents may lie beyond).
+fn wipe_all(buf: &mut Vec<u8>) {
+    buf.resize(buf.capacity(), 0);
+    warden_arena::wipe(buf);
+    buf.clear();
+}
+
+impl Drop for Inner {
+    /// A partial or unclaimed answer (one that came after its caller gave up) may still be
+    /// in the read buffer.
+    fn drop(&mut self) {
+        wipe_all(&mut self.rbuf);
+        wipe_all(&mut self.wbuf);
     }
 }
 

@@ -1,0 +1,150 @@
+//! Red-team pass 2: answers the client library reads stay nowhere in its memory once the
+//! caller has dropped (and wiped) what it was given.
+//!
+//! `WipedBytes` wipes the copy of each answer's body, and the consumed bytes of the read
+//! buffer are wiped before the rest shifts down. But the read buffer grows as a frame
+//! arrives (it starts at 4 KiB): growing moved the part already read to a new allocation and
+//! freed the old one unwiped, and shifting a following frame down left its old bytes behind
+//! the buffer's end. An answer over 4 KiB (a decryption, an exported ML-DSA key) left its
+//! first 4 KiB in freed heap memory, where a core dump or a later bug could find it.
+//!
+//! The check decrypts, through the daemon, a message whose plaintext exists in this process
+//! only as the daemon's answer (it is encrypted here in place), wipes what the call returned,
+//! then searches this process's writable anonymous memory for any 64-byte run of it. The
+//! plaintext is a computed sequence, so the search holds no copy of what it looks for.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Read;
+use std::os::unix::fs::FileExt;
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+use warden_client::*;
+use warden_e2e::persistent::{Wardend, config};
+
+const LEN: usize = 16 * 1024;
+const RUN: usize = 64;
+
+/// Byte `i` of the plaintext: period 251 (a prime), so any 64 bytes say where they are.
+fn p(i: usize) -> u8 {
+    ((i * 7 + 3) % 251) as u8
+}
+
+/// Whether `m[j..j + RUN]` is a run of the plaintext.
+fn run_at(m: &[u8], j: usize) -> bool {
+    let Some(&first) = m.get(j) else {
+        return false;
+    };
+    if first >= 251 {
+        return false;
+    }
+    // p(i) = 7i + 3 (mod 251): the phase k with p(k) = first; 36 is 7⁻¹ mod 251.
+    let k = ((usize::from(first) + 251 - 3) * 36) % 251;
+    (1..RUN).all(|t| m.get(j + t) == Some(&p(k + t)))
+}
+
+/// Runs of the plaintext in this process's writable anonymous mappings (heap, thread
+/// stacks and arenas).
+fn runs_in_memory() -> usize {
+    let mut maps = String::new();
+    std::fs::File::open("/proc/self/maps")
+        .unwrap()
+        .read_to_string(&mut maps)
+        .unwrap();
+    let mem = std::fs::File::open("/proc/self/mem").unwrap();
+    let mut found = 0;
+    for line in maps.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let anonymous = f.len() == 5 || f.get(5).is_some_and(|p| *p == "[heap]");
+        if f.get(1).is_none_or(|perm| !perm.starts_with("rw")) || !anonymous {
+            continue;
+        }
+        let (start, end) = f[0].split_once('-').unwrap();
+        let start = u64::from_str_radix(start, 16).unwrap();
+        let end = u64::from_str_radix(end, 16).unwrap();
+        let mut buf = vec![0u8; (end - start) as usize];
+        if mem.read_exact_at(&mut buf, start).is_err() {
+            continue;
+        }
+        let mut j = 0;
+        while j + RUN <= buf.len() {
+            if run_at(&buf, j) {
+                found += 1;
+                j += RUN;
+            } else {
+                j += 1;
+            }
+        }
+        buf.fill(0);
+    }
+    found
+}
+
+/// Zeroes `v` (black_box: the stores are observed, so they stay).
+fn wipe(v: &mut [u8]) {
+    v.fill(0);
+    std::hint::black_box(v);
+}
+
+#[test]
+fn a_decrypted_answer_leaves_no_copy_in_client_memory() {
+    let root = tempfile::tempdir().unwrap();
+    let d = Wardend::start(root.path(), &config(&[]));
+    let stack = d.stack();
+    let key = [0x42u8; 32];
+    let nonce = [9u8; 12];
+    let imported = stack
+        .key_management()
+        .import_key(
+            &ImportKeyParams::builder()
+                .algorithm(Algorithm::Aes256Key)
+                .permissions(KeyOperationPermission::DECRYPT)
+                .format(KeyFormat::Raw)
+                .build()
+                .unwrap(),
+            &key,
+        )
+        .unwrap();
+    // Encrypted here, in place: the plaintext is gone from this buffer afterwards.
+    let mut ct: Vec<u8> = (0..LEN).map(p).collect();
+    let sealer = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &key).unwrap());
+    let tag = sealer
+        .seal_in_place_separate_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(b"aad"),
+            &mut ct,
+        )
+        .unwrap();
+    assert_eq!(
+        runs_in_memory(),
+        0,
+        "the plaintext is nowhere before the call"
+    );
+
+    let cfg = ContextConfig::builder()
+        .algorithm(Algorithm::Aes256Gcm)
+        .key(imported.id())
+        .direction(CipherDirection::Decrypt)
+        .build()
+        .unwrap();
+    let mut ctx = stack.create_aead_context(&cfg).unwrap();
+    let mut pt = ctx.open(&nonce, b"aad", &ct, tag.as_ref()).unwrap();
+    assert!(
+        pt.len() == LEN && (0..LEN).all(|i| pt[i] == p(i)),
+        "decrypts"
+    );
+    assert!(
+        runs_in_memory() > 0,
+        "the search finds the answer while it is held"
+    );
+    wipe(&mut pt);
+    drop(pt);
+    let left = runs_in_memory();
+    drop(ctx);
+    drop(stack);
+    assert_eq!(
+        left, 0,
+        "64-byte runs of a decrypted answer left in the client's memory after the caller \
+         wiped its copy"
+    );
+}
