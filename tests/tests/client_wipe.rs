@@ -86,8 +86,12 @@ fn wipe(v: &mut [u8]) {
     std::hint::black_box(v);
 }
 
+/// Both tests search for the same plaintext: one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn a_decrypted_answer_leaves_no_copy_in_client_memory() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let root = tempfile::tempdir().unwrap();
     let d = Wardend::start(root.path(), &config(&[]));
     let stack = d.stack();
@@ -145,6 +149,52 @@ fn a_decrypted_answer_leaves_no_copy_in_client_memory() {
     assert_eq!(
         left, 0,
         "64-byte runs of a decrypted answer left in the client's memory after the caller \
+         wiped its copy"
+    );
+}
+
+/// The request side: a plaintext sent to be encrypted (or key material to import) was
+/// wiped from the frame buffer after sending, but the thread's FlatBuffers builder kept the
+/// encoded body (the plaintext whole) until the thread's next request overwrote it.
+#[test]
+fn a_sealed_request_leaves_no_plaintext_in_client_memory() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let root = tempfile::tempdir().unwrap();
+    let d = Wardend::start(root.path(), &config(&[]));
+    let stack = d.stack();
+    let key = stack
+        .key_management()
+        .generate_key(
+            &GenerateKeyParams::builder()
+                .algorithm(Algorithm::Aes256Key)
+                .permissions(KeyOperationPermission::ENCRYPT)
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    let cfg = ContextConfig::builder()
+        .algorithm(Algorithm::Aes256Gcm)
+        .key(key.id())
+        .direction(CipherDirection::Encrypt)
+        .build()
+        .unwrap();
+    let mut ctx = stack.create_aead_context(&cfg).unwrap();
+    assert_eq!(
+        runs_in_memory(),
+        0,
+        "the plaintext is nowhere before the call"
+    );
+    let mut pt: Vec<u8> = (0..LEN).map(p).collect();
+    let sealed = ctx.seal_fresh(b"aad", &pt).unwrap();
+    assert_eq!(sealed.ciphertext.len(), LEN);
+    wipe(&mut pt);
+    drop(pt);
+    let left = runs_in_memory();
+    drop(ctx);
+    drop(stack);
+    assert_eq!(
+        left, 0,
+        "64-byte runs of a sent plaintext left in the client's memory after the caller \
          wiped its copy"
     );
 }

@@ -14,16 +14,41 @@ thread_local! {
     static BUILDER: RefCell<Builder> = RefCell::new(Builder::new());
 }
 
-/// Encodes `req` and hands the body bytes to `f` (the bytes live in the thread's builder).
+/// Encodes `req` and hands the body bytes to `f` (the bytes live in the thread's builder,
+/// which is scrubbed afterwards).
 pub(crate) fn with_encoded<T>(
     req: &warden_wire::Request<'_>,
     f: impl FnOnce(&[u8]) -> Result<T>,
 ) -> Result<T> {
+    let run = |b: &mut Builder| {
+        let r = f(warden_wire::encode_request(b, req));
+        scrub(b);
+        r
+    };
     BUILDER.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut b) => f(warden_wire::encode_request(&mut b, req)),
+        Ok(mut b) => run(&mut b),
         // Only reachable if `f` re-enters the client on this thread; use a fresh builder.
-        Err(_) => f(warden_wire::encode_request(&mut Builder::new(), req)),
+        Err(_) => run(&mut Builder::new()),
     })
+}
+
+/// Zeros written over a builder's used bytes, a chunk at a time.
+static ZEROS: [u8; 16 * 1024] = [0; 16 * 1024];
+
+/// Overwrites the bytes the last encoding used: a request body may carry a plaintext or key
+/// material, and the builder is kept for the thread's next request (the frame buffer it
+/// was copied to is wiped after sending). A builder writes from the end of its buffer
+/// down, so after `clear` the zeros land exactly where the body was; the builder exposes
+/// no mutable view, hence zeros written through it rather than a wipe.
+fn scrub(b: &mut Builder) {
+    let mut left = b.len();
+    b.clear();
+    while left > 0 {
+        let n = left.min(ZEROS.len());
+        let _ = b.create_vector(ZEROS.get(..n).unwrap_or(&ZEROS));
+        left -= n;
+    }
+    b.clear();
 }
 
 /// Decodes a successful response body for opcode `op`.
