@@ -30,8 +30,15 @@ use warden_e2e::persistent::{Wardend, config, is_root, shared_root};
 
 const CHILD_SOCKET: &str = "WARDEN_E2E_FD_RELEASE_SOCKET";
 const CHILD_MODE: &str = "WARDEN_E2E_FD_RELEASE_MODE";
-/// The attacker (a spare uid of the second red-team range).
-const ATTACKER_UID: u32 = 4402;
+/// The attacker (spare uids of the second red-team range), one per test: the kernel bounds
+/// each user's descriptors in flight, which the flood test uses up.
+fn attacker_uid(mode: &str) -> u32 {
+    match mode {
+        "truncated" => 4402,
+        "unread" => 4403,
+        _ => 4404,
+    }
+}
 /// How long the attacker's socket lingers (far past what the test waits).
 const LINGER: Duration = Duration::from_secs(120);
 
@@ -68,7 +75,7 @@ fn send_fds(to: &UnixStream, bytes: &[u8], fds: &[BorrowedFd<'_>]) {
     assert_eq!(n, bytes.len());
 }
 
-/// The attacker, run as [`ATTACKER_UID`]: when told to (the daemon is stopped then), sends
+/// The attacker, run as another uid ([`attacker_uid`]): when told to (the daemon is stopped then), sends
 /// its lingering socket to the daemon and closes its own copy, so the daemon holds the last
 /// reference; then keeps the peer (which reads nothing) until killed.
 #[test]
@@ -170,7 +177,7 @@ fn attack(
         ])
         .env(CHILD_SOCKET, &d.socket)
         .env(CHILD_MODE, mode)
-        .uid(ATTACKER_UID)
+        .uid(attacker_uid(mode))
         .gid(0)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
