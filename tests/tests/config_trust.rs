@@ -171,3 +171,33 @@ fn a_link_another_uid_can_repoint_on_the_way_stops_start_up() {
         .expect_err("must refuse a directory link another uid controls");
     assert!(err.contains("refusing configuration file"), "{err}");
 }
+
+/// Red-team pass 2: a module missing from a directory others may write to. The check let a
+/// missing file pass (its loader would report it), so the directory's other writers could
+/// delete the module and put their own back between the check and the load, in a loop,
+/// until a start-up lost the race. Now the nearest existing directory must be safe too.
+#[test]
+fn a_missing_module_in_a_directory_others_can_write_is_refused() {
+    let Some(hsm) = SoftHsm::new() else { return };
+    let d = private_dir();
+    let lib = d.path().join("lib");
+    std::fs::create_dir(&lib).unwrap();
+    let module = lib.join("libsofthsm2.so");
+    let toml = hsm.provider_toml("hsm").replace(
+        &hsm.module.display().to_string(),
+        &module.display().to_string(),
+    );
+    let cfg = d.path().join("wardend.toml");
+    std::fs::write(&cfg, format!("[access]\nadmin_uids = []\n{toml}")).unwrap();
+    mode(&cfg, 0o600);
+    mode(&lib, 0o777);
+    let err = start(d.path(), &cfg, &hsm.env()).expect_err("nothing to load");
+    assert!(
+        err.contains("refusing pkcs#11 module") && err.contains("writable by group or others"),
+        "{err}"
+    );
+    // A private directory: the missing module is left to the loader, as before.
+    mode(&lib, 0o755);
+    let err = start(d.path(), &cfg, &hsm.env()).expect_err("nothing to load");
+    assert!(!err.contains("refusing"), "{err}");
+}

@@ -16,7 +16,8 @@ use crate::DaemonError;
 use crate::socket_dir::{Chain, UnsafeComponent, check_dir_chain, link_target};
 
 /// Refuses `path` (a `what`) unless root or the daemon's uid alone can change it. A path
-/// with nothing at it passes (its reader then fails with its usual error).
+/// with nothing at it passes if no one else could create it (its reader then fails with its
+/// usual error).
 pub fn check_trusted_file(path: &Path, what: &'static str) -> Result<(), DaemonError> {
     let me = rustix::process::geteuid().as_raw();
     let refuse = |u: UnsafeComponent| DaemonError::UntrustedFile {
@@ -37,8 +38,24 @@ pub fn check_trusted_file(path: &Path, what: &'static str) -> Result<(), DaemonE
     // The file as named (a symlink's owner could repoint it) and its directories...
     let link = match fs::symlink_metadata(path) {
         Ok(m) => m,
-        // Nothing there to trust or not: its reader reports the missing file as before.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        // Nothing there: its reader reports the missing file as before, unless someone else
+        // could put a file there between now and the read (a deleted module in a writable
+        // directory, recreated in that moment): the nearest existing directory must be safe.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut dir = path.parent();
+            while let Some(d) = dir {
+                let d = if d.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    d
+                };
+                if fs::symlink_metadata(d).is_ok() {
+                    return chain(d);
+                }
+                dir = d.parent();
+            }
+            return Ok(());
+        }
         Err(e) => return Err(io("stat")(e)),
     };
     let component = |meta: &fs::Metadata, p: &Path, why| {
@@ -119,8 +136,12 @@ mod tests {
         check_trusted_file(&link, "configuration file").unwrap();
         fs::set_permissions(&f, fs::Permissions::from_mode(0o666)).unwrap();
         assert!(check_trusted_file(&link, "configuration file").is_err());
-        // Not a regular file; missing (left to the reader).
+        // Not a regular file; missing (left to the reader), unless others could create it.
         assert!(check_trusted_file(d.path(), "configuration file").is_err());
         check_trusted_file(&d.path().join("none"), "configuration file").unwrap();
+        check_trusted_file(&d.path().join("no/such/dir"), "configuration file").unwrap();
+        fs::set_permissions(d.path(), fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(check_trusted_file(&d.path().join("none"), "configuration file").is_err());
+        assert!(check_trusted_file(&d.path().join("no/such"), "configuration file").is_err());
     }
 }
