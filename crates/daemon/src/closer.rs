@@ -23,7 +23,7 @@
 //! data waits up to its linger time, and any uid can make one.
 
 use std::collections::{HashMap, VecDeque};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -84,18 +84,21 @@ impl Closer {
         within
     }
 
-    /// Closes `socket`, a client's connection, without releasing on this thread what the
-    /// client queued on it and the daemon never read (closing a socket releases those files,
-    /// in the closing thread: `warden_shm::drain_fds`). They are read off and discarded here
-    /// while `uid` is within its bound; if any may remain, the socket itself goes to the
-    /// closer thread, which releases them. An empty socket closes here.
-    pub(crate) fn release_socket(self: &Arc<Self>, uid: u32, socket: OwnedFd) {
+    /// Readies `socket`, a client's connection, for closing without releasing on this
+    /// thread what the client queued on it and the daemon never read (closing a socket
+    /// releases those files, in the closing thread: `warden_shm::drain_fds`): it is shut,
+    /// and what is queued is read off and discarded here while `uid` is within its bound.
+    /// `true`: it is empty and may close here. `false`: something may remain, and the
+    /// socket itself must go to the closer thread ([`Closer::discard`]), which releases it.
+    pub(crate) fn drain_socket(self: &Arc<Self>, uid: u32, socket: BorrowedFd<'_>) -> bool {
         // Over its bound already: not one more of its descriptors into our table.
         let reads = if self.over_limit(uid) { 0 } else { DRAIN_READS };
-        let empty = warden_shm::drain_fds(&socket, reads, |fd| self.discard(uid, fd));
-        if empty {
-            drop(socket);
-        } else {
+        warden_shm::drain_fds(socket, reads, |fd| self.discard(uid, fd))
+    }
+
+    /// Closes `socket` as [`Closer::drain_socket`] says: here if empty, else on the closer.
+    pub(crate) fn release_socket(self: &Arc<Self>, uid: u32, socket: OwnedFd) {
+        if !self.drain_socket(uid, socket.as_fd()) {
             self.discard(uid, socket);
         }
     }

@@ -161,11 +161,15 @@ impl Regions {
         }
     }
 
-    /// Before the connection's socket closes (`Closer::release_socket`; the connection
-    /// keeps its own handle, which is then not the last).
+    /// Before the connection's socket closes (`Closer::drain_socket`). If something may
+    /// remain queued, a duplicate goes to the closer, so the connection's own handle is not
+    /// the last. (Should the duplicate fail — the descriptor table full — the socket closes
+    /// here regardless: nothing else can be done with it.)
     pub(crate) fn release_socket(&self, stream: &std::os::unix::net::UnixStream) {
-        if let Ok(dup) = stream.as_fd().try_clone_to_owned() {
-            self.closer.release_socket(self.uid, dup);
+        if !self.closer.drain_socket(self.uid, stream.as_fd())
+            && let Ok(dup) = stream.as_fd().try_clone_to_owned()
+        {
+            self.closer.discard(self.uid, dup);
         }
     }
 
