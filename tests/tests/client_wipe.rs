@@ -158,6 +158,17 @@ fn a_decrypted_answer_leaves_no_copy_in_client_memory() {
 /// encoded body (the plaintext whole) until the thread's next request overwrote it.
 #[test]
 fn a_sealed_request_leaves_no_plaintext_in_client_memory() {
+    sealed_request_leaves_no_plaintext(b"aad");
+}
+
+/// The same with a 40 KiB AAD: the builder, had it started small, would grow while encoding
+/// the request and free its old buffer, with the plaintext already written, unwiped.
+#[test]
+fn a_sealed_request_with_a_large_aad_leaves_no_plaintext_in_client_memory() {
+    sealed_request_leaves_no_plaintext(&vec![0u8; 40 * 1024]);
+}
+
+fn sealed_request_leaves_no_plaintext(aad: &[u8]) {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let root = tempfile::tempdir().unwrap();
     let d = Wardend::start(root.path(), &config(&[]));
@@ -185,7 +196,7 @@ fn a_sealed_request_leaves_no_plaintext_in_client_memory() {
         "the plaintext is nowhere before the call"
     );
     let mut pt: Vec<u8> = (0..LEN).map(p).collect();
-    let sealed = ctx.seal_fresh(b"aad", &pt).unwrap();
+    let sealed = ctx.seal_fresh(aad, &pt).unwrap();
     assert_eq!(sealed.ciphertext.len(), LEN);
     wipe(&mut pt);
     drop(pt);

@@ -10,25 +10,42 @@ use crate::error::unexpected;
 use crate::error::{Error, Result};
 
 thread_local! {
-    // One builder per thread keeps its capacity, so steady-state encoding does not allocate.
-    static BUILDER: RefCell<Builder> = RefCell::new(Builder::new());
+    // One builder per thread keeps its capacity, so steady-state encoding does not allocate;
+    // with the capacity it was made with.
+    static BUILDER: RefCell<(Builder, usize)> = RefCell::new((Builder::new(), 0));
 }
+
+/// The most a thread's builder is made to hold up front (see [`with_encoded`]).
+const MAX_PRESIZE: usize = 1 << 20;
 
 /// Encodes `req` and hands the body bytes to `f` (the bytes live in the thread's builder,
 /// which is scrubbed afterwards).
+///
+/// The builder is made large enough for `max_len` bytes (the daemon's frame limit, up to
+/// 1 MiB) before encoding: a builder that grows mid-encoding frees its old buffer, with the
+/// part of the body already written (a plaintext, key material), unwiped.
 pub(crate) fn with_encoded<T>(
     req: &warden_wire::Request<'_>,
+    max_len: usize,
     f: impl FnOnce(&[u8]) -> Result<T>,
 ) -> Result<T> {
+    // Slack for what encoding adds around the payloads (vtables, alignment).
+    let want = max_len.min(MAX_PRESIZE) + 1024;
     let run = |b: &mut Builder| {
         let r = f(warden_wire::encode_request(b, req));
         scrub(b);
         r
     };
     BUILDER.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut b) => run(&mut b),
+        Ok(mut held) => {
+            if held.1 < want {
+                // The old builder was scrubbed after its last use: nothing leaks with it.
+                *held = (Builder::with_capacity(want), want);
+            }
+            run(&mut held.0)
+        }
         // Only reachable if `f` re-enters the client on this thread; use a fresh builder.
-        Err(_) => run(&mut Builder::new()),
+        Err(_) => run(&mut Builder::with_capacity(want)),
     })
 }
 

@@ -51,7 +51,8 @@ impl Link {
             )));
         }
         let deadline = self.config.effective(timeout);
-        let reply = codec::with_encoded(req, |body| {
+        let max_len = self.conn.max_request_len() as usize;
+        let reply = codec::with_encoded(req, max_len, |body| {
             self.conn.call(op, body, deadline, self.config.waiting())
         })?;
         f(codec::decode(op, &reply)?)
@@ -73,7 +74,8 @@ impl Link {
             )));
         }
         let deadline = self.config.effective(timeout);
-        let reply = codec::with_encoded(req, |body| {
+        let max_len = self.conn.max_request_len() as usize;
+        let reply = codec::with_encoded(req, max_len, |body| {
             self.conn
                 .call_with_fd(op, body, Some(fd), deadline, self.config.waiting())
         })?;
