@@ -90,6 +90,25 @@ fn owner_bytes(owner: u32) -> (Vec<u8>, Vec<u8>) {
     (lo.into_bytes(), hi.into_bytes())
 }
 
+/// Every certificate slot in `records`, with its database key (`owner/name`).
+fn certs_in(
+    records: &impl ReadableTable<(&'static str, &'static [u8]), &'static [u8]>,
+) -> Result<Vec<(String, CertSlot)>, StoreError> {
+    let mut out = Vec::new();
+    let start: (&str, &[u8]) = (CERT_NAMESPACE, &[]);
+    for entry in records.range(start..).map_err(db)? {
+        let (k, v) = entry.map_err(db)?;
+        let (ns, key) = k.value();
+        if ns != CERT_NAMESPACE {
+            break;
+        }
+        let key = std::str::from_utf8(key).map_err(|_| StoreError::Integrity)?;
+        let slot = crate::slot_ref::split_key(key).ok_or(StoreError::Integrity)?;
+        out.push((key.to_owned(), decode(slot, v.value())?));
+    }
+    Ok(out)
+}
+
 /// Certificate slots `owner` holds, as the transaction `records` sees them.
 pub(crate) fn certs_owned(
     records: &impl ReadableTable<(&'static str, &'static [u8]), &'static [u8]>,
@@ -167,18 +186,7 @@ impl SlotStore {
     pub fn cert_list(&self) -> Result<Vec<CertSlot>, StoreError> {
         let txn = self.db.begin_read().map_err(db)?;
         let records = txn.open_table(RECORDS).map_err(db)?;
-        let mut out = Vec::new();
-        let start: (&str, &[u8]) = (CERT_NAMESPACE, &[]);
-        for entry in records.range(start..).map_err(db)? {
-            let (k, v) = entry.map_err(db)?;
-            let (ns, key) = k.value();
-            if ns != CERT_NAMESPACE {
-                break;
-            }
-            let key = std::str::from_utf8(key).map_err(|_| StoreError::Integrity)?;
-            let slot = crate::slot_ref::split_key(key).ok_or(StoreError::Integrity)?;
-            out.push(decode(slot, v.value())?);
-        }
+        let mut out: Vec<CertSlot> = certs_in(&records)?.into_iter().map(|(_, c)| c).collect();
         out.sort_by(|a, b| a.slot().cmp(&b.slot()));
         Ok(out)
     }
@@ -209,21 +217,9 @@ impl SlotStore {
         let mut unbound = 0;
         {
             let mut records = txn.open_table(RECORDS).map_err(db)?;
-            let mut bound = Vec::new();
-            let start: (&str, &[u8]) = (CERT_NAMESPACE, &[]);
-            for entry in records.range(start..).map_err(db)? {
-                let (k, v) = entry.map_err(db)?;
-                let (ns, key) = k.value();
-                if ns != CERT_NAMESPACE {
-                    break;
-                }
-                let key = std::str::from_utf8(key).map_err(|_| StoreError::Integrity)?;
-                let slot = crate::slot_ref::split_key(key).ok_or(StoreError::Integrity)?;
-                let cert = decode(slot, v.value())?;
-                if cert.key_slot.as_deref() == Some(qualified) {
-                    bound.push((key.to_owned(), cert));
-                }
-            }
+            let bound = certs_in(&records)?
+                .into_iter()
+                .filter(|(_, c)| c.key_slot.as_deref() == Some(qualified));
             for (key, mut cert) in bound {
                 cert.key_slot = None;
                 let record = encode(&cert)?;
