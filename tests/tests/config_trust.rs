@@ -201,3 +201,43 @@ fn a_missing_module_in_a_directory_others_can_write_is_refused() {
     let err = start(d.path(), &cfg, &hsm.env()).expect_err("nothing to load");
     assert!(!err.contains("refusing"), "{err}");
 }
+
+/// The audit log names every uid, slot and operation, and is the record of what happened:
+/// another uid able to create or change it could read it, truncate it or forge lines. (The
+/// file was opened with O_NOFOLLOW, which stops only a symlink put in its place.)
+#[test]
+fn an_audit_log_others_can_create_or_change_stops_start_up() {
+    use std::os::unix::fs::chown;
+    let d = private_dir();
+    let cfg = d.path().join("wardend.toml");
+    let logs = d.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    mode(&logs, 0o755);
+    let log = logs.join("audit.log");
+    std::fs::write(&cfg, format!("[audit]\nlog = \"{}\"\n", log.display())).unwrap();
+    mode(&cfg, 0o600);
+    start(d.path(), &cfg, &[]).expect("a log in a root-only directory is opened");
+    assert!(log.exists(), "the daemon created its log");
+
+    // A directory others may write to: anyone could have created (or swap) the file.
+    std::fs::remove_file(&log).unwrap();
+    mode(&logs, 0o777);
+    let err = start(d.path(), &cfg, &[]).expect_err("must refuse a log others can create");
+    assert!(err.contains("refusing audit log"), "{err}");
+
+    // A sticky shared directory (like /tmp) with the file already made by another uid.
+    mode(&logs, 0o1777);
+    std::fs::write(&log, b"").unwrap();
+    mode(&log, 0o666);
+    if warden_e2e::persistent::is_root() {
+        chown(&log, Some(4260), Some(4260)).unwrap();
+        let err = start(d.path(), &cfg, &[]).expect_err("must refuse another uid's log file");
+        assert!(err.contains("refusing audit log"), "{err}");
+    } else {
+        println!("not root: the other-owner case needs chown; skipped");
+    }
+    assert!(
+        std::fs::read(&log).unwrap().is_empty(),
+        "no audit line reached a file another uid can read"
+    );
+}

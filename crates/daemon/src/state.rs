@@ -93,6 +93,10 @@ impl Persistent {
             AuditLog::to_stderr(config.audit.log_uses)
         } else {
             let path = audit_path(&dir, Path::new(&config.audit.log));
+            // Another uid able to create or change the file would read every audit line (uids,
+            // slot names) and could truncate or forge the log; O_NOFOLLOW alone only stops a
+            // symlink in its place.
+            crate::trusted_file::check_trusted_file(&path, "audit log")?;
             AuditLog::to_file(&path, config.audit.log_uses)
                 .map_err(|e| DaemonError::Storage(format!("{}: {e}", path.display())))?
         };
