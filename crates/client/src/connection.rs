@@ -336,9 +336,8 @@ impl Inner {
         opcode: u16,
         max_len: u32,
         until: Option<Instant>,
-        busy_poll: Duration,
+        mut busy_poll: Duration,
     ) -> Result<(FrameHeader, WipedBytes)> {
-        let mut busy_poll = busy_poll;
         loop {
             if let Some(frame) = self.take_frame(max_len)? {
                 let (h, body) = frame;
@@ -408,14 +407,13 @@ impl Inner {
         let start = self.rbuf.len();
         grow_wiping(&mut self.rbuf, start + want);
         self.rbuf.resize(start + want, 0);
-        let polled = match self.rbuf.get_mut(start..) {
-            Some(dst) => poll_read(&self.stream, dst, busy_poll, until),
-            None => Some(Ok(0)),
-        };
-        let r = match (polled, self.rbuf.get_mut(start..)) {
-            (Some(r), _) => r,
-            (None, Some(dst)) => self.stream.read(dst),
-            (None, None) => Ok(0),
+        let r = match self.rbuf.get_mut(start..) {
+            // Poll first (if asked to), then block for what the window did not bring.
+            Some(dst) => match poll_read(&self.stream, dst, busy_poll, until) {
+                Some(r) => r,
+                None => self.stream.read(dst),
+            },
+            None => Ok(0),
         };
         match r {
             Ok(0) => {

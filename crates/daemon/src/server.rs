@@ -376,10 +376,9 @@ impl Worker {
     fn wait(
         &mut self,
         events: &mut Events,
-        timeout: Option<Duration>,
+        mut timeout: Option<Duration>,
         served: bool,
     ) -> io::Result<()> {
-        let mut timeout = timeout;
         if served && !self.busy_poll.is_zero() && timeout != Some(Duration::ZERO) {
             let start = Instant::now();
             let spin = timeout.map_or(self.busy_poll, |t| t.min(self.busy_poll));
