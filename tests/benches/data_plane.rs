@@ -118,6 +118,64 @@ fn bench_seal(c: &mut Criterion, sides: &[Side]) -> std::result::Result<(), BoxE
     Ok(())
 }
 
+/// Messages per batch in `aes256gcm_seal_batch`.
+const BATCH: usize = 32;
+
+/// `BATCH` seals per iteration: pipelined through [`AeadContext::seal_regions`] (default
+/// configuration on both sides) vs the same number one after another in process.
+fn bench_seal_batch(c: &mut Criterion, side: &Side) -> std::result::Result<(), BoxErr> {
+    let p = inproc::provider();
+    let (key, local) = twin(&side.stack, Algorithm::Aes256Key)?;
+    let mut seal = side.stack.create_aead_context(&cfg(
+        Algorithm::Aes256Gcm,
+        key.id(),
+        Some(CipherDirection::Encrypt),
+    )?)?;
+    let mut lseal = p.create_context(
+        ContextKind::Aead,
+        &cfg(
+            Algorithm::Aes256Gcm,
+            inproc::local_id(),
+            Some(CipherDirection::Encrypt),
+        )?,
+        Some(local),
+    )?;
+    let mut g = c.benchmark_group("aes256gcm_seal_batch32");
+    for (name, len) in [("64KiB", 64 << 10), ("1MiB", 1 << 20)] {
+        g.throughput(Throughput::Bytes((BATCH * len) as u64));
+        let mut r = side.mem.allocate(2 * BATCH * len)?;
+        r.as_mut_slice()[..BATCH * len].fill(0x5a);
+        let mut jobs = Vec::new();
+        for i in 0..BATCH {
+            jobs.push(SealJob {
+                aad: b"",
+                input: r.slice(i * len..(i + 1) * len)?,
+                output: r.slice((BATCH + i) * len..(BATCH + i + 1) * len)?,
+            });
+        }
+        g.bench_function(BenchmarkId::new("pipelined", name), |b| {
+            b.iter(|| {
+                for done in must(seal.seal_regions(&mut r, &jobs)) {
+                    black_box(must(done).len);
+                }
+            })
+        });
+        let input = vec![0x5au8; BATCH * len];
+        let mut out = vec![0u8; BATCH * len];
+        g.bench_function(BenchmarkId::new("in_process", name), |b| {
+            b.iter(|| {
+                for (i, o) in input.chunks(len).zip(out.chunks_mut(len)) {
+                    let _ = lseal.reset();
+                    must(lseal.init(&[]));
+                    black_box(must(lseal.finish_whole(i, &[], o)));
+                }
+            })
+        });
+    }
+    g.finish();
+    Ok(())
+}
+
 fn bench_sign(c: &mut Criterion, sides: &[Side]) -> std::result::Result<(), BoxErr> {
     let p = inproc::provider();
     let len = 1 << 20;
@@ -220,6 +278,7 @@ fn run() -> std::result::Result<(), BoxErr> {
         .measurement_time(Duration::from_secs(3))
         .configure_from_args();
     bench_seal(&mut c, &sides)?;
+    bench_seal_batch(&mut c, &sides[0])?;
     bench_sign(&mut c, &sides)?;
     bench_inline(&mut c, &sides);
     c.final_summary();

@@ -17,6 +17,9 @@ use crate::error::unexpected;
 use crate::link::Link;
 use crate::memory::{MemoryRegion, RegionSlice};
 
+mod batch;
+pub use batch::{OpenJob, PIPELINE_DEPTH, SealJob};
+
 /// The control data of a region operation (everything but input and output).
 #[derive(Default)]
 struct RegionOp<'a> {

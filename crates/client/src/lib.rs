@@ -85,8 +85,8 @@ pub use config::{
     StackConfig, default_socket_path,
 };
 pub use context::{
-    AeadContext, CipherContext, HashContext, MacContext, Sealed, SealedRegion, SignContext,
-    VerifyContext,
+    AeadContext, CipherContext, HashContext, MacContext, OpenJob, PIPELINE_DEPTH, SealJob, Sealed,
+    SealedRegion, SignContext, VerifyContext,
 };
 pub use error::{Error, Result};
 pub use keys::{KeyManagement, ResourceGuard};

@@ -58,6 +58,47 @@ impl Link {
         f(codec::decode(op, &reply)?)
     }
 
+    /// Sends `reqs` with timeout setting `timeout`, at most `depth` unanswered at a time
+    /// ([`Connection::call_pipelined`]: small requests and answers only), and hands each
+    /// decoded answer, or the daemon's error for that request, to `f` in order.
+    pub(crate) fn request_pipelined(
+        &self,
+        reqs: &[Request<'_>],
+        depth: usize,
+        timeout: Timeout,
+        mut f: impl FnMut(usize, Result<Response<'_>>) -> Result<()>,
+    ) -> Result<()> {
+        let version = self.conn.version();
+        if reqs.iter().any(|r| !r.opcode().available_in(version)) {
+            return Err(Error::Invalid(warden_core::Error::new(
+                ErrorCode::UnsupportedOperation,
+                "the daemon's protocol version predates this operation",
+            )));
+        }
+        let deadline = self.config.effective(timeout);
+        let max_len = self.conn.max_request_len() as usize;
+        self.conn.call_pipelined(
+            reqs.len(),
+            depth,
+            deadline,
+            self.config.waiting(),
+            |i, send| {
+                let req = reqs.get(i).ok_or(Error::Protocol("pipeline index"))?;
+                codec::with_encoded(req, max_len, |body| send(req.opcode(), body))
+            },
+            |i, reply| {
+                let op = reqs
+                    .get(i)
+                    .ok_or(Error::Protocol("pipeline index"))?
+                    .opcode();
+                match reply {
+                    Ok(body) => f(i, codec::decode(op, &body)),
+                    Err(e) => f(i, Err(e)),
+                }
+            },
+        )
+    }
+
     /// As [`Link::request`], with `fd` attached to the frame (`SCM_RIGHTS`): a region's memfd.
     pub(crate) fn request_with_fd<T>(
         &self,

@@ -4,7 +4,8 @@
 //! - session arenas: `connection_slots() × arena_bytes` (`max_connections` plus the
 //!   admin reserve), mapped and prefaulted at start-up;
 //! - reply buffers: one FlatBuffers builder of `max_frame_size` + slack per connection,
-//!   claimed when the connection is accepted, never grown (`codec`);
+//!   claimed when the connection is accepted, never grown (`codec`), plus 1 KiB for replies
+//!   held back while the client pipelines (`held`);
 //! - context buffers: a pool of 64 KiB chunks (`context_buffer_bytes_total`) mapped and
 //!   prefaulted at start-up; a connection takes chunks under its own and its uid's account
 //!   ([`ContextBuffers`]); at any limit the client gets `QuotaExceeded`, nothing grows;
@@ -78,7 +79,8 @@ impl MemoryBudget {
         Self {
             base,
             arenas: conns * l.arena_bytes as u64,
-            reply_buffers: conns * (u64::from(l.max_frame_size) + REPLY_SLACK as u64),
+            reply_buffers: conns
+                * (u64::from(l.max_frame_size) + (REPLY_SLACK + crate::held::HELD_BYTES) as u64),
             context_buffers: chunks * DEFAULT_BUFFER_LIMIT as u64,
             resource_tables: conns * (l.max_resources_per_connection * TABLE_ENTRY_BYTES) as u64,
             kept_scratch: ((config.effective_workers() + l.long_lane_threads)

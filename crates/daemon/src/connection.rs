@@ -30,6 +30,7 @@ use warden_core::ErrorCode;
 use warden_wire::{FrameHeader, HEADER_LEN};
 
 use crate::dispatch;
+use crate::held::HeldReplies;
 use crate::request::{ConnState, Deadline, Flow};
 use crate::shared::Shared;
 
@@ -62,6 +63,9 @@ pub(crate) struct Connection {
     body_have: usize,
     /// A reply not yet fully written; no request is read until it is.
     unsent: Option<Unsent>,
+    /// Small replies kept back while the client pipelines (`held`); written before the
+    /// turn ends, and always ahead of any later reply.
+    held: HeldReplies,
     /// A complete request (body in the arena inbox) waiting for the long lane.
     pending: Option<(FrameHeader, Deadline)>,
     /// When the version handshake must be complete (set by the worker that owns it).
@@ -84,10 +88,11 @@ enum Answer<'a> {
     Refuse(ErrorCode),
 }
 
-/// The part of a reply still to be written.
+/// The part of a reply still to be written: the held replies, then (unless only held
+/// replies were being written) the current reply's header and its body in `state.out`.
 struct Unsent {
-    head: [u8; HEADER_LEN],
-    /// Bytes of header then body already written.
+    head: Option<[u8; HEADER_LEN]>,
+    /// Bytes of held replies, header, then body already written.
     done: usize,
     /// Close once it is written (a refused handshake).
     then_close: bool,
@@ -129,6 +134,7 @@ impl Connection {
             body_of: None,
             body_have: 0,
             unsent: None,
+            held: HeldReplies::new(),
             pending: None,
             handshake_due: Instant::now(),
             stall_due: None,
@@ -151,13 +157,42 @@ impl Connection {
     /// One worker turn: serve frames until the socket has no complete input pending (or
     /// the client does not take its replies). Never waits on the socket.
     pub(crate) fn serve(&mut self, shared: &Shared) -> Flow {
+        let mut flow = Flow::Continue;
         for _ in 0..FRAMES_PER_TURN {
-            match self.serve_frame(shared) {
-                Flow::Continue => {}
-                other => return other,
+            flow = self.serve_frame(shared);
+            if flow != Flow::Continue {
+                break;
             }
         }
-        Flow::Continue
+        // Replies held back for a pipelining client go out before the turn ends. (While a
+        // write is unfinished they are part of it; on close the client is gone.)
+        if flow == Flow::Close || self.held.is_empty() || self.unsent.is_some() {
+            return flow;
+        }
+        match self.write_held(shared) {
+            Ok(true) => flow,
+            Ok(false) => Flow::Idle,
+            Err(_) => Flow::Close,
+        }
+    }
+
+    /// Writes the held replies. `Ok(false)`: the socket did not take them all; the rest
+    /// waits for writability like any unsent reply.
+    fn write_held(&mut self, shared: &Shared) -> io::Result<bool> {
+        let held = self.held.bytes();
+        let done = write_frame_now(&mut self.stream, held, &[], &[], 0)?;
+        if done < held.len() {
+            self.unsent = Some(Unsent {
+                head: None,
+                done,
+                then_close: false,
+            });
+            self.stall_due = None;
+            self.in_progress(shared);
+            return Ok(false);
+        }
+        self.held.clear();
+        Ok(true)
     }
 
     /// Starts the stall clock if it is not running (something is now in progress).
@@ -175,6 +210,10 @@ impl Connection {
                 Ok(None) => {}
                 Err(_) => return Flow::Close,
             }
+        }
+        if self.pending.is_some() {
+            // A long request waited for held replies to be written ahead of its own.
+            return Flow::Handoff;
         }
         let (header, received) = match self.body_of {
             Some(frame) => frame,
@@ -204,10 +243,25 @@ impl Connection {
             };
             if long {
                 self.pending = Some((header, deadline));
-                return Flow::Handoff;
+                if self.held.is_empty() {
+                    return Flow::Handoff;
+                }
+                // The lane writes its reply itself: what is held goes first.
+                return match self.write_held(shared) {
+                    Ok(true) => Flow::Handoff,
+                    Ok(false) => Flow::Idle,
+                    Err(_) => Flow::Close,
+                };
             }
         }
-        self.answer(shared, &header, deadline, drained, Answer::Dispatch(&|| {}))
+        self.answer(
+            shared,
+            &header,
+            deadline,
+            drained,
+            Answer::Dispatch(&|| {}),
+            true,
+        )
     }
 
     /// Serves the request parked by [`Flow::Handoff`] (on a long-lane thread): dispatches it,
@@ -223,6 +277,7 @@ impl Connection {
             deadline,
             false,
             Answer::Dispatch(before_reply),
+            false,
         )
     }
 
@@ -232,11 +287,20 @@ impl Connection {
         let Some((header, deadline)) = self.pending.take() else {
             return Flow::Close;
         };
-        self.answer(shared, &header, deadline, false, Answer::Refuse(code))
+        self.answer(
+            shared,
+            &header,
+            deadline,
+            false,
+            Answer::Refuse(code),
+            false,
+        )
     }
 
     /// Replies to the request whose body is in the inbox, then zeroes the request.
-    /// `drained`: the read that completed the request found the socket empty.
+    /// `drained`: the read that completed the request found the socket empty. `may_hold`:
+    /// a small reply may be held back while the next request is already queued (`held`;
+    /// worker turns only, the long lane writes at once).
     fn answer(
         &mut self,
         shared: &Shared,
@@ -244,6 +308,7 @@ impl Connection {
         deadline: Deadline,
         drained: bool,
         how: Answer<'_>,
+        may_hold: bool,
     ) -> Flow {
         if self.head_have > 0 {
             self.in_progress(shared); // the next frame has started
@@ -263,8 +328,22 @@ impl Connection {
                 (reply, Flow::Continue)
             }
         };
-        let total = HEADER_LEN + self.state.out.body().len();
-        let sent = match write_frame_now(&mut self.stream, &reply, self.state.out.body(), 0) {
+        if may_hold
+            && flow == Flow::Continue
+            && self.head_have == HEADER_LEN
+            && self
+                .held
+                .try_hold(&reply, self.state.out.body(), Instant::now())
+        {
+            // The next request is queued: answer it first and write both together.
+            self.state.out.scrub(&session);
+            drop(session);
+            return Flow::Continue;
+        }
+        let held = self.held.bytes();
+        let body = self.state.out.body();
+        let total = held.len() + HEADER_LEN + body.len();
+        let sent = match write_frame_now(&mut self.stream, held, &reply, body, 0) {
             Ok(n) => n,
             Err(_) => return Flow::Close,
         };
@@ -273,7 +352,7 @@ impl Connection {
             // session) and finish it on writability. Scrubbing waits until it is sent.
             drop(session);
             self.unsent = Some(Unsent {
-                head: reply,
+                head: Some(reply),
                 done: sent,
                 then_close: flow == Flow::Close,
             });
@@ -281,6 +360,7 @@ impl Connection {
             self.in_progress(shared);
             return Flow::Idle;
         }
+        self.held.clear();
         self.state.out.scrub(&session);
         drop(session); // zeroes the request copy and every scratch buffer
         match flow {
@@ -336,7 +416,7 @@ impl Connection {
                     .stats()
                     .request_served(Some(e.error_code()));
                 let reply = undecodable_reply(&self.head, e.error_code());
-                let _ = write_frame_now(&mut self.stream, &reply, &[], 0);
+                let _ = write_frame_now(&mut self.stream, self.held.bytes(), &reply, &[], 0);
                 Err(Flow::Close)
             }
         }
@@ -391,14 +471,19 @@ impl Connection {
         let Some(unsent) = &mut self.unsent else {
             return Ok(None);
         };
-        let body = self.state.out.body();
-        unsent.done = write_frame_now(&mut self.stream, &unsent.head, body, unsent.done)?;
-        if unsent.done < HEADER_LEN + body.len() {
+        let held = self.held.bytes();
+        let (head, body): (&[u8], &[u8]) = match &unsent.head {
+            Some(head) => (head, self.state.out.body()),
+            None => (&[], &[]),
+        };
+        unsent.done = write_frame_now(&mut self.stream, held, head, body, unsent.done)?;
+        if unsent.done < held.len() + head.len() + body.len() {
             return Ok(Some(Flow::Idle));
         }
         let then_close = unsent.then_close;
         self.unsent = None;
         self.stall_due = None;
+        self.held.clear();
         let session = self.arena.session();
         self.state.out.scrub(&session);
         drop(session);
@@ -446,26 +531,26 @@ pub(crate) fn write_all_timeout(
     Ok(())
 }
 
-/// Writes header and body from offset `done` with as few syscalls as the socket allows (one
-/// `writev` normally), without first copying them together, until done or the socket is
-/// full. Returns the new offset; never waits.
+/// Writes held replies, then header and body, from offset `done` (counted over all three)
+/// with as few syscalls as the socket allows (one `writev` normally), without first copying
+/// them together, until done or the socket is full. Returns the new offset; never waits.
 fn write_frame_now(
     stream: &mut UnixStream,
-    head: &[u8; HEADER_LEN],
+    held: &[u8],
+    head: &[u8],
     body: &[u8],
     mut done: usize,
 ) -> io::Result<usize> {
-    let total = HEADER_LEN + body.len();
+    let total = held.len() + head.len() + body.len();
     while done < total {
-        let r = if done < HEADER_LEN {
-            let bufs = [
-                IoSlice::new(head.get(done..).unwrap_or_default()),
-                IoSlice::new(body),
-            ];
-            stream.write_vectored(&bufs)
-        } else {
-            stream.write(body.get(done - HEADER_LEN..).unwrap_or_default())
-        };
+        let in_head = done.saturating_sub(held.len());
+        let in_body = in_head.saturating_sub(head.len());
+        let bufs = [
+            IoSlice::new(held.get(done..).unwrap_or_default()),
+            IoSlice::new(head.get(in_head..).unwrap_or_default()),
+            IoSlice::new(body.get(in_body..).unwrap_or_default()),
+        ];
+        let r = stream.write_vectored(&bufs);
         match r {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => done += n,

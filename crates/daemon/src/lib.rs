@@ -42,6 +42,7 @@ mod dispatch;
 mod error;
 mod handlers;
 mod hardening;
+mod held;
 mod lane;
 mod listener;
 mod long_ops;
