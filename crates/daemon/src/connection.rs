@@ -246,7 +246,8 @@ impl Connection {
                 if self.held.is_empty() {
                     return Flow::Handoff;
                 }
-                // The lane writes its reply itself: what is held goes first.
+                // What is held goes out now, not after the lane's queue (the lane's write
+                // would carry it ahead of its own reply too).
                 return match self.write_held(shared) {
                     Ok(true) => Flow::Handoff,
                     Ok(false) => Flow::Idle,

@@ -298,27 +298,46 @@ fn whole<'o>(
         if matches!(c.state(), ContextState::Finalized | ContextState::Failed) {
             c.reset()?;
         }
-        c.init(a.iv)?;
-        if !a.aad.is_empty() {
-            c.set_aad(a.aad)?;
+        // A context in the middle of a client's stream is refused by `init` and left alone;
+        // one this request starts is reset if the request fails part-way (an output range
+        // too small, a tag of the wrong length), so the next whole operation finds it
+        // reusable instead of `StreamAlreadyActive` (a batch's later jobs would all fail).
+        let ours = c.state() == ContextState::Created;
+        let r = whole_on(c, a, input, out_for);
+        if r.is_err() && ours && c.state() != ContextState::Created {
+            let _ = c.reset();
         }
-        let need = c.max_output_len(input.len().saturating_add(a.last.len()));
-        let out = out_for(need)?;
-        if !a.tag.is_empty() {
-            c.set_tag(a.tag)?;
-        }
-        let n = c.finish_whole(input, a.last, out)?;
-        let mut f = Finished {
-            n,
-            tag: [0; MAX_TAG],
-            tag_len: 0,
-            iv: [0; MAX_IV],
-            iv_len: 0,
-        };
-        f.tag_len = aead_tag(c, &mut f.tag);
-        f.iv_len = stream_iv(c, &mut f.iv)?;
-        Ok((out, f))
+        r
     })
+}
+
+/// [`whole`] on a context that is ready for `init`.
+fn whole_on<'o>(
+    c: &mut dyn CryptoContext,
+    a: &ProcessArgs<'_>,
+    input: &[u8],
+    out_for: impl FnOnce(usize) -> Result<&'o mut [u8], Error>,
+) -> Result<(&'o mut [u8], Finished), Error> {
+    c.init(a.iv)?;
+    if !a.aad.is_empty() {
+        c.set_aad(a.aad)?;
+    }
+    let need = c.max_output_len(input.len().saturating_add(a.last.len()));
+    let out = out_for(need)?;
+    if !a.tag.is_empty() {
+        c.set_tag(a.tag)?;
+    }
+    let n = c.finish_whole(input, a.last, out)?;
+    let mut f = Finished {
+        n,
+        tag: [0; MAX_TAG],
+        tag_len: 0,
+        iv: [0; MAX_IV],
+        iv_len: 0,
+    };
+    f.tag_len = aead_tag(c, &mut f.tag);
+    f.iv_len = stream_iv(c, &mut f.iv)?;
+    Ok((out, f))
 }
 
 /// A whole operation in one request (since 1.1): reset if the context finished or failed,

@@ -1,0 +1,314 @@
+//! Pipelined region batches (`AeadContext::seal_regions` / `open_regions`) and the daemon's
+//! reply coalescing (`held`): every answer reaches the job it belongs to, in order, also
+//! when a long-lane job sits in the middle of a batch (the replies held back before it must
+//! be written before the lane writes its own), when one job fails, and when frames are
+//! pipelined on a raw socket that reads nothing for a while.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
+
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use warden_client::*;
+use warden_e2e::Daemon;
+use warden_wire::handshake::Hello;
+use warden_wire::{Builder, FrameHeader, HEADER_LEN, Opcode, PROTOCOL_VERSION, Request};
+
+type P = KeyOperationPermission;
+
+fn aes_contexts(stack: &CryptoStack) -> (ResourceGuard, AeadContext, AeadContext) {
+    let p = GenerateKeyParams::builder()
+        .algorithm(Algorithm::Aes256Key)
+        .permissions(P::ENCRYPT | P::DECRYPT)
+        .build()
+        .unwrap();
+    let key = stack.key_management().generate_key(&p).unwrap();
+    let cfg = |d| {
+        ContextConfig::builder()
+            .algorithm(Algorithm::Aes256Gcm)
+            .key(key.id())
+            .direction(d)
+            .timeout(Timeout::Disabled)
+            .build()
+            .unwrap()
+    };
+    let seal = stack
+        .create_aead_context(&cfg(CipherDirection::Encrypt))
+        .unwrap();
+    let open = stack
+        .create_aead_context(&cfg(CipherDirection::Decrypt))
+        .unwrap();
+    (key, seal, open)
+}
+
+fn fill(buf: &mut [u8], seed: usize) {
+    for (i, b) in buf.iter_mut().enumerate() {
+        *b = (i.wrapping_mul(131) ^ seed.wrapping_mul(7919)) as u8;
+    }
+}
+
+/// Job `i`'s plaintext, ciphertext and plaintext-again ranges, laid out one after another.
+struct Layout {
+    ranges: Vec<(usize, usize, usize, usize)>, // (len, input, output, reopened)
+    total: usize,
+}
+
+fn layout(lens: &[usize]) -> Layout {
+    let mut at = 0;
+    let mut ranges = Vec::new();
+    for &len in lens {
+        ranges.push((len, at, at + len, at + 2 * len));
+        at += 3 * len;
+    }
+    Layout { ranges, total: at }
+}
+
+/// Seals every job in one batch, opens them all in another, and checks each plaintext came
+/// back to its own job (a reply matched to the wrong job would open with a wrong nonce).
+fn round_trip(d: &Daemon, lens: &[usize]) {
+    let stack = CryptoStack::connect(d.stack_config()).unwrap();
+    let mem = MemoryAllocator::connect(d.stack_config()).unwrap();
+    let (_key, mut seal, mut open) = aes_contexts(&stack);
+    let l = layout(lens);
+    let mut r = mem.allocate(l.total).unwrap();
+    for (i, &(len, input, _, _)) in l.ranges.iter().enumerate() {
+        fill(&mut r.as_mut_slice()[input..input + len], i);
+    }
+    let aads: Vec<Vec<u8>> = (0..lens.len()).map(|i| format!("job {i}").into()).collect();
+    let jobs: Vec<SealJob> = l
+        .ranges
+        .iter()
+        .zip(&aads)
+        .map(|(&(len, input, output, _), aad)| SealJob {
+            aad,
+            input: r.slice(input..input + len).unwrap(),
+            output: r.slice(output..output + len).unwrap(),
+        })
+        .collect();
+    let sealed: Vec<SealedRegion> = seal
+        .seal_regions(&mut r, &jobs)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.unwrap())
+        .collect();
+    assert_eq!(sealed.len(), lens.len());
+    let nonces: HashSet<_> = sealed.iter().map(|s| s.nonce.clone()).collect();
+    assert_eq!(nonces.len(), lens.len(), "every message has its own nonce");
+    for (s, &(len, input, output, _)) in sealed.iter().zip(&l.ranges) {
+        assert_eq!(s.len, len);
+        assert_ne!(
+            r.as_slice()[output..output + len],
+            r.as_slice()[input..input + len],
+            "the output range holds ciphertext"
+        );
+    }
+    let opens: Vec<OpenJob> = l
+        .ranges
+        .iter()
+        .zip(&aads)
+        .zip(&sealed)
+        .map(|((&(len, _, output, again), aad), s)| OpenJob {
+            nonce: &s.nonce,
+            aad,
+            input: r.slice(output..output + len).unwrap(),
+            tag: &s.tag,
+            output: r.slice(again..again + len).unwrap(),
+        })
+        .collect();
+    let opened = open.open_regions(&mut r, &opens).unwrap();
+    for (i, (n, &(len, input, _, again))) in opened.iter().zip(&l.ranges).enumerate() {
+        assert_eq!(*n.as_ref().unwrap(), len, "job {i}");
+        assert_eq!(
+            r.as_slice()[again..again + len],
+            r.as_slice()[input..input + len],
+            "job {i} opened to its own plaintext"
+        );
+    }
+    // The single-call path agrees with the batch for one message.
+    let (len, _, output, again) = l.ranges[0];
+    r.as_mut_slice()[again..again + len].fill(0);
+    let (ct, back) = (
+        r.slice(output..output + len).unwrap(),
+        r.slice(again..again + len).unwrap(),
+    );
+    let n = open
+        .open_region(&mut r, &sealed[0].nonce, &aads[0], ct, &sealed[0].tag, back)
+        .unwrap();
+    assert_eq!(n, len);
+}
+
+#[test]
+fn a_batch_of_small_messages_round_trips_in_order() {
+    let d = Daemon::start().unwrap();
+    let lens: Vec<usize> = (0..40).map(|i| 1 + i * 977).collect();
+    round_trip(&d, &lens);
+}
+
+#[test]
+fn long_lane_jobs_inside_a_batch_keep_the_order() {
+    // Region operations of 4 MiB and more run on the long lane, which writes its own reply:
+    // the small replies held back before such a job must already be on the socket.
+    let d = Daemon::start().unwrap();
+    let big = 4 << 20;
+    let lens = [1024, 2048, 4096, big, 10, 20, 30, 40, big, 5, big, 1, 2, 3];
+    round_trip(&d, &lens);
+}
+
+#[test]
+fn a_failing_job_fails_alone() {
+    let d = Daemon::start().unwrap();
+    let stack = CryptoStack::connect(d.stack_config()).unwrap();
+    let mem = MemoryAllocator::connect(d.stack_config()).unwrap();
+    let (_key, mut seal, mut open) = aes_contexts(&stack);
+    let len = 4096;
+    let mut r = mem.allocate(12 * len).unwrap();
+    fill(r.as_mut_slice(), 3);
+    let job = |i: usize| SealJob {
+        aad: b"",
+        input: r.slice(i * len..(i + 1) * len).unwrap(),
+        output: r.slice((6 + i) * len..(7 + i) * len).unwrap(),
+    };
+    let mut jobs: Vec<SealJob> = (0..6).map(job).collect();
+    let job0 = jobs[0];
+    // Job 2's output is too short for its ciphertext.
+    jobs[2].output = r.slice(8 * len..8 * len + 100).unwrap();
+    let out = seal.seal_regions(&mut r, &jobs).unwrap();
+    assert_eq!(out.len(), 6);
+    for (i, o) in out.iter().enumerate() {
+        assert_eq!(o.is_err(), i == 2, "job {i}: {o:?}");
+    }
+    // Open: job 1 carries a wrong tag; it fails opaquely and leaves its output untouched.
+    let sealed: Vec<_> = out.into_iter().map(|o| o.ok()).collect();
+    let mut bad_tag = sealed[1].as_ref().unwrap().tag.clone();
+    bad_tag[0] ^= 1;
+    let targets: Vec<usize> = vec![0, 1, 3, 4, 5];
+    r.as_mut_slice()[..6 * len].fill(0xee);
+    let opens: Vec<OpenJob> = targets
+        .iter()
+        .map(|&i| {
+            let s = sealed[i].as_ref().unwrap();
+            OpenJob {
+                nonce: &s.nonce,
+                aad: b"",
+                input: r.slice((6 + i) * len..(7 + i) * len).unwrap(),
+                tag: if i == 1 { &bad_tag } else { &s.tag },
+                output: r.slice(i * len..(i + 1) * len).unwrap(),
+            }
+        })
+        .collect();
+    let opened = open.open_regions(&mut r, &opens).unwrap();
+    let mut expect = vec![0u8; 6 * len];
+    fill(&mut expect, 3);
+    for (k, &i) in targets.iter().enumerate() {
+        let got = &r.as_slice()[i * len..(i + 1) * len];
+        if i == 1 {
+            let e = opened[k].as_ref().expect_err("wrong tag");
+            assert_eq!(e.code(), ErrorCode::OperationFailed, "{e}");
+            assert!(got.iter().all(|&b| b == 0xee), "no plaintext released");
+        } else {
+            assert_eq!(opened[k].as_ref().unwrap(), &len);
+            assert_eq!(got, &expect[i * len..(i + 1) * len], "job {i}");
+        }
+    }
+    // The contexts and the connection are fine afterwards.
+    let again = seal.seal_regions(&mut r, &[job0]).unwrap();
+    assert!(again[0].is_ok());
+}
+
+#[test]
+fn a_slice_of_another_region_refuses_the_whole_batch() {
+    let d = Daemon::start().unwrap();
+    let stack = CryptoStack::connect(d.stack_config()).unwrap();
+    let mem = MemoryAllocator::connect(d.stack_config()).unwrap();
+    let (_key, mut seal, _open) = aes_contexts(&stack);
+    let mut r = mem.allocate(8192).unwrap();
+    let other = mem.allocate(8192).unwrap();
+    let jobs = [
+        SealJob {
+            aad: b"",
+            input: r.slice(0..100).unwrap(),
+            output: r.slice(4096..4196).unwrap(),
+        },
+        SealJob {
+            aad: b"",
+            input: other.slice(0..100).unwrap(),
+            output: r.slice(5000..5100).unwrap(),
+        },
+    ];
+    let e = seal.seal_regions(&mut r, &jobs).expect_err("foreign slice");
+    assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+    // Nothing was sent: the first job's output is untouched.
+    assert!(r.as_slice()[4096..4196].iter().all(|&b| b == 0));
+    assert!(seal.seal_regions(&mut r, &jobs[..1]).unwrap()[0].is_ok());
+}
+
+fn frame(id: u64, opcode: Opcode, body: &[u8]) -> Vec<u8> {
+    let h = FrameHeader {
+        body_len: body.len() as u32,
+        ..FrameHeader::request(PROTOCOL_VERSION, id, opcode.as_u16())
+    };
+    let mut out = h.to_bytes().to_vec();
+    out.extend_from_slice(body);
+    out
+}
+
+fn read_frame(s: &mut UnixStream) -> (FrameHeader, Vec<u8>) {
+    let mut head = [0u8; HEADER_LEN];
+    s.read_exact(&mut head).unwrap();
+    let h = FrameHeader::decode(&head, u32::MAX).unwrap();
+    let mut body = vec![0u8; h.body_len as usize];
+    s.read_exact(&mut body).unwrap();
+    (h, body)
+}
+
+#[test]
+fn pipelined_raw_frames_are_answered_in_order() {
+    let d = Daemon::start().unwrap();
+    let mut s = UnixStream::connect(d.socket_path()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut hello = [0u8; 32];
+    let n = Hello {
+        min: PROTOCOL_VERSION,
+        max: PROTOCOL_VERSION,
+        client_name: "pipeline",
+    }
+    .encode(&mut hello)
+    .unwrap();
+    s.write_all(&frame(0, Opcode::Hello, &hello[..n])).unwrap();
+    let (h, _) = read_frame(&mut s);
+    assert_eq!(h.status, 0);
+    // Small pings (held back and written together), large ones (written at once; several
+    // fill the socket while nothing is read) and small ones again, in a single write.
+    let mut b = Builder::new();
+    let mut all = Vec::new();
+    let mut expect = Vec::new();
+    for id in 1..=60u64 {
+        let len = if (20..32).contains(&id) {
+            40 << 10
+        } else {
+            id as usize
+        };
+        let data: Vec<u8> = (0..len).map(|i| (i as u64 ^ id) as u8).collect();
+        let body = warden_wire::encode_request(&mut b, &Request::Ping { data: &data }).to_vec();
+        all.extend(frame(id, Opcode::Ping, &body));
+        expect.push(data);
+    }
+    let writer = {
+        let mut w = s.try_clone().unwrap();
+        std::thread::spawn(move || w.write_all(&all).unwrap())
+    };
+    // Read nothing for a while: the large replies wait for writability, the rest queue.
+    std::thread::sleep(Duration::from_millis(150));
+    for (i, data) in expect.iter().enumerate() {
+        let (h, body) = read_frame(&mut s);
+        assert_eq!(h.request_id, i as u64 + 1, "answers come in request order");
+        assert_eq!(h.status, 0);
+        match warden_wire::decode_response(Opcode::Ping, &body).unwrap() {
+            warden_wire::Response::Ping { data: got } => assert_eq!(got, &data[..]),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    writer.join().unwrap();
+}
