@@ -312,3 +312,38 @@ fn pipelined_raw_frames_are_answered_in_order() {
     }
     writer.join().unwrap();
 }
+
+#[test]
+fn answers_to_complete_frames_arrive_before_a_truncated_one_closes() {
+    let d = Daemon::start().unwrap();
+    let mut s = UnixStream::connect(d.socket_path()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut hello = [0u8; 32];
+    let n = Hello {
+        min: PROTOCOL_VERSION,
+        max: PROTOCOL_VERSION,
+        client_name: "pipeline",
+    }
+    .encode(&mut hello)
+    .unwrap();
+    s.write_all(&frame(0, Opcode::Hello, &hello[..n])).unwrap();
+    assert_eq!(read_frame(&mut s).0.status, 0);
+    // Five pings (the first four are held: each has the next header behind it), then the
+    // header and half the body of a sixth, then end of stream.
+    let mut b = Builder::new();
+    let mut all = Vec::new();
+    for id in 1..=6u64 {
+        let body = warden_wire::encode_request(&mut b, &Request::Ping { data: b"abc" }).to_vec();
+        all.extend(frame(id, Opcode::Ping, &body));
+    }
+    let cut = all.len() - 8;
+    s.write_all(&all[..cut]).unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    for id in 1..=5u64 {
+        let (h, _) = read_frame(&mut s);
+        assert_eq!((h.request_id, h.status), (id, 0));
+    }
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    assert!(rest.is_empty(), "nothing answers the truncated frame");
+}

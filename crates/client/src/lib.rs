@@ -17,6 +17,10 @@
 //!   [`CipherContext::apply`] run a whole operation on a reusable context in one round trip
 //!   (the streaming calls need three or four); against a 1.0 daemon or for data larger than a
 //!   frame they fall back to the streaming requests.
+//! - **Data plane** (messages of any size): a [`MemoryAllocator`] hands out shared-memory
+//!   [`MemoryRegion`]s; contexts take [`RegionSlice`]s of them (`seal_region`, `sign_region`,
+//!   ...), and [`AeadContext::seal_regions`] / [`AeadContext::open_regions`] pipeline many
+//!   messages at the cipher's throughput instead of one round trip each.
 //! - **Errors** carry the stable protocol code: [`Error::code`].
 //! - **Daemon identity**: before sending anything, the client asks the kernel who listens on
 //!   the socket and refuses ([`Error::UntrustedDaemon`]) anyone but root, this process's own

@@ -164,9 +164,16 @@ impl Connection {
                 break;
             }
         }
-        // Replies held back for a pipelining client go out before the turn ends. (While a
-        // write is unfinished they are part of it; on close the client is gone.)
-        if flow == Flow::Close || self.held.is_empty() || self.unsent.is_some() {
+        // Replies held back for a pipelining client go out before the turn ends (while a
+        // write is unfinished they are part of it). Before a close too, as far as the socket
+        // takes them at once: a client that sent a truncated frame after complete ones still
+        // gets the answers to those, as it did before replies were held.
+        if self.held.is_empty() || self.unsent.is_some() {
+            return flow;
+        }
+        if flow == Flow::Close {
+            let _ = write_frame_now(&mut self.stream, self.held.bytes(), &[], &[], 0);
+            self.held.clear();
             return flow;
         }
         match self.write_held(shared) {

@@ -116,21 +116,20 @@ mod tests {
     fn holds_small_frames_in_order_and_leaves_room_for_the_last() {
         let mut h = HeldReplies::new();
         let now = Instant::now();
-        assert!(h.try_hold(&head(1), b"ab", now));
-        assert!(h.try_hold(&head(2), b"cd", now));
-        assert!(h.try_hold(&head(3), b"", now));
-        // The fourth of a run is written together with the three, not held.
-        assert!(!h.try_hold(&head(4), b"ef", now));
         let mut want = Vec::new();
-        want.extend_from_slice(&head(1));
-        want.extend_from_slice(b"ab");
-        want.extend_from_slice(&head(2));
-        want.extend_from_slice(b"cd");
-        want.extend_from_slice(&head(3));
+        for n in 1..HELD_MAX_REPLIES {
+            let body = vec![n as u8; n];
+            assert!(h.try_hold(&head(n as u8), &body, now), "reply {n}");
+            want.extend_from_slice(&head(n as u8));
+            want.extend_from_slice(&body);
+        }
+        // The last of a run is written together with the held ones, not held.
+        assert!(!h.try_hold(&head(0xee), b"ef", now));
         assert_eq!(h.bytes(), &want[..]);
         h.clear();
         assert!(h.is_empty());
         assert!(h.buf.iter().all(|&b| b == 0), "cleared bytes are wiped");
+        assert!(h.try_hold(&head(1), b"", now), "room again after a write");
     }
 
     #[test]
