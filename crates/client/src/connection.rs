@@ -53,10 +53,11 @@ pub(crate) struct Connection {
 struct Inner {
     stream: UnixStream,
     next_id: u64,
-    /// Bytes received but not yet consumed (possibly a partial or stale frame).
+    /// Receive buffer: its first `filled` bytes were received and not yet consumed
+    /// (possibly a partial or stale frame). Every byte past `filled` is zero (consumed bytes
+    /// are wiped), so reading into it needs no fresh zero-fill, and its length is its size.
     rbuf: Vec<u8>,
-    /// Reused request buffer (header + body), zeroed after each send.
-    wbuf: Vec<u8>,
+    filled: usize,
     /// Socket timeout currently configured, to avoid a syscall when it does not change.
     io_timeout: Option<Option<Duration>>,
     broken: bool,
@@ -87,8 +88,8 @@ impl Connection {
         let mut inner = Inner {
             stream,
             next_id: 1,
-            rbuf: Vec::with_capacity(READ_CHUNK),
-            wbuf: Vec::with_capacity(READ_CHUNK),
+            rbuf: vec![0; READ_CHUNK],
+            filled: 0,
             io_timeout: None,
             broken: false,
         };
@@ -396,26 +397,11 @@ impl Inner {
         // The budget may already be spent (e.g. queued behind another thread's long call):
         // give up before writing anything, which leaves the stream intact.
         self.set_timeout(until)?;
-        self.wbuf.clear();
-        self.wbuf.extend_from_slice(&header.to_bytes());
-        self.wbuf.extend_from_slice(body);
-        let r = match fd {
-            None => self.stream.write_all(&self.wbuf),
-            // The descriptor rides on the frame's first byte; the rest (if the socket took
-            // only part) follows without it.
-            Some(fd) => warden_shm::send_with_fd(&self.stream, &[IoSlice::new(&self.wbuf)], fd)
-                .and_then(|n| {
-                    self.stream
-                        .write_all(self.wbuf.get(n..).unwrap_or_default())
-                }),
-        }
-        .map_err(|e| timeout_or_lost(&e));
-        // Request bodies may carry key material (import, unwrap): never leave it in the buffer.
-        // A memset the optimiser cannot drop (`warden_arena::wipe`), not `zeroize`'s
-        // byte-wise volatile loop, which cost about 0.5 µs per KiB of every inline request.
-        // Bytes beyond `len` were wiped by earlier calls (every send ends here).
-        warden_arena::wipe(&mut self.wbuf);
-        self.wbuf.clear();
+        // Header and body go out side by side from where they are (the body from the
+        // thread's builder, which the codec scrubs): no copy into a frame buffer, and so no
+        // such buffer holding key material (import, unwrap) to wipe afterwards.
+        let r = write_frame(&self.stream, &header.to_bytes(), body, fd)
+            .map_err(|e| timeout_or_lost(&e));
         if r.is_err() {
             // A partial write desynchronises the stream: nothing more can be sent on it.
             self.broken = true;
@@ -458,10 +444,11 @@ impl Inner {
 
     /// Removes one complete frame from the read buffer, if there is one.
     fn take_frame(&mut self, max_len: u32) -> Result<Option<(FrameHeader, WipedBytes)>> {
-        if self.rbuf.len() < HEADER_LEN {
+        let filled = self.filled;
+        let Some(received) = self.rbuf.get(..filled).filter(|r| r.len() >= HEADER_LEN) else {
             return Ok(None);
-        }
-        let h = match FrameHeader::decode(&self.rbuf, max_len) {
+        };
+        let h = match FrameHeader::decode(received, max_len) {
             Ok(h) => h,
             Err(e) => {
                 self.broken = true;
@@ -470,20 +457,18 @@ impl Inner {
         };
         // frame_len is bounded by max_len (a u32), so it fits a usize.
         let total = h.frame_len() as usize;
-        if self.rbuf.len() < total {
+        if filled < total {
             return Ok(None);
         }
-        let body = WipedBytes::copy_of(self.rbuf.get(HEADER_LEN..total).unwrap_or(&[]));
+        let body = WipedBytes::copy_of(received.get(HEADER_LEN..total).unwrap_or(&[]));
         // Answers may carry secrets: shift what follows the frame down over it, then wipe
-        // the bytes behind the new end (the frame's, or the old copy of what moved), which
-        // stay in the buffer's capacity.
-        let len = self.rbuf.len();
-        self.rbuf.copy_within(total.., 0);
-        let rest = len - total;
-        if let Some(behind) = self.rbuf.get_mut(rest..) {
+        // the bytes behind the new end (the frame's, or the old copy of what moved).
+        self.rbuf.copy_within(total..filled, 0);
+        let rest = filled - total;
+        if let Some(behind) = self.rbuf.get_mut(rest..filled) {
             warden_arena::wipe(behind);
         }
-        self.rbuf.truncate(rest);
+        self.filled = rest;
         Ok(Some((h, body)))
     }
 
@@ -497,20 +482,20 @@ impl Inner {
         in_poll: bool,
     ) -> Result<()> {
         // Read what the current frame still needs (at least a chunk, to batch small frames).
-        let need = if self.rbuf.len() >= HEADER_LEN {
-            FrameHeader::decode(&self.rbuf, max_len)
-                .map(|h| h.frame_len() as usize)
-                .unwrap_or(0)
-                .saturating_sub(self.rbuf.len())
-        } else {
-            0
+        let start = self.filled;
+        let need = match self.rbuf.get(..start) {
+            Some(received) if received.len() >= HEADER_LEN => {
+                FrameHeader::decode(received, max_len)
+                    .map(|h| h.frame_len() as usize)
+                    .unwrap_or(0)
+                    .saturating_sub(start)
+            }
+            _ => 0,
         };
         let want = need.max(READ_CHUNK);
         self.set_timeout(until)?;
-        let start = self.rbuf.len();
-        grow_wiping(&mut self.rbuf, start + want);
-        self.rbuf.resize(start + want, 0);
-        let r = match self.rbuf.get_mut(start..) {
+        grow_wiping(&mut self.rbuf, start, start + want);
+        let r = match self.rbuf.get_mut(start..start + want) {
             // Poll first (if asked to), then wait for what the window did not bring.
             Some(dst) => match poll_read(&self.stream, dst, busy_poll, until) {
                 Some(r) => r,
@@ -521,16 +506,14 @@ impl Inner {
         };
         match r {
             Ok(0) => {
-                self.rbuf.truncate(start);
                 self.broken = true;
                 Err(Error::ConnectionLost(None))
             }
             Ok(n) => {
-                self.rbuf.truncate(start + n);
+                self.filled = start + n;
                 Ok(())
             }
             Err(e) => {
-                self.rbuf.truncate(start);
                 if e.kind() == io::ErrorKind::Interrupted {
                     return Ok(());
                 }
@@ -544,17 +527,53 @@ impl Inner {
     }
 }
 
-/// Makes room for `len` bytes in `buf` without leaving its bytes behind: `Vec` growth moves
-/// them to a new allocation and frees the old one as it is, so the move is done here and
-/// the old allocation wiped first (a partly read answer may carry secrets).
-fn grow_wiping(buf: &mut Vec<u8>, len: usize) {
-    if len <= buf.capacity() {
+/// Makes `buf` at least `len` bytes long (zero-filled), keeping its first `filled` bytes,
+/// without leaving them behind: `Vec` growth moves them to a new allocation and frees the
+/// old one as it is, so the move is done here and the old allocation wiped first (a partly
+/// read answer may carry secrets).
+fn grow_wiping(buf: &mut Vec<u8>, filled: usize, len: usize) {
+    if len <= buf.len() {
         return;
     }
-    let mut bigger = Vec::with_capacity(len);
-    bigger.extend_from_slice(buf);
+    let mut bigger = vec![0; len];
+    if let (Some(dst), Some(src)) = (bigger.get_mut(..filled), buf.get(..filled)) {
+        dst.copy_from_slice(src);
+    }
     wipe_all(buf);
     *buf = bigger;
+}
+
+/// Writes `head` then `body` without copying them together (a descriptor, if any, rides on
+/// the first byte; what the socket did not take at once follows without it).
+fn write_frame(
+    stream: &UnixStream,
+    head: &[u8],
+    body: &[u8],
+    fd: Option<BorrowedFd<'_>>,
+) -> io::Result<()> {
+    let total = head.len() + body.len();
+    let mut done = match fd {
+        Some(fd) => {
+            warden_shm::send_with_fd(stream, &[IoSlice::new(head), IoSlice::new(body)], fd)?
+        }
+        None => 0,
+    };
+    while done < total {
+        let bufs = [
+            IoSlice::new(head.get(done..).unwrap_or_default()),
+            IoSlice::new(
+                body.get(done.saturating_sub(head.len())..)
+                    .unwrap_or_default(),
+            ),
+        ];
+        match (&*stream).write_vectored(&bufs) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Wipes all of `buf`'s allocation, not only its length (earlier contents may lie beyond).
@@ -569,7 +588,6 @@ impl Drop for Inner {
     /// in the read buffer.
     fn drop(&mut self) {
         wipe_all(&mut self.rbuf);
-        wipe_all(&mut self.wbuf);
     }
 }
 

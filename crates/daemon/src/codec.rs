@@ -5,7 +5,6 @@
 //! bytes (outputs, exported keys, ciphertexts) are scrubbed out of the builder right after
 //! they are sent, so no plaintext or key byte outlives its request in daemon memory.
 
-use warden_arena::Session;
 use warden_core::{Error, ErrorCode};
 use warden_wire::{Builder, HEADER_LEN, Response, encode_response};
 
@@ -24,6 +23,9 @@ pub(crate) struct Out {
     carries_bytes: bool,
     max_body: usize,
 }
+
+/// Zeros written over a reply's bytes, a chunk at a time ([`Out::scrub`]).
+static ZEROS: [u8; 16 * 1024] = [0; 16 * 1024];
 
 impl Out {
     /// A reply buffer for frames of at most `max_frame` bytes.
@@ -97,14 +99,19 @@ impl Out {
 
     /// Overwrites the bytes of a byte-carrying reply with zeros and forgets the body.
     ///
-    /// planus writes back to front into a fixed buffer, so encoding a zero vector at least
-    /// as long as the previous message covers every byte that message occupied.
-    pub(crate) fn scrub(&mut self, session: &Session<'_>) {
+    /// planus writes back to front into a fixed buffer, so encoding zero vectors at least
+    /// as long as the previous message, after a `clear`, covers every byte that message
+    /// occupied. The zeros come from a static chunk: an arena copy of them cost a memset
+    /// and the session's zeroing of it again per reply, and could fail in a full arena,
+    /// which left the reply unscrubbed.
+    pub(crate) fn scrub(&mut self) {
         if self.carries_bytes {
-            let used = self.builder.len();
-            if let Ok(zeros) = session.try_alloc_zeroed_slice(used) {
-                self.builder.clear();
-                let _ = self.builder.create_vector(&*zeros);
+            let mut left = self.builder.len();
+            self.builder.clear();
+            while left > 0 {
+                let n = left.min(ZEROS.len());
+                let _ = self.builder.create_vector(ZEROS.get(..n).unwrap_or(&ZEROS));
+                left -= n;
             }
             self.builder.clear();
         }

@@ -344,7 +344,7 @@ impl Connection {
                 .try_hold(&reply, self.state.out.body(), Instant::now())
         {
             // The next request is queued: answer it first and write both together.
-            self.state.out.scrub(&session);
+            self.state.out.scrub();
             drop(session);
             return Flow::Continue;
         }
@@ -369,7 +369,7 @@ impl Connection {
             return Flow::Idle;
         }
         self.held.clear();
-        self.state.out.scrub(&session);
+        self.state.out.scrub();
         drop(session); // zeroes the request copy and every scratch buffer
         match flow {
             // The socket was empty after this frame: wait for readiness instead of paying a
@@ -493,7 +493,7 @@ impl Connection {
         self.stall_due = None;
         self.held.clear();
         let session = self.arena.session();
-        self.state.out.scrub(&session);
+        self.state.out.scrub();
         drop(session);
         Ok(then_close.then_some(Flow::Close))
     }

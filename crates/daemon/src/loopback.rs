@@ -122,7 +122,7 @@ impl Loopback {
             &session,
         );
         let r = reply(&head_out, self.state.out.body());
-        self.state.out.scrub(&session);
+        self.state.out.scrub();
         drop(session);
         if flow == Flow::Close {
             self.closed = true;
