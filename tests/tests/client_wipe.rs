@@ -1,8 +1,9 @@
 //! Red-team pass 2: answers the client library reads stay nowhere in its memory once the
 //! caller has dropped (and wiped) what it was given.
 //!
-//! `WipedBytes` wipes the copy of each answer's body, and the consumed bytes of the read
-//! buffer are wiped before the rest shifts down. But the read buffer grows as a frame
+//! Answers are decoded where they were received, and the consumed bytes of the read buffer
+//! are wiped before the rest shifts down (until 2026-12-07 each body was first copied into a
+//! `WipedBytes`, wiped on drop). But the read buffer grows as a frame
 //! arrives (it starts at 4 KiB): growing moved the part already read to a new allocation and
 //! freed the old one unwiped, and shifting a following frame down left its old bytes behind
 //! the buffer's end. An answer over 4 KiB (a decryption, an exported ML-DSA key) left its

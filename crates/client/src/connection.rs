@@ -20,7 +20,6 @@ use warden_wire::{DEFAULT_MAX_FRAME_LEN, FrameHeader, HEADER_LEN, Opcode, Versio
 use crate::error::{Error, Result};
 use crate::protocol::{MAX_VERSION, MIN_VERSION};
 use crate::trust::{DaemonTrust, peer_uid};
-use crate::wiped::WipedBytes;
 
 /// Read chunk when the size of the next frame is not known yet: one syscall fetches the header
 /// and any small body together.
@@ -113,7 +112,7 @@ impl Connection {
         // A daemon at its connection limit writes a typed refusal and closes at once, so our
         // Hello may hit a closed socket: the refusal can still be waiting to be read.
         let hello_op = Opcode::Hello.as_u16();
-        let (reply_header, reply) = match inner.recv(
+        let (reply_header, total) = match inner.recv(
             0,
             hello_op,
             DEFAULT_MAX_FRAME_LEN,
@@ -130,7 +129,9 @@ impl Connection {
             let code = ErrorCode::from_u32(reply_header.status).unwrap_or(ErrorCode::InternalError);
             return Err(Error::Daemon { code, detail: None });
         }
-        let ack = match HelloReply::decode(reply_header.status, &reply) {
+        let decoded = HelloReply::decode(reply_header.status, inner.body(total));
+        inner.consume(total);
+        let ack = match decoded {
             Ok(HelloReply::Accepted(ack)) => ack,
             Ok(HelloReply::Refused(r)) => {
                 return Err(Error::VersionRefused {
@@ -194,29 +195,33 @@ impl Connection {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Sends one request and returns the body of its successful response.
+    /// Sends one request and hands the body of its successful response to `on_reply`.
     ///
     /// `deadline_ms` travels in the header (`None` = no deadline); the client waits at most
-    /// `deadline_ms + grace`. A non-zero status becomes [`Error::Daemon`].
-    pub(crate) fn call(
+    /// `deadline_ms + grace`. A non-zero status becomes [`Error::Daemon`]. The body is read
+    /// where it was received (no copy), and wiped there once `on_reply` returns: answers
+    /// may carry secrets.
+    pub(crate) fn call<T>(
         &self,
         opcode: Opcode,
         body: &[u8],
         deadline_ms: Option<u32>,
         wait: Waiting,
-    ) -> Result<WipedBytes> {
-        self.call_with_fd(opcode, body, None, deadline_ms, wait)
+        on_reply: impl FnOnce(&[u8]) -> Result<T>,
+    ) -> Result<T> {
+        self.call_with_fd(opcode, body, None, deadline_ms, wait, on_reply)
     }
 
     /// As [`Connection::call`], with `fd` (if any) attached to the request's first byte.
-    pub(crate) fn call_with_fd(
+    pub(crate) fn call_with_fd<T>(
         &self,
         opcode: Opcode,
         body: &[u8],
         fd: Option<BorrowedFd<'_>>,
         deadline_ms: Option<u32>,
         wait: Waiting,
-    ) -> Result<WipedBytes> {
+        on_reply: impl FnOnce(&[u8]) -> Result<T>,
+    ) -> Result<T> {
         if HEADER_LEN as u64 + body.len() as u64 > u64::from(self.max_request_len) {
             // The daemon would refuse it anyway; refusing here keeps the stream in sync.
             return Err(Error::Invalid(warden_core::Error::new(
@@ -237,7 +242,7 @@ impl Connection {
             ..FrameHeader::request(self.version, id, opcode.as_u16())
         };
         inner.send_fd(&header, body, fd, until)?;
-        let (h, reply) = inner.recv(
+        let (h, total) = inner.recv(
             id,
             opcode.as_u16(),
             self.max_response_len,
@@ -245,16 +250,25 @@ impl Connection {
             wait.busy_poll,
             false,
         )?;
+        let r = self.judge(&mut inner, &h, total).and_then(on_reply);
+        inner.consume(total);
+        r
+    }
+
+    /// The body of the received answer `h` (`total` bytes with its header, at the front of
+    /// the read buffer) if its status is success; the daemon's error otherwise.
+    fn judge<'i>(&self, inner: &'i mut Inner, h: &FrameHeader, total: usize) -> Result<&'i [u8]> {
         if h.version != self.version {
             inner.broken = true;
             return Err(Error::Protocol("response in a different protocol version"));
         }
+        let body = inner.body(total);
         if h.status != 0 {
             let code = ErrorCode::from_u32(h.status).unwrap_or(ErrorCode::InternalError);
-            let detail = crate::codec::error_detail(&reply);
+            let detail = crate::codec::error_detail(body);
             return Err(Error::Daemon { code, detail });
         }
-        Ok(reply)
+        Ok(body)
     }
     /// Sends requests `0..n` on this connection keeping at most `depth` of them unanswered,
     /// and hands each answer, in order, to `answer` (a non-zero status as
@@ -279,7 +293,7 @@ impl Connection {
         deadline_ms: Option<u32>,
         wait: Waiting,
         mut encode: impl FnMut(usize, &mut dyn FnMut(Opcode, &[u8]) -> Result<()>) -> Result<()>,
-        mut answer: impl FnMut(usize, Result<WipedBytes>) -> Result<()>,
+        mut answer: impl FnMut(usize, Result<&[u8]>) -> Result<()>,
     ) -> Result<()> {
         let depth = depth.max(1);
         let budget = deadline_ms.map(|ms| Duration::from_millis(ms.into()) + wait.grace);
@@ -325,7 +339,7 @@ impl Connection {
             let until = budget.map(|b| at.max(last_answer) + b);
             // Waiting in poll: a blocked read would be woken by every request the worker
             // takes from the queue ([`wait_read`]), costing the worker a wake-up each.
-            let (h, reply) = inner.recv(
+            let (h, total) = inner.recv(
                 id,
                 op.as_u16(),
                 self.max_response_len,
@@ -334,18 +348,12 @@ impl Connection {
                 true,
             )?;
             last_answer = Instant::now();
-            if h.version != self.version {
-                inner.broken = true;
-                return Err(Error::Protocol("response in a different protocol version"));
-            }
-            let r = if h.status == 0 {
-                Ok(reply)
-            } else {
-                let code = ErrorCode::from_u32(h.status).unwrap_or(ErrorCode::InternalError);
-                let detail = crate::codec::error_detail(&reply);
-                Err(Error::Daemon { code, detail })
+            let r = match self.judge(&mut inner, &h, total) {
+                Err(Error::Protocol(p)) => Err(Error::Protocol(p)),
+                judged => answer(i, judged),
             };
-            answer(i, r)?;
+            inner.consume(total);
+            r?;
         }
         Ok(())
     }
@@ -410,7 +418,9 @@ impl Inner {
     }
 
     /// Reads frames until the answer to request `id` arrives; earlier (stale) answers are
-    /// skipped. Any malformed frame breaks the connection.
+    /// skipped. Any malformed frame breaks the connection. The answer is left at the front
+    /// of the read buffer: returns its header and its length with the header; read it with
+    /// [`Inner::body`], then [`Inner::consume`] it.
     fn recv(
         &mut self,
         id: u64,
@@ -419,22 +429,23 @@ impl Inner {
         until: Option<Instant>,
         mut busy_poll: Duration,
         in_poll: bool,
-    ) -> Result<(FrameHeader, WipedBytes)> {
+    ) -> Result<(FrameHeader, usize)> {
         loop {
-            if let Some(frame) = self.take_frame(max_len)? {
-                let (h, body) = frame;
+            if let Some((h, total)) = self.next_frame(max_len)? {
                 if !h.is_response() {
                     self.broken = true;
                     return Err(Error::Protocol("daemon sent a request frame"));
                 }
                 if h.request_id < id && id != 0 {
-                    continue; // the late answer to a call the client gave up on
+                    // The late answer to a call the client gave up on.
+                    self.consume(total);
+                    continue;
                 }
                 if h.request_id != id || h.opcode != opcode {
                     self.broken = true;
                     return Err(Error::Protocol("response does not match the request"));
                 }
-                return Ok((h, body));
+                return Ok((h, total));
             }
             self.fill(max_len, until, busy_poll, in_poll)?;
             // Poll only for the first bytes of the answer; the rest follows at once.
@@ -442,8 +453,9 @@ impl Inner {
         }
     }
 
-    /// Removes one complete frame from the read buffer, if there is one.
-    fn take_frame(&mut self, max_len: u32) -> Result<Option<(FrameHeader, WipedBytes)>> {
+    /// The header and length (with the header) of the complete frame at the front of the
+    /// read buffer, if there is one.
+    fn next_frame(&mut self, max_len: u32) -> Result<Option<(FrameHeader, usize)>> {
         let filled = self.filled;
         let Some(received) = self.rbuf.get(..filled).filter(|r| r.len() >= HEADER_LEN) else {
             return Ok(None);
@@ -460,16 +472,26 @@ impl Inner {
         if filled < total {
             return Ok(None);
         }
-        let body = WipedBytes::copy_of(received.get(HEADER_LEN..total).unwrap_or(&[]));
-        // Answers may carry secrets: shift what follows the frame down over it, then wipe
-        // the bytes behind the new end (the frame's, or the old copy of what moved).
+        Ok(Some((h, total)))
+    }
+
+    /// The body of the `total`-byte frame at the front of the read buffer.
+    fn body(&self, total: usize) -> &[u8] {
+        self.rbuf.get(HEADER_LEN..total).unwrap_or_default()
+    }
+
+    /// Removes the `total`-byte frame at the front of the read buffer. Answers may carry
+    /// secrets: what follows the frame is shifted down over it, then the bytes behind the
+    /// new end (the frame's, or the old copy of what moved) are wiped.
+    fn consume(&mut self, total: usize) {
+        let filled = self.filled;
+        let total = total.min(filled);
         self.rbuf.copy_within(total..filled, 0);
         let rest = filled - total;
         if let Some(behind) = self.rbuf.get_mut(rest..filled) {
             warden_arena::wipe(behind);
         }
         self.filled = rest;
-        Ok(Some((h, body)))
     }
 
     /// Reads more bytes into the read buffer, waiting at most until `until`.

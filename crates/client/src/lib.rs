@@ -81,7 +81,6 @@ mod registry;
 mod slots;
 mod stack;
 mod trust;
-mod wiped;
 
 pub use certs::{CertInfo, Leaf, VerifyOptions};
 pub use config::{

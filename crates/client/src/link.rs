@@ -52,10 +52,12 @@ impl Link {
         }
         let deadline = self.config.effective(timeout);
         let max_len = self.conn.max_request_len() as usize;
-        let reply = codec::with_encoded(req, max_len, |body| {
-            self.conn.call(op, body, deadline, self.config.waiting())
-        })?;
-        f(codec::decode(op, &reply)?)
+        codec::with_encoded(req, max_len, |body| {
+            self.conn
+                .call(op, body, deadline, self.config.waiting(), |reply| {
+                    f(codec::decode(op, reply)?)
+                })
+        })
     }
 
     /// Sends `reqs` with timeout setting `timeout`, at most `depth` unanswered at a time
@@ -92,7 +94,7 @@ impl Link {
                     .ok_or(Error::Protocol("pipeline index"))?
                     .opcode();
                 match reply {
-                    Ok(body) => f(i, codec::decode(op, &body)),
+                    Ok(body) => f(i, codec::decode(op, body)),
                     Err(e) => f(i, Err(e)),
                 }
             },
@@ -116,11 +118,16 @@ impl Link {
         }
         let deadline = self.config.effective(timeout);
         let max_len = self.conn.max_request_len() as usize;
-        let reply = codec::with_encoded(req, max_len, |body| {
-            self.conn
-                .call_with_fd(op, body, Some(fd), deadline, self.config.waiting())
-        })?;
-        f(codec::decode(op, &reply)?)
+        codec::with_encoded(req, max_len, |body| {
+            self.conn.call_with_fd(
+                op,
+                body,
+                Some(fd),
+                deadline,
+                self.config.waiting(),
+                |reply| f(codec::decode(op, reply)?),
+            )
+        })
     }
 
     /// `t` with `Default` replaced by this stack's default (a number or `Disabled`): what a
