@@ -68,6 +68,7 @@ mod arena;
 mod asan;
 #[cfg(feature = "std")]
 mod chunks;
+mod copying;
 #[cfg(feature = "counting-alloc")]
 pub mod counting;
 mod error;
@@ -81,6 +82,9 @@ mod zeroing;
 pub use arena::{Arena, ArenaStats};
 #[cfg(feature = "std")]
 pub use chunks::{Account, Chunk, ChunkError, ChunkPool, Claim};
+pub use copying::copy;
+#[cfg(feature = "std")]
+pub use copying::to_vec;
 pub use error::{ArenaError, ArenaFull, PoolExhausted};
 #[cfg(feature = "std")]
 pub use os_region::ArenaOptions;

@@ -169,7 +169,7 @@ impl KeyManagement {
 
     fn bytes(&self, req: &Request<'_>) -> Result<Zeroizing<Vec<u8>>> {
         self.link.request(req, self.timeout, |r| match r {
-            Response::KeyBytes { data } => Ok(Zeroizing::new(data.to_vec())),
+            Response::KeyBytes { data } => Ok(Zeroizing::new(warden_arena::to_vec(data))),
             _ => Err(unexpected()),
         })
     }

@@ -157,7 +157,7 @@ impl CryptoStack {
     pub fn ping(&self, data: &[u8]) -> Result<Vec<u8>> {
         self.link
             .request(&Request::Ping { data }, Timeout::Default, |r| match r {
-                Response::Ping { data } => Ok(data.to_vec()),
+                Response::Ping { data } => Ok(warden_arena::to_vec(data)),
                 _ => Err(unexpected()),
             })
     }

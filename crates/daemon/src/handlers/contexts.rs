@@ -380,12 +380,12 @@ pub(crate) fn process(
             Ok(slot.insert(regions.private(need)?).as_mut_slice())
         })?;
         let produced = out.get(..f.n).ok_or(ErrorCode::InternalError)?;
-        state
+        let dst = state
             .regions
             .output(&target)?
             .get_mut(..f.n)
-            .ok_or_else(too_small)?
-            .copy_from_slice(produced);
+            .ok_or_else(too_small)?;
+        warden_arena::copy(dst, produced);
         f
     } else {
         let fit = |out: &'_ mut [u8], need: usize| {
