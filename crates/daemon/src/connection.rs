@@ -425,6 +425,8 @@ impl Connection {
                     .request_served(Some(e.error_code()));
                 let reply = undecodable_reply(&self.head, e.error_code());
                 let _ = write_frame_now(&mut self.stream, self.held.bytes(), &reply, &[], 0);
+                // Written (or not) with the refusal: not again after it when the turn ends.
+                self.held.clear();
                 Err(Flow::Close)
             }
         }
