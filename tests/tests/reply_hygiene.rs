@@ -1,14 +1,18 @@
 //! Red-team pass 3 on reply coalescing and close paths, from a client's own raw socket:
 //! - replies held back while the client pipelines are written once, and nothing follows the
 //!   refusal of an undecodable header (they were written with the refusal, then again);
+//! - a byte-carrying reply (here a ping's echo; a decryption or an exported key the same) that
+//!   was still unsent when its connection closed is wiped from daemon memory (the reply
+//!   builder was freed as it was).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{Read, Write};
+use std::os::unix::fs::FileExt;
 use std::os::unix::net::UnixStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use warden_e2e::Daemon;
+use warden_e2e::{Daemon, DaemonOptions};
 use warden_wire::handshake::Hello;
 use warden_wire::{Builder, FrameHeader, HEADER_LEN, Opcode, PROTOCOL_VERSION, Request};
 
@@ -78,5 +82,137 @@ fn held_replies_are_written_once_before_an_undecodable_header_closes() {
         rest.is_empty(),
         "{} bytes after the refusal (held replies written a second time)",
         rest.len()
+    );
+}
+
+const RUN: usize = 64;
+
+/// Byte `i` of the ping data: period 251 (a prime), so any 64 bytes say where they are.
+fn p(i: usize) -> u8 {
+    ((i * 7 + 3) % 251) as u8
+}
+
+/// Whether `m[j..j + len]` continues the sequence from `m[j]`.
+fn run_at(m: &[u8], j: usize, len: usize) -> bool {
+    let Some(&first) = m.get(j) else {
+        return false;
+    };
+    if first >= 251 {
+        return false;
+    }
+    // p(i) = 7i + 3 (mod 251): the phase k with p(k) = first; 36 is 7⁻¹ mod 251.
+    let k = ((usize::from(first) + 251 - 3) * 36) % 251;
+    (1..len).all(|t| m.get(j + t) == Some(&p(k + t)))
+}
+
+/// 64-byte runs of the sequence in the writable mappings of process `pid` (read as root).
+/// Any such run holds a 32-byte one starting at a multiple of 32, so only those are tried.
+fn runs_in(pid: u32) -> usize {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    let mem = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
+    let mut found = 0;
+    for line in maps.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.get(1).is_none_or(|perm| !perm.starts_with("rw")) {
+            continue;
+        }
+        let (start, end) = f[0].split_once('-').unwrap();
+        let start = u64::from_str_radix(start, 16).unwrap();
+        let end = u64::from_str_radix(end, 16).unwrap();
+        let mut buf = vec![0u8; (end - start) as usize];
+        if let Err(e) = mem.read_exact_at(&mut buf, start) {
+            if std::env::var_os("RUNS_DEBUG").is_some() {
+                eprintln!("unreadable {line}: {e}");
+            }
+            continue;
+        }
+        let before = found;
+        let mut j = 0;
+        while j + RUN <= buf.len() {
+            if run_at(&buf, j, RUN / 2) {
+                found += 1;
+                j += RUN;
+            } else {
+                j += RUN / 2;
+            }
+        }
+        if found > before && std::env::var_os("RUNS_DEBUG").is_some() {
+            eprintln!("{} runs in {line}", found - before);
+        }
+    }
+    found
+}
+
+/// Pings of 48 KiB echoed, nothing read: the socket fills, the daemon stops reading and the
+/// last reply waits in its reply buffer for writability. Then the client closes
+/// (`client_closes`: the daemon's next write fails) or the daemon's stall timer (`io_ms`)
+/// ends the connection. Returns the runs found while the reply waited and those left after.
+fn unsent_reply_then_close(io_ms: u32, client_closes: bool) -> (usize, usize) {
+    let d = Daemon::start_with(DaemonOptions {
+        config_toml: Some(format!("[timeouts]\nio_ms = {io_ms}\n")),
+        ..DaemonOptions::default()
+    })
+    .unwrap();
+    let s = connect(&d);
+    let data: Vec<u8> = (0..48 * 1024).map(p).collect();
+    let mut b = Builder::new();
+    let mut all = Vec::new();
+    for id in 1..=12u64 {
+        all.extend(ping(&mut b, id, &data));
+    }
+    drop(data);
+    {
+        // The daemon stops reading once a reply is stuck: the rest never goes in.
+        let mut w = s.try_clone().unwrap();
+        w.set_write_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let _ = w.write_all(&all);
+    }
+    all.fill(0);
+    let waiting = if client_closes {
+        let n = runs_in(d.pid());
+        s.shutdown(std::net::Shutdown::Both).unwrap();
+        n
+    } else {
+        0
+    };
+    // Until the daemon has closed its end (at once, or once the stall timer fires).
+    let until = Instant::now() + Duration::from_millis(u64::from(io_ms)) + Duration::from_secs(5);
+    let mut left = runs_in(d.pid());
+    while left > 0 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(100));
+        left = runs_in(d.pid());
+    }
+    drop(s); // open until here: the stall timer, not the client, ends the connection
+    (waiting, left)
+}
+
+#[test]
+fn an_unsent_reply_is_wiped_when_its_client_closes() {
+    if !warden_e2e::persistent::is_root() {
+        println!("skipped: reading the daemon's memory needs root");
+        return;
+    }
+    let (waiting, left) = unsent_reply_then_close(10_000, true);
+    assert!(
+        waiting > 0,
+        "the search finds the unsent reply in the daemon while it waits"
+    );
+    assert_eq!(
+        left, 0,
+        "64-byte runs of a reply left in daemon memory after its client closed"
+    );
+}
+
+#[test]
+fn an_unsent_reply_is_wiped_when_the_stall_timer_closes() {
+    if !warden_e2e::persistent::is_root() {
+        println!("skipped: reading the daemon's memory needs root");
+        return;
+    }
+    let (_, left) = unsent_reply_then_close(300, false);
+    assert_eq!(
+        left, 0,
+        "64-byte runs of a reply left in daemon memory after the stall timer closed it"
     );
 }

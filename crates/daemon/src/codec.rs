@@ -119,3 +119,12 @@ impl Out {
         self.clear();
     }
 }
+
+/// A connection that closes with a reply still unsent (the client stopped reading and the
+/// stall timer fired, or its write failed) drops the reply with it: the builder's buffer
+/// goes back to the heap, so its bytes (a decryption, an exported key) are scrubbed first.
+impl Drop for Out {
+    fn drop(&mut self) {
+        self.scrub();
+    }
+}

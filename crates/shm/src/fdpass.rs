@@ -63,16 +63,26 @@ pub fn recv_with_fds(
 /// is queued on it, as above). `true` when the socket is now empty; `false` when something
 /// may remain (`take` refused, `max_reads` reads of 4 KiB were not enough, or a call
 /// failed): then the caller must not close it where a release could block.
-pub fn drain_fds(
-    socket: impl AsFd,
-    max_reads: usize,
-    mut take: impl FnMut(OwnedFd) -> bool,
-) -> bool {
+pub fn drain_fds(socket: impl AsFd, max_reads: usize, take: impl FnMut(OwnedFd) -> bool) -> bool {
     let socket = socket.as_fd();
     if rustix::net::shutdown(socket, rustix::net::Shutdown::Both).is_err() {
         return false;
     }
+    // The bytes drained are requests the connection never read: plaintexts to seal, keys to
+    // import. They are wiped from this (worker) stack buffer before it is given up.
     let mut buf = [0u8; 4096];
+    let drained = drain_into(socket, &mut buf, max_reads, take);
+    warden_arena::wipe(&mut buf);
+    drained
+}
+
+/// [`drain_fds`]'s loop, reading into `buf`.
+fn drain_into(
+    socket: BorrowedFd<'_>,
+    buf: &mut [u8],
+    max_reads: usize,
+    mut take: impl FnMut(OwnedFd) -> bool,
+) -> bool {
     let mut reads = 0;
     let mut more = true;
     loop {
@@ -83,7 +93,7 @@ pub fn drain_fds(
             _ => return false,
         }
         reads += 1;
-        let r = recv_with_fds(socket, &mut [IoSliceMut::new(&mut buf)], |fd| {
+        let r = recv_with_fds(socket, &mut [IoSliceMut::new(&mut *buf)], |fd| {
             more &= take(fd);
         });
         match r {
