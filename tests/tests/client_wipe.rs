@@ -210,3 +210,96 @@ fn sealed_request_leaves_no_plaintext(aad: &[u8]) {
          wiped its copy"
     );
 }
+
+/// Red-team pass 3: an answer the client gave up on (timed out) and later skipped as stale is
+/// wiped too. It is larger than the 4 KiB first read, so the read buffer grows while it
+/// arrives; it is read, and skipped, by the next call. A scripted daemon in this process
+/// sends it (from a buffer it wipes at once), so the answer's bytes only ever come from the
+/// socket.
+#[test]
+fn a_late_answer_skipped_as_stale_leaves_no_copy_in_client_memory() {
+    use std::io::Write;
+    use std::os::unix::net::{UnixListener, UnixStream};
+    use std::time::Duration;
+    use warden_wire::handshake::HelloAck;
+    use warden_wire::{
+        Builder, DEFAULT_MAX_FRAME_LEN, FrameHeader, HEADER_LEN, PROTOCOL_VERSION, Response,
+    };
+
+    fn read_frame(s: &mut UnixStream) -> Option<FrameHeader> {
+        let mut h = [0u8; HEADER_LEN];
+        s.read_exact(&mut h).ok()?;
+        let h = FrameHeader::decode(&h, DEFAULT_MAX_FRAME_LEN).ok()?;
+        let mut body = vec![0u8; h.body_len as usize];
+        s.read_exact(&mut body).ok()?;
+        Some(h)
+    }
+    /// Writes `h` with `body`, then wipes the frame it put together.
+    fn write_frame(s: &mut UnixStream, h: &FrameHeader, status: u32, body: &[u8]) {
+        let h = h.response(status, body.len() as u32);
+        let mut out = h.to_bytes().to_vec();
+        out.extend_from_slice(body);
+        s.write_all(&out).unwrap();
+        wipe(&mut out);
+    }
+    fn server(mut s: UnixStream) {
+        let h = read_frame(&mut s).unwrap();
+        let ack = HelloAck {
+            version: PROTOCOL_VERSION,
+            daemon_version: PROTOCOL_VERSION,
+            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+        };
+        write_frame(&mut s, &h, 0, &ack.encode());
+        // Room for the whole answer: a growing builder would free partial copies of it.
+        let mut b = Builder::with_capacity(2 * LEN);
+        let mut first = true;
+        while let Some(h) = read_frame(&mut s) {
+            if first {
+                // The secret answer, far too late for the caller.
+                first = false;
+                std::thread::sleep(Duration::from_millis(300));
+                let mut data: Vec<u8> = (0..LEN).map(p).collect();
+                let mut body =
+                    warden_wire::encode_response(&mut b, &Response::Ping { data: &data }).to_vec();
+                wipe(&mut data);
+                // Same length again: overwrites the builder's copy (it encodes back to front).
+                warden_wire::encode_response(&mut b, &Response::Ping { data: &data });
+                write_frame(&mut s, &h, 0, &body);
+                wipe(&mut body);
+            } else {
+                let body = warden_wire::encode_response(&mut b, &Response::Ping { data: b"ok" });
+                write_frame(&mut s, &h, 0, body);
+            }
+        }
+    }
+
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fake.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    std::thread::spawn(move || {
+        if let Some(Ok(s)) = listener.incoming().next() {
+            server(s);
+        }
+    });
+    let stack = CryptoStack::connect(
+        StackConfig::new()
+            .socket_path(&path)
+            .default_timeout_ms(50)
+            .client_grace(Duration::from_millis(50))
+            .dedicated_connection(true),
+    )
+    .unwrap();
+    assert_eq!(runs_in_memory(), 0, "the answer is nowhere before the call");
+    let e = stack.ping(b"slow").unwrap_err();
+    assert_eq!(e.code(), ErrorCode::OperationTimedOut, "{e}");
+    std::thread::sleep(Duration::from_millis(400));
+    // Reads the late answer first (the read buffer grows to take it), skips it, then "ok".
+    assert_eq!(stack.ping(b"next").unwrap(), b"ok");
+    let left = runs_in_memory();
+    drop(stack);
+    assert_eq!(
+        left, 0,
+        "64-byte runs of a late answer left in the client's memory after it was skipped"
+    );
+}
