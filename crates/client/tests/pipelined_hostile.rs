@@ -239,3 +239,74 @@ fn half_a_header_times_the_batch_out() {
     let e = batch(Mischief::HalfHeader).unwrap_err();
     assert_eq!(e.code(), ErrorCode::OperationTimedOut, "{e:?}");
 }
+
+/// A call that times out with half an answer (over 4 KiB, so the read buffer grew) in its
+/// read buffer: the next call reads the rest, skips the stale answer and gets its own (the
+/// buffer's `filled` count and its zeroed tail stay consistent across the timeout).
+#[test]
+fn a_half_received_answer_at_a_timeout_is_finished_and_skipped_by_the_next_call() {
+    fn server(mut s: UnixStream) {
+        let mut n = 0;
+        while let Some((h, body)) = read_frame(&mut s) {
+            n += 1;
+            if n == 1 {
+                // The handshake.
+                let ack = HelloAck {
+                    version: PROTOCOL_VERSION,
+                    daemon_version: PROTOCOL_VERSION,
+                    max_frame_len: DEFAULT_MAX_FRAME_LEN,
+                }
+                .encode();
+                let mut out = h.response(0, ack.len() as u32).to_bytes().to_vec();
+                out.extend_from_slice(&ack);
+                s.write_all(&out).unwrap();
+                continue;
+            }
+            let Ok(Request::Ping { data }) = warden_wire::decode_request(Opcode::Ping, &body)
+            else {
+                panic!("not a ping");
+            };
+            let mut b = Builder::new();
+            let reply = warden_wire::encode_response(&mut b, &Response::Ping { data }).to_vec();
+            let mut out = h.response(0, reply.len() as u32).to_bytes().to_vec();
+            out.extend_from_slice(&reply);
+            if n == 2 {
+                // Half now, the rest after the caller gave up.
+                let half = out.len() / 2;
+                s.write_all(&out[..half]).unwrap();
+                thread::sleep(Duration::from_millis(400));
+                s.write_all(&out[half..]).unwrap();
+            } else {
+                s.write_all(&out).unwrap();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fake.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    thread::spawn(move || {
+        if let Some(Ok(s)) = listener.incoming().next() {
+            server(s);
+        }
+    });
+    let stack = CryptoStack::connect(
+        StackConfig::new()
+            .socket_path(&path)
+            .default_timeout_ms(100)
+            .client_grace(Duration::from_millis(50))
+            .dedicated_connection(true),
+    )
+    .unwrap();
+    let slow = vec![0x5a; 12 * 1024];
+    let e = stack.ping(&slow).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::OperationTimedOut, "{e:?}");
+    thread::sleep(Duration::from_millis(400));
+    for i in 0..3u8 {
+        let data = vec![i; 6000 + usize::from(i)];
+        assert_eq!(
+            stack.ping(&data).unwrap(),
+            data,
+            "call {i} after the timeout"
+        );
+    }
+}
