@@ -216,3 +216,46 @@ fn an_unsent_reply_is_wiped_when_the_stall_timer_closes() {
         "64-byte runs of a reply left in daemon memory after the stall timer closed it"
     );
 }
+
+/// A secret key imported on a connection that then closes leaves no copy of its bytes in
+/// daemon memory (the import request in the arena inbox, the key object).
+#[test]
+fn a_closed_connection_leaves_no_imported_key_bytes_in_the_daemon() {
+    if !warden_e2e::persistent::is_root() {
+        println!("skipped: reading the daemon's memory needs root");
+        return;
+    }
+    use warden_client::*;
+    let d = Daemon::start().unwrap();
+    let stack = CryptoStack::connect(d.stack_config().dedicated_connection(true)).unwrap();
+    let mut key: Vec<u8> = (0..2048).map(p).collect();
+    let id = stack
+        .key_management()
+        .import_key(
+            &ImportKeyParams::builder()
+                .algorithm(Algorithm::HmacKey)
+                .permissions(KeyOperationPermission::MAC)
+                .format(KeyFormat::Raw)
+                .build()
+                .unwrap(),
+            &key,
+        )
+        .unwrap();
+    key.fill(0);
+    assert!(
+        runs_in(d.pid()) > 0,
+        "the search finds the key in the daemon while it is loaded"
+    );
+    drop(id);
+    drop(stack);
+    let until = Instant::now() + Duration::from_secs(5);
+    let mut left = runs_in(d.pid());
+    while left > 0 && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(100));
+        left = runs_in(d.pid());
+    }
+    assert_eq!(
+        left, 0,
+        "64-byte runs of an imported key left in daemon memory after its connection closed"
+    );
+}
