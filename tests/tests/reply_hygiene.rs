@@ -259,3 +259,36 @@ fn a_closed_connection_leaves_no_imported_key_bytes_in_the_daemon() {
         "64-byte runs of an imported key left in daemon memory after its connection closed"
     );
 }
+
+/// Small replies held back while the client pipelines (and the requests they answer) are
+/// wiped once written: after the answers were read, on a connection still open, no copy of
+/// the pinged bytes is left in daemon memory (held-reply buffer, reply builder, inbox).
+#[test]
+fn held_replies_are_wiped_once_written() {
+    if !warden_e2e::persistent::is_root() {
+        println!("skipped: reading the daemon's memory needs root");
+        return;
+    }
+    let d = Daemon::start().unwrap();
+    let mut s = connect(&d);
+    let mut b = Builder::new();
+    let mut all = Vec::new();
+    for id in 1..=6u64 {
+        // 192 bytes: held (a reply of at most 256 bytes), and three runs of 64.
+        let data: Vec<u8> = (0..192).map(|i| p(i + 192 * id as usize)).collect();
+        all.extend(ping(&mut b, id, &data));
+    }
+    s.write_all(&all).unwrap();
+    all.fill(0);
+    for id in 1..=6u64 {
+        let (h, mut body) = read_frame(&mut s);
+        assert_eq!((h.request_id, h.status), (id, 0));
+        body.fill(0);
+    }
+    assert_eq!(
+        runs_in(d.pid()),
+        0,
+        "64-byte runs of pipelined small replies left in daemon memory after they were read"
+    );
+    drop(s);
+}
