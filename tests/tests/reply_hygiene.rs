@@ -292,3 +292,56 @@ fn held_replies_are_wiped_once_written() {
     );
     drop(s);
 }
+
+/// A decryption answered inline leaves no copy of the plaintext in daemon memory once the
+/// answer was read (private output buffer, reply builder), the connection still open.
+#[test]
+fn a_decrypted_answer_leaves_no_plaintext_in_the_daemon() {
+    if !warden_e2e::persistent::is_root() {
+        println!("skipped: reading the daemon's memory needs root");
+        return;
+    }
+    use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+    use warden_client::*;
+    let d = Daemon::start().unwrap();
+    let stack = CryptoStack::connect(d.stack_config().dedicated_connection(true)).unwrap();
+    let key = [0x42u8; 32];
+    let nonce = [9u8; 12];
+    let imported = stack
+        .key_management()
+        .import_key(
+            &ImportKeyParams::builder()
+                .algorithm(Algorithm::Aes256Key)
+                .permissions(KeyOperationPermission::DECRYPT)
+                .format(KeyFormat::Raw)
+                .build()
+                .unwrap(),
+            &key,
+        )
+        .unwrap();
+    let mut ct: Vec<u8> = (0..16 * 1024).map(p).collect();
+    let tag = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &key).unwrap())
+        .seal_in_place_separate_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(b"aad"),
+            &mut ct,
+        )
+        .unwrap();
+    let cfg = ContextConfig::builder()
+        .algorithm(Algorithm::Aes256Gcm)
+        .key(imported.id())
+        .direction(CipherDirection::Decrypt)
+        .build()
+        .unwrap();
+    let mut ctx = stack.create_aead_context(&cfg).unwrap();
+    let mut pt = ctx.open(&nonce, b"aad", &ct, tag.as_ref()).unwrap();
+    assert!(pt.len() == 16 * 1024 && (0..pt.len()).all(|i| pt[i] == p(i)));
+    pt.fill(0);
+    assert_eq!(
+        runs_in(d.pid()),
+        0,
+        "64-byte runs of a decrypted answer left in daemon memory after it was read"
+    );
+    drop(ctx);
+    drop(stack);
+}
