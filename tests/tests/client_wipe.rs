@@ -303,3 +303,91 @@ fn a_late_answer_skipped_as_stale_leaves_no_copy_in_client_memory() {
         "64-byte runs of a late answer left in the client's memory after it was skipped"
     );
 }
+
+/// Red-team pass 3: a decryption larger than one frame travels as several `Update` answers
+/// (each chunk decoded into its own `Vec`) appended to one output. The chunks were dropped
+/// unwiped and the output's growth freed its earlier, shorter copies: the plaintext was left
+/// in freed heap memory many times over.
+#[test]
+fn a_decryption_over_several_frames_leaves_no_copy_in_client_memory() {
+    const NAME: &str = "a_decryption_over_several_frames_leaves_no_copy_in_client_memory";
+    const TUNED: &str = "WARDEN_E2E_WIPE_TUNED";
+    if std::env::var_os(TUNED).is_none() {
+        // glibc hands freed memory at the top of a heap back to the kernel, which can hide
+        // what a free left behind; in a process whose heap top is held by a later allocation
+        // it stays. So the check runs in a copy of this binary with trimming off.
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", NAME, "--nocapture", "--test-threads=1"])
+            .env(TUNED, "1")
+            .env(
+                "GLIBC_TUNABLES",
+                "glibc.malloc.trim_threshold=4294967295:glibc.malloc.mmap_threshold=33554432",
+            )
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success() && text.contains("1 passed"),
+            "the check failed:\n{text}"
+        );
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    const BIG: usize = 200 * 1024;
+    let root = tempfile::tempdir().unwrap();
+    let d = Wardend::start(root.path(), &config(&[]));
+    let stack = d.stack();
+    let key = stack
+        .key_management()
+        .generate_key(
+            &GenerateKeyParams::builder()
+                .algorithm(Algorithm::Aes256Key)
+                .permissions(KeyOperationPermission::ENCRYPT | KeyOperationPermission::DECRYPT)
+                .build()
+                .unwrap(),
+        )
+        .unwrap();
+    let cfg = |dir| {
+        ContextConfig::builder()
+            .algorithm(Algorithm::Aes256Ctr)
+            .key(key.id())
+            .direction(dir)
+            .build()
+            .unwrap()
+    };
+    // CTR: encrypting zeros gives the keystream; the ciphertext of the plaintext is made from
+    // it byte by byte, so the plaintext itself never exists in this process before the call.
+    let mut enc = stack
+        .create_cipher_context(&cfg(CipherDirection::Encrypt))
+        .unwrap();
+    let (iv, mut ct) = enc.encrypt(&vec![0u8; BIG]).unwrap();
+    for (i, c) in ct.iter_mut().enumerate() {
+        *c ^= p(i);
+    }
+    assert_eq!(
+        runs_in_memory(),
+        0,
+        "the plaintext is nowhere before the call"
+    );
+    let mut dec = stack
+        .create_cipher_context(&cfg(CipherDirection::Decrypt))
+        .unwrap();
+    let mut pt = dec.apply(&iv, &ct).unwrap();
+    assert!(
+        pt.len() == BIG && (0..BIG).all(|i| pt[i] == p(i)),
+        "decrypts"
+    );
+    wipe(&mut pt);
+    drop(pt);
+    let left = runs_in_memory();
+    drop((enc, dec, stack));
+    assert_eq!(
+        left, 0,
+        "64-byte runs of a multi-frame decryption left in the client's memory after the \
+         caller wiped its copy"
+    );
+}

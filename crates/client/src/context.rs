@@ -37,6 +37,28 @@ pub(crate) struct ContextCore {
     alive: bool,
 }
 
+/// Appends `part` (one answer's output) to `out`, then wipes `part`. Both may be plaintext:
+/// `Vec` growth would move `out` and free its old buffer as it was, so growth happens here,
+/// wiping the old buffer; `part` is wiped before it is freed.
+fn append_wiping(out: &mut Vec<u8>, mut part: Vec<u8>) {
+    let need = out.len().saturating_add(part.len());
+    if need > out.capacity() {
+        let mut bigger = Vec::with_capacity(need.max(out.capacity().saturating_mul(2)));
+        bigger.extend_from_slice(out);
+        wipe_all(out);
+        *out = bigger;
+    }
+    out.extend_from_slice(&part);
+    wipe_all(&mut part);
+}
+
+/// Wipes all of `v`'s allocation, not only its length.
+fn wipe_all(v: &mut Vec<u8>) {
+    v.resize(v.capacity(), 0);
+    warden_arena::wipe(v);
+    v.clear();
+}
+
 fn done(r: Response<'_>) -> Result<()> {
     match r {
         Response::Done => Ok(()),
@@ -119,9 +141,11 @@ impl ContextCore {
         if input.len() <= chunk {
             return self.update_one(input);
         }
+        // Not sized for the input up front: hashing, MAC and signing stream through here
+        // with no output at all.
         let mut out = Vec::new();
         for part in input.chunks(chunk) {
-            out.extend(self.update_one(part)?);
+            append_wiping(&mut out, self.update_one(part)?);
         }
         Ok(out)
     }
@@ -137,7 +161,7 @@ impl ContextCore {
         let (head, last) = input.split_at(split);
         let mut out = self.update(head)?;
         let rest = self.finalize(last, tag)?;
-        out.extend(rest.data);
+        append_wiping(&mut out, rest.data);
         Ok(Produced { data: out, ..rest })
     }
 
@@ -195,7 +219,7 @@ impl ContextCore {
             self.update(input)?
         };
         let rest = self.finalize(last, tag)?;
-        out.extend(rest.data);
+        append_wiping(&mut out, rest.data);
         Ok(Produced { data: out, ..rest })
     }
 
@@ -755,4 +779,27 @@ impl AeadContext {
     }
 
     common_methods!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appended_outputs_keep_every_byte_in_order_across_growth() {
+        let mut out = Vec::new();
+        let mut want = Vec::new();
+        for n in [0usize, 1, 7, 0, 100, 4096, 3] {
+            let part: Vec<u8> = (0..n).map(|i| (i * 31 + n) as u8).collect();
+            want.extend_from_slice(&part);
+            append_wiping(&mut out, part);
+            assert_eq!(out, want);
+        }
+        let mut v = vec![5u8; 10];
+        v.truncate(3);
+        wipe_all(&mut v);
+        assert!(v.is_empty());
+        v.resize(10, 1);
+        assert_eq!(v, [1u8; 10], "cleared, and usable again");
+    }
 }
