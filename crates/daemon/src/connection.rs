@@ -20,11 +20,10 @@
 //! takes it (`regions`); the rest go to the closer. For the same reason a connection's
 //! socket is drained of queued descriptors before it closes (`Drop`).
 
-use std::io::{self, IoSlice, IoSliceMut, Write};
+use std::io::{self, IoSliceMut};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
-use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use warden_arena::{PooledArena, Session};
 use warden_core::ErrorCode;
 use warden_wire::{FrameHeader, HEADER_LEN};
@@ -33,6 +32,7 @@ use crate::dispatch;
 use crate::held::HeldReplies;
 use crate::request::{ConnState, Deadline, Flow};
 use crate::shared::Shared;
+use crate::socket_write::write_frame_now;
 
 /// Frames served per worker turn before the connection goes back to the queue, so one
 /// busy client cannot starve others.
@@ -499,75 +499,4 @@ impl Connection {
         drop(session);
         Ok(then_close.then_some(Flow::Close))
     }
-}
-
-/// Waits until `stream` is readable or writable, at most until `until`.
-fn wait(stream: &UnixStream, flags: PollFlags, until: Instant) -> io::Result<()> {
-    loop {
-        let left = until.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(io::ErrorKind::TimedOut.into());
-        }
-        let ts = Timespec::try_from(left).map_err(|_| io::ErrorKind::InvalidInput)?;
-        let mut fds = [PollFd::new(stream, flags)];
-        match poll(&mut fds, Some(&ts)) {
-            Ok(0) => return Err(io::ErrorKind::TimedOut.into()),
-            Ok(_) => return Ok(()),
-            Err(rustix::io::Errno::INTR) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
-/// Writes all of `buf` to the non-blocking `stream` within `timeout`.
-pub(crate) fn write_all_timeout(
-    stream: &mut UnixStream,
-    buf: &[u8],
-    timeout: Duration,
-) -> io::Result<()> {
-    let until = Instant::now() + timeout;
-    let mut done = 0;
-    while done < buf.len() {
-        match stream.write(buf.get(done..).unwrap_or_default()) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => done += n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                wait(stream, PollFlags::OUT, until)?;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
-/// Writes held replies, then header and body, from offset `done` (counted over all three)
-/// with as few syscalls as the socket allows (one `writev` normally), without first copying
-/// them together, until done or the socket is full. Returns the new offset; never waits.
-fn write_frame_now(
-    stream: &mut UnixStream,
-    held: &[u8],
-    head: &[u8],
-    body: &[u8],
-    mut done: usize,
-) -> io::Result<usize> {
-    let total = held.len() + head.len() + body.len();
-    while done < total {
-        let in_head = done.saturating_sub(held.len());
-        let in_body = in_head.saturating_sub(head.len());
-        let bufs = [
-            IoSlice::new(held.get(done..).unwrap_or_default()),
-            IoSlice::new(head.get(in_head..).unwrap_or_default()),
-            IoSlice::new(body.get(in_body..).unwrap_or_default()),
-        ];
-        let r = stream.write_vectored(&bufs);
-        match r {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => done += n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(done),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(done)
 }

@@ -59,6 +59,7 @@ mod slot_cache;
 mod socket_activation;
 mod socket_dir;
 mod socket_group;
+mod socket_write;
 mod state;
 mod stats;
 mod token_keys;

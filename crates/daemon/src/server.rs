@@ -29,11 +29,12 @@ use warden_wire::{FrameHeader, Opcode, PROTOCOL_VERSION};
 
 use crate::DaemonError;
 use crate::auth::peer_identity;
-use crate::connection::{Connection, write_all_timeout};
+use crate::connection::Connection;
 use crate::lane::{Home, Job, Lane, Returned};
 use crate::listener::BoundSocket;
 use crate::request::{ConnState, Flow};
 use crate::shared::Shared;
+use crate::socket_write::write_all_timeout;
 
 const LISTENER: Token = Token(usize::MAX - 1);
 const WAKE: Token = Token(usize::MAX - 2);
