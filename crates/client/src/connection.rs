@@ -32,6 +32,10 @@ use stream::wipe_all;
 /// and any small body together.
 const READ_CHUNK: usize = 4096;
 
+/// The largest frame limit a daemon may announce (`warden_wire::MAX_FRAME_LIMIT`); a larger
+/// one refuses the connection with a protocol error.
+pub const MAX_DAEMON_FRAME_LEN: u32 = warden_wire::MAX_FRAME_LIMIT;
+
 /// How a call waits for its answer (from the stack's config).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Waiting {
@@ -147,6 +151,13 @@ impl Connection {
             }
             Err(_) => return Err(Error::Protocol("malformed handshake reply")),
         };
+        if ack.max_frame_len > MAX_DAEMON_FRAME_LEN {
+            // No wardend may announce more; accepting it would let a confused or hostile
+            // peer make us take answers of up to 8 GiB.
+            return Err(Error::Protocol(
+                "daemon announced a frame limit above any wardend's maximum",
+            ));
+        }
         if ack.version < MIN_VERSION || ack.version > MAX_VERSION {
             return Err(Error::Protocol(
                 "daemon chose a version outside the offered range",

@@ -87,6 +87,7 @@ pub use config::{
     DEFAULT_CLIENT_GRACE, DEFAULT_CONNECT_TIMEOUT, MAX_BUSY_POLL, SOCKET_ENV, SYSTEM_SOCKET_PATH,
     StackConfig, default_socket_path,
 };
+pub use connection::MAX_DAEMON_FRAME_LEN;
 pub use context::{
     AeadContext, CipherContext, HashContext, MacContext, OpenJob, PIPELINE_DEPTH, SealJob, Sealed,
     SealedRegion, SignContext, VerifyContext,

@@ -22,7 +22,7 @@ const EXAMPLE_TOML: &str = include_str!("../wardend.example.toml");
 /// Smallest frame limit accepted: a header plus a useful body.
 const MIN_FRAME_SIZE: u32 = 4096;
 /// Hard ceiling on a frame; bulk data belongs to the shared-memory data plane.
-const MAX_FRAME_SIZE: u32 = 16 * 1024 * 1024;
+const MAX_FRAME_SIZE: u32 = warden_wire::MAX_FRAME_LIMIT;
 /// Arena room reserved beyond request + response for per-request scratch.
 const ARENA_SLACK: usize = 16 * 1024;
 

@@ -33,6 +33,10 @@ pub const FLAG_RESPONSE: u16 = 0x0001;
 /// All flag bits this version defines; any other set bit is rejected.
 pub const KNOWN_FLAGS: u16 = FLAG_RESPONSE;
 
+/// The largest frame limit a daemon may configure and announce in its handshake (bulk data
+/// belongs to the shared-memory data plane); a client refuses a handshake announcing more.
+pub const MAX_FRAME_LIMIT: u32 = 16 * 1024 * 1024;
+
 /// Default maximum frame length (header plus body): 1 MiB + header. Daemon config overrides it.
 pub const DEFAULT_MAX_FRAME_LEN: u32 = 1024 * 1024 + HEADER_LEN as u32;
 

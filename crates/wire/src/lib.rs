@@ -71,8 +71,8 @@ pub use codec::{
 };
 pub use error::WireError;
 pub use header::{
-    DEFAULT_MAX_FRAME_LEN, FLAG_RESPONSE, FrameHeader, HEADER_LEN, KNOWN_FLAGS, MAGIC, split_frame,
-    write_frame,
+    DEFAULT_MAX_FRAME_LEN, FLAG_RESPONSE, FrameHeader, HEADER_LEN, KNOWN_FLAGS, MAGIC,
+    MAX_FRAME_LIMIT, split_frame, write_frame,
 };
 pub use messages::{Payload, Request, Response};
 pub use opcode::{Opcode, reserved};
