@@ -5,7 +5,10 @@
 //! - `aes256gcm_seal/{64KiB,1MiB,16MiB}`: one-shot seal region → region vs in process
 //!   (out-of-place into a second buffer, like the daemon);
 //! - `ed25519_sign_1MiB`, `mldsa65_sign_1MiB`: one-shot over a region vs in process;
-//! - `inline_ping/{1KiB,32KiB}`: the inline (socket) path, for its per-KiB cost.
+//! - `inline_ping/{1KiB,32KiB}`: the inline (socket) path, for its per-KiB cost;
+//! - `aes256gcm_seal_batch32/{64KiB,1MiB}`: 32 seals through `seal_regions` (pipelined) vs in
+//!   process; `ed25519_sign_256B_batch32`: 32 small signatures one call each, through
+//!   `sign_many` (pipelined), and in process.
 //!
 //! Every daemon case runs twice, against two daemons: `data_plane` (or `default`) with the
 //! default configuration on both sides, and `busy_poll` with the daemon's
@@ -176,6 +179,50 @@ fn bench_seal_batch(c: &mut Criterion, side: &Side) -> std::result::Result<(), B
     Ok(())
 }
 
+/// `BATCH` Ed25519 signatures over 256-byte messages per iteration: one call each, pipelined
+/// through [`SignContext::sign_many`], and in process (default configuration).
+fn bench_sign_batch(c: &mut Criterion, side: &Side) -> std::result::Result<(), BoxErr> {
+    let p = inproc::provider();
+    let alg = Algorithm::Ed25519;
+    let (key, local) = twin(&side.stack, alg)?;
+    let mut sign = side.stack.create_sign_context(&cfg(alg, key.id(), None)?)?;
+    let mut lsign = p.create_context(
+        ContextKind::Sign,
+        &cfg(alg, inproc::local_id(), None)?,
+        Some(local),
+    )?;
+    let msgs: Vec<Vec<u8>> = (0..BATCH).map(|i| vec![i as u8; 256]).collect();
+    let refs: Vec<&[u8]> = msgs.iter().map(Vec::as_slice).collect();
+    let mut sig = vec![0u8; 64];
+    let mut g = c.benchmark_group("ed25519_sign_256B_batch32");
+    g.throughput(Throughput::Elements(BATCH as u64));
+    g.bench_function("single_calls", |b| {
+        b.iter(|| {
+            for m in &refs {
+                black_box(must(sign.sign(m)));
+            }
+        })
+    });
+    g.bench_function("pipelined", |b| {
+        b.iter(|| {
+            for s in must(sign.sign_many(&refs)) {
+                black_box(must(s));
+            }
+        })
+    });
+    g.bench_function("in_process", |b| {
+        b.iter(|| {
+            for m in &refs {
+                let _ = lsign.reset();
+                must(lsign.init(&[]));
+                black_box(must(lsign.finish_whole(m, &[], &mut sig)));
+            }
+        })
+    });
+    g.finish();
+    Ok(())
+}
+
 fn bench_sign(c: &mut Criterion, sides: &[Side]) -> std::result::Result<(), BoxErr> {
     let p = inproc::provider();
     let len = 1 << 20;
@@ -279,6 +326,7 @@ fn run() -> std::result::Result<(), BoxErr> {
         .configure_from_args();
     bench_seal(&mut c, &sides)?;
     bench_seal_batch(&mut c, &sides[0])?;
+    bench_sign_batch(&mut c, &sides[0])?;
     bench_sign(&mut c, &sides)?;
     bench_inline(&mut c, &sides);
     c.final_summary();

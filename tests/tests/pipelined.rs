@@ -347,3 +347,99 @@ fn answers_to_complete_frames_arrive_before_a_truncated_one_closes() {
     let _ = s.read_to_end(&mut rest);
     assert!(rest.is_empty(), "nothing answers the truncated frame");
 }
+
+fn signer(stack: &CryptoStack, alg: Algorithm) -> (ResourceGuard, SignContext, VerifyContext) {
+    let p = GenerateKeyParams::builder()
+        .algorithm(alg)
+        .permissions(P::SIGN | P::VERIFY)
+        .build()
+        .unwrap();
+    let key = stack.key_management().generate_key(&p).unwrap();
+    let cfg = ContextConfig::builder()
+        .algorithm(alg)
+        .key(key.id())
+        .timeout(Timeout::Disabled)
+        .build()
+        .unwrap();
+    let sign = stack.create_sign_context(&cfg).unwrap();
+    let verify = stack.create_verify_context(&cfg).unwrap();
+    (key, sign, verify)
+}
+
+/// Signs `n` messages in one batch, checks each signature with a single call, then verifies
+/// them all in a batch with two pairs spoiled: only those two fail.
+fn sign_verify_batch(stack: &CryptoStack, alg: Algorithm, n: usize) {
+    let (_key, mut sign, mut verify) = signer(stack, alg);
+    let msgs: Vec<Vec<u8>> = (0..n)
+        .map(|i| {
+            let mut m = vec![0u8; 1 + i * 97 % 3000];
+            fill(&mut m, i);
+            m
+        })
+        .collect();
+    let refs: Vec<&[u8]> = msgs.iter().map(Vec::as_slice).collect();
+    let sigs: Vec<Vec<u8>> = sign
+        .sign_many(&refs)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.unwrap())
+        .collect();
+    assert_eq!(sigs.len(), n);
+    for (i, (m, s)) in msgs.iter().zip(&sigs).enumerate() {
+        verify
+            .verify(m, s)
+            .unwrap_or_else(|e| panic!("{alg:?} message {i}: {e}"));
+    }
+    let mut bad_sig = sigs[1].clone();
+    bad_sig[3] ^= 0x40;
+    let mut bad_msg = msgs[n - 1].clone();
+    bad_msg[0] ^= 1;
+    let mut items: Vec<(&[u8], &[u8])> = msgs
+        .iter()
+        .zip(&sigs)
+        .map(|(m, s)| (m.as_slice(), s.as_slice()))
+        .collect();
+    items[1].1 = &bad_sig;
+    items[n - 1].0 = &bad_msg;
+    let checked = verify.verify_many(&items).unwrap();
+    for (i, c) in checked.iter().enumerate() {
+        if i == 1 || i == n - 1 {
+            let e = c.as_ref().expect_err("spoiled pair");
+            assert_eq!(e.code(), ErrorCode::OperationFailed, "{alg:?} {i}: {e}");
+        } else {
+            assert!(c.is_ok(), "{alg:?} pair {i}: {c:?}");
+        }
+    }
+}
+
+#[test]
+fn sign_many_and_verify_many_answer_each_message() {
+    let d = Daemon::start().unwrap();
+    let stack = CryptoStack::connect(d.stack_config()).unwrap();
+    sign_verify_batch(&stack, Algorithm::Ed25519, 40);
+    sign_verify_batch(&stack, Algorithm::MlDsa44, 24);
+}
+
+#[test]
+fn batches_of_large_signatures_on_the_long_lane_keep_the_order() {
+    // SLH-DSA runs on the long lane and its 17 KiB signatures shrink the batch's depth
+    // (INLINE_IN_FLIGHT): verification pairs are large requests.
+    let d = Daemon::start().unwrap();
+    let stack = CryptoStack::connect(d.stack_config()).unwrap();
+    sign_verify_batch(&stack, Algorithm::SlhDsaSha2_128f, 5);
+}
+
+#[test]
+fn a_message_larger_than_a_frame_refuses_the_whole_batch() {
+    let d = Daemon::start().unwrap();
+    let stack = CryptoStack::connect(d.stack_config()).unwrap();
+    let (_key, mut sign, _verify) = signer(&stack, Algorithm::Ed25519);
+    let big = vec![1u8; stack.max_frame_len() as usize];
+    let e = sign
+        .sign_many(&[b"small", &big])
+        .expect_err("larger than a frame");
+    assert_eq!(e.code(), ErrorCode::InvalidArgument, "{e}");
+    // Nothing was sent: the context is ready, and the next batch works.
+    let ok = sign.sign_many(&[b"small"]).unwrap();
+    assert!(ok[0].is_ok());
+}

@@ -20,7 +20,8 @@
 //! - **Data plane** (messages of any size): a [`MemoryAllocator`] hands out shared-memory
 //!   [`MemoryRegion`]s; contexts take [`RegionSlice`]s of them (`seal_region`, `sign_region`,
 //!   ...), and [`AeadContext::seal_regions`] / [`AeadContext::open_regions`] pipeline many
-//!   messages at the cipher's throughput instead of one round trip each.
+//!   messages at the cipher's throughput instead of one round trip each
+//!   ([`SignContext::sign_many`] / [`VerifyContext::verify_many`] for small inline messages).
 //! - **Errors** carry the stable protocol code: [`Error::code`].
 //! - **Daemon identity**: before sending anything, the client asks the kernel who listens on
 //!   the socket and refuses ([`Error::UntrustedDaemon`]) anyone but root, this process's own

@@ -1,4 +1,6 @@
-//! Batches of one-shot region operations, pipelined on the connection.
+//! Batches of one-shot operations, pipelined on the connection: AEAD over regions
+//! (`seal_regions`, `open_regions`) and signatures over small inline messages (`sign_many`,
+//! `verify_many`).
 //!
 //! One data-plane call is a round trip: the client sends, the daemon's worker wakes, works,
 //! answers, and the client wakes. Each wake-up of an idle CPU costs time no computation
@@ -12,9 +14,10 @@
 //! mismatch) does not stop the ones after it, which were already queued. Only a lost
 //! connection or a timeout ends the whole batch, as `Err`.
 
+use warden_wire::Opcode;
 use warden_wire::messages::{Payload, Request};
 
-use super::{AeadContext, ContextCore, RegionOp, SealedRegion};
+use super::{AeadContext, ContextCore, RegionOp, SealedRegion, SignContext, VerifyContext};
 use crate::codec::{self, Produced};
 use crate::error::{Error, Result};
 use crate::memory::{MemoryRegion, RegionSlice};
@@ -146,5 +149,80 @@ impl AeadContext {
             .collect();
         let done = self.core.process_regions(region, &ops)?;
         Ok(done.into_iter().map(|r| r.map(|(len, _)| len)).collect())
+    }
+}
+
+/// Request bytes an inline batch keeps in flight at most. The client writes its next request
+/// only after reading an answer, and the daemon reads no request while one of its answers is
+/// unsent; as long as every queued request fits the socket's send buffer (≈ 200 KiB), a write
+/// never blocks, so the client always gets back to reading: no deadlock, whatever the answers
+/// weigh (an SLH-DSA signature is up to 49 KiB).
+const INLINE_IN_FLIGHT: usize = 64 * 1024;
+
+/// Envelope bytes per inline request beyond its payloads (FlatBuffers tables, header).
+const INLINE_OVERHEAD: usize = 512;
+
+impl ContextCore {
+    /// Runs one-shot inline `Process` requests `(input, last)` pipelined: as many queued as
+    /// fit [`INLINE_IN_FLIGHT`] (at most [`PIPELINE_DEPTH`]); one result per job, in order.
+    fn process_many(&mut self, jobs: &[(&[u8], &[u8])]) -> Result<Vec<Result<Produced>>> {
+        if !Opcode::Process.available_in(self.link.version()) {
+            return Err(Error::Invalid(warden_core::Error::new(
+                warden_core::ErrorCode::UnsupportedOperation,
+                "the daemon's protocol version predates batches",
+            )));
+        }
+        let largest = jobs
+            .iter()
+            .map(|(i, l)| i.len() + l.len())
+            .max()
+            .unwrap_or(0);
+        if largest > self.chunk_len() {
+            return Err(Error::Invalid(warden_core::Error::invalid_argument(
+                "a batch message is larger than one frame: sign or verify it through a region",
+            )));
+        }
+        let depth = (INLINE_IN_FLIGHT / (largest + INLINE_OVERHEAD)).clamp(1, PIPELINE_DEPTH);
+        let reqs: Vec<Request<'_>> = jobs
+            .iter()
+            .map(|&(input, last)| Request::Process {
+                context_id: self.id,
+                iv: &[],
+                aad: &[],
+                input: Payload::Inline(input),
+                last,
+                tag: &[],
+                output: None,
+            })
+            .collect();
+        let mut results = Vec::with_capacity(jobs.len());
+        self.link
+            .request_pipelined(&reqs, depth, self.timeout, |_, answer| {
+                results.push(answer.and_then(codec::output));
+                Ok(())
+            })?;
+        Ok(results)
+    }
+}
+
+impl SignContext {
+    /// Signs every message, keeping several requests queued on the connection (like
+    /// [`AeadContext::seal_regions`]): for many small messages, close to the signer's own
+    /// throughput instead of one round trip each. One signature or error per message, in
+    /// order; `Err` only when the batch as a whole failed (connection lost, timeout, a
+    /// message larger than one frame — sign those with `sign_region`).
+    pub fn sign_many(&mut self, msgs: &[&[u8]]) -> Result<Vec<Result<Vec<u8>>>> {
+        let jobs: Vec<(&[u8], &[u8])> = msgs.iter().map(|m| (*m, &[][..])).collect();
+        let done = self.core.process_many(&jobs)?;
+        Ok(done.into_iter().map(|r| r.map(|p| p.data)).collect())
+    }
+}
+
+impl VerifyContext {
+    /// Verifies every `(message, signature)` pair, pipelined like [`SignContext::sign_many`];
+    /// `Ok(())` or the opaque verification error per pair, in order.
+    pub fn verify_many(&mut self, items: &[(&[u8], &[u8])]) -> Result<Vec<Result<()>>> {
+        let done = self.core.process_many(items)?;
+        Ok(done.into_iter().map(|r| r.map(drop)).collect())
     }
 }
