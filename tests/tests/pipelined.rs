@@ -263,9 +263,8 @@ fn read_frame(s: &mut UnixStream) -> (FrameHeader, Vec<u8>) {
     (h, body)
 }
 
-#[test]
-fn pipelined_raw_frames_are_answered_in_order() {
-    let d = Daemon::start().unwrap();
+/// A raw connection to `d` past the version handshake (10 s read timeout).
+fn handshaken(d: &Daemon) -> UnixStream {
     let mut s = UnixStream::connect(d.socket_path()).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut hello = [0u8; 32];
@@ -277,8 +276,14 @@ fn pipelined_raw_frames_are_answered_in_order() {
     .encode(&mut hello)
     .unwrap();
     s.write_all(&frame(0, Opcode::Hello, &hello[..n])).unwrap();
-    let (h, _) = read_frame(&mut s);
-    assert_eq!(h.status, 0);
+    assert_eq!(read_frame(&mut s).0.status, 0);
+    s
+}
+
+#[test]
+fn pipelined_raw_frames_are_answered_in_order() {
+    let d = Daemon::start().unwrap();
+    let mut s = handshaken(&d);
     // Small pings (held back and written together), large ones (written at once; several
     // fill the socket while nothing is read) and small ones again, in a single write.
     let mut b = Builder::new();
@@ -316,18 +321,7 @@ fn pipelined_raw_frames_are_answered_in_order() {
 #[test]
 fn answers_to_complete_frames_arrive_before_a_truncated_one_closes() {
     let d = Daemon::start().unwrap();
-    let mut s = UnixStream::connect(d.socket_path()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut hello = [0u8; 32];
-    let n = Hello {
-        min: PROTOCOL_VERSION,
-        max: PROTOCOL_VERSION,
-        client_name: "pipeline",
-    }
-    .encode(&mut hello)
-    .unwrap();
-    s.write_all(&frame(0, Opcode::Hello, &hello[..n])).unwrap();
-    assert_eq!(read_frame(&mut s).0.status, 0);
+    let mut s = handshaken(&d);
     // Five pings (the first four are held: each has the next header behind it), then the
     // header and half the body of a sixth, then end of stream.
     let mut b = Builder::new();
