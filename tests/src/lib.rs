@@ -44,6 +44,7 @@ pub mod inproc;
 
 mod launch;
 pub mod persistent;
+pub mod raw;
 pub mod softhsm;
 
 use std::fmt;

@@ -8,13 +8,12 @@
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use warden_client::*;
 use warden_e2e::Daemon;
-use warden_wire::handshake::Hello;
-use warden_wire::{Builder, FrameHeader, HEADER_LEN, Opcode, PROTOCOL_VERSION, Request};
+use warden_e2e::raw::{frame, handshaken, read_frame};
+use warden_wire::{Builder, Opcode, Request};
 
 type P = KeyOperationPermission;
 
@@ -244,46 +243,10 @@ fn a_slice_of_another_region_refuses_the_whole_batch() {
     assert!(seal.seal_regions(&mut r, &jobs[..1]).unwrap()[0].is_ok());
 }
 
-fn frame(id: u64, opcode: Opcode, body: &[u8]) -> Vec<u8> {
-    let h = FrameHeader {
-        body_len: body.len() as u32,
-        ..FrameHeader::request(PROTOCOL_VERSION, id, opcode.as_u16())
-    };
-    let mut out = h.to_bytes().to_vec();
-    out.extend_from_slice(body);
-    out
-}
-
-fn read_frame(s: &mut UnixStream) -> (FrameHeader, Vec<u8>) {
-    let mut head = [0u8; HEADER_LEN];
-    s.read_exact(&mut head).unwrap();
-    let h = FrameHeader::decode(&head, u32::MAX).unwrap();
-    let mut body = vec![0u8; h.body_len as usize];
-    s.read_exact(&mut body).unwrap();
-    (h, body)
-}
-
-/// A raw connection to `d` past the version handshake (10 s read timeout).
-fn handshaken(d: &Daemon) -> UnixStream {
-    let mut s = UnixStream::connect(d.socket_path()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut hello = [0u8; 32];
-    let n = Hello {
-        min: PROTOCOL_VERSION,
-        max: PROTOCOL_VERSION,
-        client_name: "pipeline",
-    }
-    .encode(&mut hello)
-    .unwrap();
-    s.write_all(&frame(0, Opcode::Hello, &hello[..n])).unwrap();
-    assert_eq!(read_frame(&mut s).0.status, 0);
-    s
-}
-
 #[test]
 fn pipelined_raw_frames_are_answered_in_order() {
     let d = Daemon::start().unwrap();
-    let mut s = handshaken(&d);
+    let mut s = handshaken(d.socket_path(), "pipeline");
     // Small pings (held back and written together), large ones (written at once; several
     // fill the socket while nothing is read) and small ones again, in a single write.
     let mut b = Builder::new();
@@ -321,7 +284,7 @@ fn pipelined_raw_frames_are_answered_in_order() {
 #[test]
 fn answers_to_complete_frames_arrive_before_a_truncated_one_closes() {
     let d = Daemon::start().unwrap();
-    let mut s = handshaken(&d);
+    let mut s = handshaken(d.socket_path(), "pipeline");
     // Five pings (the first four are held: each has the next header behind it), then the
     // header and half the body of a sixth, then end of stream.
     let mut b = Builder::new();

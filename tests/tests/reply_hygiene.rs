@@ -9,64 +9,22 @@
 
 use std::io::{Read, Write};
 use std::os::unix::fs::FileExt;
-use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
+use warden_e2e::raw::{handshaken, ping_frame, read_frame};
 use warden_e2e::{Daemon, DaemonOptions};
-use warden_wire::handshake::Hello;
-use warden_wire::{Builder, FrameHeader, HEADER_LEN, Opcode, PROTOCOL_VERSION, Request};
-
-fn frame(id: u64, opcode: Opcode, body: &[u8]) -> Vec<u8> {
-    let h = FrameHeader {
-        body_len: body.len() as u32,
-        ..FrameHeader::request(PROTOCOL_VERSION, id, opcode.as_u16())
-    };
-    let mut out = h.to_bytes().to_vec();
-    out.extend_from_slice(body);
-    out
-}
-
-fn read_frame(s: &mut UnixStream) -> (FrameHeader, Vec<u8>) {
-    let mut head = [0u8; HEADER_LEN];
-    s.read_exact(&mut head).unwrap();
-    let h = FrameHeader::decode(&head, u32::MAX).unwrap();
-    let mut body = vec![0u8; h.body_len as usize];
-    s.read_exact(&mut body).unwrap();
-    (h, body)
-}
-
-/// A raw connection past the version handshake.
-fn connect(d: &Daemon) -> UnixStream {
-    let mut s = UnixStream::connect(d.socket_path()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut hello = [0u8; 32];
-    let n = Hello {
-        min: PROTOCOL_VERSION,
-        max: PROTOCOL_VERSION,
-        client_name: "reply-hygiene",
-    }
-    .encode(&mut hello)
-    .unwrap();
-    s.write_all(&frame(0, Opcode::Hello, &hello[..n])).unwrap();
-    assert_eq!(read_frame(&mut s).0.status, 0);
-    s
-}
-
-fn ping(b: &mut Builder, id: u64, data: &[u8]) -> Vec<u8> {
-    let body = warden_wire::encode_request(b, &Request::Ping { data }).to_vec();
-    frame(id, Opcode::Ping, &body)
-}
+use warden_wire::{Builder, HEADER_LEN};
 
 #[test]
 fn held_replies_are_written_once_before_an_undecodable_header_closes() {
     let d = Daemon::start().unwrap();
-    let mut s = connect(&d);
+    let mut s = handshaken(d.socket_path(), "reply-hygiene");
     // Three small pings, each with the next header queued behind it (so their replies are
     // held), the last followed by a header with a bad magic: all in one write.
     let mut b = Builder::new();
     let mut all = Vec::new();
     for id in 1..=3u64 {
-        all.extend(ping(&mut b, id, b"secret-ish"));
+        all.extend(ping_frame(&mut b, id, b"secret-ish"));
     }
     all.extend_from_slice(&[0xA5; HEADER_LEN]);
     s.write_all(&all).unwrap();
@@ -165,12 +123,12 @@ fn unsent_reply_then_close(io_ms: u32, client_closes: bool) -> (usize, usize) {
         ..DaemonOptions::default()
     })
     .unwrap();
-    let s = connect(&d);
+    let s = handshaken(d.socket_path(), "reply-hygiene");
     let data: Vec<u8> = (0..48 * 1024).map(p).collect();
     let mut b = Builder::new();
     let mut all = Vec::new();
     for id in 1..=12u64 {
-        all.extend(ping(&mut b, id, &data));
+        all.extend(ping_frame(&mut b, id, &data));
     }
     drop(data);
     {
@@ -282,13 +240,13 @@ fn held_replies_are_wiped_once_written() {
         return;
     }
     let d = Daemon::start().unwrap();
-    let mut s = connect(&d);
+    let mut s = handshaken(d.socket_path(), "reply-hygiene");
     let mut b = Builder::new();
     let mut all = Vec::new();
     for id in 1..=6u64 {
         // 192 bytes: held (a reply of at most 256 bytes), and three runs of 64.
         let data: Vec<u8> = (0..192).map(|i| p(i + 192 * id as usize)).collect();
-        all.extend(ping(&mut b, id, &data));
+        all.extend(ping_frame(&mut b, id, &data));
     }
     s.write_all(&all).unwrap();
     all.fill(0);
