@@ -494,9 +494,10 @@ impl Connection {
         self.unsent = None;
         self.stall_due = None;
         self.held.clear();
-        let session = self.arena.session();
+        // No session here: opening and dropping one would zero the arena's inbox, which may
+        // hold a request already read behind the held replies (a long-lane request waiting
+        // for them, or the first part of the next body).
         self.state.out.scrub();
-        drop(session);
         Ok(then_close.then_some(Flow::Close))
     }
 }
