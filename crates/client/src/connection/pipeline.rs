@@ -89,7 +89,8 @@ impl Connection {
             )?;
             last_answer = Instant::now();
             let r = match self.judge(&mut inner, &h, total) {
-                Err(Error::Protocol(p)) => Err(Error::Protocol(p)),
+                // A broken stream ends the batch; a daemon error belongs to this job.
+                Err(e @ Error::Protocol(_)) => Err(e),
                 judged => answer(i, judged),
             };
             inner.consume(total);
