@@ -144,3 +144,46 @@ fn silent_connections_are_closed_at_the_handshake_deadline() {
     assert_eq!(fresh.ping(b"hi").unwrap(), b"hi");
     assert_eq!(idle.ping(b"still here").unwrap(), b"still here");
 }
+
+/// A connection's slot (arena, count) is free by the time its client sees the close: the
+/// daemon shuts the socket only after releasing them. Before, the shutdown came first and a
+/// client reconnecting at once could be refused `ProviderBusy` (seen in CI).
+#[test]
+fn a_closed_connections_slot_is_free_when_its_client_sees_the_close() {
+    use std::io::Read;
+    use std::os::unix::net::UnixStream;
+
+    let d = Daemon::start_with(DaemonOptions {
+        config_toml: Some(
+            "[limits]\nmax_connections = 1\nreserved_admin_connections = 0\n[timeouts]\nhandshake_ms = 5\n"
+                .into(),
+        ),
+        ..DaemonOptions::default()
+    })
+    .unwrap();
+    let cfg = d.stack_config().dedicated_connection(true);
+    let mut refused = 0;
+    for _ in 0..200 {
+        // Take the only slot with a silent connection and read until the daemon closes it
+        // at its handshake deadline. While the slot is still held (the harness's readiness
+        // probe, the previous round's stack) a connect is refused with a frame: retry.
+        let until = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut s = UnixStream::connect(d.socket_path()).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let mut buf = [0u8; 64];
+            if s.read(&mut buf).unwrap() == 0 {
+                break;
+            }
+            assert!(Instant::now() < until, "the slot never came back");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // It saw the close: the slot must be free now.
+        match warden_client::CryptoStack::connect(cfg.clone()) {
+            Ok(stack) => drop(stack),
+            Err(e) if e.code() == warden_client::ErrorCode::ProviderBusy => refused += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(refused, 0, "reconnects refused right after the close");
+}

@@ -23,7 +23,9 @@
 //! data waits up to its linger time, and any uid can make one.
 
 use std::collections::{HashMap, VecDeque};
+use std::ops::{Deref, DerefMut};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -114,6 +116,16 @@ impl Closer {
             .is_some_and(|n| *n >= MAX_WAITING_PER_UID)
     }
 
+    /// `stream`, a client's connection, as a socket released through this closer when it
+    /// is dropped ([`ClientSocket`]).
+    pub(crate) fn client_socket(self: &Arc<Self>, uid: u32, stream: UnixStream) -> ClientSocket {
+        ClientSocket {
+            stream,
+            closer: Arc::clone(self),
+            uid,
+        }
+    }
+
     fn run(&self) {
         loop {
             let (uid, fd) = {
@@ -135,6 +147,49 @@ impl Closer {
                     q.waiting.remove(&uid);
                 }
             }
+        }
+    }
+}
+
+/// A client connection's socket. Dropping it shuts and drains it ([`Closer::drain_socket`]);
+/// if something may remain queued, a duplicate goes to the closer, so the connection's own
+/// handle is not the last. (Should the duplicate fail — the descriptor table full — the
+/// socket closes here regardless: nothing else can be done with it.)
+///
+/// The shutdown is what the client sees as the end of the connection, so the owner declares
+/// this field last: its arena, counters and resources are released before, and a client
+/// that sees the close can connect again at once.
+pub(crate) struct ClientSocket {
+    stream: UnixStream,
+    closer: Arc<Closer>,
+    uid: u32,
+}
+
+impl Deref for ClientSocket {
+    type Target = UnixStream;
+    fn deref(&self) -> &UnixStream {
+        &self.stream
+    }
+}
+
+impl DerefMut for ClientSocket {
+    fn deref_mut(&mut self) -> &mut UnixStream {
+        &mut self.stream
+    }
+}
+
+impl AsFd for ClientSocket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.stream.as_fd()
+    }
+}
+
+impl Drop for ClientSocket {
+    fn drop(&mut self) {
+        if !self.closer.drain_socket(self.uid, self.stream.as_fd())
+            && let Ok(dup) = self.stream.as_fd().try_clone_to_owned()
+        {
+            self.closer.discard(self.uid, dup);
         }
     }
 }

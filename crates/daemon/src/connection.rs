@@ -28,6 +28,7 @@ use warden_arena::{PooledArena, Session};
 use warden_core::ErrorCode;
 use warden_wire::{FrameHeader, HEADER_LEN};
 
+use crate::closer::ClientSocket;
 use crate::dispatch;
 use crate::held::HeldReplies;
 use crate::request::{ConnState, Deadline, Flow};
@@ -38,22 +39,12 @@ use crate::socket_write::write_frame_now;
 /// busy client cannot starve others.
 const FRAMES_PER_TURN: usize = 8;
 
-/// Descriptors still queued on the socket would be released by the kernel in the thread
-/// that closes it (a worker), where a file's last release may wait as long as its owner
-/// likes: they go to the closer first.
-impl Drop for Connection {
-    fn drop(&mut self) {
-        self.state.regions.release_socket(&self.stream);
-    }
-}
-
 /// A connection owned by the event loop or, for one turn, by one worker.
 pub(crate) struct Connection {
-    // Drop order is declaration order: resources and counters go before the socket closes,
-    // so a client that sees the close also sees them released.
+    // Drop order is declaration order: resources and counters go before the socket closes
+    // (`stream` is last), so a client that sees the close also sees them released.
     pub(crate) state: ConnState,
     arena: PooledArena,
-    pub(crate) stream: UnixStream,
     /// The header being received (the previous body read may have taken its start).
     head: [u8; HEADER_LEN],
     head_have: usize,
@@ -78,6 +69,10 @@ pub(crate) struct Connection {
     pub(crate) write_interest: bool,
     /// The poller reported the peer's end of stream (or an error): serve until a read sees it.
     pub(crate) peer_closed: bool,
+    /// Declared last (see above). Dropping it drains descriptors still queued on it to the
+    /// closer: the kernel would release them in the thread that closes it (a worker), where
+    /// a file's last release may wait as long as its owner likes.
+    pub(crate) stream: ClientSocket,
 }
 
 /// How [`Connection::answer`] produces the reply.
@@ -126,7 +121,7 @@ pub(crate) fn undecodable_reply(raw: &[u8; HEADER_LEN], code: ErrorCode) -> [u8;
 impl Connection {
     pub(crate) fn new(stream: UnixStream, arena: PooledArena, state: ConnState) -> Self {
         Self {
-            stream,
+            stream: state.regions.client_socket(stream),
             arena,
             state,
             head: [0; HEADER_LEN],

@@ -19,7 +19,7 @@ use warden_core::{Error, ErrorCode};
 use warden_shm::{Mapping, Scratch, ShmError};
 use warden_wire::messages::ShmSlice;
 
-use crate::closer::Closer;
+use crate::closer::{ClientSocket, Closer};
 use crate::config::Config;
 use crate::resources::IdSource;
 use crate::stats::{ResourceKind, Stats};
@@ -161,16 +161,9 @@ impl Regions {
         }
     }
 
-    /// Before the connection's socket closes (`Closer::drain_socket`). If something may
-    /// remain queued, a duplicate goes to the closer, so the connection's own handle is not
-    /// the last. (Should the duplicate fail — the descriptor table full — the socket closes
-    /// here regardless: nothing else can be done with it.)
-    pub(crate) fn release_socket(&self, stream: &std::os::unix::net::UnixStream) {
-        if !self.closer.drain_socket(self.uid, stream.as_fd())
-            && let Ok(dup) = stream.as_fd().try_clone_to_owned()
-        {
-            self.closer.discard(self.uid, dup);
-        }
+    /// `stream`, this connection's socket, released through the closer when dropped.
+    pub(crate) fn client_socket(&self, stream: std::os::unix::net::UnixStream) -> ClientSocket {
+        self.closer.client_socket(self.uid, stream)
     }
 
     /// Whether the connection must end: its uid has too many descriptors waiting to be
