@@ -39,11 +39,8 @@ pub fn read_frame(s: &mut UnixStream) -> (FrameHeader, Vec<u8>) {
     (h, body)
 }
 
-/// A raw connection to the daemon at `socket`, past the version handshake, with a 10 s
-/// read timeout.
-pub fn handshaken(socket: &Path, client_name: &str) -> UnixStream {
-    let mut s = UnixStream::connect(socket).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+/// A `Hello` frame offering exactly this build's protocol version.
+pub fn hello_frame(client_name: &str) -> Vec<u8> {
     let mut hello = [0u8; 5 + warden_wire::handshake::MAX_CLIENT_NAME_LEN];
     let n = Hello {
         min: PROTOCOL_VERSION,
@@ -52,7 +49,15 @@ pub fn handshaken(socket: &Path, client_name: &str) -> UnixStream {
     }
     .encode(&mut hello)
     .unwrap();
-    s.write_all(&frame(0, Opcode::Hello, &hello[..n])).unwrap();
+    frame(0, Opcode::Hello, &hello[..n])
+}
+
+/// A raw connection to the daemon at `socket`, past the version handshake, with a 10 s
+/// read timeout.
+pub fn handshaken(socket: &Path, client_name: &str) -> UnixStream {
+    let mut s = UnixStream::connect(socket).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(&hello_frame(client_name)).unwrap();
     assert_eq!(read_frame(&mut s).0.status, 0, "handshake refused");
     s
 }

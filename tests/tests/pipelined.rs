@@ -97,6 +97,11 @@ fn round_trip(d: &Daemon, lens: &[usize]) {
     assert_eq!(nonces.len(), lens.len(), "every message has its own nonce");
     for (s, &(len, input, output, _)) in sealed.iter().zip(&l.ranges) {
         assert_eq!(s.len, len);
+        // A message of a few bytes can encrypt to itself by chance (1 in 256 for one byte);
+        // from 16 bytes on that is 2^-128. The open below checks every job either way.
+        if len < 16 {
+            continue;
+        }
         assert_ne!(
             r.as_slice()[output..output + len],
             r.as_slice()[input..input + len],

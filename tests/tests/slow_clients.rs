@@ -15,9 +15,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use warden_client::{CryptoStack, StackConfig};
-use warden_e2e::{Daemon, DaemonOptions};
-use warden_wire::handshake::Hello;
-use warden_wire::{Builder, FrameHeader, HEADER_LEN, Opcode, PROTOCOL_VERSION, Request};
+use warden_e2e::{Daemon, DaemonOptions, raw};
+use warden_wire::{Builder, HEADER_LEN};
 
 /// One worker, so every slow client shares the victim's thread.
 fn daemon(io_ms: u32) -> Daemon {
@@ -57,36 +56,6 @@ fn pings_all_answered(stack: &CryptoStack, n: usize) {
     println!("{n} victim pings, slowest {slowest:?}");
 }
 
-fn hello() -> Vec<u8> {
-    let mut body = [0u8; 16];
-    let n = Hello {
-        min: PROTOCOL_VERSION,
-        max: PROTOCOL_VERSION,
-        client_name: "slow",
-    }
-    .encode(&mut body)
-    .unwrap();
-    let h = FrameHeader {
-        body_len: n as u32,
-        ..FrameHeader::request(PROTOCOL_VERSION, 0, Opcode::Hello.as_u16())
-    };
-    let mut out = h.to_bytes().to_vec();
-    out.extend_from_slice(&body[..n]);
-    out
-}
-
-fn ping_frame(id: u64, data: &[u8]) -> Vec<u8> {
-    let mut b = Builder::new();
-    let body = warden_wire::encode_request(&mut b, &Request::Ping { data }).to_vec();
-    let h = FrameHeader {
-        body_len: body.len() as u32,
-        ..FrameHeader::request(PROTOCOL_VERSION, id, Opcode::Ping.as_u16())
-    };
-    let mut out = h.to_bytes().to_vec();
-    out.extend_from_slice(&body);
-    out
-}
-
 /// Reads until the daemon closes the connection (EOF or reset), discarding replies.
 /// `false` if it is still open after `within`.
 fn closed_by_daemon(s: &mut UnixStream, within: Duration) -> bool {
@@ -120,7 +89,7 @@ fn slow_loris_connections_do_not_stall_the_victims_worker() {
                     let Ok(mut s) = UnixStream::connect(&path) else {
                         continue;
                     };
-                    let _ = s.write_all(&hello()[..1]);
+                    let _ = s.write_all(&raw::hello_frame("slow")[..1]);
                     let _ = closed_by_daemon(&mut s, Duration::from_secs(5));
                     reconnects.fetch_add(1, Ordering::Relaxed);
                 }
@@ -136,27 +105,15 @@ fn slow_loris_connections_do_not_stall_the_victims_worker() {
     assert!(reconnects.load(Ordering::Relaxed) >= 30);
 }
 
-/// A handshaken raw connection.
-fn handshaken(d: &Daemon) -> UnixStream {
-    let mut s = UnixStream::connect(d.socket_path()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(&hello()).unwrap();
-    let mut reply = [0u8; HEADER_LEN];
-    s.read_exact(&mut reply).unwrap();
-    let header = FrameHeader::decode(&reply, warden_wire::DEFAULT_MAX_FRAME_LEN).unwrap();
-    assert_eq!(header.status, 0, "handshake refused");
-    let mut body = vec![0u8; header.body_len as usize];
-    s.read_exact(&mut body).unwrap();
-    s
-}
-
 #[test]
 fn frames_that_stall_midway_are_closed_after_io_ms() {
     let d = daemon(500);
     let stack = victim(&d);
     // Eight connections send a header and half a body, then fall silent.
-    let f = ping_frame(1, &[7; 64]);
-    let mut stalled: Vec<UnixStream> = (0..8).map(|_| handshaken(&d)).collect();
+    let f = raw::ping_frame(&mut Builder::new(), 1, &[7; 64]);
+    let mut stalled: Vec<UnixStream> = (0..8)
+        .map(|_| raw::handshaken(d.socket_path(), "slow"))
+        .collect();
     for s in &mut stalled {
         s.write_all(&f[..HEADER_LEN + 10]).unwrap();
     }
@@ -179,8 +136,10 @@ fn a_client_that_never_reads_its_replies_does_not_block_the_worker() {
     let stack = victim(&d);
     // Six connections pipeline 32 KiB pings and never read a reply: the socket buffers
     // fill both ways and every reply write would block.
-    let frame = ping_frame(2, &[0x42; 32 * 1024]);
-    let mut hogs: Vec<UnixStream> = (0..6).map(|_| handshaken(&d)).collect();
+    let frame = raw::ping_frame(&mut Builder::new(), 2, &[0x42; 32 * 1024]);
+    let mut hogs: Vec<UnixStream> = (0..6)
+        .map(|_| raw::handshaken(d.socket_path(), "slow"))
+        .collect();
     for hog in &mut hogs {
         hog.set_nonblocking(true).unwrap();
         let mut queued = 0usize;
