@@ -110,6 +110,76 @@ fn rsa_size_and_slot_names_are_checked_before_sending() {
     }
     let err = w.fails(2, &["sign", "--slot", "what?"]);
     assert!(err.contains("'?' is not allowed in a slot name"), "{err}");
+    // An operation's name where a key type belongs names the key type to use.
+    for (op, key) in [
+        ("AES-256-GCM", "--alg AES-256 "),
+        ("hmac-sha256", "--alg HMAC "),
+        ("HASH-ML-DSA-65-SHA512", "--alg ML-DSA-65 "),
+    ] {
+        for cmd in [
+            &["key", "generate", "--alg", op, "--slot", "k"][..],
+            &[
+                "key",
+                "import",
+                "--alg",
+                op,
+                "--slot",
+                "k",
+                "--in",
+                "/dev/null",
+            ],
+        ] {
+            let err = w.fails(2, cmd);
+            assert!(
+                err.contains("is an operation, not a key type") && err.contains(key),
+                "{err}"
+            );
+            assert!(!err.contains("connect"), "{err}");
+        }
+    }
+    let err = w.fails(2, &["key", "generate", "--alg", "SHA-256", "--slot", "k"]);
+    assert!(
+        err.contains("SHA-256 is an operation that uses no key"),
+        "{err}"
+    );
+}
+
+/// The daemon answers `AccessDenied` alike for a slot that does not exist and one the caller
+/// may not see; the CLI says which names it could mean, and never more than the caller's own
+/// listing shows.
+#[test]
+fn a_slot_the_caller_cannot_use_is_explained_without_telling_whether_it_exists() {
+    let root = tempfile::tempdir().unwrap();
+    let (_d, w) = daemon(root.path());
+    let err = w.fails(3, &["sign", "--slot", "nosuch", "--hex"]);
+    assert!(err.contains("you have no slot named nosuch"), "{err}");
+    assert!(err.contains("`warden key list`"), "{err}");
+    once(&err, "AccessDenied");
+    let err = w.fails(3, &["key", "public", "--slot", "4242/gone"]);
+    assert!(
+        err.contains("slot 4242/gone does not exist, or its owner granted you nothing"),
+        "{err}"
+    );
+    if !warden_e2e::persistent::is_root() {
+        return;
+    }
+    // A stranger gets the same words for another owner's slot that exists and one that
+    // does not (only the name differs).
+    let root = warden_e2e::persistent::shared_root();
+    let d = Wardend::start(root.path(), &config(&[]));
+    let owner = Warden::at(&d.socket);
+    owner.ok(&["key", "generate", "--alg", "ED25519", "--slot", "kept"]);
+    let stranger = owner.as_uid(4211, 0);
+    let said = |name: &str| {
+        let slot = format!("{}/{name}", my_uid());
+        let err = stranger.fails(3, &["sign", "--slot", &slot, "--hex"]);
+        assert!(
+            err.contains("does not exist, or its owner granted you nothing"),
+            "{err}"
+        );
+        err.replace(&slot, "SLOT")
+    };
+    assert_eq!(said("kept"), said("absent"));
 }
 
 #[test]

@@ -131,6 +131,23 @@ pub fn advise(cli: &Cli, stack: &CryptoStack, failure: Failure) -> Failure {
         };
         return Failure::Daemon(code, format!("slot {slot} is locked: {what}"));
     }
+    // The daemon answers the same for a slot that does not exist and one the caller may not
+    // see (no existence oracle); the caller's own listing tells which case it can tell apart.
+    if code == ErrorCode::AccessDenied
+        && let Some(slot) = command_slot(&cli.command)
+        && stack.key_management().slot_info(slot).is_err()
+    {
+        // A bare name is the caller's own slot; `uid/name` is another owner's.
+        let why = if slot.contains('/') {
+            format!("slot {slot} does not exist, or its owner granted you nothing")
+        } else {
+            format!("you have no slot named {slot} (another owner's slot is named uid/{slot})")
+        };
+        return Failure::Daemon(
+            code,
+            format!("{msg}: {why}; `warden key list` shows the slots you can use"),
+        );
+    }
     failure
 }
 

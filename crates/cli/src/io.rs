@@ -137,18 +137,21 @@ impl Output {
 
     /// Writes `bytes` (hex-encoded with a newline when asked).
     pub fn write(&self, bytes: &[u8]) -> Result<(), Failure> {
-        let data: Vec<u8> = if self.hex {
+        // Raw bytes are written as they are: no copy (outputs can be plaintext, and large).
+        let encoded;
+        let data: &[u8] = if self.hex {
             let mut s = hex::encode(bytes).into_bytes();
             s.push(b'\n');
-            s
+            encoded = s;
+            &encoded
         } else {
-            bytes.to_vec()
+            bytes
         };
         match &self.path {
-            Some(p) => write_private(p, &data).map_err(|e| Failure::io(p, e)),
+            Some(p) => write_private(p, data).map_err(|e| Failure::io(p, e)),
             None => {
                 let mut out = io::stdout().lock();
-                out.write_all(&data)
+                out.write_all(data)
                     .and_then(|()| out.flush())
                     .map_err(|e| Failure::io(Path::new("stdout"), e))
             }

@@ -97,8 +97,10 @@ fn run(cli: &Cli) -> Result<Report, Failure> {
         _ => {}
     }
     // Arguments that can be checked locally are, before anything is sent.
-    if let Command::Key(KeyCommand::Generate(a)) = &cli.command {
-        keys::generate_params(a)?;
+    match &cli.command {
+        Command::Key(KeyCommand::Generate(a)) => drop(keys::generate_params(a)?),
+        Command::Key(KeyCommand::Import(a)) => drop(keys::parse_key_type(&a.alg)?),
+        _ => {}
     }
     let stack = connect(cli)?;
     run_connected(cli, &stack).map_err(|f| advice::advise(cli, &stack, f))

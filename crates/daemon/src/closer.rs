@@ -17,7 +17,7 @@
 //! kernel on the worker, see `warden_shm::MAX_FDS_PER_READ`), so what one uid can pin is
 //! that bound plus what the reads under way when it was reached bring (one per worker),
 //! plus one socket per connection of its that ends with descriptors still queued (the
-//! socket goes here whole: `release_socket`).
+//! socket goes here whole: `release_socket`, or `ClientSocket` when a connection ends).
 //!
 //! Stuck is not only FUSE: the last release of a TCP socket with `SO_LINGER` and unsent
 //! data waits up to its linger time, and any uid can make one.

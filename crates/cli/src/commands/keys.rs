@@ -32,6 +32,30 @@ pub fn parse_alg(name: &str) -> Result<Algorithm, Failure> {
     })
 }
 
+/// Parses a key type for `key generate` / `key import`. An operation's name (AES-256-GCM,
+/// HASH-ML-DSA-65-SHA512, ...) is refused with the key type that serves it.
+pub fn parse_key_type(name: &str) -> Result<Algorithm, Failure> {
+    let alg = parse_alg(name)?;
+    if alg.is_key_algorithm() {
+        return Ok(alg);
+    }
+    let serving: Vec<&str> = alg.key_algorithms().iter().map(|k| k.name()).collect();
+    Err(Failure::Usage(match serving.as_slice() {
+        [] => format!("{} is an operation that uses no key", alg.name()),
+        [one] => format!(
+            "{} is an operation, not a key type: use --alg {one} (such a key serves {})",
+            alg.name(),
+            alg.name()
+        ),
+        many => format!(
+            "{} is an operation, not a key type: use --alg {} (any of them serves {})",
+            alg.name(),
+            many.join(" or --alg "),
+            alg.name()
+        ),
+    }))
+}
+
 /// Parses a permission list, or picks the algorithm's natural set.
 pub fn parse_permissions(
     given: Option<&str>,
@@ -76,7 +100,7 @@ fn natural_permissions(alg: Algorithm) -> KeyOperationPermission {
 /// The parameters of `warden key generate`, checked locally: run before connecting, so a
 /// missing `--size` is a usage error even with no daemon.
 pub fn generate_params(a: &GenerateArgs) -> Result<GenerateKeyParams, Failure> {
-    let alg = parse_alg(&a.alg)?;
+    let alg = parse_key_type(&a.alg)?;
     let permissions = parse_permissions(a.permissions.as_deref(), alg)?;
     let mut b = GenerateKeyParams::builder()
         .algorithm(alg)
@@ -128,7 +152,7 @@ pub fn generate(stack: &CryptoStack, a: &GenerateArgs) -> Result<Report, Failure
 
 /// `warden key import`
 pub fn import(stack: &CryptoStack, a: &ImportArgs) -> Result<Report, Failure> {
-    let alg = parse_alg(&a.alg)?;
+    let alg = parse_key_type(&a.alg)?;
     let permissions = parse_permissions(a.permissions.as_deref(), alg)?;
     let raw = read_file(&a.input, MAX_KEY_FILE)?;
     let (material, format) = keyfile::classify(raw, alg, a.format, &a.input)?;

@@ -325,8 +325,10 @@ pub fn encrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Rep
         a.io.input.as_deref(),
     ) {
         let aad = a.aad.as_deref().map_or(&[][..], str::as_bytes);
-        let out = regions::encrypt(&mut ctx, stack, path, size, aad)?;
-        return emit_binary(&out, a.io.out.as_deref(), a.io.hex, json_mode, "ciphertext");
+        let lens = (lengths.nonce_len, lengths.tag_len);
+        return regions::encrypt(&mut ctx, stack, path, size, lens, aad, |out| {
+            emit_binary(out, a.io.out.as_deref(), a.io.hex, json_mode, "ciphertext")
+        });
     }
     // The daemon draws a fresh nonce for every message (an empty init nonce) and returns it
     // with the last output; the CLI never picks one, so slot keys need no caller-nonce bit.
@@ -375,14 +377,11 @@ pub fn decrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Rep
     ) {
         let aad = a.aad.as_deref().map_or(&[][..], str::as_bytes);
         let lens = (lengths.nonce_len, lengths.tag_len);
-        return match regions::decrypt(&mut ctx, stack, path, size, lens, aad)? {
-            Ok(plain) => emit_binary(
-                &plain,
-                a.io.out.as_deref(),
-                a.io.hex,
-                json_mode,
-                "plaintext",
-            ),
+        let emit = |plain: &[u8]| {
+            emit_binary(plain, a.io.out.as_deref(), a.io.hex, json_mode, "plaintext")
+        };
+        return match regions::decrypt(&mut ctx, stack, path, size, lens, aad, emit)? {
+            Ok(report) => Ok(report),
             Err(e) if e.code() == ErrorCode::OperationFailed => {
                 eprintln!("warden: decryption failed (wrong key, AAD, or tampered data)");
                 Err(Failure::VerifyFailed)

@@ -96,47 +96,65 @@ pub fn verify(
     Ok(ctx.verify_region(&r, msg, sig))
 }
 
-/// Encrypts the whole file: nonce ‖ ciphertext ‖ tag.
-pub fn encrypt(
-    ctx: &mut AeadContext,
-    stack: &CryptoStack,
-    path: &Path,
-    size: u64,
-    aad: &[u8],
-) -> Result<Vec<u8>, Failure> {
-    let n = usize_of(size)?;
-    let total = n
-        .checked_mul(2)
-        .ok_or(Failure::Usage("file too large".into()))?;
-    let mut r = load(stack, path, 0, n, total)?;
-    let (pt, ct) = (
-        r.slice(0..n).map_err(Failure::from_client)?,
-        r.slice(n..total).map_err(Failure::from_client)?,
-    );
-    let sealed = ctx
-        .seal_region(&mut r, aad, pt, ct)
-        .map_err(Failure::from_client)?;
-    let body = r
-        .as_slice()
-        .get(n..n + sealed.len)
-        .ok_or(Failure::Internal("ciphertext outside the region"))?;
-    let mut out = Vec::with_capacity(sealed.nonce.len() + body.len() + sealed.tag.len());
-    out.extend_from_slice(&sealed.nonce);
-    out.extend_from_slice(body);
-    out.extend_from_slice(&sealed.tag);
-    Ok(out)
-}
-
-/// Decrypts a whole `nonce ‖ ciphertext ‖ tag` file; `Ok(Err(e))` when the daemon refused
-/// (authentication failure included), with nothing decrypted.
-pub fn decrypt(
+/// Encrypts the whole file and hands `nonce ‖ ciphertext ‖ tag` to `emit`, straight from the
+/// region: the ciphertext range sits between room for the nonce and the tag, so the output
+/// is one slice and the file is held twice (plaintext and ciphertext), not three times.
+pub fn encrypt<R>(
     ctx: &mut AeadContext,
     stack: &CryptoStack,
     path: &Path,
     size: u64,
     (nonce_len, tag_len): (usize, usize),
     aad: &[u8],
-) -> Result<Result<Vec<u8>, warden_client::Error>, Failure> {
+    emit: impl FnOnce(&[u8]) -> Result<R, Failure>,
+) -> Result<R, Failure> {
+    let n = usize_of(size)?;
+    // Region: plaintext ‖ nonce ‖ ciphertext ‖ tag.
+    let ct_at = n.checked_add(nonce_len);
+    let tag_at = ct_at.and_then(|at| at.checked_add(n));
+    let (Some(ct_at), Some(tag_at), Some(total)) =
+        (ct_at, tag_at, tag_at.and_then(|at| at.checked_add(tag_len)))
+    else {
+        return Err(Failure::Usage("file too large".into()));
+    };
+    let mut r = load(stack, path, 0, n, total)?;
+    let (pt, ct) = (
+        r.slice(0..n).map_err(Failure::from_client)?,
+        r.slice(ct_at..tag_at).map_err(Failure::from_client)?,
+    );
+    let sealed = ctx
+        .seal_region(&mut r, aad, pt, ct)
+        .map_err(Failure::from_client)?;
+    if sealed.nonce.len() != nonce_len || sealed.tag.len() != tag_len || sealed.len != n {
+        return Err(Failure::Daemon(
+            warden_client::ErrorCode::UnsupportedOperation,
+            "the daemon answered with unexpected nonce, tag or ciphertext lengths".into(),
+        ));
+    }
+    let out = r
+        .as_mut_slice()
+        .get_mut(n..total)
+        .ok_or(Failure::Internal("ciphertext outside the region"))?;
+    let (nonce, rest) = out.split_at_mut(nonce_len);
+    nonce.copy_from_slice(&sealed.nonce);
+    rest.get_mut(n..)
+        .ok_or(Failure::Internal("tag outside the region"))?
+        .copy_from_slice(&sealed.tag);
+    emit(out)
+}
+
+/// Decrypts a whole `nonce ‖ ciphertext ‖ tag` file and hands the plaintext to `emit`
+/// straight from the region; `Ok(Err(e))` when the daemon refused (authentication failure
+/// included), with nothing decrypted and `emit` not called.
+pub fn decrypt<R>(
+    ctx: &mut AeadContext,
+    stack: &CryptoStack,
+    path: &Path,
+    size: u64,
+    (nonce_len, tag_len): (usize, usize),
+    aad: &[u8],
+    emit: impl FnOnce(&[u8]) -> Result<R, Failure>,
+) -> Result<Result<R, warden_client::Error>, Failure> {
     let size = usize_of(size)?;
     let n = size.checked_sub(nonce_len + tag_len).ok_or(Failure::Usage(
         "input is shorter than a nonce and a tag".into(),
@@ -160,11 +178,13 @@ pub fn decrypt(
         r.slice(n..total.max(n)).map_err(Failure::from_client)?,
     );
     match ctx.open_region(&mut r, &head, aad, ct, &tag, pt) {
-        Ok(len) => Ok(Ok(r
-            .as_slice()
-            .get(n..n + len)
-            .ok_or(Failure::Internal("plaintext outside the region"))?
-            .to_vec())),
+        Ok(len) => {
+            let plain = r
+                .as_slice()
+                .get(n..n + len)
+                .ok_or(Failure::Internal("plaintext outside the region"))?;
+            emit(plain).map(Ok)
+        }
         Err(e) => Ok(Err(e)),
     }
 }
