@@ -155,6 +155,21 @@ fn a_slot_the_caller_cannot_use_is_explained_without_telling_whether_it_exists()
     assert!(err.contains("you have no slot named nosuch"), "{err}");
     assert!(err.contains("`warden key list`"), "{err}");
     once(&err, "AccessDenied");
+    // A key of the wrong kind is named as such, in the words of the command that was run.
+    w.ok(&["key", "generate", "--alg", "AES-256", "--slot", "aes"]);
+    w.ok(&["key", "generate", "--alg", "ED25519", "--slot", "ed"]);
+    let sig = root.path().join("sig");
+    std::fs::write(&sig, [0u8; 64]).unwrap();
+    let err = w.fails(
+        2,
+        &["verify", "--slot", "aes", "--sig", sig.to_str().unwrap()],
+    );
+    assert!(
+        err.contains("slot aes holds a key of type AES-256, not a signature key"),
+        "{err}"
+    );
+    let err = w.fails(2, &["decrypt", "--slot", "ed", "--hex"]);
+    assert!(err.contains("ED25519; decrypt needs an AES"), "{err}");
     let err = w.fails(3, &["key", "public", "--slot", "4242/gone"]);
     assert!(
         err.contains("slot 4242/gone does not exist, or its owner granted you nothing"),

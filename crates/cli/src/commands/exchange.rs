@@ -97,7 +97,7 @@ pub fn agree(stack: &CryptoStack, a: &AgreeArgs) -> Result<Report, Failure> {
     let alg = kem_of(stack, &a.slot)?;
     if alg.class() != warden_client::AlgorithmClass::KeyAgreement {
         return Err(Failure::Usage(format!(
-            "slot {} holds a {} key; agree needs X25519, ECDH-P256 or ECDH-P384",
+            "slot {} holds a key of type {}; agree needs X25519, ECDH-P256 or ECDH-P384",
             a.slot,
             alg.name()
         )));

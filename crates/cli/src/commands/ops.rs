@@ -105,7 +105,7 @@ pub fn signature_format(
         (Some(SigFormat::Der) | None, true) => Ok(SignatureFormat::Der),
         (None, false) => Ok(SignatureFormat::Raw),
         (Some(_), false) => Err(Failure::Usage(format!(
-            "--sig-format applies to ECDSA keys; {holder} holds a {} key",
+            "--sig-format applies to ECDSA keys; {holder} holds a key of type {}",
             alg.name()
         ))),
     }
@@ -155,16 +155,21 @@ fn slot_algorithm(stack: &CryptoStack, slot: &str) -> Result<Algorithm, Failure>
         .map_err(Failure::from_client)
 }
 
-/// `warden sign`
-pub fn sign(stack: &CryptoStack, a: &SignArgs, json_mode: bool) -> Result<Report, Failure> {
-    let alg = slot_algorithm(stack, &a.slot)?;
+/// The algorithm of the key in `slot`, which must be a signature key (sign and verify).
+fn signature_key(stack: &CryptoStack, slot: &str) -> Result<Algorithm, Failure> {
+    let alg = slot_algorithm(stack, slot)?;
     if alg.class() != AlgorithmClass::Signature {
         return Err(Failure::Usage(format!(
-            "slot {} holds a {} key, not a signing key",
-            a.slot,
+            "slot {slot} holds a key of type {}, not a signature key",
             alg.name()
         )));
     }
+    Ok(alg)
+}
+
+/// `warden sign`
+pub fn sign(stack: &CryptoStack, a: &SignArgs, json_mode: bool) -> Result<Report, Failure> {
+    let alg = signature_key(stack, &a.slot)?;
     let (cfg, _key) = signing_config(stack, &a.slot, alg, a.sig_format, &a.options)?;
     if a.options.external_mu {
         // The input is μ itself: 64 bytes, never streamed or mapped.
@@ -201,7 +206,7 @@ pub fn verify(
     slot: &str,
     json_mode: bool,
 ) -> Result<Report, Failure> {
-    let alg = slot_algorithm(stack, slot)?;
+    let alg = signature_key(stack, slot)?;
     let sig = read_file(&a.sig, MAX_SIG_FILE)?;
     let (cfg, _key) = signing_config(stack, slot, alg, a.sig_format, &a.options)?;
     // An external μ is read whole (64 bytes), so it never takes the data-plane path.
@@ -258,7 +263,7 @@ fn is_oaep(alg: Algorithm) -> bool {
 }
 
 /// The AEAD (or RSA-OAEP) to use with a slot's key.
-fn aead_algorithm(stack: &CryptoStack, a: &AeadArgs) -> Result<Algorithm, Failure> {
+fn aead_algorithm(stack: &CryptoStack, a: &AeadArgs, verb: &str) -> Result<Algorithm, Failure> {
     if let Some(name) = &a.alg {
         return parse_alg(name);
     }
@@ -270,7 +275,7 @@ fn aead_algorithm(stack: &CryptoStack, a: &AeadArgs) -> Result<Algorithm, Failur
         // An RSA-OAEP key's own name is its default hash (`--alg` picks another).
         oaep if is_oaep(oaep) => Ok(oaep),
         other => Err(Failure::Usage(format!(
-            "slot {} holds a {} key; encrypt needs an AES, CHACHA20 or RSA-OAEP key",
+            "slot {} holds a key of type {}; {verb} needs an AES, CHACHA20 or RSA-OAEP key",
             a.slot,
             other.name()
         ))),
@@ -310,7 +315,7 @@ fn aead_context(
 
 /// `warden encrypt`: output = nonce ‖ ciphertext ‖ tag.
 pub fn encrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Report, Failure> {
-    let alg = aead_algorithm(stack, a)?;
+    let alg = aead_algorithm(stack, a, "encrypt")?;
     if is_oaep(alg) {
         return rsa_oaep(stack, a, alg, CipherDirection::Encrypt, json_mode);
     }
@@ -361,7 +366,7 @@ pub fn encrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Rep
 
 /// `warden decrypt`: exit 1 when authentication fails; no plaintext is written then.
 pub fn decrypt(stack: &CryptoStack, a: &AeadArgs, json_mode: bool) -> Result<Report, Failure> {
-    let alg = aead_algorithm(stack, a)?;
+    let alg = aead_algorithm(stack, a, "decrypt")?;
     if is_oaep(alg) {
         return rsa_oaep(stack, a, alg, CipherDirection::Decrypt, json_mode);
     }
