@@ -940,3 +940,86 @@ fn ctr_and_cbc_round_trip_through_regions() {
         );
     }
 }
+
+/// Decryption may write over its own input (in place): the daemon decrypts a private copy,
+/// so the plaintext is right, and on a wrong tag the region still holds the ciphertext,
+/// untouched. Partly overlapping ranges work too. Encryption's ranges still must not overlap.
+#[test]
+fn decryption_works_in_place_and_a_wrong_tag_leaves_the_ciphertext() {
+    let root = tempfile::tempdir().unwrap();
+    let d = start(root.path(), "");
+    let (s, mem) = pair(&d);
+    let len = 3_000_000; // far beyond one frame, beyond the kept scratch
+    for (key_alg, alg) in [
+        (Algorithm::Aes256Key, Algorithm::Aes256Gcm),
+        (Algorithm::ChaCha20Key, Algorithm::ChaCha20Poly1305),
+    ] {
+        let k = key(&s, key_alg, P::ENCRYPT | P::DECRYPT);
+        let mut r = mem.allocate(2 * len + 100).unwrap();
+        let mut want = vec![0u8; len];
+        fill(&mut want, 21);
+        r.as_mut_slice()[..len].copy_from_slice(&want);
+        let (pt, ct) = (r.slice(0..len).unwrap(), r.slice(len..2 * len).unwrap());
+        let mut seal = s
+            .create_aead_context(&cfg(alg, &k, Some(CipherDirection::Encrypt)))
+            .unwrap();
+        let sealed = seal.seal_region(&mut r, b"in place", pt, ct).unwrap();
+        assert_eq!(
+            code(seal.seal_region(&mut r, b"", ct, ct)),
+            ErrorCode::InvalidMemoryRegion,
+            "{alg:?}: encryption in place is refused"
+        );
+        let mut open = s
+            .create_aead_context(&cfg(alg, &k, Some(CipherDirection::Decrypt)))
+            .unwrap();
+        // A wrong tag in place: opaque error, the ciphertext still there, byte for byte.
+        let ciphertext = r.as_slice()[len..2 * len].to_vec();
+        let mut bad = sealed.tag.clone();
+        bad[0] ^= 1;
+        let e = open.open_region(&mut r, &sealed.nonce, b"in place", ct, &bad, ct);
+        assert_eq!(code(e), ErrorCode::OperationFailed, "{alg:?}");
+        assert!(r.as_slice()[len..2 * len] == ciphertext[..], "{alg:?}");
+        // Exactly in place.
+        let n = open
+            .open_region(&mut r, &sealed.nonce, b"in place", ct, &sealed.tag, ct)
+            .unwrap();
+        assert_eq!(n, len);
+        assert!(r.as_slice()[len..2 * len] == want[..], "{alg:?} in place");
+        // Partly overlapping: the ciphertext moved 100 bytes on, the plaintext lands at `len`.
+        r.as_mut_slice()[len + 100..2 * len + 100].copy_from_slice(&ciphertext);
+        let (moved, out) = (
+            r.slice(len + 100..2 * len + 100).unwrap(),
+            r.slice(len..2 * len).unwrap(),
+        );
+        let n = open
+            .open_region(&mut r, &sealed.nonce, b"in place", moved, &sealed.tag, out)
+            .unwrap();
+        assert_eq!(n, len);
+        assert!(
+            r.as_slice()[len..2 * len] == want[..],
+            "{alg:?} overlapping"
+        );
+    }
+    // CBC decryption in place (padding checked before anything is written).
+    let k = key(&s, Algorithm::Aes256Key, P::ENCRYPT | P::DECRYPT);
+    let mut r = mem.allocate(2 * len + 32).unwrap();
+    let mut want = vec![0u8; len];
+    fill(&mut want, 5);
+    r.as_mut_slice()[..len].copy_from_slice(&want);
+    let (pt, ct) = (
+        r.slice(0..len).unwrap(),
+        r.slice(len..2 * len + 32).unwrap(),
+    );
+    let alg = Algorithm::Aes256CbcPkcs7;
+    let mut enc = s
+        .create_cipher_context(&cfg(alg, &k, Some(CipherDirection::Encrypt)))
+        .unwrap();
+    let n = enc.apply_region(&mut r, &[], pt, ct).unwrap();
+    let iv = enc.iv().to_vec();
+    let ct = r.slice(len..len + n).unwrap();
+    let mut dec = s
+        .create_cipher_context(&cfg(alg, &k, Some(CipherDirection::Decrypt)))
+        .unwrap();
+    assert_eq!(dec.apply_region(&mut r, &iv, ct, ct).unwrap(), len);
+    assert!(r.as_slice()[len..2 * len] == want[..]);
+}

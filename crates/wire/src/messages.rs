@@ -486,7 +486,8 @@ pub enum Request<'a> {
         /// AEAD decrypt: the expected tag; empty otherwise.
         tag: &'a [u8],
         /// Where the output goes instead of inline in the reply (a region range that must
-        /// not overlap a region `input`); `None` = inline.
+        /// not overlap a region `input`, except for a decryption, which reads a private copy
+        /// of its input and may write over it in place); `None` = inline.
         output: Option<ShmSlice>,
     },
     /// Return a context to its created state.

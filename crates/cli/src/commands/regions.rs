@@ -143,9 +143,10 @@ pub fn encrypt<R>(
     emit(out)
 }
 
-/// Decrypts a whole `nonce ‖ ciphertext ‖ tag` file and hands the plaintext to `emit`
-/// straight from the region; `Ok(Err(e))` when the daemon refused (authentication failure
-/// included), with nothing decrypted and `emit` not called.
+/// Decrypts a whole `nonce ‖ ciphertext ‖ tag` file in place (the daemon decrypts a private
+/// copy, so the region holds the file's size once) and hands the plaintext to `emit` straight
+/// from the region; `Ok(Err(e))` when the daemon refused (authentication failure included),
+/// with nothing decrypted and `emit` not called.
 pub fn decrypt<R>(
     ctx: &mut AeadContext,
     stack: &CryptoStack,
@@ -169,19 +170,13 @@ pub fn decrypt<R>(
             .map_err(|e| Failure::io(path, e))?;
         f.read_exact(&mut tag).map_err(|e| Failure::io(path, e))?;
     }
-    let total = n
-        .checked_mul(2)
-        .ok_or(Failure::Usage("file too large".into()))?;
-    let mut r = load(stack, path, nonce_len as u64, n, total)?;
-    let (ct, pt) = (
-        r.slice(0..n).map_err(Failure::from_client)?,
-        r.slice(n..total.max(n)).map_err(Failure::from_client)?,
-    );
-    match ctx.open_region(&mut r, &head, aad, ct, &tag, pt) {
+    let mut r = load(stack, path, nonce_len as u64, n, n)?;
+    let ct = r.slice(0..n).map_err(Failure::from_client)?;
+    match ctx.open_region(&mut r, &head, aad, ct, &tag, ct) {
         Ok(len) => {
             let plain = r
                 .as_slice()
-                .get(n..n + len)
+                .get(..len)
                 .ok_or(Failure::Internal("plaintext outside the region"))?;
             emit(plain).map(Ok)
         }

@@ -49,7 +49,8 @@ pub struct OpenJob<'a> {
     pub input: RegionSlice,
     /// The authentication tag.
     pub tag: &'a [u8],
-    /// Where the plaintext goes (written only once the tag checked out).
+    /// Where the plaintext goes (written only once the tag checked out; may be `input`
+    /// itself, see [`AeadContext::open_region`]).
     pub output: RegionSlice,
 }
 

@@ -54,8 +54,9 @@ impl CipherContext {
     }
 
     /// [`CipherContext::apply`] over region bytes (data plane): `input` is encrypted or
-    /// decrypted into `output` (ranges of `region`, not overlapping; `output` room for the
-    /// padding of CBC encryption). Encryption: pass an empty `iv` and read
+    /// decrypted into `output` (ranges of `region`; `output` room for the padding of CBC
+    /// encryption). An encryption's ranges must not overlap; a decryption's may, `output`
+    /// may even be `input` itself (in place): the daemon decrypts a private copy. Encryption: pass an empty `iv` and read
     /// [`CipherContext::iv`]. Returns the bytes written at the start of `output`; a
     /// decryption's output reaches the region only once it succeeded (CBC padding checked).
     pub fn apply_region(
@@ -225,10 +226,12 @@ impl AeadContext {
         })
     }
 
-    /// Decrypts the bytes of `input` into `output` (ranges of `region`, not overlapping)
-    /// under `nonce` with `aad`, checking `tag`; returns the plaintext length. The daemon
-    /// writes plaintext into the region only after the tag checked out: on any error the
-    /// output range is untouched. Decrypting contexts only.
+    /// Decrypts the bytes of `input` into `output` (ranges of `region`) under `nonce` with
+    /// `aad`, checking `tag`; returns the plaintext length. The daemon decrypts a private
+    /// copy of `input` and writes plaintext into the region only after the tag checked out:
+    /// on any error the output range is untouched, and `output` may overlap `input` or be
+    /// `input` itself (in place: a file-sized message needs its size in memory once, not
+    /// twice). Decrypting contexts only.
     #[allow(clippy::too_many_arguments)]
     pub fn open_region(
         &mut self,

@@ -151,7 +151,8 @@ fn done(state: &mut ConnState) -> Result<(), Error> {
 /// Whether a context must see region bytes through a private copy (`warden_shm::design`):
 /// signing (Ed25519 and SLH-DSA read the message more than once; two different readings
 /// under one nonce would leak the key) and decryption (the AEAD tag is checked on exactly the
-/// bytes decrypted).
+/// bytes decrypted). A decryption's output range may therefore overlap its input (in
+/// place, a documented guarantee): the input is read whole before anything is written.
 fn copies_in(entry: &ContextEntry) -> bool {
     entry.ctx.kind() == ContextKind::Sign || entry.decrypt
 }

@@ -16665,7 +16665,8 @@ mod root {
                 pub tag: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
                 ///  Appended (evolution rule 1, issue 13): where the output goes in a registered region
                 ///  instead of inline in the reply; the reply's `output` is then an Shm naming the bytes
-                ///  written. Must not overlap a region `input`.
+                ///  written. Must not overlap a region `input`, except for a decryption, which reads a
+                ///  private copy of its input and so may write over it (in place).
                 pub output: ::core::option::Option<::planus::alloc::boxed::Box<self::Shm>>,
             }
 
@@ -17228,7 +17229,7 @@ mod root {
             ///  Opcode ResetContext (0x0205).
             ///
             /// Generated from these locations:
-            /// * Table `ResetContextRequest` in the file `contexts.fbs:117`
+            /// * Table `ResetContextRequest` in the file `contexts.fbs:118`
             #[derive(
                 Clone,
                 Debug,
@@ -17519,7 +17520,7 @@ mod root {
             ///  Opcode DestroyContext (0x0206).
             ///
             /// Generated from these locations:
-            /// * Table `DestroyContextRequest` in the file `contexts.fbs:122`
+            /// * Table `DestroyContextRequest` in the file `contexts.fbs:123`
             #[derive(
                 Clone,
                 Debug,
@@ -17816,7 +17817,7 @@ mod root {
             ///  the tag.
             ///
             /// Generated from these locations:
-            /// * Table `OutputResponse` in the file `contexts.fbs:128`
+            /// * Table `OutputResponse` in the file `contexts.fbs:129`
             #[derive(
                 Clone,
                 Debug,
@@ -18206,7 +18207,7 @@ mod root {
             ///  Opcode Random (0x0300).
             ///
             /// Generated from these locations:
-            /// * Table `RandomRequest` in the file `contexts.fbs:139`
+            /// * Table `RandomRequest` in the file `contexts.fbs:140`
             #[derive(
                 Clone,
                 Debug,
