@@ -33,6 +33,22 @@ fn cpu_time(pid: u32) -> Duration {
     Duration::from_nanos(ns)
 }
 
+/// Whether a spinning thread gets most of a CPU right now. A busy-polling worker yields
+/// between looks, so on a machine whose CPUs other work keeps busy it burns little CPU while
+/// it polls, and CPU time cannot show whether it polled.
+fn a_cpu_is_free() -> bool {
+    let own = || {
+        let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+        let ns = stat.split_whitespace().next().and_then(|v| v.parse().ok());
+        Duration::from_nanos(ns.unwrap_or(0))
+    };
+    let (start, before) = (Instant::now(), own());
+    while start.elapsed() < Duration::from_millis(50) {
+        std::hint::spin_loop();
+    }
+    own() - before >= Duration::from_millis(40)
+}
+
 /// CPU the daemon uses while a client sends 20 pings 10 ms apart, then while it is idle.
 fn cpu_for_spaced_pings_then_idle(d: &Wardend, s: &CryptoStack) -> (Duration, Duration) {
     let before = cpu_time(d.pid());
@@ -77,6 +93,10 @@ fn a_busy_polling_daemon_spins_only_right_after_serving() {
     let (plain_cpu, idle) = cpu_for_spaced_pings_then_idle(&plain, &plain.stack());
     println!("default: 20 spaced pings {plain_cpu:?} CPU, 500 ms idle {idle:?}");
     assert!(idle <= Duration::from_millis(25), "{idle:?}");
+    if !a_cpu_is_free() {
+        println!("SKIPPED the polling-CPU comparison: the CPUs are busy with other work");
+        return;
+    }
     assert!(
         polled >= Duration::from_millis(5) && polled >= 3 * plain_cpu,
         "the polling worker did not poll after serving: {polled:?} vs {plain_cpu:?} without"
