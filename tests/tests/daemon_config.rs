@@ -187,3 +187,61 @@ fn a_closed_connections_slot_is_free_when_its_client_sees_the_close() {
     }
     assert_eq!(refused, 0, "reconnects refused right after the close");
 }
+
+/// `[limits] long_lane_nice`: the long-lane threads run at that nice value (default 10).
+#[test]
+fn lane_threads_run_at_the_configured_nice_value() {
+    // (comm, nice) of every thread of `pid` whose name starts with `wardend-long`.
+    fn lane_nice(pid: u32) -> Vec<i64> {
+        let mut out = Vec::new();
+        for t in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+            let stat = std::fs::read_to_string(t.unwrap().path().join("stat")).unwrap_or_default();
+            let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+                continue;
+            };
+            if !stat[open + 1..close].starts_with("wardend-long") {
+                continue;
+            }
+            // After "(comm)": state is field 3 of stat(5), nice field 19.
+            let nice = stat[close + 1..].split_whitespace().nth(16);
+            out.push(nice.and_then(|n| n.parse().ok()).unwrap_or(i64::MIN));
+        }
+        out
+    }
+    for (toml, want) in [
+        ("", 10),
+        ("[limits]\nlong_lane_nice = 0\nlong_lane_threads = 3\n", 0),
+        ("[limits]\nlong_lane_nice = 19\n", 19),
+    ] {
+        let d = Daemon::start_with(DaemonOptions {
+            config_toml: Some(toml.into()),
+            ..DaemonOptions::default()
+        })
+        .unwrap();
+        let threads = if toml.contains("long_lane_threads = 3") {
+            3
+        } else {
+            2
+        };
+        // Each lane thread sets its nice value as it starts: wait for all of them.
+        let until = Instant::now() + Duration::from_secs(5);
+        loop {
+            let seen = lane_nice(d.pid());
+            if seen.len() == threads && seen.iter().all(|&n| n == want) {
+                break;
+            }
+            assert!(
+                Instant::now() < until,
+                "{toml:?}: lane threads at nice {seen:?}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    // Out of range: wardend refuses to start and names the setting.
+    let err = Daemon::start_with(DaemonOptions {
+        config_toml: Some("[limits]\nlong_lane_nice = 20\n".into()),
+        ..DaemonOptions::default()
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("long_lane_nice"), "{err}");
+}

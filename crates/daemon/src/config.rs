@@ -93,6 +93,12 @@ pub struct Limits {
     /// work factor) so they never hold a worker (issue 12; see `lane`). 0 runs them on the
     /// workers, where they stall every connection sharing the worker: not for production.
     pub long_lane_threads: usize,
+    /// Nice value of the long-lane threads (0..=19; default 10, a tenth of a worker's CPU
+    /// weight), so a worker waking for a short request preempts long work at once. The cost:
+    /// next to other busy processes at nice 0, long work gets about that tenth of a CPU
+    /// (an RSA key generation or a large PBKDF2 slows down as much). Lower it on a device
+    /// whose CPUs other work keeps busy; 0 puts long work level with the workers.
+    pub long_lane_nice: u8,
     /// Long operations one uid may have queued or running at once; the next gets
     /// `QuotaExceeded`. Bounds how much of the lane queue one uid can claim (uids take turns
     /// at the threads whatever their queue length). Queued requests wait rather than being
@@ -370,6 +376,7 @@ impl Default for Limits {
             max_resources_per_connection: 1024,
             worker_threads: 0,
             long_lane_threads: 2,
+            long_lane_nice: 10,
             max_long_ops_per_uid: 8,
             arena_bytes: 256 * 1024,
             lock_arenas: false,
@@ -508,6 +515,9 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "limits.long_lane_threads must be 0..=64",
             ));
+        }
+        if l.long_lane_nice > 19 {
+            return Err(ConfigError::Invalid("limits.long_lane_nice must be 0..=19"));
         }
         if !(1..=1024).contains(&l.max_long_ops_per_uid) {
             return Err(ConfigError::Invalid(
@@ -718,6 +728,14 @@ mod tests {
         assert!(matches!(
             Config::from_toml("[limits]\nmax_long_ops_per_uid = 0"),
             Err(ConfigError::Invalid(_))
+        ));
+        assert!(matches!(
+            Config::from_toml("[limits]\nlong_lane_nice = 20"),
+            Err(ConfigError::Invalid(_))
+        ));
+        assert!(matches!(
+            Config::from_toml("[limits]\nlong_lane_nice = -1"),
+            Err(ConfigError::Parse(_))
         ));
         assert!(matches!(
             Config::from_toml("[limits]\nlong_lane_threads = 65"),

@@ -28,8 +28,8 @@
 //!   worker. Below the bound a request waits in the queue instead: refusing early only made
 //!   a hog's connections retry in a loop, which on a small machine cost other uids more CPU
 //!   than the queued work (measured: BENCHMARKS.md, hostile load).
-//! * **Below the workers' priority.** Lane threads run at nice [`LANE_NICE`], so a worker
-//!   waking for a short request preempts long work at once.
+//! * **Below the workers' priority.** Lane threads run at nice `limits.long_lane_nice`
+//!   (default 10), so a worker waking for a short request preempts long work at once.
 //! * **Uids take turns.** The queue is one FIFO per uid and a ring of uids that have work:
 //!   a free lane thread takes the oldest request of the next uid in the ring (round robin),
 //!   so a uid with many connections does not get more of the lane than one with one.
@@ -202,16 +202,15 @@ pub(crate) fn spawn(
         .collect()
 }
 
-/// Nice value of a lane thread. Long work competes with the workers for the same cores; at
-/// nice 10 (a tenth of a worker's CPU weight under CFS) a worker that wakes for a short
-/// request preempts a lane thread at once instead of waiting out its time slice, so short
-/// requests keep their latency while the lane still runs at full speed on an idle core.
-pub(crate) const LANE_NICE: i32 = 10;
-
 fn run(lane: &Lane, shared: &Shared) {
+    // Long work competes with the workers for the same cores; at nice 10 (the default: a
+    // tenth of a worker's CPU weight under CFS) a worker that wakes for a short request
+    // preempts a lane thread at once instead of waiting out its time slice, so short
+    // requests keep their latency while the lane still runs at full speed on an idle core.
     // Linux: nice is per thread, and `None` names the calling thread. Best effort: a failure
     // (e.g. a seccomp filter) leaves the lane at the workers' priority, still correct.
-    let _ = rustix::process::setpriority_process(None, LANE_NICE);
+    let nice = i32::from(shared.config.limits.long_lane_nice);
+    let _ = rustix::process::setpriority_process(None, nice);
     while let Some(Job { mut conn, home }) = lane.next() {
         let uid = conn.state.peer.uid;
         // The uid's slot is given back before the reply goes out: a client that sees the
