@@ -943,9 +943,10 @@ fn ctr_and_cbc_round_trip_through_regions() {
 
 /// Decryption may write over its own input (in place): the daemon decrypts a private copy,
 /// so the plaintext is right, and on a wrong tag the region still holds the ciphertext,
-/// untouched. Partly overlapping ranges work too. Encryption's ranges still must not overlap.
+/// untouched. Partly overlapping ranges work too. AEAD encryption works exactly in place
+/// (output range starting at the input); any other overlap of an encryption is refused.
 #[test]
-fn decryption_works_in_place_and_a_wrong_tag_leaves_the_ciphertext() {
+fn aead_works_in_place_and_a_wrong_tag_leaves_the_ciphertext() {
     let root = tempfile::tempdir().unwrap();
     let d = start(root.path(), "");
     let (s, mem) = pair(&d);
@@ -963,15 +964,33 @@ fn decryption_works_in_place_and_a_wrong_tag_leaves_the_ciphertext() {
         let mut seal = s
             .create_aead_context(&cfg(alg, &k, Some(CipherDirection::Encrypt)))
             .unwrap();
-        let sealed = seal.seal_region(&mut r, b"in place", pt, ct).unwrap();
-        assert_eq!(
-            code(seal.seal_region(&mut r, b"", ct, ct)),
-            ErrorCode::InvalidMemoryRegion,
-            "{alg:?}: encryption in place is refused"
+        // Sealed in place, then the same plaintext sealed out of place: both open.
+        let sealed_in_place = seal.seal_region(&mut r, b"in place", pt, pt).unwrap();
+        assert_eq!(sealed_in_place.len, len);
+        assert!(
+            r.as_slice()[..len] != want[..],
+            "{alg:?}: sealed where it lay"
         );
         let mut open = s
             .create_aead_context(&cfg(alg, &k, Some(CipherDirection::Decrypt)))
             .unwrap();
+        let (nonce, tag) = (&sealed_in_place.nonce, &sealed_in_place.tag);
+        open.open_region(&mut r, nonce, b"in place", pt, tag, pt)
+            .unwrap();
+        assert!(
+            r.as_slice()[..len] == want[..],
+            "{alg:?}: in place both ways"
+        );
+        let sealed = seal.seal_region(&mut r, b"in place", pt, ct).unwrap();
+        // Partly overlapping, or the output starting inside the input: refused.
+        for (i, o) in [(0..len, 1..len + 1), (1..len + 1, 0..len)] {
+            let (i, o) = (r.slice(i).unwrap(), r.slice(o).unwrap());
+            assert_eq!(
+                code(seal.seal_region(&mut r, b"", i, o)),
+                ErrorCode::InvalidMemoryRegion,
+                "{alg:?}"
+            );
+        }
         // A wrong tag in place: opaque error, the ciphertext still there, byte for byte.
         let ciphertext = r.as_slice()[len..2 * len].to_vec();
         let mut bad = sealed.tag.clone();
@@ -1022,4 +1041,10 @@ fn decryption_works_in_place_and_a_wrong_tag_leaves_the_ciphertext() {
         .unwrap();
     assert_eq!(dec.apply_region(&mut r, &iv, ct, ct).unwrap(), len);
     assert!(r.as_slice()[len..2 * len] == want[..]);
+    // CBC encryption grows by its padding: never in place.
+    let (pt, same) = (r.slice(0..len).unwrap(), r.slice(0..len + 16).unwrap());
+    assert_eq!(
+        code(enc.apply_region(&mut r, &[], pt, same)),
+        ErrorCode::InvalidMemoryRegion
+    );
 }

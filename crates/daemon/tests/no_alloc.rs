@@ -82,6 +82,9 @@ impl CryptoContext for AttributedCtx {
     fn finish_whole(&mut self, data: &[u8], last: &[u8], out: &mut [u8]) -> Result<usize> {
         inside(|| self.0.finish_whole(data, last, out))
     }
+    fn finish_whole_in_place(&mut self, data: &mut [u8]) -> Result<usize> {
+        inside(|| self.0.finish_whole_in_place(data))
+    }
 }
 
 impl Provider for Attributed {
@@ -577,6 +580,14 @@ fn request_path_on_existing_keys_and_contexts_does_not_allocate() {
         ("region ed25519 verify", verify, none, &rsig[..], none, None),
         ("region aead seal", seal, none, none, none, Some(at(2))),
         (
+            "region aead seal in place",
+            seal,
+            none,
+            none,
+            none,
+            Some(at(2)),
+        ),
+        (
             "region aead open",
             open,
             &rnonce[..],
@@ -585,10 +596,10 @@ fn request_path_on_existing_keys_and_contexts_does_not_allocate() {
             Some(at(3)),
         ),
     ] {
-        let input = Payload::Shm(if name == "region aead open" {
-            at(1)
-        } else {
-            at(0)
+        let input = Payload::Shm(match name {
+            "region aead open" => at(1),
+            "region aead seal in place" => at(2),
+            _ => at(0),
         });
         push(
             &mut d,

@@ -131,6 +131,54 @@ fn aead_vectors_seal_and_open_streamed_and_one_shot() {
             assert_eq!(dec.finalize(&ct, &mut plain).unwrap(), ct.len());
             assert_eq!(plain, pt);
         }
+
+        // In place (the data plane's seal over its own range): the same ciphertext and tag.
+        let mut enc = context(
+            &p,
+            ContextKind::Aead,
+            alg,
+            Some(CipherDirection::Encrypt),
+            Some(key.clone()),
+        );
+        enc.init(&nonce).unwrap();
+        enc.set_aad(&aad).unwrap();
+        let mut buf = pt.clone();
+        assert_eq!(enc.finish_whole_in_place(&mut buf).unwrap(), pt.len());
+        assert_eq!(buf, ct, "{alg} in place");
+        let mut got_tag = [0u8; 16];
+        assert_eq!(enc.get_tag(&mut got_tag).unwrap(), 16);
+        assert_eq!(got_tag.to_vec(), tag, "{alg} in place");
+        assert_eq!(enc.state(), ContextState::Finalized);
+
+        // Not in place: decryption (it must never show unauthenticated plaintext), and a
+        // stream with data already buffered. Both leave the context as it was.
+        let mut dec = context(
+            &p,
+            ContextKind::Aead,
+            alg,
+            Some(CipherDirection::Decrypt),
+            Some(key.clone()),
+        );
+        dec.init(&nonce).unwrap();
+        let mut buf = ct.clone();
+        let e = dec.finish_whole_in_place(&mut buf).unwrap_err();
+        assert_eq!(e.code(), ErrorCode::UnsupportedOperation);
+        assert_eq!((buf == ct, dec.state()), (true, ContextState::Initialized));
+        if !pt.is_empty() {
+            let mut enc = context(
+                &p,
+                ContextKind::Aead,
+                alg,
+                Some(CipherDirection::Encrypt),
+                Some(key.clone()),
+            );
+            enc.init(&nonce).unwrap();
+            enc.update(&pt[..1], &mut []).unwrap();
+            let mut rest = pt[1..].to_vec();
+            let e = enc.finish_whole_in_place(&mut rest).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::UnsupportedOperation);
+            assert_eq!(enc.state(), ContextState::Updating);
+        }
     }
 }
 

@@ -486,8 +486,9 @@ pub enum Request<'a> {
         /// AEAD decrypt: the expected tag; empty otherwise.
         tag: &'a [u8],
         /// Where the output goes instead of inline in the reply (a region range that must
-        /// not overlap a region `input`, except for a decryption, which reads a private copy
-        /// of its input and may write over it in place); `None` = inline.
+        /// not overlap a region `input`, except: a decryption reads a private copy of its
+        /// input and may write over it in any way; an AEAD encryption may start exactly where
+        /// its input does, sealed in place); `None` = inline.
         output: Option<ShmSlice>,
     },
     /// Return a context to its created state.

@@ -44,11 +44,12 @@ fn region_failure(e: warden_client::Error) -> Failure {
     Failure::from_client(e)
 }
 
-/// A region of `len` bytes (at least one) whose first bytes are `skip`..`skip + n` of `path`.
+/// A region of `len` bytes (at least one) holding bytes `skip`..`skip + n` of `path` at
+/// offset `at`.
 fn load(
     stack: &CryptoStack,
     path: &Path,
-    skip: u64,
+    (skip, at): (u64, usize),
     n: usize,
     len: usize,
 ) -> Result<MemoryRegion, Failure> {
@@ -59,7 +60,8 @@ fn load(
         .map_err(|e| Failure::io(path, e))?;
     let dst = r
         .as_mut_slice()
-        .get_mut(..n)
+        .get_mut(at..)
+        .and_then(|rest| rest.get_mut(..n))
         .ok_or(Failure::Internal("region shorter than the file"))?;
     f.read_exact(dst).map_err(|e| Failure::io(path, e))?;
     Ok(r)
@@ -77,7 +79,7 @@ pub fn sign(
     size: u64,
 ) -> Result<Vec<u8>, Failure> {
     let n = usize_of(size)?;
-    let r = load(stack, path, 0, n, n)?;
+    let r = load(stack, path, (0, 0), n, n)?;
     let msg = r.slice(0..n).map_err(Failure::from_client)?;
     ctx.sign_region(&r, msg).map_err(Failure::from_client)
 }
@@ -91,56 +93,79 @@ pub fn verify(
     sig: &[u8],
 ) -> Result<Result<(), warden_client::Error>, Failure> {
     let n = usize_of(size)?;
-    let r = load(stack, path, 0, n, n)?;
+    let r = load(stack, path, (0, 0), n, n)?;
     let msg = r.slice(0..n).map_err(Failure::from_client)?;
     Ok(ctx.verify_region(&r, msg, sig))
 }
 
-/// Encrypts the whole file and hands `nonce ‖ ciphertext ‖ tag` to `emit`, straight from the
-/// region: the ciphertext range sits between room for the nonce and the tag, so the output
-/// is one slice and the file is held twice (plaintext and ciphertext), not three times.
+/// Encrypts the whole file and hands `nonce ‖ ciphertext ‖ tag` to `emit` straight from the
+/// region. Sealed in place (the region holds the file's size once) where the key's provider
+/// can; else, or against a daemon from before in-place sealing, with the plaintext and the
+/// ciphertext side by side (twice the file).
 pub fn encrypt<R>(
     ctx: &mut AeadContext,
     stack: &CryptoStack,
     path: &Path,
     size: u64,
-    (nonce_len, tag_len): (usize, usize),
+    lens: (usize, usize),
     aad: &[u8],
     emit: impl FnOnce(&[u8]) -> Result<R, Failure>,
 ) -> Result<R, Failure> {
+    use warden_client::ErrorCode as E;
     let n = usize_of(size)?;
-    // Region: plaintext ‖ nonce ‖ ciphertext ‖ tag.
-    let ct_at = n.checked_add(nonce_len);
-    let tag_at = ct_at.and_then(|at| at.checked_add(n));
-    let (Some(ct_at), Some(tag_at), Some(total)) =
-        (ct_at, tag_at, tag_at.and_then(|at| at.checked_add(tag_len)))
-    else {
-        return Err(Failure::Usage("file too large".into()));
+    let (r, out) = match seal_file(ctx, stack, path, n, lens, aad, true) {
+        Err(Failure::Daemon(E::UnsupportedOperation | E::InvalidMemoryRegion, _)) => {
+            seal_file(ctx, stack, path, n, lens, aad, false)?
+        }
+        sealed => sealed?,
     };
-    let mut r = load(stack, path, 0, n, total)?;
-    let (pt, ct) = (
-        r.slice(0..n).map_err(Failure::from_client)?,
+    emit(
+        r.as_slice()
+            .get(out)
+            .ok_or(Failure::Internal("output outside the region"))?,
+    )
+}
+
+/// Seals the `n`-byte file into a region: `in_place`, laid out nonce ‖ plaintext → ciphertext
+/// ‖ tag; else plaintext ‖ nonce ‖ ciphertext ‖ tag. Returns the region and the range of
+/// `nonce ‖ ciphertext ‖ tag` in it.
+fn seal_file(
+    ctx: &mut AeadContext,
+    stack: &CryptoStack,
+    path: &Path,
+    n: usize,
+    (nonce_len, tag_len): (usize, usize),
+    aad: &[u8],
+    in_place: bool,
+) -> Result<(MemoryRegion, std::ops::Range<usize>), Failure> {
+    let too_large = || Failure::Usage("file too large".into());
+    let base = if in_place { 0 } else { n };
+    let ct_at = base.checked_add(nonce_len).ok_or_else(too_large)?;
+    let tag_at = ct_at.checked_add(n).ok_or_else(too_large)?;
+    let end = tag_at.checked_add(tag_len).ok_or_else(too_large)?;
+    let data_at = if in_place { ct_at } else { 0 };
+    let mut r = load(stack, path, (0, data_at), n, end)?;
+    let (input, output) = (
+        r.slice(data_at..data_at + n)
+            .map_err(Failure::from_client)?,
         r.slice(ct_at..tag_at).map_err(Failure::from_client)?,
     );
     let sealed = ctx
-        .seal_region(&mut r, aad, pt, ct)
+        .seal_region(&mut r, aad, input, output)
         .map_err(Failure::from_client)?;
     if sealed.nonce.len() != nonce_len || sealed.tag.len() != tag_len || sealed.len != n {
-        return Err(Failure::Daemon(
-            warden_client::ErrorCode::UnsupportedOperation,
-            "the daemon answered with unexpected nonce, tag or ciphertext lengths".into(),
+        return Err(Failure::Internal(
+            "the daemon answered with unexpected nonce, tag or ciphertext lengths",
         ));
     }
-    let out = r
-        .as_mut_slice()
-        .get_mut(n..total)
-        .ok_or(Failure::Internal("ciphertext outside the region"))?;
-    let (nonce, rest) = out.split_at_mut(nonce_len);
-    nonce.copy_from_slice(&sealed.nonce);
-    rest.get_mut(n..)
+    let all = r.as_mut_slice();
+    all.get_mut(base..ct_at)
+        .ok_or(Failure::Internal("nonce outside the region"))?
+        .copy_from_slice(&sealed.nonce);
+    all.get_mut(tag_at..end)
         .ok_or(Failure::Internal("tag outside the region"))?
         .copy_from_slice(&sealed.tag);
-    emit(out)
+    Ok((r, base..end))
 }
 
 /// Decrypts a whole `nonce ‖ ciphertext ‖ tag` file in place (the daemon decrypts a private
@@ -170,7 +195,7 @@ pub fn decrypt<R>(
             .map_err(|e| Failure::io(path, e))?;
         f.read_exact(&mut tag).map_err(|e| Failure::io(path, e))?;
     }
-    let mut r = load(stack, path, nonce_len as u64, n, n)?;
+    let mut r = load(stack, path, (nonce_len as u64, 0), n, n)?;
     let ct = r.slice(0..n).map_err(Failure::from_client)?;
     match ctx.open_region(&mut r, &head, aad, ct, &tag, ct) {
         Ok(len) => {

@@ -34,7 +34,8 @@ pub struct SealJob<'a> {
     pub aad: &'a [u8],
     /// The plaintext's range of the region.
     pub input: RegionSlice,
-    /// Where the ciphertext goes (same region, not overlapping `input`, at least as long).
+    /// Where the ciphertext goes (same region, at least as long; `input` itself to seal in
+    /// place, else not overlapping it: see [`AeadContext::seal_region`]).
     pub output: RegionSlice,
 }
 

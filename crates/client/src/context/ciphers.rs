@@ -201,10 +201,13 @@ impl AeadContext {
         Ok((p.data, p.tag))
     }
 
-    /// Encrypts the bytes of `input` into `output` (both ranges of `region`, not overlapping;
-    /// `output` at least as long as `input`) under a fresh nonce drawn by the daemon, with
-    /// `aad`: the data plane, for messages of any size up to the daemon's region quotas.
-    /// Returns the nonce, the tag and the ciphertext length. Encrypting contexts only.
+    /// Encrypts the bytes of `input` into `output` (both ranges of `region`; `output` at
+    /// least as long as `input`) under a fresh nonce drawn by the daemon, with `aad`: the
+    /// data plane, for messages of any size up to the daemon's region quotas. `output` may
+    /// start where `input` does, to seal in place (a large message then needs its size in
+    /// memory once; the built-in provider does this, others answer `UnsupportedOperation`);
+    /// any other overlap is refused (`InvalidMemoryRegion`). Returns the nonce, the tag and
+    /// the ciphertext length. Encrypting contexts only.
     pub fn seal_region(
         &mut self,
         region: &mut MemoryRegion,

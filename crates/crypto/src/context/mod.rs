@@ -126,6 +126,15 @@ pub trait CryptoContext: Send {
         let rest = out.get_mut(n..).ok_or_else(too_small)?;
         Ok(n + self.finalize(last, rest)?)
     }
+    /// As [`CryptoContext::finish_whole`] with no `last`, writing the output over `data`
+    /// (in place; the output is exactly as long). Only kinds that can do so without a copy
+    /// support it: AEAD encryption of the built-in provider. Everything else answers
+    /// `UnsupportedOperation` and leaves the context as it was. A context that wraps another
+    /// must forward this method.
+    fn finish_whole_in_place(&mut self, data: &mut [u8]) -> Result<usize> {
+        let _ = data;
+        Err(in_place_unsupported())
+    }
 }
 
 /// The algorithm-specific part of a context; [`Stream`] wraps it with the state machine, so
@@ -159,6 +168,11 @@ pub trait Engine: Send {
         let rest = out.get_mut(n..).ok_or_else(too_small)?;
         Ok(n + self.finish(last, rest)?)
     }
+    /// See [`CryptoContext::finish_whole_in_place`]; only engines that can override it.
+    fn finish_whole_in_place(&mut self, data: &mut [u8]) -> Result<usize> {
+        let _ = data;
+        Err(in_place_unsupported())
+    }
     /// See [`CryptoContext::set_tag`].
     fn set_tag(&mut self, _tag: &[u8]) -> Result<()> {
         Err(unsupported())
@@ -171,6 +185,15 @@ pub trait Engine: Send {
     fn clear(&mut self);
     /// See [`CryptoContext::max_output_len`].
     fn max_output_len(&self, input_len: usize) -> usize;
+}
+
+/// The error for [`CryptoContext::finish_whole_in_place`] where a context cannot work in
+/// place (the context is left as it was).
+pub fn in_place_unsupported() -> Error {
+    Error::new(
+        ErrorCode::UnsupportedOperation,
+        "this context cannot write its output over its input",
+    )
 }
 
 /// `UnsupportedOperation` for a call this kind of context does not have.
@@ -318,6 +341,15 @@ impl<E: Engine> CryptoContext for Stream<E> {
         self.active()?;
         let r = self.engine.finish_whole(data, last, out);
         self.track(r, ContextState::Finalized)
+    }
+
+    fn finish_whole_in_place(&mut self, data: &mut [u8]) -> Result<usize> {
+        self.active()?;
+        match self.engine.finish_whole_in_place(data) {
+            // Not for this engine: nothing happened, the stream is as it was.
+            Err(e) if e.code() == ErrorCode::UnsupportedOperation => Err(e),
+            r => self.track(r, ContextState::Finalized),
+        }
     }
 
     fn set_tag(&mut self, tag: &[u8]) -> Result<()> {

@@ -295,6 +295,47 @@ fn whole<'o>(
     input: &[u8],
     out_for: impl FnOnce(usize) -> Result<&'o mut [u8], Error>,
 ) -> Result<(&'o mut [u8], Finished), Error> {
+    whole_with(resources, ctx, id, a, |c| {
+        let need = c.max_output_len(input.len().saturating_add(a.last.len()));
+        let out = out_for(need)?;
+        if !a.tag.is_empty() {
+            c.set_tag(a.tag)?;
+        }
+        let n = c.finish_whole(input, a.last, out)?;
+        Ok((out, n))
+    })
+}
+
+/// [`whole`] with the output written over the input (`finish_whole_in_place`: AEAD
+/// encryption of the built-in provider; others answer `UnsupportedOperation`).
+fn whole_in_place(
+    resources: &mut Resources,
+    ctx: &Ctx<'_, '_>,
+    id: u64,
+    a: &ProcessArgs<'_>,
+    data: &mut [u8],
+) -> Result<Finished, Error> {
+    let (_, f) = whole_with(resources, ctx, id, a, |c| {
+        if !a.last.is_empty() {
+            return Err(Error::invalid_argument("in place: no separate last piece"));
+        }
+        if !a.tag.is_empty() {
+            c.set_tag(a.tag)?;
+        }
+        Ok(((), c.finish_whole_in_place(data)?))
+    })?;
+    Ok(f)
+}
+
+/// The frame of a whole operation around `finish`, which writes the output and says how many
+/// bytes it wrote: reset if the context ended, init, AAD, `finish`, then tag and IV.
+fn whole_with<T>(
+    resources: &mut Resources,
+    ctx: &Ctx<'_, '_>,
+    id: u64,
+    a: &ProcessArgs<'_>,
+    finish: impl FnOnce(&mut dyn CryptoContext) -> Result<(T, usize), Error>,
+) -> Result<(T, Finished), Error> {
     run(resources, ctx, id, |c| {
         if matches!(c.state(), ContextState::Finalized | ContextState::Failed) {
             c.reset()?;
@@ -304,7 +345,7 @@ fn whole<'o>(
         // too small, a tag of the wrong length), so the next whole operation finds it
         // reusable instead of `StreamAlreadyActive` (a batch's later jobs would all fail).
         let ours = c.state() == ContextState::Created;
-        let r = whole_on(c, a, input, out_for);
+        let r = whole_on(c, a, finish);
         if r.is_err() && ours && c.state() != ContextState::Created {
             let _ = c.reset();
         }
@@ -312,23 +353,17 @@ fn whole<'o>(
     })
 }
 
-/// [`whole`] on a context that is ready for `init`.
-fn whole_on<'o>(
+/// [`whole_with`] on a context that is ready for `init`.
+fn whole_on<T>(
     c: &mut dyn CryptoContext,
     a: &ProcessArgs<'_>,
-    input: &[u8],
-    out_for: impl FnOnce(usize) -> Result<&'o mut [u8], Error>,
-) -> Result<(&'o mut [u8], Finished), Error> {
+    finish: impl FnOnce(&mut dyn CryptoContext) -> Result<(T, usize), Error>,
+) -> Result<(T, Finished), Error> {
     c.init(a.iv)?;
     if !a.aad.is_empty() {
         c.set_aad(a.aad)?;
     }
-    let need = c.max_output_len(input.len().saturating_add(a.last.len()));
-    let out = out_for(need)?;
-    if !a.tag.is_empty() {
-        c.set_tag(a.tag)?;
-    }
-    let n = c.finish_whole(input, a.last, out)?;
+    let (out, n) = finish(c)?;
     let mut f = Finished {
         n,
         tag: [0; MAX_TAG],
@@ -354,6 +389,8 @@ pub(crate) fn process(
     let entry = state.resources.context_mut(id)?;
     let copy = copies_in(entry);
     let private_out = entry.decrypt;
+    // Encryption can write its output over its input (AEAD: same length, no padding).
+    let may_seal_in_place = entry.ctx.kind() == ContextKind::Aead && !entry.decrypt;
     let Some(target) = a.output else {
         let input = data(&state.regions, &a.input, copy)?;
         let max_body = state.out.max_body();
@@ -397,6 +434,21 @@ pub(crate) fn process(
             }
         };
         match (&a.input, copy) {
+            // The output range starts where the input does: encrypt in place (the client
+            // keeps one copy of a large message, not two). Other overlaps are refused below.
+            (Payload::Shm(i), false)
+                if may_seal_in_place
+                    && i.region == target.region
+                    && i.offset == target.offset
+                    && i.len > 0 =>
+            {
+                let out = state.regions.output(&target)?;
+                let data = usize::try_from(i.len)
+                    .ok()
+                    .and_then(|n| out.get_mut(..n))
+                    .ok_or_else(too_small)?;
+                whole_in_place(&mut state.resources, ctx, id, a, data)?
+            }
             (Payload::Shm(i), false) => {
                 let (input, out) = state.regions.input_output(i, &target)?;
                 whole(&mut state.resources, ctx, id, a, input, |need| {

@@ -172,6 +172,42 @@ impl Engine for AeadEngine {
         self.finish(last, out)
     }
 
+    /// Encryption with nothing buffered: seal `data` where it lies (aws-lc's in-place seal;
+    /// the region's bytes are the client's, who may only corrupt its own result by changing
+    /// them meanwhile). Decryption never runs in place here: the daemon decrypts a private
+    /// copy so that no unauthenticated plaintext is ever visible.
+    fn finish_whole_in_place(&mut self, data: &mut [u8]) -> Result<usize> {
+        if !self.encrypt || self.buffered_data_len() != 0 {
+            return Err(warden_crypto::context::in_place_unsupported());
+        }
+        let aad = self
+            .buf
+            .as_slice()
+            .get(..self.aad_len)
+            .ok_or(ErrorCode::InternalError)?;
+        let nonce = Nonce::assume_unique_for_key(self.nonce);
+        let sealed = self
+            .key
+            .seal_in_place_separate_tag(nonce, Aad::from(aad), data)
+            .map_err(failed)
+            .and_then(|tag| {
+                <[u8; TAG_LEN]>::try_from(tag.as_ref()).map_err(|_| ErrorCode::InternalError.into())
+            });
+        // The stream is over either way: the AAD goes (wiped), the chunk back to its pool.
+        self.buf.release();
+        self.aad_len = 0;
+        match sealed {
+            Ok(tag) => {
+                self.tag = Some(tag);
+                Ok(data.len())
+            }
+            Err(e) => {
+                data.zeroize();
+                Err(e)
+            }
+        }
+    }
+
     fn set_tag(&mut self, tag: &[u8]) -> Result<()> {
         if self.encrypt {
             return Err(Error::new(

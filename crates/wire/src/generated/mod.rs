@@ -16665,8 +16665,9 @@ mod root {
                 pub tag: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
                 ///  Appended (evolution rule 1, issue 13): where the output goes in a registered region
                 ///  instead of inline in the reply; the reply's `output` is then an Shm naming the bytes
-                ///  written. Must not overlap a region `input`, except for a decryption, which reads a
-                ///  private copy of its input and so may write over it (in place).
+                ///  written. Must not overlap a region `input`, except: a decryption reads a private copy
+                ///  of its input and may write over it in any way; an AEAD encryption may start exactly
+                ///  where its input does (sealed in place).
                 pub output: ::core::option::Option<::planus::alloc::boxed::Box<self::Shm>>,
             }
 
@@ -17229,7 +17230,7 @@ mod root {
             ///  Opcode ResetContext (0x0205).
             ///
             /// Generated from these locations:
-            /// * Table `ResetContextRequest` in the file `contexts.fbs:118`
+            /// * Table `ResetContextRequest` in the file `contexts.fbs:119`
             #[derive(
                 Clone,
                 Debug,
@@ -17520,7 +17521,7 @@ mod root {
             ///  Opcode DestroyContext (0x0206).
             ///
             /// Generated from these locations:
-            /// * Table `DestroyContextRequest` in the file `contexts.fbs:123`
+            /// * Table `DestroyContextRequest` in the file `contexts.fbs:124`
             #[derive(
                 Clone,
                 Debug,
@@ -17817,7 +17818,7 @@ mod root {
             ///  the tag.
             ///
             /// Generated from these locations:
-            /// * Table `OutputResponse` in the file `contexts.fbs:129`
+            /// * Table `OutputResponse` in the file `contexts.fbs:130`
             #[derive(
                 Clone,
                 Debug,
@@ -18207,7 +18208,7 @@ mod root {
             ///  Opcode Random (0x0300).
             ///
             /// Generated from these locations:
-            /// * Table `RandomRequest` in the file `contexts.fbs:140`
+            /// * Table `RandomRequest` in the file `contexts.fbs:141`
             #[derive(
                 Clone,
                 Debug,
