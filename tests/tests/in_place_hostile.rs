@@ -142,5 +142,47 @@ fn hostile_in_place_seals_leave_the_region_and_context_sound_and_never_repeat_a_
                 .unwrap();
         }
         assert!(r.as_slice() == &pristine[..], "{alg:?}: chain unwound");
+
+        // Pipelined: one batch seals the same range in place twice, then once more out of
+        // place into a second range, with a short output between them. Each job is done in
+        // order on what the previous one left, each under its own nonce; the refused job
+        // writes nothing and the later ones still run.
+        let (a, b, short) = (
+            r.slice(0..1000).unwrap(),
+            r.slice(4096..5096).unwrap(),
+            r.slice(0..10).unwrap(),
+        );
+        let job = |input, output| SealJob {
+            aad: b"batch",
+            input,
+            output,
+        };
+        let results = seal
+            .seal_regions(&mut r, &[job(a, a), job(a, short), job(a, a), job(a, b)])
+            .unwrap();
+        assert_eq!(
+            results[1].as_ref().unwrap_err().code(),
+            ErrorCode::InsufficientBufferSize,
+            "{alg:?}"
+        );
+        let [first, second, third] =
+            [&results[0], &results[2], &results[3]].map(|x| x.as_ref().unwrap().clone());
+        for sealed in [&first, &second, &third] {
+            fresh(&sealed.nonce);
+        }
+        open.open_region(&mut r, &third.nonce, b"batch", b, &third.tag, b)
+            .unwrap();
+        assert!(
+            r.as_slice()[4096..5096] == r.as_slice()[..1000],
+            "{alg:?}: third"
+        );
+        for sealed in [&second, &first] {
+            open.open_region(&mut r, &sealed.nonce, b"batch", a, &sealed.tag, a)
+                .unwrap();
+        }
+        assert!(
+            r.as_slice()[..4096] == pristine[..4096],
+            "{alg:?}: batch unwound"
+        );
     }
 }
