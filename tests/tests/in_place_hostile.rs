@@ -5,6 +5,8 @@
 //! was and the context usable, and no two seals may ever report one nonce (two tags under
 //! one GCM nonce give away the GHASH key).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
+
 use std::collections::HashSet;
 
 use warden_client::*;
