@@ -84,21 +84,28 @@ fn hostile_in_place_seals_leave_the_region_and_context_sound_and_never_repeat_a_
         open.set_tag(&t0);
         assert_eq!(open.finalize(&ct).unwrap(), b"streamed");
 
-        // Output shorter than the input, output past the region's end, input past it:
-        // refused before anything is written; the context stays usable.
-        for (i, o) in [(0..100, 0..50), (size - 96..size, size - 96..size + 4)] {
-            let (i, o) = (r.slice(i.clone()), r.slice(o.clone()));
-            if let (Ok(i), Ok(o)) = (i, o) {
-                let e = seal.seal_region(&mut r, b"", i, o).unwrap_err();
-                assert!(
-                    matches!(
-                        e.code(),
-                        ErrorCode::InsufficientBufferSize | ErrorCode::InvalidMemoryRegion
-                    ),
-                    "{alg:?}: {e}"
-                );
-                assert!(r.as_slice() == &pristine[..], "{alg:?}: refusal wrote");
-            }
+        // Output shorter than the input, output or input past the region's end, offsets
+        // that overflow: refused before anything is written; the context stays usable.
+        // (`unchecked_slice`: the client library would refuse the out-of-range ones itself.)
+        let sz = size as u64;
+        for ((io, il), (oo, ol)) in [
+            ((0, 100), (0, 50)),
+            ((sz - 96, 96), (sz - 96, 100)),
+            ((sz - 96, 100), (sz - 96, 100)),
+            ((sz, 1), (sz, 1)),
+            ((u64::MAX - 10, 100), (u64::MAX - 10, 100)),
+            ((16, u64::MAX), (16, u64::MAX)),
+        ] {
+            let (i, o) = (r.unchecked_slice(io, il), r.unchecked_slice(oo, ol));
+            let e = seal.seal_region(&mut r, b"", i, o).unwrap_err();
+            assert!(
+                matches!(
+                    e.code(),
+                    ErrorCode::InsufficientBufferSize | ErrorCode::InvalidMemoryRegion
+                ),
+                "{alg:?} {io}+{il} -> {oo}+{ol}: {e}"
+            );
+            assert!(r.as_slice() == &pristine[..], "{alg:?}: refusal wrote");
         }
         // A tag or a separate last piece given to an encryption in place cannot be sent
         // through the client API; the daemon-side refusals are covered by the unit tests.
@@ -187,4 +194,64 @@ fn hostile_in_place_seals_leave_the_region_and_context_sound_and_never_repeat_a_
             "{alg:?}: batch unwound"
         );
     }
+}
+
+/// Another thread of the client scribbles over the region and punches holes in it (the only
+/// resize-like change the seals allow) while the daemon seals over it in place, and over a
+/// range at the region's very end: the daemon survives, and each seal has a nonce of its own.
+#[test]
+fn sealing_in_place_over_a_region_punched_and_rewritten_meanwhile_cannot_hurt_the_daemon() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let root = tempfile::tempdir().unwrap();
+    let d = Wardend::start(root.path(), &config(&[]));
+    let c = d.stack_config().dedicated_connection(false);
+    let s = CryptoStack::connect(c.clone()).unwrap();
+    let mem = MemoryAllocator::connect(c).unwrap();
+    let len = 1 << 20;
+    let r = mem.allocate(len).unwrap();
+    let fd = r.clone_fd().unwrap();
+    let mut r = r;
+    let stop = AtomicBool::new(false);
+    let mut nonces = HashSet::new();
+    std::thread::scope(|t| {
+        let (stop, fd) = (&stop, &fd);
+        t.spawn(move || {
+            let mut map =
+                warden_shm::Mapping::from_client_fd(fd.try_clone().unwrap(), len as u64, u64::MAX)
+                    .unwrap();
+            let mut x = 0u8;
+            while !stop.load(Ordering::Relaxed) {
+                x = x.wrapping_add(1);
+                map.as_mut_slice()
+                    .iter_mut()
+                    .step_by(4093)
+                    .for_each(|b| *b = x);
+                let _ = rustix::fs::fallocate(
+                    fd,
+                    rustix::fs::FallocateFlags::PUNCH_HOLE | rustix::fs::FallocateFlags::KEEP_SIZE,
+                    0,
+                    len as u64,
+                );
+            }
+        });
+        for (key_alg, alg) in [
+            (Algorithm::Aes256Key, Algorithm::Aes256Gcm),
+            (Algorithm::ChaCha20Key, Algorithm::ChaCha20Poly1305),
+        ] {
+            let k = key(&s, key_alg);
+            let mut seal = s
+                .create_aead_context(&cfg(alg, &k, CipherDirection::Encrypt))
+                .unwrap();
+            let (all, end) = (r.slice(0..len).unwrap(), r.slice(len - 1..len).unwrap());
+            for _ in 0..6 {
+                for at in [all, end] {
+                    let sealed = seal.seal_region(&mut r, b"", at, at).unwrap();
+                    assert!(nonces.insert(sealed.nonce), "{alg:?}: nonce reused");
+                }
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    s.ping(b"alive").unwrap();
+    assert!(!d.stderr().contains("panicked"), "{}", d.stderr());
 }
