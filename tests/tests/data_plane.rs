@@ -759,6 +759,57 @@ fn cli(d: &Wardend, args: &[&str], code: i32) -> Vec<u8> {
     out.stdout
 }
 
+/// A file that grows while the CLI reads it into a region is refused (exit 4, saying so),
+/// not signed or encrypted in part: the size found before reading must still hold after.
+#[test]
+fn a_file_that_grows_while_it_is_read_is_refused_not_used_in_part() {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let root = tempfile::tempdir().unwrap();
+    let d = start(root.path(), "");
+    cli(
+        &d,
+        &["key", "generate", "--alg", "ED25519", "--slot", "g"],
+        0,
+    );
+    cli(
+        &d,
+        &["key", "generate", "--alg", "AES-256", "--slot", "a"],
+        0,
+    );
+    for cmd in ["sign", "encrypt"] {
+        let path = root.path().join(format!("growing-{cmd}"));
+        std::fs::write(&path, vec![7u8; 1 << 20]).unwrap();
+        // Appends without pause until the CLI is done.
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let appender = {
+            let (path, stop) = (path.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+                while !stop.load(Ordering::Relaxed) {
+                    f.write_all(&[1u8; 16]).unwrap();
+                }
+            })
+        };
+        let out = Command::new(warden_bin())
+            .arg("--socket")
+            .arg(&d.socket)
+            .args([cmd, "--slot", if cmd == "sign" { "g" } else { "a" }])
+            .args(["--in", path.to_str().unwrap(), "--out", "/dev/null"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        stop.store(true, Ordering::Relaxed);
+        appender.join().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{cmd}: {err}");
+        assert!(
+            err.contains("changed size while it was read"),
+            "{cmd}: {err}"
+        );
+    }
+}
+
 #[test]
 fn the_cli_signs_verifies_encrypts_and_decrypts_a_50_mb_file() {
     let root = tempfile::tempdir().unwrap();

@@ -138,12 +138,17 @@ impl Output {
     /// Writes `bytes` (hex-encoded with a newline when asked).
     pub fn write(&self, bytes: &[u8]) -> Result<(), Failure> {
         // Raw bytes are written as they are: no copy (outputs can be plaintext, and large).
+        // A hex copy is wiped when dropped, like the plaintext it may spell out (encoded into
+        // one buffer of its final size: no intermediate copy left behind).
         let encoded;
         let data: &[u8] = if self.hex {
-            let mut s = hex::encode(bytes).into_bytes();
-            s.push(b'\n');
+            let hex_len = bytes.len().saturating_mul(2);
+            let mut s = zeroize::Zeroizing::new(vec![0u8; hex_len.saturating_add(1)]);
+            let (digits, newline) = s.split_at_mut(hex_len);
+            hex::encode_to_slice(bytes, digits).map_err(|_| Failure::Internal("hex length"))?;
+            newline.fill(b'\n');
             encoded = s;
-            &encoded
+            &encoded[..]
         } else {
             bytes
         };

@@ -45,12 +45,13 @@ fn region_failure(e: warden_client::Error) -> Failure {
 }
 
 /// A region of `len` bytes (at least one) holding bytes `skip`..`skip + n` of `path` at
-/// offset `at`.
+/// offset `at`. `path` must still be `file_len` bytes long once they are read: a file that
+/// grew meanwhile would otherwise be signed or encrypted only in part, silently.
 fn load(
     stack: &CryptoStack,
     path: &Path,
     (skip, at): (u64, usize),
-    n: usize,
+    (n, file_len): (usize, u64),
     len: usize,
 ) -> Result<MemoryRegion, Failure> {
     let mem = MemoryAllocator::for_stack(stack);
@@ -64,6 +65,15 @@ fn load(
         .and_then(|rest| rest.get_mut(..n))
         .ok_or(Failure::Internal("region shorter than the file"))?;
     f.read_exact(dst).map_err(|e| Failure::io(path, e))?;
+    let now = f.metadata().map_err(|e| Failure::io(path, e))?.len();
+    if now != file_len {
+        return Err(Failure::io(
+            path,
+            std::io::Error::other(format!(
+                "the file changed size while it was read ({file_len} then {now} bytes)"
+            )),
+        ));
+    }
     Ok(r)
 }
 
@@ -79,7 +89,7 @@ pub fn sign(
     size: u64,
 ) -> Result<Vec<u8>, Failure> {
     let n = usize_of(size)?;
-    let r = load(stack, path, (0, 0), n, n)?;
+    let r = load(stack, path, (0, 0), (n, size), n)?;
     let msg = r.slice(0..n).map_err(Failure::from_client)?;
     ctx.sign_region(&r, msg).map_err(Failure::from_client)
 }
@@ -93,7 +103,7 @@ pub fn verify(
     sig: &[u8],
 ) -> Result<Result<(), warden_client::Error>, Failure> {
     let n = usize_of(size)?;
-    let r = load(stack, path, (0, 0), n, n)?;
+    let r = load(stack, path, (0, 0), (n, size), n)?;
     let msg = r.slice(0..n).map_err(Failure::from_client)?;
     Ok(ctx.verify_region(&r, msg, sig))
 }
@@ -144,7 +154,7 @@ fn seal_file(
     let tag_at = ct_at.checked_add(n).ok_or_else(too_large)?;
     let end = tag_at.checked_add(tag_len).ok_or_else(too_large)?;
     let data_at = if in_place { ct_at } else { 0 };
-    let mut r = load(stack, path, (0, data_at), n, end)?;
+    let mut r = load(stack, path, (0, data_at), (n, n as u64), end)?;
     let (input, output) = (
         r.slice(data_at..data_at + n)
             .map_err(Failure::from_client)?,
@@ -195,7 +205,7 @@ pub fn decrypt<R>(
             .map_err(|e| Failure::io(path, e))?;
         f.read_exact(&mut tag).map_err(|e| Failure::io(path, e))?;
     }
-    let mut r = load(stack, path, (nonce_len as u64, 0), n, n)?;
+    let mut r = load(stack, path, (nonce_len as u64, 0), (n, size as u64), n)?;
     let ct = r.slice(0..n).map_err(Failure::from_client)?;
     match ctx.open_region(&mut r, &head, aad, ct, &tag, ct) {
         Ok(len) => {
