@@ -85,6 +85,7 @@ fn aead_vectors_seal_and_open_streamed_and_one_shot() {
             KeyFormat::Raw,
             &b(case, "key"),
         ));
+        let aead = |dir| context(&p, ContextKind::Aead, alg, Some(dir), Some(key.clone()));
         let (pt, ct, tag, aad, nonce) = (
             b(case, "pt"),
             b(case, "ct"),
@@ -94,13 +95,7 @@ fn aead_vectors_seal_and_open_streamed_and_one_shot() {
         );
         for chunk in [0usize, 5] {
             // chunk 0 = one-shot finalize; otherwise streamed through the buffer.
-            let mut enc = context(
-                &p,
-                ContextKind::Aead,
-                alg,
-                Some(CipherDirection::Encrypt),
-                Some(key.clone()),
-            );
+            let mut enc = aead(CipherDirection::Encrypt);
             enc.init(&nonce).unwrap();
             enc.set_aad(&aad).unwrap();
             let mut out = vec![0u8; pt.len()];
@@ -117,13 +112,7 @@ fn aead_vectors_seal_and_open_streamed_and_one_shot() {
             assert_eq!(enc.get_tag(&mut got_tag).unwrap(), 16);
             assert_eq!(got_tag.to_vec(), tag);
 
-            let mut dec = context(
-                &p,
-                ContextKind::Aead,
-                alg,
-                Some(CipherDirection::Decrypt),
-                Some(key.clone()),
-            );
+            let mut dec = aead(CipherDirection::Decrypt);
             dec.init(&nonce).unwrap();
             dec.set_aad(&aad).unwrap();
             dec.set_tag(&tag).unwrap();
@@ -133,13 +122,7 @@ fn aead_vectors_seal_and_open_streamed_and_one_shot() {
         }
 
         // In place (the data plane's seal over its own range): the same ciphertext and tag.
-        let mut enc = context(
-            &p,
-            ContextKind::Aead,
-            alg,
-            Some(CipherDirection::Encrypt),
-            Some(key.clone()),
-        );
+        let mut enc = aead(CipherDirection::Encrypt);
         enc.init(&nonce).unwrap();
         enc.set_aad(&aad).unwrap();
         let mut buf = pt.clone();
@@ -152,26 +135,14 @@ fn aead_vectors_seal_and_open_streamed_and_one_shot() {
 
         // Not in place: decryption (it must never show unauthenticated plaintext), and a
         // stream with data already buffered. Both leave the context as it was.
-        let mut dec = context(
-            &p,
-            ContextKind::Aead,
-            alg,
-            Some(CipherDirection::Decrypt),
-            Some(key.clone()),
-        );
+        let mut dec = aead(CipherDirection::Decrypt);
         dec.init(&nonce).unwrap();
         let mut buf = ct.clone();
         let e = dec.finish_whole_in_place(&mut buf).unwrap_err();
         assert_eq!(e.code(), ErrorCode::UnsupportedOperation);
         assert_eq!((buf == ct, dec.state()), (true, ContextState::Initialized));
         if !pt.is_empty() {
-            let mut enc = context(
-                &p,
-                ContextKind::Aead,
-                alg,
-                Some(CipherDirection::Encrypt),
-                Some(key.clone()),
-            );
+            let mut enc = aead(CipherDirection::Encrypt);
             enc.init(&nonce).unwrap();
             enc.update(&pt[..1], &mut []).unwrap();
             let mut rest = pt[1..].to_vec();
