@@ -1,9 +1,9 @@
 //! Red-team pass 4: AEAD encryption in place (output range starting at the input) against
 //! a real `wardend`, driven the way a hostile client of its own connection would: a context
 //! in the middle of its own stream, output ranges shorter or longer than the input, ranges
-//! at and past the region's end, an empty message, one range sealed again and again. Each failed attempt must leave the region as it
-//! was and the context usable, and no two seals may ever report one nonce (two tags under
-//! one GCM nonce give away the GHASH key).
+//! at and past the region's end, an empty message, one range sealed again and again. Each
+//! failed attempt must leave the region as it was and the context usable, and no two seals
+//! may ever report one nonce (two tags under one GCM nonce give away the GHASH key).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // helpers outside #[test] fns
 

@@ -56,8 +56,8 @@ impl CipherContext {
     /// [`CipherContext::apply`] over region bytes (data plane): `input` is encrypted or
     /// decrypted into `output` (ranges of `region`; `output` room for the padding of CBC
     /// encryption). An encryption's ranges must not overlap; a decryption's may, `output`
-    /// may even be `input` itself (in place): the daemon decrypts a private copy. Encryption: pass an empty `iv` and read
-    /// [`CipherContext::iv`]. Returns the bytes written at the start of `output`; a
+    /// may even be `input` itself (in place): the daemon decrypts a private copy.
+    /// Encryption: pass an empty `iv` and read [`CipherContext::iv`]. Returns the bytes written at the start of `output`; a
     /// decryption's output reaches the region only once it succeeded (CBC padding checked).
     pub fn apply_region(
         &mut self,
